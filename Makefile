@@ -1,0 +1,27 @@
+# The README's two commands call these targets; .ci/run calls `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PLUGINS := plugins/csv plugins/getcourse plugins/autoweboffice
+
+.PHONY: install demo test bench clean
+
+$(BIN)/unpaid: pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]' $(addprefix -e ,$(PLUGINS))
+	@touch $@
+
+install: $(BIN)/unpaid
+
+demo: install
+	$(BIN)/unpaid demo
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info plugins/*/*.egg-info

@@ -1,0 +1,1 @@
+"""unpaid connector for CSV order exports."""

@@ -1,0 +1,1 @@
+"""unpaid connector plugin (work in progress: no connector is registered yet)."""

@@ -1,0 +1,3 @@
+from unpaid.cli import main
+
+main()

@@ -1,0 +1,106 @@
+"""The ``unpaid`` command: global options, the lazy command table and error handling."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from unpaid import __version__
+from unpaid.cli.lazy import LazyGroup
+from unpaid.errors import ExitCode, UnpaidError
+
+#: name -> ("module:attribute", short help). Modules are imported only when their command runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("unpaid.cli.admin:init", "Write a commented starter unpaid.toml."),
+    "auth": ("unpaid.cli.admin:auth", "Store, check or delete a source's secret keys."),
+    "doctor": ("unpaid.cli.admin:doctor", "Check config, credentials, store and connectivity."),
+    "plugins": ("unpaid.cli.admin:plugins", "List installed plugins and what their connectors can do."),
+    "demo": ("unpaid.cli.demo:demo", "Build a sample shop, sync it, dedupe it and show today's work."),
+    "sync": ("unpaid.cli.sync:sync", "Pull new and changed orders from the sources into the store."),
+    "orders": ("unpaid.cli.orders:orders", "List orders: the actual unpaid ones by default, newest first."),
+    "show": ("unpaid.cli.orders:show", "Show an order: details, the customer's other orders, history."),
+    "status": ("unpaid.cli.orders:status", "Change an order's status in the source and record it."),
+    "dedupe": ("unpaid.cli.dedupe:dedupe", "Mark orders with a paid twin or a newer duplicate as False."),
+}
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "UNPAID"}
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings=CONTEXT_SETTINGS,
+             epilog="Plugins may add commands of their own: see `unpaid plugins`. Docs: docs/guide.md")
+@click.option("--config", metavar="FILE", envvar="UNPAID_CONFIG", show_envvar=True,
+              help="Config file [default: ./unpaid.toml, then the user config dir].")
+@click.option("--db", metavar="FILE", envvar="UNPAID_DB", show_envvar=True,
+              help="State database [default: `db` in the config, then the user data dir].")
+@click.option("--now", metavar="TIME", envvar="UNPAID_NOW", show_envvar=True,
+              help="Pretend it is TIME (ISO-8601; zone from the config) — for tests and simulations.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), envvar="UNPAID_FORMAT",
+              show_envvar=True, help="Output format for data [default: table].")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr; tracebacks on errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Only data on stdout; no progress or summaries.")
+@click.version_option(__version__, "--version", prog_name="unpaid")
+@click.pass_context
+def cli(ctx: click.Context, config, db, now, fmt, verbose, quiet):
+    """unpaid — turn unpaid orders into paid ones.
+
+    Sync orders from GetCourse, AutoWebOffice or CSV files, hide the finished ones, mark twins and
+    duplicates False, run dunning playbooks from cron and work the call queue.
+
+    \b
+    Examples:
+      unpaid demo                      # a sample shop, no account needed
+      unpaid sync && unpaid orders     # pull, then list what needs work
+      unpaid orders --format json | jq '.[].id'
+    """
+    from unpaid.cli.context import App
+
+    app = App(config=config, db=db, now=now, fmt=fmt, verbose=verbose, quiet=quiet)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+def _debug(argv: list[str]) -> bool:
+    return os.environ.get("UNPAID_DEBUG", "") not in ("", "0") or any(
+        a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in argv
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning known errors into one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        cli.main(args=args, prog_name="unpaid", standalone_mode=False)
+    except UnpaidError as exc:
+        _fail(exc, args, f"Error: {exc}", exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # `unpaid orders | head`: the reader left; not an error worth a message.
+        sys.stderr.close()
+        sys.exit(ExitCode.OK)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback without -v
+        _fail(exc, args, f"Error: unexpected {type(exc).__name__}: {exc} — run again with -v for details "
+              "and report it", ExitCode.FAILED)
+    sys.exit(ExitCode.OK)
+
+
+def _fail(exc: BaseException, args: list[str], line: str, code: int) -> None:
+    from unpaid.secrets import redact
+
+    if _debug(args):
+        import traceback
+
+        click.echo(redact("".join(traceback.format_exception(exc))), err=True)
+    click.echo(redact(line), err=True)
+    sys.exit(code)

@@ -1,0 +1,52 @@
+"""Shared option decorators: output format and paging, and the SOURCE argument with completion."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import click
+
+from unpaid.errors import InputError
+
+
+def output_options(func: Callable) -> Callable:
+    """Add ``--format``, ``--limit`` and ``--page``; the command receives them as ``fmt``, ``limit``, ``page``."""
+
+    @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default=None,
+                  help="Output format [default: the global --format, else table].")
+    @click.option("--limit", type=click.IntRange(min=1), default=None, show_default=False,
+                  help="Rows per page [default: 50; all rows for json/jsonl/csv].")
+    @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page number.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, fmt: str | None, limit: int | None, page: int, **kwargs: Any):
+        app = click.get_current_context().obj
+        fmt = fmt or app.format
+        if limit is None and fmt == "table":
+            limit = 50
+        return func(*args, fmt=fmt, limit=limit, page=page, **kwargs)
+
+    return wrapper
+
+
+def complete_source(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion for source names, read from the config."""
+    try:
+        from unpaid.config import load_config
+
+        root = ctx.find_root().params
+        return [n for n in load_config(root.get("config")).sources if n.startswith(incomplete)]
+    except Exception:  # noqa: BLE001 - completion must never print errors
+        return []
+
+
+def parse_age(text: str | None, option: str):
+    """Parse an age option (``7d``) into a timedelta, naming the option on error."""
+    if text is None:
+        return None
+    from unpaid.clock import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise InputError(f"{option}: {exc}", f"e.g. {option} 7d") from None

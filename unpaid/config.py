@@ -1,0 +1,201 @@
+"""``unpaid.toml`` -> a typed :class:`Config`; every error names the file, the key and the fix."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from unpaid.errors import ConfigError
+
+FILENAME = "unpaid.toml"
+SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+DEFAULT_CANCEL_REASONS = (
+    "Too expensive",
+    "Changed mind",
+    "Bought elsewhere",
+    "No money now",
+    "Created by mistake",
+    "Not reachable",
+    "Expired",
+)
+
+#: Top-level keys; sections added by later features register here so typos are caught.
+KNOWN_KEYS = {
+    "timezone": "IANA zone used to show times and to read dates without an offset",
+    "default_country": "country calling code for phone numbers without one (7, 380, 1...)",
+    "db": "path of the state database",
+    "cancel_reasons": "the reasons a cancellation may give",
+    "sources": "the order sources, one table each",
+    "channels": "message channels (smtp, webhook, outbox...)",
+    "segments": "named order segments",
+    "playbooks": "dunning playbooks",
+    "playbook_files": "extra TOML files with playbooks",
+    "templates_dir": "folder of message templates",
+    "desk": "the managers' call desk settings",
+    "optout": "customers who asked not to be contacted",
+}
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One configured source: a name, a connector type and its (non-secret) settings."""
+
+    name: str
+    type: str
+    settings: dict[str, Any]
+
+
+@dataclass
+class Config:
+    """The parsed configuration. ``path`` is None when no file was found (built-in defaults)."""
+
+    path: Path | None = None
+    timezone: str = "UTC"
+    default_country: str = "7"
+    db: Path | None = None
+    cancel_reasons: tuple[str, ...] = DEFAULT_CANCEL_REASONS
+    sources: dict[str, SourceConfig] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder relative paths in the file are resolved against."""
+        return self.path.parent if self.path else Path.cwd()
+
+    @property
+    def where(self) -> str:
+        return str(self.path) if self.path else "the built-in defaults"
+
+    def resolve(self, value: str | os.PathLike[str]) -> Path:
+        """Resolve a path from the file relative to the file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    def source(self, name: str) -> SourceConfig:
+        """Return a source by name or raise a ConfigError listing the configured ones."""
+        if name not in self.sources:
+            known = ", ".join(sorted(self.sources)) or "none"
+            raise ConfigError(f"unknown source {name!r} (configured in {self.where}: {known})",
+                              f"add [sources.{name}] to the config or use one of the configured names")
+        return self.sources[name]
+
+    def section(self, key: str) -> dict[str, Any]:
+        """A raw top-level table (``channels``, ``segments``...), empty when absent."""
+        value = self.raw.get(key, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.where}: `{key}` must be a table", f"write it as [{key}.NAME] sections")
+        return value
+
+    def error(self, key: str, problem: str, fix: str) -> ConfigError:
+        """Build a ConfigError that names this file and the key path."""
+        return ConfigError(f"{self.where}: `{key}` {problem}", fix)
+
+
+def default_config_path() -> Path:
+    """The per-user config file location (``~/.config/unpaid/unpaid.toml`` on Linux)."""
+    import platformdirs  # imported here: only needed when no config is given
+
+    return Path(platformdirs.user_config_dir("unpaid")) / FILENAME
+
+
+def find_config(explicit: str | None) -> Path | None:
+    """Locate the config: ``--config``/``UNPAID_CONFIG``, then ``./unpaid.toml``, then the user dir."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist",
+                              "check --config / UNPAID_CONFIG, or create one with `unpaid init`")
+        return path
+    local = Path.cwd() / FILENAME
+    if local.is_file():
+        return local
+    user = default_config_path()
+    return user if user.is_file() else None
+
+
+def load_config(explicit: str | None = None) -> Config:
+    """Find and parse the configuration; a missing file yields the built-in defaults."""
+    path = find_config(explicit)
+    if path is None:
+        return Config()
+    return parse_config(path)
+
+
+def parse_config(path: Path) -> Config:
+    """Parse one config file; raise ConfigError naming file, line or key, and the fix."""
+    import tomllib
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                          "save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", "check the path and its permissions") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}",
+                          "fix the syntax at that line (quote strings, one key per line)") from None
+    return from_dict(raw, path)
+
+
+def from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
+    """Validate a parsed TOML document into a Config."""
+    cfg = Config(path=path, raw=raw)
+    for key in raw:
+        if key not in KNOWN_KEYS:
+            known = ", ".join(sorted(KNOWN_KEYS))
+            raise cfg.error(key, "is not a known setting", f"remove it or use one of: {known}")
+
+    tz = raw.get("timezone", "UTC")
+    if not isinstance(tz, str):
+        raise cfg.error("timezone", "must be a string", 'write e.g. timezone = "Europe/Moscow"')
+    from unpaid.clock import get_zone
+
+    try:
+        get_zone(tz)
+    except ValueError as exc:
+        raise cfg.error("timezone", str(exc), 'use an IANA name, e.g. "Europe/Moscow" or "UTC"') from None
+    cfg.timezone = tz
+
+    country = str(raw.get("default_country", "7")).lstrip("+")
+    if not country.isdigit() or len(country) > 3:
+        raise cfg.error("default_country", f"is {country!r}, not a calling code", 'write e.g. default_country = "7"')
+    cfg.default_country = country
+
+    if "db" in raw:
+        if not isinstance(raw["db"], str) or not raw["db"]:
+            raise cfg.error("db", "must be a path string", 'write e.g. db = "unpaid.db"')
+        cfg.db = cfg.resolve(raw["db"])
+
+    reasons = raw.get("cancel_reasons", list(DEFAULT_CANCEL_REASONS))
+    if not isinstance(reasons, list) or not reasons or not all(isinstance(r, str) and r for r in reasons):
+        raise cfg.error("cancel_reasons", "must be a non-empty list of strings",
+                        'write e.g. cancel_reasons = ["Too expensive", "Changed mind"]')
+    cfg.cancel_reasons = tuple(reasons)
+
+    sources = raw.get("sources", {})
+    if not isinstance(sources, dict):
+        raise cfg.error("sources", "must be a table", "write each source as [sources.NAME] with a type")
+    for name, body in sources.items():
+        cfg.sources[name] = _source(cfg, name, body)
+    return cfg
+
+
+def _source(cfg: Config, name: str, body: Any) -> SourceConfig:
+    key = f"sources.{name}"
+    if not SOURCE_NAME.match(name):
+        raise cfg.error(key, "has an invalid name",
+                        "use lower-case letters, digits, '-' and '_' (it becomes the order id prefix)")
+    if not isinstance(body, dict):
+        raise cfg.error(key, "must be a table", f'write [sources.{name}] and type = "csv" below it')
+    source_type = body.get("type")
+    if not isinstance(source_type, str) or not source_type:
+        raise cfg.error(f"{key}.type", "is missing", 'set the connector type, e.g. type = "csv" or "getcourse"')
+    settings = {k: v for k, v in body.items() if k != "type"}
+    return SourceConfig(name, source_type, settings)

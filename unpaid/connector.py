@@ -1,0 +1,213 @@
+"""The connector contract: what a source plugin declares and implements.
+
+A connector is a translator between one backend (GetCourse, AutoWebOffice, a CSV file…) and the
+canonical model. It holds no business logic and never touches the store: the core writes each
+:class:`Page` and its bookmark in one transaction, so an interrupted sync resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+
+from unpaid.errors import ExitCode, UnpaidError
+
+if TYPE_CHECKING:
+    from unpaid.model import Order, Status
+
+
+class Capability(str, Enum):
+    """What a connector can do; declared in its spec and proven by the conformance suite."""
+
+    #: ``fetch_orders`` — list orders, incrementally from a bookmark. Required.
+    FETCH = "fetch"
+    #: ``fetch_order`` — a fresh read of one order, used right before acting on it.
+    FETCH_ONE = "fetch_one"
+    #: ``push_status`` — write a status change (and cancel reason) back to the source.
+    PUSH_STATUS = "push_status"
+    #: ``update_contact`` — write a corrected phone / e-mail / name back.
+    UPDATE_CONTACT = "update_contact"
+    #: ``trigger`` — start the source's own mailing or process (group, tag, funnel).
+    TRIGGER = "trigger"
+    #: ``add_comment`` — add a comment to the order in the source.
+    COMMENT = "comment"
+    #: ``fetch_events`` — opens, clicks and payments the source knows of.
+    EVENTS = "events"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key a connector or channel accepts.
+
+    ``secret=True`` settings never live in the config file: they come from keyring or an
+    environment variable, and are redacted from every output.
+    """
+
+    key: str
+    help: str
+    required: bool = False
+    secret: bool = False
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    """A connector type, as registered by a plugin's ``register_connectors`` hook.
+
+    ``factory(name, settings, secrets)`` builds the connector; it should import the implementation
+    inside its body so that listing plugins never imports HTTP clients or connector code.
+    ``emulator`` optionally names a ``"module:callable"`` that starts a local fake of the backend.
+    """
+
+    name: str
+    title: str
+    capabilities: frozenset[Capability]
+    factory: Callable[[str, Mapping[str, Any], Mapping[str, str]], "Connector"]
+    settings: tuple[Setting, ...] = ()
+    emulator: str | None = None
+    #: Actions ``trigger`` accepts, e.g. ("group",) or ("subscribe", "tag", "funnel", "resend_invoice").
+    triggers: tuple[str, ...] = ()
+    #: Event kinds ``fetch_events`` reports, e.g. ("open", "click", "payment").
+    events: tuple[str, ...] = ()
+
+    def setting(self, key: str) -> Setting | None:
+        return next((s for s in self.settings if s.key == key), None)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record the connector could not read: kept out of the store, reported to the user."""
+
+    where: str  # "orders.csv:17", "deal 12345"
+    reason: str  # "column 'Created': not a date: '31.02.2026'"
+
+
+@dataclass(frozen=True)
+class Page:
+    """A batch of orders plus the bookmark valid once they are stored.
+
+    ``bookmark`` is opaque to the core (a connector encodes whatever it needs in the string).
+    ``complete`` is False when the connector stopped early (budget, lock): the core stores the
+    page and tells the user that more remains.
+    """
+
+    orders: list["Order"]
+    bookmark: str | None
+    rejects: list[Reject] = field(default_factory=list)
+    complete: bool = True
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the source observed about an order: an open, a click, a payment."""
+
+    order_native_id: str
+    kind: str
+    at: Any  # datetime (UTC)
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Connector:
+    """Base class for connectors; a method that is not overridden raises :class:`NotSupported`.
+
+    Subclasses set ``spec`` (their :class:`ConnectorSpec`) and ``name`` (the source name from config).
+    """
+
+    spec: ConnectorSpec
+    name: str
+
+    def fetch_orders(self, since: str | None) -> Iterator[Page]:
+        """Yield pages of orders changed since the bookmark (all orders when None)."""
+        raise NotSupported(self.name, Capability.FETCH)
+
+    def fetch_order(self, native_id: str) -> "Order":
+        """Read one order fresh from the source; raise :class:`NotFound` when it is gone."""
+        raise NotSupported(self.name, Capability.FETCH_ONE)
+
+    def push_status(self, native_id: str, status: "Status", reason: str | None = None) -> None:
+        """Set the order's status in the source (``reason`` with cancellations)."""
+        raise NotSupported(self.name, Capability.PUSH_STATUS)
+
+    def update_contact(self, native_id: str, *, email: str | None = None, phone: str | None = None,
+                       name: str | None = None) -> None:
+        """Write corrected contact details of the order's customer back to the source."""
+        raise NotSupported(self.name, Capability.UPDATE_CONTACT)
+
+    def trigger(self, native_id: str, action: str, params: Mapping[str, Any] | None = None) -> None:
+        """Start the source's own mailing or process for this order's customer. Idempotent."""
+        raise NotSupported(self.name, Capability.TRIGGER)
+
+    def add_comment(self, native_id: str, text: str) -> None:
+        """Add a comment to the order in the source."""
+        raise NotSupported(self.name, Capability.COMMENT)
+
+    def fetch_events(self, since: str | None) -> Iterator[Event]:
+        """Yield events (opens, clicks, payments) since the bookmark."""
+        raise NotSupported(self.name, Capability.EVENTS)
+
+    def close(self) -> None:
+        """Release network connections or files; called once by the core."""
+
+    def __enter__(self) -> "Connector":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ---- typed errors: the core decides retry vs. stop vs. report from the type ----
+
+
+class ConnectorError(UnpaidError):
+    """A source failed; ``source`` names the configured source."""
+
+    exit_code = ExitCode.SOURCE
+    retryable = False
+
+    def __init__(self, source: str, message: str, fix: str | None = None):
+        super().__init__(f"{source}: {message}", fix)
+        self.source = source
+
+
+class AuthFailed(ConnectorError):
+    """The source rejected the credentials (or the key lacks the needed rights)."""
+
+
+class NotFound(ConnectorError):
+    """The order (or other object) does not exist in the source."""
+
+    exit_code = ExitCode.USAGE
+
+
+class RateLimited(ConnectorError):
+    """The source's request budget is spent; ``retry_after`` seconds until it may be tried."""
+
+    retryable = True
+
+    def __init__(self, source: str, message: str, fix: str | None = None, retry_after: float | None = None):
+        super().__init__(source, message, fix)
+        self.retry_after = retry_after
+
+
+class Temporary(ConnectorError):
+    """A transient failure (timeout, reset, 5xx, busy): worth retrying later."""
+
+    retryable = True
+
+
+class InvalidData(ConnectorError):
+    """The source answered with something that cannot be read, or refused the data sent."""
+
+
+class NotSupported(ConnectorError):
+    """The connector does not declare the capability that was used."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, source: str, capability: Capability | str):
+        cap = capability.value if isinstance(capability, Capability) else capability
+        super().__init__(source, f"this source cannot {cap}",
+                         "check `unpaid plugins` for what each connector can do")
+        self.capability = cap

@@ -1,0 +1,278 @@
+"""Plugin loading: lazy, one ``try`` per plugin, registries keyed by name.
+
+Nothing happens at import. The manager is built on first need; entry points in the ``unpaid``
+group are filtered by ``UNPAID_LOAD_PLUGINS`` *before* they are imported, and a plugin that fails
+to import or register becomes a :class:`PluginProblem` row (shown by ``unpaid plugins`` and
+``unpaid doctor``) instead of a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+import pluggy
+
+from unpaid import hookspecs
+from unpaid.errors import ConfigError
+
+if TYPE_CHECKING:
+    from unpaid.channel import ChannelSpec
+    from unpaid.connector import ConnectorSpec
+
+GROUP = "unpaid"
+#: Built-in plugins, registered exactly like third-party ones (and blockable by name).
+DEFAULT_PLUGINS = {"channels": "unpaid.channels"}
+
+
+@dataclass
+class PluginInfo:
+    """One loaded plugin: where it came from and what it registered."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    default: bool = False
+    connectors: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    hooks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PluginProblem:
+    """A plugin that could not be loaded or whose registration failed."""
+
+    plugin: str
+    distribution: str | None
+    version: str | None
+    error: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"plugin {self.plugin!r} is broken: {self.error} — {self.fix}"
+
+
+@dataclass
+class Plugins:
+    """The loaded plugin manager and the registries built from its hooks."""
+
+    pm: pluggy.PluginManager
+    info: dict[str, PluginInfo]
+    problems: list[PluginProblem]
+    _connectors: dict[str, tuple["ConnectorSpec", str]] | None = None
+    _channels: dict[str, tuple["ChannelSpec", str]] | None = None
+
+    @property
+    def connectors(self) -> dict[str, "ConnectorSpec"]:
+        """Connector specs by type name, registering them on first use."""
+        if self._connectors is None:
+            self._connectors = self._collect("register_connectors", "connectors")
+        return {name: spec for name, (spec, _) in self._connectors.items()}
+
+    @property
+    def channels(self) -> dict[str, "ChannelSpec"]:
+        """Channel specs by type name, registering them on first use."""
+        if self._channels is None:
+            self._channels = self._collect("register_channels", "channels")
+        return {name: spec for name, (spec, _) in self._channels.items()}
+
+    def connector_spec(self, type_name: str) -> "ConnectorSpec":
+        """Return the spec for a connector type or raise a ConfigError naming the fix."""
+        specs = self.connectors
+        if type_name not in specs:
+            known = ", ".join(sorted(specs)) or "none installed"
+            raise ConfigError(
+                f"no connector of type {type_name!r} (installed: {known})",
+                f"install its plugin, e.g. `pip install unpaid-{type_name}`, then check `unpaid plugins`",
+            )
+        return specs[type_name]
+
+    def channel_spec(self, type_name: str) -> "ChannelSpec":
+        """Return the spec for a channel type or raise a ConfigError naming the fix."""
+        specs = self.channels
+        if type_name not in specs:
+            known = ", ".join(sorted(specs)) or "none installed"
+            raise ConfigError(f"no channel of type {type_name!r} (installed: {known})",
+                              "fix the channel's `type` or install the plugin that provides it")
+        return specs[type_name]
+
+    def add_commands(self, cli: Any) -> None:
+        """Let each plugin add its commands to ``cli``; a failing plugin is recorded, not raised."""
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            try:
+                impl.function(**_args(impl, cli=cli))
+            except Exception as exc:  # noqa: BLE001 - one plugin must not break the CLI
+                self._problem(impl.plugin_name, f"register_commands raised {exc!r}")
+
+    def _collect(self, hook_name: str, kind: str) -> dict[str, tuple[Any, str]]:
+        found: dict[str, tuple[Any, str]] = {}
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            plugin = impl.plugin_name
+
+            def register(spec: Any, _plugin: str = plugin) -> None:
+                if spec.name in found:
+                    other = found[spec.name][1]
+                    raise ConfigError(
+                        f"two plugins register the {kind[:-1]} {spec.name!r}: {other!r} and {_plugin!r}",
+                        f"uninstall one of them, or block one with UNPAID_BLOCK_PLUGINS={_plugin}",
+                    )
+                found[spec.name] = (spec, _plugin)
+                if _plugin in self.info:
+                    getattr(self.info[_plugin], kind).append(spec.name)
+
+            try:
+                impl.function(**_args(impl, register=register))
+            except ConfigError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - isolate and attribute a failing plugin
+                self._problem(plugin, f"{hook_name} raised {exc!r}")
+        return found
+
+    def _problem(self, plugin: str, error: str) -> None:
+        if _strict():
+            raise
+        info = self.info.get(plugin)
+        self.problems.append(PluginProblem(plugin, info and info.distribution, info and info.version, error,
+                                           _fix(info and info.distribution)))
+
+
+def _args(impl: Any, **available: Any) -> dict[str, Any]:
+    # pluggy lets an implementation accept a subset of the spec's arguments.
+    return {name: available[name] for name in impl.argnames if name in available}
+
+
+def _strict() -> bool:
+    return os.environ.get("UNPAID_PLUGINS_STRICT", "") not in ("", "0")
+
+
+def _fix(distribution: str | None) -> str:
+    if distribution:
+        return f"upgrade or remove it: `pip install -U {distribution}` or `pip uninstall {distribution}`"
+    return "fix the plugin, or block it with UNPAID_BLOCK_PLUGINS"
+
+
+def _names(value: str | None) -> set[str] | None:
+    if value is None:
+        return None
+    return {n.strip() for n in value.split(",") if n.strip()}
+
+
+def _entry_points() -> Iterable[Any]:
+    # Imported here: importlib.metadata costs ~20 ms and `unpaid --help` must not pay it.
+    from importlib.metadata import entry_points
+
+    return entry_points(group=GROUP)
+
+
+def load(
+    entry_points: Iterable[Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    extra: Iterable[tuple[str, object]] = (),
+) -> Plugins:
+    """Build a plugin manager: defaults, then entry points, then ``extra`` (name, module) pairs.
+
+    ``UNPAID_LOAD_PLUGINS`` (comma-separated distribution or entry-point names; empty = none)
+    selects entry points before import; ``UNPAID_BLOCK_PLUGINS`` blocks any plugin by name,
+    defaults included. An unknown name in ``UNPAID_LOAD_PLUGINS`` is a ConfigError.
+    """
+    env = os.environ if environ is None else environ
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    plugins = Plugins(pm, {}, [])
+    blocked = _names(env.get("UNPAID_BLOCK_PLUGINS")) or set()
+    for name in blocked:
+        pm.set_blocked(name)
+
+    import importlib
+
+    for name, module in DEFAULT_PLUGINS.items():
+        if name not in blocked:
+            _register(plugins, name, lambda module=module: importlib.import_module(module),
+                      PluginInfo(name, "unpaid", _own_version(), default=True))
+
+    wanted = _names(env.get("UNPAID_LOAD_PLUGINS"))
+    eps = list(_entry_points() if entry_points is None else entry_points)
+    if wanted is not None:
+        known = {ep.name for ep in eps} | {_dist_name(ep) for ep in eps}
+        unknown = wanted - known
+        if unknown:
+            raise ConfigError(
+                f"UNPAID_LOAD_PLUGINS names {', '.join(sorted(unknown))}, which is not installed",
+                f"use names from `unpaid plugins` (installed: {', '.join(sorted(known)) or 'none'})",
+            )
+    for ep in eps:
+        dist = _dist_name(ep)
+        if wanted is not None and ep.name not in wanted and dist not in wanted:
+            continue
+        if ep.name in blocked or dist in blocked:
+            continue
+        info = PluginInfo(ep.name, dist, _dist_version(ep))
+        _register(plugins, ep.name, ep.load, info)
+    for name, module in extra:
+        _register(plugins, name, lambda module=module: module, PluginInfo(name))
+    return plugins
+
+
+def _register(plugins: Plugins, name: str, loader: Callable[[], object], info: PluginInfo) -> None:
+    pm = plugins.pm
+    if pm.has_plugin(name) or pm.is_blocked(name):
+        if pm.has_plugin(name):
+            plugins.problems.append(PluginProblem(name, info.distribution, info.version,
+                                                  "a plugin of that name is already loaded", _fix(info.distribution)))
+        return
+    try:
+        module = loader()
+        pm.register(module, name=name)
+        try:
+            pm.check_pending()
+        except pluggy.PluginValidationError:
+            pm.unregister(name=name)
+            raise
+    except Exception as exc:  # noqa: BLE001 - a broken plugin is a row, not a crash
+        if _strict():
+            raise
+        plugins.problems.append(PluginProblem(name, info.distribution, info.version,
+                                              f"{type(exc).__name__}: {exc}", _fix(info.distribution)))
+        return
+    info.hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
+    plugins.info[name] = info
+
+
+def _dist_name(ep: Any) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return dist.name if dist is not None else None
+
+
+def _dist_version(ep: Any) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return dist.version if dist is not None else None
+
+
+def _own_version() -> str:
+    from unpaid import __version__
+
+    return __version__
+
+
+_current: Plugins | None = None
+
+
+def get_plugins() -> Plugins:
+    """The process-wide plugins, loaded on first call; problems are printed once to stderr."""
+    global _current
+    if _current is None:
+        _current = load()
+        if os.environ.get("UNPAID_TRACE_PLUGINS", "") not in ("", "0"):
+            _current.pm.trace.root.setwriter(sys.stderr.write)
+            _current.pm.enable_tracing()
+        for problem in _current.problems:
+            print(f"Warning: {problem}", file=sys.stderr)
+    return _current
+
+
+def set_plugins(plugins: Plugins | None) -> None:
+    """Replace the process-wide plugins (tests, embedding); None forces a reload on next use."""
+    global _current
+    _current = plugins

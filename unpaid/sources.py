@@ -1,0 +1,92 @@
+"""Build connectors and channels from the configuration and the plugin registries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+from unpaid.config import Config
+from unpaid.errors import ConfigError
+from unpaid.secrets import env_var, get_secret
+
+if TYPE_CHECKING:
+    from unpaid.channel import Channel
+    from unpaid.connector import Connector, Setting
+    from unpaid.plugins import Plugins
+
+
+def check_settings(where: str, name: str, settings: Mapping[str, Any], spec_settings: "tuple[Setting, ...]",
+                   kind: str) -> dict[str, Any]:
+    """Validate ``settings`` against a spec: unknown keys, secrets in the file, missing required keys.
+
+    Returns the settings with defaults filled in.
+    """
+    by_key = {s.key: s for s in spec_settings}
+    for key in settings:
+        if key not in by_key:
+            known = ", ".join(sorted(by_key)) or "none"
+            raise ConfigError(f"{where}: `{kind}.{name}.{key}` is not a setting of this {kind[:-1]} (known: {known})",
+                              "remove the key or fix its spelling")
+        if by_key[key].secret:
+            raise ConfigError(f"{where}: `{kind}.{name}.{key}` is a secret and must not be in the file",
+                              f"remove it and run `unpaid auth set {name}` (or set {env_var(name, key)})")
+    result = {s.key: s.default for s in spec_settings if not s.secret and s.default is not None}
+    result.update(settings)
+    for s in spec_settings:
+        if s.required and not s.secret and result.get(s.key) in (None, ""):
+            raise ConfigError(f"{where}: `{kind}.{name}.{s.key}` is required ({s.help})",
+                              f"add {s.key} = ... under [{kind}.{name}]")
+    return result
+
+
+def load_secrets(name: str, spec_settings: "tuple[Setting, ...]", required: bool = True) -> dict[str, str]:
+    """Read the secret settings of a source or channel; ConfigError when a required one is missing."""
+    found: dict[str, str] = {}
+    for s in spec_settings:
+        if not s.secret:
+            continue
+        value = get_secret(name, s.key)
+        if value:
+            found[s.key] = value
+        elif s.required and required:
+            raise ConfigError(f"no {s.key} stored for {name!r} ({s.help})",
+                              f"run `unpaid auth set {name}` or set {env_var(name, s.key)}")
+    return found
+
+
+def open_connector(config: Config, name: str, plugins: "Plugins | None" = None) -> "Connector":
+    """Build the connector for source ``name`` with its settings and secrets."""
+    from unpaid.plugins import get_plugins
+
+    plugins = plugins or get_plugins()
+    source = config.source(name)
+    spec = plugins.connector_spec(source.type)
+    settings = check_settings(config.where, name, source.settings, spec.settings, "sources")
+    settings["_config_dir"] = str(config.base_dir)
+    settings["_timezone"] = config.timezone
+    settings["_default_country"] = config.default_country
+    secrets = load_secrets(name, spec.settings)
+    connector = spec.factory(name, settings, secrets)
+    connector.name = name
+    return connector
+
+
+def open_channel(config: Config, name: str, plugins: "Plugins | None" = None) -> "Channel":
+    """Build the channel configured as ``[channels.NAME]``."""
+    from unpaid.plugins import get_plugins
+
+    plugins = plugins or get_plugins()
+    section = config.section("channels")
+    if name not in section:
+        known = ", ".join(sorted(section)) or "none"
+        raise ConfigError(f"unknown channel {name!r} (configured in {config.where}: {known})",
+                          f"add [channels.{name}] with a type (smtp, webhook, outbox)")
+    body = dict(section[name])
+    channel_type = body.pop("type", None)
+    if not channel_type:
+        raise config.error(f"channels.{name}.type", "is missing", 'set type = "smtp", "webhook" or "outbox"')
+    spec = plugins.channel_spec(channel_type)
+    settings = check_settings(config.where, name, body, spec.settings, "channels")
+    settings["_config_dir"] = str(config.base_dir)
+    channel = spec.factory(name, settings, load_secrets(name, spec.settings))
+    channel.name = name
+    return channel

@@ -1,0 +1,143 @@
+"""The action ledger: every automatic or manual action is claimed before and recorded after it happens.
+
+States: ``planned`` -> ``claimed`` (run id, lease) -> ``done`` | ``skipped`` | ``failed`` | ``uncertain``.
+A claim is one conditional statement inside ``BEGIN IMMEDIATE``, so two runs can never both win it;
+a claim whose lease ran out before a result was written becomes ``uncertain`` (effect unknown).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from unpaid.clock import from_iso, to_iso
+
+if TYPE_CHECKING:
+    from unpaid.store import Store
+
+PLANNED, CLAIMED, DONE, SKIPPED, FAILED, UNCERTAIN = "planned", "claimed", "done", "skipped", "failed", "uncertain"
+FINAL = frozenset({DONE, SKIPPED})
+
+
+def ledger_key(order_id: str, playbook: str, step: str, repeat: int = 0) -> str:
+    """The idempotency key of an action: ``order|playbook|step|repeat``."""
+    return f"{order_id}|{playbook}|{step}|{repeat}"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    key: str
+    order_id: str
+    playbook: str
+    step: str
+    repeat: int
+    action: str
+    state: str
+    due_at: datetime | None
+    run_id: str | None
+    lease_until: datetime | None
+    attempts: int
+    next_try_at: datetime | None
+    error: str | None
+    result: Mapping[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Ledger:
+    def __init__(self, store: "Store"):
+        self.store = store
+
+    def claim(self, key: str, *, order_id: str, playbook: str, step: str, repeat: int, action: str,
+              due_at: datetime | None, run_id: str, now: datetime, lease_until: datetime,
+              retry_uncertain: bool = False) -> bool:
+        """Claim an action for this run; True only for the one caller that wins.
+
+        A new key is inserted as claimed. An existing one is taken only when it is ``planned``,
+        ``failed`` and due for a retry, or (``retry_uncertain``, for idempotent effects) ``uncertain``.
+        """
+        states = [PLANNED, FAILED] + ([UNCERTAIN] if retry_uncertain else [])
+        stamp, lease = to_iso(now), to_iso(lease_until)
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO ledger (key, order_id, playbook, step, repeat, action, state, due_at, run_id,"
+                " lease_until, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET state = excluded.state, run_id = excluded.run_id,"
+                " lease_until = excluded.lease_until, attempts = ledger.attempts + 1, updated_at = excluded.updated_at"
+                f" WHERE ledger.state IN ({', '.join('?' * len(states))})"
+                " AND (ledger.next_try_at IS NULL OR ledger.next_try_at <= excluded.updated_at)",
+                (key, order_id, playbook, step, repeat, action, CLAIMED, to_iso(due_at), run_id, lease, stamp, stamp,
+                 *states),
+            )
+            return cur.rowcount == 1
+
+    def finish(self, key: str, run_id: str, state: str, now: datetime, *, result: Mapping[str, Any] | None = None,
+               error: str | None = None, next_try_at: datetime | None = None) -> bool:
+        """Record the outcome of a claimed action; False when the claim was lost (lease expired, taken over)."""
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE ledger SET state = ?, result = ?, error = ?, next_try_at = ?, lease_until = NULL,"
+                " updated_at = ? WHERE key = ? AND run_id = ? AND state = ?",
+                (state, json.dumps(dict(result), ensure_ascii=False, default=str) if result else None, error,
+                 to_iso(next_try_at), to_iso(now), key, run_id, CLAIMED),
+            )
+            return cur.rowcount == 1
+
+    def record(self, key: str, *, order_id: str, playbook: str, step: str, repeat: int, action: str, state: str,
+               now: datetime, due_at: datetime | None = None, result: Mapping[str, Any] | None = None,
+               error: str | None = None) -> bool:
+        """Write a final decision (e.g. ``skipped`` with a reason) for an action never claimed; no-op if it exists."""
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO ledger (key, order_id, playbook, step, repeat, action, state, due_at, attempts, error,"
+                " result, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"
+                " ON CONFLICT (key) DO NOTHING",
+                (key, order_id, playbook, step, repeat, action, state, to_iso(due_at), error,
+                 json.dumps(dict(result), ensure_ascii=False, default=str) if result else None,
+                 to_iso(now), to_iso(now)),
+            )
+            return cur.rowcount == 1
+
+    def expire_leases(self, now: datetime) -> list[str]:
+        """Turn claims whose lease ran out into ``uncertain``; return their keys."""
+        with self.store.transaction() as conn:
+            keys = [r[0] for r in conn.execute(
+                "SELECT key FROM ledger WHERE state = ? AND lease_until <= ?", (CLAIMED, to_iso(now)))]
+            conn.execute("UPDATE ledger SET state = ?, updated_at = ? WHERE state = ? AND lease_until <= ?",
+                         (UNCERTAIN, to_iso(now), CLAIMED, to_iso(now)))
+        return keys
+
+    def get(self, key: str) -> LedgerEntry | None:
+        row = self.store.conn.execute("SELECT * FROM ledger WHERE key = ?", (key,)).fetchone()
+        return _entry(row) if row else None
+
+    def for_order(self, order_id: str) -> list[LedgerEntry]:
+        rows = self.store.conn.execute("SELECT * FROM ledger WHERE order_id = ? ORDER BY created_at, key",
+                                       (order_id,))
+        return [_entry(r) for r in rows]
+
+    def for_orders(self, order_ids: Iterable[str]) -> dict[str, list[LedgerEntry]]:
+        ids = list(order_ids)
+        out: dict[str, list[LedgerEntry]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            sql = f"SELECT * FROM ledger WHERE order_id IN ({', '.join('?' * len(chunk))}) ORDER BY created_at, key"
+            for row in self.store.conn.execute(sql, chunk):
+                out.setdefault(row["order_id"], []).append(_entry(row))
+        return out
+
+    def by_state(self, *states: str) -> list[LedgerEntry]:
+        sql = f"SELECT * FROM ledger WHERE state IN ({', '.join('?' * len(states))}) ORDER BY updated_at, key"
+        return [_entry(r) for r in self.store.conn.execute(sql, states)]
+
+
+def _entry(row) -> LedgerEntry:
+    return LedgerEntry(
+        key=row["key"], order_id=row["order_id"], playbook=row["playbook"], step=row["step"], repeat=row["repeat"],
+        action=row["action"], state=row["state"], due_at=from_iso(row["due_at"]), run_id=row["run_id"],
+        lease_until=from_iso(row["lease_until"]), attempts=row["attempts"], next_try_at=from_iso(row["next_try_at"]),
+        error=row["error"], result=json.loads(row["result"]) if row["result"] else None,
+        created_at=from_iso(row["created_at"]), updated_at=from_iso(row["updated_at"]),
+    )

@@ -1,0 +1,262 @@
+"""Orders table: upsert pages from sync, query listings, read one order."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+
+from unpaid.clock import from_iso, to_iso
+from unpaid.model import ACTUAL, Customer, LineItem, Money, Order, Status
+
+if TYPE_CHECKING:
+    from unpaid.store import Store
+
+COLUMNS = (
+    "id", "source", "native_id", "number", "status", "native_status", "created_at", "updated_at", "paid_at",
+    "customer_key", "email", "phone", "name", "customer_native_id", "product_key", "product_title",
+    "total_minor", "currency", "paid_minor", "manager", "payment_link", "cancel_reason", "items", "extra",
+    "synced_at",
+)
+_UPSERT = (
+    f"INSERT INTO orders ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    "ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "id")
+)
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A status that changed at the source between two syncs."""
+
+    order_id: str
+    old: str
+    new: str
+
+
+@dataclass
+class OrderQuery:
+    """Filters for listings; every field narrows the result (AND)."""
+
+    statuses: frozenset[Status] | None = ACTUAL
+    sources: Sequence[str] = ()
+    products: Sequence[str] = ()
+    customer: str | None = None
+    manager: str | None = None
+    created_before: datetime | None = None
+    created_after: datetime | None = None
+    min_total: int | None = None
+    max_total: int | None = None
+    has_email: bool | None = None
+    has_phone: bool | None = None
+    ids: Sequence[str] | None = None
+    sort: str = "newest"
+    extra_where: list[tuple[str, tuple]] = field(default_factory=list)
+
+    def where(self) -> tuple[str, list]:
+        clauses: list[str] = []
+        args: list = []
+        if self.statuses is not None:
+            clauses.append(f"status IN ({', '.join('?' * len(self.statuses))})")
+            args += sorted(s.value for s in self.statuses)
+        for column, values in (("source", self.sources), ("product_key", self.products)):
+            if values:
+                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+                args += list(values)
+        if self.customer:
+            clauses.append("(customer_key = ? OR email LIKE ? OR phone LIKE ? OR name LIKE ?)")
+            needle = f"%{self.customer.strip()}%"
+            args += [self.customer.strip().lower(), needle, needle, needle]
+        if self.manager:
+            clauses.append("(manager = ? OR id IN (SELECT order_id FROM claims WHERE manager = ?))")
+            args += [self.manager, self.manager]
+        if self.created_before:
+            clauses.append("created_at < ?")
+            args.append(to_iso(self.created_before))
+        if self.created_after:
+            clauses.append("created_at >= ?")
+            args.append(to_iso(self.created_after))
+        if self.min_total is not None:
+            clauses.append("total_minor >= ?")
+            args.append(self.min_total)
+        if self.max_total is not None:
+            clauses.append("total_minor <= ?")
+            args.append(self.max_total)
+        for column, flag in (("email", self.has_email), ("phone", self.has_phone)):
+            if flag is not None:
+                clauses.append(f"({column} IS NOT NULL AND {column} != '')" if flag
+                               else f"({column} IS NULL OR {column} = '')")
+        if self.ids is not None:
+            clauses.append(f"id IN ({', '.join('?' * len(self.ids))})")
+            args += list(self.ids)
+        for sql, extra_args in self.extra_where:
+            clauses.append(sql)
+            args += list(extra_args)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+SORTS = {
+    "newest": "created_at DESC, id DESC",
+    "oldest": "created_at ASC, id ASC",
+    "amount": "total_minor DESC, created_at DESC",
+    "status": "status ASC, created_at DESC",
+}
+
+
+def to_row(order: Order, synced_at: str) -> tuple:
+    """Flatten an Order into the orders table's column order."""
+    c = order.customer
+    items = None
+    if order.items:
+        items = json.dumps(
+            [[i.product_id, i.title, i.quantity, i.price.minor if i.price else None] for i in order.items],
+            ensure_ascii=False, separators=(",", ":"),
+        )
+    return (
+        order.id, order.source, order.native_id, order.number, order.status.value, order.native_status,
+        to_iso(order.created_at), to_iso(order.updated_at), to_iso(order.paid_at),
+        c.key, c.email, c.phone, c.name, c.native_id,
+        order.product_key, order.product_title or None,
+        order.total.minor, order.total.currency, order.paid.minor if order.paid else None,
+        order.manager, order.payment_link, order.cancel_reason, items,
+        json.dumps(order.extra, ensure_ascii=False, separators=(",", ":")) if order.extra else None,
+        synced_at,
+    )
+
+
+def from_row(row) -> Order:
+    """Rebuild an Order from an orders row."""
+    currency = row["currency"]
+    items: tuple[LineItem, ...] = ()
+    if row["items"]:
+        items = tuple(
+            LineItem(pid, title or "", qty or 1, Money(price, currency) if price is not None else None)
+            for pid, title, qty, price in json.loads(row["items"])
+        )
+    return Order(
+        source=row["source"],
+        native_id=row["native_id"],
+        number=row["number"],
+        status=Status(row["status"]),
+        native_status=row["native_status"],
+        created_at=from_iso(row["created_at"]),
+        updated_at=from_iso(row["updated_at"]),
+        paid_at=from_iso(row["paid_at"]),
+        customer=Customer(row["email"], row["phone"], row["name"], row["customer_native_id"]),
+        items=items,
+        total=Money(row["total_minor"], currency),
+        paid=Money(row["paid_minor"], currency) if row["paid_minor"] is not None else None,
+        manager=row["manager"],
+        payment_link=row["payment_link"],
+        cancel_reason=row["cancel_reason"],
+        extra=json.loads(row["extra"]) if row["extra"] else {},
+    )
+
+
+class Orders:
+    """Read and write orders; writes must run inside ``store.transaction()``."""
+
+    def __init__(self, store: "Store"):
+        self.store = store
+
+    @property
+    def conn(self):
+        return self.store.conn
+
+    def upsert(self, orders: Sequence[Order], synced_at: datetime, *, known_new: bool = False) -> list[StatusChange]:
+        """Insert or update ``orders``; return the status changes among already stored ones.
+
+        ``known_new`` skips the look-up of previous statuses (first sync of an empty source).
+        """
+        if not orders:
+            return []
+        changes: list[StatusChange] = []
+        if not known_new:
+            before = self.statuses([o.id for o in orders])
+            for o in orders:
+                old = before.get(o.id)
+                if old is not None and old != o.status.value:
+                    changes.append(StatusChange(o.id, old, o.status.value))
+        stamp = to_iso(synced_at)
+        self.conn.executemany(_UPSERT, (to_row(o, stamp) for o in orders))
+        return changes
+
+    def statuses(self, ids: Sequence[str]) -> dict[str, str]:
+        """Current status of each stored id among ``ids``."""
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            sql = f"SELECT id, status FROM orders WHERE id IN ({', '.join('?' * len(chunk))})"
+            found.update(self.conn.execute(sql, chunk).fetchall())
+        return found
+
+    def get(self, order_id: str) -> Order | None:
+        row = self.conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
+        return from_row(row) if row else None
+
+    def find(self, text: str) -> list[Order]:
+        """Orders matching an id, a native id or an order number (for friendly look-ups)."""
+        rows = self.conn.execute(
+            "SELECT * FROM orders WHERE id = ? OR native_id = ? OR number = ? ORDER BY id LIMIT 10",
+            (text, text, text),
+        ).fetchall()
+        return [from_row(r) for r in rows]
+
+    def query(self, q: OrderQuery, limit: int | None = None, offset: int = 0) -> Iterator[Order]:
+        where, args = q.where()
+        sql = f"SELECT * FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
+        for row in self.conn.execute(sql, args):
+            yield from_row(row)
+
+    def count(self, q: OrderQuery) -> int:
+        where, args = q.where()
+        return self.conn.execute(f"SELECT COUNT(*) FROM orders{where}", args).fetchone()[0]
+
+    def count_source(self, source: str) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM orders WHERE source = ?", (source,)).fetchone()[0]
+
+    def by_customer(self, customer_keys: Iterable[str]) -> list[Order]:
+        """All orders (any status, any source) of the given customer keys."""
+        keys = [k for k in customer_keys if k]
+        out: list[Order] = []
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            sql = f"SELECT * FROM orders WHERE customer_key IN ({', '.join('?' * len(chunk))}) ORDER BY created_at"
+            out += [from_row(r) for r in self.conn.execute(sql, chunk)]
+        return out
+
+    def with_twins(self) -> Iterator[Order]:
+        """Orders of every customer who has an actual order and more than one order, grouped by customer."""
+        sql = (
+            "SELECT * FROM orders WHERE customer_key IN ("
+            " SELECT customer_key FROM orders WHERE customer_key IS NOT NULL"
+            " GROUP BY customer_key HAVING COUNT(*) > 1"
+            f" AND SUM(status IN ({', '.join('?' * len(ACTUAL))})) > 0"
+            ") ORDER BY customer_key, created_at"
+        )
+        for row in self.conn.execute(sql, sorted(s.value for s in ACTUAL)):
+            yield from_row(row)
+
+    def set_status(self, order_id: str, status: Status, native_status: str | None, reason: str | None,
+                   at: datetime) -> None:
+        """Record a status unpaid set (after the source accepted it)."""
+        self.conn.execute(
+            "UPDATE orders SET status = ?, native_status = COALESCE(?, native_status),"
+            " cancel_reason = CASE WHEN ? = 'cancelled' THEN ? ELSE cancel_reason END, updated_at = ?"
+            " WHERE id = ?",
+            (status.value, native_status, status.value, reason, to_iso(at), order_id),
+        )
+
+    def set_contact(self, order_id: str, *, email: str | None, phone: str | None, name: str | None,
+                    customer_key: str | None) -> None:
+        """Record corrected contact details."""
+        self.conn.execute(
+            "UPDATE orders SET email = COALESCE(?, email), phone = COALESCE(?, phone), name = COALESCE(?, name),"
+            " customer_key = COALESCE(?, customer_key) WHERE id = ?",
+            (email, phone, name, customer_key, order_id),
+        )

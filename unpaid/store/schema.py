@@ -1,0 +1,96 @@
+"""Numbered schema migrations; ``PRAGMA user_version`` records the last one applied.
+
+Append new migrations at the end; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE orders (
+            id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            native_id TEXT NOT NULL,
+            number TEXT,
+            status TEXT NOT NULL,
+            native_status TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT,
+            paid_at TEXT,
+            customer_key TEXT,
+            email TEXT,
+            phone TEXT,
+            name TEXT,
+            customer_native_id TEXT,
+            product_key TEXT,
+            product_title TEXT,
+            total_minor INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            paid_minor INTEGER,
+            manager TEXT,
+            payment_link TEXT,
+            cancel_reason TEXT,
+            items TEXT,
+            extra TEXT,
+            synced_at TEXT NOT NULL
+        );
+        CREATE INDEX orders_status_created ON orders (status, created_at);
+        CREATE INDEX orders_customer_product ON orders (customer_key, product_key);
+
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            order_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            command TEXT,
+            kind TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            data TEXT
+        );
+        CREATE INDEX history_order ON history (order_id, id);
+        CREATE TRIGGER history_no_update BEFORE UPDATE ON history
+            BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+        CREATE TRIGGER history_no_delete BEFORE DELETE ON history
+            BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+
+        CREATE TABLE bookmarks (
+            source TEXT PRIMARY KEY,
+            value TEXT,
+            updated_at TEXT NOT NULL
+        );
+
+        CREATE TABLE ledger (
+            key TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL,
+            playbook TEXT NOT NULL,
+            step TEXT NOT NULL,
+            repeat INTEGER NOT NULL DEFAULT 0,
+            action TEXT NOT NULL,
+            state TEXT NOT NULL,
+            due_at TEXT,
+            run_id TEXT,
+            lease_until TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_try_at TEXT,
+            error TEXT,
+            result TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX ledger_order ON ledger (order_id);
+        CREATE INDEX ledger_state ON ledger (state, next_try_at);
+
+        CREATE TABLE claims (
+            order_id TEXT PRIMARY KEY,
+            manager TEXT NOT NULL,
+            claimed_at TEXT NOT NULL,
+            lease_until TEXT NOT NULL
+        );
+        CREATE INDEX claims_manager ON claims (manager);
+        """,
+    ),
+]
+
+LATEST = MIGRATIONS[-1][0]

@@ -1,0 +1,126 @@
+"""An in-memory connector (it passes the conformance suite) and a plugin that registers it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, Iterator, Mapping
+
+from unpaid import hookimpl
+from unpaid.clock import from_iso, to_iso
+from unpaid.connector import (
+    Capability, Connector, ConnectorError, ConnectorSpec, NotFound, Page, Setting,
+)
+from unpaid.model import Order, Status
+
+CAPABILITIES = frozenset({Capability.FETCH, Capability.FETCH_ONE, Capability.PUSH_STATUS, Capability.TRIGGER,
+                          Capability.COMMENT, Capability.UPDATE_CONTACT})
+
+#: Orders of every InMemoryConnector, by source name: tests seed them, connectors read them.
+BACKENDS: dict[str, "MemoryBackend"] = {}
+
+
+class MemoryBackend:
+    """The fake "remote system": orders plus a log of every call made to it."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, Order] = {}
+        self.calls: list[tuple[str, Any]] = []
+        self.faults: list[ConnectorError] = []
+
+    def put(self, *orders: Order) -> None:
+        for o in orders:
+            stamp = o.updated_at or o.created_at
+            self.orders[o.native_id] = replace(o, updated_at=stamp)
+
+    def fail_next(self, error: ConnectorError) -> None:
+        """Make the next call raise ``error`` (fault injection)."""
+        self.faults.append(error)
+
+    def check(self) -> None:
+        if self.faults:
+            raise self.faults.pop(0)
+
+
+def backend(source: str) -> MemoryBackend:
+    """The backend behind source ``source`` (created empty on first use)."""
+    return BACKENDS.setdefault(source, MemoryBackend())
+
+
+class InMemoryConnector(Connector):
+    """Orders held in a :class:`MemoryBackend`; bookmark = last ``updated_at`` seen."""
+
+    def __init__(self, name: str, settings: Mapping[str, Any], page_size: int = 2):
+        self.name = name
+        self.page_size = int(settings.get("page_size") or page_size)
+        self.spec = SPEC
+
+    @property
+    def backend(self) -> MemoryBackend:
+        return backend(self.name)
+
+    def fetch_orders(self, since: str | None) -> Iterator[Page]:
+        self.backend.check()
+        after = from_iso(since) if since else None
+        todo = sorted((o for o in self.backend.orders.values() if after is None or o.updated_at > after),
+                      key=lambda o: (o.updated_at, o.native_id))
+        for start in range(0, len(todo), self.page_size):
+            chunk = todo[start : start + self.page_size]
+            self.backend.check()
+            yield Page([replace(o, source=self.name) for o in chunk], to_iso(chunk[-1].updated_at))
+
+    def fetch_order(self, native_id: str) -> Order:
+        self.backend.check()
+        self.backend.calls.append(("fetch_order", native_id))
+        if native_id not in self.backend.orders:
+            raise NotFound(self.name, f"order {native_id} does not exist")
+        return replace(self.backend.orders[native_id], source=self.name)
+
+    def push_status(self, native_id: str, status: Status, reason: str | None = None) -> None:
+        self.backend.check()
+        self.backend.calls.append(("push_status", (native_id, status.value, reason)))
+        order = self.fetch_order(native_id)
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        stamp = max(now, (order.updated_at or order.created_at))
+        self.backend.orders[native_id] = replace(order.with_status(status, status.value, reason), updated_at=stamp)
+
+    def trigger(self, native_id: str, action: str, params: Mapping[str, Any] | None = None) -> None:
+        self.backend.check()
+        self.fetch_order(native_id)
+        self.backend.calls.append(("trigger", (native_id, action, dict(params or {}))))
+
+    def add_comment(self, native_id: str, text: str) -> None:
+        self.backend.check()
+        self.fetch_order(native_id)
+        self.backend.calls.append(("add_comment", (native_id, text)))
+
+    def update_contact(self, native_id: str, *, email=None, phone=None, name=None) -> None:
+        self.backend.check()
+        order = self.fetch_order(native_id)
+        customer = replace(order.customer, email=email or order.customer.email,
+                           phone=phone or order.customer.phone, name=name or order.customer.name)
+        self.backend.orders[native_id] = replace(order, customer=customer)
+        self.backend.calls.append(("update_contact", (native_id, email, phone, name)))
+
+
+def _factory(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> InMemoryConnector:
+    return InMemoryConnector(name, settings)
+
+
+SPEC = ConnectorSpec(
+    name="memory",
+    title="In-memory orders, for tests",
+    capabilities=CAPABILITIES,
+    factory=_factory,
+    settings=(Setting("page_size", "orders per page", default=2),),
+    triggers=("group",),
+)
+
+
+class MemoryPlugin:
+    """Registers the ``memory`` connector type: ``register_plugin(MemoryPlugin)`` in tests."""
+
+    @staticmethod
+    @hookimpl
+    def register_connectors(register):
+        register(SPEC)

@@ -1,0 +1,119 @@
+"""Opt-in pytest fixtures: ``pytest_plugins = ["unpaid.testing.fixtures"]`` in a conftest."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from unpaid import plugins as plugin_loader
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def json(self):
+        import json
+
+        return json.loads(self.stdout)
+
+
+def run_cli(args: list[str] | str, env: dict[str, str] | None = None, input: str | None = None) -> CliResult:
+    """Run ``unpaid`` in-process through ``main()`` (error handling included); capture its streams."""
+    from click.testing import CliRunner
+
+    from unpaid.cli import main
+
+    if isinstance(args, str):
+        args = shlex.split(args)
+    runner = CliRunner()
+    with runner.isolation(input=input, env=env) as (out, err, *_):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        stdout = out.getvalue().decode("utf-8", "replace")
+        stderr = err.getvalue().decode("utf-8", "replace") if err is not None else ""
+    return CliResult(code, stdout, stderr)
+
+
+@pytest.fixture
+def memory_keyring(tmp_path, monkeypatch) -> Iterator[Path]:
+    """Route keyring to a JSON file in tmp_path (shared with subprocesses); never the real keyring."""
+    import keyring
+
+    from unpaid.testing.keyring import FileKeyring
+
+    path = tmp_path / "keyring.json"
+    monkeypatch.setenv("UNPAID_TEST_KEYRING", str(path))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "unpaid.testing.keyring.FileKeyring")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FileKeyring())
+    yield path
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def register_plugin() -> Iterator[Callable[..., plugin_loader.Plugins]]:
+    """Install plugins for one test: ``register_plugin(MemoryPlugin, name="memory")``.
+
+    Builds a fresh manager with the defaults and only the given plugins (no entry points), and
+    restores the previous one afterwards.
+    """
+    previous = plugin_loader._current
+    extras: list[tuple[str, object]] = []
+
+    def register(plugin: object, name: str | None = None, entry_points=()) -> plugin_loader.Plugins:
+        extras.append((name or getattr(plugin, "__name__", type(plugin).__name__), plugin))
+        loaded = plugin_loader.load(entry_points=list(entry_points), environ={}, extra=extras)
+        plugin_loader.set_plugins(loaded)
+        return loaded
+
+    yield register
+    plugin_loader.set_plugins(previous)
+
+
+@pytest.fixture
+def fixed_now() -> datetime:
+    """A fixed moment all time-dependent tests can share."""
+    return datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def tmp_store(tmp_path):
+    """A fresh, migrated store in tmp_path."""
+    from unpaid.store import Store
+
+    store = Store.open(tmp_path / "unpaid.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, memory_keyring) -> Callable[..., CliResult]:
+    """Run ``unpaid`` in-process with a store and working directory in tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("UNPAID_DB", str(tmp_path / "unpaid.db"))
+    monkeypatch.delenv("UNPAID_CONFIG", raising=False)
+    monkeypatch.delenv("UNPAID_NOW", raising=False)
+    monkeypatch.delenv("UNPAID_FORMAT", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+    def invoke(args, env: dict[str, str] | None = None, input: str | None = None) -> CliResult:
+        return run_cli(args, env=env, input=input)
+
+    return invoke
