@@ -35,18 +35,24 @@ def test_sync_stores_pages_and_resumes_from_bookmark(tmp_store, fixed_now):
 def test_failure_mid_sync_keeps_stored_pages_and_bookmark(tmp_store, fixed_now):
     remote = backend("shop")
     remote.put(make("1"), make("2", minutes=1), make("3", minutes=2))
-    remote.faults = []
     connector = InMemoryConnector("shop", {})
-    # first check() at start passes, page 1 check passes, page 2 check fails
-    remote.fail_next = None  # type: ignore[assignment]
-    pages = connector.fetch_orders(None)
-    first = next(pages)
-    with tmp_store.transaction():
-        tmp_store.orders.upsert(first.orders, fixed_now)
-        tmp_store.bookmarks.set("shop", first.bookmark, fixed_now)
-    remote.faults.append(Temporary("shop", "connection reset"))
-    result = sync_source(tmp_store, InMemoryConnector("shop", {}), fixed_now)
+    # Page 1 is stored, then the source fails while producing page 2.
+    original_check = remote.check
+    calls = {"n": 0}
+
+    def check():
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise Temporary("shop", "connection reset")
+        original_check()
+
+    remote.check = check
+    result = sync_source(tmp_store, connector, fixed_now)
     assert result.error is not None and "connection reset" in str(result.error)
-    assert tmp_store.orders.count_source("shop") == 2
+    assert (result.pages, tmp_store.orders.count_source("shop")) == (1, 2)
+    assert tmp_store.bookmarks.get("shop") is not None
+
+    remote.check = original_check
     result = sync_source(tmp_store, InMemoryConnector("shop", {}), fixed_now)
-    assert result.error is None and tmp_store.orders.count_source("shop") == 3
+    assert result.error is None and result.orders == 1
+    assert tmp_store.orders.count_source("shop") == 3
