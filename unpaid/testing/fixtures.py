@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,6 +46,9 @@ def run_cli(args: list[str] | str, env: dict[str, str] | None = None, input: str
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        # print() output sits in the wrappers' buffers until flushed, as it would at process exit.
+        sys.stdout.flush()
+        sys.stderr.flush()
         stdout = out.getvalue().decode("utf-8", "replace")
         stderr = err.getvalue().decode("utf-8", "replace") if err is not None else ""
     return CliResult(code, stdout, stderr)

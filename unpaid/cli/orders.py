@@ -1,0 +1,218 @@
+"""``unpaid orders``, ``unpaid show`` and ``unpaid status``: list, inspect and change orders."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from unpaid.cli.options import complete_source, output_options, parse_age
+from unpaid.errors import ConfigError, InputError, NotFoundError
+
+if TYPE_CHECKING:
+    from unpaid.cli.context import App
+    from unpaid.model import Order, Status
+    from unpaid.store.orders import OrderQuery
+
+
+def parse_status(text: str, option: str = "STATUS") -> "Status":
+    """A status from its code or label; InputError naming ``option`` otherwise."""
+    from unpaid.model import Status
+
+    try:
+        return Status.parse(text)
+    except ValueError as exc:
+        raise InputError(f"{option}: {exc}", "labels work too, e.g. 'Waiting for payment' or Cancelled") from None
+
+
+def find_order(app: "App", text: str) -> "Order":
+    """The order named ``SOURCE:ID``, or by a bare native id or number when only one order has it."""
+    store = app.store
+    order = store.orders.get(text.strip())
+    if order is not None:
+        return order
+    matches = store.orders.find(text.strip())
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        ids = ", ".join(o.id for o in matches)
+        raise InputError(f"{text!r} matches several orders: {ids}", "name one as SOURCE:ID")
+    raise NotFoundError(f"no order {text}", "run `unpaid orders` or `unpaid sync`")
+
+
+def build_query(app: "App", *, statuses: tuple[str, ...], all_: bool, sources: tuple[str, ...],
+                products: tuple[str, ...], older_than: str | None, newer_than: str | None,
+                customer: str | None, manager: str | None, sort: str) -> "OrderQuery":
+    """Turn the listing options into one OrderQuery.
+
+    Named segments (``--segment``) merge their filters into the query built here.
+    """
+    from unpaid.store.orders import OrderQuery
+
+    query = OrderQuery(sort=sort, products=products, customer=customer, manager=manager)
+    if statuses:
+        query.statuses = frozenset(parse_status(s, "--status") for s in statuses)
+    elif all_:
+        query.statuses = None
+    for name in sources:
+        if name not in app.config.sources and app.store.orders.count_source(name) == 0:
+            app.config.source(name)  # raises, listing the configured sources
+    query.sources = sources
+    now = app.now()
+    older, newer = parse_age(older_than, "--older-than"), parse_age(newer_than, "--newer-than")
+    query.created_before = now - older if older is not None else None
+    query.created_after = now - newer if newer is not None else None
+    return query
+
+
+@click.command()
+@click.option("--status", "statuses", multiple=True, metavar="STATUS",
+              help="Only orders in this status: code or label, finished ones too (repeatable).")
+@click.option("--all", "all_", is_flag=True, help="Include finished orders (paid, cancelled, false).")
+@click.option("--source", "sources", multiple=True, metavar="SOURCE", shell_complete=complete_source,
+              help="Only orders of this source (repeatable).")
+@click.option("--product", "products", multiple=True, metavar="ID", help="Only this product id (repeatable).")
+@click.option("--older-than", metavar="AGE", help="Created more than AGE ago (30m, 2h, 7d, 2w).")
+@click.option("--newer-than", metavar="AGE", help="Created less than AGE ago.")
+@click.option("--customer", metavar="TEXT", help="Customer e-mail, phone or name (part of it is enough).")
+@click.option("--manager", metavar="NAME", help="Orders assigned to or claimed by this manager.")
+@click.option("--sort", type=click.Choice(["newest", "oldest", "amount", "status"]), default="newest",
+              show_default=True, help="Row order.")
+@output_options
+@click.pass_obj
+def orders(app, statuses, all_, sources, products, older_than, newer_than, customer, manager, sort,
+           fmt, limit, page):
+    """List orders: the actual (unpaid, not cancelled, not false) ones by default, newest first.
+
+    The count goes to stderr, the rows to stdout. JSON rows follow docs/json.md.
+
+    \b
+    Examples:
+      unpaid orders --older-than 2d --source shop
+      unpaid orders --status payment_waiting --status new --sort amount
+      unpaid orders --all --customer anna@example.com --format json
+    """
+    from unpaid.output import render
+    from unpaid.records import flat_order, order_dict
+
+    query = build_query(app, statuses=statuses, all_=all_, sources=sources, products=products,
+                        older_than=older_than, newer_than=newer_than, customer=customer, manager=manager,
+                        sort=sort)
+    store, now = app.store, app.now()
+    total = store.orders.count(query)
+    offset = (page - 1) * limit if limit else 0
+    rows = (order_dict(o) for o in store.orders.query(query, limit=limit, offset=offset))
+    if fmt == "csv":
+        rows = (flat_order(r) for r in rows)
+    from unpaid.cli.order_view import order_columns
+
+    shown = render(rows, fmt, app.stdout, order_columns(app, now))
+    if shown:
+        app.info(f"{total} orders (showing {offset + 1}–{offset + shown})")
+    elif total:
+        app.info(f"{total} orders (page {page} is past the end)")
+    else:
+        from unpaid.store.orders import OrderQuery
+
+        hint = "" if store.orders.count(OrderQuery(statuses=None)) else " — run `unpaid sync` first"
+        app.info(f"0 orders{hint}")
+
+
+def order_card(app: "App", order: "Order") -> dict[str, Any]:
+    """``{order, related, claim, history}``: the JSON of ``unpaid show``."""
+    from unpaid.clock import to_iso
+    from unpaid.dedupe import relation
+    from unpaid.records import order_dict
+
+    store, now = app.store, app.now()
+    related = []
+    if order.customer.key:
+        for other in reversed(store.orders.by_customer([order.customer.key])):
+            if other.id != order.id:
+                related.append({**order_dict(other), "relation": relation(order, other)})
+    claim = store.claims.get(order.id, now)
+    return {
+        "order": order_dict(order),
+        "related": related,
+        "claim": {"manager": claim.manager, "claimed_at": to_iso(claim.claimed_at),
+                  "lease_until": to_iso(claim.lease_until)} if claim else None,
+        "history": [e.as_dict() for e in store.history.for_order(order.id)],
+    }
+
+
+@click.command()
+@click.argument("order_ref", metavar="ORDER")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default=None,
+              help="table: the card; json: {order, related, claim, history}.")
+@click.pass_obj
+def show(app, order_ref: str, fmt: str | None):
+    """Show an order: details, the customer's other orders, who holds it, and its full history.
+
+    ORDER is SOURCE:ID, or a bare id or order number when only one order has it. Other orders
+    of the same customer are flagged "paid twin" (a paid order of the same product) or
+    "duplicate" (another actual order of the same product). Automatic history entries are marked.
+
+    \b
+    Examples:
+      unpaid show shop:1042
+      unpaid show 1042 --format json | jq '.history'
+    """
+    order = find_order(app, order_ref)
+    card = order_card(app, order)
+    if (fmt or app.format) in ("json", "jsonl"):
+        from unpaid.output import render_one
+
+        render_one(card, "json", app.stdout)
+        return
+    from unpaid.cli.order_view import render_card
+
+    render_card(app, card, app.now())
+
+
+@click.command()
+@click.argument("order_ref", metavar="ORDER")
+@click.argument("status_text", metavar="STATUS")
+@click.option("--reason", metavar="REASON", help="A cancel reason from the config's cancel_reasons.")
+@click.option("--reason-text", metavar="TEXT", help="A free-text reason instead of one from the list.")
+@click.pass_obj
+def status(app, order_ref: str, status_text: str, reason: str | None, reason_text: str | None):
+    """Change an order's status in its source, then record it in the store and history.
+
+    STATUS is a code or label: new, in_work, payment_waiting, not_confirmed, part_paid, paid,
+    cancelled, false. Cancelling needs --reason (one of `cancel_reasons` in the config) or
+    --reason-text. The source is asked first; nothing changes locally unless it accepts.
+
+    \b
+    Exit status: 0 changed (or already in that status), 1 changed at the source meanwhile,
+    2 bad input or the source cannot change statuses, 3 the source failed.
+
+    \b
+    Examples:
+      unpaid status shop:1042 cancelled --reason "Too expensive"
+      unpaid status shop:1042 false --reason-text "test order"
+    """
+    from unpaid.actions import change_status, resolve_reason
+    from unpaid.connector import NotSupported
+
+    to = parse_status(status_text)
+    why = resolve_reason(to, reason, reason_text, app.config.cancel_reasons)
+    order = find_order(app, order_ref)
+    now = app.now()
+    if order.status is to:
+        app.info(f"{order.id} is already {to.label}; nothing to do")
+        return
+    try:
+        connector = app.connector(order.source)
+    except ConfigError as exc:
+        raise ConfigError(f"cannot reach the source of {order.id}: {exc.message}", exc.fix) from None
+    with connector:
+        try:
+            outcome = change_status(app.store, connector, order, to, actor=app.actor, now=now, reason=why,
+                                    command=f"unpaid status {order.id} {to.value}")
+        except NotSupported as exc:
+            raise NotSupported(exc.source, "change statuses") from None
+    if outcome.note:
+        app.info(outcome.note)
+    if outcome.changed:
+        suffix = f" ({why})" if why else ""
+        click.echo(f"{order.id}: {outcome.old.label} → {outcome.new.label}{suffix}", file=app.stdout)

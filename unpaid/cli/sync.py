@@ -1,0 +1,123 @@
+"""``unpaid sync``: pull new and changed orders from every configured source (or the named ones)."""
+
+from __future__ import annotations
+
+import click
+
+from unpaid.cli.options import complete_source
+from unpaid.errors import ConfigError, ExitCode, UnpaidError
+
+#: Rejected rows listed per source; the rest are counted (all are listed with -v).
+SHOWN_REJECTS = 20
+
+
+@click.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...", shell_complete=complete_source)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default=None,
+              help="table: summary lines on stderr; json/jsonl: one result object per source on stdout.")
+@click.option("--strict", is_flag=True, help="Exit 1 when a source rejected rows (default: warn, exit 0).")
+@click.pass_obj
+def sync(app, sources: tuple[str, ...], fmt: str | None, strict: bool):
+    """Pull new and changed orders from the sources into the store.
+
+    Each source resumes from where its last sync stopped. Sources run one after the other; one
+    that fails does not stop the others. Rows a source could not read are reported (file:line and
+    reason) and left out; the good rows are kept.
+
+    \b
+    Exit status (for cron):
+      0  all sources synced (rejected rows are warnings, unless --strict)
+      1  --strict and some rows were rejected
+      2  bad usage or configuration (unknown source, missing credentials)
+      3  a source was unreachable or refused the credentials
+
+    \b
+    Examples:
+      unpaid sync                 # every configured source
+      unpaid sync shop            # one source
+      unpaid -q sync --format json | jq '.[] | select(.error)'
+    """
+    from unpaid.sync import SyncResult, sync_source
+
+    fmt = fmt or ("json" if app.format == "json" else "jsonl" if app.format == "jsonl" else "table")
+    config = app.config
+    names = list(dict.fromkeys(sources)) or sorted(config.sources)
+    if not names:
+        raise ConfigError(f"no sources configured in {config.where}",
+                          "add a [sources.NAME] table with a type, or run `unpaid init`")
+    for name in names:
+        config.source(name)  # an unknown name fails before anything is synced
+    store, now = app.store, app.now()
+    results: list[SyncResult] = []
+    for name in names:
+        try:
+            with app.connector(name) as connector:
+                result = sync_source(store, connector, now, _progress(app))
+        except UnpaidError as exc:  # the source could not even be opened: report it, go on
+            result = SyncResult(name, error=exc)
+        if app.stderr_tty and not app.quiet:
+            click.echo("\r\033[K", nl=False, err=True)
+        results.append(result)
+        _report(app, result)
+    _total(app, results)
+    if fmt != "table":
+        from unpaid.output import render
+
+        render((_as_dict(r) for r in results), fmt, app.stdout)
+    codes = [int(r.error.exit_code) for r in results if r.error is not None]
+    if codes:
+        click.get_current_context().exit(ExitCode.SOURCE if ExitCode.SOURCE in codes else max(codes))
+    if strict and any(r.rejects for r in results):
+        click.get_current_context().exit(ExitCode.FAILED)
+
+
+def _progress(app):
+    if not app.stderr_tty or app.quiet:
+        return None
+
+    def show(result) -> None:
+        click.echo(f"\r\033[K{result.source}: {result.orders} orders…", nl=False, err=True)
+
+    return show
+
+
+def _as_dict(result) -> dict:
+    data = result.as_dict()
+    data["rejects"] = [{"where": r.where, "reason": r.reason} for r in result.rejects]
+    return data
+
+
+def _report(app, result) -> None:
+    """One summary line for the source, then its rejected rows, notes and any failure."""
+    parts = [f"{result.orders} orders"]
+    if result.changes:
+        parts.append(f"{len(result.changes)} status changes")
+    if result.paid:
+        parts.append(f"{result.paid} newly paid")
+    if result.rejects:
+        parts.append(f"{len(result.rejects)} rejected")
+    app.info(f"{result.source}: " + ", ".join(parts))
+    shown = result.rejects if app.verbose else result.rejects[:SHOWN_REJECTS]
+    for reject in shown:
+        app.warn(f"{result.source}: rejected {reject.where}: {reject.reason}")
+    if len(shown) < len(result.rejects):
+        app.warn(f"{result.source}: … and {len(result.rejects) - len(shown)} more rejected rows (all with -v)")
+    for note in result.notes:
+        app.info(f"{result.source}: {note}")
+    if not result.complete and result.error is None:
+        app.warn(f"{result.source}: stopped early, more orders remain — run `unpaid sync {result.source}` again")
+    if result.error is not None:
+        kept = f" (the {result.orders} orders before it are kept)" if result.orders else ""
+        from unpaid.secrets import redact
+
+        click.echo(redact(f"Error: {result.error}{kept}"), err=True)
+
+
+def _total(app, results) -> None:
+    if len(results) < 2:
+        return
+    failed = sum(1 for r in results if r.error is not None)
+    line = (f"total: {sum(r.orders for r in results)} orders from {len(results)} sources, "
+            f"{sum(len(r.changes) for r in results)} status changes, {sum(r.paid for r in results)} newly paid, "
+            f"{sum(len(r.rejects) for r in results)} rejected")
+    app.info(line + (f", {failed} failed" if failed else ""))
