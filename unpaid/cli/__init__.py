@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning known errors into one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        cli.main(args=args, prog_name="unpaid", standalone_mode=False)
+        # Without standalone mode click returns the code of ctx.exit(n) instead of raising it.
+        code = cli.main(args=args, prog_name="unpaid", standalone_mode=False)
     except UnpaidError as exc:
         _fail(exc, args, f"Error: {exc}", exc.exit_code)
     except click.exceptions.Abort:
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback without -v
         _fail(exc, args, f"Error: unexpected {type(exc).__name__}: {exc} — run again with -v for details "
               "and report it", ExitCode.FAILED)
-    sys.exit(ExitCode.OK)
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
 
 def _fail(exc: BaseException, args: list[str], line: str, code: int) -> None:

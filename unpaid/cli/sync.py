@@ -51,10 +51,12 @@ def sync(app, sources: tuple[str, ...], fmt: str | None, strict: bool):
     results: list[SyncResult] = []
     for name in names:
         try:
-            with app.connector(name) as connector:
-                result = sync_source(store, connector, now, _progress(app))
+            connector = app.connector(name)
         except UnpaidError as exc:  # the source could not even be opened: report it, go on
             result = SyncResult(name, error=exc)
+        else:
+            with connector:  # store errors are not the source's fault: they stop the command
+                result = sync_source(store, connector, now, _progress(app))
         if app.stderr_tty and not app.quiet:
             click.echo("\r\033[K", nl=False, err=True)
         results.append(result)
