@@ -1,0 +1,229 @@
+"""The connectors' shared HTTP client: timeouts, retries, typed errors and secret-free URLs.
+
+Every connector talks to its API through :class:`HttpClient`, so the rules live in one place:
+
+- every call has a timeout (connect, read, write, pool);
+- transient failures (timeouts, resets, 429, 5xx) are retried with exponential backoff and
+  jitter by ``stamina``; a ``Retry-After`` header sets the wait instead;
+- non-idempotent calls (a POST that creates something) are retried only when the request never
+  left (connection refused), so nothing happens twice;
+- HTTP statuses become the typed errors of :mod:`unpaid.connector`; APIs that report errors in a
+  200 body pass a ``check`` hook that raises the right one;
+- redirects are never followed for POST: a followed 301/302 turns it into a bodyless GET, which
+  some APIs (GetCourse on a custom domain) then answer with a misleading error;
+- every URL that is logged or put into an error has ``key=``/``token=`` values and bearer tokens
+  blanked (:func:`unpaid.secrets.redact`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+# httpx and stamina are imported at module level on purpose: this module is itself imported only
+# inside connector factories, never by `unpaid --help` or the plugin listing.
+import httpx
+import stamina
+
+from unpaid.connector import (
+    AuthFailed, ConnectorError, InvalidData, NotFound, RateLimited, Temporary,
+)
+from unpaid.secrets import redact
+
+log = logging.getLogger("unpaid.http")
+
+#: A hook that inspects a 2xx response and raises a ConnectorError when its body reports a failure.
+BodyCheck = Callable[[httpx.Response], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to retry transient failures; ``attempts=1`` disables retries."""
+
+    attempts: int = 4
+    timeout: float = 120.0  # total seconds spent retrying one call
+    wait_initial: float = 1.0
+    wait_max: float = 30.0
+    #: A Retry-After longer than this is not waited for: the error goes to the caller instead.
+    max_retry_after: float = 120.0
+
+
+def safe_url(url: httpx.URL | str) -> str:
+    """The URL with credentials blanked, fit for logs and error messages."""
+    return redact(str(url))
+
+
+def retry_after(response: httpx.Response, now: datetime | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None when absent or bad."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def status_error(source: str, response: httpx.Response) -> ConnectorError | None:
+    """The typed error for a non-2xx response (None for 2xx)."""
+    code = response.status_code
+    if code < 300:
+        return None
+    where = f"{response.request.method} {safe_url(response.request.url)}"
+    if 300 <= code < 400:
+        target = safe_url(response.headers.get("Location", "?"))
+        return ConnectorError(source, f"{where} was redirected ({code}) to {target}",
+                              "point base_url at the address the account redirects to (its own domain)")
+    if code in (401, 403):
+        return AuthFailed(source, f"{where} was refused ({code})",
+                          f"check the key with `unpaid auth set {source}` and that it has the needed rights")
+    if code == 404:
+        return NotFound(source, f"{where} found nothing (404)", "check base_url and the id")
+    if code == 429:
+        wait = retry_after(response)
+        hint = f"wait {wait:.0f}s" if wait is not None else "wait a little"
+        return RateLimited(source, f"{where} was rate limited (429)", f"{hint} and run again", retry_after=wait)
+    if code >= 500:
+        error = Temporary(source, f"{where} failed on the server ({code})", "try again later")
+        error.retry_after = retry_after(response)
+        return error
+    return InvalidData(source, f"{where} was rejected ({code}): {redact(response.text[:200])}",
+                       "check the values sent; this is likely a bug in the connector")
+
+
+def _transport_error(source: str, request: httpx.Request, exc: httpx.TransportError) -> Temporary:
+    where = f"{request.method} {safe_url(request.url)}"
+    if isinstance(exc, httpx.TimeoutException):
+        what = f"timed out ({type(exc).__name__})"
+    else:
+        what = f"failed: {type(exc).__name__}: {redact(str(exc)) or 'connection error'}"
+    error = Temporary(source, f"{where} {what}", "check the network and that the service is up, then run again")
+    error.retry_after = None
+    error.sent = not isinstance(exc, httpx.ConnectError)  # ConnectError: nothing reached the server
+    return error
+
+
+class HttpClient:
+    """An httpx client bound to one source: base URL, timeouts, retries and error mapping.
+
+    ``check`` runs on every 2xx response; raise from it to report errors an API puts in the body.
+    ``on_request`` is called for every request actually sent, retries included (budget counters).
+    """
+
+    def __init__(self, source: str, base_url: str, *, timeout: float = 30.0, retry: RetryPolicy | None = None,
+                 headers: Mapping[str, str] | None = None, check: BodyCheck | None = None,
+                 on_request: Callable[[httpx.Request], None] | None = None,
+                 transport: httpx.BaseTransport | None = None):
+        self.source = source
+        self.retry = retry or RetryPolicy()
+        self.check = check
+        hooks = {"request": [on_request]} if on_request else {}
+        self._client = httpx.Client(
+            base_url=base_url, timeout=httpx.Timeout(timeout), headers=dict(headers or {}),
+            follow_redirects=False, event_hooks=hooks, transport=transport,
+        )
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def request(self, method: str, path: str, *, idempotent: bool | None = None, check: bool = True,
+                **kwargs: Any) -> httpx.Response:
+        """Send one call, retrying transient failures; return the response or raise a ConnectorError.
+
+        ``idempotent`` defaults to True for GET and False otherwise. Redirects are followed only for
+        GET (at most five), never for POST. ``kwargs`` go to :meth:`httpx.Client.build_request`.
+        """
+        idempotent = method.upper() == "GET" if idempotent is None else idempotent
+        policy = self.retry
+
+        def should_retry(exc: Exception) -> bool | float:
+            if not isinstance(exc, (Temporary, RateLimited)):
+                return False
+            if not idempotent and getattr(exc, "sent", True):
+                return False  # it may have happened: never twice
+            wait = getattr(exc, "retry_after", None)
+            if wait is None:
+                return True
+            return float(wait) if wait <= policy.max_retry_after else False
+
+        for attempt in stamina.retry_context(on=should_retry, attempts=policy.attempts, timeout=policy.timeout,
+                                             wait_initial=policy.wait_initial, wait_max=policy.wait_max):
+            with attempt:
+                return self._send_once(method, path, kwargs, follow=method.upper() == "GET", check=check)
+        raise AssertionError("unreachable: stamina re-raises the last error")
+
+    def _send_once(self, method: str, path: str, kwargs: Mapping[str, Any], *, follow: bool,
+                   check: bool) -> httpx.Response:
+        request = self._client.build_request(method, path, **kwargs)
+        log.debug("%s %s", method, safe_url(request.url))
+        for _hop in range(6 if follow else 1):
+            try:
+                response = self._client.send(request)
+            except httpx.TransportError as exc:
+                raise _transport_error(self.source, request, exc) from None
+            if not (follow and response.is_redirect and response.next_request is not None):
+                break
+            log.debug("redirected to %s", safe_url(response.next_request.url))
+            request = response.next_request
+        log.debug("%s %s -> %s", method, safe_url(request.url), response.status_code)
+        error = status_error(self.source, response)
+        if error is not None:
+            raise error
+        if check and self.check is not None:
+            self.check(response)
+        return response
+
+    def stream_to(self, method: str, path: str, sink: Any, *, chunk_size: int = 1 << 16, **kwargs: Any) -> int:
+        """Send one call and write its body to the binary file ``sink`` (large answers, low memory).
+
+        Not retried: the caller decides whether the call may be repeated. Returns the bytes written.
+        Status errors are mapped as for :meth:`request`; the body check is not run.
+        """
+        request = self._client.build_request(method, path, **kwargs)
+        log.debug("%s %s (streamed)", method, safe_url(request.url))
+        written = 0
+        try:
+            response = self._client.send(request, stream=True)
+            try:
+                error = status_error(self.source, response)
+                if error is not None:
+                    raise error
+                for chunk in response.iter_bytes(chunk_size):
+                    sink.write(chunk)
+                    written += len(chunk)
+            finally:
+                response.close()
+        except httpx.TransportError as exc:
+            raise _transport_error(self.source, request, exc) from None
+        return written
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "HttpClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def json_body(source: str, response: httpx.Response) -> Any:
+    """Decode a JSON answer; InvalidData naming the call and the start of the body when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        where = f"{response.request.method} {safe_url(response.request.url)}"
+        start = redact(response.text[:80].strip()) or "an empty body"
+        raise InvalidData(source, f"{where} answered with something that is not JSON: {start!r}",
+                          "the service may be down or behind a proxy; try again later") from None
