@@ -1,1 +1,5 @@
-"""unpaid connector plugin (work in progress: no connector is registered yet)."""
+"""unpaid connector for AutoWebOffice (АвтоВебОфис): invoices with their lines and contacts.
+
+``plugin`` registers it; ``connector`` (built on ``client`` and the pure ``mapping``) does the work;
+``emulator`` is a loopback copy of the API for tests and ``unpaid demo --source autoweboffice``.
+"""

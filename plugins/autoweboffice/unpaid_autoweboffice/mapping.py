@@ -1,0 +1,207 @@
+"""Pure translation between AutoWebOffice records and the canonical model; no I/O.
+
+AutoWebOffice answers with string-typed JSON (``"id_account": "370225"``), naive local times
+(``YYYY-MM-DD HH:MM:SS`` in the account's zone) and ``0000-00-00 00:00:00`` for "no date".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping, Sequence
+
+from unpaid.model import Customer, LineItem, Money, Order, Status, normalize_email, normalize_phone
+
+ZERO_DATE = "0000-00-00 00:00:00"
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+#: ``id_account_status`` -> canonical status. 1 "Создан" is an issued, not yet paid invoice.
+STATUS_FROM_NATIVE = {
+    "1": Status.PAYMENT_WAITING,  # Создан (created, awaiting payment)
+    "2": Status.CANCELLED,  # Отказ (refused)
+    "3": Status.IN_WORK,  # В обработке (in processing)
+    "4": Status.NOT_CONFIRMED,  # Ошибка (the payment failed, nothing confirmed)
+    "5": Status.PAID,  # Оплачен (paid)
+}
+STATUS_LABELS_RU = {"1": "Создан", "2": "Отказ", "3": "В обработке", "4": "Ошибка", "5": "Оплачен"}
+
+#: Canonical status -> ``id_account_status`` to PUT. ``False`` is not a status in AutoWebOffice:
+#: it is written as a soft delete (the invoice goes to the recycle bin), which reads back as False.
+STATUS_TO_NATIVE = {
+    Status.NEW: "1",
+    Status.PAYMENT_WAITING: "1",
+    Status.NOT_CONFIRMED: "4",
+    Status.IN_WORK: "3",
+    Status.PART_PAID: "3",  # no partial payments in AutoWebOffice: the invoice stays "in processing"
+    Status.CANCELLED: "2",
+    Status.PAID: "5",
+}
+
+
+class MappingError(ValueError):
+    """A record that cannot be read; the message names the field and the value."""
+
+
+def text(record: Mapping[str, Any], key: str) -> str:
+    """A field as trimmed text; missing and null become ``""``."""
+    value = record.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def parse_date(value: Any, zone: tzinfo, field_name: str = "date") -> datetime | None:
+    """Parse an AutoWebOffice local time into aware UTC; None for empty and zero dates."""
+    raw = "" if value is None else str(value).strip()
+    if not raw or raw.startswith("0000-00-00"):
+        return None
+    try:
+        local = datetime.strptime(raw[:19], DATE_FORMAT) if len(raw) >= 19 else datetime.strptime(raw, "%Y-%m-%d")
+    except ValueError:
+        raise MappingError(f"{field_name}: not a date: {raw!r}") from None
+    return local.replace(tzinfo=zone).astimezone(timezone.utc)
+
+
+def format_date(moment: datetime, zone: tzinfo) -> str:
+    """Render an aware moment as an AutoWebOffice local time string (for search windows)."""
+    return moment.astimezone(zone).strftime(DATE_FORMAT)
+
+
+def parse_amount(value: Any, currency: str, field_name: str) -> Money:
+    """Parse ``"1340"``, ``"1340.50"`` into Money; raise MappingError naming the field."""
+    raw = "" if value is None else str(value).strip()
+    if not raw:
+        return Money(0, currency)
+    try:
+        amount = Decimal(raw.replace(",", ".").replace(" ", ""))
+    except InvalidOperation:
+        raise MappingError(f"{field_name}: not an amount: {raw!r}") from None
+    if not amount.is_finite():
+        raise MappingError(f"{field_name}: not an amount: {raw!r}")
+    return Money(int((amount * 100).to_integral_value()), currency)
+
+
+def status_of(record: Mapping[str, Any]) -> Status:
+    """Canonical status of an invoice: soft-deleted is False, unknown codes count as waiting."""
+    if text(record, "deleted") == "1":
+        return Status.FALSE
+    return STATUS_FROM_NATIVE.get(text(record, "id_account_status"), Status.PAYMENT_WAITING)
+
+
+def native_status_for(status: Status) -> str | None:
+    """The ``id_account_status`` for a canonical status; None for False (written as a soft delete)."""
+    return STATUS_TO_NATIVE.get(status)
+
+
+def full_name(record: Mapping[str, Any]) -> str | None:
+    """``name last_name`` as the buyer typed them; None when both are empty."""
+    parts = [text(record, "name"), text(record, "last_name")]
+    joined = " ".join(p for p in parts if p)
+    return joined or None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One ``accountline`` row, reduced to what an order keeps."""
+
+    id_account: str
+    id_line: str
+    item: LineItem
+    sum_minor: int
+
+
+def line_from_native(record: Mapping[str, Any], currency: str) -> Line:
+    """Read an ``accountline`` row; raise MappingError naming the field."""
+    id_account = text(record, "id_account")
+    if not id_account:
+        raise MappingError("id_account: missing")
+    try:
+        quantity = int(Decimal(text(record, "quantity") or "1"))
+    except InvalidOperation:
+        raise MappingError(f"quantity: not a number: {text(record, 'quantity')!r}") from None
+    price = parse_amount(record.get("price"), currency, "price")
+    line_sum = record.get("sum_price")
+    total = parse_amount(line_sum, currency, "sum_price") if text(record, "sum_price") else \
+        Money(price.minor * quantity, currency)
+    item = LineItem(text(record, "id_goods") or "0", text(record, "goods"), quantity, price)
+    return Line(id_account, text(record, "id_account_line"), item, total.minor)
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """An invoice read into an Order, with any warnings worth telling the user."""
+
+    order: Order
+    warnings: list[str] = field(default_factory=list)
+
+
+def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Line], *, zone: tzinfo,
+                      currency: str = "RUB", default_country: str = "7",
+                      contact: Mapping[str, Any] | None = None) -> Mapped:
+    """Build the canonical Order from an ``accounts`` row, its lines and (optionally) its contact.
+
+    The invoice's own buyer snapshot wins; the contact only fills what the snapshot lacks.
+    Raises MappingError for a row that cannot be read (no id, bad date or amount).
+    """
+    native_id = text(record, "id_account")
+    if not native_id:
+        raise MappingError("id_account: missing")
+    created = parse_date(record.get("date_of_order"), zone, "date_of_order")
+    if created is None:
+        raise MappingError(f"date_of_order: missing ({text(record, 'date_of_order') or 'empty'})")
+    total = parse_amount(record.get("account_sum"), currency, "account_sum")
+    paid_at = parse_date(record.get("date_of_payment"), zone, "date_of_payment")
+    changed = parse_date(record.get("account_status_change_date"), zone, "account_status_change_date")
+    status = status_of(record)
+    warnings: list[str] = []
+
+    snap = dict(contact or {})
+    snap.update({k: v for k, v in record.items() if v not in (None, "")})
+    email = normalize_email(text(snap, "email"))
+    phone = normalize_phone(text(snap, "phone_number"), default_country)
+    if not email:
+        raw = text(snap, "email")
+        warnings.append(f"invoice {native_id}: " + (f"e-mail {raw!r} is not an address" if raw else "no e-mail")
+                        + (" — e-mail steps will skip it; add the e-mail in AutoWebOffice" if phone
+                           else " and no phone — nobody can be contacted; add them in AutoWebOffice"))
+    customer = Customer(email=email, phone=phone, name=full_name(snap),
+                        native_id=(text(record, "id_contact") or None) if text(record, "id_contact") != "0" else None)
+
+    if lines:
+        lines_sum = sum(line.sum_minor for line in lines)
+        if lines_sum != total.minor:
+            warnings.append(f"invoice {native_id}: account_sum {total.decimal} does not match its lines "
+                            f"({Money(lines_sum, currency).decimal}) — stored with the invoice sum; "
+                            "correct the invoice in AutoWebOffice")
+    extra = {"native_status_label": STATUS_LABELS_RU.get(text(record, "id_account_status"), "")}
+    for key in ("deleted", "goods_return", "close_account"):
+        if text(record, key) == "1":
+            extra[key] = "1"
+    if text(record, "account_comment"):
+        extra["comment"] = text(record, "account_comment")
+    stamps = [d for d in (created, paid_at, changed) if d is not None]
+    order = Order(
+        source=source,
+        native_id=native_id,
+        number=text(record, "account_number") or None,
+        status=status,
+        native_status=text(record, "id_account_status") or None,
+        created_at=created,
+        updated_at=max(stamps),
+        paid_at=paid_at if status is Status.PAID else None,
+        total=total,
+        paid=total if status is Status.PAID else None,
+        customer=customer,
+        items=tuple(line.item for line in sorted(lines, key=lambda ln: _int(ln.id_line))),
+        payment_link=text(record, "link_for_pay") or None,
+        extra={k: v for k, v in extra.items() if v},
+    )
+    return Mapped(order, warnings)
+
+
+def _int(value: str) -> int:
+    return int(value) if value.isdigit() else 0
+
+
+def stringify(record: Mapping[str, Any]) -> dict[str, str]:
+    """Render a record the way AutoWebOffice does: every scalar a string, None as ``""``."""
+    return {k: ("" if v is None else str(v)) for k, v in record.items()}
