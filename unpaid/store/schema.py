@@ -91,6 +91,86 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX claims_manager ON claims (manager);
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE enrollments (
+            order_id TEXT NOT NULL,
+            playbook TEXT NOT NULL,
+            chain_key TEXT,
+            state TEXT NOT NULL,
+            entered_at TEXT NOT NULL,
+            cursor INTEGER NOT NULL DEFAULT 0,
+            cursor_since TEXT NOT NULL,
+            loops TEXT,
+            seq INTEGER NOT NULL DEFAULT 0,
+            paused_until TEXT,
+            exit_reason TEXT,
+            exited_at TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (order_id, playbook)
+        );
+        CREATE UNIQUE INDEX enrollments_one_chain ON enrollments (playbook, chain_key)
+            WHERE state = 'active' AND chain_key IS NOT NULL;
+        CREATE INDEX enrollments_state ON enrollments (playbook, state);
+
+        CREATE TABLE tasks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL UNIQUE,
+            order_id TEXT NOT NULL,
+            playbook TEXT NOT NULL,
+            step TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            script TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            outcome TEXT,
+            manager TEXT,
+            created_at TEXT NOT NULL,
+            closed_at TEXT
+        );
+        CREATE INDEX tasks_state_due ON tasks (state, due_at);
+        CREATE INDEX tasks_order ON tasks (order_id, playbook);
+
+        CREATE TABLE offers (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL UNIQUE,
+            order_id TEXT NOT NULL,
+            playbook TEXT NOT NULL,
+            step TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            percent INTEGER NOT NULL,
+            valid_until TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX offers_order ON offers (order_id, state);
+
+        CREATE TABLE optouts (
+            address TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            reason TEXT
+        );
+
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            order_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            at TEXT NOT NULL,
+            data TEXT,
+            UNIQUE (order_id, kind, at)
+        );
+
+        CREATE TABLE contacts (
+            key TEXT PRIMARY KEY,
+            customer_key TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX contacts_customer ON contacts (customer_key, at);
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
