@@ -46,3 +46,16 @@ def seed(cli, shop):
         assert result.exit_code == 0, result.output
 
     return put_and_sync
+
+
+@pytest.fixture
+def usage_error(cli):
+    """Run a command that must fail with exit 2 and one stderr line starting with ``expected``."""
+
+    def check(args: str, expected: str) -> None:
+        result = cli(f"--now {NOW} {args}")
+        assert result.exit_code == 2, (args, result.output)
+        [line] = result.stderr.splitlines()
+        assert line.startswith(expected), line
+
+    return check

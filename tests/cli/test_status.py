@@ -40,7 +40,7 @@ def test_labels_free_reasons_and_a_no_op(cli, seed, make, shop, tmp_path):
     assert len(history) == 2 and len(ledger) == 2
 
 
-def test_bad_input_changes_nothing(cli, seed, make, shop, tmp_path):
+def test_bad_input_changes_nothing(seed, make, shop, tmp_path, usage_error):
     seed(make("1"))
     for args, expected in [
         ("status shop:1 paid-ish", "Error: STATUS: unknown status 'paid-ish'"),
@@ -49,10 +49,7 @@ def test_bad_input_changes_nothing(cli, seed, make, shop, tmp_path):
         ("status shop:1 cancelled --reason bored", "Error: --reason 'bored' is not one of the cancel reasons"),
         ("status shop:404 false", "Error: no order shop:404 — run `unpaid orders` or `unpaid sync`"),
     ]:
-        result = cli(f"{NOW} {args}")
-        assert result.exit_code == 2, args
-        [line] = result.stderr.splitlines()
-        assert line.startswith(expected), line
+        usage_error(args, expected)
     order, history, ledger = stored(tmp_path)
     assert order.status is Status.NEW and history == [] and ledger == []
     assert not any(call[0] == "push_status" for call in shop.calls)
