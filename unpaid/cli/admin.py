@@ -1,0 +1,277 @@
+"""``unpaid init``, ``auth``, ``doctor`` and ``plugins``: set up, store secrets, check, list plugins."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from unpaid.cli.options import complete_source
+from unpaid.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from unpaid.cli.context import App
+    from unpaid.connector import Setting
+    from unpaid.plugins import Plugins
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default=None,
+                      help="Output format [default: the global --format, else table].")
+
+
+# ---- init ----
+
+
+@click.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=True, path_type=Path), default=Path("unpaid.toml"))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.pass_obj
+def init(app: "App", path: Path, force: bool):
+    """Write a commented starter unpaid.toml to PATH [default: ./unpaid.toml].
+
+    It sets the time zone, the phone country code, the database and cancel reasons, defines
+    one CSV source, and shows GetCourse and AutoWebOffice sources, channels, segments and a
+    playbook as commented examples. A PATH that is a folder gets unpaid.toml inside it.
+
+    \b
+    Examples:
+      unpaid init && $EDITOR unpaid.toml && unpaid doctor
+      unpaid init ~/.config/unpaid
+    """
+    from importlib.resources import files
+
+    if path.is_dir():
+        path = path / "unpaid.toml"
+    if path.exists() and not force:
+        raise InputError(f"{path} already exists", "edit it, or pass --force to overwrite it with the starter")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(files("unpaid").joinpath("data/unpaid.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}", "choose a writable path") from None
+    app.info(f"wrote {path} — edit the [sources.shop] path, then run `unpaid doctor` and `unpaid sync`")
+
+
+# ---- auth ----
+
+
+def _secret_settings(app: "App", name: str) -> tuple[Setting, ...]:
+    """The secret settings of source (or channel) ``name``, from its plugin's spec."""
+    config = app.config
+    if name in config.sources or name not in config.section("channels"):
+        spec = app.plugins.connector_spec(config.source(name).type)
+    else:
+        channel_type = config.section("channels")[name].get("type", "")
+        spec = app.plugins.channel_spec(channel_type)
+    secret = tuple(s for s in spec.settings if s.secret)
+    if not secret:
+        raise InputError(f"{name!r} ({spec.name}) takes no secrets", "nothing to store; check `unpaid doctor`")
+    return secret
+
+
+def _pick(settings: tuple[Setting, ...], keys: tuple[str, ...], name: str) -> tuple[Setting, ...]:
+    if not keys:
+        return settings
+    by_key = {s.key: s for s in settings}
+    for key in keys:
+        if key not in by_key:
+            raise InputError(f"--key {key!r} is not a secret of {name!r}",
+                             f"use one of: {', '.join(by_key)}")
+    return tuple(by_key[k] for k in dict.fromkeys(keys))
+
+
+@click.group()
+def auth():
+    """Store, check or delete a source's secret keys.
+
+    Secrets live in the system keyring (service "unpaid"), never in unpaid.toml. An
+    environment variable UNPAID_SECRET_<SOURCE>_<KEY> overrides the keyring (cron, containers).
+    """
+
+
+@auth.command("set")
+@click.argument("source", shell_complete=complete_source)
+@click.option("--key", "keys", multiple=True, metavar="NAME", help="Only this secret (repeatable) [default: all].")
+@click.option("--stdin", "from_stdin", is_flag=True,
+              help="Read the values from standard input, one line per secret, in order (for scripts).")
+@click.pass_obj
+def auth_set(app: "App", source: str, keys: tuple[str, ...], from_stdin: bool):
+    """Store SOURCE's secrets in the keyring; prompts for each without echoing it.
+
+    \b
+    Examples:
+      unpaid auth set school
+      printf '%s\\n' "$KEY" | unpaid auth set school --key api_key --stdin
+    """
+    from unpaid.secrets import env_var, set_secret
+
+    settings = _pick(_secret_settings(app, source), keys, source)
+    lines = click.get_text_stream("stdin").read().splitlines() if from_stdin else []
+    for i, setting in enumerate(settings):
+        if from_stdin:
+            if i >= len(lines) or not lines[i].strip():
+                raise InputError(f"standard input has no value for {setting.key} (line {i + 1})",
+                                 f"give one line per secret, in this order: {', '.join(s.key for s in settings)}")
+            value = lines[i].strip()
+        else:
+            value = click.prompt(f"{setting.key} for {source} ({setting.help})", hide_input=True,
+                                 default="" if not setting.required else None, show_default=False).strip()
+            if not value:
+                app.info(f"{setting.key}: left as it was")
+                continue
+        set_secret(source, setting.key, value)
+        app.info(f"{setting.key}: stored in the keyring")
+        if os.environ.get(env_var(source, setting.key)):
+            app.warn(f"{env_var(source, setting.key)} is set and overrides the keyring value")
+
+
+@auth.command("get")
+@click.argument("source", shell_complete=complete_source)
+@FORMAT
+@click.pass_obj
+def auth_get(app: "App", source: str, fmt: str | None):
+    """Show which of SOURCE's secrets are set and where from (env or keyring) — never the values.
+
+    Exits 2 when a required secret is missing.
+    """
+    from unpaid.output import Column, render
+    from unpaid.secrets import MASK, env_var, get_secret
+
+    rows, missing = [], []
+    for s in _secret_settings(app, source):
+        var = env_var(source, s.key)
+        where = "env" if os.environ.get(var) else "keyring" if get_secret(source, s.key, environ={}) else None
+        if where is None and s.required:
+            missing.append(s.key)
+        rows.append({"key": s.key, "required": s.required, "set": where is not None, "from": where,
+                     "env_var": var, "value": MASK if where else None, "help": s.help})
+    columns = [Column("key", "secret"), Column("required", "required"), Column("from", "from"),
+               Column("value", "value"), Column("env_var", "env override")]
+    render(rows, fmt or app.format, app.stdout, columns)
+    if missing:
+        raise ConfigError(f"{source}: no {', '.join(missing)} stored", f"run `unpaid auth set {source}`")
+
+
+@auth.command("delete")
+@click.argument("source", shell_complete=complete_source)
+@click.option("--key", "keys", multiple=True, metavar="NAME", help="Only this secret (repeatable) [default: all].")
+@click.pass_obj
+def auth_delete(app: "App", source: str, keys: tuple[str, ...]):
+    """Delete SOURCE's secrets from the keyring."""
+    from unpaid.secrets import delete_secret, env_var
+
+    for s in _pick(_secret_settings(app, source), keys, source):
+        app.info(f"{s.key}: " + ("deleted from the keyring" if delete_secret(source, s.key) else "was not in the keyring"))
+        if os.environ.get(env_var(source, s.key)):
+            app.warn(f"{env_var(source, s.key)} is still set in the environment")
+
+
+# ---- doctor ----
+
+
+@click.command()
+@click.option("--online", is_flag=True, help="Also call each source once (a cheap read) to test reachability and keys.")
+@FORMAT
+@click.pass_obj
+def doctor(app: "App", online: bool, fmt: str | None):
+    """Check the config, plugins, each source's settings and secrets, the store and the keyring.
+
+    Each check prints ok, warn, skip or fail, and a fix for each failure.
+
+    \b
+    Exit status: 0 all passed; otherwise the worst failure's code
+      (2 config / plugin / store problem, 3 a source unreachable or refusing the keys).
+    """
+    from unpaid.doctor import FAIL, run_checks, worst
+    from unpaid.output import Column, render
+    from unpaid.plugins import get_plugins
+
+    checks = list(run_checks(lambda: app.config, get_plugins, lambda: app.db_path, online))
+    render((c.as_dict() for c in checks), fmt or app.format, app.stdout,
+           [Column("name", "check"), Column("result", "result"), Column("detail", "detail"), Column("fix", "fix")])
+    failed = [c for c in checks if c.result == FAIL]
+    app.info(f"{len(failed)} of {len(checks)} checks failed" if failed else f"all {len(checks)} checks passed")
+    code = worst(checks)
+    if code:
+        click.get_current_context().exit(code)
+
+
+# ---- plugins ----
+
+
+def plugin_rows(plugins: "Plugins", all_: bool = False) -> list[dict]:
+    """One record per plugin: what it registers and what each connector can do; failures as rows."""
+    connectors, channels = plugins.connectors, plugins.channels
+    rows = []
+    for info in plugins.info.values():
+        if info.default and not all_:
+            continue
+        rows.append({
+            "name": info.name, "distribution": info.distribution, "version": info.version, "default": info.default,
+            "hooks": info.hooks,
+            "connectors": [_connector(connectors[n]) for n in info.connectors if n in connectors],
+            "channels": [_channel(channels[n]) for n in info.channels if n in channels],
+            "error": None, "fix": None,
+        })
+    for p in plugins.problems:
+        rows.append({"name": p.plugin, "distribution": p.distribution, "version": p.version, "default": False,
+                     "hooks": [], "connectors": [], "channels": [], "error": p.error, "fix": p.fix})
+    return rows
+
+
+def _connector(spec) -> dict:
+    caps = sorted(c.value for c in spec.capabilities)
+    return {"name": spec.name, "title": spec.title, "capabilities": caps, "triggers": list(spec.triggers),
+            "events": list(spec.events),
+            "settings": [{"key": s.key, "required": s.required, "secret": s.secret} for s in spec.settings]}
+
+
+def _channel(spec) -> dict:
+    return {"name": spec.name, "title": spec.title, "address": spec.address, "dedupes": spec.dedupes,
+            "settings": [{"key": s.key, "required": s.required, "secret": s.secret} for s in spec.settings]}
+
+
+def _provides(row: dict) -> str:
+    lines = []
+    for c in row["connectors"]:
+        extra = f"; triggers: {', '.join(c['triggers'])}" if c["triggers"] else ""
+        lines.append(f"connector {c['name']}: {', '.join(c['capabilities'])}{extra}")
+    lines += [f"channel {c['name']}: to {c['address']}" for c in row["channels"]]
+    if row["error"]:
+        lines.append(f"BROKEN: {row['error']} — {row['fix']}")
+    if not lines and "register_commands" in row["hooks"]:
+        lines.append("commands")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--all", "all_", is_flag=True, help="Also list the built-in default plugins (the channels).")
+@FORMAT
+@click.pass_obj
+def plugins(app: "App", all_: bool, fmt: str | None):
+    """List installed plugins, the connectors and channels each registers and what they can do.
+
+    A plugin that failed to load is listed with the error and the fix. UNPAID_LOAD_PLUGINS
+    (comma-separated names; empty for none) limits which are loaded; UNPAID_BLOCK_PLUGINS
+    blocks some by name.
+
+    \b
+    Examples:
+      unpaid plugins --all
+      unpaid plugins --format json | jq '.[].connectors[].capabilities'
+    """
+    from unpaid.output import Column, render
+
+    fmt = fmt or app.format
+    rows = plugin_rows(app.plugins, all_)
+    if fmt == "table":
+        for row in rows:
+            row["provides"] = _provides(row)
+        columns = [Column("name", "plugin"), Column("distribution", "distribution"), Column("version", "version"),
+                   Column("provides", "provides")]
+        if not rows:
+            app.info("no plugins installed — e.g. `pip install unpaid-csv`; `--all` shows the built-in ones")
+        render(rows, fmt, app.stdout, columns)
+    else:
+        render(rows, fmt, app.stdout)

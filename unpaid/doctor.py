@@ -1,0 +1,152 @@
+"""The checks behind ``unpaid doctor``: each one says ok, warn, skip or fail, and for a failure the fix.
+
+Checks run in order and never raise: a check that cannot run because an earlier one failed is
+skipped with the reason, so one broken thing gives one failure, not a cascade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from unpaid.errors import ExitCode, UnpaidError
+
+if TYPE_CHECKING:
+    from unpaid.config import Config
+    from unpaid.plugins import Plugins
+
+OK, WARN, SKIP, FAIL = "ok", "warn", "skip", "fail"
+#: A nonexistent order id: reading it is the cheapest call that proves the credentials work.
+PROBE_ID = "unpaid-doctor-probe-0"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report; ``exit_code`` matters only for failures."""
+
+    name: str
+    result: str
+    detail: str = ""
+    fix: str = ""
+    exit_code: int = ExitCode.OK
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _fail(name: str, exc: UnpaidError) -> Check:
+    return Check(name, FAIL, exc.message, exc.fix or "", int(exc.exit_code))
+
+
+def worst(checks: list[Check]) -> int:
+    """The exit code of the worst failure (3 source > 2 usage > 1 failed), 0 when none failed."""
+    return max((c.exit_code for c in checks if c.result == FAIL), default=ExitCode.OK)
+
+
+def run_checks(load_config: Callable[[], "Config"], get_plugins: Callable[[], "Plugins"], db_path: Callable[[], Path],
+               online: bool = False) -> Iterator[Check]:
+    """Yield every check; the callables defer each expensive step until its check runs."""
+    try:
+        config = load_config()
+    except UnpaidError as exc:
+        yield _fail("config", exc)
+        config = None
+    else:
+        if config.path is None:
+            yield Check("config", FAIL, "no unpaid.toml in this folder or the user config dir",
+                        "create one with `unpaid init`, or pass --config FILE", ExitCode.USAGE)
+        else:
+            yield Check("config", OK, f"{config.path}: {len(config.sources)} sources")
+    try:
+        plugins = get_plugins()
+        connectors, _ = plugins.connectors, plugins.channels
+    except UnpaidError as exc:
+        yield _fail("plugins", exc)
+        plugins = None
+    else:
+        yield from _plugin_checks(plugins, connectors)
+    if config is not None and plugins is not None:
+        for name in sorted(config.sources):
+            yield from _source_checks(config, plugins, name, online)
+    yield _store_check(db_path)
+    yield _keyring_check()
+
+
+def _plugin_checks(plugins: "Plugins", connectors: dict) -> Iterator[Check]:
+    names = sorted(n for n, i in plugins.info.items() if not i.default)
+    types = ", ".join(sorted(connectors)) or "none"
+    yield Check("plugins", OK, f"{len(names)} loaded ({', '.join(names) or 'none'}); connector types: {types}")
+    for problem in plugins.problems:
+        yield Check(f"plugin {problem.plugin}", FAIL, problem.error, problem.fix, ExitCode.USAGE)
+
+
+def _source_checks(config: "Config", plugins: "Plugins", name: str, online: bool) -> Iterator[Check]:
+    from unpaid.sources import check_settings, load_secrets
+
+    source = config.sources[name]
+    label = f"source {name}"
+    try:
+        spec = plugins.connector_spec(source.type)
+    except UnpaidError as exc:
+        yield _fail(f"{label}: type", exc)
+        return
+    yield Check(f"{label}: type", OK, f"{source.type} ({spec.title})")
+    try:
+        check_settings(config.where, name, source.settings, spec.settings, "sources")
+        secrets = load_secrets(name, spec.settings)
+    except UnpaidError as exc:
+        yield _fail(f"{label}: settings", exc)
+        return
+    held = ", ".join(sorted(secrets)) or "none needed"
+    yield Check(f"{label}: settings", OK, f"settings valid; secrets: {held}")
+    if not online:
+        yield Check(f"{label}: online", SKIP, "not checked", "run `unpaid doctor --online` to call the source")
+        return
+    yield _online_check(config, plugins, name, label)
+
+
+def _online_check(config: "Config", plugins: "Plugins", name: str, label: str) -> Check:
+    from unpaid.connector import Capability, NotFound
+    from unpaid.sources import open_connector
+
+    try:
+        with open_connector(config, name, plugins) as connector:
+            if Capability.FETCH_ONE not in connector.spec.capabilities:
+                return Check(f"{label}: online", SKIP, "the connector offers no cheap read to test with")
+            try:
+                connector.fetch_order(PROBE_ID)
+            except NotFound:
+                pass  # the expected answer: the source is reachable and took the credentials
+    except UnpaidError as exc:
+        return _fail(f"{label}: online", exc)
+    return Check(f"{label}: online", OK, "reachable; credentials accepted")
+
+
+def _store_check(db_path: Callable[[], Path]) -> Check:
+    from unpaid.store import Store, schema
+
+    try:
+        path = db_path()
+        if not path.exists():
+            return Check("store", OK, f"{path} does not exist yet; the first `unpaid sync` creates it")
+        with Store.open(path, create=False):
+            pass  # opening migrates and insists on WAL, or raises a StoreError naming the fix
+        mode = path.stat().st_mode & 0o777
+    except UnpaidError as exc:
+        return _fail("store", exc)
+    if mode & 0o077:
+        return Check("store", FAIL, f"{path} is readable by others (mode {mode:04o}); it holds customers' contacts",
+                     f"chmod 600 {path}", ExitCode.USAGE)
+    return Check("store", OK, f"{path} (schema {schema.LATEST}, WAL, mode {mode:04o})")
+
+
+def _keyring_check() -> Check:
+    from unpaid.secrets import keyring_backend
+
+    backend = keyring_backend()
+    if backend.startswith("unavailable") or backend.startswith(("keyring.backends.fail", "keyring.backends.null")):
+        return Check("keyring", WARN, f"no usable keyring backend ({backend})",
+                     "set secrets as UNPAID_SECRET_<SOURCE>_<KEY> environment variables, "
+                     "or `pip install keyrings.alt`")
+    return Check("keyring", OK, backend)
