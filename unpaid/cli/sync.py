@@ -22,7 +22,8 @@ def sync(app, sources: tuple[str, ...], fmt: str | None, strict: bool):
 
     Each source resumes from where its last sync stopped. Sources run one after the other; one
     that fails does not stop the others. Rows a source could not read are reported (file:line and
-    reason) and left out; the good rows are kept.
+    reason) and left out; the good rows are kept. Rejected rows exit 0 so that one bad row does
+    not stop `unpaid sync && unpaid run` in cron; their warnings on stderr still reach cron's mail.
 
     \b
     Exit status (for cron):
