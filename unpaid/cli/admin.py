@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -107,7 +108,7 @@ def auth_set(app: "App", source: str, keys: tuple[str, ...], from_stdin: bool):
     from unpaid.secrets import env_var, set_secret
 
     settings = _pick(_secret_settings(app, source), keys, source)
-    lines = click.get_text_stream("stdin").read().splitlines() if from_stdin else []
+    lines = sys.stdin.read().splitlines() if from_stdin else []
     for i, setting in enumerate(settings):
         if from_stdin:
             if i >= len(lines) or not lines[i].strip():
@@ -203,18 +204,20 @@ def doctor(app: "App", online: bool, fmt: str | None):
 def plugin_rows(plugins: "Plugins", all_: bool = False) -> list[dict]:
     """One record per plugin: what it registers and what each connector can do; failures as rows."""
     connectors, channels = plugins.connectors, plugins.channels
+    errors = {p.plugin: p for p in plugins.problems}
     rows = []
     for info in plugins.info.values():
         if info.default and not all_:
             continue
+        problem = errors.pop(info.name, None)  # loaded, but a hook failed
         rows.append({
             "name": info.name, "distribution": info.distribution, "version": info.version, "default": info.default,
             "hooks": info.hooks,
             "connectors": [_connector(connectors[n]) for n in info.connectors if n in connectors],
             "channels": [_channel(channels[n]) for n in info.channels if n in channels],
-            "error": None, "fix": None,
+            "error": problem and problem.error, "fix": problem and problem.fix,
         })
-    for p in plugins.problems:
+    for p in errors.values():
         rows.append({"name": p.plugin, "distribution": p.distribution, "version": p.version, "default": False,
                      "hooks": [], "connectors": [], "channels": [], "error": p.error, "fix": p.fix})
     return rows
@@ -264,7 +267,11 @@ def plugins(app: "App", all_: bool, fmt: str | None):
     from unpaid.output import Column, render
 
     fmt = fmt or app.format
-    rows = plugin_rows(app.plugins, all_)
+    loaded = app.plugins
+    known = len(loaded.problems)  # failures at import were already warned about when loading
+    rows = plugin_rows(loaded, all_)
+    for problem in loaded.problems[known:]:
+        app.warn(str(problem))
     if fmt == "table":
         for row in rows:
             row["provides"] = _provides(row)

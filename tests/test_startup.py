@@ -1,0 +1,69 @@
+"""`unpaid --help` stays cheap: no heavy library and no plugin code is imported to print it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import click
+import pytest
+
+from unpaid.cli import COMMANDS, cli
+from unpaid.testing.fixtures import run_cli
+
+HEAVY = ("httpx", "keyring", "tabulate", "dateutil", "jinja2", "stamina", "sqlite3", "importlib.metadata")
+# Runs the real entry point, then reports what got imported (stdout carries the help text first).
+PROBE = """
+import json, sys
+from unpaid.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+print("\\0" + json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def _imports(*args: str) -> tuple[int, list[str], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNPAID_")}  # installed plugins enabled
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=60)
+    help_text, _, report = proc.stdout.rpartition("\0")
+    data = json.loads(report)
+    return data["code"], data["modules"], help_text
+
+
+@pytest.mark.parametrize("args, starts", [(["--help"], "Usage: unpaid [OPTIONS]"),
+                                          (["--version"], "unpaid, version "),
+                                          (["sync", "--help"], "Usage: unpaid sync")])
+def test_help_imports_no_heavy_library_and_no_plugin(args, starts):
+    code, modules, text = _imports(*args)
+    assert code == 0
+    assert text.startswith(starts)
+    heavy = [m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY]
+    assert heavy == []
+    assert [m for m in modules if m.startswith("unpaid_")] == []
+
+
+def test_root_help_lists_every_command_without_importing_it():
+    code, modules, text = _imports("--help")
+    for name, (target, short) in COMMANDS.items():
+        assert f"  {name} " in text
+        assert target.split(":")[0] not in modules
+
+
+def _all_commands():
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        yield [name]
+        if isinstance(command, click.Group):
+            yield from ([name, sub] for sub in command.list_commands(ctx))
+
+
+@pytest.mark.parametrize("path", list(_all_commands()), ids=" ".join)
+def test_help_works_on_every_command(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli([*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"Usage: unpaid {' '.join(path)}")
+    assert "Traceback" not in result.output
