@@ -174,7 +174,8 @@ class ConnectorContract:
         """A full fetch returns exactly the seeded orders with status, money, time, customer and product intact."""
         orders = self.seeded(connector, seed)
         fetched, _ = drain(connector.fetch_orders(None))
-        assert sorted(map(essence, fetched)) == sorted(map(essence, orders))
+        got, want = sorted(map(essence, fetched)), sorted(map(essence, orders))
+        assert got == want, f"fetched orders differ from the seeded ones:\n got  {got}\n want {want}"
 
     def test_fetched_orders_are_canonical(self, connector, seed):
         """Fetched orders have unique ids, canonical + native status, minor-unit money, UTC times, a customer key."""

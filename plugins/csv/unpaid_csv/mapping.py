@@ -1,0 +1,196 @@
+"""Pure row <-> canonical Order mapping: statuses both ways, dates, money, contacts.
+
+Rows are many (a million in a big export), so each parser keeps a fast path: ISO dates through
+``datetime.fromisoformat``, the last format that worked tried first, plain ``4990.00`` amounts
+through ``Decimal`` directly, already-E.164 phones as they are. Slow general parsers run only
+when the fast path fails.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Callable, Mapping
+
+from unpaid.errors import ConfigError
+from unpaid.model import Customer, LineItem, Money, Order, Status, normalize_email, normalize_phone
+
+from unpaid_csv.dialect import normalize
+
+#: Native labels per language; writing back uses the family the row's current value belongs to.
+FAMILIES: dict[str, dict[Status, str]] = {
+    "code": {s: s.value for s in Status},
+    "en": {Status.NEW: "New", Status.IN_WORK: "In work", Status.PAYMENT_WAITING: "Waiting for payment",
+           Status.NOT_CONFIRMED: "Not confirmed", Status.PART_PAID: "Partly paid", Status.PAID: "Completed",
+           Status.CANCELLED: "Cancelled", Status.FALSE: "False"},
+    "ru": {Status.NEW: "Новый", Status.IN_WORK: "В работе", Status.PAYMENT_WAITING: "Ожидаем оплаты",
+           Status.NOT_CONFIRMED: "Не подтвержден", Status.PART_PAID: "Частично оплачен", Status.PAID: "Завершен",
+           Status.CANCELLED: "Отменен", Status.FALSE: "Ложный"},
+}
+#: Other labels read without configuration (normalized).
+EXTRA_LABELS = {
+    "completed": Status.PAID, "complete": Status.PAID, "payed": Status.PAID, "paid": Status.PAID,
+    "processing": Status.IN_WORK, "in progress": Status.IN_WORK, "on hold": Status.IN_WORK,
+    "pending": Status.PAYMENT_WAITING, "pending payment": Status.PAYMENT_WAITING,
+    "payment waiting": Status.PAYMENT_WAITING, "awaiting payment": Status.PAYMENT_WAITING,
+    "partially paid": Status.PART_PAID, "part payed": Status.PART_PAID, "canceled": Status.CANCELLED,
+    "spam": Status.FALSE, "fake": Status.FALSE,
+    "оплачен": Status.PAID, "выполнен": Status.PAID, "ожидает оплаты": Status.PAYMENT_WAITING,
+    "отложен": Status.IN_WORK, "отменён": Status.CANCELLED, "отказ": Status.CANCELLED,
+}
+DATE_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
+                "%d/%m/%Y", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d")
+
+
+class RowError(ValueError):
+    """A row that cannot become an order; the message is the reject reason."""
+
+
+class StatusMap:
+    """Native status text <-> canonical Status, defaults plus ``[sources.X.statuses]``."""
+
+    def __init__(self, configured: Mapping[str, str], source: str):
+        self.source = source
+        self.read: dict[str, Status] = {normalize(k.replace("_", " ")): s for s, k in FAMILIES["code"].items()}
+        for family in FAMILIES.values():
+            self.read.update((normalize(label), status) for status, label in family.items())
+        self.read.update(EXTRA_LABELS)
+        self.write: dict[Status, str] = {}
+        for native, code in configured.items():
+            try:
+                status = Status.parse(str(code))
+            except ValueError as exc:
+                raise ConfigError(f"[sources.{source}.statuses] {native!r}: {exc}",
+                                  f'map it to a canonical code, e.g. "{native}" = "in_work"') from None
+            self.read[normalize(native)] = status
+            self.write.setdefault(status, native)
+
+    def parse(self, text: str) -> Status:
+        status = self.read.get(normalize(text))
+        if status is None:
+            raise RowError(f"unknown status {text.strip()!r} — add it to [sources.{self.source}.statuses], "
+                           f'e.g. "{text.strip()}" = "in_work"')
+        return status
+
+    def native(self, status: Status, current: str | None) -> str:
+        """The text to write for ``status``: configured label, else the family ``current`` is written in."""
+        if status in self.write:
+            return self.write[status]
+        key = normalize(current or "")
+        for family in ("ru", "en"):
+            if any(normalize(label) == key for label in FAMILIES[family].values()):
+                return FAMILIES[family][status]
+        return status.value
+
+
+class DateReader:
+    """Parse dates, trying the last format that worked first; naive values are read in ``zone``."""
+
+    def __init__(self, zone: tzinfo, date_format: str | None = None):
+        self.zone = zone
+        parsers: list[Callable[[str], datetime]] = [lambda t: datetime.strptime(t, date_format)] if date_format else []
+        if not date_format:
+            parsers.append(lambda t: datetime.fromisoformat(t.replace("Z", "+00:00") if t.endswith("Z") else t))
+            parsers += [lambda t, f=f: datetime.strptime(t, f) for f in DATE_FORMATS]
+        self.parsers = parsers
+        self.general = date_format is None
+        self.last = parsers[0]
+
+    def __call__(self, text: str) -> datetime:
+        text = text.strip()
+        value = self._parse(text)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.zone)
+        return value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+
+    def _parse(self, text: str) -> datetime:
+        try:
+            return self.last(text)
+        except ValueError:
+            pass
+        for parser in self.parsers:
+            try:
+                value = parser(text)
+            except ValueError:
+                continue
+            self.last = parser
+            return value
+        if self.general and text:
+            from dateutil import parser as dateutil_parser  # imported here: ~35 ms, needed only for odd formats
+
+            try:
+                return dateutil_parser.parse(text, dayfirst=True)
+            except (ValueError, OverflowError):
+                pass
+        raise RowError(f"not a date: {text!r}")
+
+
+def parse_money(text: str, currency: str) -> Money:
+    """``4990.00`` fast, anything :meth:`Money.parse` reads otherwise; RowError when it is not an amount."""
+    if text.replace(".", "", 1).isdigit():
+        return Money(int(Decimal(text) * 100), currency)
+    try:
+        return Money.parse(text, currency)
+    except (ValueError, InvalidOperation):
+        raise RowError(f"not an amount: {text!r}") from None
+
+
+def fast_phone(text: str, country: str) -> str | None:
+    if text.startswith("+") and text[1:].isdigit() and 7 <= len(text) - 1 <= 15:
+        return text
+    return normalize_phone(text, country)
+
+
+class RowMapper:
+    """Turn one record's fields into an :class:`Order` (or raise RowError with the reject reason)."""
+
+    def __init__(self, source: str, columns: Mapping[str, int], statuses: StatusMap, dates: DateReader,
+                 currency: str, country: str):
+        self.source, self.statuses, self.dates = source, statuses, dates
+        self.currency, self.country = currency.upper(), country
+        self.col = dict(columns)
+        self.width = max(columns.values()) + 1
+
+    def field(self, fields: list[str], name: str) -> str:
+        i = self.col.get(name)
+        return fields[i].strip() if i is not None and i < len(fields) else ""
+
+    @staticmethod
+    def _paid(text: str, currency: str) -> Money | None:
+        # Optional column; some exports write "yes"/"да" there, which must not reject the order.
+        try:
+            return parse_money(text, currency) if text else None
+        except RowError:
+            return None
+
+    def order(self, fields: list[str]) -> Order:
+        if len(fields) < self.width:
+            fields = fields + [""] * (self.width - len(fields))
+        get = self.field
+        native_id = get(fields, "id")
+        if not native_id:
+            raise RowError("empty order id")
+        raw_status = get(fields, "status")
+        status = self.statuses.parse(raw_status)
+        created = get(fields, "created")
+        if not created:
+            raise RowError("empty creation date")
+        created_at = self.dates(created)
+        currency = (get(fields, "currency") or self.currency).upper()
+        total = parse_money(get(fields, "amount") or "0", currency)
+        paid_text = get(fields, "paid")
+        email = normalize_email(get(fields, "email"))
+        phone_text = get(fields, "phone")
+        phone = fast_phone(phone_text, self.country) if phone_text else None
+        if not email and not phone:
+            raise RowError("no e-mail or phone, so the customer cannot be told apart")
+        product_id, title = get(fields, "product_id"), get(fields, "product")
+        return Order(
+            source=self.source, native_id=native_id, status=status, created_at=created_at, total=total,
+            customer=Customer(email=email, phone=phone, name=get(fields, "name") or None),
+            items=(LineItem(product_id or title, title),) if product_id or title else (),
+            number=get(fields, "number") or None, native_status=raw_status,
+            paid=self._paid(paid_text, currency),
+            manager=get(fields, "manager") or None, payment_link=get(fields, "payment_link") or None,
+            cancel_reason=get(fields, "cancel_reason") or None,
+        )

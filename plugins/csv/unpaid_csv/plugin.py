@@ -1,0 +1,39 @@
+"""Registers the ``csv`` connector type; hookimpls only, the connector is imported when built."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from unpaid import hookimpl
+from unpaid.connector import Capability, ConnectorSpec, Setting
+
+
+def _factory(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]):
+    # Imported here: listing plugins or `unpaid --help` must not load the connector code.
+    from unpaid_csv.connector import CsvConnector
+
+    return CsvConnector(name, settings, SPEC)
+
+
+SPEC = ConnectorSpec(
+    name="csv",
+    title="Order export in a CSV file (any shop; UTF-8 or Windows-1251)",
+    capabilities=frozenset({Capability.FETCH, Capability.FETCH_ONE, Capability.PUSH_STATUS,
+                            Capability.UPDATE_CONTACT}),
+    factory=_factory,
+    settings=(
+        Setting("path", "the CSV file, relative to the config file", required=True),
+        Setting("columns", "header of each field when the defaults do not match, e.g. id = \"Номер заказа\""),
+        Setting("statuses", "native status -> canonical code, e.g. \"Ждём звонка\" = \"in_work\""),
+        Setting("currency", "currency of amounts when the file has no currency column", default="RUB"),
+        Setting("page_size", "orders per page (each page is stored in one transaction)", default=5000),
+        Setting("encoding", "force the encoding (utf-8, cp1251); detected when unset"),
+        Setting("delimiter", "force the delimiter (, ; | or a tab); detected when unset"),
+        Setting("date_format", "strptime format of dates, e.g. %m/%d/%Y; common formats are detected"),
+    ),
+)
+
+
+@hookimpl
+def register_connectors(register):
+    register(SPEC)
