@@ -41,6 +41,7 @@ FIRST = (("Анна", "anna"), ("Мария", "maria"), ("Елена", "elena"),
 LAST = (("Иванов", "ivanov"), ("Смирнов", "smirnov"), ("Кузнецов", "kuznetsov"), ("Попов", "popov"),
         ("Соколов", "sokolov"), ("Лебедев", "lebedev"), ("Козлов", "kozlov"), ("Новиков", "novikov"),
         ("Морозов", "morozov"), ("Волков", "volkov"), ("Зайцев", "zaytsev"), ("Павлов", "pavlov"))
+FEMALE = frozenset({"anna", "maria", "elena", "olga", "irina", "natalya", "tatyana", "svetlana", "darya", "yulia"})
 DOMAINS = ("example.ru", "example.com", "example.org", "example.net")
 MANAGERS = ("", "", "Ольга", "Ирина", "Максим")
 REASONS = ("Too expensive", "Changed mind", "Bought elsewhere", "No money now", "Not reachable")
@@ -62,17 +63,15 @@ _single, _unpaid = _weighted(SINGLE), _weighted(UNPAID)
 
 def _customer(rng: random.Random, n: int) -> tuple[str, str, str]:
     (first, f_lat), (last, l_lat) = rng.choice(FIRST), rng.choice(LAST)
-    if first.endswith("а") or first.endswith("я"):
+    if f_lat in FEMALE:
         last, l_lat = last + "а", l_lat + "a"
     email = f"{f_lat}.{l_lat}{n}@{rng.choice(DOMAINS)}"
     phone = "+79" + "".join(rng.choice("0123456789") for _ in range(9))
     roll = rng.random()
-    if roll < 0.07:
+    if roll < 0.08:
         phone = ""
-    elif roll < 0.12:
+    elif roll < 0.13:  # a phone-only lead: dedupe keys it by the phone
         email = ""
-    elif roll < 0.13:  # a lead with a name only: dedupe cannot key it
-        email = phone = ""
     return f"{first} {last}", email, phone
 
 
@@ -80,9 +79,9 @@ def _episode(rng: random.Random, newest: float, product: int) -> list[tuple[floa
     """One purchase attempt: (seconds before now, status, product index) for each order it left."""
     earlier = lambda t: t + rng.uniform(600, 3 * 86400)  # noqa: E731 - a small local step
     kind = rng.random()
-    if kind < 0.22:  # abandoned, then paid for the same product in a second order
+    if kind < 0.18:  # abandoned, then paid for the same product in a second order
         return [(newest, "paid", product), (earlier(newest), _unpaid(rng), product)]
-    if kind < 0.36:  # clicked "buy" two or three times
+    if kind < 0.30:  # clicked "buy" two or three times
         times = [newest]
         for _ in range(rng.choice((1, 1, 2))):
             times.append(earlier(times[-1]))

@@ -26,6 +26,8 @@ type = "csv"
 path = "orders.csv"
 """
 
+ACTIONS = {"false": "False", "keep": "kept", "skip": "left alone"}
+
 
 def _step(app: "App", title: str) -> None:
     if not app.quiet:
@@ -68,6 +70,7 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str):
     from unpaid.demo import copy_shifted
     from unpaid.errors import InputError
 
+    app.plugins.connector_spec(source_type)  # fails early, with the install command, when the plugin is missing
     folder = folder or Path(tempfile.mkdtemp(prefix="unpaid-demo-"))
     config = folder / "unpaid.toml"
     if config.exists():
@@ -82,8 +85,10 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str):
         _step(app, f"A sample shop: {count} orders in {folder / 'orders.csv'} (source `shop`, type {source_type})")
         _step(app, "unpaid sync — pull the orders into the store")
         codes = [_run(shop, "sync", [])]
+        if codes[0]:
+            click.get_current_context().exit(codes[0])
         _step(app, "unpaid dedupe --apply — paid twins and older duplicates become False")
-        codes.append(_run(shop, "dedupe", ["--apply"]))
+        codes.append(_dedupe(app, shop))
         _step(app, "unpaid orders — what needs work today: actual unpaid orders, newest first")
         codes.append(_run(shop, "orders", ["--limit", "15"]))
         total, newest = _today(shop)
@@ -98,6 +103,27 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str):
     worst = max(codes)
     if worst:
         click.get_current_context().exit(worst)
+
+
+def _dedupe(app: "App", shop: "App") -> int:
+    """Run the real `dedupe --apply`, printing each decision on one short line instead of its wide table."""
+    import io
+    import json
+
+    out, err = io.StringIO(), io.StringIO()
+    shop.stdout, shop.stderr = out, err
+    try:
+        code = _run(shop, "dedupe", ["--apply", "--format", "jsonl"])
+    finally:
+        shop.stdout, shop.stderr = app.stdout, app.stderr
+    for row in map(json.loads, out.getvalue().splitlines()):
+        who = row["customer"]["name"] or row["customer"]["key"] or ""
+        result = f"  [{row['result']}]" if row.get("result") not in (None, "done") else ""
+        click.echo(f"{row['id']:<13} {row['status_label']:<20} → {ACTIONS.get(row['action'], row['action'])}: "
+                   f"{row['reason']} — {who}{result}", file=app.stdout)
+    app.stdout.flush()
+    app.stderr.write(err.getvalue())  # the command's summary, after the decisions it sums up
+    return code
 
 
 def _today(shop: "App") -> tuple[int, str]:
