@@ -64,7 +64,7 @@ def build(path: Path, name: str = "shop", **settings: Any):
     from unpaid_csv.plugin import SPEC
 
     private = {k: settings.pop(k) for k in list(settings) if k.startswith("_")}
-    values = check_settings("test", name, {"path": str(path), **settings}, SPEC.settings, "sources")
+    values = check_settings("test", name, {"path": path.name, **settings}, SPEC.settings, "sources")
     values.update({"_timezone": "UTC", "_default_country": "7", **private})
     values["_config_dir"] = str(path.parent)
     return SPEC.factory(name, values, {})

@@ -2,8 +2,8 @@
 
 A file has no "changed since" column to trust, and rows are edited in place, inserted at the top
 (newest-first exports) or appended. So every sync reads the whole file and cuts it into blocks
-whose ends depend on the rows themselves (a block ends after a row whose CRC has its low 8 bits
-zero, about every 256 rows, or at ``max_rows``): an inserted or edited row changes only its own
+whose ends depend on the rows themselves (a block ends after a row whose CRC is a multiple of
+``max_rows // 4``, capped at 256, or at ``max_rows``): an inserted or edited row changes only its own
 block, and every other block keeps its fingerprint. The bookmark is the set of fingerprints of
 blocks already stored; a block whose fingerprint is in it is skipped without being parsed.
 
@@ -21,12 +21,15 @@ from typing import Iterable, Iterator
 from zlib import crc32
 
 PREFIX = "csv1:"
-MASK = 0xFF
+AVERAGE_ROWS = 256
 
 
 def cut(records: Iterable[tuple[int, list[str]]], salt: bytes,
         max_rows: int) -> Iterator[tuple[int, list[tuple[int, list[str]]]]]:
     """Group ``(line, fields)`` records into blocks; yield ``(fingerprint, rows)`` per block."""
+    # Natural (content) boundaries must be the rule and the max_rows cut the exception, or an
+    # inserted row would shift every later cut.
+    every = max(1, min(AVERAGE_ROWS, max_rows // 4))
     base = blake2b(salt, digest_size=8)
     digest = base.copy()
     rows: list[tuple[int, list[str]]] = []
@@ -35,7 +38,7 @@ def cut(records: Iterable[tuple[int, list[str]]], salt: bytes,
         digest.update(data)
         digest.update(b"\x1e")
         rows.append(record)
-        if crc32(data) & MASK == 0 or len(rows) >= max_rows:
+        if crc32(data) % every == 0 or len(rows) >= max_rows:
             yield int.from_bytes(digest.digest(), "big"), rows
             digest, rows = base.copy(), []
     if rows:

@@ -182,11 +182,12 @@ class CsvFile:
         text = original.decode("latin-1").lstrip("\ufeff")
         quote_all = text.startswith('"') and text.count('"') >= 2 * len(fields)
         out = io.StringIO()
-        csv.writer(out, delimiter=self.delimiter, lineterminator="",
+        # "\r\n" as terminator makes the writer quote fields holding either character; it is cut off below.
+        csv.writer(out, delimiter=self.delimiter, lineterminator="\r\n",
                    quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL).writerow(fields)
         encoding = self.lines.encoding or "utf-8"
         try:
-            return out.getvalue().encode(encoding) + ending
+            return out.getvalue()[:-2].encode(encoding) + ending
         except UnicodeEncodeError as exc:
             raise InvalidData(self.source, f"{self.where}: {exc.object[exc.start:exc.end]!r} cannot be written "
                               f"in {encoding_label(encoding)}, the file's encoding",

@@ -76,7 +76,10 @@ class StatusMap:
         """The text to write for ``status``: configured label, else the family ``current`` is written in."""
         if status in self.write:
             return self.write[status]
-        key = normalize(current or "")
+        current = (current or "").strip()
+        if current in self.read and current in FAMILIES["code"].values():
+            return status.value
+        key = normalize(current)
         for family in ("ru", "en"):
             if any(normalize(label) == key for label in FAMILIES[family].values()):
                 return FAMILIES[family][status]
