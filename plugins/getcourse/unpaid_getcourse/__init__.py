@@ -1,1 +1,1 @@
-"""unpaid connector plugin (work in progress: no connector is registered yet)."""
+"""unpaid connector for GetCourse: sync through the export API, changes through import and Tech API."""

@@ -1,0 +1,50 @@
+"""The GetCourse connector's spec: what it can do and the settings it takes. Imports nothing heavy."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from unpaid.connector import Capability, ConnectorSpec, Setting
+
+
+def _factory(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]):
+    # Imported here: the connector pulls in httpx, and listing plugins must not pay for it.
+    from unpaid_getcourse.connector import GetCourseConnector
+
+    return GetCourseConnector(name, settings, secrets)
+
+
+SPEC = ConnectorSpec(
+    name="getcourse",
+    title="GetCourse (export API for sync; import and Tech API for changes)",
+    capabilities=frozenset({Capability.FETCH, Capability.FETCH_ONE, Capability.PUSH_STATUS, Capability.TRIGGER,
+                            Capability.COMMENT}),
+    factory=_factory,
+    settings=(
+        Setting("account", "the account name: NAME in NAME.getcourse.ru", required=True),
+        Setting("secret_key", "the API secret key from /saas/account/api («Чтение и запись» to push changes)",
+                required=True, secret=True),
+        Setting("developer_key", "optional Tech API developer key: fresh reads, cancel reasons, comments",
+                secret=True),
+        Setting("base_url", "API address; set it to the school's own domain when GetCourse redirects there",
+                default="https://{account}.getcourse.ru"),
+        Setting("timezone", "the account's time zone (export dates are local to it) [default: the config's]"),
+        Setting("first_sync_from", "first day the first sync exports (YYYY-MM-DD)", default="2014-01-01"),
+        Setting("incremental", "export filters of a later sync", default=["created_at", "status_changed_at",
+                                                                          "payed_at"]),
+        Setting("first_wait", "wait before the first poll of an export", default="10s"),
+        Setting("poll_interval", "first interval between polls; it grows 1.5x per poll", default="15s"),
+        Setting("poll_max", "longest interval between polls", default="2m"),
+        Setting("export_timeout", "give up waiting for an export after this long (it is collected next run)",
+                default="15m"),
+        Setting("budget", "export requests the account allows per window", default=100),
+        Setting("budget_window", "the budget's window", default="2h"),
+        Setting("timeout", "timeout of one HTTP call", default="30s"),
+        Setting("retries", "attempts for a call that fails transiently", default=3),
+        Setting("retry_wait", "first wait between attempts (it doubles)", default="2s"),
+        Setting("reason_field", "order custom field that receives the cancel reason without a developer key"),
+        Setting("state_dir", "where the budget and deal-index files live [default: the user cache dir]"),
+    ),
+    emulator="unpaid_getcourse.emulator:start",
+    triggers=("group",),
+)
