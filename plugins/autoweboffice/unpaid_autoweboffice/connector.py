@@ -9,6 +9,7 @@ reaches back ``recheck_days`` and re-reads those invoices: paid ones come back a
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping
 
@@ -20,7 +21,7 @@ from unpaid_autoweboffice import writes
 from unpaid_autoweboffice.client import AwoClient
 from unpaid_autoweboffice.lines import LineIndex
 from unpaid_autoweboffice.mapping import (
-    MappingError, format_date, line_from_native, order_from_native, parse_date, text,
+    MappingError, fingerprint, format_date, line_from_native, order_from_native, parse_date, text,
 )
 from unpaid_autoweboffice.plugin import SPEC
 
@@ -60,6 +61,9 @@ class AutoWebOfficeConnector(Connector):
         self.country = str(settings.get("_default_country") or "7")
         self.cancel_comment = bool(settings.get("cancel_comment", False))
         self.funnel_field = str(settings.get("funnel_field") or "id_funnel")
+        #: trigger action -> the id used when the playbook step names none
+        self.trigger_defaults = {"subscribe": settings.get("group"), "tag": settings.get("tag"),
+                                 "funnel": settings.get("funnel")}
         self.clock = clock or (lambda: datetime.now(timezone.utc).replace(microsecond=0))
         base_url = str(settings.get("base_url") or "https://{subdomain}.autoweboffice.ru/")
         self.client = AwoClient(name, base_url, self.subdomain, secrets.get("get_key", ""), secrets.get("set_key"),
@@ -71,35 +75,47 @@ class AutoWebOfficeConnector(Connector):
     # ---- reading ----
 
     def fetch_orders(self, since: str | None) -> Iterator[Page]:
-        mark, rechecked = _parse_bookmark(since)
+        state = _Bookmark.parse(since)
         now = self.clock()
-        start = mark - OVERLAP if mark else None
-        recheck = mark is not None and (rechecked is None or now - rechecked >= self.recheck_every)
+        full = since is None or state.created is None
+        recheck = not full and (state.rechecked is None or now - state.rechecked >= self.recheck_every)
+        start = None if full else state.created - OVERLAP
         if recheck:
             start = min(start, now - timedelta(days=self.recheck_days))
         floor = format_date(start, self.zone) if start else ""
-        search = {"creation_date_start": floor} if floor else {}
+        # Recent invoices are remembered by fingerprint, so a re-read yields only the changed ones.
+        recent = format_date(now - timedelta(days=self.recheck_days), self.zone)
+        seen_now: dict[str, tuple[str, str]] = {}  # id -> (date_of_order, fingerprint)
         lines = LineIndex(self.client, self.currency, self.page_size)
         contacts: dict[str, dict] = {}
-        pages = self.client.pages("accounts", search, page_size=self.page_size, sort=SORT)
-        current = next(pages, None)
-        if current is None:  # nothing in the window: still record that the re-read happened
-            yield Page([], _bookmark(mark, now if recheck else rechecked))
-            return
-        hold: datetime | None = None  # the oldest invoice that could not be read: the mark stays below it
-        while current is not None:
-            following = next(pages, None)
-            # The server ignores search keys it does not know: keep only what the window asked for.
-            rows = [r for r in current[1] if not floor or text(r, "date_of_order") >= floor]
-            orders, rejects, warnings = self._read_page(rows, lines, contacts)
-            hold = _oldest_rejected(rows, {o.native_id for o in orders}, self.zone, hold)
-            dates = [o.created_at for o in orders] + ([mark] if mark else [])
-            mark = max(dates) if dates else None
-            safe = min(mark, hold) if mark and hold else mark
+        mark, hold = state.created, None
+        pages = self.client.pages("accounts", {"creation_date_start": floor} if floor else {},
+                                  page_size=self.page_size, sort=SORT)
+        following = next(pages, None)
+        while True:
+            current, following = following, (next(pages, None) if following is not None else None)
             last = following is None
-            yield Page(orders, _bookmark(safe, now if (recheck and last) else rechecked),
-                       rejects=rejects + _drain(lines.rejects), note=_note(warnings))
-            current = following
+            # The server ignores search keys it does not know: keep only what the window asked for.
+            rows = [r for r in (current[1] if current else []) if text(r, "date_of_order") >= floor]
+            prints = {text(r, "id_account"): fingerprint(r) for r in rows}
+            fresh = [r for r in rows if state.seen.get(text(r, "id_account")) != prints[text(r, "id_account")]]
+            orders, rejects, warnings = self._read_page(fresh, lines, contacts)
+            stored = {o.native_id for o in orders}
+            unread = {text(r, "id_account") for r in fresh} - stored
+            hold = _oldest_rejected([r for r in fresh if text(r, "id_account") in unread], self.zone, hold)
+            mark = max([o.created_at for o in orders] + ([mark] if mark else []), default=None)
+            seen_now.update((text(r, "id_account"), (text(r, "date_of_order"), prints[text(r, "id_account")]))
+                            for r in rows if text(r, "id_account") not in unread)
+            # Keep what a later window reads again: the recent ones and those within the overlap of the mark.
+            keep_from = min(recent, format_date(mark - OVERLAP, self.zone)) if mark else recent
+            seen_now = {k: v for k, v in seen_now.items() if v[0] >= keep_from}
+            pruning = last and (full or recheck)  # a complete re-read: forget what is no longer recent
+            seen = {k: fp for k, (_, fp) in seen_now.items()}
+            bookmark = _Bookmark(min(mark, hold) if mark and hold else mark,
+                                 now if pruning else state.rechecked, seen if pruning else {**state.seen, **seen})
+            yield Page(orders, bookmark.dump(), rejects=rejects + _drain(lines.rejects), note=_note(warnings))
+            if last:
+                return
 
     def _read_page(self, rows: list[dict], lines: LineIndex,
                    contacts: dict[str, dict]) -> tuple[list[Order], list[Reject], list[str]]:
@@ -165,30 +181,37 @@ class AutoWebOfficeConnector(Connector):
         self.client.close()
 
 
-def _parse_bookmark(since: str | None) -> tuple[datetime | None, datetime | None]:
-    if not since:
-        return None, None
-    try:
-        data = json.loads(since)
-        return from_iso(data.get("created")), from_iso(data.get("rechecked"))
-    except (ValueError, AttributeError, TypeError):
-        return None, None  # an unreadable bookmark means a full sync: repeats are harmless, gaps are not
+@dataclass
+class _Bookmark:
+    """Where sync stands: the newest stored invoice, the last full re-read, recent fingerprints."""
+
+    created: datetime | None = None
+    rechecked: datetime | None = None
+    seen: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, since: str | None) -> "_Bookmark":
+        if not since:
+            return cls()
+        try:
+            data = json.loads(since)
+            return cls(from_iso(data.get("created")), from_iso(data.get("rechecked")), dict(data.get("seen") or {}))
+        except (ValueError, AttributeError, TypeError):
+            return cls()  # an unreadable bookmark means a full sync: repeats are harmless, gaps are not
+
+    def dump(self) -> str:
+        return json.dumps({"created": to_iso(self.created), "rechecked": to_iso(self.rechecked), "seen": self.seen},
+                          separators=(",", ":"))
 
 
-def _bookmark(mark: datetime | None, rechecked: datetime | None) -> str:
-    return json.dumps({"created": to_iso(mark), "rechecked": to_iso(rechecked)}, separators=(",", ":"))
-
-
-def _oldest_rejected(rows: list[dict], stored: set[str], zone: Any, hold: datetime | None) -> datetime | None:
-    """The earliest creation time among rows that were not stored (those with a readable date)."""
+def _oldest_rejected(rows: list[dict], zone: Any, hold: datetime | None) -> datetime | None:
+    """Just before the earliest creation time among rows that were not stored (readable dates only)."""
     for row in rows:
-        if text(row, "id_account") in stored:
-            continue
         try:
             created = parse_date(row.get("date_of_order"), zone)
         except MappingError:
             continue
-        if created is not None and (hold is None or created < hold):
+        if created is not None and (hold is None or created - timedelta(seconds=1) < hold):
             hold = created - timedelta(seconds=1)
     return hold
 

@@ -84,12 +84,12 @@ class Emulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def fail_next(self, kind: str, count: int = 1) -> None:
+    def fail_next(self, kind: str, count: int = 1, retry_after: int = 1) -> None:
         """Make the next ``count`` API requests fail with ``kind`` (one of FAULTS)."""
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; use one of: {', '.join(FAULTS)}")
         with self._lock:
-            self._faults += [kind] * count
+            self._faults += [(kind, retry_after)] * count
 
     def _admit(self) -> float | None:
         """Count an arrival; the seconds to wait when it is over the limit, else None."""
@@ -108,7 +108,7 @@ class Emulator:
                 return max(0.1, self._arrivals[-limit - 1] + period - now)
             return None
 
-    def _fault(self) -> str | None:
+    def _fault(self) -> tuple[str, int] | None:
         with self._lock:
             return self._faults.pop(0) if self._faults else None
 
@@ -126,7 +126,7 @@ class Emulator:
             return self.rate_status, "Too many requests", {"Retry-After": str(int(wait + 0.999))}
         fault = self._fault()
         if fault:
-            answer = self._faulty(fault)
+            answer = self._faulty(*fault)
             if answer is not None:
                 return answer
         try:
@@ -136,14 +136,14 @@ class Emulator:
         except Invalid as exc:
             return 200, json.dumps(exc.messages, ensure_ascii=False), {}
 
-    def _faulty(self, fault: str) -> tuple[int, str, dict] | None:
+    def _faulty(self, fault: str, retry_after: int) -> tuple[int, str, dict] | None:
         if fault == "slow":
             time.sleep(self.slow_seconds)
             return None
         return {
             "500": (500, "<h1>Internal Server Error</h1>", {}),
-            "503": (503, "Service Unavailable", {"Retry-After": "1"}),
-            "429": (429, "Too many requests", {"Retry-After": "1"}),
+            "503": (503, "Service Unavailable", {"Retry-After": str(retry_after)}),
+            "429": (429, "Too many requests", {"Retry-After": str(retry_after)}),
             "garbage": (200, "<html><body>Ведутся технические работы</body></html>", {}),
             "no_items": (200, "No items where found for model Accounts.", {}),
             "auth": (401, "Error: wrong API key", {}),
@@ -229,7 +229,7 @@ class Emulator:
         if path.rstrip("/") == "/_emulator/faults" and method == "POST":
             try:
                 spec = json.loads(body or b"{}")
-                self.fail_next(str(spec.get("kind")), int(spec.get("count", 1)))
+                self.fail_next(str(spec.get("kind")), int(spec.get("count", 1)), int(spec.get("retry_after", 1)))
             except (ValueError, AttributeError) as exc:
                 return 400, str(exc), {}
             return 200, "ok", {}

@@ -144,6 +144,18 @@ class FakeAccount:
             raise ApiError(200, f"Error: Didn't find any model {name} with ID {row_id}.")
         return row
 
+    def put_invoice(self, row: Mapping[str, Any], lines: list[Mapping[str, Any]]) -> None:
+        """Seed one invoice with its lines, replacing any invoice with the same id (tests)."""
+        with self.lock:
+            invoice_id = str(row["id_account"])
+            self.tables["accounts"].pop(invoice_id, None)
+            table = self.tables["accountline"]
+            for line_id in [k for k, v in table.items() if v["id_account"] == invoice_id]:
+                del table[line_id]
+            self._insert("accounts", dict(row))
+            for line in lines:
+                self._insert("accountline", dict(line))
+
     # ---- the API calls ----
 
     def list(self, name: str, search: Mapping[str, Any], page: int, size: int, sort: str | None) -> list[dict]:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from unpaid_autoweboffice.client import AwoClient
 
 SORT = "id_account DESC, id_account_line DESC"
+#: Up to this many invoices, one search each costs less than walking the table.
+FEW = 3
 
 
 def _num(value: str) -> int:
@@ -41,6 +43,8 @@ class LineIndex:
     def take(self, invoice_ids: Iterable[str]) -> dict[str, list[Line]]:
         """The lines of these invoices (removed from the index: each is asked for once)."""
         ids = [i for i in invoice_ids if i]
+        if self._page == 0 and len(ids) <= FEW:  # a handful of invoices: cheaper asked one by one
+            return {invoice_id: self.for_invoice(invoice_id) for invoice_id in ids}
         numeric = [_num(i) for i in ids if _num(i) >= 0]
         if numeric:
             self._walk_down_to(min(numeric))

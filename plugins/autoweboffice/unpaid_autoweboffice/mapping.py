@@ -24,6 +24,8 @@ STATUS_FROM_NATIVE = {
     "4": Status.NOT_CONFIRMED,  # Ошибка (the payment failed, nothing confirmed)
     "5": Status.PAID,  # Оплачен (paid)
 }
+#: How a cancel reason is written into ``account_comment`` (and read back from it).
+CANCEL_PREFIX = "Отказ: "
 STATUS_LABELS_RU = {"1": "Создан", "2": "Отказ", "3": "В обработке", "4": "Ошибка", "5": "Оплачен"}
 
 #: Canonical status -> ``id_account_status`` to PUT. ``False`` is not a status in AutoWebOffice:
@@ -90,6 +92,18 @@ def status_of(record: Mapping[str, Any]) -> Status:
 def native_status_for(status: Status) -> str | None:
     """The ``id_account_status`` for a canonical status; None for False (written as a soft delete)."""
     return STATUS_TO_NATIVE.get(status)
+
+
+def cancel_reason(comment: str) -> str | None:
+    """The last cancel reason written into an invoice comment, if any."""
+    found = [line[len(CANCEL_PREFIX):].strip() for line in comment.splitlines() if line.startswith(CANCEL_PREFIX)]
+    return found[-1] if found else None
+
+
+def split_name(name: str) -> dict[str, str]:
+    """``"Анна Смирнова"`` -> ``name`` and ``last_name`` fields, the inverse of :func:`full_name`."""
+    first, _, rest = name.strip().partition(" ")
+    return {"name": first, "last_name": rest.strip()}
 
 
 def full_name(record: Mapping[str, Any]) -> str | None:
@@ -179,6 +193,7 @@ def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Li
     if text(record, "account_comment"):
         extra["comment"] = text(record, "account_comment")
     stamps = [d for d in (created, paid_at, changed) if d is not None]
+    reason = cancel_reason(text(record, "account_comment")) if status is Status.CANCELLED else None
     order = Order(
         source=source,
         native_id=native_id,
@@ -193,6 +208,7 @@ def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Li
         customer=customer,
         items=tuple(line.item for line in sorted(lines, key=lambda ln: _int(ln.id_line))),
         payment_link=text(record, "link_for_pay") or None,
+        cancel_reason=reason,
         extra={k: v for k, v in extra.items() if v},
     )
     return Mapped(order, warnings)
@@ -200,6 +216,44 @@ def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Li
 
 def _int(value: str) -> int:
     return int(value) if value.isdigit() else 0
+
+
+def invoice_from_order(order: Order, zone: tzinfo) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The ``accounts`` row and ``accountline`` rows for a canonical order (seeding the emulator).
+
+    The inverse of :func:`order_from_native` for everything AutoWebOffice can hold.
+    """
+    native = native_status_for(order.status) or "1"
+    paid_at = order.paid_at or (order.updated_at if order.status is Status.PAID else None)
+    row = {"id_account": order.native_id, "account_number": order.number or order.native_id,
+           "id_contact": order.customer.native_id or "", "id_account_status": native,
+           "account_sum": str(order.total.decimal), "date_of_order": format_date(order.created_at, zone),
+           "date_of_payment": format_date(paid_at, zone) if paid_at else ZERO_DATE,
+           "account_status_change_date": format_date(order.updated_at or order.created_at, zone),
+           "email": order.customer.email or "", "phone_number": order.customer.phone or "",
+           **split_name(order.customer.name or ""), "deleted": "1" if order.status is Status.FALSE else "0",
+           "account_comment": CANCEL_PREFIX + order.cancel_reason if order.cancel_reason else "",
+           "link_for_pay": order.payment_link or ""}
+    lines = []
+    for n, item in enumerate(order.items, start=1):
+        price = item.price.decimal if item.price else order.total.decimal / max(1, len(order.items))
+        lines.append({"id_account_line": f"{order.native_id}{n:02d}", "id_account": order.native_id,
+                      "id_goods": item.product_id, "goods": item.title, "price_full": str(price), "price": str(price),
+                      "quantity": str(item.quantity), "sum_price": str(price * item.quantity)})
+    return row, lines
+
+
+#: Fields whose change makes an already-seen invoice worth reading again.
+FINGERPRINT_FIELDS = ("id_account_status", "deleted", "account_sum", "date_of_payment", "email", "phone_number",
+                      "name", "last_name", "goods_return", "close_account", "account_comment")
+
+
+def fingerprint(record: Mapping[str, Any]) -> str:
+    """A short digest of what matters in an invoice, to tell a changed one from an unchanged one."""
+    import zlib
+
+    joined = "\x1f".join(text(record, f) for f in FINGERPRINT_FIELDS)
+    return format(zlib.crc32(joined.encode("utf-8")), "08x")
 
 
 def stringify(record: Mapping[str, Any]) -> dict[str, str]:

@@ -22,6 +22,9 @@ SETTINGS = (
     Setting("recheck_days", "re-read invoices created in the last N days to catch payments", default=30),
     Setting("recheck_every", "how often that re-read runs (e.g. 1h, 30m)", default="1h"),
     Setting("cancel_comment", "also write the cancel reason into the invoice comment", default=False),
+    Setting("group", "default subscriber group id for the `subscribe` trigger"),
+    Setting("tag", "default contact tag id for the `tag` trigger"),
+    Setting("funnel", "default auto-funnel id for the `funnel` trigger"),
     Setting("funnel_field", "field of `funnelcontact` that names the funnel", default="id_funnel"),
     Setting("timeout", "seconds to wait for one answer", default=30),
 )

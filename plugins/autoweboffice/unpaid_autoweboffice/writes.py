@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from unpaid.connector import InvalidData
 from unpaid.errors import ConfigError
 from unpaid.model import Status
-from unpaid_autoweboffice.mapping import native_status_for, text
+from unpaid_autoweboffice.mapping import CANCEL_PREFIX, native_status_for, split_name, text
 
 if TYPE_CHECKING:
     from unpaid_autoweboffice.client import AwoClient
@@ -49,7 +49,7 @@ def push_status(conn: "AutoWebOfficeConnector", native_id: str, status: Status, 
     fields: dict[str, str] = {"id_account_status": native}
     if status is Status.CANCELLED and reason and conn.cancel_comment:
         current = text(client.get("accounts", native_id), "account_comment")
-        fields["account_comment"] = _append(current, f"Отказ: {reason}")
+        fields["account_comment"] = _append(current, CANCEL_PREFIX + " ".join(reason.split()))
     row = client.update("accounts", native_id, fields)
     if row and text(row, "id_account_status") not in ("", native):
         raise InvalidData(conn.name, f"invoice {native_id} kept status {text(row, 'id_account_status')} "
@@ -65,7 +65,9 @@ def add_comment(conn: "AutoWebOfficeConnector", native_id: str, comment: str) ->
 def update_contact(conn: "AutoWebOfficeConnector", native_id: str, *, email: str | None, phone: str | None,
                    name: str | None) -> None:
     """Correct the buyer on the contact and on the invoice's own snapshot (which sync reads)."""
-    fields = {k: v for k, v in (("email", email), ("phone_number", phone), ("name", name)) if v}
+    fields = {k: v for k, v in (("email", email), ("phone_number", phone)) if v}
+    if name:
+        fields.update(split_name(name))
     if not fields:
         return
     invoice = conn.client.get("accounts", native_id)
@@ -87,9 +89,11 @@ def trigger(conn: "AutoWebOfficeConnector", native_id: str, action: str, params:
         return
     keys, what = TRIGGER_PARAMS[action]
     target = next((str(params[k]) for k in keys if params.get(k) not in (None, "")), "")
+    target = target or str(conn.trigger_defaults.get(action) or "")
     if not target:
         raise ConfigError(f"{conn.name}: trigger {action!r} needs params.{keys[0]}: {what}",
-                          f"add {keys[0]} = ID to the playbook step (create it in AutoWebOffice first)")
+                          f"add {keys[0]} = ID to the playbook step, or a default `{keys[0]}` under "
+                          f"[sources.{conn.name}] (create it in AutoWebOffice first)")
     email = text(invoice, "email")
     if action == "subscribe":
         if not email:
