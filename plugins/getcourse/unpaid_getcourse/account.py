@@ -90,10 +90,13 @@ class Account:
     def now_local(self) -> str:
         return datetime.now(self.zone).strftime(DATE_FORMAT)
 
-    def user_by_email(self, email: str, create: bool = True, **profile: Any) -> dict[str, Any] | None:
-        email = email.strip().lower()
+    def user_by_email(self, email: str | None, create: bool = True, **profile: Any) -> dict[str, Any] | None:
+        """The user with this e-mail (or, without one, this phone), created when ``create``."""
+        email = (email or "").strip().lower() or None
+        phone = profile.get("phone")
         for user in self.users.values():
-            if (user.get("email") or "").lower() == email:
+            if (email and (user.get("email") or "").lower() == email) or (
+                    not email and phone and user.get("phone") == phone):
                 return user
         if not create:
             return None

@@ -62,6 +62,10 @@ class GetCourseConnector(Connector):
         self.poll_max = _seconds(settings.get("poll_max", "2m"), "poll_max")
         self.export_timeout = _seconds(settings.get("export_timeout", "15m"), "export_timeout")
         self.reason_field = settings.get("reason_field") or None
+        self.default_group = settings.get("default_group") or None
+        self.page_size = int(settings.get("page_size") or PAGE_SIZE)
+        #: "Today" in the account's zone decides the next incremental window; tests pin it.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(self.zone)
         self.sleep = sleep
         state = Path(settings.get("state_dir") or cache_dir())
         budget = Budget(state / f"getcourse-{self.account}.budget.json", int(settings.get("budget") or 100),
@@ -81,7 +85,7 @@ class GetCourseConnector(Connector):
         except ValueError as exc:
             raise InvalidData(self.name, str(exc), "the source's bookmark was not written by the GetCourse connector; "
                               "give the source a new name to sync it afresh") from None
-        run = bm.plan(mark, datetime.now(self.zone).strftime("%Y-%m-%d"), self.first_from, self.incremental)
+        run = bm.plan(mark, self.clock().astimezone(self.zone).strftime("%Y-%m-%d"), self.first_from, self.incremental)
         used_before = self.client.budget.used_here
         while run.current is not None:
             if run.export_id is None:
@@ -148,19 +152,16 @@ class GetCourseConnector(Connector):
                     self._remember(reader, value)
                     item = reader.read(value)
                     (rejects if isinstance(item, Reject) else orders).append(item)
-                    if len(orders) + len(rejects) >= PAGE_SIZE:
-                        yield self._page(mark, run, seen, orders, rejects)
+                    if len(orders) + len(rejects) >= self.page_size:
+                        yield Page(orders, bm.progressed(mark, run, seen, bool(rejects)).dumps(), rejects)
+                        self.index.flush()  # only now is the page stored: a crash before re-reads its rows
                         orders, rejects = [], []
         except ValueError as exc:
             raise InvalidData(self.name, f"account {self.account}: export {run.export_id} is broken: {exc}",
                               f"run `unpaid sync {self.name}` again; the same export is read again") from None
-        self.index.flush()
         final = bm.finished_export(mark, run, bool(rejects) or run.rejects)
         yield Page(orders, final.dumps(), rejects)
-
-    def _page(self, mark, run, seen, orders, rejects) -> Page:
         self.index.flush()
-        return Page(orders, bm.progressed(mark, run, seen, bool(rejects)).dumps(), rejects)
 
     def _remember(self, reader: RowReader, row: list[Any]) -> None:
         deal_id = reader.cell(row, COL_ID)
@@ -208,9 +209,6 @@ class GetCourseConnector(Connector):
         raise NotFound(self.name, f"deal {native_id} of account {self.account} does not exist", "check the id")
 
     def push_status(self, native_id: str, status: Status, reason: str | None = None) -> None:
-        if status in (Status.PAID, Status.PART_PAID):
-            raise InvalidData(self.name, f"deal {native_id}: GetCourse records a payment when an order is "
-                              "marked paid, so unpaid does not push it", "record the payment in GetCourse")
         code = to_native(status)
         if self.client.developer_key:
             body: dict[str, Any] = {"dealId": int(native_id), "status": code}
@@ -234,7 +232,10 @@ class GetCourseConnector(Connector):
         params = dict(params or {})
         if action != "group":
             raise InvalidData(self.name, f"unknown trigger {action!r}", "use the `group` trigger with a name or id")
-        name, group_id = params.get("name") or params.get("group"), params.get("id") or params.get("group_id")
+        name = params.get("name") or params.get("group")
+        group_id = params.get("id") or params.get("group_id")
+        if not name and group_id is None:
+            name = self.default_group
         if group_id is not None and self.client.developer_key:
             deal = self.client.tech("GET", "deal/get-fields", params={"dealId": native_id})
             deal = deal[0] if isinstance(deal, list) and deal else deal

@@ -127,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.kind in ("500", "503"):
             self._send(int(fault.kind), "<html>Server error</html>", {"Retry-After": "1"})
         elif fault.kind == "429":
-            self._send(429, "Too many requests", {"Retry-After": "1"})
+            self._send(429, "Too many requests", {"Retry-After": str(emu.retry_after)})
         elif fault.kind == "empty":
             self._send(200, None)
         elif fault.kind == "garbage":
@@ -157,7 +157,8 @@ class Emulator:
     def __init__(self, account: Account, port: int = 0, host: str = "127.0.0.1"):
         self.account = account
         self.faults: list[Fault] = []
-        self.fault_delay = 2.0
+        self.fault_delay = 2.0  # seconds a "timeout" fault stalls before dropping the connection
+        self.retry_after = 1  # the Retry-After of "429" faults
         self.redirect_to: str | None = None
         self._server = _Server((host, port), _Handler)
         self._server.emulator = self

@@ -148,7 +148,8 @@ class RowReader:
             code = status_code(self.cell(row, COL_STATUS))
         except ValueError as exc:
             return Reject(where, f"column {COL_STATUS!r}: {exc}")
-        currency = self.currency or self.cell(row, COL_CURRENCY) or "RUB"
+        # The row's own currency wins: the cost column's title names only the account's main one.
+        currency = self.cell(row, COL_CURRENCY) or self.currency or "RUB"
         try:
             created = parse_local(self.cell(row, COL_CREATED), self.zone)
         except ValueError as exc:

@@ -70,7 +70,7 @@ def deal_from_order(order: Order, zone: tzinfo) -> dict[str, Any]:
     changed = (order.updated_at or order.created_at).astimezone(zone).strftime(DATE_FORMAT)
     deal: dict[str, Any] = {
         "id": int(order.native_id), "number": order.number or order.native_id, "status": code,
-        "email": order.customer.email or f"deal{order.native_id}@example.com", "phone": order.customer.phone,
+        "email": order.customer.email, "phone": order.customer.phone,
         "name": order.customer.name, "title": order.product_title or "Курс", "cost": order.total.minor,
         "currency": order.total.currency, "created_at": local, "status_changed_at": changed, "updated_at": changed,
         "paid": order.paid.minor if order.paid else 0, "cancel_reason": order.cancel_reason,

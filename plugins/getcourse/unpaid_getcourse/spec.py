@@ -43,6 +43,8 @@ SPEC = ConnectorSpec(
         Setting("retries", "attempts for a call that fails transiently", default=3),
         Setting("retry_wait", "first wait between attempts (it doubles)", default="2s"),
         Setting("reason_field", "order custom field that receives the cancel reason without a developer key"),
+        Setting("default_group", "group the `group` trigger adds the customer to when the playbook names none"),
+        Setting("page_size", "orders per stored page during a sync", default=1000),
         Setting("state_dir", "where the budget and deal-index files live [default: the user cache dir]"),
     ),
     emulator="unpaid_getcourse.emulator:start",
