@@ -23,6 +23,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, urlsplit
@@ -84,6 +85,14 @@ class Emulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def source_settings(self) -> dict[str, str]:
+        """The ``[sources.NAME]`` settings that point a connector here."""
+        return {"type": "autoweboffice", "subdomain": self.account.subdomain, "base_url": self.base_url}
+
+    def secrets(self) -> dict[str, str]:
+        """The account's keys, as the connector's secrets (``get_key``, ``set_key``)."""
+        return {"get_key": self.account.get_key, "set_key": self.account.set_key}
+
     def fail_next(self, kind: str, count: int = 1, retry_after: int = 1) -> None:
         """Make the next ``count`` API requests fail with ``kind`` (one of FAULTS)."""
         if kind not in FAULTS:
@@ -94,16 +103,14 @@ class Emulator:
     def _admit(self) -> float | None:
         """Count an arrival; the seconds to wait when it is over the limit, else None."""
         now = time.monotonic()
+        limit, period = self.rate_limit or (None, 5.0)  # without a limit the busiest 5 s are still counted
         with self._lock:
             self.stats.requests += 1
-            if self.rate_limit is None:
-                return None
-            limit, period = self.rate_limit
             while self._arrivals and self._arrivals[0] <= now - period:
                 self._arrivals.popleft()
             self._arrivals.append(now)
             self.stats.max_in_window = max(self.stats.max_in_window, len(self._arrivals))
-            if len(self._arrivals) > limit:
+            if limit is not None and len(self._arrivals) > limit:
                 self.stats.limited += 1
                 return max(0.1, self._arrivals[-limit - 1] + period - now)
             return None
@@ -268,13 +275,24 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def start(seed: Mapping[str, Any] | None = None, **options: Any) -> Emulator:
-    """Start an emulator in a thread (the demo's and the tests' entry point); returns it running."""
+def load_seed(seed: Mapping[str, Any] | str | Path | None) -> dict[str, Any]:
+    """A seed from a dict, a JSON file, or None for the demo school."""
     if seed is None:
         from unpaid_autoweboffice.seeds import demo_seed
 
-        seed = demo_seed()
-    return Emulator(seed, **options).start()
+        return demo_seed()
+    if isinstance(seed, (str, Path)):
+        return json.loads(Path(seed).read_text(encoding="utf-8"))
+    return dict(seed)
+
+
+def start(seed: Mapping[str, Any] | str | Path | None = None, port: int = 0, **options: Any) -> Emulator:
+    """Start an emulator in a daemon thread and return it running (``.base_url``, ``.stop()``).
+
+    This is what ``unpaid demo --source autoweboffice`` and the tests call; ``source_settings()``
+    and ``secrets()`` give what a ``[sources.NAME]`` table and the keyring need to reach it.
+    """
+    return Emulator(load_seed(seed), port=port, **options).start()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -287,16 +305,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--rate", default="20/5s", help="requests per window, or 'off' (default 20/5s)")
     args = parser.parse_args(argv)
-    if args.seed:
-        try:
-            with open(args.seed, encoding="utf-8") as fh:
-                seed = json.load(fh)
-        except (OSError, ValueError) as exc:
-            parser.exit(2, f"Error: cannot read the seed {args.seed}: {exc} — give a JSON file\n")
-    else:
-        from unpaid_autoweboffice.seeds import demo_seed
-
-        seed = demo_seed()
+    try:
+        seed = load_seed(args.seed)
+    except (OSError, ValueError) as exc:
+        parser.exit(2, f"Error: cannot read the seed {args.seed}: {exc} — give a JSON file\n")
     rate = None
     if args.rate != "off":
         from unpaid.ratelimit import parse_rate
