@@ -9,6 +9,7 @@ reaches back ``recheck_days`` and re-reads those invoices: paid ones come back a
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping
@@ -64,7 +65,7 @@ class AutoWebOfficeConnector(Connector):
         #: trigger action -> the id used when the playbook step names none
         self.trigger_defaults = {"subscribe": settings.get("group"), "tag": settings.get("tag"),
                                  "funnel": settings.get("funnel")}
-        self.clock = clock or (lambda: datetime.now(timezone.utc).replace(microsecond=0))
+        self.clock = clock or _clock(settings)
         base_url = str(settings.get("base_url") or "https://{subdomain}.autoweboffice.ru/")
         self.client = AwoClient(name, base_url, self.subdomain, secrets.get("get_key", ""), secrets.get("set_key"),
                                 rate=rate, timeout=timeout, retry=retry, transport=transport)
@@ -179,6 +180,22 @@ class AutoWebOfficeConnector(Connector):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _clock(settings: Mapping[str, Any]) -> Callable[[], datetime]:
+    """The time the re-read window is measured from: the core's clock when given, so --now simulates."""
+    given = settings.get("_now") or os.environ.get("UNPAID_NOW")
+    if callable(given):
+        return given
+    if given:
+        from unpaid.clock import get_zone, parse_when
+
+        try:
+            fixed = parse_when(str(given), get_zone(settings.get("_timezone")))
+        except ValueError as exc:
+            raise ConfigError(f"UNPAID_NOW: {exc}", "give a moment such as 2026-11-24T10:00") from None
+        return lambda: fixed
+    return lambda: datetime.now(timezone.utc).replace(microsecond=0)
 
 
 @dataclass
