@@ -21,22 +21,27 @@ Plugins may add commands of their own; `unpaid plugins` lists them. Exit codes: 
 """
 
 
+def _context(command: click.Command, name: str, parent: click.Context | None = None) -> click.Context:
+    # make_context applies the command's context_settings (-h), exactly as a real invocation does.
+    return command.make_context(name, [], parent=parent, resilient_parsing=True, terminal_width=WIDTH,
+                                max_content_width=WIDTH)
+
+
 def _help(command: click.Command, path: list[str], parent: click.Context | None) -> str:
-    ctx = click.Context(command, info_name=path[-1], parent=parent, terminal_width=WIDTH, max_content_width=WIDTH)
-    return command.get_help(ctx)
+    return command.get_help(_context(command, path[-1], parent))
 
 
 def render() -> str:
     """The whole commands.md text."""
     from unpaid.cli import COMMANDS, cli
 
-    root = click.Context(cli, info_name="unpaid", terminal_width=WIDTH, max_content_width=WIDTH)
+    root = _context(cli, "unpaid")
     parts = [HEADER, "## unpaid\n", "```\n" + cli.get_help(root) + "\n```\n"]
     for name in sorted(COMMANDS):
         command = cli.get_command(root, name)
         parts += [f"## unpaid {name}\n", "```\n" + _help(command, [name], root) + "\n```\n"]
         if isinstance(command, click.Group):
-            group_ctx = click.Context(command, info_name=name, parent=root)
+            group_ctx = _context(command, name, root)
             for sub in command.list_commands(group_ctx):
                 parts += [f"### unpaid {name} {sub}\n",
                           "```\n" + _help(command.get_command(group_ctx, sub), [name, sub], group_ctx) + "\n```\n"]

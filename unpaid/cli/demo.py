@@ -35,13 +35,19 @@ def _step(app: "App", title: str) -> None:
 
 
 def _run(demo: "App", name: str, args: list[str]) -> int:
-    """Run one real command with the demo's App; return its exit code."""
-    from unpaid.cli import COMMANDS, cli
+    """Run one real command as a subcommand of this one, with the demo's App; return its exit code."""
+    from unpaid.cli import cli
 
-    command = cli.get_command(click.get_current_context(), name)
-    assert command is not None, COMMANDS[name]
-    code = command.main(args, prog_name=f"unpaid {name}", standalone_mode=False, obj=demo)
-    return int(code or 0)
+    parent = click.get_current_context()
+    command = cli.get_command(parent, name)
+    # A child context inherits the root's settings (-h, the UNPAID_ env prefix) as a real invocation would.
+    with command.make_context(name, list(args), parent=parent) as ctx:
+        ctx.obj = demo
+        try:
+            command.invoke(ctx)
+        except click.exceptions.Exit as exc:
+            return int(exc.exit_code)
+    return 0
 
 
 @click.command()
