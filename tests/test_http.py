@@ -195,3 +195,16 @@ def test_stream_to_writes_the_body():
     sink = io.BytesIO()
     assert client(transport).stream_to("GET", "/big", sink) == 200_000
     assert sink.getvalue() == b"x" * 200_000
+
+
+def test_a_post_refused_with_503_is_retried():
+    transport, seen = scripted(httpx.Response(503), httpx.Response(200))
+    client(transport).post("/create", data={"a": "1"})
+    assert len(seen) == 2
+
+
+def test_a_post_failing_with_500_is_not_retried():
+    transport, seen = scripted(httpx.Response(500), httpx.Response(200))
+    with pytest.raises(Temporary):
+        client(transport).post("/create", data={"a": "1"})
+    assert len(seen) == 1

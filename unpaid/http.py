@@ -90,10 +90,13 @@ def status_error(source: str, response: httpx.Response) -> ConnectorError | None
     if code == 429:
         wait = retry_after(response)
         hint = f"wait {wait:.0f}s" if wait is not None else "wait a little"
-        return RateLimited(source, f"{where} was rate limited (429)", f"{hint} and run again", retry_after=wait)
+        error = RateLimited(source, f"{where} was rate limited (429)", f"{hint} and run again", retry_after=wait)
+        error.sent = False  # refused before handling: safe to repeat
+        return error
     if code >= 500:
         error = Temporary(source, f"{where} failed on the server ({code})", "try again later")
         error.retry_after = retry_after(response)
+        error.sent = code != 503  # 503: the server refused to handle it, so even a POST may be repeated
         return error
     return InvalidData(source, f"{where} was rejected ({code}): {redact(response.text[:200])}",
                        "check the values sent; this is likely a bug in the connector")
@@ -145,7 +148,21 @@ class HttpClient:
         GET (at most five), never for POST. ``kwargs`` go to :meth:`httpx.Client.build_request`.
         """
         idempotent = method.upper() == "GET" if idempotent is None else idempotent
+        for attempt in self._attempts(idempotent):
+            with attempt:
+                return self._send_once(method, path, kwargs, follow=method.upper() == "GET", check=check)
+        raise AssertionError("unreachable: stamina re-raises the last error")
+
+    def _attempts(self, idempotent: bool) -> Any:
+        """The stamina retry loop for one call."""
         policy = self.retry
+        return stamina.retry_context(on=self._retryable(idempotent), attempts=policy.attempts,
+                                     timeout=policy.timeout, wait_initial=policy.wait_initial,
+                                     wait_max=policy.wait_max)
+
+    def _retryable(self, idempotent: bool) -> Callable[[Exception], bool | float]:
+        """The stamina hook: retry transient errors, waiting what Retry-After asks when it says."""
+        limit = self.retry.max_retry_after
 
         def should_retry(exc: Exception) -> bool | float:
             if not isinstance(exc, (Temporary, RateLimited)):
@@ -155,13 +172,9 @@ class HttpClient:
             wait = getattr(exc, "retry_after", None)
             if wait is None:
                 return True
-            return float(wait) if wait <= policy.max_retry_after else False
+            return float(wait) if wait <= limit else False
 
-        for attempt in stamina.retry_context(on=should_retry, attempts=policy.attempts, timeout=policy.timeout,
-                                             wait_initial=policy.wait_initial, wait_max=policy.wait_max):
-            with attempt:
-                return self._send_once(method, path, kwargs, follow=method.upper() == "GET", check=check)
-        raise AssertionError("unreachable: stamina re-raises the last error")
+        return should_retry
 
     def _send_once(self, method: str, path: str, kwargs: Mapping[str, Any], *, follow: bool,
                    check: bool) -> httpx.Response:
@@ -185,11 +198,20 @@ class HttpClient:
         return response
 
     def stream_to(self, method: str, path: str, sink: Any, *, chunk_size: int = 1 << 16, **kwargs: Any) -> int:
-        """Send one call and write its body to the binary file ``sink`` (large answers, low memory).
+        """Send an idempotent call and write its body to the seekable binary file ``sink``.
 
-        Not retried: the caller decides whether the call may be repeated. Returns the bytes written.
-        Status errors are mapped as for :meth:`request`; the body check is not run.
+        For large answers at low memory. Retried like :meth:`request` (``sink`` is emptied before
+        each attempt); status errors are mapped the same way, the body check is not run.
+        Returns the bytes written.
         """
+        for attempt in self._attempts(True):
+            with attempt:
+                sink.seek(0)
+                sink.truncate()
+                return self._stream_once(method, path, sink, chunk_size, kwargs)
+        raise AssertionError("unreachable: stamina re-raises the last error")
+
+    def _stream_once(self, method: str, path: str, sink: Any, chunk_size: int, kwargs: Mapping[str, Any]) -> int:
         request = self._client.build_request(method, path, **kwargs)
         log.debug("%s %s (streamed)", method, safe_url(request.url))
         written = 0
