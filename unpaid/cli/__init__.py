@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("unpaid.cli.orders:show", "Show an order: details, the customer's other orders, history."),
     "status": ("unpaid.cli.orders:status", "Change an order's status in the source and record it."),
     "dedupe": ("unpaid.cli.dedupe:dedupe", "Mark orders with a paid twin or a newer duplicate as False."),
+    "playbooks": ("unpaid.cli.playbooks:playbooks", "List dunning playbooks; `playbooks check FILE` validates one."),
+    "plan": ("unpaid.cli.playbooks:plan", "Dry run of the playbooks: what would happen, when and why."),
+    "run": ("unpaid.cli.playbooks:run", "Carry out due playbook actions exactly once (safe from cron)."),
+    "optout": ("unpaid.cli.playbooks:optout", "Stop all messages to a customer, or list who opted out."),
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "UNPAID"}

@@ -1,0 +1,220 @@
+"""``unpaid playbooks``, ``plan``, ``run`` and ``optout``: list, check, forecast and run dunning playbooks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import click
+
+from unpaid.cli.options import output_options
+from unpaid.errors import InputError
+
+if TYPE_CHECKING:
+    from unpaid.cli.context import App
+    from unpaid.playbook.load import Library
+
+
+def _library(app: "App", extra: Path | None = None, only: bool = False) -> "Library":
+    from unpaid.playbook.load import load_library
+
+    return load_library(app.config, app.plugins, extra, only)
+
+
+def _names(lib: "Library", names: tuple[str, ...]) -> list[str]:
+    for name in names:
+        if name not in lib.playbooks:
+            known = ", ".join(sorted(lib.playbooks)) or "none"
+            raise InputError(f"--playbook: no playbook {name!r} (defined: {known})", "see `unpaid playbooks`")
+    return list(names) or sorted(lib.playbooks)
+
+
+def _page(rows: Iterator[dict], limit: int | None, page: int) -> Iterator[dict]:
+    if limit is None:
+        return rows
+    return islice(rows, (page - 1) * limit, page * limit)
+
+
+@click.group(invoke_without_command=True)
+@output_options
+@click.pass_context
+def playbooks(ctx: click.Context, fmt: str, limit: int | None, page: int):
+    """List the playbooks of the config (and `playbook_files`), checked.
+
+    \b
+    Examples:
+      unpaid playbooks
+      unpaid playbooks check examples/playbooks/pharmacy.toml
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from unpaid.clock import format_duration
+    from unpaid.output import Column, render
+
+    app: App = ctx.obj
+    lib = _library(app)
+    rows = ({"name": pb.name, "title": pb.title, "segment": pb.segment.name, "steps": len(pb.steps),
+             "span": format_duration(pb.span) if pb.span is not None else "loops",
+             "window": pb.window.describe() if not pb.window.always else "any time",
+             "enabled": pb.enabled, "where": pb.where.split(": ")[0]} for pb in lib.playbooks.values())
+    n = render(_page(rows, limit, page), fmt, app.stdout,
+               [Column("name", "Playbook"), Column("title", "Title"), Column("segment", "Segment"),
+                Column("steps", "Steps"), Column("span", "Span"), Column("window", "Window")])
+    if n == 0 and fmt == "table":
+        app.info("No playbooks: add [playbooks.NAME] to the config or list files in `playbook_files`.")
+
+
+@playbooks.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def check(app: "App", file: Path):
+    """Validate one playbook file: fields, segments, channels, conditions, templates."""
+    if not file.is_file():
+        raise InputError(f"FILE: {file} does not exist", "give the path of a playbook .toml file")
+    lib = _library(app, file, only=True)
+    for pb in lib.playbooks.values():
+        click.echo(f"ok  {pb.name}: {len(pb.steps)} steps" + (f", end: {pb.end.describe()}" if pb.end else ""),
+                   file=app.stdout)
+    if not lib.playbooks:
+        raise InputError(f"{file}: no [playbooks.NAME] table", "a playbook file defines at least one playbook")
+
+
+@click.command()
+@click.option("--until", metavar="TIME", help="Forecast up to TIME (ISO date or +2w) assuming every action succeeds.")
+@click.option("--playbook", "names", multiple=True, metavar="NAME", help="Only this playbook (repeatable).")
+@click.option("--order", "order_id", metavar="ID", help="Explain one order, whatever its age or status.")
+@output_options
+@click.pass_obj
+def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | None, fmt: str,
+         limit: int | None, page: int):
+    """Dry run: every action that would happen, when and why — and why others will not.
+
+    \b
+    Examples:
+      unpaid plan                         # what `unpaid run` would do now
+      unpaid plan --until +3w             # forecast three weeks ahead
+      unpaid plan --order shop:1042       # the story of one order
+    """
+    from unpaid.clock import parse_when
+    from unpaid.output import Column, render
+
+    lib = _library(app)
+    now = app.now()
+    horizon = None
+    if until:
+        try:
+            horizon = parse_when(until, app.zone, now)
+        except ValueError as exc:
+            raise InputError(f"--until: {exc}", "e.g. --until +2w or --until 2026-12-31") from None
+        if horizon < now:
+            raise InputError("--until is before --now", "give a later moment")
+    ids = None
+    if order_id:
+        from unpaid.cli.orders import find_order
+
+        ids = [find_order(app, order_id).id]
+    counts: dict[str, int] = {}
+    rows = _plan_rows(app, lib, _names(lib, names), now, horizon, ids, counts)
+    columns = [Column("when", "When"), Column("order_id", "Order"), Column("playbook", "Playbook"),
+               Column("step", "Step"), Column("kind", "Decision"), Column("reason", "Why")]
+    render(_page(rows, limit, page), fmt, app.stdout, columns)
+    if counts:
+        app.info("Plan: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    else:
+        app.info("Nothing to do: no order is due or waiting in any playbook.")
+
+
+def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, counts) -> Iterator[dict]:
+    from unpaid.playbook.cases import candidate_chunks, load_cases
+    from unpaid.playbook.planner import Planner
+    from unpaid.playbook.runner import optout_addresses
+
+    store = app.store
+    optouts = optout_addresses(app.config, store)
+    for name in names:
+        pb = lib.playbooks[name]
+        planner = Planner(pb, lib.channels)
+        cap_since = now - (pb.cap.per if pb.cap else timedelta(days=1))
+        for chunk in candidate_chunks(store, pb, now, horizon, ids):
+            for case in load_cases(store, pb, chunk, now, optouts, cap_since):
+                for d in planner.decide(case, now, horizon, book=True):
+                    kind = d.kind if d.due or d.kind not in ("act", "enter", "skip") else f"{d.kind} later"
+                    if d.kind == "out" and ids is None and "too old" in d.reason:
+                        continue
+                    counts[d.kind] = counts.get(d.kind, 0) + 1
+                    row = d.as_dict()
+                    row["kind"] = kind
+                    row["when"] = app.local(d.at)
+                    yield row
+
+
+@click.command()
+@click.option("--playbook", "names", multiple=True, metavar="NAME", help="Only this playbook (repeatable).")
+@click.option("--lease", default="15m", show_default=True, metavar="AGE",
+              help="How long a claimed action may take before its outcome counts as unknown.")
+@click.option("--max-attempts", type=click.IntRange(1, 50), default=5, show_default=True,
+              help="Tries of a failing send before it is reported for review.")
+@output_options
+@click.pass_obj
+def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, fmt: str, limit: int | None, page: int):
+    """Carry out every due action, exactly once; safe to start from cron every few minutes.
+
+    Exit code 1 when an action failed or needs review (see `unpaid plan`).
+
+    \b
+    Example (crontab):
+      */5 * * * *  unpaid sync -q && unpaid run -q || echo "unpaid: check failed actions"
+    """
+    from unpaid.cli.options import parse_age
+    from unpaid.output import Column, render
+    from unpaid.playbook.runner import Runner
+
+    lib = _library(app)
+    runner = Runner(app.store, app.config, lib, app.plugins, app.clock, lease=parse_age(lease, "--lease"),
+                    max_attempts=max_attempts, progress=app.info)
+    report = runner.run(_names(lib, names))
+    rows = [dict(r, when=app.local(_from(r["at"]))) for r in report.rows if r["result"] != "lost"]
+    render(_page(iter(rows), limit, page), fmt, app.stdout,
+           [Column("when", "When"), Column("order_id", "Order"), Column("playbook", "Playbook"),
+            Column("step", "Step"), Column("action", "Action"), Column("result", "Result"),
+            Column("detail", "Detail")])
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(report.counts.items())) or "nothing was due"
+    app.info(f"Run {report.run_id}: {summary}.")
+    if report.failed:
+        app.info("Some actions failed or need review: `unpaid plan` lists them with the reason.")
+        click.get_current_context().exit(1)
+
+
+def _from(text: str):
+    from unpaid.clock import from_iso
+
+    return from_iso(text)
+
+
+@click.command()
+@click.argument("address", required=False)
+@click.option("--remove", is_flag=True, help="Allow messages to ADDRESS again.")
+@click.option("--reason", metavar="TEXT", help="Why the customer opted out.")
+@output_options
+@click.pass_obj
+def optout(app: "App", address: str | None, remove: bool, reason: str | None, fmt: str, limit: int | None,
+           page: int):
+    """Stop (or, with --remove, allow again) every message to a customer's e-mail or phone; list without ADDRESS."""
+    from unpaid.model import normalize_email, normalize_phone
+    from unpaid.output import render
+    from unpaid.store.optouts import OptOuts
+
+    table = OptOuts(app.store)
+    if not address:
+        render(_page(iter([o.as_dict() for o in table.all()]), limit, page), fmt, app.stdout)
+        return
+    key = normalize_email(address) or normalize_phone(address, app.config.default_country)
+    if not key:
+        raise InputError(f"ADDRESS: {address!r} is neither an e-mail nor a phone", "e.g. anna@example.com")
+    if remove:
+        app.info(f"{key} may be contacted again." if table.remove(key) else f"{key} was not opted out.")
+    else:
+        added = table.add(key, app.actor, app.now(), reason)
+        app.info(f"{key} will get no more messages." if added else f"{key} had already opted out.")

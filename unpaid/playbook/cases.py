@@ -1,0 +1,88 @@
+"""Read what the planner needs from the store: candidates narrowed in SQL, loaded in chunks.
+
+Candidates of a playbook are its active enrollments plus the orders that became eligible within
+``enter_within`` and are not enrolled yet; everything else is never read, so planning a store of a
+million orders touches only the few thousand that matter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Iterator
+
+from unpaid.playbook.planner import Case
+from unpaid.store.contacts import Contacts
+from unpaid.store.enrollments import Enrollments
+from unpaid.store.events import Events
+from unpaid.store.offers import Offers
+from unpaid.store.orders import OrderQuery
+from unpaid.store.tasks import Tasks
+from unpaid.store.twins import paid_twins
+
+if TYPE_CHECKING:
+    from unpaid.playbook.model import Playbook
+    from unpaid.store import Store
+
+
+def candidate_chunks(store: "Store", pb: "Playbook", now: datetime, until: datetime | None = None,
+                     order_ids: list[str] | None = None) -> Iterator[list[str]]:
+    """Chunks of order ids worth planning: active enrollments, then newly eligible orders."""
+    enrollments = Enrollments(store)
+    if order_ids is not None:
+        yield list(order_ids)
+        return
+    yield from enrollments.active_ids(pb.name)
+    seg = pb.segment
+    q = seg.query(now, ignore_age=True)
+    q.created_after = now - seg.min_age - pb.enter_within
+    if seg.max_age is not None:
+        q.created_after = max(q.created_after, (until or now) - seg.max_age)
+    q.created_before = (until or now) - seg.min_age + timedelta(seconds=1)
+    yield from enrollments.unenrolled_ids(pb.name, q)
+
+
+def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, optouts: set[str],
+               cap_since: datetime) -> list[Case]:
+    """Build a :class:`Case` for each id (unknown ids are dropped), with a handful of batched queries."""
+    orders = list(store.orders.query(OrderQuery(statuses=None, ids=ids, sort="oldest")))
+    if not orders:
+        return []
+    ids = [o.id for o in orders]
+    enrollments = Enrollments(store).for_orders(ids, pb.name)
+    ledger: dict[str, dict] = {}
+    for oid, entries in store.ledger.for_orders([i for i in ids if i in enrollments]).items():
+        ledger[oid] = {e.key: e for e in entries if e.playbook == pb.name}
+    tasks = Tasks(store)
+    task_map = tasks.for_orders(ids, pb.name)
+    outcomes = tasks.last_outcomes(ids) if _uses_outcomes(pb) else {}
+    events = Events(store).for_orders(ids) if pb.events else {}
+    offers = Offers(store).for_orders(ids, now)
+    twins = paid_twins(store, ((o.id, o.customer.key, o.product_key) for o in orders))
+    chain_keys = {o.id: _chain(o) for o in orders}
+    holders = Enrollments(store).chain_holders(pb.name, [k for k in chain_keys.values() if k])
+    contacts = Contacts(store).recent((o.customer.key for o in orders), cap_since)
+    cases = []
+    for o in orders:
+        cases.append(Case(
+            order=o, enrollment=enrollments.get(o.id), ledger=ledger.get(o.id, {}), tasks=task_map.get(o.id, []),
+            outcome=outcomes.get(o.id), events=events.get(o.id, []), offer=offers.get(o.id),
+            paid_twin=twins.get(o.id), chain_holder=holders.get(chain_keys[o.id]) if chain_keys[o.id] else None,
+            optout=bool(optouts & {o.customer.key, _norm_email(o.customer.email), o.customer.phone} - {None}),
+            contacts=contacts.get(o.customer.key or "", [])))
+    return cases
+
+
+def _chain(order) -> str | None:
+    key = order.customer.key
+    return f"{key}|{order.product_key or ''}" if key else None
+
+
+def _norm_email(email: str | None) -> str | None:
+    from unpaid.model import normalize_email
+
+    return normalize_email(email)
+
+
+def _uses_outcomes(pb: "Playbook") -> bool:
+    steps = list(pb.steps) + ([pb.end] if pb.end else [])
+    return any(c.field == "last_outcome" for s in steps for c in s.when)

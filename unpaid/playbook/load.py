@@ -1,0 +1,216 @@
+"""Load playbooks from the config and ``playbook_files``, and check them against everything they use.
+
+Checked on load, before anything runs: segments exist, channels are configured and can reach the
+customer, the sources can report the events a condition needs and accept the triggers a step uses,
+templates parse and render with every variable defined (with and without an offer).
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from unpaid.connector import Capability
+from unpaid.errors import ConfigError
+from unpaid.model import Customer, LineItem, Money, Order, Status
+from unpaid.playbook.model import Playbook, Step, parse_playbook
+from unpaid.segments import Segment, parse_segment
+
+if TYPE_CHECKING:
+    from unpaid.config import Config
+    from unpaid.plugins import Plugins
+    from unpaid.templates import Templates
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """What the engine needs to know about a configured channel."""
+
+    name: str
+    type: str
+    address: str  # "email" or "phone"
+    dedupes: bool
+
+
+@dataclass
+class Library:
+    """Every playbook of a config, checked, with the channels they use."""
+
+    playbooks: dict[str, Playbook] = field(default_factory=dict)
+    channels: dict[str, ChannelInfo] = field(default_factory=dict)
+    segments: dict[str, Segment] = field(default_factory=dict)
+    templates: dict[str, "Templates"] = field(default_factory=dict)
+
+    def templates_for(self, playbook: Playbook) -> "Templates":
+        return self.templates[playbook.name]
+
+
+def load_library(config: "Config", plugins: "Plugins", extra_file: Path | None = None,
+                 only_file: bool = False) -> Library:
+    """Parse and check the playbooks of ``config`` (plus ``extra_file``; only it when ``only_file``)."""
+    from unpaid.segments import load_segments
+
+    lib = Library(segments=load_segments(config))
+    sources: list[tuple[dict, Path, str, bool]] = []  # (document, folder, label, from_config)
+    if not only_file:
+        sources.append(({"playbooks": config.section("playbooks")}, config.base_dir, config.where, True))
+        for path in _playbook_files(config):
+            sources.append((_read(path), path.parent, str(path), False))
+    if extra_file is not None:
+        sources.append((_read(extra_file), extra_file.parent, str(extra_file), False))
+    for doc, _, label, from_config in sources:
+        if from_config:
+            continue
+        unknown = set(doc) - {"playbooks", "segments"}
+        if unknown:
+            raise ConfigError(f"{label}: `{sorted(unknown)[0]}` does not belong in a playbook file",
+                              "a playbook file holds [playbooks.NAME] and [segments.NAME] tables only")
+        for name, body in doc.get("segments", {}).items():
+            lib.segments[name] = parse_segment(name, body, f"{label}: segments.{name}")
+    for doc, folder, label, from_config in sources:
+        playbooks = doc.get("playbooks", {})
+        if not isinstance(playbooks, Mapping):
+            raise ConfigError(f"{label}: `playbooks` must be a table", "write [playbooks.NAME] sections")
+        for name, body in playbooks.items():
+            where = f"{label}: playbooks.{name}"
+            if name in lib.playbooks:
+                raise ConfigError(f"{where} is defined twice (also in {lib.playbooks[name].where})",
+                                  "rename one of them")
+            pb = parse_playbook(name, body, where, lib.segments)
+            pb = replace(pb, templates=_templates_dir(config, body, folder, from_config))
+            if pb.window.timezone is None:
+                pb = replace(pb, window=replace(pb.window, timezone=config.timezone))
+            _check(pb, config, plugins, lib)
+            lib.playbooks[name] = pb
+    return lib
+
+
+def _read(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", "check the path") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}", "fix the syntax at that line") from None
+
+
+def _playbook_files(config: "Config") -> list[Path]:
+    raw = config.raw.get("playbook_files", [])
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise config.error("playbook_files", "must be a list of paths", 'write playbook_files = ["playbooks/*.toml"]')
+    found: list[Path] = []
+    for pattern in raw:
+        full = config.resolve(str(pattern))
+        matches = sorted(Path(p) for p in glob.glob(str(full)))
+        if not matches:
+            raise config.error("playbook_files", f"names {pattern!r}, which matches no file",
+                               "fix the path (relative to the config file)")
+        found += matches
+    return found
+
+
+def _templates_dir(config: "Config", body: Mapping[str, Any], folder: Path, from_config: bool) -> Path:
+    if isinstance(body.get("templates"), str):
+        p = Path(body["templates"]).expanduser()
+        return p if p.is_absolute() else folder / p
+    if from_config and isinstance(config.raw.get("templates_dir"), str):
+        return config.resolve(config.raw["templates_dir"])
+    return folder / "templates"
+
+
+def _all_steps(pb: Playbook) -> list[Step]:
+    steps = list(pb.steps) + ([pb.end] if pb.end else [])
+    return steps + [s.fallback for s in steps if s.fallback]
+
+
+def _check(pb: Playbook, config: "Config", plugins: "Plugins", lib: Library) -> None:
+    from unpaid.templates import Templates
+
+    specs = _source_specs(pb, config, plugins)
+    for kind in sorted(pb.events):
+        for source, spec in specs.items():
+            if Capability.EVENTS not in spec.capabilities or kind not in spec.events:
+                field_name = "opened" if kind == "open" else "clicked"
+                raise ConfigError(
+                    f"{pb.where}: a condition uses `{field_name}`, but source {source!r} ({spec.name}) does not "
+                    f"report {kind} events",
+                    "drop the condition, or limit the playbook's segment to sources that report them")
+        if not specs:
+            raise ConfigError(f"{pb.where}: a condition needs {kind} events, but no source is configured",
+                              "add a source that reports opens/clicks, or drop the condition")
+    templates = Templates(pb.templates)
+    lib.templates[pb.name] = templates
+    samples = sample_contexts(pb)
+    for step in _all_steps(pb):
+        if step.action == "send":
+            lib.channels[step.channel] = _channel(step, config, plugins)
+            templates.check(step.template, step.where, samples)
+        elif step.action == "call":
+            if step.template:
+                templates.check(step.template, step.where, samples)
+            elif step.script:
+                for ctx in samples:
+                    templates.render_string(step.script, ctx, f"{step.where}.script")
+        elif step.action == "trigger":
+            for source, spec in specs.items():
+                if Capability.TRIGGER not in spec.capabilities or (spec.triggers and step.trigger not in spec.triggers):
+                    can = ", ".join(spec.triggers) or "nothing"
+                    raise ConfigError(f"{step.where}.trigger: source {source!r} ({spec.name}) cannot trigger "
+                                      f"{step.trigger!r} (it can: {can})",
+                                      "use a trigger the source supports, or narrow the segment's sources")
+
+
+def _source_specs(pb: Playbook, config: "Config", plugins: "Plugins") -> dict[str, Any]:
+    names = pb.segment.sources or tuple(config.sources)
+    out = {}
+    for name in names:
+        if name not in config.sources:
+            raise ConfigError(f"{pb.segment.where or pb.where}: source {name!r} is not configured",
+                              f"add [sources.{name}] to {config.where} or fix the name")
+        out[name] = plugins.connector_spec(config.sources[name].type)
+    return out
+
+
+def _channel(step: Step, config: "Config", plugins: "Plugins") -> ChannelInfo:
+    section = config.section("channels")
+    if step.channel not in section:
+        known = ", ".join(sorted(section)) or "none"
+        raise ConfigError(f"{step.where}.channel: channel {step.channel!r} is not configured (configured: {known})",
+                          f"add [channels.{step.channel}] with type = \"smtp\", \"webhook\" or \"outbox\"")
+    body = section[step.channel]
+    channel_type = body.get("type") if isinstance(body, Mapping) else None
+    if not channel_type:
+        raise config.error(f"channels.{step.channel}.type", "is missing", 'set type = "smtp", "webhook" or "outbox"')
+    spec = plugins.channel_spec(channel_type)
+    address = spec.address
+    if address == "any":
+        address = str(body.get("address", "email"))
+    if address not in ("email", "phone"):
+        raise config.error(f"channels.{step.channel}.address", f"is {address!r}", 'use "email" or "phone"')
+    return ChannelInfo(step.channel, channel_type, address, spec.dedupes)
+
+
+SAMPLE_ORDER = Order(
+    source="shop", native_id="1042", number="1042", status=Status.NEW,
+    created_at=datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc), total=Money(1299000, "RUB"),
+    customer=Customer("anna@example.com", "+79991234567", "Anna Petrova"),
+    items=(LineItem("course-1", "Course"),), payment_link="https://pay.example.com/1042", manager="maria",
+)
+
+
+def sample_contexts(pb: Playbook) -> list[dict[str, Any]]:
+    """Template contexts for checks: without an offer and with one (offers can expire before a send)."""
+    from unpaid.store.offers import StoredOffer
+    from unpaid.templates import context
+
+    offer = StoredOffer(0, "", SAMPLE_ORDER.id, pb.name, "", "discount", 5,
+                        SAMPLE_ORDER.created_at + timedelta(days=2), "active", SAMPLE_ORDER.created_at)
+    return [context(SAMPLE_ORDER, None, pb.name, "check", SAMPLE_ORDER.created_at),
+            context(SAMPLE_ORDER, offer, pb.name, "check", SAMPLE_ORDER.created_at)]

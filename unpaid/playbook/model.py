@@ -1,0 +1,335 @@
+"""A playbook parsed from TOML: entry segment, steps with offsets, conditions and actions, window, cap, end.
+
+:func:`parse_playbook` checks the shape of one ``[playbooks.NAME]`` table; every error names the file,
+the step and the field. Checks that need the rest of the config (segments, channels, what the sources
+can do, templates) live in :mod:`unpaid.playbook.load`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Mapping
+
+from unpaid.clock import parse_duration
+from unpaid.errors import ConfigError
+from unpaid.model import Status
+from unpaid.playbook.conditions import Condition, parse_condition
+from unpaid.playbook.windows import Window, parse_window
+from unpaid.segments import Segment
+
+ACTIONS = {
+    "send": "send a message through a channel with a template",
+    "trigger": "start the source's own mailing or process (group, tag, funnel)",
+    "offer": "make a discount or bonus offer, valid for a period",
+    "status": "set the order's status",
+    "call": "create a call task for the managers' queue, with a script",
+    "cancel": "cancel the order with a reason",
+    "goto": "jump back (or forward) to another step",
+}
+#: Actions that reach the customer: deferred to the send window and re-checked at the source first.
+CONTACT_ACTIONS = frozenset({"send", "trigger", "call"})
+#: Actions safe to retry when a crash left their outcome unknown.
+IDEMPOTENT_ACTIONS = frozenset({"trigger", "offer", "status", "call", "cancel", "goto"})
+OFFER_KINDS = ("discount", "bonus")
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+STEP_FIELDS = {"name", "action", "after", "at", "when", "channel", "template", "trigger", "params", "kind",
+               "percent", "valid", "status", "reason", "script", "to", "fallback", "window", "title"}
+PLAYBOOK_FIELDS = {"title", "segment", "channel", "window", "cap", "enter_within", "end", "templates", "steps",
+                   "enabled"}
+#: Default: an order that became eligible more than this long ago does not enter (no blast of old orders).
+DEFAULT_ENTER_WITHIN = timedelta(days=3)
+MAX_RUNS_PER_STEP = 50
+
+
+@dataclass(frozen=True)
+class Offer:
+    kind: str
+    percent: int
+    valid: timedelta
+
+
+@dataclass(frozen=True)
+class Cap:
+    """At most ``messages`` messages per customer per ``per``, across all playbooks and orders."""
+
+    messages: int = 1
+    per: timedelta = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    action: str
+    index: int
+    where: str
+    after: timedelta | None = None  # from the previous step (or entry, for the first)
+    at: timedelta | None = None  # from entry
+    when: tuple[Condition, ...] = ()
+    channel: str | None = None
+    template: str | None = None
+    trigger: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    offer: Offer | None = None
+    status: Status | None = None
+    reason: str | None = None
+    script: str | None = None
+    to: str | None = None
+    fallback: "Step | None" = None
+    windowed: bool = True
+    title: str = ""
+
+    @property
+    def contacts(self) -> bool:
+        return self.action in CONTACT_ACTIONS
+
+    def describe(self) -> str:
+        """A short human summary: ``send reminder via email``."""
+        if self.action == "send":
+            return f"send {self.template} via {self.channel}"
+        if self.action == "trigger":
+            return f"trigger {self.trigger}"
+        if self.action == "offer":
+            return f"offer {self.offer.percent}% {self.offer.kind}"
+        if self.action == "status":
+            return f"set status {self.status.value}"
+        if self.action == "cancel":
+            return f"cancel ({self.reason})"
+        if self.action == "goto":
+            return f"go to {self.to}"
+        return "call task"
+
+
+@dataclass(frozen=True)
+class Playbook:
+    name: str
+    title: str
+    segment: Segment
+    steps: tuple[Step, ...]
+    where: str
+    channel: str | None = None
+    window: Window = Window()
+    cap: Cap | None = Cap()
+    enter_within: timedelta = DEFAULT_ENTER_WITHIN
+    end_after: timedelta | None = None
+    end: Step | None = None
+    templates: Path | None = None
+    events: frozenset[str] = frozenset()  # event kinds the conditions need (open, click)
+    enabled: bool = True
+
+    def step(self, name: str) -> Step:
+        return next(s for s in self.steps if s.name == name)
+
+    def index(self, name: str) -> int:
+        return next(i for i, s in enumerate(self.steps) if s.name == name)
+
+    @property
+    def span(self) -> timedelta | None:
+        """The longest fixed time from entry to the last step, when it is known without loops."""
+        if self.end_after is not None:
+            return self.end_after
+        total = timedelta(0)
+        for s in self.steps:
+            if s.action == "goto":
+                return None
+            total = s.at if s.at is not None else total + (s.after or timedelta(0))
+        return total
+
+
+def _err(where: str, problem: str, fix: str) -> ConfigError:
+    return ConfigError(f"{where} {problem}", fix)
+
+
+def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segment]) -> Playbook:
+    """Validate one ``[playbooks.NAME]`` table (``where`` = ``FILE: playbooks.NAME``)."""
+    from unpaid.segments import parse_segment
+
+    if not NAME.match(name):
+        raise _err(where, "has an invalid name", "use lower-case letters, digits, '-' and '_'")
+    if not isinstance(body, Mapping):
+        raise _err(where, "must be a table", f"write [playbooks.{name}] with segment and steps")
+    for k in body:
+        if k not in PLAYBOOK_FIELDS:
+            raise _err(f"{where}.{k}", "is not a playbook field", f"use one of: {', '.join(sorted(PLAYBOOK_FIELDS))}")
+    raw_segment = body.get("segment")
+    if isinstance(raw_segment, str):
+        if raw_segment not in segments:
+            known = ", ".join(sorted(segments)) or "none"
+            raise _err(f"{where}.segment", f"names an unknown segment {raw_segment!r} (defined: {known})",
+                       f"define [segments.{raw_segment}] in the config or the playbook file")
+        segment = segments[raw_segment]
+    elif isinstance(raw_segment, Mapping):
+        segment = parse_segment(f"{name}:entry", raw_segment, f"{where}.segment")
+    else:
+        raise _err(f"{where}.segment", "is missing", 'name a segment (segment = "fresh") or write an inline table')
+    channel = _str(body, "channel", where)
+    try:
+        window = parse_window(body.get("window", {}), f"{where}.window")
+    except ValueError as exc:
+        raise _err("", str(exc), "fix the window: hours = \"09:00-21:00\", days = [\"mon\", ...]") from None
+    cap = _cap(body.get("cap", {}), f"{where}.cap")
+    enter_within = _duration(body, "enter_within", where) or DEFAULT_ENTER_WITHIN
+    raw_steps = body.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise _err(f"{where}.steps", "is missing or empty", "add [[playbooks.NAME.steps]] tables, one per step")
+    events: set[str] = set()
+    steps = tuple(_step(i, s, f"{where}.steps[{i + 1}]", channel, events) for i, s in enumerate(raw_steps))
+    names = [s.name for s in steps]
+    for s in steps:
+        if names.count(s.name) > 1:
+            raise _err(s.where, f"reuses the step name {s.name!r}", "give every step a unique name")
+        if s.action == "goto" and s.to not in names:
+            raise _err(f"{s.where}.to", f"names an unknown step {s.to!r}", f"use one of: {', '.join(names)}")
+    end_after, end = None, None
+    if "end" in body:
+        end_body = body["end"]
+        if not isinstance(end_body, Mapping):
+            raise _err(f"{where}.end", "must be a table", 'write end = { after = "6w", action = "cancel", ... }')
+        end_after = _duration(end_body, "after", f"{where}.end")
+        rest = {k: v for k, v in end_body.items() if k != "after"}
+        rest.setdefault("name", "end")
+        rest.setdefault("action", "cancel")
+        if rest.get("name") in names:
+            raise _err(f"{where}.end.name", f"clashes with step {rest['name']!r}", "rename the end step")
+        end = _step(len(steps), rest, f"{where}.end", channel, events)
+        if end.action == "goto":
+            raise _err(f"{where}.end.action", "cannot be goto", "end with cancel, status, send or call")
+    enabled = body.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise _err(f"{where}.enabled", "must be true or false", "write enabled = false to switch it off")
+    return Playbook(name, _str(body, "title", where) or "", segment, steps, where, channel, window, cap,
+                    enter_within, end_after, end, events=frozenset(events), enabled=enabled)
+
+
+def _step(index: int, body: Any, where: str, default_channel: str | None, events: set[str]) -> Step:
+    if not isinstance(body, Mapping):
+        raise _err(where, "must be a table", "write [[playbooks.NAME.steps]] with name and action")
+    name = body.get("name")
+    if not isinstance(name, str) or not NAME.match(name):
+        raise _err(f"{where}.name", "is missing or invalid", 'give the step a name like "first_reminder"')
+    where = f"{where} ({name})"
+    for k in body:
+        if k not in STEP_FIELDS:
+            raise _err(f"{where}.{k}", "is not a step field", f"use one of: {', '.join(sorted(STEP_FIELDS))}")
+    action = body.get("action")
+    if action not in ACTIONS:
+        raise _err(f"{where}.action", f"is {action!r}, not a known action",
+                   f"use one of: {', '.join(ACTIONS)}")
+    if "after" in body and "at" in body:
+        raise _err(where, "has both after and at", "use after (from the previous step) or at (from entry)")
+    after = _duration(body, "after", where)
+    at = _duration(body, "at", where)
+    if after is None and at is None:
+        after = timedelta(0)
+    raw_when = body.get("when", [])
+    if isinstance(raw_when, str):
+        raw_when = [raw_when]
+    if not isinstance(raw_when, list):
+        raise _err(f"{where}.when", "must be a list of conditions", 'write when = ["not opened", "attempts < 3"]')
+    conditions = []
+    for text in raw_when:
+        try:
+            conditions.append(parse_condition(text, events))
+        except ValueError as exc:
+            raise _err(f"{where}.when:", str(exc), "see docs/playbooks.md#conditions") from None
+    kw: dict[str, Any] = {}
+    if action == "send":
+        kw["channel"] = _str(body, "channel", where) or default_channel
+        if not kw["channel"]:
+            raise _err(f"{where}.channel", "is missing", "set channel on the step or the playbook")
+        kw["template"] = _required(body, "template", where, 'template = "reminder"')
+    elif action == "trigger":
+        kw["trigger"] = _required(body, "trigger", where, 'trigger = "group"')
+        params = body.get("params", {})
+        if not isinstance(params, Mapping):
+            raise _err(f"{where}.params", "must be a table", 'write params = { group = "unpaid-reminders" }')
+        kw["params"] = dict(params)
+    elif action == "offer":
+        kw["offer"] = _offer(body, where)
+    elif action == "status":
+        raw = _required(body, "status", where, 'status = "in_work"')
+        try:
+            kw["status"] = Status.parse(raw)
+        except ValueError as exc:
+            raise _err(f"{where}.status:", str(exc), "fix the status name") from None
+        kw["reason"] = _str(body, "reason", where)
+    elif action == "cancel":
+        kw["status"] = Status.CANCELLED
+        kw["reason"] = _required(body, "reason", where, 'reason = "Expired"')
+    elif action == "call":
+        kw["script"] = _str(body, "script", where) or ""
+        kw["template"] = _str(body, "template", where)
+    elif action == "goto":
+        kw["to"] = _required(body, "to", where, 'to = "call"')
+    if "fallback" in body:
+        fb = body["fallback"]
+        if not isinstance(fb, Mapping) or fb.get("action") not in ("send", "call"):
+            raise _err(f"{where}.fallback", "must be a table with action = \"send\" or \"call\"",
+                       'write fallback = { action = "send", channel = "email", template = "ask_phone" }')
+        if action not in ("send", "call"):
+            raise _err(f"{where}.fallback", "only applies to send and call steps", "remove it")
+        kw["fallback"] = _step(index, {"name": f"{name}", **fb}, f"{where}.fallback", default_channel, events)
+    windowed = body.get("window", True)
+    if not isinstance(windowed, bool):
+        raise _err(f"{where}.window", "must be true or false", "write window = false to ignore the send window")
+    return Step(name, action, index, where, after, at, tuple(conditions), windowed=windowed,
+                title=_str(body, "title", where) or "", **kw)
+
+
+def _offer(body: Mapping[str, Any], where: str) -> Offer:
+    kind = body.get("kind", "discount")
+    if kind not in OFFER_KINDS:
+        raise _err(f"{where}.kind", f"is {kind!r}", f"use one of: {', '.join(OFFER_KINDS)}")
+    percent = body.get("percent")
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 0 < percent <= 100:
+        raise _err(f"{where}.percent", f"is {percent!r}, not a whole percent from 1 to 100", "write e.g. percent = 5")
+    valid = _duration(body, "valid", where)
+    if not valid:
+        raise _err(f"{where}.valid", "is missing or zero", 'write how long the offer holds, e.g. valid = "2d"')
+    return Offer(kind, percent, valid)
+
+
+def _cap(raw: Any, where: str) -> Cap | None:
+    if raw is False:
+        return None
+    if not isinstance(raw, Mapping):
+        raise _err(where, "must be a table or false", 'write cap = { messages = 1, per = "1d" }')
+    unknown = set(raw) - {"messages", "per"}
+    if unknown:
+        raise _err(f"{where}.{sorted(unknown)[0]}", "is not a cap field", "use messages and per")
+    messages = raw.get("messages", 1)
+    if isinstance(messages, bool) or not isinstance(messages, int) or messages < 1:
+        raise _err(f"{where}.messages", "must be a whole number of at least 1", "write messages = 1")
+    per = _duration(raw, "per", where) or timedelta(days=1)
+    return Cap(messages, per)
+
+
+def _duration(body: Mapping[str, Any], key: str, where: str) -> timedelta | None:
+    if key not in body:
+        return None
+    raw = body[key]
+    text = str(raw).strip()
+    if text.startswith("-"):
+        raise _err(f"{where}.{key}", f"is negative ({raw!r})", f'use a positive duration, e.g. {key} = "1d"')
+    if text == "0":
+        return timedelta(0)
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise _err(f"{where}.{key}:", str(exc), f'write e.g. {key} = "2d"') from None
+
+
+def _str(body: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _err(f"{where}.{key}", "must be a string", f'write {key} = "..."')
+    return value
+
+
+def _required(body: Mapping[str, Any], key: str, where: str, example: str) -> str:
+    value = _str(body, key, where)
+    if not value:
+        raise _err(f"{where}.{key}", "is missing", f"write {example}")
+    return value

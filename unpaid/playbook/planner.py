@@ -1,0 +1,398 @@
+"""The planner, pure: (order, its ledger and playbook state, a playbook, now) -> decisions with reasons.
+
+No I/O: :class:`Case` carries everything read from the store. The runner acts on the first due
+decision of a case; ``unpaid plan`` shows them all, and with ``until`` simulates forward, assuming
+each action succeeds, to forecast what will happen and when — and says why other things will not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+from unpaid.clock import format_duration, to_iso
+from unpaid.model import FINISHED, Order, Status
+from unpaid.playbook.conditions import Facts
+from unpaid.playbook.model import IDEMPOTENT_ACTIONS, MAX_RUNS_PER_STEP, Playbook, Step
+from unpaid.store.ledger import CLAIMED, DONE, FAILED, SKIPPED, UNCERTAIN, LedgerEntry, ledger_key
+
+#: A failed action that gave up carries this retry time: it waits for review, never retried by itself.
+GAVE_UP = datetime(9999, 1, 1, tzinfo=timezone.utc)
+#: Decision kinds. ``act``/``skip``/``enter``/``exit``/``finish``/``advance`` are done by ``unpaid run``;
+#: ``wait``/``review``/``out`` only explain.
+ACTING = frozenset({"enter", "act", "skip", "exit", "finish", "advance"})
+_HORIZON_STEPS = 200
+
+
+@dataclass(frozen=True)
+class Decision:
+    at: datetime
+    order_id: str
+    playbook: str
+    kind: str
+    reason: str
+    step: str = ""
+    action: str = ""
+    key: str | None = None
+    repeat: int = 0
+    due: bool = False
+    fallback: bool = False
+    retry: bool = False
+    channel: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"at": to_iso(self.at), "order_id": self.order_id, "playbook": self.playbook, "kind": self.kind,
+                "step": self.step, "action": self.action, "due": self.due, "reason": self.reason, "key": self.key}
+
+
+@dataclass
+class Case:
+    """One order as seen by one playbook: the order and everything the store knows about it."""
+
+    order: Order
+    enrollment: Any = None  # unpaid.store.enrollments.Enrollment
+    ledger: Mapping[str, LedgerEntry] = field(default_factory=dict)
+    tasks: list = field(default_factory=list)  # unpaid.store.tasks.Task of this playbook
+    outcome: Any = None  # unpaid.store.tasks.Outcome
+    events: list[tuple[str, datetime]] = field(default_factory=list)
+    offer: Any = None  # unpaid.store.offers.StoredOffer
+    paid_twin: str | None = None
+    chain_holder: str | None = None
+    optout: bool = False
+    contacts: list[datetime] = field(default_factory=list)
+
+    @property
+    def chain_key(self) -> str | None:
+        key, product = self.order.customer.key, self.order.product_key
+        return f"{key}|{product or ''}" if key else None
+
+
+@dataclass
+class _State:
+    """The enrollment as the simulation moves it forward."""
+
+    entered_at: datetime
+    cursor: int
+    since: datetime
+    loops: dict[str, int]
+    paused_until: datetime | None
+    open_task: Any
+    task_closed: datetime | None
+    messages: int
+    calls: int
+    triggers: int
+    last_msg_at: datetime | None
+    offer: int
+    offer_until: datetime | None
+    outcome: str | None
+    contacts: list[datetime]
+    ledger: Mapping[str, LedgerEntry]
+    ended: bool = False
+
+
+def next_position(pb: Playbook, cursor: int, loops: Mapping[str, int], step: Step) -> tuple[int, dict[str, int]]:
+    """Where the enrollment goes after ``step`` was done or skipped: the next step, or a goto's target."""
+    new_loops = dict(loops)
+    new_loops[step.name] = new_loops.get(step.name, 0) + 1
+    if pb.end is not None and step is pb.end:
+        return len(pb.steps), new_loops
+    if step.action == "goto":
+        return pb.index(step.to), new_loops
+    return cursor + 1, new_loops
+
+
+class Planner:
+    """Decisions for one playbook. ``channels`` maps channel name -> ChannelInfo (address, dedupes)."""
+
+    def __init__(self, playbook: Playbook, channels: Mapping[str, Any]):
+        self.pb = playbook
+        self.channels = channels
+        #: Messages planned in this pass, per customer: the cap sees them when one customer has several orders.
+        self.booked: dict[str, list[datetime]] = {}
+
+    # ---- public ----
+
+    def due(self, case: Case, now: datetime) -> Decision | None:
+        """The first decision ``unpaid run`` should carry out now, or None."""
+        first = self.decide(case, now, now)[:1]
+        if first and first[0].due and first[0].kind in ACTING:
+            return first[0]
+        return None
+
+    def decide(self, case: Case, now: datetime, until: datetime | None = None, book: bool = False) -> list[Decision]:
+        """Decisions from ``now`` up to ``until`` (default: now), plus the next one after, each with its reason."""
+        until = until or now
+        pb, order = self.pb, case.order
+        out: list[Decision] = []
+        en = case.enrollment
+        if en is not None and en.state != "active":
+            return [self._d(en.exited_at or now, case, "out", f"left the playbook: {en.exit_reason}", now)]
+        gone = self._exit_reason(case)
+        if en is None:
+            entry = self._entry(case, now, until, gone)
+            out.append(entry)
+            if entry.kind != "enter" or entry.at > until:
+                return out
+            state = self._state(case, entered_at=entry.at)
+            t = max(now, entry.at)
+        else:
+            if gone:
+                return [self._d(now, case, "exit", gone, now)]
+            state = self._state(case)
+            t = now
+        for _ in range(_HORIZON_STEPS):
+            d = self._next(state, case, t, now)
+            out.append(d)
+            if d.kind not in ("act", "skip") or d.at > until:
+                break
+            if book and d.kind == "act" and d.action == "send" and order.customer.key:
+                self.booked.setdefault(order.customer.key, []).append(d.at)
+            self._apply(state, d)
+            t = max(t, d.at)
+            if state.ended:
+                break
+        return out
+
+    # ---- entry and exit ----
+
+    def _exit_reason(self, case: Case) -> str | None:
+        o, wanted = case.order, self.pb.segment.statuses
+        if o.status in FINISHED and o.status not in wanted:
+            return f"order is {o.status.value}"
+        if case.paid_twin and Status.PAID not in wanted:
+            return f"customer paid twin order {case.paid_twin} for the same product"
+        return None
+
+    def _entry(self, case: Case, now: datetime, until: datetime, gone: str | None) -> Decision:
+        pb, o = self.pb, case.order
+        eligible = pb.segment.eligible_at(o)
+        if gone:
+            return self._d(now, case, "out", f"will not enter: {gone}", now)
+        reasons = pb.segment.explain(o, max(eligible, now))
+        reasons = [r for r in reasons if "old, segment wants at least" not in r]
+        if reasons:
+            return self._d(now, case, "out", "not in the segment: " + "; ".join(reasons), now)
+        late = now - eligible
+        if late > pb.enter_within:
+            return self._d(eligible, case, "out", f"eligible since {to_iso(eligible)}, more than "
+                           f"{format_duration(pb.enter_within)} ago: too old to enter (enter_within)", now)
+        if case.chain_holder and case.chain_holder != o.id:
+            return self._d(now, case, "out", f"one chain per customer and product: {case.chain_holder} "
+                           "is already in this playbook", now)
+        why = "matches the segment" + (f" ({format_duration(pb.segment.min_age)} after creation)"
+                                      if pb.segment.min_age else "")
+        return self._d(eligible, case, "enter", why, now)
+
+    # ---- state ----
+
+    def _state(self, case: Case, entered_at: datetime | None = None) -> _State:
+        en = case.enrollment
+        ledger = case.ledger if en is not None else {}
+        done = [e for e in ledger.values() if e.state == DONE]
+        sends = [e for e in done if e.action in ("send", "trigger")]
+        open_tasks = [t for t in case.tasks if t.state == "open"] if en is not None else []
+        closed = [t.closed_at for t in case.tasks if t.closed_at] if en is not None else []
+        offer = case.offer
+        entered = en.entered_at if en is not None else entered_at
+        return _State(
+            entered_at=entered, cursor=en.cursor if en else 0, since=(en.cursor_since if en else entered),
+            loops=dict(en.loops) if en else {}, paused_until=en.paused_until if en else None,
+            open_task=open_tasks[-1] if open_tasks else None, task_closed=max(closed) if closed else None,
+            messages=sum(e.action == "send" for e in done), calls=sum(e.action == "call" for e in done),
+            triggers=sum(e.action == "trigger" for e in done),
+            last_msg_at=max((e.updated_at for e in sends), default=None),
+            offer=offer.percent if offer else 0, offer_until=offer.valid_until if offer else None,
+            outcome=case.outcome.outcome if case.outcome else None,
+            contacts=sorted(case.contacts + self.booked.get(case.order.customer.key or "", [])), ledger=ledger)
+
+    def _apply(self, st: _State, d: Decision) -> None:
+        step = self._step(d.step)
+        acted = self._act_step(step, d.fallback)
+        if d.kind == "act":
+            if acted.action == "send":
+                st.messages += 1
+                st.last_msg_at = d.at
+                st.contacts = sorted(st.contacts + [d.at])
+            elif acted.action == "trigger":
+                st.triggers += 1
+                st.last_msg_at = d.at
+            elif acted.action == "call":
+                st.calls += 1
+                st.open_task = "forecast"
+            elif acted.action == "offer":
+                st.offer, st.offer_until = acted.offer.percent, d.at + acted.offer.valid
+            elif acted.action in ("cancel", "status") and acted.status in FINISHED:
+                st.ended = True
+        if step is self.pb.end:
+            st.ended = True
+        st.cursor, st.loops = next_position(self.pb, st.cursor, st.loops, step)
+        st.since = d.at
+        st.ledger = {}
+
+    def _step(self, name: str) -> Step:
+        pb = self.pb
+        if pb.end is not None and name == pb.end.name:
+            return pb.end
+        return pb.step(name)
+
+    @staticmethod
+    def _act_step(step: Step, fallback: bool) -> Step:
+        return step.fallback if fallback and step.fallback else step
+
+    # ---- the next decision ----
+
+    def _next(self, st: _State, case: Case, t: datetime, now: datetime) -> Decision:
+        pb = self.pb
+        end_at = st.entered_at + pb.end_after if pb.end is not None and pb.end_after is not None else None
+        if st.cursor >= len(pb.steps):
+            if pb.end is not None and st.loops.get(pb.end.name, 0) == 0:
+                return self._action(pb.end, st, case, end_at or st.since, t, now, "the playbook's end")
+            return self._d(st.since, case, "finish", "all steps done", now)
+        if st.open_task is not None:
+            d = self._waiting(st, case, now)
+        else:
+            step = pb.steps[st.cursor]
+            if step.at is not None:
+                base, why = st.entered_at + step.at, f"{format_duration(step.at)} after entry"
+            else:
+                base = max(st.since, st.task_closed or st.since) + step.after
+                if not st.cursor:
+                    why = f"{format_duration(step.after)} after entry" if step.after else "at entry"
+                else:
+                    why = f"{format_duration(step.after)} after the previous step" if step.after else \
+                        "right after the previous step"
+            d = self._action(step, st, case, base, t, now, why)
+        if end_at is not None and (d.kind in ("wait", "review") or d.at >= end_at):
+            return self._action(pb.end, st, case, end_at, t, now,
+                                f"the playbook's end ({format_duration(pb.end_after)} after entry)")
+        return d
+
+    def _waiting(self, st: _State, case: Case, now: datetime) -> Decision:
+        task = st.open_task
+        if task == "forecast":
+            return self._d(st.since, case, "wait", "then waits for the manager's call outcome", now)
+        return self._d(task.due_at, case, "wait", f"waits for the outcome of call task #{task.id} "
+                       f"(due {to_iso(task.due_at)})", now, step=task.step)
+
+    def _action(self, step: Step, st: _State, case: Case, base: datetime, t: datetime, now: datetime,
+                why: str) -> Decision:
+        o = case.order
+        n = st.loops.get(step.name, 0)
+        key = ledger_key(o.id, self.pb.name, step.name, n)
+        kw = {"step": step.name, "action": step.action, "key": key, "repeat": n}
+        at, notes = base, [why]
+        entry = st.ledger.get(key)
+        retry = False
+        if entry is not None:
+            if entry.state == CLAIMED and entry.lease_until and entry.lease_until > now:
+                return self._d(now, case, "wait", f"being done by run {entry.run_id}", now, **kw)
+            if entry.state in (CLAIMED, UNCERTAIN):
+                if not self._safe_to_repeat(step, case):
+                    return self._d(entry.updated_at, case, "review",
+                                   "outcome unknown after an interrupted run and the channel cannot drop a repeat: "
+                                   f"check, then `unpaid run --resolve {key} --as sent|unsent`", now, **kw)
+                retry, notes = True, notes + ["repeating an action whose outcome is unknown (safe: "
+                                              "idempotent or the channel drops repeats)"]
+            elif entry.state == FAILED:
+                if entry.next_try_at is None or entry.next_try_at >= GAVE_UP:
+                    return self._d(entry.updated_at, case, "review",
+                                   f"gave up after {entry.attempts} attempts: {entry.error}", now, **kw)
+                at = max(at, entry.next_try_at)
+                notes.append(f"retry {entry.attempts + 1} after: {entry.error}")
+            elif entry.state in (DONE, SKIPPED):
+                return self._d(now, case, "advance", f"already {entry.state}; moving on", now, **kw)
+        if n >= MAX_RUNS_PER_STEP:
+            return self._d(at, case, "skip", f"step ran {n} times: loop limit", now, **kw)
+        if st.paused_until and at < st.paused_until:
+            at = st.paused_until
+            notes.append(f"paused until {to_iso(st.paused_until)}")
+        facts = self._facts(st, case, max(at, t))
+        failed = [c for c in step.when if not c.holds(facts)]
+        if failed:
+            return self._d(at, case, "skip", "condition " + ", ".join(c.describe(facts) for c in failed)
+                           + " is false", now, **kw)
+        if step.when:
+            notes.append("when " + ", ".join(c.describe(facts) for c in step.when))
+        acted, fallback = step, False
+        if step.action in ("send", "call"):
+            need = self._address_kind(step)
+            if not self._address(o, need):
+                if step.fallback and self._address(o, self._address_kind(step.fallback)):
+                    acted, fallback = step.fallback, True
+                    notes.append(f"no {need}: falls back to {step.fallback.describe()}")
+                else:
+                    extra = f" (and none for the fallback {step.fallback.describe()})" if step.fallback else ""
+                    return self._d(at, case, "skip", f"customer has no {need}{extra}", now, **kw)
+            if acted.action == "send" and case.optout:
+                return self._d(at, case, "skip", "customer opted out of messages", now, **kw)
+        if step.action == "offer" and st.offer >= step.offer.percent and st.offer_until and st.offer_until > at:
+            return self._d(at, case, "skip", f"an offer of {st.offer}% is active until {to_iso(st.offer_until)} "
+                           "(offers only go up)", now, **kw)
+        at, more = self._slot(acted, st, case, at)
+        notes += more
+        kw.update(action=acted.action, channel=acted.channel)
+        return self._d(at, case, "act", f"{acted.describe()}: " + "; ".join(notes), now,
+                       fallback=fallback, retry=retry, **kw)
+
+    def _slot(self, step: Step, st: _State, case: Case, at: datetime) -> tuple[datetime, list[str]]:
+        """Defer to the frequency cap and the send window until both allow it."""
+        pb, notes = self.pb, []
+        zone = case.order.extra.get("timezone") if case.order.extra else None
+        for _ in range(10):
+            moved = at
+            if step.action == "send" and pb.cap is not None and case.order.customer.key:
+                recent = [c for c in st.contacts if at - pb.cap.per < c <= at]
+                if len(recent) >= pb.cap.messages:
+                    at = recent[len(recent) - pb.cap.messages] + pb.cap.per
+                    notes.append(f"deferred by the frequency cap ({pb.cap.messages} per "
+                                 f"{format_duration(pb.cap.per)}; last message {to_iso(recent[-1])})")
+            if step.contacts and step.windowed and not pb.window.always:
+                slot = pb.window.next_slot(at, zone)
+                if slot != at:
+                    notes.append(f"deferred to the send window {pb.window.describe()}")
+                    at = slot
+            if at == moved:
+                break
+        return at, notes
+
+    def _safe_to_repeat(self, step: Step, case: Case) -> bool:
+        if step.action in IDEMPOTENT_ACTIONS:
+            return True
+        channels = [s.channel for s in (step, step.fallback) if s is not None and s.action == "send"]
+        return all(self.channels[c].dedupes for c in channels if c in self.channels) and bool(channels)
+
+    def _address_kind(self, step: Step) -> str:
+        if step.action == "call":
+            return "phone"
+        info = self.channels.get(step.channel)
+        return info.address if info else "email"
+
+    @staticmethod
+    def _address(order: Order, kind: str) -> str | None:
+        return order.customer.phone if kind == "phone" else order.customer.email
+
+    def _facts(self, st: _State, case: Case, at: datetime) -> Facts:
+        o = case.order
+        since = st.last_msg_at
+        seen = {k for k, when in case.events if since is not None and when >= since}
+        offer = st.offer if st.offer_until and st.offer_until > at else 0
+        return Facts(
+            values={"opened": "open" in seen, "clicked": "click" in seen, "messages": st.messages,
+                    "calls": st.calls, "attempts": st.messages + st.calls + st.triggers,
+                    "last_outcome": st.outcome or "none", "elapsed": at - st.entered_at, "offer": offer},
+            order={"status": o.status.value, "native_status": o.native_status, "source": o.source,
+                   "product": o.product_key, "manager": o.manager, "number": o.number,
+                   "total": o.total.minor / 100, "has_email": bool(o.customer.email),
+                   "has_phone": bool(o.customer.phone)},
+            extra=o.extra or {})
+
+    def _d(self, at: datetime, case: Case, kind: str, reason: str, now: datetime, **kw: Any) -> Decision:
+        return Decision(at=at, order_id=case.order.id, playbook=self.pb.name, kind=kind, reason=reason,
+                        due=at <= now, **kw)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before retry ``attempts`` + 1: 1 min, 5 min, 30 min, 2 h, then 6 h."""
+    steps = (60, 300, 1800, 7200, 21600)
+    return timedelta(seconds=steps[min(max(attempts, 1), len(steps)) - 1])

@@ -1,0 +1,367 @@
+"""The runner: for each due decision, claim it in the ledger -> re-check the order at its source -> act -> record.
+
+Exactly once, cron-safe: the claim is one atomic statement, so two runs never do the same action; the
+result is written with the enrollment's move in one transaction, so a run killed at any point leaves
+either a claim (outcome unknown: retried when safe, else reported) or a finished action, never a gap.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable
+
+from unpaid.channel import ChannelError, Message
+from unpaid.clock import Clock, to_iso
+from unpaid.connector import Capability, ConnectorError, NotFound
+from unpaid.errors import UnpaidError
+from unpaid.model import FINISHED, Order, Status
+from unpaid.playbook.cases import candidate_chunks, load_cases
+from unpaid.playbook.planner import GAVE_UP, Case, Decision, Planner, backoff, next_position
+from unpaid.store.contacts import Contacts
+from unpaid.store.enrollments import EXITED, FINISHED as ENDED, Enrollments
+from unpaid.store.history import Entry
+from unpaid.store.ledger import DONE, FAILED, SKIPPED
+from unpaid.store.offers import Offers
+from unpaid.store.optouts import OptOuts
+from unpaid.store.tasks import Tasks
+
+if TYPE_CHECKING:
+    from unpaid.config import Config
+    from unpaid.playbook.load import Library
+    from unpaid.playbook.model import Playbook, Step
+    from unpaid.plugins import Plugins
+    from unpaid.store import Store
+
+DEFAULT_LEASE = timedelta(minutes=15)
+MAX_ATTEMPTS = 5
+_PER_CASE = 60
+_HISTORY_KIND = {"send": "message", "trigger": "message", "offer": "offer", "status": "status",
+                 "cancel": "status", "call": "task"}
+
+
+class _Lost(Exception):
+    """Another run got there first: roll back and move on."""
+
+
+@dataclass
+class RunReport:
+    """What one run did: a row per decision carried out, and the counts the exit code comes from."""
+
+    run_id: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, d: Decision, result: str, detail: str = "") -> None:
+        self.counts[result] = self.counts.get(result, 0) + 1
+        self.rows.append({"at": to_iso(d.at), "order_id": d.order_id, "playbook": d.playbook, "step": d.step,
+                          "action": d.action or d.kind, "result": result, "detail": detail or d.reason,
+                          "key": d.key})
+
+    @property
+    def failed(self) -> int:
+        return self.counts.get("failed", 0) + self.counts.get("gave_up", 0) + self.counts.get("review", 0)
+
+
+class Runner:
+    """Carries out what the planner says is due; one instance per run."""
+
+    def __init__(self, store: "Store", config: "Config", library: "Library", plugins: "Plugins", clock: Clock,
+                 *, lease: timedelta = DEFAULT_LEASE, max_attempts: int = MAX_ATTEMPTS,
+                 progress: Callable[[str], None] | None = None):
+        self.store, self.config, self.lib, self.plugins, self.clock = store, config, library, plugins, clock
+        self.lease, self.max_attempts = lease, max_attempts
+        self.run_id = uuid.uuid4().hex[:12]
+        self.report = RunReport(self.run_id)
+        self.progress = progress or (lambda _msg: None)
+        self.enrollments, self.tasks, self.offers = Enrollments(store), Tasks(store), Offers(store)
+        self.contacts = Contacts(store)
+        self._connectors: dict[str, Any] = {}
+        self._channels: dict[str, Any] = {}
+        self.optouts = optout_addresses(config, store)
+
+    # ---- the loop ----
+
+    def run(self, names: list[str] | None = None) -> RunReport:
+        now = self.clock.now()
+        for key in self.store.ledger.expire_leases(now):
+            self.progress(f"claim expired, outcome unknown: {key}")
+        playbooks = [pb for pb in self.lib.playbooks.values() if pb.enabled and (not names or pb.name in names)]
+        try:
+            from unpaid.playbook.events import sync_events
+
+            sync_events(self, playbooks, now)
+            for pb in playbooks:
+                self._run_playbook(pb, now)
+        finally:
+            self.close()
+        return self.report
+
+    def _run_playbook(self, pb: "Playbook", now: datetime) -> None:
+        planner = Planner(pb, self.lib.channels)
+        ids = [i for chunk in candidate_chunks(self.store, pb, now) for i in chunk]
+        for start in range(0, len(ids), 500):
+            for case in self._cases(pb, ids[start : start + 500], now):
+                for _ in range(_PER_CASE):
+                    d = planner.due(case, now)
+                    if d is None or not self.execute(pb, planner, case, d, now):
+                        break
+                    fresh = self._cases(pb, [case.order.id], now)
+                    if not fresh:
+                        break
+                    case = fresh[0]
+
+    def _cases(self, pb: "Playbook", ids: list[str], now: datetime) -> list[Case]:
+        since = now - (pb.cap.per if pb.cap else timedelta(days=1))
+        return load_cases(self.store, pb, ids, now, self.optouts, since)
+
+    # ---- one decision ----
+
+    def execute(self, pb: "Playbook", planner: Planner, case: Case, d: Decision, now: datetime) -> bool:
+        """Carry out one decision; True when the case may have more due right away."""
+        en = case.enrollment
+        if d.kind == "enter":
+            won = self.enrollments.enter(d.order_id, pb.name, case.chain_key, d.at, self.clock.now())
+            self.report.add(d, "entered" if won else "lost")
+            return won
+        if d.kind in ("exit", "finish"):
+            with self.store.transaction():
+                self.enrollments.close(d.order_id, pb.name, EXITED if d.kind == "exit" else ENDED, d.reason,
+                                       self.clock.now())
+                self.tasks.cancel_open(d.order_id, pb.name, self.clock.now())
+            self.report.add(d, "exited" if d.kind == "exit" else "finished")
+            return False
+        step = planner._step(d.step)
+        if d.kind == "advance":
+            return self._advance_only(pb, case, step, d)
+        if d.kind == "skip":
+            return self._skip(pb, case, step, d)
+        return self._act(pb, case, step, d, en)
+
+    def _advance_only(self, pb: "Playbook", case: Case, step: "Step", d: Decision) -> bool:
+        en = case.enrollment
+        cursor, loops = next_position(pb, en.cursor, en.loops, step)
+        with self.store.transaction():
+            moved = self.enrollments.advance(d.order_id, pb.name, en.seq, cursor, self.clock.now(), loops,
+                                             self.clock.now())
+        self.report.add(d, "advanced" if moved else "lost")
+        return moved
+
+    def _skip(self, pb: "Playbook", case: Case, step: "Step", d: Decision) -> bool:
+        en, stamp = case.enrollment, self.clock.now()
+        try:
+            with self.store.transaction():
+                if not self.store.ledger.record(d.key, order_id=d.order_id, playbook=pb.name, step=step.name,
+                                                repeat=d.repeat, action=step.action, state=SKIPPED, now=stamp,
+                                                due_at=d.at, error=d.reason):
+                    raise _Lost
+                self._move(pb, en, step, max(d.at, en.cursor_since), stamp)
+        except _Lost:
+            self.report.add(d, "lost")
+            return False
+        self.report.add(d, "skipped")
+        return True
+
+    def _move(self, pb: "Playbook", en: Any, step: "Step", since: datetime, stamp: datetime,
+              closing: str | None = None) -> None:
+        cursor, loops = next_position(pb, en.cursor, en.loops, step)
+        if not self.enrollments.advance(en.order_id, pb.name, en.seq, cursor, since, loops, stamp):
+            raise _Lost
+        if closing or (pb.end is not None and step is pb.end):
+            self.enrollments.close(en.order_id, pb.name, ENDED, closing or f"ended by {step.name}", stamp)
+            self.tasks.cancel_open(en.order_id, pb.name, stamp)
+
+    def _act(self, pb: "Playbook", case: Case, step: "Step", d: Decision, en: Any) -> bool:
+        acted = step.fallback if d.fallback and step.fallback else step
+        order = case.order
+        stamp = self.clock.now()
+        try:
+            with self.store.transaction():
+                if acted.action == "send" and pb.cap is not None and order.customer.key:
+                    sent = self.contacts.since(order.customer.key, stamp - pb.cap.per, exclude_key=d.key)
+                    if len(sent) >= pb.cap.messages:
+                        raise _Lost
+                if not self.store.ledger.claim(d.key, order_id=order.id, playbook=pb.name, step=step.name,
+                                               repeat=d.repeat, action=acted.action, due_at=d.at,
+                                               run_id=self.run_id, now=stamp, lease_until=stamp + self.lease,
+                                               retry_uncertain=d.retry):
+                    raise _Lost
+                if acted.action == "send" and order.customer.key:
+                    self.contacts.reserve(d.key, order.customer.key, order.id, stamp)
+        except _Lost:
+            self.report.add(d, "lost", "claimed by another run, or the frequency cap is full")
+            return False
+        try:
+            fresh = self._recheck(order, pb.segment.statuses)
+        except ConnectorError as exc:
+            return self._failed(d, acted, exc, exc.retryable)
+        if isinstance(fresh, str):
+            return self._gone(pb, case, step, d, fresh)
+        try:
+            result, summary = self._perform(pb, case, fresh, step, acted, d)
+        except (ChannelError, ConnectorError) as exc:
+            return self._failed(d, acted, exc, exc.retryable)
+        except UnpaidError as exc:
+            return self._failed(d, acted, exc, False)
+        done = self.clock.now()
+        closing = None
+        if acted.action in ("cancel", "status") and acted.status in FINISHED:
+            closing = f"{acted.status.value} by step {step.name}" + (f": {acted.reason}" if acted.reason else "")
+        try:
+            with self.store.transaction():
+                if not self.store.ledger.finish(d.key, self.run_id, DONE, done, result=result):
+                    raise _Lost
+                if summary and acted.action in _HISTORY_KIND:
+                    self.store.history.add(Entry(order.id, done, f"playbook:{pb.name}", _HISTORY_KIND[acted.action],
+                                                 summary, {"step": step.name, "key": d.key, **result}))
+                self._move(pb, en, step, done, done, closing)
+        except _Lost:
+            self.report.add(d, "lost", "the claim expired before the result was written")
+            return False
+        self.report.add(d, "done", summary or d.reason)
+        return True
+
+    def _recheck(self, order: Order, wanted: frozenset) -> Order | str:
+        """The order fresh from its source (stored too), or the reason it must not be touched any more."""
+        connector = self._connector(order.source)
+        if connector is None or Capability.FETCH_ONE not in connector.spec.capabilities:
+            return order
+        try:
+            fresh = connector.fetch_order(order.native_id)
+        except NotFound:
+            return "the order no longer exists at the source"
+        with self.store.transaction():
+            self.store.orders.upsert([fresh], self.clock.now())
+        if fresh.status in FINISHED and fresh.status not in wanted:
+            return f"order is {fresh.status.value} at the source by now"
+        return fresh
+
+    def _gone(self, pb: "Playbook", case: Case, step: "Step", d: Decision, reason: str) -> bool:
+        stamp = self.clock.now()
+        with self.store.transaction():
+            self.store.ledger.finish(d.key, self.run_id, SKIPPED, stamp, error=reason)
+            self.contacts.release(d.key)
+            self.enrollments.close(d.order_id, pb.name, EXITED, reason, stamp)
+            self.tasks.cancel_open(d.order_id, pb.name, stamp)
+        self.report.add(d, "skipped", reason)
+        return False
+
+    def _failed(self, d: Decision, acted: "Step", exc: Exception, retryable: bool) -> bool:
+        stamp = self.clock.now()
+        entry = self.store.ledger.get(d.key)
+        attempts = entry.attempts if entry else 1
+        give_up = not retryable or attempts >= self.max_attempts
+        next_try = GAVE_UP if give_up else stamp + backoff(attempts)
+        with self.store.transaction():
+            self.store.ledger.finish(d.key, self.run_id, FAILED, stamp, error=str(exc), next_try_at=next_try)
+            self.contacts.release(d.key)
+        self.report.add(d, "gave_up" if give_up else "failed",
+                        f"{exc}" + ("" if give_up else f" (retry at {to_iso(next_try)})"))
+        return False
+
+    # ---- effects ----
+
+    def _perform(self, pb: "Playbook", case: Case, order: Order, step: "Step", acted: "Step",
+                 d: Decision) -> tuple[dict[str, Any], str]:
+        from unpaid.templates import context
+
+        now = self.clock.now()
+        actor_offer = self.offers.active(order.id, now)
+        ctx = context(order, actor_offer, pb.name, step.name, now)
+        templates = self.lib.templates_for(pb)
+        if acted.action == "send":
+            info = self.lib.channels[acted.channel]
+            to = order.customer.phone if info.address == "phone" else order.customer.email
+            rendered = templates.render(acted.template, ctx)
+            msg = Message(order_id=order.id, to=to, subject=rendered.subject, body=rendered.body,
+                          idempotency_key=d.key, html=rendered.html,
+                          data={"playbook": pb.name, "step": step.name, "template": acted.template})
+            receipt = self._channel(acted.channel).send(msg)
+            return ({"channel": acted.channel, "to": to, "subject": rendered.subject,
+                     "message_id": receipt.message_id},
+                    f"Sent {acted.template!r} to {to} via {acted.channel}")
+        if acted.action == "trigger":
+            connector = self._connector(order.source, required=True)
+            connector.trigger(order.native_id, acted.trigger, dict(acted.params))
+            return {"trigger": acted.trigger, "params": dict(acted.params)}, \
+                f"Started the source's {acted.trigger} {dict(acted.params) or ''}".strip()
+        if acted.action == "offer":
+            offer, new = self.offers.make(d.key, order_id=order.id, playbook=pb.name, step=step.name,
+                                          kind=acted.offer.kind, percent=acted.offer.percent,
+                                          valid_until=now + acted.offer.valid, now=now)
+            return ({"percent": offer.percent, "kind": offer.kind, "valid_until": to_iso(offer.valid_until),
+                     "new": new}, f"Offered {offer.percent}% {offer.kind} until {to_iso(offer.valid_until)}")
+        if acted.action in ("status", "cancel"):
+            reason = acted.reason
+            if acted.action == "cancel" and case.outcome is not None and case.outcome.data.get("reason"):
+                reason = f"{reason}: {case.outcome.data['reason']}"  # the reason the manager heard on the call
+            return self._set_status(order, acted.status, reason)
+        if acted.action == "call":
+            script = templates.render(acted.template, ctx).body if acted.template else \
+                templates.render_string(acted.script or "", ctx, f"{acted.where}.script")
+            calls = sum(1 for t in case.tasks) + 1
+            task = self.tasks.create(d.key, order_id=order.id, playbook=pb.name, step=step.name, due_at=now,
+                                     script=script, attempts=calls, now=now)
+            return {"task_id": task.id, "attempt": task.attempts}, f"Call task #{task.id} (attempt {task.attempts})"
+        return {"to": acted.to}, ""
+
+    def _set_status(self, order: Order, status: Status, reason: str | None) -> tuple[dict[str, Any], str]:
+        connector = self._connector(order.source)
+        pushed = False
+        if connector is not None and Capability.PUSH_STATUS in connector.spec.capabilities:
+            connector.push_status(order.native_id, status, reason)
+            pushed = True
+        with self.store.transaction():
+            self.store.orders.set_status(order.id, status, None, reason, self.clock.now())
+        where = "in the source and here" if pushed else "here only (the source cannot take a status)"
+        return ({"status": status.value, "reason": reason, "pushed": pushed},
+                f"Status {order.status.value} -> {status.value}" + (f" ({reason})" if reason else "") + f", {where}")
+
+    # ---- resources ----
+
+    def _connector(self, source: str, required: bool = False) -> Any:
+        if source not in self._connectors:
+            if source not in self.config.sources:
+                if required:
+                    raise UnpaidError(f"source {source!r} is not configured", f"add [sources.{source}]")
+                self._connectors[source] = None
+            else:
+                from unpaid.sources import open_connector
+
+                self._connectors[source] = open_connector(self.config, source, self.plugins)
+        return self._connectors[source]
+
+    def _channel(self, name: str) -> Any:
+        if name not in self._channels:
+            from unpaid.sources import open_channel
+
+            self._channels[name] = open_channel(self.config, name, self.plugins)
+        return self._channels[name]
+
+    def close(self) -> None:
+        for thing in list(self._connectors.values()) + list(self._channels.values()):
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:  # noqa: BLE001 - closing must not hide the run's result
+                    pass
+        self._connectors.clear()
+        self._channels.clear()
+
+
+def optout_addresses(config: "Config", store: "Store") -> set[str]:
+    """Opted-out customer keys: the config's ``optout`` list plus the store's table, normalized."""
+    from unpaid.model import normalize_email, normalize_phone
+
+    raw = config.raw.get("optout", [])
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise config.error("optout", "must be a list of e-mails or phones", 'write optout = ["a@example.com"]')
+    out = set(OptOuts(store).addresses())
+    for item in raw:
+        key = normalize_email(str(item)) or normalize_phone(str(item), config.default_country)
+        if key:
+            out.add(key)
+    return out

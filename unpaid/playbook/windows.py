@@ -1,0 +1,110 @@
+"""Send windows: the hours and weekdays a playbook may reach a customer, in a time zone.
+
+An action that falls outside the window is deferred to the next allowed moment, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any, Mapping
+
+from unpaid.clock import get_zone
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Allowed local hours ``[start, end)`` on ``days`` (0 = Monday); ``end <= start`` spans midnight."""
+
+    start: time = time(0, 0)
+    end: time = time(0, 0)
+    days: frozenset[int] = frozenset(range(7))
+    timezone: str | None = None
+
+    @property
+    def always(self) -> bool:
+        return self.start == self.end == time(0, 0) and len(self.days) == 7
+
+    def describe(self) -> str:
+        days = "every day" if len(self.days) == 7 else ",".join(DAYS[d] for d in sorted(self.days))
+        return f"{self.start:%H:%M}-{self.end:%H:%M} {days} {self.timezone or 'UTC'}"
+
+    def next_slot(self, at: datetime, zone_name: str | None = None) -> datetime:
+        """The first allowed moment at or after ``at`` (UTC), in the customer's zone when known."""
+        if self.always:
+            return at
+        zone = _zone(zone_name or self.timezone)
+        local = at.astimezone(zone)
+        for offset in range(-1, 9):
+            day = local.date() + timedelta(days=offset)
+            if day.weekday() not in self.days:
+                continue
+            begin, finish = _interval(day, self.start, self.end, zone)
+            if at < finish:
+                return max(at, begin).astimezone(timezone.utc)
+        return at  # no allowed day at all is rejected at load; keep the action rather than drop it
+
+    def allows(self, at: datetime, zone_name: str | None = None) -> bool:
+        return self.next_slot(at, zone_name) == at
+
+
+def _interval(day: date, start: time, end: time, zone: tzinfo) -> tuple[datetime, datetime]:
+    begin = datetime.combine(day, start, tzinfo=zone)
+    finish_day = day if end > start else day + timedelta(days=1)
+    finish = datetime.combine(finish_day, end, tzinfo=zone)
+    return begin.astimezone(timezone.utc), finish.astimezone(timezone.utc)
+
+
+def _zone(name: str | None) -> tzinfo:
+    try:
+        return get_zone(name)
+    except ValueError:
+        return timezone.utc  # an unknown customer zone falls back to UTC; playbook zones are checked at load
+
+
+def parse_window(body: Any, where: str) -> Window:
+    """Read ``{hours = "09:00-21:00", days = ["mon", ...], timezone = "Europe/Moscow"}``.
+
+    ``quiet = "21:00-09:00"`` may replace ``hours`` (the complement). Raises ValueError naming the field.
+    """
+    if not isinstance(body, Mapping):
+        raise ValueError(f"{where} must be a table like {{ hours = \"09:00-21:00\" }}")
+    unknown = set(body) - {"hours", "quiet", "days", "timezone"}
+    if unknown:
+        raise ValueError(f"{where}.{sorted(unknown)[0]} is not a window field (use hours, quiet, days, timezone)")
+    if "hours" in body and "quiet" in body:
+        raise ValueError(f"{where}: give either hours or quiet, not both")
+    start = end = time(0, 0)
+    if "hours" in body or "quiet" in body:
+        k = "hours" if "hours" in body else "quiet"
+        a, b = _hours(body[k], f"{where}.{k}")
+        start, end = (a, b) if k == "hours" else (b, a)
+        if start == end:
+            raise ValueError(f"{where}.{k} is an empty range")
+    days = frozenset(range(7))
+    if "days" in body:
+        raw = body["days"]
+        if not isinstance(raw, list) or not raw:
+            raise ValueError(f"{where}.days must be a non-empty list such as [\"mon\", \"tue\"]")
+        try:
+            days = frozenset(DAYS.index(str(d).lower()[:3]) for d in raw)
+        except ValueError:
+            raise ValueError(f"{where}.days: use day names {', '.join(DAYS)}") from None
+    zone = body.get("timezone")
+    if zone is not None:
+        get_zone(str(zone))  # raises ValueError with the fix
+    return Window(start, end, days, zone)
+
+
+def _hours(raw: Any, where: str) -> tuple[time, time]:
+    m = _HOURS.match(str(raw))
+    if not m:
+        raise ValueError(f"{where} must look like \"09:00-21:00\", got {raw!r}")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59:
+        raise ValueError(f"{where}: {raw!r} is not a time range")
+    return time(h1 % 24, m1), time(h2 % 24, m2)

@@ -1,0 +1,184 @@
+"""Named, reusable order segments: pure predicates over orders, and the SQL filter that narrows them.
+
+A segment is defined once in the config (``[segments.NAME]``) and used by ``unpaid orders --segment``,
+by playbook entries and by reports. :meth:`Segment.query` narrows candidates in SQL; :meth:`Segment.explain`
+says in words why one order does or does not match (the planner's explanations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Mapping
+
+from unpaid.clock import format_duration, parse_duration
+from unpaid.errors import ConfigError
+from unpaid.model import ACTUAL, Order, Status
+
+if TYPE_CHECKING:
+    from unpaid.config import Config
+    from unpaid.store.orders import OrderQuery
+
+FIELDS = {
+    "title": "what the segment is, for listings",
+    "statuses": "order statuses that match [default: the actual ones]",
+    "sources": "source names that match [default: all]",
+    "products": "product ids that match [default: all]",
+    "min_age": "minimum time since the order was created, e.g. 1h, 7d, 2w",
+    "max_age": "maximum time since the order was created",
+    "min_amount": "smallest order total, in major units (rubles, dollars)",
+    "max_amount": "largest order total, in major units",
+    "has_email": "true: only orders with an e-mail; false: only without",
+    "has_phone": "true: only orders with a phone; false: only without",
+}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A set of orders described by status, source, product, age, amount and contact details."""
+
+    name: str
+    title: str = ""
+    statuses: frozenset[Status] = ACTUAL
+    sources: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    min_age: timedelta = timedelta(0)
+    max_age: timedelta | None = None
+    min_total: int | None = None  # minor units
+    max_total: int | None = None
+    has_email: bool | None = None
+    has_phone: bool | None = None
+    where: str = field(default="", compare=False)
+
+    def eligible_at(self, order: Order) -> datetime:
+        """The moment the order becomes old enough to match."""
+        return order.created_at + self.min_age
+
+    def explain(self, order: Order, now: datetime) -> list[str]:
+        """Reasons the order does not match now; empty when it matches."""
+        reasons = []
+        if order.status not in self.statuses:
+            reasons.append(f"status is {order.status.value}, segment wants {_names(self.statuses)}")
+        if self.sources and order.source not in self.sources:
+            reasons.append(f"source {order.source} is not one of {', '.join(self.sources)}")
+        if self.products and order.product_key not in self.products:
+            reasons.append(f"product {order.product_key or '(none)'} is not one of {', '.join(self.products)}")
+        age = now - order.created_at
+        if age < self.min_age:
+            reasons.append(f"only {format_duration(age)} old, segment wants at least {format_duration(self.min_age)}")
+        if self.max_age is not None and age > self.max_age:
+            reasons.append(f"{format_duration(age)} old, segment wants at most {format_duration(self.max_age)}")
+        if self.min_total is not None and order.total.minor < self.min_total:
+            reasons.append(f"total {order.total} is below {self.min_total / 100:g}")
+        if self.max_total is not None and order.total.minor > self.max_total:
+            reasons.append(f"total {order.total} is above {self.max_total / 100:g}")
+        for label, flag, value in (("e-mail", self.has_email, order.customer.email),
+                                   ("phone", self.has_phone, order.customer.phone)):
+            if flag is True and not value:
+                reasons.append(f"no {label}")
+            elif flag is False and value:
+                reasons.append(f"has a {label}")
+        return reasons
+
+    def matches(self, order: Order, now: datetime) -> bool:
+        """True when the order is in the segment at ``now``."""
+        return not self.explain(order, now)
+
+    def query(self, now: datetime, *, ignore_age: bool = False) -> "OrderQuery":
+        """The store query that selects exactly this segment at ``now`` (ages become creation bounds)."""
+        from unpaid.store.orders import OrderQuery  # imported here: segments stay importable without the store
+
+        q = OrderQuery(statuses=self.statuses, sources=self.sources, products=self.products,
+                       min_total=self.min_total, max_total=self.max_total,
+                       has_email=self.has_email, has_phone=self.has_phone, sort="oldest")
+        if not ignore_age:
+            q.created_before = now - self.min_age + timedelta(seconds=1)
+            if self.max_age is not None:
+                q.created_after = now - self.max_age
+        return q
+
+
+def _names(statuses: frozenset[Status]) -> str:
+    return ", ".join(sorted(s.value for s in statuses))
+
+
+def parse_segment(name: str, body: Any, where: str) -> Segment:
+    """Validate one segment table; ``where`` names the file and key for errors."""
+    key = where
+    if not isinstance(body, Mapping):
+        raise ConfigError(f"{key} must be a table", "write it as a TOML table, e.g. statuses = [\"new\"]")
+    for k in body:
+        if k not in FIELDS:
+            raise ConfigError(f"{key}.{k} is not a segment field",
+                              f"remove it or use one of: {', '.join(sorted(FIELDS))}")
+    statuses = ACTUAL
+    if "statuses" in body:
+        raw = body["statuses"]
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError(f"{key}.statuses must be a non-empty list", 'write e.g. statuses = ["new", "in_work"]')
+        try:
+            statuses = frozenset(Status.parse(str(s)) for s in raw)
+        except ValueError as exc:
+            raise ConfigError(f"{key}.statuses: {exc}", "fix the status name") from None
+    lists = {}
+    for k in ("sources", "products"):
+        raw = body.get(k, [])
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, list) or not all(isinstance(v, (str, int)) for v in raw):
+            raise ConfigError(f"{key}.{k} must be a list of names", f'write e.g. {k} = ["a", "b"]')
+        lists[k] = tuple(str(v) for v in raw)
+    min_age = _duration(body, "min_age", key) or timedelta(0)
+    max_age = _duration(body, "max_age", key)
+    if max_age is not None and max_age < min_age:
+        raise ConfigError(f"{key}.max_age is shorter than min_age", "make max_age longer, or drop it")
+    totals = [_amount(body, k, key) for k in ("min_amount", "max_amount")]
+    if None not in totals and totals[0] > totals[1]:
+        raise ConfigError(f"{key}.min_amount is above max_amount", "swap them")
+    flags = []
+    for k in ("has_email", "has_phone"):
+        value = body.get(k)
+        if value is not None and not isinstance(value, bool):
+            raise ConfigError(f"{key}.{k} must be true or false", f"write {k} = true")
+        flags.append(value)
+    title = body.get("title", "")
+    if not isinstance(title, str):
+        raise ConfigError(f"{key}.title must be a string", 'write title = "..."')
+    return Segment(name, title, statuses, lists["sources"], lists["products"], min_age, max_age,
+                   totals[0], totals[1], flags[0], flags[1], where=key)
+
+
+def _duration(body: Mapping[str, Any], k: str, key: str) -> timedelta | None:
+    if k not in body:
+        return None
+    raw = body[k]
+    try:
+        value = parse_duration(str(raw))
+    except ValueError as exc:
+        raise ConfigError(f"{key}.{k}: {exc}", f'write e.g. {k} = "7d"') from None
+    return value
+
+
+def _amount(body: Mapping[str, Any], k: str, key: str) -> int | None:
+    if k not in body:
+        return None
+    raw = body[k]
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
+        raise ConfigError(f"{key}.{k} must be a non-negative number (major units)", f"write e.g. {k} = 1000")
+    return int(round(raw * 100))
+
+
+def load_segments(config: "Config") -> dict[str, Segment]:
+    """All ``[segments.NAME]`` of the config, validated."""
+    return {name: parse_segment(name, body, f"{config.where}: segments.{name}")
+            for name, body in config.section("segments").items()}
+
+
+def get_segment(config: "Config", name: str) -> Segment:
+    """One named segment, or a ConfigError listing the defined ones."""
+    segments = load_segments(config)
+    if name not in segments:
+        known = ", ".join(sorted(segments)) or "none"
+        raise ConfigError(f"unknown segment {name!r} (defined in {config.where}: {known})",
+                          f"add [segments.{name}] to the config or use one of the defined names")
+    return segments[name]
