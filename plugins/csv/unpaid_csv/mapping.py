@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Callable, Mapping
 
 from unpaid.errors import ConfigError
@@ -56,6 +57,7 @@ class StatusMap:
             self.read.update((normalize(label), status) for status, label in family.items())
         self.read.update(EXTRA_LABELS)
         self.write: dict[Status, str] = {}
+        self.seen: dict[str, Status] = {}
         for native, code in configured.items():
             try:
                 status = Status.parse(str(code))
@@ -66,10 +68,14 @@ class StatusMap:
             self.write.setdefault(status, native)
 
     def parse(self, text: str) -> Status:
+        status = self.seen.get(text)  # a file holds a handful of distinct values: normalize each once
+        if status is not None:
+            return status
         status = self.read.get(normalize(text))
         if status is None:
             raise RowError(f"unknown status {text.strip()!r} — add it to [sources.{self.source}.statuses], "
                            f'e.g. "{text.strip()}" = "in_work"')
+        self.seen[text] = status
         return status
 
     def native(self, status: Status, current: str | None) -> str:
@@ -93,7 +99,7 @@ class DateReader:
         self.zone = zone
         parsers: list[Callable[[str], datetime]] = [lambda t: datetime.strptime(t, date_format)] if date_format else []
         if not date_format:
-            parsers.append(lambda t: datetime.fromisoformat(t.replace("Z", "+00:00") if t.endswith("Z") else t))
+            parsers.append(datetime.fromisoformat)  # reads "Z" and offsets since Python 3.11
             parsers += [lambda t, f=f: datetime.strptime(t, f) for f in DATE_FORMATS]
         self.parsers = parsers
         self.general = date_format is None
@@ -147,16 +153,17 @@ def fast_phone(text: str, country: str) -> str | None:
 class RowMapper:
     """Turn one record's fields into an :class:`Order` (or raise RowError with the reject reason)."""
 
+    #: The order in which :meth:`order` unpacks a row's values.
+    FIELDS = ("id", "status", "created", "currency", "amount", "paid", "email", "phone", "name", "product_id",
+              "product", "number", "manager", "payment_link", "cancel_reason")
+
     def __init__(self, source: str, columns: Mapping[str, int], statuses: StatusMap, dates: DateReader,
                  currency: str, country: str):
         self.source, self.statuses, self.dates = source, statuses, dates
         self.currency, self.country = currency.upper(), country
-        self.col = dict(columns)
         self.width = max(columns.values()) + 1
-
-    def field(self, fields: list[str], name: str) -> str:
-        i = self.col.get(name)
-        return fields[i].strip() if i is not None and i < len(fields) else ""
+        # One C-level itemgetter instead of a lookup per field; absent columns read the padding cell.
+        self.values = itemgetter(*(columns.get(f, self.width) for f in self.FIELDS))
 
     @staticmethod
     def _paid(text: str, currency: str) -> Money | None:
@@ -167,33 +174,27 @@ class RowMapper:
             return None
 
     def order(self, fields: list[str]) -> Order:
-        if len(fields) < self.width:
-            fields = fields + [""] * (self.width - len(fields))
-        get = self.field
-        native_id = get(fields, "id")
+        if len(fields) != self.width:
+            fields = (fields + [""] * self.width)[: self.width]
+        fields.append("")
+        (native_id, raw_status, created, currency, amount, paid, email, phone, name, product_id, title, number,
+         manager, link, reason) = [v.strip() for v in self.values(fields)]
         if not native_id:
             raise RowError("empty order id")
-        raw_status = get(fields, "status")
         status = self.statuses.parse(raw_status)
-        created = get(fields, "created")
         if not created:
             raise RowError("empty creation date")
         created_at = self.dates(created)
-        currency = (get(fields, "currency") or self.currency).upper()
-        total = parse_money(get(fields, "amount") or "0", currency)
-        paid_text = get(fields, "paid")
-        email = normalize_email(get(fields, "email"))
-        phone_text = get(fields, "phone")
-        phone = fast_phone(phone_text, self.country) if phone_text else None
+        currency = currency.upper() if currency else self.currency
+        total = parse_money(amount or "0", currency)
+        email = normalize_email(email)
+        phone = fast_phone(phone, self.country) if phone else None
         if not email and not phone:
             raise RowError("no e-mail or phone, so the customer cannot be told apart")
-        product_id, title = get(fields, "product_id"), get(fields, "product")
         return Order(
             source=self.source, native_id=native_id, status=status, created_at=created_at, total=total,
-            customer=Customer(email=email, phone=phone, name=get(fields, "name") or None),
+            customer=Customer(email=email, phone=phone, name=name or None),
             items=(LineItem(product_id or title, title),) if product_id or title else (),
-            number=get(fields, "number") or None, native_status=raw_status,
-            paid=self._paid(paid_text, currency),
-            manager=get(fields, "manager") or None, payment_link=get(fields, "payment_link") or None,
-            cancel_reason=get(fields, "cancel_reason") or None,
+            number=number or None, native_status=raw_status, paid=self._paid(paid, currency),
+            manager=manager or None, payment_link=link or None, cancel_reason=reason or None,
         )
