@@ -27,6 +27,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("unpaid.cli.playbooks:plan", "Dry run of the playbooks: what would happen, when and why."),
     "run": ("unpaid.cli.playbooks:run", "Carry out due playbook actions exactly once (safe from cron)."),
     "optout": ("unpaid.cli.playbooks:optout", "Stop all messages to a customer, or list who opted out."),
+    "queue": ("unpaid.cli.desk:queue", "Today's calls: due orders nobody else holds, with phone, offer, script."),
+    "take": ("unpaid.cli.desk:take", "Take an order for a call: yours for a lease, In work in the source."),
+    "next": ("unpaid.cli.desk:next_", "Take the top of your call queue."),
+    "release": ("unpaid.cli.desk:release", "Give a taken order back to the queue."),
+    "outcome": ("unpaid.cli.desk:outcome", "Record a call's result and set up what follows."),
+    "postpone": ("unpaid.cli.desk:postpone", "Move an order's next call to a later day."),
+    "comment": ("unpaid.cli.desk:comment", "Add a comment to an order (and in the source)."),
+    "edit": ("unpaid.cli.desk:edit", "Correct an order's phone, e-mail, name or address."),
+    "send": ("unpaid.cli.desk:send", "Send a customer a message or offer by hand, recorded like automatic ones."),
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "UNPAID"}

@@ -1,0 +1,407 @@
+"""The managers' desk: ``queue``, ``take``, ``next``, ``release``, ``outcome``, ``postpone``, ``comment``,
+``edit`` and ``send``. Parsing and printing only; the work is in :mod:`unpaid.desk`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from unpaid.cli.orders import find_order
+from unpaid.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from unpaid.cli.context import App
+    from unpaid.desk.settings import DeskSettings
+    from unpaid.model import Order
+
+SORT_KEYS = ("newest", "oldest", "due", "amount")
+
+
+def manager_option(required: bool = True):
+    return click.option("--manager", "-m", metavar="NAME", envvar="UNPAID_MANAGER", show_envvar=True,
+                        required=False, help="Who is working" + (" (required)." if required else "."))
+
+
+def need(manager: str | None) -> str:
+    if not manager or not manager.strip():
+        raise InputError("--manager is missing: whose work is this?", "pass --manager NAME or set UNPAID_MANAGER")
+    return manager.strip()
+
+
+def settings(app: "App") -> "DeskSettings":
+    from unpaid.desk.settings import parse_desk
+
+    return parse_desk(app.config.raw.get("desk"), app.config.where, app.config.timezone)
+
+
+def when(app: "App", text: str | None, option: str):
+    """A user-entered moment (``18:30`` is today, in the config's zone); InputError naming the option."""
+    if text is None:
+        return None
+    from unpaid.clock import parse_when
+
+    raw = text.strip()
+    if len(raw) <= 5 and ":" in raw:  # a bare time of day means today
+        raw = f"{app.now().astimezone(app.zone):%Y-%m-%d}T{raw.zfill(5)}"
+    try:
+        return parse_when(raw, app.zone, app.now())
+    except ValueError as exc:
+        raise InputError(f"{option}: {exc}", f"e.g. {option} 2026-11-25T10:00, {option} tomorrow or +2d") from None
+
+
+def command_line(*parts: Any) -> str:
+    return "unpaid " + " ".join(str(p) for p in parts if p is not None)
+
+
+def connector_for(app: "App", order: "Order"):
+    from unpaid.errors import ConfigError
+
+    try:
+        return app.connector(order.source)
+    except ConfigError as exc:
+        raise ConfigError(f"cannot reach the source of {order.id}: {exc.message}", exc.fix) from None
+
+
+def queue_columns(app: "App"):
+    from unpaid.cli.order_view import money_text
+    from unpaid.clock import from_iso
+    from unpaid.output import Column
+
+    def cut(text, n=40):
+        text = (text or "").replace("\n", " ")
+        return text if len(text) <= n else text[: n - 1] + "…"
+
+    return [
+        Column("position", "#"),
+        Column("order_id", "order"),
+        Column("created_at", "created", lambda v: app.local(from_iso(v))),
+        Column("name", "customer"),
+        Column("phone", "phone"),
+        Column("total", "amount", money_text),
+        Column("offer", "offer", lambda v: f"{v['percent']}% {v['kind']}" if v else ""),
+        Column("calls", "calls"),
+        Column("last_comment", "last comment", cut),
+        Column("script", "script", cut),
+    ]
+
+
+@click.command()
+@manager_option(required=False)
+@click.option("--date", "day", metavar="DATE", help="Plan ahead: what is due by the end of DATE.")
+@click.option("--sort", type=click.Choice(SORT_KEYS), default="newest", show_default=True, help="Row order.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=None, help="Rows per page [default: [desk] page_size, 20].")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page number.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default=None,
+              help="Output format [default: the global --format, else table].")
+@click.pass_obj
+def queue(app, manager, day, sort, limit, page, fmt):
+    """Today's calls: orders whose call is due, that nobody else holds, newest first.
+
+    The first line (stderr) counts every order to call today; each row has the phone, the offer on
+    the table, the calls so far, the last comment and the script of the current step.
+
+    \b
+    Examples:
+      unpaid queue --manager anna --limit 100
+      unpaid queue --sort due --format json | jq '.[0].phone'
+      unpaid queue --date tomorrow
+    """
+    from unpaid.desk.claiming import load_queue
+    from unpaid.output import render
+
+    s, now, fmt = settings(app), app.now(), fmt or app.format
+    limit = limit or s.page_size
+    view = load_queue(app.store, now, app.zone, manager=manager, day=when(app, day, "--date"), sort=sort,
+                      limit=limit, offset=(page - 1) * limit)
+    app.info(f"Today: {view.today} orders to call; {view.due_now} due now"
+             + (f"; showing {(page - 1) * limit + 1}–{(page - 1) * limit + len(view.rows)}" if view.rows else ""))
+    render(view.rows, fmt, app.stdout, queue_columns(app))
+
+
+def show_card(app: "App", order: "Order", claim) -> None:
+    """The order as a manager needs it for the call."""
+    from unpaid.cli.order_view import money_text
+    from unpaid.desk import queue as q
+    from unpaid.output import render_one
+    from unpaid.store.desk import DeskStore
+    from unpaid.store.offers import Offers
+    from unpaid.store.tasks import Task
+
+    store, now = app.store, app.now()
+    desk = DeskStore(store)
+    task = desk.open_task(order.id) or Task(0, "", order.id, "", "", now, "", "open", 0, None, None, now, None)
+    row = q.row(task, order, claim, Offers(store).active(order.id, now), desk.stats([order.id])[order.id])
+    row["held_until"] = app.local(claim.lease_until)
+    if (app.format or "table") in ("json", "jsonl"):
+        render_one(row, "json", app.stdout)
+        return
+    offer = row["offer"]
+    render_one({k: v for k, v in {
+        "order": order.id + (f"  #{order.number}" if order.number else ""),
+        "customer": row["name"], "phone": row["phone"], "e-mail": row["email"], "product": row["product"],
+        "amount": money_text(row["total"]), "status": row["status_label"],
+        "offer": f"{offer['percent']}% {offer['kind']}" if offer else "none",
+        "calls so far": row["calls"], "messages": row["messages"], "last comment": row["last_comment"],
+        "held by": f"{claim.manager} until {row['held_until']}", "script": row["script"],
+    }.items() if v not in (None, "")}, "table", app.stdout)
+
+
+def take_and_mark(app: "App", order: "Order", claim, new: bool) -> None:
+    """Set In work at the source (undoing the claim if the source fails), then record the take."""
+    from unpaid.actions import change_status
+    from unpaid.connector import Capability, ConnectorError
+    from unpaid.desk.claiming import record_take
+    from unpaid.model import Status
+
+    now, cmd = app.now(), command_line("take", order.id, "--manager", claim.manager)
+    if order.status is not Status.IN_WORK:
+        connector = connector_for(app, order)
+        with connector:
+            if Capability.PUSH_STATUS not in connector.spec.capabilities:
+                app.warn(f"the source of {order.id} cannot change statuses; it stays {order.status.label} there")
+            else:
+                try:
+                    change_status(app.store, connector, order, Status.IN_WORK, actor=f"manager:{claim.manager}",
+                                  now=now, playbook="desk", command=cmd)
+                except (ConnectorError, InputError):
+                    if new:
+                        app.store.claims.release(order.id, claim.manager)
+                    raise
+    if new:
+        record_take(app.store, claim, now, app.zone, cmd)
+    show_card(app, app.store.orders.get(order.id), claim)
+
+
+@click.command()
+@click.argument("order_ref", metavar="ORDER")
+@manager_option()
+@click.pass_obj
+def take(app, order_ref, manager):
+    """Take ORDER: it is yours for [desk] lease (2h) and In work in the source.
+
+    Someone else holding it is an error naming them (exit 1); an expired lease frees the order.
+
+    \b
+    Example:
+      unpaid take shop:1042 --manager anna
+    """
+    from unpaid.desk.claiming import take as claim_order
+
+    manager = need(manager)
+    order = find_order(app, order_ref)
+    claim, new = claim_order(app.store, order, manager, app.now(), settings(app), app.zone)
+    take_and_mark(app, order, claim, new)
+
+
+@click.command("next")
+@manager_option()
+@click.option("--sort", type=click.Choice(SORT_KEYS), default="newest", show_default=True, help="Queue order.")
+@click.pass_obj
+def next_(app, manager, sort):
+    """Take the top of your queue: the first due order nobody else holds.
+
+    \b
+    Example:
+      unpaid next --manager anna
+    """
+    from unpaid.desk.claiming import take_next
+
+    manager = need(manager)
+    claim = take_next(app.store, manager, app.now(), settings(app), app.zone, sort)
+    take_and_mark(app, app.store.orders.get(claim.order_id), claim, True)
+
+
+@click.command()
+@click.argument("order_ref", metavar="ORDER")
+@manager_option(required=False)
+@click.pass_obj
+def release(app, order_ref, manager):
+    """Give ORDER back to the queue (only your own claim when --manager is given)."""
+    from unpaid.desk.claiming import release as give_back
+
+    order = find_order(app, order_ref)
+    actor = f"manager:{manager}" if manager else app.actor
+    if give_back(app.store, order, manager, app.now(), actor, command_line("release", order.id)):
+        click.echo(f"{order.id}: released", file=app.stdout)
+    else:
+        app.info(f"{order.id} was not taken; nothing to do")
+
+
+def echo_done(app: "App", done) -> None:
+    click.echo(done.summary, file=app.stdout)
+    for line in done.notes:
+        app.warn(line)
+
+
+
+@click.command()
+@click.argument("order_ref", metavar="ORDER")
+@click.argument("outcome_text", metavar="OUTCOME")
+@manager_option()
+@click.option("--at", metavar="TIME", help="callback: when to call back (18:30, 2026-11-25T10:00, +2h).")
+@click.option("--on", "on", metavar="DATE", help="promised: the day the customer will pay.")
+@click.option("--call-on", metavar="TIME", help="promised: when to call if unpaid [default: a day after --on].")
+@click.option("--days", type=int, help="thinking / says_paid / wrong_number: call again after N days.")
+@click.option("--reason", metavar="REASON", help="refused: one of the config's cancel_reasons (required).")
+@click.option("--comment", metavar="TEXT", help="What was said, kept with the call.")
+@click.option("--force", is_flag=True, help="promised: allow a follow-up later than [desk] promise_cap.")
+@click.pass_obj
+def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason, comment, force):
+    """Record the result of a call on ORDER, and set up what follows.
+
+    \b
+    OUTCOME is one of:
+      no_answer, voicemail  call again later today, then tomorrow; after [desk] attempts: message, Not confirmed
+      callback --at TIME    call back then
+      promised --on DATE    Waiting for payment; playbooks paused until DATE; a call after it if unpaid
+      thinking [--days N]   call again in [desk] thinking (2d)
+      says_paid             ask for proof of payment; check again in 2 days
+      wrong_number, no_phone  ask for a phone by e-mail; check again in 2 days
+      refused --reason R    Cancelled with the reason
+      duplicate, mistake    False
+
+    \b
+    Examples:
+      unpaid outcome shop:1042 no_answer --manager anna
+      unpaid outcome shop:1042 promised --on 2026-11-27 --comment "salary on Friday" -m anna
+      unpaid outcome shop:1042 refused --reason "Too expensive" -m anna
+    """
+    from unpaid.desk.rules import OutcomeOptions
+    from unpaid.desk.work import record_outcome
+
+    manager = need(manager)
+    on_day = when(app, on, "--on")
+    opts = OutcomeOptions(at=when(app, at, "--at"), on=on_day.astimezone(app.zone).date() if on_day else None,
+                          call_on=when(app, call_on, "--call-on"), days=days, reason=reason, comment=comment,
+                          force=force)
+    order, s, now = find_order(app, order_ref), settings(app), app.now()
+    cmd = command_line("outcome", order.id, outcome_text, "--manager", manager)
+    connectors: list = []
+
+    def connector():
+        connectors.append(connector_for(app, order))
+        return connectors[-1]
+
+    try:
+        done = record_outcome(app.store, connector, order, manager, outcome_text, opts, now, s, app.zone,
+                              app.config.cancel_reasons, cmd)
+    finally:
+        for c in connectors:
+            c.close()
+    echo_done(app, done)
+    failed = False
+    for purpose in done.plan.send:
+        failed |= not send_quietly(app, s, order.id, s.templates[purpose], manager, cmd)
+    if failed:
+        click.get_current_context().exit(ExitCode.FAILED)
+
+
+def send_quietly(app: "App", s: "DeskSettings", order_id: str, template: str, manager: str, cmd: str) -> bool:
+    """Send a message an outcome calls for; a warning (not an error) when it cannot go."""
+    from unpaid.channel import ChannelError
+    from unpaid.desk import send as sending
+    from unpaid.errors import UnpaidError
+
+    order = app.store.orders.get(order_id)
+    try:
+        prepared = sending.prepare(app.store, app.config, app.plugins, s, order, template, None, None)
+        sent = sending.send(app.store, app.config, app.plugins, s, order, prepared, actor=f"manager:{manager}",
+                            now=app.now(), command=cmd)
+    except (UnpaidError, ChannelError) as exc:
+        app.warn(f"{order_id}: message {template!r} not sent: {exc}")
+        return False
+    click.echo(f"{order_id}: sent {template} via {sent['channel']} to {sent['to']}", file=app.stdout)
+    return True
+
+
+@click.command()
+@click.argument("order_ref", metavar="ORDER")
+@manager_option()
+@click.option("--days", type=click.IntRange(min=1), help="Call again after N days [default: [desk] postpone, 7d].")
+@click.option("--until", metavar="DATE", help="Call again on DATE.")
+@click.option("--force", is_flag=True, help="Allow more than [desk] promise_cap after a promised day.")
+@click.pass_obj
+def postpone(app, order_ref, manager, days, until, force):
+    """Move ORDER's next call (e.g. 2-3 days when the customer is thinking it over).
+
+    After a promise the next call may be at most [desk] promise_cap (3 days) past the promised day.
+    """
+    from datetime import timedelta
+
+    from unpaid.desk.work import postpone as move
+
+    manager = need(manager)
+    if days is not None and until is not None:
+        raise InputError("give either --days or --until, not both", "drop one of them")
+    s, now, order = settings(app), app.now(), find_order(app, order_ref)
+    target = when(app, until, "--until") if until else now + (timedelta(days=days) if days else s.postpone)
+    echo_done(app, move(app.store, order, manager, target, now, s, app.zone, force,
+                        command_line("postpone", order.id, "--manager", manager)))
+
+
+@click.command()
+@click.argument("order_ref", metavar="ORDER")
+@click.argument("text")
+@manager_option()
+@click.pass_obj
+def comment(app, order_ref, text, manager):
+    """Add a comment to ORDER (also in the source, when it takes comments)."""
+    from unpaid.desk.work import comment as add
+
+    manager = need(manager)
+    order = find_order(app, order_ref)
+    with connector_for(app, order) as connector:
+        echo_done(app, add(app.store, connector, order, manager, text, app.now(),
+                           command_line("comment", order.id, "--manager", manager)))
+
+
+@click.command()
+@click.argument("order_ref", metavar="ORDER")
+@manager_option()
+@click.option("--phone", metavar="PHONE", help="New phone; normalized to +E.164 with the config's default_country.")
+@click.option("--email", metavar="EMAIL", help="New e-mail.")
+@click.option("--name", metavar="NAME", help="New customer name.")
+@click.option("--address", metavar="TEXT", help="Postal address (kept in unpaid).")
+@click.pass_obj
+def edit(app, order_ref, manager, phone, email, name, address):
+    """Correct ORDER's contact details, in the source first when it can take them."""
+    from unpaid.desk.work import edit as change, validate_contact
+
+    manager = need(manager)
+    changes = validate_contact(phone, email, name, address, app.config.default_country)
+    order = find_order(app, order_ref)
+    with connector_for(app, order) as connector:
+        echo_done(app, change(app.store, connector, order, manager, changes, app.now(),
+                              command_line("edit", order.id, "--manager", manager)))
+
+
+@click.command()
+@click.argument("order_ref", metavar="ORDER")
+@manager_option()
+@click.option("--template", "-t", required=True, metavar="NAME", help="Template NAME.txt in the templates folder.")
+@click.option("--channel", metavar="NAME", help="Channel [default: [desk] channel, or the only one].")
+@click.option("--offer", metavar="PERCENT", help="Make an offer with the message, e.g. 25%.")
+@click.option("--offer-kind", type=click.Choice(["discount", "bonus"]), help="[default: [desk] offer_kind].")
+@click.pass_obj
+def send(app, order_ref, manager, template, channel, offer, offer_kind):
+    """Send ORDER's customer a message by hand (bank details, an answer, an offer).
+
+    Recorded like automatic messages (ledger, history) and counted by the playbooks' frequency cap.
+
+    \b
+    Examples:
+      unpaid send shop:1042 --template bank_details -m anna
+      unpaid send shop:1042 --template last_chance --offer 25% --offer-kind bonus -m anna
+    """
+    from unpaid.desk import send as sending
+
+    manager = need(manager)
+    s, order = settings(app), find_order(app, order_ref)
+    prepared = sending.prepare(app.store, app.config, app.plugins, s, order, template, channel, offer, offer_kind)
+    sent = sending.send(app.store, app.config, app.plugins, s, order, prepared, actor=f"manager:{manager}",
+                        now=app.now(), command=command_line("send", order.id, "--template", template))
+    offer_text = f" with a {sent['offer']}% offer" if sent["offer"] else ""
+    click.echo(f"{order.id}: sent {template} via {sent['channel']} to {sent['to']}{offer_text}", file=app.stdout)
+    for line in sent["notes"]:
+        app.warn(line)

@@ -1,0 +1,109 @@
+"""Reading the queue and claiming orders from it: one holder per order, with a lease that runs out.
+
+A claim is one conditional upsert inside ``BEGIN IMMEDIATE`` (:meth:`unpaid.store.claims.Claims.try_claim`),
+so two managers — two processes — taking the same order at once get exactly one winner.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
+
+from unpaid.desk.journal import note
+from unpaid.desk.queue import QueueView, build_rows, end_of_day
+from unpaid.errors import ConflictError, InputError, NotFoundError
+
+if TYPE_CHECKING:
+    from unpaid.desk.settings import DeskSettings
+    from unpaid.model import Order
+    from unpaid.store import Store
+    from unpaid.store.claims import Claim
+
+#: How many queue rows ``next`` tries per round when others are claiming the same rows.
+_BATCH = 16
+
+
+def load_queue(store: "Store", now: datetime, zone: tzinfo, *, manager: str | None, day: datetime | None = None,
+               sort: str = "newest", limit: int = 20, offset: int = 0) -> QueueView:
+    """The day's counts and one page of the queue. ``day`` (a moment in a later day) plans ahead."""
+    from unpaid.store.desk import DeskStore
+    from unpaid.store.offers import Offers
+
+    desk = DeskStore(store)
+    until = end_of_day(day, zone) if day is not None else now
+    today = desk.count_due(end_of_day(day or now, zone), now, manager)
+    due_now = desk.count_due(until, now, manager) if day is None else today
+    pairs = desk.due_page(until, now, manager, sort, limit, offset)
+    ids = [o.id for _, o in pairs]
+    claims = {i: c for i in ids if (c := store.claims.get(i, now))}
+    rows = build_rows(pairs, claims, Offers(store).for_orders(ids, now), desk.stats(ids), now, until, manager,
+                      offset)
+    return QueueView(today, due_now, rows)
+
+
+def take(store: "Store", order: "Order", manager: str, now: datetime, settings: "DeskSettings",
+         zone: tzinfo) -> tuple["Claim", bool]:
+    """Claim ``order`` for ``manager``; (the claim, whether it is new). ConflictError names the holder."""
+    if not order.is_actual:
+        raise InputError(f"{order.id} is {order.status.label}: there is nothing to call about",
+                         "take an order from `unpaid queue`")
+    before = store.claims.get(order.id, now)
+    claim = store.claims.try_claim(order.id, manager, now, now + settings.lease)
+    if claim.manager != manager:
+        until = claim.lease_until.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        raise ConflictError(f"{order.id} is taken by {claim.manager} until {until}",
+                            "take another one with `unpaid next`, or ask them to `unpaid release` it")
+    return claim, before is None or before.manager != manager
+
+
+def record_take(store: "Store", claim: "Claim", now: datetime, zone: tzinfo, command: str | None = None) -> None:
+    until = claim.lease_until.astimezone(zone).strftime("%H:%M")
+    note(store, claim.order_id, actor=f"manager:{claim.manager}", kind="claim",
+         summary=f"taken by {claim.manager} until {until}", now=now,
+         data={"lease_until": claim.lease_until}, command=command)
+
+
+def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettings", zone: tzinfo,
+              sort: str = "newest") -> "Claim":
+    """Claim the first order of ``manager``'s queue that nobody else wins first."""
+    from unpaid.store.desk import DeskStore
+
+    desk, offset = DeskStore(store), 0
+    while True:
+        page = desk.due_page(now, now, manager, sort, _BATCH, offset)
+        if not page:
+            raise NotFoundError("the queue is empty: no call is due now",
+                                "see what comes later with `unpaid queue --date tomorrow`")
+        for _task, order in page:
+            claim = store.claims.try_claim(order.id, manager, now, now + settings.lease)
+            if claim.manager == manager:
+                return claim
+        # Everything on this page went to others meanwhile; they drop out of the next read.
+        offset = 0 if len(page) == _BATCH else offset + len(page)
+
+
+def release(store: "Store", order: "Order", manager: str | None, now: datetime, actor: str,
+            command: str | None = None) -> bool:
+    """Give the order back to the queue (only ``manager``'s claim when given); False when none was held."""
+    claim = store.claims.get(order.id, now)
+    if claim is None:
+        return False
+    if manager and claim.manager != manager:
+        raise ConflictError(f"{order.id} is held by {claim.manager}, not {manager}",
+                            f"only {claim.manager} can release it, or wait for the lease to run out")
+    if store.claims.release(order.id, claim.manager):
+        note(store, order.id, actor=actor, kind="release", summary=f"released by {actor.partition(':')[2]}",
+             now=now, data={"holder": claim.manager}, command=command)
+        return True
+    return False
+
+
+def check_holder(store: "Store", order: "Order", manager: str, now: datetime) -> None:
+    """Refuse to act on an order someone else holds, or one that no longer needs work."""
+    claim = store.claims.get(order.id, now)
+    if claim is not None and claim.manager != manager:
+        raise ConflictError(f"{order.id} is taken by {claim.manager}",
+                            "act on it only after they release it or their lease runs out")
+    if not order.is_actual:
+        raise InputError(f"{order.id} is {order.status.label}: nothing more to do on it",
+                         "pick an order from `unpaid queue`")

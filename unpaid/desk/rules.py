@@ -1,0 +1,219 @@
+"""Call outcomes and what follows each one: pure (outcome + options + facts + now + settings -> Plan).
+
+The recorded outcome is one of :data:`unpaid.playbook.conditions.OUTCOMES`, so playbook conditions
+(``last_outcome == promised``) read what the desk writes; a few everyday words are accepted as
+aliases and kept as ``detail`` (``voicemail`` is a ``no_answer``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any, Sequence
+
+from unpaid.clock import format_duration
+from unpaid.desk.settings import DeskSettings
+from unpaid.errors import InputError
+from unpaid.model import Status
+from unpaid.playbook.conditions import OUTCOMES
+
+#: Everyday words -> the recorded outcome.
+ALIASES = {"voicemail": "no_answer", "no_phone": "wrong_number", "mistake": "duplicate"}
+#: What each outcome means, for `--help` and docs/desk.md.
+MEANINGS = {
+    "no_answer": "no answer: call again later today at another time, then the next day; "
+                 "after [desk] attempts in a row, a message and Not confirmed",
+    "voicemail": "same as no_answer (kept as detail)",
+    "callback": "asked to call back: --at TIME (in the future)",
+    "promised": "promised to pay: --on DATE; Waiting for payment, playbooks paused until then, "
+                "a follow-up call after it (at most [desk] promise_cap later, unless --force)",
+    "thinking": "thinking it over: call again in [desk] thinking (or --days N)",
+    "says_paid": "says they paid: a request for proof of payment, check again in [desk] says_paid",
+    "wrong_number": "wrong number: a message asking for a phone on the other channels, check again later",
+    "no_phone": "same as wrong_number: there is no phone to call",
+    "refused": "refused: --reason from cancel_reasons; the order is Cancelled",
+    "duplicate": "a duplicate order: set to False",
+    "mistake": "created by mistake: set to False",
+}
+CHOICES = tuple(MEANINGS)
+#: Outcomes that mean the customer was reached (they end a run of unanswered calls).
+_NO_ANSWER = "no_answer"
+
+
+@dataclass(frozen=True)
+class OutcomeOptions:
+    """What the manager typed besides the outcome."""
+
+    at: datetime | None = None       # callback time
+    on: date | None = None           # promised day (local)
+    call_on: datetime | None = None  # when to call after a promise
+    days: int | None = None          # thinking: call again after N days
+    reason: str | None = None        # refused
+    comment: str | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """Earlier call outcomes of the order, oldest first: (outcome, at)."""
+
+    calls: Sequence[tuple[str, datetime]] = ()
+
+    def unanswered_run(self) -> list[datetime]:
+        """Times of the no-answer calls since the customer was last reached."""
+        run: list[datetime] = []
+        for outcome, at in reversed(self.calls):
+            if outcome != _NO_ANSWER:
+                break
+            run.append(at)
+        return run
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do after a call. ``send`` holds message purposes (keys of ``[desk.templates]``)."""
+
+    outcome: str
+    detail: str | None
+    summary: str
+    status: Status | None = None
+    reason: str | None = None
+    next_call: datetime | None = None
+    pause_until: datetime | None = None
+    send: tuple[str, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def canonical(text: str) -> tuple[str, str | None]:
+    """(recorded outcome, alias used or None); InputError listing the choices for an unknown one."""
+    key = text.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in ALIASES:
+        return ALIASES[key], key
+    if key in OUTCOMES:
+        return key, None
+    raise InputError(f"OUTCOME: unknown call outcome {text!r}", f"use one of: {', '.join(CHOICES)}")
+
+
+def plan_outcome(text: str, opts: OutcomeOptions, facts: CallFacts, now: datetime, settings: DeskSettings,
+                 zone: tzinfo, cancel_reasons: Sequence[str]) -> Plan:
+    """Decide the status, the next call, the pause and the messages for one call outcome.
+
+    Raises InputError (nothing is done) for a missing or contradictory option.
+    """
+    outcome, detail = canonical(text)
+    _check_options(outcome, opts)
+    base = {"outcome": outcome, "detail": detail, "comment": opts.comment}
+    if outcome == "no_answer":
+        return _no_answer(facts, now, settings, zone, detail, base)
+    if outcome == "callback":
+        if opts.at is None:
+            raise InputError("callback needs --at TIME", "e.g. --at 18:30 or --at 2026-11-25T10:00")
+        if opts.at <= now:
+            raise InputError(f"--at {_local(opts.at, zone)} is in the past", "give a future time for the callback")
+        return Plan(outcome, detail, f"call back at {_local(opts.at, zone)}", next_call=opts.at,
+                    data={**base, "callback_at": opts.at})
+    if outcome == "promised":
+        return _promised(opts, now, settings, zone, base)
+    if outcome in ("thinking", "says_paid", "wrong_number"):
+        gap = {"thinking": settings.thinking, "says_paid": settings.says_paid,
+               "wrong_number": settings.check_phone}[outcome]
+        if opts.days is not None:
+            gap = timedelta(days=opts.days)
+        nxt = next_call_time(now + gap, settings, zone)
+        send = {"says_paid": ("ask_proof",), "wrong_number": ("ask_phone",)}.get(outcome, ())
+        words = {"thinking": "thinking it over", "says_paid": "says they paid",
+                 "wrong_number": "wrong number" if detail is None else "no phone"}[outcome]
+        return Plan(outcome, detail, f"{words}; next call {_local(nxt, zone)}", next_call=nxt, send=send,
+                    data={**base, "next_call": nxt})
+    if outcome == "refused":
+        from unpaid.actions import resolve_reason
+
+        if not opts.reason:
+            raise InputError("refused needs --reason", f"use one of: {', '.join(cancel_reasons)}")
+        reason = resolve_reason(Status.CANCELLED, opts.reason, None, cancel_reasons)
+        return Plan(outcome, detail, f"refused: {reason}", status=Status.CANCELLED, reason=reason,
+                    data={**base, "reason": reason})
+    reason = "Created by mistake" if detail == "mistake" else "Duplicate"
+    return Plan(outcome, detail, reason.lower(), status=Status.FALSE, reason=reason, data={**base, "reason": reason})
+
+
+def _check_options(outcome: str, opts: OutcomeOptions) -> None:
+    allowed = {"callback": {"at"}, "promised": {"on", "call_on", "force"}, "thinking": {"days"},
+               "says_paid": {"days"}, "wrong_number": {"days"}, "refused": {"reason"}}.get(outcome, set())
+    for name, value in (("at", opts.at), ("on", opts.on), ("call_on", opts.call_on), ("days", opts.days),
+                        ("reason", opts.reason), ("force", opts.force or None)):
+        if value is not None and name not in allowed:
+            flag = "--" + name.replace("_", "-")
+            raise InputError(f"{flag} does not apply to the outcome {outcome}", f"remove {flag}")
+    if opts.days is not None and opts.days < 1:
+        raise InputError(f"--days {opts.days} must be at least 1", "e.g. --days 3")
+
+
+def _no_answer(facts: CallFacts, now: datetime, s: DeskSettings, zone: tzinfo, detail: str | None,
+               base: dict[str, Any]) -> Plan:
+    run = facts.unanswered_run()
+    attempt = len(run) + 1
+    data = {**base, "attempt": attempt}
+    if attempt >= s.attempts:
+        return Plan("no_answer", detail, f"no answer ({attempt} in a row): given up, Not confirmed",
+                    status=Status.NOT_CONFIRMED, send=("unreachable",), data={**data, "given_up": True})
+    today = now.astimezone(zone).date()
+    today_calls = 1 + sum(1 for at in run if at.astimezone(zone).date() == today)
+    nxt = None
+    if today_calls < s.calls_per_day:
+        nxt = now + s.retry_gap
+        if nxt.astimezone(zone).date() != today or not s.hours.allows(nxt):
+            nxt = None
+    if nxt is None:
+        nxt = _next_day_other_time(now, s, zone)
+    return Plan("no_answer", detail, f"no answer ({attempt} in a row); next call {_local(nxt, zone)}",
+                next_call=nxt, data={**data, "next_call": nxt})
+
+
+def _next_day_other_time(now: datetime, s: DeskSettings, zone: tzinfo) -> datetime:
+    """Tomorrow, shifted by the retry gap so the customer sees the call at another time of day."""
+    local = now.astimezone(zone)
+    day = local.date() + timedelta(days=1)
+    candidate = datetime.combine(day, (local + s.retry_gap).time(), tzinfo=zone).astimezone(timezone.utc)
+    if not s.hours.allows(candidate):
+        candidate = datetime.combine(day, s.hours.start, tzinfo=zone).astimezone(timezone.utc)
+    return s.hours.next_slot(candidate)
+
+
+def _promised(opts: OutcomeOptions, now: datetime, s: DeskSettings, zone: tzinfo, base: dict[str, Any]) -> Plan:
+    if opts.on is None:
+        raise InputError("promised needs --on DATE, the day the customer promised to pay", "e.g. --on 2026-11-27")
+    today = now.astimezone(zone).date()
+    if opts.on < today:
+        raise InputError(f"--on {opts.on} is in the past", "give the day the customer promised to pay")
+    day_start = datetime.combine(opts.on, s.hours.start if not s.hours.always else time(0), tzinfo=zone)
+    pause_until = max(day_start.astimezone(timezone.utc), now)
+    end_of_day = datetime.combine(opts.on + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+    latest = end_of_day + s.promise_cap
+    nxt = opts.call_on or next_call_time(pause_until + s.promise_followup, s, zone)
+    if opts.call_on is not None and opts.call_on <= now:
+        raise InputError(f"--call-on {_local(opts.call_on, zone)} is in the past", "give a later day")
+    if nxt >= latest and not opts.force:
+        raise InputError(f"--call-on {_local(nxt, zone)} is more than {format_duration(s.promise_cap)} after the "
+                         f"promised day {opts.on}", "a promise is followed up within days: pick an earlier day, "
+                         "or add --force")
+    return Plan("promised", None, f"promised to pay on {opts.on}; playbooks paused until then; next call "
+                f"{_local(nxt, zone)}", status=Status.PAYMENT_WAITING, next_call=nxt, pause_until=pause_until,
+                data={**base, "promised_on": opts.on.isoformat(), "next_call": nxt})
+
+
+def next_call_time(at: datetime, s: DeskSettings, zone: tzinfo) -> datetime:
+    """``at`` moved into calling hours (the same time when it already is)."""
+    return s.hours.next_slot(at)
+
+
+def postpone_limit(last_promise: date | None, settings: DeskSettings, zone: tzinfo) -> datetime | None:
+    """The latest a promised order may be postponed to: the promised day plus ``promise_cap``."""
+    if last_promise is None:
+        return None
+    end_of_day = datetime.combine(last_promise + timedelta(days=1), time(0), tzinfo=zone)
+    return end_of_day.astimezone(timezone.utc) + settings.promise_cap
+
+
+def _local(at: datetime, zone: tzinfo) -> str:
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,211 @@
+"""Applying what a manager decides: call outcomes, postponements, comments and contact edits.
+
+Each function validates first (InputError: nothing changed), then changes the source where the change
+belongs there (status through :func:`unpaid.actions.change_status`, contacts, comments), then records
+history, ledger, tasks and playbook pauses locally.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from typing import TYPE_CHECKING, Callable
+
+from unpaid.desk.claiming import check_holder
+from unpaid.desk.journal import DESK, claim_effect, finish_effect, note
+from unpaid.desk.rules import CallFacts, OutcomeOptions, Plan, plan_outcome, postpone_limit
+from unpaid.errors import InputError
+from unpaid.model import Customer, normalize_phone
+
+if TYPE_CHECKING:
+    from unpaid.connector import Connector
+    from unpaid.desk.settings import DeskSettings
+    from unpaid.model import Order
+    from unpaid.store import Store
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class Done:
+    """What an action did, for the command's output."""
+
+    summary: str
+    notes: list[str] = field(default_factory=list)
+    plan: Plan | None = None
+
+
+def call_facts(store: "Store", order_id: str) -> tuple[CallFacts, date | None]:
+    """Earlier outcomes, and the day of the last promise when the last call was one."""
+    from unpaid.store.desk import DeskStore
+
+    calls = DeskStore(store).calls(order_id)
+    promise = None
+    if calls and calls[-1][0] == "promised" and calls[-1][2].get("promised_on"):
+        promise = date.fromisoformat(calls[-1][2]["promised_on"])
+    return CallFacts([(o, at) for o, at, _ in calls]), promise
+
+
+def record_outcome(store: "Store", connector: Callable[[], "Connector"], order: "Order", manager: str, text: str,
+                   opts: OutcomeOptions, now: datetime, settings: "DeskSettings", zone: tzinfo,
+                   cancel_reasons: tuple[str, ...], command: str | None = None) -> Done:
+    """Record one call: plan it, change the status at the source if the plan says so, then record locally.
+
+    Messages the plan asks for are returned in ``plan.send`` for the caller to send (they need channels).
+    """
+    from unpaid.actions import change_status
+
+    check_holder(store, order, manager, now)
+    facts, _ = call_facts(store, order.id)
+    plan = plan_outcome(text, opts, facts, now, settings, zone, cancel_reasons)
+    actor = f"manager:{manager}"
+    done = Done(plan.summary, plan=plan)
+    if plan.status is not None and plan.status is not order.status:
+        change_status(store, connector(), order, plan.status, actor=actor, now=now, reason=plan.reason,
+                      playbook=DESK, command=command, data={"outcome": plan.outcome})
+    summary = f"call: {plan.summary}" + (f" — {opts.comment}" if opts.comment else "")
+    with store.transaction():
+        note(store, order.id, actor=actor, kind="call", summary=summary, now=now, data=plan.data, command=command)
+        _reschedule(store, order.id, manager, now, plan, finished=plan.status is not None
+                    and not plan.status.is_actual)
+        store.claims.release(order.id, manager)
+    return done
+
+
+def _reschedule(store: "Store", order_id: str, manager: str, now: datetime, plan: Plan, finished: bool) -> None:
+    """Close the order's open call tasks with the outcome; open the follow-up call; pause the playbooks."""
+    from unpaid.store.desk import DeskStore
+    from unpaid.store.enrollments import Enrollments
+    from unpaid.store.tasks import CANCELLED, Tasks
+
+    desk, tasks = DeskStore(store), Tasks(store)
+    current = desk.open_task(order_id)
+    for task in desk.open_tasks(order_id):
+        tasks.close(task.id, plan.outcome, now, manager, state=CANCELLED if finished else "done")
+    if plan.pause_until is not None:
+        Enrollments(store).pause(order_id, plan.pause_until, now)
+    if plan.next_call is None or finished:
+        return
+    follow = tasks.create(f"{order_id}|{DESK}|call|{desk.task_count(order_id)}", order_id=order_id,
+                          playbook=current.playbook if current else DESK, step=current.step if current else "call",
+                          due_at=plan.next_call, script=current.script if current else "",
+                          attempts=(current.attempts + 1) if current else 1, now=now)
+    # A callback or a promise stays with the manager who arranged it; plain retries go back to everyone.
+    if plan.outcome in ("callback", "promised"):
+        desk.assign(follow.id, manager)
+
+
+def postpone(store: "Store", order: "Order", manager: str, until: datetime, now: datetime,
+             settings: "DeskSettings", zone: tzinfo, force: bool = False, command: str | None = None) -> Done:
+    """Move the order's next call to ``until`` (capped after a promise unless ``force``)."""
+    from unpaid.store.desk import DeskStore
+    from unpaid.store.tasks import Tasks
+
+    check_holder(store, order, manager, now)
+    when = until.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    if until <= now:
+        raise InputError(f"postponing to {when}, which is not in the future", "give --days N or a later --until")
+    _, promise = call_facts(store, order.id)
+    limit = postpone_limit(promise, settings, zone)
+    if limit is not None and until > limit and not force:
+        raise InputError(f"{order.id} was promised for {promise}; postponing to {when} is too late "
+                         f"(at most {limit.astimezone(zone):%Y-%m-%d %H:%M})",
+                         "a promise is followed up within days: pick an earlier date, or add --force")
+    desk, tasks = DeskStore(store), Tasks(store)
+    with store.transaction():
+        open_tasks = desk.open_tasks(order.id)
+        for task in open_tasks:
+            tasks.postpone(task.id, until)
+        if not open_tasks:
+            tasks.create(f"{order.id}|{DESK}|call|{desk.task_count(order.id)}", order_id=order.id, playbook=DESK,
+                         step="call", due_at=until, script="", attempts=1, now=now)
+        note(store, order.id, actor=f"manager:{manager}", kind="postpone", summary=f"postponed to {when}", now=now,
+             data={"until": until}, command=command)
+        store.claims.release(order.id, manager)
+    return Done(f"{order.id}: next call {when}")
+
+
+def comment(store: "Store", connector: "Connector | None", order: "Order", manager: str, text: str,
+            now: datetime, command: str | None = None) -> Done:
+    """Keep a comment in the history, then add it to the source when the source takes comments."""
+    from unpaid.connector import Capability, ConnectorError
+
+    text = text.strip()
+    if not text:
+        raise InputError("the comment is empty", "write what happened, e.g. \"asked to call after 18:00\"")
+    note(store, order.id, actor=f"manager:{manager}", kind="comment", summary=text, now=now, command=command)
+    done = Done(f"{order.id}: comment saved")
+    if connector is None or Capability.COMMENT not in connector.spec.capabilities:
+        done.notes.append(f"the source of {order.id} does not take comments; kept in unpaid only")
+        return done
+    key, run_id = claim_effect(store, order.id, "comment:push", f"add comment to {order.source}", now)
+    try:
+        connector.add_comment(order.native_id, text)
+    except ConnectorError as exc:
+        finish_effect(store, key, run_id, now, error=str(exc))
+        raise
+    finish_effect(store, key, run_id, now, result={"pushed": True})
+    done.summary += " and added in the source"
+    return done
+
+
+def validate_contact(phone: str | None, email: str | None, name: str | None, address: str | None,
+                     default_country: str) -> dict[str, str]:
+    """The normalized fields to change; InputError naming the option for a bad value."""
+    changes: dict[str, str] = {}
+    if phone is not None:
+        normalized = normalize_phone(phone, default_country)
+        if normalized is None:
+            raise InputError(f"--phone {phone!r} is not a phone number",
+                             f"give 7-15 digits, e.g. +{default_country}9991234567")
+        changes["phone"] = normalized
+    if email is not None:
+        if not EMAIL.match(email.strip()):
+            raise InputError(f"--email {email!r} is not an e-mail address", "e.g. anna@example.com")
+        changes["email"] = email.strip().lower()
+    for option, value in (("name", name), ("address", address)):
+        if value is not None:
+            if not value.strip():
+                raise InputError(f"--{option} is empty", f"give the {option}, or leave the option out")
+            changes[option] = value.strip()
+    if not changes:
+        raise InputError("nothing to change", "give --phone, --email, --name or --address")
+    return changes
+
+
+def edit(store: "Store", connector: "Connector | None", order: "Order", manager: str, changes: dict[str, str],
+         now: datetime, command: str | None = None) -> Done:
+    """Push corrected contacts to the source (when it can take them), then record them."""
+    from unpaid.connector import Capability, ConnectorError
+    from unpaid.store.desk import DeskStore
+
+    contact = {k: changes.get(k) for k in ("email", "phone", "name")}
+    done = Done(f"{order.id}: " + ", ".join(f"{k} → {v}" for k, v in changes.items()))
+    pushed = False
+    if any(contact.values()):
+        if connector is not None and Capability.UPDATE_CONTACT in connector.spec.capabilities:
+            key, run_id = claim_effect(store, order.id, "edit:push", f"update contact in {order.source}", now)
+            try:
+                connector.update_contact(order.native_id, **contact)
+            except ConnectorError as exc:
+                finish_effect(store, key, run_id, now, error=str(exc))
+                raise
+            finish_effect(store, key, run_id, now, result={"fields": sorted(k for k, v in contact.items() if v)})
+            pushed = True
+        else:
+            done.notes.append(f"the source of {order.id} cannot take contact changes: change it there too, "
+                              "or the next sync brings the old value back")
+    if "address" in changes:
+        done.notes.append("the address is kept in unpaid only (sources take phone, e-mail and name)")
+    c = order.customer
+    new = Customer(contact["email"] or c.email, contact["phone"] or c.phone, contact["name"] or c.name)
+    old = {"email": c.email, "phone": c.phone, "name": c.name, "address": order.extra.get("address")}
+    with store.transaction():
+        store.orders.set_contact(order.id, customer_key=new.key, **contact)
+        if "address" in changes:
+            DeskStore(store).set_address(order.id, changes["address"])
+        note(store, order.id, actor=f"manager:{manager}", kind="edit", summary=done.summary.split(": ", 1)[1],
+             now=now, command=command,
+             data={"changes": {k: {"from": old.get(k), "to": v} for k, v in changes.items()}, "pushed": pushed})
+    return done

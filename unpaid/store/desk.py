@@ -1,0 +1,162 @@
+"""The desk's reads and writes: the queue page in one query, per-order call facts, task assignment.
+
+The queue is driven by the open call tasks (indexed by state and due time), joined to actual orders
+and filtered against live claims, so its cost follows the number of due tasks, not of orders.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Iterable
+
+from unpaid.clock import from_iso, to_iso
+from unpaid.model import ACTUAL
+from unpaid.store.orders import from_row as order_from_row
+from unpaid.store.tasks import OPEN, Task, _task
+
+if TYPE_CHECKING:
+    from unpaid.model import Order
+    from unpaid.store import Store
+
+_CHUNK = 500
+SORTS = {
+    "newest": "o.created_at DESC, o.id DESC",
+    "oldest": "o.created_at ASC, o.id ASC",
+    "due": "t.due_at ASC, o.created_at DESC",
+    "amount": "o.total_minor DESC, o.created_at DESC",
+}
+#: Tasks the desk created (callbacks, retries, postponements) have keys ``ORDER|desk|call|N``.
+_MANAGER_FIRST = "(t2.key LIKE '%|desk|call|%') DESC"
+_ORDER_COLS = ("id", "source", "native_id", "number", "status", "native_status", "created_at", "updated_at",
+               "paid_at", "customer_key", "email", "phone", "name", "customer_native_id", "product_key",
+               "product_title", "total_minor", "currency", "paid_minor", "manager", "payment_link",
+               "cancel_reason", "items", "extra")
+
+
+@dataclass(frozen=True)
+class OrderStats:
+    """What the history says about an order, for the queue: calls, messages, the last comment."""
+
+    calls: int = 0
+    messages: int = 0
+    last_comment: str | None = None
+    last_comment_at: datetime | None = None
+
+
+class DeskStore:
+    def __init__(self, store: "Store"):
+        self.store = store
+
+    def _where(self, until: datetime, now: datetime, manager: str | None) -> tuple[str, list]:
+        actual = sorted(s.value for s in ACTUAL)
+        sql = (" FROM tasks t JOIN orders o ON o.id = t.order_id"
+               " LEFT JOIN claims c ON c.order_id = t.order_id AND c.lease_until > ?"
+               " WHERE t.state = ? AND t.due_at <= ?"
+               f" AND o.status IN ({', '.join('?' * len(actual))})"
+               # One row per order: the call a manager scheduled wins over the playbooks' own, else the earliest.
+               " AND t.id = (SELECT t2.id FROM tasks t2 WHERE t2.order_id = t.order_id AND t2.state = ?"
+               f" ORDER BY {_MANAGER_FIRST}, t2.due_at, t2.id LIMIT 1)")
+        args: list = [to_iso(now), OPEN, to_iso(until), *actual, OPEN]
+        if manager:
+            sql += " AND (c.manager IS NULL OR c.manager = ?) AND (t.manager IS NULL OR t.manager = ?)"
+            args += [manager, manager]
+        else:
+            sql += " AND c.manager IS NULL"
+        return sql, args
+
+    def count_due(self, until: datetime, now: datetime, manager: str | None) -> int:
+        """Orders whose call task is due by ``until`` and that ``manager`` may take."""
+        where, args = self._where(until, now, manager)
+        return self.store.conn.execute("SELECT COUNT(*)" + where, args).fetchone()[0]
+
+    def due_page(self, until: datetime, now: datetime, manager: str | None, sort: str, limit: int,
+                 offset: int = 0) -> list[tuple[Task, "Order"]]:
+        """One page of (task, order), in ``sort`` order."""
+        where, args = self._where(until, now, manager)
+        cols = ", ".join(f"o.{c} AS o_{c}" for c in _ORDER_COLS)
+        sql = f"SELECT t.*, {cols}{where} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?"
+        out = []
+        for row in self.store.conn.execute(sql, [*args, limit, offset]):
+            order_row = {c: row[f"o_{c}"] for c in _ORDER_COLS}
+            out.append((_task(row), order_from_row(order_row)))
+        return out
+
+    def open_task(self, order_id: str) -> Task | None:
+        """The order's current call task: the one a manager scheduled, else the earliest open one."""
+        tasks = self.open_tasks(order_id)
+        return tasks[0] if tasks else None
+
+    def open_tasks(self, order_id: str) -> list[Task]:
+        rows = self.store.conn.execute("SELECT * FROM tasks t2 WHERE order_id = ? AND state = ?"
+                                       f" ORDER BY {_MANAGER_FIRST}, due_at, id", (order_id, OPEN))
+        return [_task(r) for r in rows]
+
+    def task_count(self, order_id: str) -> int:
+        return self.store.conn.execute("SELECT COUNT(*) FROM tasks WHERE order_id = ?", (order_id,)).fetchone()[0]
+
+    def assign(self, task_id: int, manager: str | None) -> None:
+        """Keep a follow-up call with the manager who arranged it."""
+        self.store.conn.execute("UPDATE tasks SET manager = ? WHERE id = ?", (manager, task_id))
+
+    def stats(self, order_ids: Iterable[str]) -> dict[str, OrderStats]:
+        """Calls, messages and the last comment (a comment or a call note) per order."""
+        ids, out = list(order_ids), {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            counts = {r[0]: (r[1], r[2]) for r in self.store.conn.execute(
+                f"SELECT order_id, SUM(kind = 'call'), SUM(kind = 'message') FROM history"
+                f" WHERE order_id IN ({marks}) GROUP BY order_id", chunk)}
+            comments: dict[str, tuple[str, str]] = {}
+            for order_id, kind, at, summary, data in self.store.conn.execute(
+                    f"SELECT order_id, kind, at, summary, data FROM history WHERE order_id IN ({marks})"
+                    " AND kind IN ('comment', 'call') ORDER BY id", chunk):
+                text = summary if kind == "comment" else (json.loads(data or "{}").get("comment") or None)
+                if text:
+                    comments[order_id] = (text, at)
+            for order_id in chunk:
+                calls, messages = counts.get(order_id, (0, 0))
+                text, at = comments.get(order_id, (None, None))
+                out[order_id] = OrderStats(calls or 0, messages or 0, text, from_iso(at))
+        return out
+
+    def calls(self, order_id: str) -> list[tuple[str, datetime, dict]]:
+        """Every recorded call outcome of the order, oldest first: (outcome, at, data)."""
+        rows = self.store.conn.execute("SELECT at, data FROM history WHERE order_id = ? AND kind = 'call'"
+                                       " ORDER BY id", (order_id,))
+        out = []
+        for at, data in rows:
+            parsed = json.loads(data) if data else {}
+            if parsed.get("outcome"):
+                out.append((parsed["outcome"], from_iso(at), parsed))
+        return out
+
+    def set_address(self, order_id: str, address: str) -> None:
+        """Keep a corrected postal address in the order's extra fields."""
+        self.store.conn.execute("UPDATE orders SET extra = json_set(COALESCE(extra, '{}'), '$.address', ?)"
+                                " WHERE id = ?", (address, order_id))
+
+    def manager_actions(self, since: datetime | None, manager: str | None) -> list[tuple[str, str, str, datetime, dict]]:
+        """(order_id, actor, kind, at, data) of call and message entries by managers, oldest first."""
+        sql = "SELECT order_id, actor, kind, at, data FROM history WHERE kind IN ('call', 'message')"
+        args: list = []
+        if since is not None:
+            sql += " AND at >= ?"
+            args.append(to_iso(since))
+        sql += " AND actor = ?" if manager else " AND actor LIKE 'manager:%'"
+        if manager:
+            args.append(f"manager:{manager}")
+        return [(r[0], r[1], r[2], from_iso(r[3]), json.loads(r[4]) if r[4] else {})
+                for r in self.store.conn.execute(sql + " ORDER BY id", args)]
+
+    def paid_after(self, order_ids: Iterable[str]) -> dict[str, datetime]:
+        """Paid orders among ``order_ids`` and when they were paid (or last updated)."""
+        ids, out = list(order_ids), {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            sql = (f"SELECT id, COALESCE(paid_at, updated_at, synced_at) FROM orders WHERE status = 'paid'"
+                   f" AND id IN ({', '.join('?' * len(chunk))})")
+            out.update({r[0]: from_iso(r[1]) for r in self.store.conn.execute(sql, chunk)})
+        return out
