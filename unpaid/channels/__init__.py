@@ -15,12 +15,49 @@ def register_channels(register):
 
         return OutboxChannel(name, settings)
 
+    def smtp(name, settings, secrets):
+        from unpaid.channels.smtp import SmtpChannel
+
+        return SmtpChannel(name, settings, secrets)
+
+    def webhook(name, settings, secrets):
+        from unpaid.channels.webhook import WebhookChannel
+
+        return WebhookChannel(name, settings, secrets)
+
     register(ChannelSpec(
         name="outbox",
         title="Write each message as an .eml and a .json file to a folder instead of sending it",
         factory=outbox,
         settings=(Setting("path", "folder the messages are written to", default="outbox"),
                   Setting("address", "which address the messages use: email or phone", default="email")),
+        dedupes=True,
+        address="any",
+    ))
+    register(ChannelSpec(
+        name="smtp",
+        title="Send e-mail through an SMTP server (STARTTLS, SSL, login); Message-ID from the ledger key",
+        factory=smtp,
+        settings=(Setting("host", "SMTP server", required=True),
+                  Setting("port", "port [default: 587, or 465 with ssl]"),
+                  Setting("security", "starttls, ssl or none", default="starttls"),
+                  Setting("sender", "From address, e.g. Shop <shop@example.com>", required=True),
+                  Setting("username", "login user (no login when empty)"),
+                  Setting("password", "login password", secret=True),
+                  Setting("reply_to", "Reply-To address"),
+                  Setting("timeout", "seconds to wait for the server", default=30),
+                  Setting("verify_tls", "check the server's certificate", default=True)),
+        dedupes=False,
+        address="email",
+    ))
+    register(ChannelSpec(
+        name="webhook",
+        title="POST each message as JSON to a URL with an Idempotency-Key header (SMS gateways, telephony, n8n)",
+        factory=webhook,
+        settings=(Setting("url", "where to POST", required=True),
+                  Setting("token", "sent as Authorization: Bearer", secret=True),
+                  Setting("timeout", "seconds to wait for an answer", default=15),
+                  Setting("address", "which address the messages use: phone or email", default="phone")),
         dedupes=True,
         address="any",
     ))
