@@ -30,19 +30,22 @@ def cut(records: Iterable[tuple[int, list[str]]], salt: bytes,
     # Natural (content) boundaries must be the rule and the max_rows cut the exception, or an
     # inserted row would shift every later cut.
     every = max(1, min(AVERAGE_ROWS, max_rows // 4))
-    base = blake2b(salt, digest_size=8)
-    digest = base.copy()
     rows: list[tuple[int, list[str]]] = []
+    texts: list[bytes] = [salt]
     for record in records:
         data = "\x1f".join(record[1]).encode("utf-8", "surrogatepass")
-        digest.update(data)
-        digest.update(b"\x1e")
+        texts.append(data)
         rows.append(record)
         if crc32(data) % every == 0 or len(rows) >= max_rows:
-            yield int.from_bytes(digest.digest(), "big"), rows
-            digest, rows = base.copy(), []
+            yield _fingerprint(texts), rows
+            rows, texts = [], [salt]
     if rows:
-        yield int.from_bytes(digest.digest(), "big"), rows
+        yield _fingerprint(texts), rows
+
+
+def _fingerprint(texts: list[bytes]) -> int:
+    # One hash call per block rather than per row: rows are many, blocks few.
+    return int.from_bytes(blake2b(b"\x1e".join(texts), digest_size=8).digest(), "big")
 
 
 def encode(fingerprints: Iterable[int]) -> str:
