@@ -74,7 +74,7 @@ def parse_percent(text: str | None) -> int | None:
 def prepare(store: "Store", config: "Config", plugins: "Plugins", settings: "DeskSettings", order: "Order",
             template: str, channel: str | None, offer: str | None, offer_kind: str | None = None) -> Prepared:
     """Check everything a send needs (template, channel, address, opt-out, offer) before anything happens."""
-    from unpaid.store.optouts import OptOuts
+    from unpaid.playbook.runner import optout_addresses
 
     percent = parse_percent(offer)
     folder = templates_dir(config)
@@ -90,8 +90,7 @@ def prepare(store: "Store", config: "Config", plugins: "Plugins", settings: "Des
     if not to:
         raise InputError(f"{order.id} has no {'e-mail' if kind == 'email' else 'phone'} for channel {name!r}",
                          "add one with `unpaid edit`, or pick another --channel")
-    out = OptOuts(store).addresses()
-    if {x for x in (c.email and c.email.lower(), c.phone, c.key) if x} & out:
+    if {x for x in (c.email and c.email.lower(), c.phone, c.key) if x} & optout_addresses(config, store):
         raise ConflictError(f"the customer of {order.id} asked not to be contacted", "see `unpaid optout list`")
     return Prepared(template, name, kind, to, folder, percent, offer_kind or settings.offer_kind)
 
