@@ -232,8 +232,9 @@ class GetCourseConnector(Connector):
         params = dict(params or {})
         if action != "group":
             raise InvalidData(self.name, f"unknown trigger {action!r}", "use the `group` trigger with a name or id")
-        name = params.get("name") or params.get("group")
-        group_id = params.get("id") or params.get("group_id")
+        group = params.get("group")  # a number is an id, text a name: `params = { group = 12 }` or "Дожим"
+        name = params.get("name") or (group if isinstance(group, str) else None)
+        group_id = params.get("id") or params.get("group_id") or (group if isinstance(group, int) else None)
         if not name and group_id is None:
             name = self.default_group
         if group_id is not None and self.client.developer_key:

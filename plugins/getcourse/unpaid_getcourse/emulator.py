@@ -169,6 +169,18 @@ class Emulator:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    def source_settings(self) -> dict[str, Any]:
+        """Settings for a ``[sources.X] type = "getcourse"`` that talks to this emulator (demo, tests)."""
+        return {"account": self.account.name, "base_url": self.base_url, "timezone": self.account.zone.key,
+                "first_wait": "0", "poll_interval": "0.2", "poll_max": "1"}
+
+    def secrets(self) -> dict[str, str]:
+        """The keys the emulated account accepts, as the connector's secrets."""
+        found = {"secret_key": self.account.secret_key}
+        if self.account.developer_key:
+            found["developer_key"] = self.account.developer_key
+        return found
+
     def inject(self, kind: str, path: str = "", count: int = 1) -> None:
         """Make the next ``count`` requests whose path starts with ``path`` fail with ``kind``."""
         if kind not in FAULTS:
@@ -235,9 +247,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--build-delay", type=float, help="seconds an export takes to build")
     parser.add_argument("--budget", type=int, help="export requests allowed per window")
+    parser.add_argument("--generate", type=int, metavar="N", help="instead of --seed: N generated deals")
     args = parser.parse_args(argv)
     overrides = {k: v for k, v in (("build_delay", args.build_delay), ("budget", args.budget)) if v is not None}
-    emulator = start(args.seed, args.port, **overrides)
+    seed = args.seed
+    if args.generate is not None:
+        from unpaid_getcourse.sample import generate
+
+        seed = generate(args.generate)
+    emulator = start(seed, args.port, **overrides)
     acc = emulator.account
     print(f"GetCourse emulator for account {acc.name!r} on {emulator.base_url} "
           f"({len(acc.deals)} deals, {len(acc.users)} users); Ctrl-C stops it", flush=True)
