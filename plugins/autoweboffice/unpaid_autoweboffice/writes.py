@@ -84,7 +84,11 @@ def trigger(conn: "AutoWebOfficeConnector", native_id: str, action: str, params:
                           f"use one of: {', '.join(TRIGGER_PARAMS)}")
     client = conn.client
     invoice = client.get("accounts", native_id)
+    email = text(invoice, "email")
     if action == "resend_invoice":
+        if not email:
+            raise InvalidData(conn.name, f"invoice {native_id} has no e-mail: AutoWebOffice cannot send it again",
+                              "add the e-mail in AutoWebOffice, or call the buyer instead")
         client.send_invoice_mail(native_id)
         return
     keys, what = TRIGGER_PARAMS[action]
@@ -94,7 +98,6 @@ def trigger(conn: "AutoWebOfficeConnector", native_id: str, action: str, params:
         raise ConfigError(f"{conn.name}: trigger {action!r} needs params.{keys[0]}: {what}",
                           f"add {keys[0]} = ID to the playbook step, or a default `{keys[0]}` under "
                           f"[sources.{conn.name}] (create it in AutoWebOffice first)")
-    email = text(invoice, "email")
     if action == "subscribe":
         if not email:
             raise InvalidData(conn.name, f"invoice {native_id} has no e-mail: cannot subscribe the buyer",
