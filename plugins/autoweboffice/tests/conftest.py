@@ -19,3 +19,28 @@ def emulator():
 
     with Emulator(make_seed(), rate_limit=None) as emu:
         yield emu
+
+
+@pytest.fixture
+def open_school(cli, tmp_path, monkeypatch, register_plugin):
+    """Start the demo school (dated relative to NOW), write ``config`` for it and put its keys in the env."""
+    from awo_env import NOW
+    from unpaid_autoweboffice import plugin
+    from unpaid_autoweboffice.emulator import Emulator
+    from unpaid_autoweboffice.seeds import demo_seed
+
+    register_plugin(plugin, name="autoweboffice")
+    started = []
+
+    def open_(config: str) -> Emulator:
+        emu = Emulator(demo_seed(NOW), rate_limit=None, now=lambda: NOW).start()
+        started.append(emu)
+        text = config.format(subdomain=emu.account.subdomain, base_url=emu.base_url)
+        (tmp_path / "unpaid.toml").write_text(text, encoding="utf-8")
+        for key, value in emu.secrets().items():
+            monkeypatch.setenv(f"UNPAID_SECRET_AWO_{key.upper()}", value)
+        return emu
+
+    yield open_
+    for emu in started:
+        emu.stop()

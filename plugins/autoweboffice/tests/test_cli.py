@@ -14,7 +14,6 @@ import pytest
 
 from awo_env import NOW
 from unpaid.clock import to_iso
-from unpaid_autoweboffice.seeds import demo_seed
 
 CONFIG = """\
 timezone = "Europe/Moscow"
@@ -32,19 +31,11 @@ cancel_comment = true
 
 
 @pytest.fixture
-def school(cli, tmp_path, monkeypatch, register_plugin):
+def school(open_school, monkeypatch):
     """The demo school on an emulator, an unpaid.toml pointing at it, keys in the environment."""
-    from unpaid_autoweboffice import plugin
-    from unpaid_autoweboffice.emulator import Emulator
-
-    register_plugin(plugin, name="autoweboffice")
-    with Emulator(demo_seed(NOW), rate_limit=None, now=lambda: NOW) as emu:
-        (tmp_path / "unpaid.toml").write_text(CONFIG.format(subdomain=emu.account.subdomain, base_url=emu.base_url),
-                                              encoding="utf-8")
-        for key, value in emu.secrets().items():
-            monkeypatch.setenv(f"UNPAID_SECRET_AWO_{key.upper()}", value)
-        monkeypatch.setenv("UNPAID_NOW", to_iso(NOW))
-        yield emu
+    emu = open_school(CONFIG)
+    monkeypatch.setenv("UNPAID_NOW", to_iso(NOW))
+    return emu
 
 
 def unpaid_ids(cli, *args):

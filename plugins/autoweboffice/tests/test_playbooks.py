@@ -14,7 +14,6 @@ import pytest
 
 from awo_env import NOW
 from unpaid.clock import to_iso
-from unpaid_autoweboffice.seeds import demo_seed
 
 CONFIG = """\
 timezone = "Europe/Moscow"
@@ -90,20 +89,12 @@ Subject: Счёт {{ order.number }} ещё не оплачен
 
 
 @pytest.fixture
-def school(cli, tmp_path, monkeypatch, register_plugin):
-    from unpaid_autoweboffice import plugin
-    from unpaid_autoweboffice.emulator import Emulator
-
-    register_plugin(plugin, name="autoweboffice")
-    with Emulator(demo_seed(NOW), rate_limit=None, now=lambda: NOW) as emu:
-        (tmp_path / "unpaid.toml").write_text(CONFIG.format(subdomain=emu.account.subdomain, base_url=emu.base_url),
-                                              encoding="utf-8")
-        (tmp_path / "playbooks.toml").write_text(PLAYBOOKS.format(), encoding="utf-8")
-        (tmp_path / "templates").mkdir()
-        (tmp_path / "templates" / "reminder.txt").write_text(REMINDER, encoding="utf-8")
-        for key, value in emu.secrets().items():
-            monkeypatch.setenv(f"UNPAID_SECRET_AWO_{key.upper()}", value)
-        yield emu
+def school(open_school, tmp_path):
+    emu = open_school(CONFIG)
+    (tmp_path / "playbooks.toml").write_text(PLAYBOOKS.format(), encoding="utf-8")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "reminder.txt").write_text(REMINDER, encoding="utf-8")
+    return emu
 
 
 def at(cli, moment, *args):
