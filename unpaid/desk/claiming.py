@@ -65,12 +65,12 @@ def record_take(store: "Store", claim: "Claim", now: datetime, zone: tzinfo, com
 
 def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettings", zone: tzinfo,
               sort: str = "newest") -> "Claim":
-    """Claim the first order of ``manager``'s queue that nobody else wins first."""
+    """Claim the first order of ``manager``'s queue that nobody holds and nobody else wins first."""
     from unpaid.store.desk import DeskStore
 
-    desk, offset = DeskStore(store), 0
+    desk = DeskStore(store)
     while True:
-        page = desk.due_page(now, now, manager, sort, _BATCH, offset)
+        page = desk.due_page(now, now, manager, sort, _BATCH, free_only=True)
         if not page:
             raise NotFoundError("the queue is empty: no call is due now",
                                 "see what comes later with `unpaid queue --date tomorrow`")
@@ -78,8 +78,7 @@ def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettin
             claim = store.claims.try_claim(order.id, manager, now, now + settings.lease)
             if claim.manager == manager:
                 return claim
-        # Everything on this page went to others meanwhile; they drop out of the next read.
-        offset = 0 if len(page) == _BATCH else offset + len(page)
+        # Everything on this page went to others meanwhile: they drop out of the next read.
 
 
 def release(store: "Store", order: "Order", manager: str | None, now: datetime, actor: str,

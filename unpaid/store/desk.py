@@ -49,7 +49,8 @@ class DeskStore:
     def __init__(self, store: "Store"):
         self.store = store
 
-    def _where(self, until: datetime, now: datetime, manager: str | None) -> tuple[str, list]:
+    def _where(self, until: datetime, now: datetime, manager: str | None,
+               free_only: bool = False) -> tuple[str, list]:
         actual = sorted(s.value for s in ACTUAL)
         sql = (" FROM tasks t JOIN orders o ON o.id = t.order_id"
                " LEFT JOIN claims c ON c.order_id = t.order_id AND c.lease_until > ?"
@@ -59,11 +60,14 @@ class DeskStore:
                " AND t.id = (SELECT t2.id FROM tasks t2 WHERE t2.order_id = t.order_id AND t2.state = ?"
                f" ORDER BY {_MANAGER_FIRST}, t2.due_at, t2.id LIMIT 1)")
         args: list = [to_iso(now), OPEN, to_iso(until), *actual, OPEN]
-        if manager:
-            sql += " AND (c.manager IS NULL OR c.manager = ?) AND (t.manager IS NULL OR t.manager = ?)"
-            args += [manager, manager]
+        if manager and not free_only:
+            sql += " AND (c.manager IS NULL OR c.manager = ?)"
+            args.append(manager)
         else:
             sql += " AND c.manager IS NULL"
+        if manager:
+            sql += " AND (t.manager IS NULL OR t.manager = ?)"
+            args.append(manager)
         return sql, args
 
     def count_due(self, until: datetime, now: datetime, manager: str | None) -> int:
@@ -72,9 +76,9 @@ class DeskStore:
         return self.store.conn.execute("SELECT COUNT(*)" + where, args).fetchone()[0]
 
     def due_page(self, until: datetime, now: datetime, manager: str | None, sort: str, limit: int,
-                 offset: int = 0) -> list[tuple[Task, "Order"]]:
-        """One page of (task, order), in ``sort`` order."""
-        where, args = self._where(until, now, manager)
+                 offset: int = 0, free_only: bool = False) -> list[tuple[Task, "Order"]]:
+        """One page of (task, order), in ``sort`` order (``free_only``: none held, not even by ``manager``)."""
+        where, args = self._where(until, now, manager, free_only)
         cols = ", ".join(f"o.{c} AS o_{c}" for c in _ORDER_COLS)
         sql = f"SELECT t.*, {cols}{where} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?"
         out = []

@@ -1,0 +1,106 @@
+"""Real processes racing for the same queue: every order is claimed by exactly one of them."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+
+from unpaid.clock import to_iso
+from unpaid.store import Store
+from unpaid.store.tasks import Tasks
+from tests.desk.conftest import NOW, make_order
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CLAIMER = textwrap.dedent("""
+    import json, sys
+    from unpaid.clock import from_iso
+    from unpaid.desk.claiming import take_next
+    from unpaid.desk.settings import DeskSettings
+    from unpaid.errors import NotFoundError
+    from unpaid.store import Store
+    from datetime import timezone
+
+    db, manager, now, go = sys.argv[1], sys.argv[2], from_iso(sys.argv[3]), sys.argv[4]
+    store = Store.open(db)
+    while not __import__("os").path.exists(go):  # start together
+        pass
+    got = []
+    while True:
+        try:
+            got.append(take_next(store, manager, now, DeskSettings(), timezone.utc).order_id)
+        except NotFoundError:
+            break
+    print(json.dumps(got))
+""")
+
+TAKER = textwrap.dedent("""
+    import os, sys
+    from unpaid import plugins
+    from unpaid.cli import main
+    from unpaid.testing.fakes import MemoryPlugin, backend
+    from tests.desk.conftest import make_order
+
+    backend("shop").put(make_order("1"))
+    plugins.set_plugins(plugins.load(entry_points=[], environ={}, extra=[("memory", MemoryPlugin)]))
+    while not os.path.exists(sys.argv[2]):
+        pass
+    main(["take", "shop:1", "--manager", sys.argv[1]])
+""")
+
+
+def seed(db: Path, n: int) -> None:
+    with Store.open(db) as store:
+        orders = [make_order(str(i), age=timedelta(days=8, minutes=i)) for i in range(n)]
+        with store.transaction():
+            store.orders.upsert(orders, NOW)
+        for o in orders:
+            Tasks(store).create(f"{o.id}|pb|call|0", order_id=o.id, playbook="pb", step="call",
+                                due_at=NOW - timedelta(hours=1), script="", attempts=1, now=NOW)
+
+
+def start(args: list[str], env=None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
+def test_eight_processes_claiming_from_one_queue_never_share_an_order(tmp_path):
+    db, go = tmp_path / "unpaid.db", tmp_path / "go"
+    seed(db, 120)
+    procs = [start([CLAIMER, str(db), f"m{i}", to_iso(NOW), str(go)]) for i in range(8)]
+    go.touch()
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        results.append(json.loads(out))
+    claimed = [order for got in results for order in got]
+    assert len(claimed) == len(set(claimed)) == 120
+    assert sum(1 for got in results if got) >= 2  # they really raced
+    with Store.open(db) as store:
+        holders = {c.order_id: c.manager for c in store.claims.held(NOW).values()}
+    for i, got in enumerate(results):
+        assert all(holders[o] == f"m{i}" for o in got)
+
+
+def test_two_managers_taking_one_order_at_once_one_wins_the_other_is_told_who(tmp_path):
+    import os
+
+    db, go = tmp_path / "unpaid.db", tmp_path / "go"
+    (tmp_path / "unpaid.toml").write_text('[sources.shop]\ntype = "memory"\n', encoding="utf-8")
+    seed(db, 2)
+    env = {**os.environ, "UNPAID_DB": str(db), "UNPAID_CONFIG": str(tmp_path / "unpaid.toml"),
+           "UNPAID_NOW": to_iso(NOW), "PYTHONPATH": str(ROOT)}
+    procs = {m: start([TAKER, m, str(go)], env) for m in ("anna", "bob", "carol", "dmytro")}
+    go.touch()
+    done = {m: (p.communicate(timeout=60), p.returncode) for m, p in procs.items()}
+    winners = [m for m, (_, code) in done.items() if code == 0]
+    assert len(winners) == 1
+    for m, ((out, err), code) in done.items():
+        if m not in winners:
+            assert code == 1 and err.startswith(f"Error: shop:1 is taken by {winners[0]} until"), err
+    with Store.open(db) as store:
+        claims = [e for e in store.history.for_order("shop:1") if e.kind == "claim"]
+        assert [e.actor for e in claims] == [f"manager:{winners[0]}"]
