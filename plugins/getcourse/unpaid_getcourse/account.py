@@ -18,7 +18,7 @@ from typing import Any, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 from unpaid_getcourse import wire
-from unpaid_getcourse.mapping import DATE_FORMAT, STATUSES, TECH_STATUSES
+from unpaid_getcourse.mapping import DATE_FORMAT, STATUSES
 
 EXPORT_HEAD = ["ID заказа", "Номер", "ID пользователя", "Пользователь", "Email", "Телефон", "Дата создания",
                "Дата оплаты", "Title", "Статус", "Стоимость, RUB", "Оплачено", "Комиссия платежной системы",
