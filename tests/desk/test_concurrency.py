@@ -25,6 +25,7 @@ CLAIMER = textwrap.dedent("""
 
     db, manager, now, go = sys.argv[1], sys.argv[2], from_iso(sys.argv[3]), sys.argv[4]
     store = Store.open(db)
+    open(go + "." + manager, "w").close()  # ready
     while not __import__("os").path.exists(go):  # start together
         pass
     got = []
@@ -45,6 +46,8 @@ TAKER = textwrap.dedent("""
 
     backend("shop").put(make_order("1"))
     plugins.set_plugins(plugins.load(entry_points=[], environ={}, extra=[("memory", MemoryPlugin)]))
+    import unpaid.cli.desk, unpaid.actions  # loaded before the start, so the race is on the claim
+    open(sys.argv[2] + "." + sys.argv[1], "w").close()
     while not os.path.exists(sys.argv[2]):
         pass
     main(["take", "shop:1", "--manager", sys.argv[1]])
@@ -61,6 +64,15 @@ def seed(db: Path, n: int) -> None:
                                 due_at=NOW - timedelta(hours=1), script="", attempts=1, now=NOW)
 
 
+def ready_all(folder: Path, names: list[str], timeout: float = 60) -> None:
+    import time
+
+    end = time.monotonic() + timeout
+    while not all((folder / f"go.{n}").exists() for n in names):
+        assert time.monotonic() < end, "the processes did not start"
+        time.sleep(0.01)
+
+
 def start(args: list[str], env=None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
@@ -70,6 +82,7 @@ def test_eight_processes_claiming_from_one_queue_never_share_an_order(tmp_path):
     db, go = tmp_path / "unpaid.db", tmp_path / "go"
     seed(db, 120)
     procs = [start([CLAIMER, str(db), f"m{i}", to_iso(NOW), str(go)]) for i in range(8)]
+    ready_all(tmp_path, [f"m{i}" for i in range(8)])
     go.touch()
     results = []
     for p in procs:
@@ -94,6 +107,7 @@ def test_two_managers_taking_one_order_at_once_one_wins_the_other_is_told_who(tm
     env = {**os.environ, "UNPAID_DB": str(db), "UNPAID_CONFIG": str(tmp_path / "unpaid.toml"),
            "UNPAID_NOW": to_iso(NOW), "PYTHONPATH": str(ROOT)}
     procs = {m: start([TAKER, m, str(go)], env) for m in ("anna", "bob", "carol", "dmytro")}
+    ready_all(tmp_path, list(procs))
     go.touch()
     done = {m: (p.communicate(timeout=60), p.returncode) for m, p in procs.items()}
     winners = [m for m, (_, code) in done.items() if code == 0]
