@@ -99,7 +99,10 @@ def to_iso(dt: datetime | None) -> str | None:
     """Render an aware datetime as ISO-8601 UTC with a ``Z``: the store's and JSON's format."""
     if dt is None:
         return None
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if dt.tzinfo is not timezone.utc:
+        dt = dt.astimezone(timezone.utc)
+    # isoformat is C code and ~3x faster than strftime; it runs for every order a sync writes.
+    return dt.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def from_iso(text: str | None) -> datetime | None:

@@ -13,6 +13,10 @@ from unpaid.store.history import Entry
 from unpaid.store.orders import StatusChange
 
 
+#: A sync that wrote this many orders refreshes the query planner's statistics.
+ANALYZE_AFTER = 10_000
+
+
 @dataclass
 class SyncResult:
     """What one source's sync did; ``error`` is set when it stopped early (pages before it are kept)."""
@@ -84,4 +88,7 @@ def sync_source(store: Store, connector: Connector, now: datetime,
                 progress(result)
     except ConnectorError as exc:
         result.error = exc
+    if result.orders >= ANALYZE_AFTER:
+        with store.transaction():
+            store.orders.analyze()
     return result

@@ -109,7 +109,7 @@ def to_row(order: Order, synced_at: str) -> tuple:
     """Flatten an Order into the orders table's column order."""
     c = order.customer
     items = None
-    if order.items:
+    if order.items and not _derivable(order):
         items = json.dumps(
             [[i.product_id, i.title, i.quantity, i.price.minor if i.price else None] for i in order.items],
             ensure_ascii=False, separators=(",", ":"),
@@ -126,11 +126,21 @@ def to_row(order: Order, synced_at: str) -> tuple:
     )
 
 
+def _derivable(order: Order) -> bool:
+    # One item at the order's total is the common case; its columns say it all, and skipping the
+    # JSON saves a third of the write cost of a large sync.
+    (item,) = order.items if len(order.items) == 1 else (None,)
+    return (item is not None and item.quantity == 1 and item.price == order.total
+            and item.title == order.product_title and item.product_id == order.product_key)
+
+
 def from_row(row) -> Order:
     """Rebuild an Order from an orders row."""
     currency = row["currency"]
     items: tuple[LineItem, ...] = ()
-    if row["items"]:
+    if row["items"] is None and row["product_key"] is not None:
+        items = (LineItem(row["product_key"], row["product_title"] or "", 1, Money(row["total_minor"], currency)),)
+    elif row["items"]:
         items = tuple(
             LineItem(pid, title or "", qty or 1, Money(price, currency) if price is not None else None)
             for pid, title, qty, price in json.loads(row["items"])
@@ -216,6 +226,15 @@ class Orders:
     def count(self, q: OrderQuery) -> int:
         where, args = q.where()
         return self.conn.execute(f"SELECT COUNT(*) FROM orders{where}", args).fetchone()[0]
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics (sampled, so it is cheap even on millions of rows).
+
+        Without them SQLite lists "newest actual orders" through the status index and sorts
+        everything; with them it walks the creation index and stops after one page.
+        """
+        self.conn.execute("PRAGMA analysis_limit = 1000")
+        self.conn.execute("ANALYZE orders")
 
     def count_source(self, source: str) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM orders WHERE source = ?", (source,)).fetchone()[0]

@@ -37,6 +37,7 @@ MIGRATIONS: list[tuple[int, str]] = [
             synced_at TEXT NOT NULL
         );
         CREATE INDEX orders_status_created ON orders (status, created_at);
+        CREATE INDEX orders_created ON orders (created_at, id);
         CREATE INDEX orders_customer_product ON orders (customer_key, product_key);
 
         CREATE TABLE history (

@@ -38,7 +38,7 @@ class CsvConnector(Connector):
         self.where = str(settings["path"])
         path = Path(self.where).expanduser()
         self.path = path if path.is_absolute() else Path(settings.get("_config_dir") or ".") / path
-        self.page_size = max(1, int(settings.get("page_size") or 5000))
+        self.page_size = max(1, int(settings.get("page_size") or 20000))
         self.columns = {str(k): str(v) for k, v in dict(settings.get("columns") or {}).items()}
         self.statuses = StatusMap(dict(settings.get("statuses") or {}), name)
         self.currency = str(settings.get("currency") or "RUB")
