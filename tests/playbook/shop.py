@@ -1,4 +1,4 @@
-"""Fixtures for playbook tests: a shop of memory sources (one reports opens), the example playbooks, an outbox."""
+"""A shop for playbook tests: memory sources (one reports opens), the example playbooks, an outbox, a desk."""
 
 from __future__ import annotations
 
@@ -124,15 +124,30 @@ class Shop:
             return []
         return sorted((json.loads(p.read_text()) for p in path.glob("*.json")), key=lambda m: m["key"])
 
-    def step_until(self, start: datetime, end: datetime, every: timedelta, on_step=None) -> list[dict]:
-        """Run at every ``every`` from start to end, like cron; returns all rows."""
+    def step_until(self, start: datetime, end: datetime, every: timedelta, *args: str, on_step=None) -> list[dict]:
+        """Run like cron at every ``every`` from start to end (``on_step(t)`` first: the desk, payments)."""
         rows, t = [], start
         while t <= end:
             if on_step:
                 on_step(t)
-            rows += self.run(t)
+            for row in self.run(t, *args):
+                rows.append(dict(row, ran_at=t))
             t += every
         return rows
+
+    def desk(self, t: datetime, outcomes: dict[str, str], data: dict | None = None,
+             pause: dict[str, datetime] | None = None) -> list[int]:
+        """Managers close the open call tasks of the given orders with an outcome."""
+        from unpaid.playbook.control import open_tasks, record_call
+
+        closed = []
+        with self.store() as store:
+            for task in open_tasks(store):
+                if task.order_id in outcomes and task.due_at <= t:
+                    record_call(store, task, outcomes[task.order_id], t, "manager:maria", data,
+                                (pause or {}).get(task.order_id))
+                    closed.append(task.id)
+        return closed
 
 
 def order(source: str, native: str, created: datetime, *, email: str | None = "anna@example.com",

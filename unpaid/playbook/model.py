@@ -29,8 +29,10 @@ ACTIONS = {
     "cancel": "cancel the order with a reason",
     "goto": "jump back (or forward) to another step",
 }
-#: Actions that reach the customer: deferred to the send window and re-checked at the source first.
+#: Actions that reach the customer (they count as attempts).
 CONTACT_ACTIONS = frozenset({"send", "trigger", "call"})
+#: Actions held to the send window: contacts, and offers (an offer is made when the customer can hear of it).
+WINDOWED_ACTIONS = CONTACT_ACTIONS | {"offer"}
 #: Actions safe to retry when a crash left their outcome unknown.
 IDEMPOTENT_ACTIONS = frozenset({"trigger", "offer", "status", "call", "cancel", "goto"})
 OFFER_KINDS = ("discount", "bonus")

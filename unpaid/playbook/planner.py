@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from unpaid.clock import format_duration, to_iso
 from unpaid.model import FINISHED, Order, Status
 from unpaid.playbook.conditions import Facts
-from unpaid.playbook.model import IDEMPOTENT_ACTIONS, MAX_RUNS_PER_STEP, Playbook, Step
+from unpaid.playbook.model import IDEMPOTENT_ACTIONS, MAX_RUNS_PER_STEP, WINDOWED_ACTIONS, Playbook, Step
 from unpaid.store.ledger import CLAIMED, DONE, FAILED, SKIPPED, UNCERTAIN, LedgerEntry, ledger_key
 
 #: A failed action that gave up carries this retry time: it waits for review, never retried by itself.
@@ -91,13 +91,14 @@ class _State:
     ended: bool = False
 
 
-def next_position(pb: Playbook, cursor: int, loops: Mapping[str, int], step: Step) -> tuple[int, dict[str, int]]:
-    """Where the enrollment goes after ``step`` was done or skipped: the next step, or a goto's target."""
+def next_position(pb: Playbook, cursor: int, loops: Mapping[str, int], step: Step,
+                  done: bool = True) -> tuple[int, dict[str, int]]:
+    """Where the enrollment goes after ``step`` was done (or skipped): the next step, or a done goto's target."""
     new_loops = dict(loops)
     new_loops[step.name] = new_loops.get(step.name, 0) + 1
     if pb.end is not None and step is pb.end:
         return len(pb.steps), new_loops
-    if step.action == "goto":
+    if step.action == "goto" and done:
         return pb.index(step.to), new_loops
     return cursor + 1, new_loops
 
@@ -226,8 +227,9 @@ class Planner:
                 st.ended = True
         if step is self.pb.end:
             st.ended = True
-        st.cursor, st.loops = next_position(self.pb, st.cursor, st.loops, step)
-        st.since = d.at
+        st.cursor, st.loops = next_position(self.pb, st.cursor, st.loops, step, d.kind == "act")
+        if d.kind == "act":  # offsets count from the previous step that was done, not from skipped ones
+            st.since = d.at
         st.ledger = {}
 
     def _step(self, name: str) -> Step:
@@ -307,6 +309,13 @@ class Planner:
         if st.paused_until and at < st.paused_until:
             at = st.paused_until
             notes.append(f"paused until {to_iso(st.paused_until)}")
+        if step.action in WINDOWED_ACTIONS and step.windowed and not self.pb.window.always:
+            # Judge the conditions when the action can really happen: a step reached on a quiet Sunday
+            # sees Monday's facts ("elapsed >= 3w"), not the ones of the moment it was reached.
+            slot = self.pb.window.next_slot(at, self._zone(case))
+            if slot != at:
+                notes.append(f"deferred to the send window {self.pb.window.describe()}")
+                at = slot
         facts = self._facts(st, case, max(at, t))
         failed = [c for c in step.when if not c.holds(facts)]
         if failed:
@@ -337,8 +346,7 @@ class Planner:
 
     def _slot(self, step: Step, st: _State, case: Case, at: datetime) -> tuple[datetime, list[str]]:
         """Defer to the frequency cap and the send window until both allow it."""
-        pb, notes = self.pb, []
-        zone = case.order.extra.get("timezone") if case.order.extra else None
+        pb, notes, zone = self.pb, [], self._zone(case)
         for _ in range(10):
             moved = at
             if step.action == "send" and pb.cap is not None and case.order.customer.key:
@@ -347,7 +355,7 @@ class Planner:
                     at = recent[len(recent) - pb.cap.messages] + pb.cap.per
                     notes.append(f"deferred by the frequency cap ({pb.cap.messages} per "
                                  f"{format_duration(pb.cap.per)}; last message {to_iso(recent[-1])})")
-            if step.contacts and step.windowed and not pb.window.always:
+            if step.action in WINDOWED_ACTIONS and step.windowed and not pb.window.always:
                 slot = pb.window.next_slot(at, zone)
                 if slot != at:
                     notes.append(f"deferred to the send window {pb.window.describe()}")
@@ -355,6 +363,10 @@ class Planner:
             if at == moved:
                 break
         return at, notes
+
+    @staticmethod
+    def _zone(case: Case) -> str | None:
+        return case.order.extra.get("timezone") if case.order.extra else None
 
     def _safe_to_repeat(self, step: Step, case: Case) -> bool:
         if step.action in IDEMPOTENT_ACTIONS:

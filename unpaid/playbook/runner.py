@@ -141,7 +141,8 @@ class Runner:
 
     def _advance_only(self, pb: "Playbook", case: Case, step: "Step", d: Decision) -> bool:
         en = case.enrollment
-        cursor, loops = next_position(pb, en.cursor, en.loops, step)
+        entry = self.store.ledger.get(d.key)
+        cursor, loops = next_position(pb, en.cursor, en.loops, step, entry is not None and entry.state == DONE)
         with self.store.transaction():
             moved = self.enrollments.advance(d.order_id, pb.name, en.seq, cursor, self.clock.now(), loops,
                                              self.clock.now())
@@ -156,7 +157,7 @@ class Runner:
                                                 repeat=d.repeat, action=step.action, state=SKIPPED, now=stamp,
                                                 due_at=d.at, error=d.reason):
                     raise _Lost
-                self._move(pb, en, step, max(d.at, en.cursor_since), stamp)
+                self._move(pb, en, step, en.cursor_since, stamp, done=False)
         except _Lost:
             self.report.add(d, "lost")
             return False
@@ -164,8 +165,8 @@ class Runner:
         return True
 
     def _move(self, pb: "Playbook", en: Any, step: "Step", since: datetime, stamp: datetime,
-              closing: str | None = None) -> None:
-        cursor, loops = next_position(pb, en.cursor, en.loops, step)
+              closing: str | None = None, done: bool = True) -> None:
+        cursor, loops = next_position(pb, en.cursor, en.loops, step, done)
         if not self.enrollments.advance(en.order_id, pb.name, en.seq, cursor, since, loops, stamp):
             raise _Lost
         if closing or (pb.end is not None and step is pb.end):
@@ -192,8 +193,8 @@ class Runner:
         except _Lost:
             self.report.add(d, "lost", "claimed by another run, or the frequency cap is full")
             return False
-        try:
-            fresh = self._recheck(order, pb.segment.statuses)
+        try:  # a goto touches nobody; everything else is checked against the source first
+            fresh = order if acted.action == "goto" else self._recheck(order, pb.segment.statuses)
         except ConnectorError as exc:
             return self._failed(d, acted, exc, exc.retryable)
         if isinstance(fresh, str):

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Desk figures: ``unpaid queue`` on a store of N orders, and claims/s with P processes on one queue.
+
+    python benchmarks/desk_bench.py --orders 1000000 --processes 8
+
+The store is built once with plain SQL (reused when --db exists): N orders, ``--actual`` of them still
+unpaid, each unpaid order with an open call task, due times spread over the past and next week.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+from unpaid.clock import to_iso  # noqa: E402
+from unpaid.store import Store  # noqa: E402
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+CLAIMER = textwrap.dedent("""
+    import json, os, sys, time
+    from datetime import timezone
+    from unpaid.clock import from_iso
+    from unpaid.desk.claiming import take_next
+    from unpaid.desk.settings import DeskSettings
+    from unpaid.errors import NotFoundError
+    from unpaid.store import Store
+
+    db, manager, now, go, count = sys.argv[1], sys.argv[2], from_iso(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+    store = Store.open(db)
+    open(go + "." + manager, "w").close()
+    while not os.path.exists(go):
+        time.sleep(0.001)
+    got = []
+    for _ in range(count):
+        try:
+            got.append(take_next(store, manager, now, DeskSettings(), timezone.utc).order_id)
+        except NotFoundError:
+            break
+    print(json.dumps(got))
+""")
+
+
+def build(db: Path, orders: int, actual: float, seed: int) -> float:
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    with Store.open(db) as store:
+        conn = store.conn
+        conn.execute("BEGIN IMMEDIATE")
+        stamp = to_iso(NOW)
+        order_rows, task_rows = [], []
+        for i in range(orders):
+            created = NOW - timedelta(minutes=rng.randrange(0, 60 * 24 * 90))
+            unpaid = rng.random() < actual
+            status = rng.choice(("new", "in_work", "payment_waiting")) if unpaid else \
+                rng.choice(("paid", "paid", "cancelled", "false"))
+            oid = f"shop:{i}"
+            order_rows.append((oid, "shop", str(i), str(i), status, status, to_iso(created), stamp,
+                               f"c{i % (orders // 2 or 1)}@example.com", f"+38067{i:07d}"[:13], f"Customer {i}",
+                               "pills", "Pills", rng.randrange(10_000, 500_000), "UAH", stamp))
+            if unpaid:
+                due = NOW + timedelta(minutes=rng.randrange(-60 * 24 * 7, 60 * 24 * 7))
+                task_rows.append((f"{oid}|pb|call|0", oid, "pb", "call", to_iso(due), "Script", "open", 1, stamp))
+            if len(order_rows) == 50_000:
+                flush(conn, order_rows, task_rows)
+        flush(conn, order_rows, task_rows)
+        conn.execute("COMMIT")
+        conn.execute("ANALYZE")
+    return time.perf_counter() - started
+
+
+def flush(conn, order_rows: list, task_rows: list) -> None:
+    conn.executemany("INSERT INTO orders (id, source, native_id, number, status, native_status, created_at,"
+                     " updated_at, customer_key, email, phone, name, product_key, product_title, total_minor,"
+                     " currency, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[8], r[9], r[10], r[11], r[12],
+                       r[13], r[14], r[15]) for r in order_rows])
+    conn.executemany("INSERT INTO tasks (key, order_id, playbook, step, due_at, script, state, attempts,"
+                     " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", task_rows)
+    order_rows.clear()
+    task_rows.clear()
+
+
+def time_queue(db: Path, runs: int) -> tuple[float, float, int, int]:
+    """Median and max seconds of the queue (counts + one page of 20), in-process, warm."""
+    from unpaid.desk.claiming import load_queue
+
+    times = []
+    with Store.open(db) as store:
+        for _ in range(runs):
+            started = time.perf_counter()
+            view = load_queue(store, NOW, timezone.utc, manager="anna", limit=20)
+            times.append(time.perf_counter() - started)
+    return statistics.median(times), max(times), view.today, view.due_now
+
+
+def time_cli(db: Path) -> float:
+    """Wall time of a whole `unpaid queue` process (start-up included)."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "unpaid", "--db", str(db), "--now", to_iso(NOW), "queue", "-m", "anna"],
+                   check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def claim_race(db: Path, processes: int, per_process: int) -> tuple[int, int, float]:
+    go = Path(tempfile.mkdtemp()) / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, str(db), f"bench{i}", to_iso(NOW), str(go),
+                               str(per_process)], stdout=subprocess.PIPE, text=True) for i in range(processes)]
+    while not all(Path(f"{go}.bench{i}").exists() for i in range(processes)):
+        time.sleep(0.01)
+    started = time.perf_counter()
+    go.touch()
+    got = [json.loads(p.communicate()[0]) for p in procs]
+    elapsed = time.perf_counter() - started
+    claimed = [o for g in got for o in g]
+    return len(claimed), len(set(claimed)), elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--actual", type=float, default=0.2, help="share of orders still unpaid [%(default)s]")
+    parser.add_argument("--processes", type=int, default=8)
+    parser.add_argument("--claims", type=int, default=250, help="claims per process [%(default)s]")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--db", type=Path, default=None, help="store to build or reuse [a temporary file]")
+    args = parser.parse_args(argv)
+    db = args.db or Path(tempfile.mkdtemp()) / "desk-bench.db"
+    if not db.exists():
+        print(f"building {args.orders:,} orders in {db} ...", file=sys.stderr)
+        print(f"build: {build(db, args.orders, args.actual, args.seed):.1f} s")
+    median, worst, today, due = time_queue(db, args.runs)
+    print(f"queue ({args.orders:,} orders, {today:,} to call today, {due:,} due now): "
+          f"median {median * 1000:.0f} ms, max {worst * 1000:.0f} ms (budget 300 ms)")
+    print(f"queue as a command (process start-up included): {time_cli(db) * 1000:.0f} ms")
+    total, unique, elapsed = claim_race(db, args.processes, args.claims)
+    print(f"claims: {args.processes} processes took {total:,} orders in {elapsed:.2f} s = {total / elapsed:,.0f} "
+          f"claims/s; claimed twice: {total - unique}")
+    return 0 if total == unique else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
