@@ -170,7 +170,7 @@ def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segm
     try:
         window = parse_window(body.get("window", {}), f"{where}.window")
     except ValueError as exc:
-        raise _err("", str(exc), "fix the window: hours = \"09:00-21:00\", days = [\"mon\", ...]") from None
+        raise ConfigError(str(exc), "fix the window: hours = \"09:00-21:00\", days = [\"mon\", ...]") from None
     cap = _cap(body.get("cap", {}), f"{where}.cap")
     enter_within = _duration(body, "enter_within", where) or DEFAULT_ENTER_WITHIN
     raw_steps = body.get("steps")

@@ -96,7 +96,10 @@ def parse_window(body: Any, where: str) -> Window:
             raise ValueError(f"{where}.days: use day names {', '.join(DAYS)}") from None
     zone = body.get("timezone")
     if zone is not None:
-        get_zone(str(zone))  # raises ValueError with the fix
+        try:
+            get_zone(str(zone))
+        except ValueError as exc:
+            raise ValueError(f"{where}.timezone: {exc}") from None
     return Window(start, end, days, zone)
 
 
