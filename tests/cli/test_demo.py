@@ -1,5 +1,6 @@
 import csv
 import io
+import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -97,4 +98,33 @@ def test_demo_without_the_csv_plugin_says_how_to_install_it(cli, tmp_path):
     result = cli(["demo", "--dir", str(tmp_path / "shop")])
     assert result.exit_code == 2
     assert "pip install unpaid-csv" in result.stderr
+    assert not (tmp_path / "shop").exists()
+
+
+@pytest.mark.parametrize("kind", ["getcourse", "autoweboffice"])
+def test_demo_serves_the_shop_from_a_connector_emulator(cli, tmp_path, monkeypatch, kind):
+    from unpaid.secrets import env_var
+    from unpaid.store import Store
+    from unpaid.store.orders import OrderQuery
+
+    pytest.importorskip(f"unpaid_{kind}")
+    monkeypatch.setenv("UNPAID_LOAD_PLUGINS", kind)
+    shop = tmp_path / "shop"
+    result = cli(["--now", NOW.isoformat(), "demo", "--dir", str(shop), "--source", kind])
+    assert result.exit_code == 0, result.output
+    assert f"the {kind} emulator on http://127.0.0.1:" in result.stderr
+    config = (shop / "unpaid.toml").read_text(encoding="utf-8")
+    assert f'type = "{kind}"' in config and "key" not in config.split("[sources.shop]")[1]  # keys stay out
+    with Store.open(shop / "unpaid.db") as store:
+        every = list(store.orders.query(OrderQuery(statuses=None)))
+        actual = store.orders.count(OrderQuery())
+    assert every and {o.source for o in every} == {"shop"}
+    assert all(o.created_at < NOW for o in every) and max(o.created_at for o in every) > NOW - timedelta(days=3)
+    assert f"{actual} actual unpaid orders need work" in result.stderr
+    assert not [k for k in os.environ if k.startswith(env_var("shop", ""))]  # the keys were only lent
+
+
+def test_demo_refuses_an_unknown_source_type(cli, with_csv, tmp_path):
+    result = cli(["demo", "--dir", str(tmp_path / "shop"), "--source", "nope"])
+    assert result.exit_code == 2 and "no connector of type 'nope'" in result.stderr
     assert not (tmp_path / "shop").exists()

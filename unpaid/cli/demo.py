@@ -1,14 +1,20 @@
 """``unpaid demo``: a sample shop in a folder, synced, deduplicated and listed — no account, no network.
 
 The demo runs the real commands (``sync``, ``dedupe --apply``, ``orders``) against a config it
-writes, so what it prints is exactly what they print on a real shop.
+writes, so what it prints is exactly what they print on a real shop. With ``--source TYPE`` the
+shop is served by that connector's emulator (a loopback server that behaves like the real API),
+started for the length of the demo.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import json
+import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterator
 
 import click
 
@@ -22,8 +28,8 @@ default_country = "7"
 db = "{db}"
 
 [sources.shop]
-type = "csv"
-path = "orders.csv"
+type = "{type}"
+{settings}
 """
 
 ACTIONS = {"false": "False", "keep": "kept", "skip": "left alone"}
@@ -55,8 +61,9 @@ def _run(demo: "App", name: str, args: list[str]) -> int:
               help="Build the shop in this folder [default: a new temporary folder].")
 @click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="State database [default: unpaid.db in the shop's folder].")
-@click.option("--source", "source_type", type=click.Choice(["csv"]), default="csv", show_default=True,
-              help="Kind of source the sample shop is served from.")
+@click.option("--source", "source_type", default="csv", show_default=True, metavar="csv|TYPE",
+              help="Serve the sample shop from a CSV file, or from the emulator of a connector TYPE "
+                   "(getcourse, autoweboffice: any installed connector that ships one).")
 @click.pass_obj
 def demo(app: "App", folder: Path | None, db: Path | None, source_type: str):
     """Build a sample shop, sync it, dedupe it and show today's work.
@@ -71,44 +78,93 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str):
       unpaid demo
       unpaid demo --dir ./shop && cd shop && unpaid orders --all
       unpaid --now 2026-11-24T10:00 demo
+      unpaid demo --source getcourse   # the same commands against the GetCourse emulator
     """
     from unpaid.cli.context import App
-    from unpaid.demo import copy_shifted
     from unpaid.errors import InputError
 
-    app.plugins.connector_spec(source_type)  # fails early, with the install command, when the plugin is missing
+    spec = app.plugins.connector_spec(source_type)  # fails early, with the install command, when it is missing
+    if source_type != "csv" and not spec.emulator:
+        raise InputError(f"--source {source_type}: the connector ships no emulator to serve a sample shop",
+                         "use --source csv, or a connector listed with an emulator by `unpaid plugins`")
     folder = folder or Path(tempfile.mkdtemp(prefix="unpaid-demo-"))
     config = folder / "unpaid.toml"
     if config.exists():
         raise InputError(f"{folder} already holds a shop (unpaid.toml)", "pass another --dir, or remove that folder")
     folder.mkdir(parents=True, exist_ok=True)
     db_path = (db or folder / "unpaid.db").resolve()
-    config.write_text(CONFIG.format(config=config, db=db_path.as_posix()), encoding="utf-8")
-    shop = App(config=str(config), db=str(db_path), now=app.now_option, fmt="table", verbose=app.verbose,
-               quiet=app.quiet, stdout=app.stdout, stderr=app.stderr)
-    try:
-        count = copy_shifted(folder / "orders.csv", shop.now())
-        _step(app, f"A sample shop: {count} orders in {folder / 'orders.csv'} (source `shop`, type {source_type})")
-        _step(app, "unpaid sync — pull the orders into the store")
-        codes = [_run(shop, "sync", [])]
-        if codes[0]:
-            click.get_current_context().exit(codes[0])
-        _step(app, "unpaid dedupe --apply — paid twins and older duplicates become False")
-        codes.append(_dedupe(app, shop))
-        _step(app, "unpaid orders — what needs work today: actual unpaid orders, newest first")
-        codes.append(_run(shop, "orders", ["--limit", "15"]))
-        total, newest = _today(shop)
-    finally:
-        shop.close()
+    with _served(app, spec, folder) as (settings, where):
+        config.write_text(CONFIG.format(config=config, db=db_path.as_posix(), type=source_type,
+                                        settings=_toml_table(settings)), encoding="utf-8")
+        shop = App(config=str(config), db=str(db_path), now=app.now_option, fmt="table", verbose=app.verbose,
+                   quiet=app.quiet, stdout=app.stdout, stderr=app.stderr)
+        try:
+            total, newest, codes = _tour(app, shop, where, source_type)
+        finally:
+            shop.close()
     app.info(f"\n{total} actual unpaid orders need work. Next, in {folder}:")
     for line in (f"cd {folder}", "unpaid orders --page 2              # the next page",
                  f"unpaid show {newest}             # one order, the customer's others, history",
                  "unpaid orders --all --format json   # everything, for scripts",
                  f'unpaid status {newest} cancelled --reason "Changed mind"'):
         app.info(f"  {line}")
+    if source_type != "csv":
+        app.info(f"  (the {source_type} emulator stopped with the demo: the store keeps what it served; "
+                 f"commands that reach the source need it running, see docs/connectors/{source_type}.md)")
     worst = max(codes)
     if worst:
         click.get_current_context().exit(worst)
+
+
+@contextlib.contextmanager
+def _served(app: "App", spec: Any, folder: Path) -> Iterator[tuple[dict[str, Any], str]]:
+    """Serve the shop for the demo: the bundled CSV copied into ``folder``, or the connector's emulator.
+
+    Yields the source's settings and a description of where the orders come from. An emulator's keys
+    are put in the secret environment variables for the length of the demo only.
+    """
+    from unpaid.demo import copy_shifted
+    from unpaid.secrets import env_var
+
+    if spec.emulator is None or spec.name == "csv":
+        count = copy_shifted(folder / "orders.csv", app.now())
+        yield {"path": "orders.csv"}, f"{count} orders in {folder / 'orders.csv'}"
+        return
+    module, _, attr = spec.emulator.partition(":")
+    emulator = getattr(importlib.import_module(module), attr)(as_of=app.now())
+    secrets = {env_var("shop", k): v for k, v in emulator.secrets().items()}
+    saved = {k: os.environ.get(k) for k in secrets}
+    os.environ.update(secrets)
+    try:
+        settings = {k: v for k, v in emulator.source_settings().items() if k != "type"}
+        yield settings, f"the {spec.name} emulator on {emulator.base_url}"
+    finally:
+        emulator.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _toml_table(settings: dict[str, Any]) -> str:
+    # json.dumps of a str, int or list of them is valid TOML too.
+    return "\n".join(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in settings.items())
+
+
+def _tour(app: "App", shop: "App", where: str, source_type: str) -> tuple[int, str, list[int]]:
+    """The real commands, each under a heading; returns today's count, the newest order and the exit codes."""
+    _step(app, f"A sample shop: {where} (source `shop`, type {source_type})")
+    _step(app, "unpaid sync — pull the orders into the store")
+    codes = [_run(shop, "sync", [])]
+    if codes[0]:
+        click.get_current_context().exit(codes[0])
+    _step(app, "unpaid dedupe --apply — paid twins and older duplicates become False")
+    codes.append(_dedupe(app, shop))
+    _step(app, "unpaid orders — what needs work today: actual unpaid orders, newest first")
+    codes.append(_run(shop, "orders", ["--limit", "15"]))
+    total, newest = _today(shop)
+    return total, newest, codes
 
 
 def _dedupe(app: "App", shop: "App") -> int:

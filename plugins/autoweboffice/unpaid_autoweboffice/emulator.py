@@ -275,24 +275,25 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def load_seed(seed: Mapping[str, Any] | str | Path | None) -> dict[str, Any]:
-    """A seed from a dict, a JSON file, or None for the demo school."""
+def load_seed(seed: Mapping[str, Any] | str | Path | None, as_of: datetime | None = None) -> dict[str, Any]:
+    """A seed from a dict, a JSON file, or None for the demo school (dated before ``as_of``)."""
     if seed is None:
         from unpaid_autoweboffice.seeds import demo_seed
 
-        return demo_seed()
+        return demo_seed(as_of)
     if isinstance(seed, (str, Path)):
         return json.loads(Path(seed).read_text(encoding="utf-8"))
     return dict(seed)
 
 
-def start(seed: Mapping[str, Any] | str | Path | None = None, port: int = 0, **options: Any) -> Emulator:
+def start(seed: Mapping[str, Any] | str | Path | None = None, port: int = 0, *, as_of: datetime | None = None,
+          **options: Any) -> Emulator:
     """Start an emulator in a daemon thread and return it running (``.base_url``, ``.stop()``).
 
     This is what ``unpaid demo --source autoweboffice`` and the tests call; ``source_settings()``
     and ``secrets()`` give what a ``[sources.NAME]`` table and the keyring need to reach it.
     """
-    return Emulator(load_seed(seed), port=port, **options).start()
+    return Emulator(load_seed(seed, as_of), port=port, **options).start()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -218,23 +219,26 @@ class Emulator:
         self.stop()
 
 
-def load_seed(seed: Mapping[str, Any] | str | Path | None) -> dict[str, Any]:
+def load_seed(seed: Mapping[str, Any] | str | Path | None, as_of: datetime | None = None) -> dict[str, Any]:
+    """A seed from a dict, a JSON file, or None for the demo school (dated before ``as_of``)."""
     if seed is None:
         from unpaid_getcourse.sample import demo_seed
 
-        return demo_seed()
+        return demo_seed(as_of)
     if isinstance(seed, (str, Path)):
         return json.loads(Path(seed).read_text(encoding="utf-8"))
     return dict(seed)
 
 
-def start(seed: Mapping[str, Any] | str | Path | None = None, port: int = 0, **overrides: Any) -> Emulator:
+def start(seed: Mapping[str, Any] | str | Path | None = None, port: int = 0, *, as_of: datetime | None = None,
+          **overrides: Any) -> Emulator:
     """Start an emulator in a daemon thread and return it (``.base_url``, ``.stop()``).
 
-    ``seed`` is a seed dict or JSON file (None = the demo school); ``overrides`` replace seed keys
-    (``build_delay=0``, ``budget=5``...). This is what ``unpaid demo --source getcourse`` calls.
+    ``seed`` is a seed dict or JSON file (None = the demo school, dated before ``as_of``); ``overrides``
+    replace seed keys (``build_delay=0``, ``budget=5``...). This is what ``unpaid demo --source getcourse``
+    calls.
     """
-    data = {**load_seed(seed), **overrides}
+    data = {**load_seed(seed, as_of), **overrides}
     emulator = Emulator(Account.from_seed(data), port)
     for fault in data.get("faults", []):
         emulator.inject(fault["kind"], fault.get("path", ""), int(fault.get("count", 1)))

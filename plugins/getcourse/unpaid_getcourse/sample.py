@@ -57,9 +57,13 @@ def generate(count: int, *, seed: int = 7, start: datetime = datetime(2026, 1, 1
     return data
 
 
-def demo_seed() -> dict[str, Any]:
-    """The demo school: 40 deals from the last weeks, with twins and a paid duplicate."""
-    now = datetime.now().replace(microsecond=0)
+def demo_seed(now: datetime | None = None) -> dict[str, Any]:
+    """The demo school: 40 deals from the 30 days before ``now`` (default: the present)."""
+    if now is not None and now.tzinfo is not None:  # deal dates are wall-clock times of the account's zone
+        from zoneinfo import ZoneInfo
+
+        now = now.astimezone(ZoneInfo(base_seed()["timezone"])).replace(tzinfo=None)
+    now = (now or datetime.now()).replace(microsecond=0)
     return generate(40, seed=2026, start=now - timedelta(days=30), days=30)
 
 
