@@ -7,7 +7,7 @@ each action succeeds, to forecast what will happen and when — and says why oth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
@@ -111,6 +111,8 @@ class Planner:
         self.channels = channels
         #: Messages planned in this pass, per customer: the cap sees them when one customer has several orders.
         self.booked: dict[str, list[datetime]] = {}
+        #: Chains taken in this pass (chain key -> order id): a duplicate planned later will not enter.
+        self.chains: dict[str, str] = {}
 
     # ---- public ----
 
@@ -131,7 +133,12 @@ class Planner:
             return [self._d(en.exited_at or now, case, "out", f"left the playbook: {en.exit_reason}", now)]
         gone = self._exit_reason(case)
         if en is None:
+            taken = self.chains.get(case.chain_key or "") if book else None
+            if taken and taken != order.id and not case.chain_holder:
+                case = replace(case, chain_holder=taken)
             entry = self._entry(case, now, until, gone)
+            if book and entry.kind == "enter" and case.chain_key:
+                self.chains[case.chain_key] = order.id
             out.append(entry)
             if entry.kind != "enter" or entry.at > until:
                 return out

@@ -1,0 +1,85 @@
+"""`unpaid plan --until`: a forecast over weeks that says when things happen and why others will not,
+and that `unpaid run` then does what it said."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.playbook.shop import at, order
+from unpaid.model import Status
+
+HOUR = timedelta(hours=1)
+
+
+def story(rows, order_id):
+    return [(r["step"], r["kind"], r["at"]) for r in rows if r["order_id"] == order_id]
+
+
+def test_forecast_over_a_week_with_window_twin_and_cap(shop):
+    created = at("2026-11-23T12:00")
+    shop.add(order("awo", "1", created, email="a@example.com"),
+             order("awo", "2", created, email="a@example.com", product="course-2"),  # same customer: cap
+             order("awo", "3", created, email="b@example.com"),
+             order("gc", "9", created - timedelta(days=5), email="b@example.com", status=Status.PAID),
+             order("awo", "4", created + 9 * HOUR, email="c@example.com"))  # eligible at 21:00: quiet
+    rows = shop.plan(created + HOUR, "--until", "+1w", "--playbook", "awo_reminder")
+    assert story(rows, "awo:1") == [
+        ("", "enter later", "2026-11-25T09:00:00Z"), ("reminder", "act later", "2026-11-25T09:00:00Z"),
+        ("offer", "act later", "2026-11-26T09:00:00Z"), ("offer_letter", "act later", "2026-11-26T09:00:00Z"),
+        ("", "finish", "2026-11-26T09:00:00Z")]
+    capped = next(r for r in rows if r["order_id"] == "awo:2" and r["step"] == "reminder")
+    assert capped["at"] == "2026-11-27T09:00:00Z" and "frequency cap" in capped["reason"]
+    [twin] = [r for r in rows if r["order_id"] == "awo:3"]
+    assert twin["kind"] == "out" and "paid twin order gc:9" in twin["reason"]
+    night = next(r for r in rows if r["order_id"] == "awo:4" and r["step"] == "reminder")
+    assert night["at"] == "2026-11-26T06:00:00Z" and "send window" in night["reason"]
+
+    # and the runs do what the forecast said, at the times it said
+    sent = {}
+    for row in shop.step_until(created + HOUR, created + timedelta(days=6), HOUR):
+        if row["result"] == "done" and row["action"] == "send":
+            sent[(row["order_id"], row["step"])] = row["ran_at"].isoformat().replace("+00:00", "Z")
+    forecast = {(r["order_id"], r["step"]): r["at"] for r in rows
+                if r["kind"] == "act later" and r["step"] in ("reminder", "offer_letter")}
+    assert sent == forecast
+
+
+def test_duplicate_orders_get_one_chain_in_the_forecast_and_in_the_runs(shop):
+    created = at("2026-11-23T12:00")
+    shop.add(order("awo", "1", created), order("awo", "2", created + timedelta(minutes=5)))
+    rows = shop.plan(created + HOUR, "--until", "+1w", "--playbook", "awo_reminder")
+    [dup] = [r for r in rows if r["order_id"] == "awo:2"]
+    assert dup["kind"] == "out" and "one chain per customer and product" in dup["reason"]
+    assert "awo:1" in dup["reason"]
+    shop.step_until(created + 2 * timedelta(days=2), created + timedelta(days=4), HOUR)
+    assert {m["order_id"] for m in shop.outbox()} == {"awo:1"}
+
+
+def test_forecast_of_the_pharmacy_weeks_stops_for_the_call_outcome_and_ends_on_time(shop):
+    created = at("2026-11-02T11:00")
+    shop.add(order("pharmacy", "2", created, email="mail-only@example.com", phone=None))
+    rows = shop.plan(created, "--until", "+8w", "--playbook", "pharmacy")
+    steps = [r["step"] for r in rows if r["kind"] == "act later"]
+    assert "call" not in steps and steps[-1] == "end"  # no phone: no calls
+    end = rows[-1]
+    assert end["step"] == "end" and end["at"] == "2026-12-21T08:00:00Z"  # six weeks after entry
+    letters = [r["at"] for r in rows if r["step"] == "letter" and r["kind"] == "act later"]
+    assert len(letters) == 7 and letters[-1] < end["at"]  # weeks 0..6, each in the Kyiv window
+    second = next(r for r in rows if r["step"] == "letter" and r["at"] == letters[1])
+    assert second["at"] == "2026-11-16T07:00:00Z" and "send window" in second["reason"]  # Sunday -> Monday
+    assert [r["kind"] for r in rows if r["step"] == "bonus_25"][-3:] == ["act later", "skip later", "skip later"]
+    no_phone = [r for r in rows if r["step"] == "call"]
+    assert no_phone and all("no phone" in r["reason"] for r in no_phone)
+
+
+def test_plan_of_one_order_explains_why_it_is_not_in_a_playbook(shop):
+    created = at("2026-11-23T12:00")
+    shop.add(order("awo", "7", created, status=Status.CANCELLED))
+    rows = shop.plan(created + timedelta(days=3), "--order", "awo:7", "--playbook", "awo_reminder")
+    [row] = rows
+    assert row["kind"] == "out" and "cancelled" in row["reason"]
+
+
+def test_plan_until_before_now_is_a_usage_error(shop):
+    result = shop.cli(["--now", at("2026-11-23T12:00").isoformat(), "plan", "--until", "2026-11-01"])
+    assert result.exit_code == 2 and "--until" in result.stderr and "Traceback" not in result.output
