@@ -1,0 +1,229 @@
+"""Seed 002's loop and seed 004's day at the desk, driven through the CLI with --now stepping through time."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from unpaid.model import Customer, LineItem, Money, Order, Status
+from unpaid.testing.fakes import BACKENDS, MemoryPlugin, backend
+from tests.desk.conftest import TEMPLATES
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "playbooks"
+CONFIG = """
+timezone = "{zone}"
+playbook_files = [{files}]
+templates_dir = "templates"
+cancel_reasons = ["Too expensive", "Changed mind", "Too many attempts"]
+
+[sources.{source}]
+type = "memory"
+
+[channels.email]
+type = "outbox"
+path = "outbox"
+
+[desk]
+{desk}
+"""
+#: Seed 004's partner pharmacy as its managers work it: orders unpaid for 7 days enter with a 15% bonus
+#: and a call task; letters, postponements and cancellations are the managers' own buttons.
+PHARMACY_DESK = """
+[segments.ph_pending_7d]
+sources = ["pharmacy"]
+min_age = "7d"
+
+[playbooks.ph_desk]
+segment = "ph_pending_7d"
+channel = "email"
+window = { hours = "09:00-20:00", timezone = "Europe/Kyiv" }
+end = { after = "6w", action = "cancel", reason = "Expired" }
+
+[[playbooks.ph_desk.steps]]
+name = "bonus_15"
+action = "offer"
+kind = "bonus"
+percent = 15
+valid = "3w"
+
+[[playbooks.ph_desk.steps]]
+name = "call"
+action = "call"
+script = "Order {{ order.number }}: {% if offer %}+{{ offer.percent }}% bonus tablets. {% endif %}Paid? Ask for proof."
+"""
+
+
+class Day:
+    """One shop: an example playbook run like cron, and managers at the desk, all through the CLI."""
+
+    def __init__(self, root: Path, cli, zone: str):
+        self.root, self.cli, self.zone = root, cli, ZoneInfo(zone)
+
+    def __call__(self, args: str, now: datetime, code: int = 0, fmt: str | None = None):
+        argv = ["--now", now.isoformat()] + (["--format", fmt] if fmt else []) + shlex.split(args)
+        result = self.cli(argv)
+        assert result.exit_code == code, (args, now, result.output)
+        return result
+
+    def at(self, text: str) -> datetime:
+        """A local time of the shop, as UTC."""
+        return datetime.fromisoformat(text).replace(tzinfo=self.zone).astimezone(timezone.utc)
+
+    def run(self, now: datetime) -> list[dict]:
+        return self("run", now, fmt="json").json()
+
+    def run_until(self, start: datetime, end: datetime, every: timedelta = timedelta(hours=1)) -> list[dict]:
+        rows, t = [], start
+        while t <= end:
+            rows += [dict(r, ran_at=t) for r in self.run(t)]
+            t += every
+        return rows
+
+    def queue(self, now: datetime, args: str = "") -> tuple[str, list[dict]]:
+        """(the count line, the rows)."""
+        result = self(f"queue {args}", now, fmt="json")
+        return result.stderr.splitlines()[0], result.json()
+
+    def ids(self, now: datetime, args: str = "") -> list[str]:
+        return [r["order_id"] for r in self.queue(now, args)[1]]
+
+    def history(self, order_id: str, now: datetime) -> list[dict]:
+        return self(f"show {order_id}", now, fmt="json").json()["history"]
+
+    def outbox(self) -> list[dict]:
+        path = self.root / "outbox"
+        return sorted((json.loads(p.read_text()) for p in path.glob("*.json")), key=lambda m: m["key"]) \
+            if path.is_dir() else []
+
+    def subjects(self, order_id: str) -> list[str]:
+        return [m["subject"] for m in self.outbox() if m["order_id"] == order_id]
+
+
+@pytest.fixture
+def shop(tmp_path, cli, register_plugin, monkeypatch):
+    """``shop(zone, source, playbook files..., desk=...)`` -> a :class:`Day`."""
+    BACKENDS.clear()
+    register_plugin(MemoryPlugin, name="memory")
+
+    def make(zone: str, source: str, *files: Path, desk: str = "") -> Day:
+        names = ", ".join(f'"{f}"' for f in files)
+        (tmp_path / "unpaid.toml").write_text(CONFIG.format(zone=zone, files=names, source=source, desk=desk),
+                                              encoding="utf-8")
+        folder = tmp_path / "templates"
+        shutil.copytree(EXAMPLES / "templates", folder)
+        for name, text in TEMPLATES.items():
+            (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+        monkeypatch.setenv("UNPAID_CONFIG", str(tmp_path / "unpaid.toml"))
+        monkeypatch.setenv("UNPAID_DB", str(tmp_path / "unpaid.db"))
+        return Day(tmp_path, cli, zone)
+
+    yield make
+    BACKENDS.clear()
+
+
+def order(source: str, native: str, created: datetime, *, phone: str | None = "+380671234567",
+          total: int = 150_000, currency: str = "UAH") -> Order:
+    return Order(source, native, Status.NEW, created, Money(total, currency),
+                 Customer(f"c{native}@example.com", phone, "Olena Shevchenko"), (LineItem("pills", "Pills"),),
+                 number=native, native_status="new", payment_link=f"https://pay.example.com/{native}")
+
+
+def pay(source: str, native: str, at: datetime) -> None:
+    b = backend(source)
+    b.orders[native] = replace(b.orders[native], status=Status.PAID, native_status="paid", updated_at=at, paid_at=at)
+
+
+def status(source: str, native: str) -> Status:
+    return backend(source).orders[native].status
+
+
+def test_seed_002_promise_pause_remind_and_call_again_until_paid_or_refused(shop):
+    day = shop("Europe/Moscow", "gc", EXAMPLES / "getcourse_process.toml")
+    created = day.at("2026-11-24T10:00")  # a Tuesday
+    for i, native in enumerate(("pays_later", "refuses", "pays_at_once")):
+        backend("gc").put(order("gc", native, created + timedelta(minutes=i), currency="RUB"))
+    day("sync", created + timedelta(minutes=2))
+    day.run(created + timedelta(minutes=2))  # the payment link and the product letter at once
+    pay("gc", "pays_at_once", created + timedelta(minutes=5))
+    # the grace period: nobody is asked to call yet
+    assert day.queue(created + timedelta(minutes=10))[0] == "Today: 0 orders to call; 0 due now"
+    rows = day.run(created + timedelta(minutes=20))
+    assert {r["order_id"] for r in rows if r["step"] == "call" and r["result"] == "done"} == {"gc:pays_later",
+                                                                                              "gc:refuses"}
+    t = day.at("2026-11-24T10:30")
+    line, queue = day.queue(t, "--manager maria")
+    assert line.startswith("Today: 2 orders to call; 2 due now")
+    assert [r["order_id"] for r in queue] == ["gc:refuses", "gc:pays_later"]  # newest first
+    assert "agree on a payment date for order refuses" in queue[0]["script"]
+
+    # the managers take one each; both promise to pay
+    assert day("next -m maria", t, fmt="json").json()["order_id"] == "gc:refuses"
+    assert day("next -m ivan", t, fmt="json").json()["order_id"] == "gc:pays_later"
+    assert status("gc", "refuses") is Status.IN_WORK
+    day("outcome gc:refuses promised --on 2026-11-26 --comment 'salary on Thursday' -m maria", t)
+    out = day("outcome gc:pays_later promised --on 2026-11-25 -m ivan", t + timedelta(minutes=5)).stdout
+    assert "next call 2026-11-26 09:00" in out
+    assert status("gc", "refuses") is status("gc", "pays_later") is Status.PAYMENT_WAITING
+    # paused: nothing runs, nothing to call until the day after the promise
+    rows = day.run_until(t, day.at("2026-11-25T08:00"))
+    assert [r for r in rows if r["result"] == "done"] == []
+    assert day.queue(day.at("2026-11-25T08:00"))[0].startswith("Today: 0 orders to call")
+
+    # the promised day: a reminder, no call yet
+    rows = day.run_until(day.at("2026-11-25T08:30"), day.at("2026-11-25T20:00"))
+    reminders = [r for r in rows if r["step"] == "promised_reminder" and r["result"] == "done"]
+    assert [(r["order_id"], r["ran_at"]) for r in reminders] == [("gc:pays_later", day.at("2026-11-25T09:30"))]
+    assert day.subjects("gc:pays_later")[-1] == "A reminder about order pays_later"
+    assert day.ids(day.at("2026-11-25T20:00"), "--manager ivan") == []
+
+    # unpaid the day after: back in ivan's queue (he arranged it), not in maria's
+    t = day.at("2026-11-26T09:00")
+    rows = day.run(t)  # ... and maria's customer gets the reminder on her promised day
+    assert [r["order_id"] for r in rows if r["step"] == "promised_reminder" and r["result"] == "done"] == [
+        "gc:refuses"]
+    assert day.ids(t, "--manager ivan") == ["gc:pays_later"]
+    assert day.ids(t, "--manager maria") == []
+    [row] = day.queue(t, "--manager ivan")[1]
+    assert row["calls"] == 1 and row["status"] == "payment_waiting"
+    day("take gc:pays_later -m ivan", t)
+    day("outcome gc:pays_later promised --on 2026-11-27 --comment 'the bank was closed' -m ivan", t)
+    day.run_until(t, day.at("2026-11-26T20:00"))
+
+    # the second promise: another reminder; this time the customer pays
+    rows = day.run_until(day.at("2026-11-27T09:00"), day.at("2026-11-27T11:00"))
+    assert [r["order_id"] for r in rows if r["step"] == "promised_reminder" and r["result"] == "done"] == [
+        "gc:pays_later"]
+    pay("gc", "pays_later", day.at("2026-11-27T11:30"))
+    t = day.at("2026-11-27T12:00")
+    assert day.ids(t, "--manager maria") == ["gc:refuses"]
+    day("take gc:refuses -m maria", t)
+    day("outcome gc:refuses refused --reason 'too expensive' --comment 'found it cheaper' -m maria", t)
+    assert (status("gc", "refuses"), backend("gc").orders["refuses"].cancel_reason) == (Status.CANCELLED,
+                                                                                        "Too expensive")
+    rows = day.run_until(t, day.at("2026-11-30T12:00"), timedelta(hours=3))
+    exits = {r["order_id"]: r["detail"] for r in rows if r["result"] in ("exited", "skipped")
+             and r["order_id"] in ("gc:pays_later", "gc:refuses")}
+    assert "paid" in exits["gc:pays_later"] and "cancelled" in exits["gc:refuses"]
+    for moment in ("2026-11-28T09:00", "2026-11-30T12:00"):
+        assert day.queue(day.at(moment))[0].startswith("Today: 0 orders to call")
+
+    # the whole story is in the history: who and when, the automatic steps marked
+    history = day.history("gc:pays_later", t)
+    auto = [(h["kind"], h["summary"].split(" to ")[0]) for h in history if h["automatic"]]
+    assert auto[:3] == [("message", "Sent 'gc_payment_link'"), ("message", "Sent 'gc_product_info'"),
+                        ("task", "Call task #1 (attempt 1)")]
+    assert ("message", "Sent 'gc_promised_reminder'") in auto
+    manual = [(h["actor"], h["kind"]) for h in history if not h["automatic"]]
+    assert manual[:4] == [("manager:ivan", "status"), ("manager:ivan", "claim"), ("manager:ivan", "status"),
+                          ("manager:ivan", "call")]
+    calls = [h for h in history if h["kind"] == "call"]
+    assert [(c["at"], c["data"]["promised_on"]) for c in calls] == [
+        ("2026-11-24T07:35:00Z", "2026-11-25"), ("2026-11-26T06:00:00Z", "2026-11-27")]
+    assert calls[1]["data"]["comment"] == "the bank was closed"
