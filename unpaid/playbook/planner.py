@@ -157,6 +157,8 @@ class Planner:
             if book and d.kind == "act" and d.action == "send" and order.customer.key:
                 self.booked.setdefault(order.customer.key, []).append(d.at)
             self._apply(state, d)
+            if d.kind == "act" and d.at < now:  # an overdue step is done now, and the next counts from then
+                state.since = now
             t = max(t, d.at)
             if state.ended:
                 break
@@ -345,19 +347,21 @@ class Planner:
         if step.action == "offer" and st.offer >= step.offer.percent and st.offer_until and st.offer_until > at:
             return self._d(at, case, "skip", f"an offer of {st.offer}% is active until {to_iso(st.offer_until)} "
                            "(offers only go up)", now, **kw)
-        at, more = self._slot(acted, st, case, at)
+        at, more = self._slot(acted, st, case, at, now)
         notes += more
         kw.update(action=acted.action, channel=acted.channel)
         return self._d(at, case, "act", f"{acted.describe()}: " + "; ".join(notes), now,
                        fallback=fallback, retry=retry, **kw)
 
-    def _slot(self, step: Step, st: _State, case: Case, at: datetime) -> tuple[datetime, list[str]]:
+    def _slot(self, step: Step, st: _State, case: Case, at: datetime, now: datetime) -> tuple[datetime, list[str]]:
         """Defer to the frequency cap and the send window until both allow it."""
         pb, notes, zone = self.pb, [], self._zone(case)
         for _ in range(10):
             moved = at
             if step.action == "send" and pb.cap is not None and case.order.customer.key:
-                recent = [c for c in st.contacts if at - pb.cap.per < c <= at]
+                # A step due in the past goes out now: the cap counts the messages before now, not before `at`.
+                sent_at = max(at, now)
+                recent = [c for c in st.contacts if sent_at - pb.cap.per < c <= sent_at]
                 if len(recent) >= pb.cap.messages:
                     at = recent[len(recent) - pb.cap.messages] + pb.cap.per
                     notes.append(f"deferred by the frequency cap ({pb.cap.messages} per "
