@@ -1,12 +1,13 @@
 import csv
 import io
+import json
 import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from unpaid.demo import BUNDLED_NOW, BUNDLED_ROWS, BUNDLED_SEED, HEADER, bundled_path, copy_shifted, write_csv
-from unpaid.model import Status
+from unpaid.model import FINISHED, Status
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -89,6 +90,17 @@ def test_demo_syncs_dedupes_and_lists_todays_work(cli, with_csv, tmp_path):
     listing = [line for line in result.stdout.rsplit("→", 1)[-1].splitlines() if line.startswith("shop:")]
     assert listing[0].startswith(newest.id + " ")  # today's work, newest first
     assert f"unpaid show {newest.id}" in result.stderr
+    # the bundled playbook: actual orders with an e-mail, 1 hour to 7 days old, get a reminder;
+    # one per customer, since the frequency cap allows one message a day
+    mails = sorted((shop / "outbox").glob("*.json"))
+    reminded = [json.loads(p.read_text(encoding="utf-8"))["order_id"] for p in mails]
+    by_id = {o.id: o for o in every}
+    eligible = {o.id for o in every if o.status not in FINISHED and o.customer.email
+                and NOW - timedelta(days=7, hours=1) < o.created_at <= NOW - timedelta(hours=1)}
+    customers = [by_id[i].customer.key for i in reminded]
+    assert reminded and set(reminded) <= eligible
+    assert len(customers) == len(set(customers)) == len({by_id[i].customer.key for i in eligible})
+    assert "Run " in result.stderr and f"{len(reminded)} done" in result.stderr
 
     again = cli(["--now", NOW.isoformat(), "demo", "--dir", str(shop)])
     assert again.exit_code == 2 and "already holds a shop" in again.stderr

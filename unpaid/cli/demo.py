@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -30,7 +31,10 @@ db = "{db}"
 [sources.shop]
 type = "{type}"
 {settings}
-"""
+
+{playbook}"""
+#: Bundled playbook template files, and the names the demo's playbook knows them by.
+TEMPLATES = {"demo_reminder.txt": "reminder.txt", "demo_offer.txt": "offer.txt"}
 
 ACTIONS = {"false": "False", "keep": "kept", "skip": "left alone"}
 
@@ -70,8 +74,10 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str):
 
     Copies the bundled export of 400 orders from ~160 customers (moved forward so the newest
     are from today) into a folder with its own unpaid.toml, then runs `unpaid sync`,
-    `unpaid dedupe --apply` (orders with a paid twin or a newer duplicate become False) and
-    `unpaid orders`. Nothing outside that folder is touched; no account or network is needed.
+    `unpaid dedupe --apply` (orders with a paid twin or a newer duplicate become False),
+    `unpaid orders`, then `unpaid plan` and `unpaid run` of a small reminder playbook whose
+    messages go to an outbox folder. Nothing outside that folder is touched; no account or
+    network is needed.
 
     \b
     Examples:
@@ -95,7 +101,8 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str):
     db_path = (db or folder / "unpaid.db").resolve()
     with _served(app, spec, folder) as (settings, where):
         config.write_text(CONFIG.format(config=config, db=db_path.as_posix(), type=source_type,
-                                        settings=_toml_table(settings)), encoding="utf-8")
+                                        settings=_toml_table(settings), playbook=_playbook(folder)),
+                          encoding="utf-8")
         shop = App(config=str(config), db=str(db_path), now=app.now_option, fmt="table", verbose=app.verbose,
                    quiet=app.quiet, stdout=app.stdout, stderr=app.stderr)
         try:
@@ -105,6 +112,8 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str):
     app.info(f"\n{total} actual unpaid orders need work. Next, in {folder}:")
     for line in (f"cd {folder}", "unpaid orders --page 2              # the next page",
                  f"unpaid show {newest}             # one order, the customer's others, history",
+                 "unpaid plan --until 3d             # what the playbook will do over three days",
+                 "ls outbox                          # the messages `unpaid run` wrote",
                  "unpaid orders --all --format json   # everything, for scripts",
                  f'unpaid status {newest} cancelled --reason "Changed mind"'):
         app.info(f"  {line}")
@@ -163,8 +172,21 @@ def _tour(app: "App", shop: "App", where: str, source_type: str) -> tuple[int, s
     codes.append(_dedupe(app, shop))
     _step(app, "unpaid orders — what needs work today: actual unpaid orders, newest first")
     codes.append(_run(shop, "orders", ["--limit", "15"]))
+    _step(app, "unpaid plan — what the playbook `reminders` would do now, and why")
+    codes.append(_run(shop, "plan", ["--limit", "10"]))
+    _step(app, "unpaid run — carry out what is due, exactly once (messages go to the outbox folder)")
+    codes.append(_run(shop, "run", ["--limit", "10"]))
     total, newest = _today(shop)
     return total, newest, codes
+
+
+def _playbook(folder: Path) -> str:
+    """The bundled demo playbook for the config, with its templates copied beside it."""
+    data = Path(__file__).resolve().parent.parent / "data"
+    (folder / "templates").mkdir(exist_ok=True)
+    for bundled, name in TEMPLATES.items():
+        shutil.copyfile(data / bundled, folder / "templates" / name)
+    return (data / "demo_playbook.toml").read_text(encoding="utf-8")
 
 
 def _dedupe(app: "App", shop: "App") -> int:
