@@ -292,12 +292,21 @@ def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason
     echo_done(app, done)
     failed = False
     for purpose in done.plan.send:
-        failed |= not send_quietly(app, s, order.id, s.templates[purpose], manager, cmd)
+        from unpaid.desk.send import channels_for
+
+        channels = channels_for(app.config, app.plugins, purpose)
+        if not channels:
+            app.warn(f"{order.id}: message {s.templates[purpose]!r} not sent: no channel other than the phone "
+                     "is configured")
+            failed = True
+        for channel in channels:
+            failed |= not send_quietly(app, s, order.id, s.templates[purpose], manager, cmd, channel)
     if failed:
         click.get_current_context().exit(ExitCode.FAILED)
 
 
-def send_quietly(app: "App", s: "DeskSettings", order_id: str, template: str, manager: str, cmd: str) -> bool:
+def send_quietly(app: "App", s: "DeskSettings", order_id: str, template: str, manager: str, cmd: str,
+                 channel: str | None = None) -> bool:
     """Send a message an outcome calls for; a warning (not an error) when it cannot go."""
     from unpaid.channel import ChannelError
     from unpaid.desk import send as sending
@@ -305,7 +314,7 @@ def send_quietly(app: "App", s: "DeskSettings", order_id: str, template: str, ma
 
     order = app.store.orders.get(order_id)
     try:
-        prepared = sending.prepare(app.store, app.config, app.plugins, s, order, template, None, None)
+        prepared = sending.prepare(app.store, app.config, app.plugins, s, order, template, channel, None)
         sent = sending.send(app.store, app.config, app.plugins, s, order, prepared, actor=f"manager:{manager}",
                             now=app.now(), command=cmd)
     except (UnpaidError, ChannelError) as exc:

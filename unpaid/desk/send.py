@@ -61,6 +61,21 @@ def pick_channel(config: "Config", settings: "DeskSettings", given: str | None, 
     return name
 
 
+def address_kind(config: "Config", plugins: "Plugins", name: str) -> str:
+    """What channel ``name`` writes to: ``email`` or ``phone``."""
+    body = config.section("channels")[name]
+    spec = plugins.channel_spec(str(body.get("type", "")))
+    return spec.address if spec.address != "any" else str(body.get("address", "email"))
+
+
+def channels_for(config: "Config", plugins: "Plugins", purpose: str) -> list[str | None]:
+    """Where a message an outcome calls for goes: ``ask_phone`` on every channel that does not write to
+    the phone (the phone is what is wrong or missing); anything else on the desk's channel (None)."""
+    if purpose != "ask_phone":
+        return [None]
+    return [name for name in config.section("channels") if address_kind(config, plugins, name) != "phone"]
+
+
 def parse_percent(text: str | None) -> int | None:
     """``25%`` or ``25`` -> 25; InputError naming --offer otherwise."""
     if text is None:
@@ -82,9 +97,7 @@ def prepare(store: "Store", config: "Config", plugins: "Plugins", settings: "Des
         raise InputError(f"template {template!r} not found ({folder / (template + '.txt')})",
                          f"create {template}.txt in {folder} (first line: Subject: ...) or fix the name")
     name = pick_channel(config, settings, channel, f"message {template!r}")
-    body = config.section("channels")[name]
-    spec = plugins.channel_spec(str(body.get("type", "")))
-    kind = spec.address if spec.address != "any" else str(body.get("address", "email"))
+    kind = address_kind(config, plugins, name)
     c = order.customer
     to = c.email if kind == "email" else c.phone
     if not to:
