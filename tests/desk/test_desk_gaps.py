@@ -77,3 +77,82 @@ def test_no_other_channel_to_ask_for_a_phone_is_a_warning(desk):
     assert "no channel other than the phone" in result.stderr
     assert desk.order("shop:1").status is Status.NEW  # the outcome itself is kept
     assert [h.kind for h in desk.history("shop:1")] == ["call"]
+
+
+NUDGE = """
+[segments.everyone]
+sources = ["shop"]
+
+[playbooks.nudge]
+segment = "everyone"
+channel = "email"
+cap = { messages = 1, per = "1d" }
+templates = "templates"
+
+[[playbooks.nudge.steps]]
+name = "letter"
+action = "send"
+template = "bank_details"
+after = "1h"
+window = false
+"""
+
+
+def test_a_message_sent_by_hand_counts_for_the_playbooks_frequency_cap(desk):
+    write_config(desk.root, NUDGE)
+    desk.add(make_order("1", age=timedelta(minutes=10)))
+    desk("run", NOW - timedelta(minutes=5))  # enters the playbook
+    desk("send shop:1 --template bank_details -m anna")
+    rows = desk("run", NOW + timedelta(hours=1), fmt="json").json()
+    assert [r["result"] for r in rows if r["step"] == "letter"] in ([], ["lost"])
+    assert len(desk.outbox()) == 1
+    plan = desk("plan", NOW + timedelta(hours=1), fmt="json").json()
+    assert any("frequency cap" in d["reason"] for d in plan if d.get("step") == "letter")
+    rows = desk("run", NOW + timedelta(days=1, minutes=1), fmt="json").json()
+    assert [r["result"] for r in rows if r["step"] == "letter"] == ["done"]
+    assert len(desk.outbox()) == 2
+
+
+CALLS = """
+[desk]
+attempts = 2
+
+[segments.everyone]
+sources = ["shop"]
+
+[playbooks.calls]
+segment = "everyone"
+channel = "email"
+templates = "templates"
+
+[[playbooks.calls.steps]]
+name = "call"
+action = "call"
+script = "Call {{ order.number }}"
+window = false
+
+[[playbooks.calls.steps]]
+name = "again"
+action = "goto"
+to = "call"
+after = "1d"
+when = ["calls < 3"]
+"""
+
+
+def test_after_giving_up_a_new_call_from_the_playbook_starts_a_new_run_of_attempts(desk):
+    write_config(desk.root, CALLS)
+    desk.add(make_order("1", age=timedelta(minutes=10)))
+    t = NOW
+    desk("run", t)
+    for _ in range(2):
+        [row] = desk.queue(t)
+        out = desk("outcome shop:1 no_answer -m anna", t).stdout
+        t = t + timedelta(hours=3)
+    assert "given up, Not confirmed" in out and len(desk.outbox()) == 1
+    desk("run", NOW + timedelta(days=1, hours=4))  # the playbook calls again a day later
+    t = NOW + timedelta(days=1, hours=4)
+    [row] = desk.queue(t)
+    assert row["status"] == "not_confirmed" and row["calls"] == 2
+    out = desk("outcome shop:1 no_answer -m anna", t).stdout
+    assert out.startswith("no answer (1 in a row); next call") and len(desk.outbox()) == 1

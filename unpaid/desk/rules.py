@@ -58,12 +58,14 @@ class CallFacts:
     """Earlier call outcomes of the order, oldest first: (outcome, at)."""
 
     calls: Sequence[tuple[str, datetime]] = ()
+    #: When the desk last gave up on the order: a call after that (a playbook tries again) starts a new run.
+    gave_up_at: datetime | None = None
 
     def unanswered_run(self) -> list[datetime]:
-        """Times of the no-answer calls since the customer was last reached."""
+        """Times of the no-answer calls since the customer was last reached (or the desk last gave up)."""
         run: list[datetime] = []
         for outcome, at in reversed(self.calls):
-            if outcome != _NO_ANSWER:
+            if outcome != _NO_ANSWER or (self.gave_up_at is not None and at <= self.gave_up_at):
                 break
             run.append(at)
         return run

@@ -44,7 +44,8 @@ def call_facts(store: "Store", order_id: str) -> tuple[CallFacts, date | None]:
     promise = None
     if calls and calls[-1][0] == "promised" and calls[-1][2].get("promised_on"):
         promise = date.fromisoformat(calls[-1][2]["promised_on"])
-    return CallFacts([(o, at) for o, at, _ in calls]), promise
+    gave_up = max((at for _, at, data in calls if data.get("given_up")), default=None)
+    return CallFacts([(o, at) for o, at, _ in calls], gave_up), promise
 
 
 def record_outcome(store: "Store", connector: Callable[[], "Connector"], order: "Order", manager: str, text: str,
