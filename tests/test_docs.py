@@ -59,3 +59,21 @@ def test_readme_links_resolve():
     links = re.findall(r"\]\(([^)#]+)", readme)
     assert links
     assert [link for link in links if not link.startswith("http") and not (root / link).exists()] == []
+
+
+def test_playbooks_md_documents_every_playbook_and_step_field():
+    from unpaid.playbook.model import PLAYBOOK_FIELDS, STEP_FIELDS
+
+    text = (DOCS / "playbooks.md").read_text(encoding="utf-8")
+    missing = sorted(name for name in PLAYBOOK_FIELDS | STEP_FIELDS if f"`{name}`" not in text)
+    assert missing == [], f"docs/playbooks.md lacks {missing}"
+    assert '<a id="conditions"></a>' in text or "\n## Conditions\n" in text  # error messages link #conditions
+
+
+def test_desk_md_documents_every_outcome():
+    from unpaid.desk.rules import CHOICES
+    from unpaid.playbook.conditions import OUTCOMES
+
+    text = (DOCS / "desk.md").read_text(encoding="utf-8")
+    missing = [name for name in dict.fromkeys(OUTCOMES + CHOICES) if f"`{name}`" not in text]
+    assert missing == [], f"docs/desk.md lacks {missing}"
