@@ -156,9 +156,14 @@ def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, 
               help="How long a claimed action may take before its outcome counts as unknown.")
 @click.option("--max-attempts", type=click.IntRange(1, 50), default=5, show_default=True,
               help="Tries of a failing send before it is reported for review.")
+@click.option("--resolve", "resolve_key", metavar="KEY",
+              help="First settle an action held for review (its key from `unpaid plan`).")
+@click.option("--as", "resolve_as", type=click.Choice(["sent", "unsent"]),
+              help="With --resolve: the action did happen (sent) or did not (unsent: this run does it).")
 @output_options
 @click.pass_obj
-def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, fmt: str, limit: int | None, page: int):
+def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resolve_key: str | None,
+        resolve_as: str | None, fmt: str, limit: int | None, page: int):
     """Carry out every due action, exactly once; safe to start from cron every few minutes.
 
     Exit code 1 when an action failed or needs review (see `unpaid plan`).
@@ -169,9 +174,14 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, fmt: 
     """
     from unpaid.cli.options import parse_age
     from unpaid.output import Column, render
-    from unpaid.playbook.runner import Runner
+    from unpaid.playbook.runner import Runner, resolve
 
+    if (resolve_key is None) != (resolve_as is None):
+        raise InputError("--resolve KEY and --as sent|unsent go together", "give both, e.g. --resolve KEY --as sent")
     lib = _library(app)
+    if resolve_key is not None:
+        resolve(app.store, resolve_key, resolve_as == "sent", app.now(), app.actor)
+        app.info(f"{resolve_key}: marked {resolve_as}.")
     runner = Runner(app.store, app.config, lib, app.plugins, app.clock, lease=parse_age(lease, "--lease"),
                     max_attempts=max_attempts, progress=app.info)
     report = runner.run(_names(lib, names))

@@ -14,6 +14,7 @@ from unpaid.playbook.planner import Case
 from unpaid.store.contacts import Contacts
 from unpaid.store.enrollments import Enrollments
 from unpaid.store.events import Events
+from unpaid.store.ledger import DONE
 from unpaid.store.offers import Offers
 from unpaid.store.orders import OrderQuery
 from unpaid.store.tasks import Tasks
@@ -50,8 +51,8 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
     ids = [o.id for o in orders]
     enrollments = Enrollments(store).for_orders(ids, pb.name)
     ledger: dict[str, dict] = {}
-    for oid, entries in store.ledger.for_orders([i for i in ids if i in enrollments]).items():
-        ledger[oid] = {e.key: e for e in entries if e.playbook == pb.name}
+    for oid, entries in store.ledger.for_orders([i for i in ids if i in enrollments], pb.name).items():
+        ledger[oid] = {e.key: e for e in entries}
     tasks = Tasks(store)
     task_map = tasks.for_orders(ids, pb.name)
     outcomes = tasks.last_outcomes(ids) if _uses_outcomes(pb) else {}
@@ -60,7 +61,9 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
     twins = paid_twins(store, ((o.id, o.customer.key, o.product_key) for o in orders))
     chain_keys = {o.id: _chain(o) for o in orders}
     holders = Enrollments(store).chain_holders(pb.name, [k for k in chain_keys.values() if k])
-    contacts = Contacts(store).recent((o.customer.key for o in orders), cap_since)
+    # A send claimed but not finished (a killed run's) holds a slot: it must not defer its own retry.
+    pending = {k for entries in ledger.values() for k, e in entries.items() if e.state != DONE}
+    contacts = Contacts(store).recent((o.customer.key for o in orders), cap_since, pending)
     cases = []
     for o in orders:
         cases.append(Case(

@@ -118,10 +118,13 @@ class Planner:
 
     def due(self, case: Case, now: datetime) -> Decision | None:
         """The first decision ``unpaid run`` should carry out now, or None."""
+        first = self.first(case, now)
+        return first if first is not None and first.due and first.kind in ACTING else None
+
+    def first(self, case: Case, now: datetime) -> Decision | None:
+        """The case's next decision (due or not; ``review`` when it waits for a human)."""
         first = self.decide(case, now, now)[:1]
-        if first and first[0].due and first[0].kind in ACTING:
-            return first[0]
-        return None
+        return first[0] if first else None
 
     def decide(self, case: Case, now: datetime, until: datetime | None = None, book: bool = False) -> list[Decision]:
         """Decisions from ``now`` up to ``until`` (default: now), plus the next one after, each with its reason."""

@@ -18,7 +18,7 @@ from unpaid.connector import Capability, ConnectorError, NotFound
 from unpaid.errors import UnpaidError
 from unpaid.model import FINISHED, Order, Status
 from unpaid.playbook.cases import candidate_chunks, load_cases
-from unpaid.playbook.planner import GAVE_UP, Case, Decision, Planner, backoff, next_position
+from unpaid.playbook.planner import ACTING, GAVE_UP, Case, Decision, Planner, backoff, next_position
 from unpaid.store.contacts import Contacts
 from unpaid.store.enrollments import EXITED, FINISHED as ENDED, Enrollments
 from unpaid.store.history import Entry
@@ -104,8 +104,10 @@ class Runner:
         for start in range(0, len(ids), 500):
             for case in self._cases(pb, ids[start : start + 500], now):
                 for _ in range(_PER_CASE):
-                    d = planner.due(case, now)
-                    if d is None or not self.execute(pb, planner, case, d, now):
+                    d = planner.first(case, now)
+                    if d is not None and d.kind == "review":  # held for a human: reported on every run
+                        self.report.add(d, "review")
+                    if d is None or not d.due or d.kind not in ACTING or not self.execute(pb, planner, case, d, now):
                         break
                     fresh = self._cases(pb, [case.order.id], now)
                     if not fresh:
@@ -349,6 +351,25 @@ class Runner:
                     pass
         self._connectors.clear()
         self._channels.clear()
+
+
+def resolve(store: "Store", key: str, sent: bool, now: datetime, actor: str) -> None:
+    """Settle an action held for review (outcome unknown, or given up): it was sent, or it was not and the
+    next run does it. InputError when ``key`` names no action waiting for that."""
+    from unpaid.errors import InputError
+    from unpaid.store.ledger import FAILED as FAILED_, UNCERTAIN
+
+    store.ledger.expire_leases(now)
+    entry = store.ledger.get(key)
+    if entry is None:
+        raise InputError(f"--resolve: no action with key {key!r}", "copy the key from `unpaid plan --format json`")
+    if entry.state not in (UNCERTAIN, FAILED_):
+        raise InputError(f"--resolve: action {key} is {entry.state}, not waiting for review",
+                         "only actions `unpaid plan` lists as review can be resolved")
+    with store.transaction():
+        store.ledger.resolve(key, sent, now, actor)
+        if not sent:
+            Contacts(store).release(key)
 
 
 def optout_addresses(config: "Config", store: "Store") -> set[str]:

@@ -35,13 +35,15 @@ class Contacts:
             (customer_key, to_iso(since), exclude_key or ""))
         return [from_iso(r[0]) for r in rows]
 
-    def recent(self, customer_keys: Iterable[str], since: datetime) -> dict[str, list[datetime]]:
-        """customer key -> times of messages after ``since``, oldest first."""
-        keys, out = [k for k in set(customer_keys) if k], {}
+    def recent(self, customer_keys: Iterable[str], since: datetime,
+               exclude_keys: Iterable[str] = ()) -> dict[str, list[datetime]]:
+        """customer key -> times of messages after ``since``, oldest first (without the ``exclude_keys`` ones)."""
+        keys, out, skip = [k for k in set(customer_keys) if k], {}, set(exclude_keys)
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
-            sql = (f"SELECT customer_key, at FROM contacts WHERE at > ?"
+            sql = (f"SELECT customer_key, at, key FROM contacts WHERE at > ?"
                    f" AND customer_key IN ({', '.join('?' * len(chunk))}) ORDER BY at")
-            for key, at in self.store.conn.execute(sql, [to_iso(since), *chunk]):
-                out.setdefault(key, []).append(from_iso(at))
+            for key, at, action in self.store.conn.execute(sql, [to_iso(since), *chunk]):
+                if action not in skip:
+                    out.setdefault(key, []).append(from_iso(at))
         return out

@@ -100,6 +100,23 @@ class Ledger:
             )
             return cur.rowcount == 1
 
+    def resolve(self, key: str, sent: bool, now: datetime, actor: str) -> bool:
+        """Settle an action a human checked: ``uncertain`` or ``failed`` -> ``done`` (it happened) or back to
+        ``planned`` (it did not: the next run does it). False when the key is not waiting for that."""
+        note = f"resolved as {'sent' if sent else 'unsent'} by {actor}"
+        with self.store.transaction() as conn:
+            if sent:
+                cur = conn.execute(
+                    "UPDATE ledger SET state = ?, result = ?, next_try_at = NULL, lease_until = NULL, updated_at = ?"
+                    " WHERE key = ? AND state IN (?, ?)",
+                    (DONE, json.dumps({"resolved": note}), to_iso(now), key, UNCERTAIN, FAILED))
+            else:
+                cur = conn.execute(
+                    "UPDATE ledger SET state = ?, error = ?, run_id = NULL, next_try_at = NULL, lease_until = NULL,"
+                    " updated_at = ? WHERE key = ? AND state IN (?, ?)",
+                    (PLANNED, note, to_iso(now), key, UNCERTAIN, FAILED))
+            return cur.rowcount == 1
+
     def expire_leases(self, now: datetime) -> list[str]:
         """Turn claims whose lease ran out into ``uncertain``; return their keys."""
         with self.store.transaction() as conn:
@@ -118,19 +135,41 @@ class Ledger:
                                        (order_id,))
         return [_entry(r) for r in rows]
 
-    def for_orders(self, order_ids: Iterable[str]) -> dict[str, list[LedgerEntry]]:
+    def for_orders(self, order_ids: Iterable[str], playbook: str | None = None) -> dict[str, list[LedgerEntry]]:
+        """order id -> its entries (of ``playbook`` only, when given), oldest first.
+
+        Planning reads every entry of every active enrollment, so rows come as plain tuples: building
+        entries from them is twice as fast as from :class:`sqlite3.Row`.
+        """
         ids = list(order_ids)
         out: dict[str, list[LedgerEntry]] = {}
+        where = " AND playbook = ?" if playbook is not None else ""
+        cur = self.store.conn.cursor()
+        cur.row_factory = None
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            sql = f"SELECT * FROM ledger WHERE order_id IN ({', '.join('?' * len(chunk))}) ORDER BY created_at, key"
-            for row in self.store.conn.execute(sql, chunk):
-                out.setdefault(row["order_id"], []).append(_entry(row))
+            sql = (f"SELECT {_COLUMNS} FROM ledger WHERE order_id IN ({', '.join('?' * len(chunk))}){where}"
+                   " ORDER BY created_at, key")
+            for row in cur.execute(sql, chunk + [playbook] if playbook is not None else chunk):
+                out.setdefault(row[1], []).append(_entry_from_tuple(row))
         return out
 
     def by_state(self, *states: str) -> list[LedgerEntry]:
         sql = f"SELECT * FROM ledger WHERE state IN ({', '.join('?' * len(states))}) ORDER BY updated_at, key"
         return [_entry(r) for r in self.store.conn.execute(sql, states)]
+
+
+_COLUMNS = ("key, order_id, playbook, step, repeat, action, state, due_at, run_id, lease_until, attempts,"
+            " next_try_at, error, result, created_at, updated_at")
+
+
+def _entry_from_tuple(row: tuple) -> LedgerEntry:
+    """An entry from a row of ``SELECT {_COLUMNS}``."""
+    key, order_id, playbook, step, repeat, action, state, due_at, run_id, lease_until, attempts, next_try_at, \
+        error, result, created_at, updated_at = row
+    return LedgerEntry(key, order_id, playbook, step, repeat, action, state, from_iso(due_at), run_id,
+                       from_iso(lease_until), attempts, from_iso(next_try_at), error,
+                       json.loads(result) if result else None, from_iso(created_at), from_iso(updated_at))
 
 
 def _entry(row) -> LedgerEntry:
