@@ -26,8 +26,14 @@ LETTER = {"name": "letter", "action": "send", "template": "letter"}
 CANCEL = {"name": "close", "action": "cancel", "reason": "Expired"}
 
 
+def toml_value(v) -> str:
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }"
+    return json.dumps(v)
+
+
 def toml_table(fields: dict) -> str:
-    return "\n".join(f"{k} = {json.dumps(v)}" for k, v in fields.items())
+    return "\n".join(f"{k} = {toml_value(v)}" for k, v in fields.items())
 
 
 class World:

@@ -138,7 +138,7 @@ def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, 
         planner = Planner(pb, lib.channels)
         cap_since = now - (pb.cap.per if pb.cap else timedelta(days=1))
         for chunk in candidate_chunks(store, pb, now, horizon, ids):
-            for case in load_cases(store, pb, chunk, now, optouts, cap_since):
+            for case in load_cases(store, pb, chunk, now, optouts, cap_since, app.config.default_country):
                 for d in planner.decide(case, now, horizon, book=True):
                     kind = d.kind if d.due or d.kind not in ("act", "enter", "skip") else f"{d.kind} later"
                     if d.kind == "out" and ids is None and "too old" in d.reason:

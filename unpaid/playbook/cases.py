@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterator
 
+from unpaid.model import normalize_email, normalize_phone
 from unpaid.playbook.planner import Case
 from unpaid.store.contacts import Contacts
 from unpaid.store.enrollments import Enrollments
@@ -43,7 +44,7 @@ def candidate_chunks(store: "Store", pb: "Playbook", now: datetime, until: datet
 
 
 def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, optouts: set[str],
-               cap_since: datetime) -> list[Case]:
+               cap_since: datetime, default_country: str = "7") -> list[Case]:
     """Build a :class:`Case` for each id (unknown ids are dropped), with a handful of batched queries."""
     orders = list(store.orders.query(OrderQuery(statuses=None, ids=ids, sort="oldest")))
     if not orders:
@@ -70,7 +71,8 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
             order=o, enrollment=enrollments.get(o.id), ledger=ledger.get(o.id, {}), tasks=task_map.get(o.id, []),
             outcome=outcomes.get(o.id), events=events.get(o.id, []), offer=offers.get(o.id),
             paid_twin=twins.get(o.id), chain_holder=holders.get(chain_keys[o.id]) if chain_keys[o.id] else None,
-            optout=bool(optouts & {o.customer.key, _norm_email(o.customer.email), o.customer.phone} - {None}),
+            optout=bool(optouts & {o.customer.key, _norm_email(o.customer.email), o.customer.phone,
+                                   normalize_phone(o.customer.phone, default_country)} - {None}),
             contacts=contacts.get(o.customer.key or "", [])))
     return cases
 
@@ -81,8 +83,6 @@ def _chain(order) -> str | None:
 
 
 def _norm_email(email: str | None) -> str | None:
-    from unpaid.model import normalize_email
-
     return normalize_email(email)
 
 

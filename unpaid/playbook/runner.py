@@ -116,7 +116,7 @@ class Runner:
 
     def _cases(self, pb: "Playbook", ids: list[str], now: datetime) -> list[Case]:
         since = now - (pb.cap.per if pb.cap else timedelta(days=1))
-        return load_cases(self.store, pb, ids, now, self.optouts, since)
+        return load_cases(self.store, pb, ids, now, self.optouts, since, self.config.default_country)
 
     # ---- one decision ----
 
