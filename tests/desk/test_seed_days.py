@@ -225,3 +225,26 @@ def test_seed_004_a_day_at_the_pharmacy_desk(shop, tmp_path):
     assert [(h["actor"], h["kind"]) for h in history if h["automatic"]] == [
         ("playbook:ph_desk", "offer"), ("playbook:ph_desk", "task")]
     assert [h["kind"] for h in history if not h["automatic"]][-3:] == ["offer", "message", "status"]
+
+
+def test_seed_002_unanswered_calls_move_the_playbook_to_ask_for_a_phone_then_give_up(shop):
+    day = shop("Europe/Moscow", "gc", EXAMPLES / "getcourse_process.toml")
+    created = day.at("2026-11-24T10:00")
+    backend("gc").put(order("gc", "30", created, currency="RUB"))
+    day("sync", created)
+    t, rows, outcomes = created, [], []
+    while status("gc", "30") is not Status.CANCELLED and t < day.at("2026-12-10T10:00"):
+        rows += [r for r in day.run(t) if r["result"] == "done"]
+        if day.ids(t):  # the manager calls whenever the order is due; nobody answers
+            outcomes.append(day("outcome gc:30 no_answer -m maria", t).stdout)
+        t += timedelta(minutes=30)
+    # the playbook's own call_again / ask_phone / end moved with each outcome ...
+    steps = [r["step"] for r in rows]
+    assert steps.count("call") == 6 and steps.count("ask_phone") == 1 and steps[-1] == "end"
+    assert steps.index("ask_phone") > [i for i, s in enumerate(steps) if s == "call"][2]
+    assert backend("gc").orders["30"].cancel_reason == "Not reachable"
+    # ... while the desk called twice a day and, after six in a row, sent its message (once)
+    assert "given up, Not confirmed" in outcomes[5] and len(outcomes) >= 7
+    subjects = [m["subject"] for m in day.outbox()]
+    assert subjects.count("We could not reach you about order 30") == 2  # the playbook's and the desk's
+    assert day.queue(t)[0].startswith("Today: 0 orders to call")

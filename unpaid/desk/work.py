@@ -88,11 +88,11 @@ def _reschedule(store: "Store", order_id: str, manager: str, now: datetime, plan
         Enrollments(store).pause(order_id, plan.pause_until, now)
     if plan.next_call is None or finished:
         return
-    # A retry continues the playbook's call (its playbook waits for the outcome). The call after a promise
-    # is the desk's own: the paused playbook must wake on the promised day for its reminder, not wait.
-    owner = current.playbook if current and plan.outcome != "promised" else DESK
+    # The follow-up is the desk's own task: the playbook moves on with the outcome (its reminder on a
+    # promised day, its own "call again" or "ask for a phone" steps) instead of waiting for the desk's
+    # retries. The queue shows the desk's call first, and the next outcome closes both.
     follow = tasks.create(f"{order_id}|{DESK}|call|{desk.task_count(order_id)}", order_id=order_id,
-                          playbook=owner, step=current.step if current else "call",
+                          playbook=DESK, step=current.step if current else "call",
                           due_at=plan.next_call, script=current.script if current else "",
                           attempts=(current.attempts + 1) if current else 1, now=now)
     # A callback or a promise stays with the manager who arranged it; plain retries go back to everyone.
