@@ -12,6 +12,8 @@ from unpaid.errors import ConfigError
 
 FILENAME = "unpaid.toml"
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+#: Events a playbook condition can wait for (`opened`, `clicked`).
+EVENT_KINDS = ("open", "click")
 
 DEFAULT_CANCEL_REASONS = (
     "Too expensive",
@@ -47,6 +49,8 @@ class SourceConfig:
     name: str
     type: str
     settings: dict[str, Any]
+    #: Event kinds (open, click) that reach unpaid from outside, with `unpaid events import`.
+    imported_events: tuple[str, ...] = ()
 
 
 @dataclass
@@ -197,5 +201,9 @@ def _source(cfg: Config, name: str, body: Any) -> SourceConfig:
     source_type = body.get("type")
     if not isinstance(source_type, str) or not source_type:
         raise cfg.error(f"{key}.type", "is missing", 'set the connector type, e.g. type = "csv" or "getcourse"')
-    settings = {k: v for k, v in body.items() if k != "type"}
-    return SourceConfig(name, source_type, settings)
+    imported = body.get("imported_events", [])
+    if not isinstance(imported, list) or not set(imported) <= set(EVENT_KINDS):
+        raise cfg.error(f"{key}.imported_events", f"is {imported!r}",
+                        f"list the kinds your mail service reports, from: {', '.join(EVENT_KINDS)}")
+    settings = {k: v for k, v in body.items() if k not in ("type", "imported_events")}
+    return SourceConfig(name, source_type, settings, tuple(imported))

@@ -136,12 +136,15 @@ def _check(pb: Playbook, config: "Config", plugins: "Plugins", lib: Library) -> 
     specs = _source_specs(pb, config, plugins)
     for kind in sorted(pb.events):
         for source, spec in specs.items():
-            if Capability.EVENTS not in spec.capabilities or kind not in spec.events:
+            reported = Capability.EVENTS in spec.capabilities and kind in spec.events
+            if not reported and kind not in config.sources[source].imported_events:
                 field_name = "opened" if kind == "open" else "clicked"
                 raise ConfigError(
                     f"{pb.where}: a condition uses `{field_name}`, but source {source!r} ({spec.name}) does not "
                     f"report {kind} events",
-                    "drop the condition, or limit the playbook's segment to sources that report them")
+                    f"import them from your mail service (imported_events = [\"{kind}\"] under [sources.{source}], "
+                    "then `unpaid events import FILE`), drop the condition, or limit the segment to sources "
+                    "that report them")
         if not specs:
             raise ConfigError(f"{pb.where}: a condition needs {kind} events, but no source is configured",
                               "add a source that reports opens/clicks, or drop the condition")

@@ -35,3 +35,16 @@ class Events:
             for order_id, kind, at in self.store.conn.execute(sql, chunk):
                 out.setdefault(order_id, []).append((kind, from_iso(at)))
         return out
+
+    def recent(self, order_id: str | None = None, limit: int | None = None) -> list[tuple[str, str, datetime]]:
+        """(order id, kind, at) rows, newest first, of one order or all."""
+        sql = "SELECT order_id, kind, at FROM events"
+        args: list = []
+        if order_id:
+            sql += " WHERE order_id = ?"
+            args.append(order_id)
+        sql += " ORDER BY at DESC, id DESC"
+        if limit:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [(o, k, from_iso(at)) for o, k, at in self.store.conn.execute(sql, args)]
