@@ -28,7 +28,8 @@ def _names(lib: "Library", names: tuple[str, ...]) -> list[str]:
         if name not in lib.playbooks:
             known = ", ".join(sorted(lib.playbooks)) or "none"
             raise InputError(f"--playbook: no playbook {name!r} (defined: {known})", "see `unpaid playbooks`")
-    return list(names) or sorted(lib.playbooks)
+    # Named explicitly, a switched-off playbook can still be previewed by `plan`; `run` never runs it.
+    return list(names) or sorted(n for n, pb in lib.playbooks.items() if pb.enabled)
 
 
 def _page(rows: Iterator[dict], limit: int | None, page: int) -> Iterator[dict]:
@@ -170,7 +171,7 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resol
 
     \b
     Example (crontab):
-      */5 * * * *  unpaid sync -q && unpaid run -q || echo "unpaid: check failed actions"
+      */5 * * * *  unpaid -q sync && unpaid -q run || echo "unpaid: check failed actions"
     """
     from unpaid.cli.options import parse_age
     from unpaid.output import Column, render
