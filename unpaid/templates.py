@@ -8,7 +8,7 @@ playbook is checked, never a blank in a customer's inbox.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -110,16 +110,36 @@ class Templates:
         return subject, body.lstrip("\n")
 
 
+def reader_zone(order: Any, *fallbacks: str | None) -> tzinfo | None:
+    """The zone a customer reads times in: theirs (``extra.timezone``) where known, else the first fallback."""
+    from unpaid.clock import get_zone
+
+    for name in ((order.extra or {}).get("timezone"), *fallbacks):
+        if name:
+            try:
+                return get_zone(name)
+            except ValueError:  # an unknown zone in a customer's record: try the next
+                continue
+    return None
+
+
 def context(order: Any, offer: Any = None, playbook: str = "", step: str = "",
-            now: datetime | None = None) -> dict[str, Any]:
-    """The variables a template sees, from an :class:`~unpaid.model.Order` and the active offer."""
+            now: datetime | None = None, zone: tzinfo | None = None) -> dict[str, Any]:
+    """The variables a template sees, from an :class:`~unpaid.model.Order` and the active offer.
+
+    Times are written in ``zone`` (the customer's, else the shop's): a customer reads "until
+    2026-11-26 23:59" in their own clock, not in UTC.
+    """
+    def local(dt: datetime) -> str:
+        return dt.astimezone(zone or timezone.utc).strftime("%Y-%m-%d %H:%M")
+
     customer = order.customer
     total = order.total
     order_vars = {
         "id": order.id, "number": order.number or order.native_id, "source": order.source,
         "status": order.status.value, "total": str(total), "amount": f"{total.decimal:.2f}",
         "currency": total.currency, "product": order.product_title or (order.product_key or ""),
-        "product_id": order.product_key or "", "created_at": order.created_at.strftime("%Y-%m-%d %H:%M"),
+        "product_id": order.product_key or "", "created_at": local(order.created_at),
         "payment_link": order.payment_link or "", "manager": order.manager or "", "extra": dict(order.extra),
     }
     customer_vars = {"name": customer.name or "", "email": customer.email or "", "phone": customer.phone or "",
@@ -128,8 +148,8 @@ def context(order: Any, offer: Any = None, playbook: str = "", step: str = "",
     if offer is not None:
         price = total.minor * (100 - offer.percent) // 100 if offer.kind == "discount" else total.minor
         offer_vars = {"kind": offer.kind, "percent": offer.percent,
-                      "valid_until": offer.valid_until.strftime("%Y-%m-%d %H:%M"),
+                      "valid_until": local(offer.valid_until),
                       "price": f"{price / 100:.2f} {total.currency}"}
     return {"order": order_vars, "customer": customer_vars, "offer": offer_vars,
             "payment_link": order.payment_link or "", "playbook": playbook, "step": step,
-            "now": (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M")}
+            "now": local(now or datetime.now(timezone.utc))}

@@ -115,7 +115,7 @@ def send(store: "Store", config: "Config", plugins: "Plugins", settings: "DeskSe
     from unpaid.sources import open_channel
     from unpaid.store.contacts import Contacts
     from unpaid.store.offers import Offers, StoredOffer
-    from unpaid.templates import Templates, context
+    from unpaid.templates import Templates, context, reader_zone
 
     p = prepared
     offers = Offers(store)
@@ -124,7 +124,8 @@ def send(store: "Store", config: "Config", plugins: "Plugins", settings: "DeskSe
     if p.offer_percent and (current is None or current.percent < p.offer_percent):
         offer = StoredOffer(0, "", order.id, DESK, f"send:{p.template}", p.offer_kind, p.offer_percent,
                             now + settings.offer_valid, "active", now)
-    rendered = Templates(p.folder).render(p.template, context(order, offer, DESK, p.template, now))
+    zone = reader_zone(order, settings.hours.timezone, config.timezone)
+    rendered = Templates(p.folder).render(p.template, context(order, offer, DESK, p.template, now, zone))
     customer_key = order.customer.key or order.id
     contacts = Contacts(store)
     key, run_id = claim_effect(store, order.id, f"send:{p.template}", f"send {p.template} via {p.channel}", now,

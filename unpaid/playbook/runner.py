@@ -267,11 +267,12 @@ class Runner:
 
     def _perform(self, pb: "Playbook", case: Case, order: Order, step: "Step", acted: "Step",
                  d: Decision) -> tuple[dict[str, Any], str]:
-        from unpaid.templates import context
+        from unpaid.templates import context, reader_zone
 
         now = self.clock.now()
         actor_offer = self.offers.active(order.id, now)
-        ctx = context(order, actor_offer, pb.name, step.name, now)
+        ctx = context(order, actor_offer, pb.name, step.name, now,
+                      reader_zone(order, pb.window.timezone, self.config.timezone))
         templates = self.lib.templates_for(pb)
         if acted.action == "send":
             info = self.lib.channels[acted.channel]
