@@ -72,6 +72,22 @@ def test_forecast_of_the_pharmacy_weeks_stops_for_the_call_outcome_and_ends_on_t
     assert no_phone and all("no phone" in r["reason"] for r in no_phone)
 
 
+def test_the_cap_holds_across_playbooks_and_the_customer_zone_sets_the_window(shop):
+    created = at("2026-11-24T10:00")
+    shop.add(order("gc", "1", created), order("gc", "2", at("2026-11-24T20:00"), email="far@example.com",
+                                              timezone="Asia/Vladivostok"))
+    rows = shop.step_until(created, created + timedelta(days=2), timedelta(minutes=30), "--playbook",
+                           "getcourse_process", "--playbook", "getcourse_mailing")
+    sent = {(r["order_id"], r["step"]): r["ran_at"] for r in rows if r["result"] == "done" and r["action"] == "send"}
+    assert sent[("gc:1", "payment_link")] == sent[("gc:1", "product_info")] == created
+    # the mailing's cap is one a day: the process's two letters push its first letter to the next day
+    assert sent[("gc:1", "first_letter")] == created + timedelta(days=1)
+    # gc:2 got the process's letters at 20:00 Moscow; the cap frees the next day at 20:00 Moscow, which is
+    # 03:00 in Vladivostok: the letter waits for 08:00 there (01:00 in Moscow), never goes out at night
+    assert sent[("gc:2", "payment_link")] == at("2026-11-24T20:00")
+    assert sent[("gc:2", "first_letter")] == at("2026-11-26T01:00")
+
+
 def test_plan_of_one_order_explains_why_it_is_not_in_a_playbook(shop):
     created = at("2026-11-23T12:00")
     shop.add(order("awo", "7", created, status=Status.CANCELLED))

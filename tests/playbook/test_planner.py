@@ -84,7 +84,18 @@ def test_an_order_reached_at_night_is_deferred_never_dropped():
     assert act.at == at("2026-11-25T08:00") and not act.due and "send window" in act.reason
     customer = replace(o, extra={"timezone": "Asia/Yekaterinburg"})  # +5: 08:00 there = 06:00 Moscow
     act = first_act(Planner(pb, CHANNELS).decide(Case(customer), now, now + timedelta(days=1)))
-    assert act.at == at("2026-11-25T06:00")
+    assert act.at == at("2026-11-25T06:00") and "Asia/Yekaterinburg" in act.reason  # the zone it used
+
+
+def test_an_overdue_step_waits_for_the_window_instead_of_going_out_now():
+    pb = book(window={"hours": "09:00-21:00"})
+    o = order("gc", "1", at("2026-11-24T08:00"))
+    en = enrolled(o, pb, at("2026-11-24T10:00"))  # due at 10:00; cron did not run until 23:00
+    now = at("2026-11-24T23:00")
+    d = Planner(pb, CHANNELS).decide(Case(o, enrollment=en), now)[0]
+    assert d.kind == "act" and not d.due and d.at == at("2026-11-25T09:00") and "send window" in d.reason
+    d = Planner(pb, CHANNELS).decide(Case(o, enrollment=en), at("2026-11-24T20:00"))[0]
+    assert d.due and d.at == at("2026-11-24T10:00")  # inside the window an overdue step goes out now
 
 
 # ---- frequency cap ----

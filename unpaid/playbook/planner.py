@@ -326,7 +326,7 @@ class Planner:
             # sees Monday's facts ("elapsed >= 3w"), not the ones of the moment it was reached.
             slot = self.pb.window.next_slot(at, self._zone(case))
             if slot != at:
-                notes.append(f"deferred to the send window {self.pb.window.describe()}")
+                notes.append(f"deferred to the send window {self.pb.window.describe(self._zone(case))}")
                 at = slot
         facts = self._facts(st, case, max(at, t))
         failed = [c for c in step.when if not c.holds(facts)]
@@ -370,9 +370,10 @@ class Planner:
                     notes.append(f"deferred by the frequency cap ({pb.cap.messages} per "
                                  f"{format_duration(pb.cap.per)}; last message {to_iso(recent[-1])})")
             if step.action in WINDOWED_ACTIONS and step.windowed and not pb.window.always:
-                slot = pb.window.next_slot(at, zone)
-                if slot != at:
-                    notes.append(f"deferred to the send window {pb.window.describe()}")
+                happens = max(at, now)  # an overdue step goes out now: now must be inside the window
+                slot = pb.window.next_slot(happens, zone)
+                if slot != happens:
+                    notes.append(f"deferred to the send window {pb.window.describe(zone)}")
                     at = slot
             if at == moved:
                 break

@@ -29,9 +29,10 @@ class Window:
     def always(self) -> bool:
         return self.start == self.end == time(0, 0) and len(self.days) == 7
 
-    def describe(self) -> str:
+    def describe(self, zone_name: str | None = None) -> str:
+        """``09:00-21:00 every day Europe/Moscow``, in ``zone_name`` (the customer's) when given."""
         days = "every day" if len(self.days) == 7 else ",".join(DAYS[d] for d in sorted(self.days))
-        return f"{self.start:%H:%M}-{self.end:%H:%M} {days} {self.timezone or 'UTC'}"
+        return f"{self.start:%H:%M}-{self.end:%H:%M} {days} {zone_name or self.timezone or 'UTC'}"
 
     def next_slot(self, at: datetime, zone_name: str | None = None) -> datetime:
         """The first allowed moment at or after ``at`` (UTC), in the customer's zone when known."""
