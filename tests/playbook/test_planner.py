@@ -219,6 +219,11 @@ def test_opted_out_customers_get_no_message():
     o = order("gc", "1", now - timedelta(hours=2))
     [_, d, *_] = Planner(book(), CHANNELS).decide(Case(o, optout=True), now)
     assert d.kind == "skip" and "opted out" in d.reason
+    mailing = {"name": "group", "action": "trigger", "trigger": "group", "params": {"group": "debtors"}}
+    [_, d, *_] = Planner(book(mailing), CHANNELS).decide(Case(o, optout=True), now)
+    assert d.kind == "skip" and "opted out" in d.reason  # no mailing by the source either
+    call = {"name": "call", "action": "call", "script": "hi"}
+    assert Planner(book(call), CHANNELS).decide(Case(o, optout=True), now)[1].kind == "act"  # a call is not a message
 
 
 # ---- conditions ----

@@ -107,6 +107,7 @@ def test_resolve_refuses_unknown_keys_and_finished_actions(world):
         result = world.run(T0, "--resolve", bad, "--as", "unsent", code=2)
         assert needle in result.stderr and "Traceback" not in result.output
     assert world.sent() == [key]
+    assert "--as" in world.run(T0, "--resolve", key, code=2).stderr
 
 
 def test_an_idempotent_status_push_claimed_by_a_killed_run_is_retried(world):

@@ -347,6 +347,8 @@ class Planner:
                     return self._d(at, case, "skip", f"customer has no {need}{extra}", now, **kw)
             if acted.action == "send" and case.optout:
                 return self._d(at, case, "skip", "customer opted out of messages", now, **kw)
+        if step.action == "trigger" and case.optout:  # the source's own mailing is a message too
+            return self._d(at, case, "skip", "customer opted out of messages", now, **kw)
         if step.action == "offer" and st.offer >= step.offer.percent and st.offer_until and st.offer_until > at:
             return self._d(at, case, "skip", f"an offer of {st.offer}% is active until {to_iso(st.offer_until)} "
                            "(offers only go up)", now, **kw)
