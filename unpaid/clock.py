@@ -109,7 +109,7 @@ def from_iso(text: str | None) -> datetime | None:
     """Inverse of :func:`to_iso`."""
     if not text:
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)  # Python 3.11 reads the "Z" itself
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from enum import Enum
+from functools import cached_property
 
 
 class Status(str, Enum):
@@ -171,7 +172,7 @@ class Customer:
     name: str | None = None
     native_id: str | None = None
 
-    @property
+    @cached_property  # frozen: computed once (planning asks for it a dozen times per order)
     def key(self) -> str | None:
         """Identity used to find twins and duplicates: e-mail, else phone."""
         email = normalize_email(self.email)
@@ -215,7 +216,7 @@ class Order:
     cancel_reason: str | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
-    @property
+    @cached_property  # frozen: computed once
     def id(self) -> str:
         """The id unpaid uses everywhere: ``SOURCE:NATIVE_ID``."""
         return f"{self.source}:{self.native_id}"

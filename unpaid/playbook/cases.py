@@ -52,7 +52,8 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
     ids = [o.id for o in orders]
     enrollments = Enrollments(store).for_orders(ids, pb.name)
     ledger: dict[str, dict] = {}
-    for oid, entries in store.ledger.for_orders([i for i in ids if i in enrollments], pb.name).items():
+    passed = {oid: en.loops for oid, en in enrollments.items()}  # earlier passes: only their done entries count
+    for oid, entries in store.ledger.for_orders(list(enrollments), pb.name, passed, results=False).items():
         ledger[oid] = {e.key: e for e in entries}
     tasks = Tasks(store)
     task_map = tasks.for_orders(ids, pb.name)

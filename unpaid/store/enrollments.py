@@ -76,7 +76,7 @@ class Enrollments:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             sql = (f"SELECT * FROM enrollments WHERE playbook = ? AND order_id IN ({', '.join('?' * len(chunk))})")
-            for row in self.store.conn.execute(sql, [playbook, *chunk]):
+            for row in self.store.dicts(sql, [playbook, *chunk]):
                 out[row["order_id"]] = _enrollment(row)
         return out
 

@@ -135,22 +135,32 @@ class Ledger:
                                        (order_id,))
         return [_entry(r) for r in rows]
 
-    def for_orders(self, order_ids: Iterable[str], playbook: str | None = None) -> dict[str, list[LedgerEntry]]:
+    def for_orders(self, order_ids: Iterable[str], playbook: str | None = None,
+                   passed: Mapping[str, Mapping[str, int]] | None = None,
+                   results: bool = True) -> dict[str, list[LedgerEntry]]:
         """order id -> its entries (of ``playbook`` only, when given), oldest first.
 
-        Planning reads every entry of every active enrollment, so rows come as plain tuples: building
-        entries from them is twice as fast as from :class:`sqlite3.Row`.
+        ``results=False`` leaves ``result`` None instead of reading its JSON (the planner never looks at it).
+
+        ``passed`` (order id -> step -> passes the enrollment made through it, its ``loops``) leaves out
+        what no decision can look at any more: entries of earlier passes that are not ``done`` (skipped
+        steps of past weeks, failures a later pass got past). Done ones stay: they are what was sent.
+        Rows come as plain tuples: building entries from them is twice as fast as from :class:`sqlite3.Row`.
         """
         ids = list(order_ids)
         out: dict[str, list[LedgerEntry]] = {}
         where = " AND playbook = ?" if playbook is not None else ""
+        columns = _COLUMNS if results else _COLUMNS.replace(" result,", " NULL,")
         cur = self.store.conn.cursor()
         cur.row_factory = None
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            sql = (f"SELECT {_COLUMNS} FROM ledger WHERE order_id IN ({', '.join('?' * len(chunk))}){where}"
+            sql = (f"SELECT {columns} FROM ledger WHERE order_id IN ({', '.join('?' * len(chunk))}){where}"
                    " ORDER BY created_at, key")
             for row in cur.execute(sql, chunk + [playbook] if playbook is not None else chunk):
+                # row[1] order id, [3] step, [4] repeat, [6] state
+                if passed is not None and row[6] != DONE and row[4] < passed.get(row[1], {}).get(row[3], 0):
+                    continue
                 out.setdefault(row[1], []).append(_entry_from_tuple(row))
         return out
 

@@ -220,7 +220,7 @@ class Orders:
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]
-        for row in self.conn.execute(sql, args):
+        for row in self.store.dicts(sql, args):
             yield from_row(row)
 
     def count(self, q: OrderQuery) -> int:

@@ -81,7 +81,7 @@ class Tasks:
             if playbook:
                 sql += " AND playbook = ?"
                 args.append(playbook)
-            for row in self.store.conn.execute(sql + " ORDER BY id", args):
+            for row in self.store.dicts(sql + " ORDER BY id", args):
                 out.setdefault(row["order_id"], []).append(_task(row))
         return out
 
