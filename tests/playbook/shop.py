@@ -137,16 +137,29 @@ class Shop:
 
     def desk(self, t: datetime, outcomes: dict[str, str], data: dict | None = None,
              pause: dict[str, datetime] | None = None) -> list[int]:
-        """Managers close the open call tasks of the given orders with an outcome."""
-        from unpaid.playbook.control import open_tasks, record_call
+        """Managers close the open call tasks of the given orders with an outcome.
+
+        Only what the playbook reads: the closed task and the ``call`` history entry (and a pause). The
+        desk's own follow-ups are tested through the CLI in tests/desk.
+        """
+        from unpaid.store.enrollments import Enrollments
+        from unpaid.store.history import Entry
+        from unpaid.store.tasks import Tasks
 
         closed = []
         with self.store() as store:
-            for task in open_tasks(store):
-                if task.order_id in outcomes and task.due_at <= t:
-                    record_call(store, task, outcomes[task.order_id], t, "manager:maria", data,
-                                (pause or {}).get(task.order_id))
-                    closed.append(task.id)
+            tasks = Tasks(store)
+            for task in tasks.open_tasks(None):
+                if task.order_id not in outcomes or task.due_at > t:
+                    continue
+                outcome = outcomes[task.order_id]
+                with store.transaction():
+                    tasks.close(task.id, outcome, t, "maria")
+                    store.history.add(Entry(task.order_id, t, "manager:maria", "call", f"Call: {outcome}",
+                                            {"outcome": outcome, "task_id": task.id, **dict(data or {})}))
+                    if (pause or {}).get(task.order_id):
+                        Enrollments(store).pause(task.order_id, pause[task.order_id], t)
+                closed.append(task.id)
         return closed
 
 
