@@ -31,8 +31,10 @@ def load_queue(store: "Store", now: datetime, zone: tzinfo, *, manager: str | No
 
     desk = DeskStore(store)
     until = end_of_day(day, zone) if day is not None else now
-    today = desk.count_due(end_of_day(day or now, zone), now, manager)
-    due_now = desk.count_due(until, now, manager) if day is None else today
+    if day is None:
+        today, due_now = desk.count_due_by(end_of_day(now, zone), until, now, manager)
+    else:
+        today = due_now = desk.count_due(end_of_day(day, zone), now, manager)
     pairs = desk.due_page(until, now, manager, sort, limit, offset)
     ids = [o.id for _, o in pairs]
     claims = {i: c for i in ids if (c := store.claims.get(i, now))}

@@ -27,6 +27,9 @@ SORTS = {
     "due": "t.due_at ASC, o.created_at DESC",
     "amount": "o.total_minor DESC, o.created_at DESC",
 }
+#: Orders walked, newest (oldest) first, to find a page sorted by creation before reading every due task.
+_WALK = 5000
+_WALKS = {"newest": ("DESC", ">="), "oldest": ("ASC", "<=")}
 #: Tasks the desk created (callbacks, retries, postponements) have keys ``ORDER|desk|call|N``.
 _MANAGER_FIRST = "(t2.key LIKE '%|desk|call|%') DESC"
 _ORDER_COLS = ("id", "source", "native_id", "number", "status", "native_status", "created_at", "updated_at",
@@ -50,16 +53,21 @@ class DeskStore:
         self.store = store
 
     def _where(self, until: datetime, now: datetime, manager: str | None,
-               free_only: bool = False) -> tuple[str, list]:
+               free_only: bool = False, counting: bool = False) -> tuple[str, list]:
         actual = sorted(s.value for s in ACTUAL)
+        one_per_order = (" AND t.id = (SELECT t2.id FROM tasks t2 WHERE t2.order_id = t.order_id AND t2.state = ?"
+                         f" ORDER BY {_MANAGER_FIRST}, t2.due_at, t2.id LIMIT 1)")
+        if counting:  # every due task is read: make the choice only for the few orders with more than one
+            one_per_order = (" AND (t.order_id NOT IN (SELECT order_id FROM tasks WHERE state = ? GROUP BY order_id"
+                             " HAVING COUNT(*) > 1) OR t.id = (SELECT t2.id FROM tasks t2 WHERE t2.order_id ="
+                             f" t.order_id AND t2.state = ? ORDER BY {_MANAGER_FIRST}, t2.due_at, t2.id LIMIT 1))")
         sql = (" FROM tasks t JOIN orders o ON o.id = t.order_id"
                " LEFT JOIN claims c ON c.order_id = t.order_id AND c.lease_until > ?"
                " WHERE t.state = ? AND t.due_at <= ?"
                f" AND o.status IN ({', '.join('?' * len(actual))})"
                # One row per order: the call a manager scheduled wins over the playbooks' own, else the earliest.
-               " AND t.id = (SELECT t2.id FROM tasks t2 WHERE t2.order_id = t.order_id AND t2.state = ?"
-               f" ORDER BY {_MANAGER_FIRST}, t2.due_at, t2.id LIMIT 1)")
-        args: list = [to_iso(now), OPEN, to_iso(until), *actual, OPEN]
+               + one_per_order)
+        args: list = [to_iso(now), OPEN, to_iso(until), *actual, OPEN] + ([OPEN] if counting else [])
         if manager and not free_only:
             sql += " AND (c.manager IS NULL OR c.manager = ?)"
             args.append(manager)
@@ -72,17 +80,46 @@ class DeskStore:
 
     def count_due(self, until: datetime, now: datetime, manager: str | None) -> int:
         """Orders whose call task is due by ``until`` and that ``manager`` may take."""
-        where, args = self._where(until, now, manager)
+        where, args = self._where(until, now, manager, counting=True)
         return self.store.conn.execute("SELECT COUNT(*)" + where, args).fetchone()[0]
+
+    def count_due_by(self, until: datetime, sooner: datetime, now: datetime, manager: str | None) -> tuple[int, int]:
+        """:meth:`count_due` for ``until`` and for an earlier ``sooner``, in one pass over the due tasks."""
+        where, args = self._where(until, now, manager, counting=True)
+        total, soon = self.store.conn.execute("SELECT COUNT(*), SUM(t.due_at <= ?)" + where,
+                                              [to_iso(sooner), *args]).fetchone()
+        return total, soon or 0
 
     def due_page(self, until: datetime, now: datetime, manager: str | None, sort: str, limit: int,
                  offset: int = 0, free_only: bool = False) -> list[tuple[Task, "Order"]]:
-        """One page of (task, order), in ``sort`` order (``free_only``: none held, not even by ``manager``)."""
+        """One page of (task, order), in ``sort`` order (``free_only``: none held, not even by ``manager``).
+
+        Sorted by creation, the page usually lies among the newest (oldest) orders: it is looked for among
+        the first :data:`_WALK` of them in index order, which costs the same whatever the number of due
+        tasks; only when they hold too few rows is every due task read and sorted.
+        """
         where, args = self._where(until, now, manager, free_only)
         cols = ", ".join(f"o.{c} AS o_{c}" for c in _ORDER_COLS)
-        sql = f"SELECT t.*, {cols}{where} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?"
+        rows = None
+        if sort in _WALKS:
+            direction, compare = _WALKS[sort]
+            edge = self.store.conn.execute(
+                f"SELECT created_at, id FROM orders ORDER BY created_at {direction}, id {direction} LIMIT 1 OFFSET ?",
+                (_WALK - 1,)).fetchone()
+            if edge is not None:  # fewer orders than that: the plain query is as cheap
+                # CROSS JOIN keeps the orders as the outer loop, walked along orders_created.
+                walk = where.replace(" FROM tasks t JOIN orders o ON o.id = t.order_id",
+                                     " FROM orders o CROSS JOIN tasks t ON t.order_id = o.id", 1)
+                sql = (f"SELECT t.*, {cols}{walk} AND (o.created_at, o.id) {compare} (?, ?)"
+                       f" ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?")
+                rows = self.store.conn.execute(sql, [*args, edge[0], edge[1], limit, offset]).fetchall()
+                if len(rows) < limit:
+                    rows = None  # the page may reach past the walked orders
+        if rows is None:
+            sql = f"SELECT t.*, {cols}{where} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?"
+            rows = self.store.conn.execute(sql, [*args, limit, offset]).fetchall()
         out = []
-        for row in self.store.conn.execute(sql, [*args, limit, offset]):
+        for row in rows:
             order_row = {c: row[f"o_{c}"] for c in _ORDER_COLS}
             out.append((_task(row), order_from_row(order_row)))
         return out
