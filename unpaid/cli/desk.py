@@ -279,9 +279,10 @@ def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason
     cmd = command_line("outcome", order.id, outcome_text, "--manager", manager)
     connectors: list = []
 
-    def connector():
-        connectors.append(connector_for(app, order))
-        return connectors[-1]
+    def connector():  # opened once, on first use: a plain outcome on a CSV shop needs none
+        if not connectors:
+            connectors.append(connector_for(app, order))
+        return connectors[0]
 
     try:
         done = record_outcome(app.store, connector, order, manager, outcome_text, opts, now, s, app.zone,

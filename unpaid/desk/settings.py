@@ -37,7 +37,10 @@ STRINGS = {
     "channel": ("", "channel of desk messages [default: the only configured channel]"),
     "offer_kind": ("discount", "kind of offers made with --offer: discount or bonus"),
 }
-KNOWN = set(DURATIONS) | set(INTS) | set(STRINGS) | {"templates"}
+BOOLS = {
+    "comments_to_source": (True, "write each call outcome into the order's comments at the source, where it takes them"),
+}
+KNOWN = set(DURATIONS) | set(INTS) | set(STRINGS) | set(BOOLS) | {"templates"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class DeskSettings:
     hours: Window = field(default_factory=lambda: parse_window({"hours": "09:00-20:00"}, "desk.hours"))
     channel: str = ""
     offer_kind: str = "discount"
+    comments_to_source: bool = True
     templates: Mapping[str, str] = field(default_factory=lambda: {k: k for k in TEMPLATE_PURPOSES})
 
 
@@ -82,6 +86,11 @@ def parse_desk(raw: Any, where: str = "unpaid.toml", timezone: str | None = None
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{where}: `desk.{key}` is {value!r}, not a whole number of at least 1",
                               f"write e.g. {key} = {default}")
+        values[key] = value
+    for key, (default, _help) in BOOLS.items():
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: `desk.{key}` is {value!r}, not true or false", f"write {key} = {str(default).lower()}")
         values[key] = value
     window = {"hours": raw.get("hours", STRINGS["hours"][0])}
     if timezone:

@@ -71,7 +71,36 @@ def record_outcome(store: "Store", connector: Callable[[], "Connector"], order: 
         _reschedule(store, order.id, manager, now, plan, finished=plan.status is not None
                     and not plan.status.is_actual)
         store.claims.release(order.id, manager)
+    if settings.comments_to_source:
+        # The outcome is recorded whatever happens here: a source that refuses the comment costs a note.
+        from unpaid.connector import ConnectorError
+        from unpaid.errors import UnpaidError
+
+        try:
+            if push_comment(store, connector(), order, f"{manager}: {summary}", now):
+                done.notes.append("the outcome is in the order's comments at the source too")
+        except (ConnectorError, UnpaidError) as exc:
+            done.notes.append(f"the outcome was not added to the comments at the source: {exc}")
     return done
+
+
+def push_comment(store: "Store", connector: "Connector | None", order: "Order", text: str, now: datetime) -> bool:
+    """Add ``text`` to the order's comments at the source, claimed in the ledger first.
+
+    False when the source takes no comments; ConnectorError (recorded as failed) when it refuses.
+    """
+    from unpaid.connector import Capability, ConnectorError
+
+    if connector is None or Capability.COMMENT not in connector.spec.capabilities:
+        return False
+    key, run_id = claim_effect(store, order.id, "comment:push", f"add comment to {order.source}", now)
+    try:
+        connector.add_comment(order.native_id, text)
+    except ConnectorError as exc:
+        finish_effect(store, key, run_id, now, error=str(exc))
+        raise
+    finish_effect(store, key, run_id, now, result={"pushed": True})
+    return True
 
 
 def _reschedule(store: "Store", order_id: str, manager: str, now: datetime, plan: Plan, finished: bool) -> None:
@@ -133,23 +162,14 @@ def postpone(store: "Store", order: "Order", manager: str, until: datetime, now:
 def comment(store: "Store", connector: "Connector | None", order: "Order", manager: str, text: str,
             now: datetime, command: str | None = None) -> Done:
     """Keep a comment in the history, then add it to the source when the source takes comments."""
-    from unpaid.connector import Capability, ConnectorError
-
     text = text.strip()
     if not text:
         raise InputError("the comment is empty", "write what happened, e.g. \"asked to call after 18:00\"")
     note(store, order.id, actor=f"manager:{manager}", kind="comment", summary=text, now=now, command=command)
     done = Done(f"{order.id}: comment saved")
-    if connector is None or Capability.COMMENT not in connector.spec.capabilities:
+    if not push_comment(store, connector, order, text, now):
         done.notes.append(f"the source of {order.id} does not take comments; kept in unpaid only")
         return done
-    key, run_id = claim_effect(store, order.id, "comment:push", f"add comment to {order.source}", now)
-    try:
-        connector.add_comment(order.native_id, text)
-    except ConnectorError as exc:
-        finish_effect(store, key, run_id, now, error=str(exc))
-        raise
-    finish_effect(store, key, run_id, now, result={"pushed": True})
     done.summary += " and added in the source"
     return done
 
