@@ -80,7 +80,7 @@ def queue_columns(app: "App"):
         Column("phone", "phone"),
         Column("total", "amount", money_text),
         Column("offer", "offer", lambda v: f"{v['percent']}% {v['kind']}" if v else ""),
-        Column("calls", "calls"),
+        Column("attempts", "attempts"),
         Column("last_comment", "last comment", cut),
         Column("script", "script", cut),
     ]

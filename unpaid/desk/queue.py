@@ -80,6 +80,8 @@ def row(task: "Task", order: "Order", claim: "Claim | None", offer: "StoredOffer
         if offer else None,
         "calls": stats.calls if stats else 0,
         "messages": stats.messages if stats else 0,
+        # Attempts as seed 004 counts them before giving up: every call and every message so far.
+        "attempts": (stats.calls + stats.messages) if stats else 0,
         "last_comment": stats.last_comment if stats else None,
         "due_at": to_iso(task.due_at),
         "playbook": task.playbook,
