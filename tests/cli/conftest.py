@@ -59,3 +59,26 @@ def usage_error(cli):
         assert line.startswith(expected), line
 
     return check
+
+
+CSV_ORDERS = """id,created_at,status,email,product_id,product,amount
+1,2026-11-24T10:00:00+03:00,new,opens@example.com,c1,Course,1000
+2,2026-11-24T10:00:00+03:00,new,ignores@example.com,c1,Course,1000
+3,2026-11-20T10:00:00+03:00,paid,opens@example.com,c2,Club,500
+"""
+
+
+@pytest.fixture
+def csv_shop(tmp_path, monkeypatch):
+    """A real CSV source of three orders and a ``letter`` template; call it with the config's text."""
+    pytest.importorskip("unpaid_csv")
+    monkeypatch.setenv("UNPAID_LOAD_PLUGINS", "csv")
+    (tmp_path / "orders.csv").write_text(CSV_ORDERS, encoding="utf-8")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "letter.txt").write_text("Subject: Order {{ order.number }}\n\nPay: {{ payment_link }}\n")
+
+    def configure(config: str):
+        (tmp_path / "unpaid.toml").write_text(config, encoding="utf-8")
+        return tmp_path
+
+    return configure

@@ -6,11 +6,6 @@ import json
 
 import pytest
 
-ORDERS = """id,created_at,status,email,product_id,product,amount
-1,2026-11-24T10:00:00+03:00,new,opens@example.com,c1,Course,1000
-2,2026-11-24T10:00:00+03:00,new,ignores@example.com,c1,Course,1000
-3,2026-11-20T10:00:00+03:00,paid,opens@example.com,c2,Club,500
-"""
 CONFIG = """
 timezone = "Europe/Moscow"
 db = "unpaid.db"
@@ -44,18 +39,8 @@ template = "letter"
 
 
 @pytest.fixture
-def shop(tmp_path, monkeypatch):
-    pytest.importorskip("unpaid_csv")
-    monkeypatch.setenv("UNPAID_LOAD_PLUGINS", "csv")
-    (tmp_path / "orders.csv").write_text(ORDERS, encoding="utf-8")
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / "letter.txt").write_text("Subject: Order {{ order.number }}\n\nPay: {{ payment_link }}\n")
-
-    def configure(events: str = 'imported_events = ["open"]'):
-        (tmp_path / "unpaid.toml").write_text(CONFIG.format(events=events), encoding="utf-8")
-        return tmp_path
-
-    return configure
+def shop(csv_shop):
+    return lambda events='imported_events = ["open"]': csv_shop(CONFIG.format(events=events))
 
 
 def _sent(folder):

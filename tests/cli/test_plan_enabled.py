@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cli.test_events import CONFIG, ORDERS
+from tests.cli.test_events import CONFIG
 
 
 @pytest.fixture
-def shop(tmp_path, monkeypatch):
-    pytest.importorskip("unpaid_csv")
-    monkeypatch.setenv("UNPAID_LOAD_PLUGINS", "csv")
-    (tmp_path / "orders.csv").write_text(ORDERS, encoding="utf-8")
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / "letter.txt").write_text("Subject: Order {{ order.number }}\n\nPay\n")
-    config = CONFIG.format(events='imported_events = ["open"]').replace('cap = false', 'cap = false\nenabled = false')
-    (tmp_path / "unpaid.toml").write_text(config, encoding="utf-8")
-    return tmp_path
+def shop(csv_shop):
+    config = CONFIG.format(events="").replace("cap = false", "cap = false\nenabled = false")
+    return csv_shop(config.replace('when = ["not opened"]', ""))
 
 
 def test_a_switched_off_playbook_is_neither_planned_nor_run_unless_named(cli, shop):
