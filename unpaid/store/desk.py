@@ -27,7 +27,7 @@ SORTS = {
     "due": "t.due_at ASC, o.created_at DESC",
     "amount": "o.total_minor DESC, o.created_at DESC",
 }
-#: Orders walked, newest (oldest) first, to find a page sorted by creation before reading every due task.
+#: Orders first walked, newest (oldest) first, to find a page sorted by creation before reading every due task.
 _WALK = 5000
 _WALKS = {"newest": ("DESC", ">="), "oldest": ("ASC", "<=")}
 #: Tasks the desk created (callbacks, retries, postponements) have keys ``ORDER|desk|call|N``.
@@ -95,26 +95,33 @@ class DeskStore:
         """One page of (task, order), in ``sort`` order (``free_only``: none held, not even by ``manager``).
 
         Sorted by creation, the page usually lies among the newest (oldest) orders: it is looked for among
-        the first :data:`_WALK` of them in index order, which costs the same whatever the number of due
-        tasks; only when they hold too few rows is every due task read and sorted.
+        the first 5,000, then 50,000, ... orders walked along the creation index, as long as such a walk
+        reads fewer rows than there are due tasks; only when they hold too few rows is every due task
+        read and sorted. (Claims taken from the newest orders first push the page further back.)
         """
         where, args = self._where(until, now, manager, free_only)
         cols = ", ".join(f"o.{c} AS o_{c}" for c in _ORDER_COLS)
         rows = None
         if sort in _WALKS:
             direction, compare = _WALKS[sort]
-            edge = self.store.conn.execute(
-                f"SELECT created_at, id FROM orders ORDER BY created_at {direction}, id {direction} LIMIT 1 OFFSET ?",
-                (_WALK - 1,)).fetchone()
-            if edge is not None:  # fewer orders than that: the plain query is as cheap
-                # CROSS JOIN keeps the orders as the outer loop, walked along orders_created.
-                walk = where.replace(" FROM tasks t JOIN orders o ON o.id = t.order_id",
-                                     " FROM orders o CROSS JOIN tasks t ON t.order_id = o.id", 1)
-                sql = (f"SELECT t.*, {cols}{walk} AND (o.created_at, o.id) {compare} (?, ?)"
-                       f" ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?")
+            due = self.store.conn.execute("SELECT COUNT(*) FROM tasks WHERE state = ? AND due_at <= ?",
+                                          (OPEN, to_iso(until))).fetchone()[0]  # from the index alone
+            # CROSS JOIN keeps the orders as the outer loop, walked along orders_created.
+            walk = where.replace(" FROM tasks t JOIN orders o ON o.id = t.order_id",
+                                 " FROM orders o CROSS JOIN tasks t ON t.order_id = o.id", 1)
+            sql = (f"SELECT t.*, {cols}{walk} AND (o.created_at, o.id) {compare} (?, ?)"
+                   f" ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?")
+            size = _WALK
+            while rows is None and size <= 2 * due:
+                edge = self.store.conn.execute(
+                    f"SELECT created_at, id FROM orders ORDER BY created_at {direction}, id {direction}"
+                    " LIMIT 1 OFFSET ?", (size - 1,)).fetchone()
+                if edge is None:  # fewer orders than that: the plain query reads no more
+                    break
                 rows = self.store.conn.execute(sql, [*args, edge[0], edge[1], limit, offset]).fetchall()
                 if len(rows) < limit:
                     rows = None  # the page may reach past the walked orders
+                size *= 10
         if rows is None:
             sql = f"SELECT t.*, {cols}{where} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?"
             rows = self.store.conn.execute(sql, [*args, limit, offset]).fetchall()
