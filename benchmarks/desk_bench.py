@@ -18,15 +18,15 @@ import sys
 import tempfile
 import textwrap
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
+from benchmarks._common import NOW, ORDER_COLUMNS, TASK_COLUMNS, insert_rows  # noqa: E402
 from unpaid.clock import to_iso  # noqa: E402
 from unpaid.store import Store  # noqa: E402
 
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 CLAIMER = textwrap.dedent("""
     import json, os, sys, time
     from datetime import timezone
@@ -65,9 +65,10 @@ def build(db: Path, orders: int, actual: float, seed: int) -> float:
             status = rng.choice(("new", "in_work", "payment_waiting")) if unpaid else \
                 rng.choice(("paid", "paid", "cancelled", "false"))
             oid = f"shop:{i}"
-            order_rows.append((oid, "shop", str(i), str(i), status, status, to_iso(created), stamp,
-                               f"c{i % (orders // 2 or 1)}@example.com", f"+38067{i:07d}"[:13], f"Customer {i}",
-                               "pills", "Pills", rng.randrange(10_000, 500_000), "UAH", stamp))
+            email = f"c{i % (orders // 2 or 1)}@example.com"
+            order_rows.append((oid, "shop", str(i), str(i), status, status, to_iso(created), stamp, email, email,
+                               f"+38067{i:07d}"[:13], f"Customer {i}", "pills", "Pills",
+                               rng.randrange(10_000, 500_000), "UAH", stamp))
             if unpaid:
                 due = NOW + timedelta(minutes=rng.randrange(-60 * 24 * 7, 60 * 24 * 7))
                 task_rows.append((f"{oid}|pb|call|0", oid, "pb", "call", to_iso(due), "Script", "open", 1, stamp))
@@ -80,15 +81,8 @@ def build(db: Path, orders: int, actual: float, seed: int) -> float:
 
 
 def flush(conn, order_rows: list, task_rows: list) -> None:
-    conn.executemany("INSERT INTO orders (id, source, native_id, number, status, native_status, created_at,"
-                     " updated_at, customer_key, email, phone, name, product_key, product_title, total_minor,"
-                     " currency, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[8], r[9], r[10], r[11], r[12],
-                       r[13], r[14], r[15]) for r in order_rows])
-    conn.executemany("INSERT INTO tasks (key, order_id, playbook, step, due_at, script, state, attempts,"
-                     " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", task_rows)
-    order_rows.clear()
-    task_rows.clear()
+    insert_rows(conn, "orders", ORDER_COLUMNS, order_rows)
+    insert_rows(conn, "tasks", TASK_COLUMNS, task_rows)
 
 
 def time_queue(db: Path, runs: int) -> tuple[float, float, int, int]:

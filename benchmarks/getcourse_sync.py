@@ -14,21 +14,15 @@ from __future__ import annotations
 
 import argparse
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from benchmarks._common import NOW, free_port  # noqa: E402
 
 
 def peak_rss_mb() -> float:

@@ -26,37 +26,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks._common import clean_env as _env, timed as _timed  # noqa: E402
 BIN = Path(sys.executable).parent
 UNPAID = str(BIN / "unpaid") if (BIN / "unpaid").exists() else shutil.which("unpaid") or "unpaid"
 NOW = "2026-11-24T09:00:00+00:00"
 HEAVY = ("httpx", "keyring", "tabulate", "dateutil", "jinja2", "stamina")
 PROBE = "import json,sys\nfrom unpaid.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\n" \
         "print('\\0'+json.dumps(sorted(sys.modules)))"
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UNPAID_")}
-    env.update(extra)
-    return env
-
-
-def _timed(cmd: list[str], **kwargs) -> tuple[float, int, subprocess.CompletedProcess]:
-    """Wall seconds and peak RSS (KiB) of one command, via /usr/bin/time when present."""
-    gnu_time = Path("/usr/bin/time")
-    report = tempfile.NamedTemporaryFile(suffix=".time", delete=False).name
-    full = [str(gnu_time), "-v", "-o", report, *cmd] if gnu_time.exists() else cmd
-    start = time.perf_counter()
-    proc = subprocess.run(full, capture_output=True, text=True, **kwargs)
-    wall = time.perf_counter() - start
-    rss = 0
-    if gnu_time.exists():
-        for line in Path(report).read_text().splitlines():
-            if "Maximum resident set size" in line:
-                rss = int(line.rsplit(":", 1)[1])
-    os.unlink(report)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-    return wall, rss, proc
 
 
 def startup(runs: int) -> None:
