@@ -210,3 +210,17 @@ def test_bookmarks(tmp_store):
         tmp_store.bookmarks.set("shop", "abc", T0)
         tmp_store.bookmarks.set("shop", "def", T0)
     assert tmp_store.bookmarks.get("shop") == "def"
+
+
+def test_statistics_after_a_large_sync_let_a_page_of_newest_orders_walk_the_creation_index(tmp_store):
+    # Mostly unpaid orders in five statuses: the listing should stop after a page, not sort them all.
+    statuses = [Status.NEW, Status.IN_WORK, Status.PAYMENT_WAITING, Status.NOT_CONFIRMED, Status.PART_PAID,
+                Status.PAID, Status.CANCELLED]
+    rows = [order(str(n), statuses[n % len(statuses)], email=f"c{n}@example.com", minutes=n) for n in range(30_000)]
+    with tmp_store.transaction():
+        tmp_store.orders.upsert(rows, T0)
+        tmp_store.orders.analyze()
+    where, args = OrderQuery().where()
+    plan = " ".join(str(r[-1]) for r in tmp_store.conn.execute(
+        f"EXPLAIN QUERY PLAN SELECT * FROM orders{where} ORDER BY created_at DESC, id DESC LIMIT 100", args))
+    assert "orders_created" in plan and "TEMP B-TREE" not in plan, plan

@@ -228,12 +228,14 @@ class Orders:
         return self.conn.execute(f"SELECT COUNT(*) FROM orders{where}", args).fetchone()[0]
 
     def analyze(self) -> None:
-        """Refresh the planner's statistics (sampled, so it is cheap even on millions of rows).
+        """Refresh the query planner's statistics of the orders table (about 0.35 s per million orders).
 
         Without them SQLite lists "newest actual orders" through the status index and sorts
-        everything; with them it walks the creation index and stops after one page.
+        everything; with them it walks the creation index and stops after one page. The full scan
+        matters: a sampled ANALYZE (analysis_limit) guesses ~1,000 orders per status on a million-row
+        table, and the planner goes back to sorting.
         """
-        self.conn.execute("PRAGMA analysis_limit = 1000")
+        self.conn.execute("PRAGMA analysis_limit = 0")
         self.conn.execute("ANALYZE orders")
 
     def count_source(self, source: str) -> int:
