@@ -99,3 +99,15 @@ def test_plan_of_one_order_explains_why_it_is_not_in_a_playbook(shop):
 def test_plan_until_before_now_is_a_usage_error(shop):
     result = shop.cli(["--now", at("2026-11-23T12:00").isoformat(), "plan", "--until", "2026-11-01"])
     assert result.exit_code == 2 and "--until" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_paged_plan_says_its_counts_cover_the_pages_so_far(shop):
+    created = at("2026-11-23T12:00")
+    shop.add(*(order("awo", str(n), created, email=f"c{n}@example.com") for n in range(4)))
+    now = ["--now", (created + timedelta(days=2)).isoformat(), "plan", "--playbook", "awo_reminder"]
+    paged = shop.cli([*now, "--limit", "3"])
+    assert paged.exit_code == 0 and len(paged.stdout.splitlines()) == 2 + 3  # header, rule, three rows
+    assert "Plan up to this page: " in paged.stderr and "more with --page 2" in paged.stderr
+    whole = shop.cli(now)
+    assert whole.stderr.startswith("Plan: ") and "more with" not in whole.stderr
+    assert "4 enter" in whole.stderr and "8 act" in whole.stderr

@@ -120,9 +120,15 @@ def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | 
     rows = _plan_rows(app, lib, _names(lib, names), now, horizon, ids, counts)
     columns = [Column("when", "When"), Column("order_id", "Order"), Column("playbook", "Playbook"),
                Column("step", "Step"), Column("kind", "Decision"), Column("reason", "Why")]
-    render(_page(rows, limit, page), fmt, app.stdout, columns)
-    if counts:
-        app.info("Plan: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    shown = render(_page(rows, limit, page), fmt, app.stdout, columns)
+    # The plan is computed lazily, page by page: a planned store of a million orders is not walked
+    # to its end for a table of 50 rows, so the counts say what they cover.
+    covered = dict(counts)
+    more = limit is not None and next(rows, None) is not None
+    if covered:
+        app.info(("Plan up to this page: " if more else "Plan: ")
+                 + ", ".join(f"{v} {k}" for k, v in sorted(covered.items()))
+                 + (f". {shown} rows shown; more with --page {page + 1}, or all with --format jsonl" if more else ""))
     else:
         app.info("Nothing to do: no order is due or waiting in any playbook.")
 
