@@ -3,7 +3,7 @@
 The ``log`` channel writes ``start KEY`` before the effect and ``sent KEY`` as the effect (fsynced), with
 pauses (``delay`` before, ``hold`` after) so a test can SIGKILL a run at a known point; it cannot drop a
 repeat. ``log-dedupe`` drops a repeated key like an SMTP server honouring Message-ID. ``fail`` makes the
-first N sends fail (retryable). The ``jsonfile`` source re-reads its file on every call, so a test can
+first N sends fail (retryable); ``crash`` makes the sends of matching keys raise a plain KeyError. The ``jsonfile`` source re-reads its file on every call, so a test can
 pay an order between runs; ``push_delay`` slows status pushes.
 """
 
@@ -101,6 +101,7 @@ class LogChannel(Channel):
         self.path = Path(settings["path"])
         self.delay, self.hold = float(settings.get("delay") or 0), float(settings.get("hold") or 0)
         self.fail = int(settings.get("fail") or 0)
+        self.crash = str(settings.get("crash") or "")
 
     def send(self, message) -> Receipt:
         key = message.idempotency_key
@@ -110,6 +111,8 @@ class LogChannel(Channel):
             append(failures, key)
             if len(lines(failures)) <= self.fail:
                 raise ChannelError(self.name, "gateway timeout", "try later", retryable=True)
+        if self.crash and key.startswith(self.crash):
+            raise KeyError("template_id")  # a plugin's own bug, not a ChannelError
         time.sleep(self.delay)
         if not (self.dedupes and key in sent_keys(self.path)):
             append(self.path, f"sent {key}")
@@ -119,6 +122,7 @@ class LogChannel(Channel):
 
 SETTINGS = (Setting("path", "log file", required=True), Setting("delay", "seconds before sending"),
             Setting("hold", "seconds after sending"), Setting("fail", "sends that fail first"),
+            Setting("crash", "keys starting with this raise a KeyError"),
             Setting("address", "email or phone", default="email"))
 LOG_SPEC = ChannelSpec("log", "Append messages to a log file", lambda n, s, _: LogChannel(n, s, False),
                        SETTINGS, dedupes=False, address="any")

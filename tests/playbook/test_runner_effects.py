@@ -93,6 +93,20 @@ def test_a_send_that_keeps_failing_is_reported_until_resolved(world):
     assert world.sent() == [KEY]
 
 
+def test_a_bug_in_a_channel_holds_its_action_for_review_and_the_run_goes_on(world):
+    world.configure(crash="shop:1|")
+    world.many(2)
+    result = world.run(T0, code=1)
+    assert results(result) == [("shop:1", "review"), ("shop:2", "done")]
+    assert "unexpected KeyError" in result.stdout and "Traceback" not in result.output
+    assert world.ledger(KEY).state == "uncertain" and world.sent() == ["shop:2|remind|letter|0"]
+    again = world.run(T0 + timedelta(hours=1), code=1)  # not repeated: the log channel cannot drop a repeat
+    assert results(again) == [("shop:1", "review")] and world.started().count(KEY) == 1
+    world.configure()
+    world.run(T0 + timedelta(hours=1), "--resolve", KEY, "--as", "unsent", code=0)
+    assert sorted(world.sent()) == [KEY, "shop:2|remind|letter|0"]
+
+
 # ---- (e) opt-out ----
 
 def test_opted_out_customers_get_no_messages(world):

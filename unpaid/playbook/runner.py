@@ -22,7 +22,7 @@ from unpaid.playbook.planner import ACTING, GAVE_UP, Case, Decision, Planner, ba
 from unpaid.store.contacts import Contacts
 from unpaid.store.enrollments import EXITED, FINISHED as ENDED, Enrollments
 from unpaid.store.history import Entry
-from unpaid.store.ledger import DONE, FAILED, SKIPPED
+from unpaid.store.ledger import DONE, FAILED, SKIPPED, UNCERTAIN
 from unpaid.store.offers import Offers
 from unpaid.store.optouts import OptOuts
 from unpaid.store.tasks import Tasks
@@ -207,6 +207,8 @@ class Runner:
             return self._failed(d, acted, exc, exc.retryable)
         except UnpaidError as exc:
             return self._failed(d, acted, exc, False)
+        except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the run for every other order
+            return self._unknown(d, exc)
         done = self.clock.now()
         closing = None
         if acted.action in ("cancel", "status") and acted.status in FINISHED:
@@ -261,6 +263,16 @@ class Runner:
             self.contacts.release(d.key)
         self.report.add(d, "gave_up" if give_up else "failed",
                         f"{exc}" + ("" if give_up else f" (retry at {to_iso(next_try)})"))
+        return False
+
+    def _unknown(self, d: Decision, exc: Exception) -> bool:
+        """An unexpected error inside a channel or connector: whether the effect happened is unknown."""
+        stamp = self.clock.now()
+        error = f"unexpected {type(exc).__name__} in the channel or connector: {exc}"
+        with self.store.transaction():  # the cap reservation stays: the message may have gone out
+            self.store.ledger.finish(d.key, self.run_id, UNCERTAIN, stamp, error=error)
+        self.report.add(d, "review", f"{error}; outcome unknown: check, then "
+                                     f"`unpaid run --resolve {d.key} --as sent|unsent`")
         return False
 
     # ---- effects ----
