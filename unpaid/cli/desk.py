@@ -291,10 +291,10 @@ def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason
         for c in connectors:
             c.close()
     echo_done(app, done)
+    from unpaid.desk.send import channels_for
+
     failed = False
     for purpose in done.plan.send:
-        from unpaid.desk.send import channels_for
-
         channels = channels_for(app.config, app.plugins, purpose)
         if not channels:
             app.warn(f"{order.id}: message {s.templates[purpose]!r} not sent: no channel other than the phone "

@@ -71,14 +71,17 @@ def import_(app: "App", file: Path, source: str | None):
     store = app.store
     for rec in records:
         if isinstance(rec, BadRecord):
-            bad += _skip(app, file, rec.line, rec.reason)
+            _skip(file, rec.line, rec.reason)
+            bad += 1
             continue
         targets = [rec.order_id] if rec.order_id else _orders_of(app, rec.email)
         if rec.order_id and store.orders.get(rec.order_id) is None:
-            bad += _skip(app, file, rec.line, f"no order {rec.order_id} in the store (run `unpaid sync` first?)")
+            _skip(file, rec.line, f"no order {rec.order_id} in the store (run `unpaid sync` first?)")
+            bad += 1
             continue
         if not targets:
-            bad += _skip(app, file, rec.line, f"no unpaid order of {rec.email}")
+            _skip(file, rec.line, f"no unpaid order of {rec.email}")
+            bad += 1
             continue
         rows += [(oid, rec.kind, rec.at, {"imported_from": file.name}) for oid in targets]
     with store.transaction():
@@ -115,6 +118,5 @@ def _orders_of(app: "App", email: str | None) -> list[str]:
     return [o.id for o in app.store.orders.query(OrderQuery(customer=email)) if o.customer.key == email]
 
 
-def _skip(app: "App", file: Path, line: int, reason: str) -> int:
+def _skip(file: Path, line: int, reason: str) -> None:
     click.echo(f"{file}:{line}: skipped: {reason}", err=True)
-    return 1

@@ -104,7 +104,8 @@ def prepare(store: "Store", config: "Config", plugins: "Plugins", settings: "Des
         raise InputError(f"{order.id} has no {'e-mail' if kind == 'email' else 'phone'} for channel {name!r}",
                          "add one with `unpaid edit`, or pick another --channel")
     if {x for x in (c.email and c.email.lower(), c.phone, c.key) if x} & optout_addresses(config, store):
-        raise ConflictError(f"the customer of {order.id} asked not to be contacted", "see `unpaid optout`; `unpaid optout ADDRESS --remove` if they changed their mind")
+        raise ConflictError(f"the customer of {order.id} asked not to be contacted",
+                            "see `unpaid optout`; `unpaid optout ADDRESS --remove` if they changed their mind")
     return Prepared(template, name, kind, to, folder, percent, offer_kind or settings.offer_kind)
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 from unpaid.desk.claiming import check_holder
 from unpaid.desk.journal import DESK, claim_effect, finish_effect, note
 from unpaid.desk.rules import CallFacts, OutcomeOptions, Plan, plan_outcome, postpone_limit
-from unpaid.errors import InputError
+from unpaid.errors import InputError, UnpaidError
 from unpaid.model import Customer, normalize_phone
 
 if TYPE_CHECKING:
@@ -73,13 +73,10 @@ def record_outcome(store: "Store", connector: Callable[[], "Connector"], order: 
         store.claims.release(order.id, manager)
     if settings.comments_to_source:
         # The outcome is recorded whatever happens here: a source that refuses the comment costs a note.
-        from unpaid.connector import ConnectorError
-        from unpaid.errors import UnpaidError
-
         try:
             if push_comment(store, connector(), order, f"{manager}: {summary}", now):
                 done.notes.append("the outcome is in the order's comments at the source too")
-        except (ConnectorError, UnpaidError) as exc:
+        except UnpaidError as exc:  # ConnectorError included
             done.notes.append(f"the outcome was not added to the comments at the source: {exc}")
     return done
 

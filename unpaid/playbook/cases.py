@@ -72,7 +72,7 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
             order=o, enrollment=enrollments.get(o.id), ledger=ledger.get(o.id, {}), tasks=task_map.get(o.id, []),
             outcome=outcomes.get(o.id), events=events.get(o.id, []), offer=offers.get(o.id),
             paid_twin=twins.get(o.id), chain_holder=holders.get(chain_keys[o.id]) if chain_keys[o.id] else None,
-            optout=bool(optouts & {o.customer.key, _norm_email(o.customer.email), o.customer.phone,
+            optout=bool(optouts & {o.customer.key, normalize_email(o.customer.email), o.customer.phone,
                                    normalize_phone(o.customer.phone, default_country)} - {None}),
             contacts=contacts.get(o.customer.key or "", [])))
     return cases
@@ -81,10 +81,6 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
 def _chain(order) -> str | None:
     key = order.customer.key
     return f"{key}|{order.product_key or ''}" if key else None
-
-
-def _norm_email(email: str | None) -> str | None:
-    return normalize_email(email)
 
 
 def _uses_outcomes(pb: "Playbook") -> bool:

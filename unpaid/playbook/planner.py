@@ -321,13 +321,9 @@ class Planner:
         if st.paused_until and at < st.paused_until:
             at = st.paused_until
             notes.append(f"paused until {to_iso(st.paused_until)}")
-        if step.action in WINDOWED_ACTIONS and step.windowed and not self.pb.window.always:
-            # Judge the conditions when the action can really happen: a step reached on a quiet Sunday
-            # sees Monday's facts ("elapsed >= 3w"), not the ones of the moment it was reached.
-            slot = self.pb.window.next_slot(at, self._zone(case))
-            if slot != at:
-                notes.append(f"deferred to the send window {self.pb.window.describe(self._zone(case))}")
-                at = slot
+        # Judge the conditions when the action can really happen: a step reached on a quiet Sunday
+        # sees Monday's facts ("elapsed >= 3w"), not the ones of the moment it was reached.
+        at = self._windowed(step, at, now, self._zone(case), notes)
         facts = self._facts(st, case, max(at, t))
         failed = [c for c in step.when if not c.holds(facts)]
         if failed:
@@ -371,15 +367,21 @@ class Planner:
                     at = recent[len(recent) - pb.cap.messages] + pb.cap.per
                     notes.append(f"deferred by the frequency cap ({pb.cap.messages} per "
                                  f"{format_duration(pb.cap.per)}; last message {to_iso(recent[-1])})")
-            if step.action in WINDOWED_ACTIONS and step.windowed and not pb.window.always:
-                happens = max(at, now)  # an overdue step goes out now: now must be inside the window
-                slot = pb.window.next_slot(happens, zone)
-                if slot != happens:
-                    notes.append(f"deferred to the send window {pb.window.describe(zone)}")
-                    at = slot
+            at = self._windowed(step, at, now, zone, notes)
             if at == moved:
                 break
         return at, notes
+
+    def _windowed(self, step: Step, at: datetime, now: datetime, zone: str | None, notes: list[str]) -> datetime:
+        """``at``, or the next slot of the send window when the step waits for it (noted in ``notes``)."""
+        if step.action not in WINDOWED_ACTIONS or not step.windowed or self.pb.window.always:
+            return at
+        happens = max(at, now)  # an overdue step goes out now: now must be inside the window
+        slot = self.pb.window.next_slot(happens, zone)
+        if slot == happens:
+            return at
+        notes.append(f"deferred to the send window {self.pb.window.describe(zone)}")
+        return slot
 
     @staticmethod
     def _zone(case: Case) -> str | None:

@@ -370,13 +370,12 @@ def resolve(store: "Store", key: str, sent: bool, now: datetime, actor: str) -> 
     """Settle an action held for review (outcome unknown, or given up): it was sent, or it was not and the
     next run does it. InputError when ``key`` names no action waiting for that."""
     from unpaid.errors import InputError
-    from unpaid.store.ledger import FAILED as FAILED_, UNCERTAIN
 
     store.ledger.expire_leases(now)
     entry = store.ledger.get(key)
     if entry is None:
         raise InputError(f"--resolve: no action with key {key!r}", "copy the key from `unpaid plan --format json`")
-    if entry.state not in (UNCERTAIN, FAILED_):
+    if entry.state not in (UNCERTAIN, FAILED):
         raise InputError(f"--resolve: action {key} is {entry.state}, not waiting for review",
                          "only actions `unpaid plan` lists as review can be resolved")
     with store.transaction():

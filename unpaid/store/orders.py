@@ -129,8 +129,10 @@ def to_row(order: Order, synced_at: str) -> tuple:
 def _derivable(order: Order) -> bool:
     # One item at the order's total is the common case; its columns say it all, and skipping the
     # JSON saves a third of the write cost of a large sync.
-    (item,) = order.items if len(order.items) == 1 else (None,)
-    return (item is not None and item.quantity == 1 and item.price == order.total
+    if len(order.items) != 1:
+        return False
+    item = order.items[0]
+    return (item.quantity == 1 and item.price == order.total
             and item.title == order.product_title and item.product_id == order.product_key)
 
 
