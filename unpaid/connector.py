@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Callable, Container, Iterator, Mapping
 
 from unpaid.errors import ExitCode, UnpaidError
 
@@ -77,10 +78,29 @@ class ConnectorSpec:
 
 @dataclass(frozen=True)
 class Reject:
-    """A record the connector could not read: kept out of the store, reported to the user."""
+    """A record the connector could not read: kept out of the store, reported to the user.
+
+    ``repeated`` marks a record that was rejected by an earlier sync and has not changed since:
+    it is counted and listed on request, but not warned about again.
+    """
 
     where: str  # "orders.csv:17", "deal 12345"
     reason: str  # "column 'Created': not a date: '31.02.2026'"
+    repeated: bool = False
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every order the source holds, known after a read of all of it (set on the last page).
+
+    ``ids`` answers ``native_id in ids``; None means "the same as at the last sync" (the source
+    did not change). Stored orders of the source that are not in it are missing at the source:
+    the core reports them, keeps them from being worked, and after ``missing_after`` marks them.
+    """
+
+    ids: Container[str] | None
+    count: int
+    missing_after: timedelta
 
 
 @dataclass(frozen=True)
@@ -89,7 +109,9 @@ class Page:
 
     ``bookmark`` is opaque to the core (a connector encodes whatever it needs in the string).
     ``complete`` is False when the connector stopped early (budget, lock): the core stores the
-    page and tells the user that more remains.
+    page and tells the user that more remains. ``counts`` (last page) says how the records read add
+    up: ``rows`` read = orders + ``rejected`` + ``folded`` (earlier rows of an id a later row
+    overrides), with ``unchanged`` of the orders skipped as stored before.
     """
 
     orders: list["Order"]
@@ -97,6 +119,8 @@ class Page:
     rejects: list[Reject] = field(default_factory=list)
     complete: bool = True
     note: str | None = None
+    counts: Mapping[str, int] | None = None
+    snapshot: Snapshot | None = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +223,23 @@ class Temporary(ConnectorError):
 
 class InvalidData(ConnectorError):
     """The source answered with something that cannot be read, or refused the data sent."""
+
+
+class BadSource(InvalidData):
+    """The source's data or its settings are wrong in a way a person must fix (a malformed file,
+    a missing column, a file unpaid may not write): exit 2, retrying cannot help."""
+
+    exit_code = ExitCode.USAGE
+
+
+class RejectLimit(ConnectorError):
+    """Too many records were unreadable to trust the rest: nothing of the read was stored (exit 1)."""
+
+    exit_code = ExitCode.FAILED
+
+    def __init__(self, source: str, message: str, fix: str | None = None, rejects: list[Reject] | None = None):
+        super().__init__(source, message, fix)
+        self.rejects = rejects or []
 
 
 class NotSupported(ConnectorError):

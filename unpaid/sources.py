@@ -9,6 +9,8 @@ from unpaid.errors import ConfigError
 from unpaid.secrets import env_var, get_secret
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from unpaid.channel import Channel
     from unpaid.connector import Connector, Setting
     from unpaid.plugins import Plugins
@@ -53,8 +55,13 @@ def load_secrets(name: str, spec_settings: "tuple[Setting, ...]", required: bool
     return found
 
 
-def open_connector(config: Config, name: str, plugins: "Plugins | None" = None) -> "Connector":
-    """Build the connector for source ``name`` with its settings and secrets."""
+def open_connector(config: Config, name: str, plugins: "Plugins | None" = None,
+                   now: "datetime | None" = None) -> "Connector":
+    """Build the connector for source ``name`` with its settings and secrets.
+
+    ``now`` (the command's clock, ``--now``) is passed on as ``_now`` for connectors that judge
+    dates, e.g. a creation date in the future.
+    """
     from unpaid.plugins import get_plugins
 
     plugins = plugins or get_plugins()
@@ -64,6 +71,8 @@ def open_connector(config: Config, name: str, plugins: "Plugins | None" = None) 
     settings["_config_dir"] = str(config.base_dir)
     settings["_timezone"] = config.timezone
     settings["_default_country"] = config.default_country
+    if now is not None:
+        settings["_now"] = now.isoformat()
     secrets = load_secrets(name, spec.settings)
     connector = spec.factory(name, settings, secrets)
     connector.name = name

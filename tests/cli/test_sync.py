@@ -33,8 +33,8 @@ def test_sync_pulls_orders_and_reports_one_line_per_source(cli, shop, make, tmp_
     result = cli("--now 2026-11-24T09:00:00Z sync")
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
-    assert "gc: 1 orders" in result.stderr and "shop: 3 orders" in result.stderr
-    assert "total: 4 orders from 2 sources" in result.stderr
+    assert "gc: 1 order\n" in result.stderr and "shop: 3 orders" in result.stderr
+    assert "total: 4 orders stored from 2 sources" in result.stderr
     assert "\r" not in result.stderr  # progress only on a terminal
 
     # The next run is incremental; a payment at the source shows up as a status change.
@@ -73,7 +73,8 @@ def test_rejected_rows_are_reported_and_good_rows_kept(cli, shop, make, tmp_path
     shop.put(make("4", age=timedelta(hours=1)))
     strict = cli("--now 2026-11-24T09:00:00Z sync --strict --format json")
     assert strict.exit_code == 1
-    assert strict.json()[0]["rejects"] == [{"where": "orders.csv:2", "reason": "column 'Created': not a date"}]
+    assert strict.json()[0]["rejects"] == [{"where": "orders.csv:2", "reason": "column 'Created': not a date",
+                                            "repeated": False}]
 
 
 def test_unknown_source_lists_the_configured_ones(cli, shop, tmp_path):

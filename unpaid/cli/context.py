@@ -85,7 +85,7 @@ class App:
     def connector(self, source: str) -> "Connector":
         from unpaid.sources import open_connector
 
-        return open_connector(self.config, source, self.plugins)
+        return open_connector(self.config, source, self.plugins, self.now())
 
     @cached_property
     def actor(self) -> str:

@@ -86,25 +86,55 @@ def _progress(app):
 
 def _as_dict(result) -> dict:
     data = result.as_dict()
-    data["rejects"] = [{"where": r.where, "reason": r.reason} for r in result.rejects]
+    data["rejects"] = [{"where": r.where, "reason": r.reason, "repeated": r.repeated} for r in _rejects(result)]
+    data["missing_ids"] = result.missing
+    data["cancelled_ids"] = result.cancelled
     return data
+
+
+def _rejects(result) -> list:
+    limit = getattr(result.error, "rejects", None)
+    return limit if limit is not None else result.rejects
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _summary(result) -> str:
+    c = result.counts
+    if not c:
+        parts = [_plural(result.orders, "order")]
+    else:
+        stored = f"{_plural(c.get('orders', 0), 'order')} ({result.orders} stored, {c.get('unchanged', 0)} unchanged)"
+        parts = [f"{_plural(c.get('rows', 0), 'row')} read: {stored}"]
+        parts.append(f"{c.get('rejected', 0)} rejected")
+        if c.get("folded"):
+            parts.append(f"{c['folded']} overridden by a later row with the same id")
+    if result.changes:
+        parts.append(_plural(len(result.changes), "status change"))
+    if result.paid:
+        parts.append(f"{result.paid} newly paid")
+    if not c and result.rejects:
+        parts.append(f"{len(result.rejects)} rejected")
+    return f"{result.source}: " + ", ".join(parts)
 
 
 def _report(app, result) -> None:
     """One summary line for the source, then its rejected rows, notes and any failure."""
-    parts = [f"{result.orders} orders"]
-    if result.changes:
-        parts.append(f"{len(result.changes)} status changes")
-    if result.paid:
-        parts.append(f"{result.paid} newly paid")
-    if result.rejects:
-        parts.append(f"{len(result.rejects)} rejected")
-    app.info(f"{result.source}: " + ", ".join(parts))
-    shown = result.rejects if app.verbose else result.rejects[:SHOWN_REJECTS]
+    app.info(_summary(result))
+    rejects = _rejects(result)
+    fresh = rejects if app.verbose else [r for r in rejects if not r.repeated]
+    shown = fresh if app.verbose else fresh[:SHOWN_REJECTS]
     for reject in shown:
         app.warn(f"{result.source}: rejected {reject.where}: {reject.reason}")
-    if len(shown) < len(result.rejects):
-        app.warn(f"{result.source}: … and {len(result.rejects) - len(shown)} more rejected rows (all with -v)")
+    if len(shown) < len(fresh):
+        app.warn(f"{result.source}: … and {len(fresh) - len(shown)} more rejected rows (all with -v)")
+    old = len(rejects) - len(fresh)
+    if old:
+        app.warn(f"{result.source}: {_plural(old, 'rejected row')} reported before, still unchanged "
+                 "(listed with -v)")
+    _report_missing(app, result)
     for note in result.notes:
         app.info(f"{result.source}: {note}")
     if not result.complete and result.error is None:
@@ -116,11 +146,26 @@ def _report(app, result) -> None:
         click.echo(redact(f"Error: {result.error}{kept}"), err=True)
 
 
+def _report_missing(app, result) -> None:
+    def some(ids: list[str]) -> str:
+        return ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+
+    if result.missing:
+        app.warn(f"{result.source}: {_plural(len(result.missing), 'order')} no longer in the source: "
+                 f"{some(result.missing)} — nothing is sent about them; they are cancelled if still missing "
+                 "after the source's missing_after")
+    if result.back:
+        app.info(f"{result.source}: {_plural(len(result.back), 'order')} back in the source: {some(result.back)}")
+    if result.cancelled:
+        app.warn(f"{result.source}: {_plural(len(result.cancelled), 'order')} missing from the source past "
+                 f"missing_after, marked cancelled: {some(result.cancelled)}")
+
+
 def _total(app, results) -> None:
     if len(results) < 2:
         return
     failed = sum(1 for r in results if r.error is not None)
-    line = (f"total: {sum(r.orders for r in results)} orders from {len(results)} sources, "
+    line = (f"total: {sum(r.orders for r in results)} orders stored from {len(results)} sources, "
             f"{sum(len(r.changes) for r in results)} status changes, {sum(r.paid for r in results)} newly paid, "
             f"{sum(len(r.rejects) for r in results)} rejected")
     app.info(line + (f", {failed} failed" if failed else ""))

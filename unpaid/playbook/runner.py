@@ -345,7 +345,7 @@ class Runner:
             else:
                 from unpaid.sources import open_connector
 
-                self._connectors[source] = open_connector(self.config, source, self.plugins)
+                self._connectors[source] = open_connector(self.config, source, self.plugins, self.clock.now())
         return self._connectors[source]
 
     def _channel(self, name: str) -> Any:

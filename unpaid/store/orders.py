@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Container, Iterable, Iterator, Sequence
 
 from unpaid.clock import from_iso, to_iso
 from unpaid.model import ACTUAL, Customer, LineItem, Money, Order, Status
@@ -264,6 +264,35 @@ class Orders:
         )
         for row in self.conn.execute(sql, sorted(s.value for s in ACTUAL)):
             yield from_row(row)
+
+    def absent(self, source: str, present: Container[str]) -> tuple[list[str], list[str]]:
+        """Compare the source's stored orders with the ids a full read found.
+
+        Returns (ids not found that were not missing yet, ids found again that were missing).
+        """
+        missing, back = [], []
+        rows = self.conn.execute("SELECT id, native_id, missing_since FROM orders WHERE source = ?", (source,))
+        for order_id, native_id, since in rows:
+            if native_id in present:
+                if since is not None:
+                    back.append(order_id)
+            elif since is None:
+                missing.append(order_id)
+        return missing, back
+
+    def set_missing(self, order_ids: Iterable[str], since: datetime | None) -> None:
+        """Record when the orders went missing at their source (None: they are there again)."""
+        stamp = to_iso(since)
+        self.conn.executemany("UPDATE orders SET missing_since = ? WHERE id = ?", ((stamp, i) for i in order_ids))
+
+    def missing(self, source: str, before: datetime | None = None) -> list[tuple[str, str, datetime]]:
+        """``(id, status, missing since)`` of the source's orders missing since before ``before`` (or at all)."""
+        sql = "SELECT id, status, missing_since FROM orders WHERE source = ? AND missing_since IS NOT NULL"
+        args: list = [source]
+        if before is not None:
+            sql += " AND missing_since <= ?"
+            args.append(to_iso(before))
+        return [(i, s, from_iso(m)) for i, s, m in self.conn.execute(sql + " ORDER BY id", args)]
 
     def set_status(self, order_id: str, status: Status, native_status: str | None, reason: str | None,
                    at: datetime) -> None:

@@ -190,6 +190,15 @@ MIGRATIONS: list[tuple[int, str]] = [
         DROP INDEX tasks_state_due;
         """,
     ),
+    (
+        5,
+        """
+        -- When a full read of the source last failed to find the order (NULL: it was there). After the
+        -- source's grace period such an order is marked cancelled; until then it is not worked.
+        ALTER TABLE orders ADD COLUMN missing_since TEXT;
+        CREATE INDEX orders_missing ON orders (source, missing_since) WHERE missing_since IS NOT NULL;
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

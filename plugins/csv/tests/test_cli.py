@@ -56,8 +56,8 @@ def test_sync_reports_bad_rows_keeps_good_ones_and_picks_up_edits(cli, tmp_path)
     (tmp_path / "unpaid.toml").write_text(CONFIG, encoding="utf-8")
     result = cli("--now 2026-11-24T09:00:00Z sync", env=ENV)
     assert result.exit_code == 0, result.output
-    assert "shop: 1 orders, 1 rejected" in result.stderr
-    assert "rejected exports/orders.csv:3: not a date: 'yesterday-ish'" in result.stderr
+    assert "shop: 2 rows read: 1 order (1 stored, 0 unchanged), 1 rejected" in result.stderr
+    assert "rejected exports/orders.csv:3: column 'created_at': not a date: 'yesterday-ish'" in result.stderr
 
     rows[0][3] = "Завершен"
     write_csv(path, DEMO_HEADER, rows, encoding="cp1251", delimiter=";")
@@ -68,12 +68,12 @@ def test_sync_reports_bad_rows_keeps_good_ones_and_picks_up_edits(cli, tmp_path)
     assert (shown["order"]["status"], shown["order"]["native_status"]) == ("paid", "Завершен")
 
 
-def test_missing_column_is_one_error_line_and_exit_3(cli, tmp_path):
+def test_missing_column_is_one_error_line_and_exit_2(cli, tmp_path):
     path = tmp_path / "exports" / "orders.csv"
     path.parent.mkdir()
     write_csv(path, ["Номер заказа", "Статус", "Почта"], [["1", "new", "a@x.io"]])
     (tmp_path / "unpaid.toml").write_text(CONFIG, encoding="utf-8")
     result = cli("sync", env=ENV)
-    assert result.exit_code == 3
+    assert result.exit_code == 2
     assert "Error: shop: exports/orders.csv has no created column" in result.stderr
     assert "Traceback" not in result.output

@@ -32,13 +32,15 @@ def test_bad_rows_are_rejected_with_file_line_and_good_rows_kept(tmp_path):
     orders, rejects, _ = fetch(build(path))
     assert [o.native_id for o in orders] == ["1", "7"]
     assert [(r.where, r.reason.split(" —")[0]) for r in rejects] == [
-        ("orders.csv:3", "empty order id"),
-        ("orders.csv:4", "not a date: '31.02.2026'"),
-        ("orders.csv:5", "not an amount: 'dozen'"),
-        ("orders.csv:6", "unknown status 'Ждём'"),
-        ("orders.csv:7", "no e-mail or phone, so the customer cannot be told apart"),
+        ("orders.csv:3", "column 'id': empty order id"),
+        ("orders.csv:4", "column 'created_at': not a date: '31.02.2026'"),
+        ("orders.csv:5", "column 'amount': not an amount: 'dozen'"),
+        ("orders.csv:6", "column 'status': unknown status 'Ждём'"),
+        ("orders.csv:7", "no usable e-mail or phone, so the customer cannot be told apart"),
     ]
-    assert "add it to [sources.shop.statuses], e.g. \"Ждём\" = \"in_work\"" in rejects[3].reason
+    # The hint lists the statuses instead of guessing an unpaid one.
+    assert "add it to [sources.shop.statuses] with the status it means, one of: new, in_work" in rejects[3].reason
+    assert "= \"in_work\"" not in rejects[3].reason
 
 
 def test_reject_names_the_first_line_of_a_multi_line_record(tmp_path):

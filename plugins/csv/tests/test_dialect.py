@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from unpaid.connector import InvalidData
+from unpaid.connector import InvalidData, Temporary
 from unpaid.model import Status
 
 from .conftest import build
@@ -132,6 +132,6 @@ def test_header_only_file_has_no_orders(tmp_path):
 
 
 def test_missing_file_names_the_path_and_the_setting(tmp_path):
-    with pytest.raises(InvalidData, match="nope.csv does not exist") as info:
+    with pytest.raises(Temporary, match="nope.csv does not exist") as info:
         fetch(tmp_path / "nope.csv")
     assert "[sources.shop]" in info.value.fix

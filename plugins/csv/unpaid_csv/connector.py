@@ -1,12 +1,9 @@
 """The CSV connector: read an order export in pages; write statuses and contacts back atomically.
 
-Incremental sync: every run reads the file from the top (a file has no trustworthy "changed
-since"), cut into content-defined blocks of rows (see :mod:`unpaid_csv.blocks`). The bookmark is
-the set of fingerprints of blocks already stored; only rows of new or changed blocks are parsed and
-emitted, so an edited status comes back with the next sync while untouched rows do not. A page's
-bookmark holds the earlier fingerprints plus the blocks read so far, so a sync stopped after any
-page resumes without losing a row; the last page's bookmark keeps only the blocks still in the
-file. A block with a rejected row is not remembered: the row is reported again until it is fixed.
+Reading (see :mod:`unpaid_csv.reading`): each sync reads the file in two passes, cut into small
+content-defined blocks (:mod:`unpaid_csv.blocks`); only rows of new or changed blocks are mapped
+and stored, the later of two rows with one id wins, rejected rows are remembered with their block,
+and an untouched file (same size, times and inode) is not read at all.
 
 Write-back copies the file byte for byte into a temporary file in the same folder, re-serialising
 only the changed record (same delimiter, quoting, line ending and encoding; BOM and all other
@@ -16,18 +13,23 @@ the old file or the new one, never a torn one.
 
 from __future__ import annotations
 
+import codecs
 import os
 import tempfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, Mapping
 
-from unpaid.clock import get_zone
-from unpaid.connector import Connector, ConnectorSpec, InvalidData, NotFound, Page, Reject, Temporary
+from unpaid.clock import from_iso, get_zone, parse_duration
+from unpaid.connector import (BadSource, Connector, ConnectorSpec, InvalidData, NotFound, Page, Temporary)
+from unpaid.errors import ConfigError
 from unpaid.model import Order, Status
 
-from unpaid_csv import blocks
-from unpaid_csv.dialect import CsvFile, map_columns
-from unpaid_csv.mapping import DateReader, RowError, RowMapper, StatusMap
+from unpaid_csv.dialect import DELIMITERS, CsvFile, extra_columns, map_columns
+from unpaid_csv.mapping import DateReader, RowError, RowMapper, StatusMap, check_date_format
+
+#: Settings whose change alters how a row maps to an order: every stored block is read again.
+MAPPING_SETTINGS = ("columns", "statuses", "currency", "date_format", "decimal", "extra")
 
 
 class CsvConnector(Connector):
@@ -38,15 +40,22 @@ class CsvConnector(Connector):
         self.where = str(settings["path"])
         path = Path(self.where).expanduser()
         self.path = path if path.is_absolute() else Path(settings.get("_config_dir") or ".") / path
-        self.page_size = max(1, int(settings.get("page_size") or 20000))
-        self.columns = {str(k): str(v) for k, v in dict(settings.get("columns") or {}).items()}
-        self.statuses = StatusMap(dict(settings.get("statuses") or {}), name)
-        self.currency = str(settings.get("currency") or "RUB")
+        self.page_size = _whole(settings.get("page_size"), 20000, "page_size", name, 1, 1_000_000)
+        self.columns = {str(k): str(v) for k, v in _table_setting(settings, "columns", name).items()}
+        self.extra = {str(k): str(v) for k, v in _table_setting(settings, "extra", name).items()}
+        self.statuses = StatusMap(_table_setting(settings, "statuses", name), name)
+        self.currency = _text(settings.get("currency") or "RUB", "currency", name)
         self.country = str(settings.get("_default_country") or "7")
         self.timezone = str(settings.get("_timezone") or "UTC")
-        self.date_format = settings.get("date_format") or None
-        self.encoding = settings.get("encoding") or None
-        self.delimiter = settings.get("delimiter") or None
+        self.date_format = _text(settings.get("date_format"), "date_format", name) or None
+        if self.date_format:
+            check_date_format(self.date_format, name)
+        self.encoding = _encoding(settings.get("encoding"), name)
+        self.delimiter = _delimiter(settings.get("delimiter"), name)
+        self.decimal = _choice(settings.get("decimal"), (".", ","), "decimal", name)
+        self.max_rejected = _share(settings.get("max_rejected", "20%"), name)
+        self.missing_after = _duration(settings.get("missing_after", "3d"), "missing_after", name)
+        self.now = from_iso(settings.get("_now")) if settings.get("_now") else datetime.now(timezone.utc)
 
     def __repr__(self) -> str:
         return f"CsvConnector({self.name!r}, {self.where!r})"
@@ -57,67 +66,65 @@ class CsvConnector(Connector):
         try:
             return open(self.path, "rb")
         except FileNotFoundError:
-            raise InvalidData(self.name, f"{self.where} does not exist (looked at {self.path})",
-                              f"fix `path` under [sources.{self.name}] or export the orders there") from None
+            # Retryable: an export that is being written, or a share that is not mounted yet.
+            raise Temporary(self.name, f"{self.where} does not exist (looked at {self.path})",
+                            f"export the orders there, or fix `path` under [sources.{self.name}]") from None
+        except IsADirectoryError:
+            raise BadSource(self.name, f"{self.where} is a folder, not a CSV file",
+                            f"point `path` under [sources.{self.name}] at the export file") from None
         except OSError as exc:
             raise Temporary(self.name, f"cannot read {self.where}: {exc.strerror}",
                             "close the program holding the file or fix its permissions, then sync again") from None
 
-    def _table(self, raw: BinaryIO, keep_raw: bool = False) -> tuple[CsvFile, dict[str, int]]:
+    def table(self, raw: BinaryIO, keep_raw: bool = False) -> tuple[CsvFile, dict[str, int]]:
         table = CsvFile(raw, self.where, self.name, self.encoding, self.delimiter, keep_raw)
         return table, map_columns(table.header, self.columns, self.where, self.name)
 
-    def _mapper(self, columns: dict[str, int]) -> RowMapper:
-        return RowMapper(self.name, columns, self.statuses,
-                         DateReader(get_zone(self.timezone), self.date_format), self.currency, self.country)
+    # Kept for the write-back code, which reads the file the same way.
+    _table = table
 
-    def _salt(self, table: CsvFile) -> bytes:
-        # Anything that changes how a row maps to an order invalidates every stored block.
-        parts = (table.header, sorted(self.columns.items()), sorted(self.statuses.read.items()), self.currency,
-                 self.country, self.timezone, self.date_format)
+    def mapper(self, table: CsvFile, columns: dict[str, int]) -> RowMapper:
+        extras = extra_columns(table.header, columns, self.extra, self.where, self.name)
+        return RowMapper(self.name, columns, self.statuses,
+                         DateReader(get_zone(self.timezone), self.date_format, self.now), self.currency,
+                         self.country, table.header, extras, self.decimal)
+
+    def settings_salt(self) -> bytes:
+        """Everything in the settings that changes how a row maps to an order."""
+        parts = (sorted(self.columns.items()), sorted(self.extra.items()), sorted(self.statuses.read.items()),
+                 self.currency, self.country, self.timezone, self.date_format, self.decimal, self.encoding,
+                 self.delimiter)
         return repr(parts).encode("utf-8", "surrogatepass")
 
-    def fetch_orders(self, since: str | None) -> Iterator[Page]:
-        known = blocks.decode(since)
-        with self._open() as raw:
-            table, columns = self._table(raw)
-            mapper = self._mapper(columns)
-            current: list[int] = []
-            orders: list[Order] = []
-            rejects: list[Reject] = []
-            max_rows = min(self.page_size, 1024)
-            for fingerprint, rows in blocks.cut(table.records(), self._salt(table), max_rows):
-                if fingerprint in known:
-                    current.append(fingerprint)
-                    continue
-                before = len(rejects)
-                for line, fields in rows:
-                    try:
-                        orders.append(mapper.order(fields))
-                    except RowError as exc:
-                        rejects.append(Reject(f"{self.where}:{line}", str(exc)))
-                if len(rejects) == before:
-                    current.append(fingerprint)
-                if len(orders) >= self.page_size:
-                    yield Page(orders, blocks.encode(known.union(current)), rejects)
-                    orders, rejects = [], []
-        final = blocks.encode(current)
-        if orders or rejects or final != since:
-            yield Page(orders, final, rejects)
+    def salt(self, table: CsvFile) -> bytes:
+        # The header too: a renamed or moved column changes every row's meaning.
+        return repr((table.header, self.settings_salt())).encode("utf-8", "surrogatepass")
 
-    def _find(self, native_id: str) -> tuple[int, list[str], RowMapper]:
+    def fetch_orders(self, since: str | None) -> Iterator[Page]:
+        from unpaid_csv.reading import Reading
+
         with self._open() as raw:
-            table, columns = self._table(raw)
+            yield from Reading(self, raw, since).pages()
+
+    def _find(self, native_id: str) -> tuple[int, list[str], str | None, CsvFile, dict[str, int]]:
+        """The last record with this id (the later of two rows wins, as in a sync)."""
+        found = None
+        with self._open() as raw:
+            table, columns = self.table(raw)
             i = columns["id"]
-            for line, fields in table.records():
+            for line, fields, problem in table.records():
                 if i < len(fields) and fields[i].strip() == native_id:
-                    return line, fields, self._mapper(columns)
-        raise NotFound(self.name, f"order {native_id} is not in {self.where}")
+                    found = (line, fields, problem, table, columns)
+        if found is None:
+            raise NotFound(self.name, f"order {native_id} is not in {self.where}")
+        return found
 
     def fetch_order(self, native_id: str) -> Order:
-        line, fields, mapper = self._find(str(native_id))
+        line, fields, problem, table, columns = self._find(str(native_id))
         try:
-            return mapper.order(fields)
+            if problem:
+                raise RowError(problem)
+            return self.mapper(table, columns).order(fields)
         except RowError as exc:
             raise InvalidData(self.name, f"{self.where}:{line}: {exc}", "fix that row in the file") from None
 
@@ -176,10 +183,10 @@ class CsvConnector(Connector):
               change: Callable[[list[str], dict[str, int]], None], out: BinaryIO) -> bool:
         found = False
         i = columns["id"]
-        out.write(table.lines.take())  # the header (and any blank lines before it), untouched
-        for _, fields in table.records(blank=True):
-            original = table.lines.take()
-            if not found and i < len(fields) and fields[i].strip() == native_id:
+        out.write(table.head)  # the header (and any blank lines before it), untouched
+        for _, fields, problem in table.records(blank=True):
+            original = table.take()
+            if not found and problem is None and i < len(fields) and fields[i].strip() == native_id:
                 found = True
                 fields = fields + [""] * (max(columns.values()) + 1 - len(fields))
                 change(fields, columns)
@@ -216,3 +223,78 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# ---- settings: each value checked once, with the key named ----
+
+
+def _bad(name: str, key: str, value: Any, expected: str) -> ConfigError:
+    return ConfigError(f"[sources.{name}] {key} = {value!r} is not {expected}", f"fix {key} under [sources.{name}]")
+
+
+def _whole(value: Any, default: int, key: str, name: str, low: int, high: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _bad(name, key, value, f"a whole number from {low:,} to {high:,}")
+    return value
+
+
+def _text(value: Any, key: str, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise _bad(name, key, value, "text")
+    return value
+
+
+def _table_setting(settings: Mapping[str, Any], key: str, name: str) -> dict[str, Any]:
+    value = settings.get(key) or {}
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        raise _bad(name, key, value, f"a table of names, e.g. [sources.{name}.{key}]")
+    return dict(value)
+
+
+def _encoding(value: Any, name: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return codecs.lookup(_text(value, "encoding", name)).name
+    except LookupError:
+        raise _bad(name, "encoding", value, "a known encoding (utf-8, cp1251, …)") from None
+
+
+def _delimiter(value: Any, name: str) -> str | None:
+    if not value:
+        return None
+    value = {"tab": "\t", "\\t": "\t"}.get(value, value) if isinstance(value, str) else value
+    if value not in DELIMITERS:
+        raise _bad(name, "delimiter", value, "one of , ; | or \"\\t\" (a tab)")
+    return value
+
+
+def _choice(value: Any, choices: tuple[str, ...], key: str, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in choices:
+        raise _bad(name, key, value, "one of " + " ".join(repr(c) for c in choices))
+    return value
+
+
+def _share(value: Any, name: str) -> float:
+    text = str(value).strip()
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        share = -1.0
+    if isinstance(value, bool) or not 0 <= share <= 1:
+        raise _bad(name, "max_rejected", value, 'a share of the rows such as "20%" (0% to 100%)')
+    return share
+
+
+def _duration(value: Any, key: str, name: str) -> timedelta:
+    try:
+        delta = parse_duration(str(value))
+    except ValueError:
+        raise _bad(name, key, value, 'a duration such as "3d" or "12h"') from None
+    if delta > timedelta(days=3650):
+        raise _bad(name, key, value, "a duration of at most ten years")
+    return delta

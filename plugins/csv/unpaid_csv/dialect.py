@@ -11,13 +11,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from itertools import chain
+import re
+from collections import deque
 from typing import BinaryIO, Iterator, Mapping
 
-from unpaid.connector import InvalidData
+from unpaid.connector import BadSource
+from unpaid.errors import ConfigError
 
 DELIMITERS = (",", ";", "\t", "|")
 ENCODING_NAMES = {"utf-8": "UTF-8", "cp1251": "Windows-1251"}
+_QUOTE = "unbalanced quote: a value opens with \" and never closes"
 RESAVE = "re-save the whole file in one encoding (in Excel: Save As > CSV UTF-8)"
 
 #: Field -> header names recognised without configuration (compared after :func:`normalize`), the most
@@ -35,7 +38,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
              "покупатель"),
     "product": ("product", "title", "item", "offer", "товар", "продукт", "предложение", "название",
                 "состав заказа"),
-    "product_id": ("product id", "offer id", "sku", "item id", "id товара", "id предложения", "id продукта"),
+    "product_id": ("product id", "offer id", "sku", "item id", "id товара", "id предложения", "id продукта",
+                   "код товара", "код продукта", "артикул"),
     "amount": ("amount", "total", "sum", "price", "cost", "стоимость", "сумма", "цена", "итого", "стоимость, руб."),
     "currency": ("currency", "валюта"),
     "paid": ("paid", "paid amount", "amount paid", "оплачено", "получено"),
@@ -131,50 +135,114 @@ class Lines:
             raise self._error(f"is neither UTF-8 nor Windows-1251 text (byte 0x{line[exc.start]:02X})",
                               "export the file again as CSV (UTF-8), or set `encoding` for it") from None
 
-    def _mixed(self, what: str) -> InvalidData:
+    def _mixed(self, what: str) -> BadSource:
         return self._error(f"{what}, but line {self.decided_at} is {encoding_label(self.encoding)}: "
                            "the file mixes encodings", RESAVE)
 
-    def _error(self, problem: str, fix: str) -> InvalidData:
-        return InvalidData(self.source, f"{self.where}:{self.number}: the line {problem}", fix)
+    def _error(self, problem: str, fix: str) -> BadSource:
+        return BadSource(self.source, f"{self.where}:{self.number}: the line {problem}", fix)
 
 
 class CsvFile:
-    """One pass over a CSV file: the dialect, the header row, then the records with line numbers."""
+    """One pass over a CSV file: the dialect, the header row, then the records with line numbers.
+
+    A record is checked against the header: one with a different number of fields (an unquoted
+    delimiter inside a value, a row cut short) or with an unbalanced quote is yielded with a
+    ``problem`` instead of being trusted. An unbalanced quote would otherwise swallow every line up
+    to the next quote character, so only its first line is given up: the lines after it are read
+    again as records of their own.
+    """
 
     def __init__(self, raw: BinaryIO, where: str, source: str, encoding: str | None = None,
                  delimiter: str | None = None, keep_raw: bool = False):
         self.where, self.source = where, source
         self.lines = Lines(raw, where, source, encoding, keep_raw)
+        self.keep_raw = keep_raw
+        self.back: deque[tuple[int, str, bytes]] = deque()  # lines to read again after a broken record
+        self.taken: list[tuple[int, str, bytes]] = []  # the physical lines of the current record
         stream = iter(self.lines)
         first = next(stream, None)
         while first is not None and not first.strip():
             first = next(stream, None)
         if first is None:
-            raise InvalidData(source, f"{where} is empty: no header row",
-                              "export the orders again with column names in the first row")
+            raise BadSource(source, f"{where} is empty: no header row",
+                            "export the orders again with column names in the first row")
+        if "\x00" in first:
+            raise BadSource(source, f"{where} is not a text file (it holds NUL bytes)",
+                            "point `path` at the CSV export, or export the orders again as CSV")
         self.delimiter = delimiter or sniff_delimiter(first)
-        self.reader = csv.reader(chain([first], stream), delimiter=self.delimiter)
-        self.header = self._next() or []
-        self.line = self.lines.number
+        self.head = self.lines.take()
+        self.header = next(csv.reader([first], delimiter=self.delimiter), [])
+        self.width = len(self.header)
+        self._stream = stream
+        self.reader = csv.reader(self._feed(self.lines.number), delimiter=self.delimiter)
 
-    def _next(self) -> list[str] | None:
-        try:
-            return next(self.reader, None)
-        except csv.Error as exc:
-            raise InvalidData(self.source, f"{self.where}:{self.lines.number}: not CSV: {exc}",
-                              "export the file again as CSV, or fix that line") from None
-
-    def records(self, blank: bool = False) -> Iterator[tuple[int, list[str]]]:
-        """Yield ``(first line number, fields)`` per record; blank lines only when ``blank``."""
+    def _feed(self, number: int) -> Iterator[str]:
+        back, taken, stream, lines = self.back, self.taken, self._stream, self.lines
         while True:
-            start = self.line + 1
-            fields = self._next()
-            if fields is None:
+            if back:
+                item = back.popleft()
+            else:
+                text = next(stream, None)
+                if text is None:
+                    return
+                number += 1
+                item = (number, text, lines.take() if self.keep_raw else b"")
+            taken.append(item)
+            yield item[1]
+
+    def take(self) -> bytes:
+        """The raw bytes of the last record read (``keep_raw`` only)."""
+        return b"".join(item[2] for item in self.taken)
+
+    def records(self, blank: bool = False) -> Iterator[tuple[int, list[str], str | None]]:
+        """Yield ``(first line number, fields, problem)`` per record; blank lines only when ``blank``.
+
+        ``problem`` is None for a sound record, else why it cannot be trusted (its fields are then
+        whatever the reader made of it).
+        """
+        width, taken, reader = self.width, self.taken, self.reader
+        while True:
+            taken.clear()
+            try:
+                fields = next(reader)
+            except StopIteration:
                 return
-            self.line = self.lines.number
-            if blank or any(fields):
-                yield start, fields
+            except csv.Error as exc:
+                if not taken:
+                    return
+                yield self._broken(f"not CSV ({exc})")
+                continue
+            if len(fields) == width:
+                if len(taken) == 1 or self._balanced():
+                    yield taken[0][0], fields, None
+                    continue
+                yield self._broken(_QUOTE)
+                continue
+            if not fields or not any(fields):
+                if blank or len(taken) > 1:
+                    yield taken[0][0], fields, None
+                continue
+            if len(fields) > width and not any(fields[width:]):
+                yield taken[0][0], fields[:width], None  # a trailing delimiter
+                continue
+            if len(taken) > 1:
+                yield self._broken(_QUOTE)
+                continue
+            yield taken[0][0], fields, _width_problem(len(fields), width, self.delimiter)
+
+    def _balanced(self) -> bool:
+        # Quotes come in pairs in a sound record (opening and closing, or a doubled "" inside);
+        # an odd count means the reader ran into the end of the file inside a quoted value.
+        return sum(item[1].count('"') for item in self.taken) % 2 == 0
+
+    def _broken(self, problem: str) -> tuple[int, list[str], str]:
+        """Give up the record's first line only; the lines after it are read again."""
+        first, rest = self.taken[0], self.taken[1:]
+        self.back.extendleft(reversed(rest))
+        del self.taken[1:]
+        text = first[1].rstrip("\r\n")
+        return first[0], [text], problem
 
     def encode_record(self, fields: list[str], original: bytes) -> bytes:
         """Serialize ``fields`` like ``original`` was written: delimiter, quoting, line ending, encoding."""
@@ -189,20 +257,28 @@ class CsvFile:
         try:
             return out.getvalue()[:-2].encode(encoding) + ending
         except UnicodeEncodeError as exc:
-            raise InvalidData(self.source, f"{self.where}: {exc.object[exc.start:exc.end]!r} cannot be written "
+            raise BadSource(self.source, f"{self.where}: {exc.object[exc.start:exc.end]!r} cannot be written "
                               f"in {encoding_label(encoding)}, the file's encoding",
                               "use characters that encoding has, or re-save the file as CSV UTF-8") from None
+
+
+def _width_problem(found: int, width: int, delimiter: str) -> str:
+    shown = "a tab" if delimiter == "\t" else repr(delimiter)
+    if found > width:
+        return (f"{found} fields where the header has {width}: a value holding {shown} is not in quotes "
+                "(the columns after it are shifted)")
+    return f"{found} fields where the header has {width}: the row is cut short"
 
 
 def map_columns(header: list[str], configured: Mapping[str, str], where: str, source: str) -> dict[str, int]:
     """Field -> column index, from ``[sources.X.columns]`` first, then the default aliases.
 
-    Raises InvalidData naming the file, the missing column, the headers found and the config key.
+    Raises BadSource naming the file, the missing column, the headers found and the config key.
     """
     found = ", ".join(repr(h.strip()) for h in header if h.strip()) or "none"
     unknown = sorted(set(configured) - set(ALIASES))
     if unknown:
-        raise InvalidData(source, f"[sources.{source}.columns] has unknown field {unknown[0]!r}",
+        raise ConfigError(f"[sources.{source}.columns] has unknown field {unknown[0]!r}",
                           f"use fields from: {', '.join(ALIASES)}")
     index: dict[str, int] = {}
     for i, name in enumerate(header):
@@ -213,7 +289,7 @@ def map_columns(header: list[str], configured: Mapping[str, str], where: str, so
         if field in configured:
             i = index.get(normalize(str(configured[field])))
             if i is None:
-                raise InvalidData(source, f"{where} has no column {configured[field]!r} "
+                raise BadSource(source, f"{where} has no column {configured[field]!r} "
                                   f"(set as `{field}` in [sources.{source}.columns]; headers found: {found})",
                                   f"fix [sources.{source}.columns] {field} = \"...\" to one of the headers")
             columns[field] = i
@@ -227,9 +303,38 @@ def map_columns(header: list[str], configured: Mapping[str, str], where: str, so
         missing.append("email")
     if missing:
         field = missing[0]
-        raise InvalidData(source, f"{where} has no {field} column (headers found: {found})",
+        raise BadSource(source, f"{where} has no {field} column (headers found: {found})",
                           f"name it under [sources.{source}.columns], e.g. {field} = \"{_example(field)}\"")
     return columns
+
+
+def extra_columns(header: list[str], columns: Mapping[str, int], configured: Mapping[str, str], where: str,
+                  source: str) -> dict[str, int]:
+    """Key -> index of the columns no field took (a payment method, a UTM tag), kept as the order's extras.
+
+    ``[sources.X.extra]`` names them (``payment_method = "Способ оплаты"``) so that conditions can
+    say ``order.extra.payment_method``; other columns are kept under their header, lower-cased, with
+    ``_`` for spaces.
+    """
+    index: dict[str, int] = {}
+    for i, name in enumerate(header):
+        index.setdefault(normalize(name), i)
+    taken = set(columns.values())
+    out: dict[str, int] = {}
+    for key, name in configured.items():
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", key):
+            raise ConfigError(f"[sources.{source}.extra] {key!r} is not a usable key",
+                              "use lower-case latin letters, digits and _, e.g. payment_method")
+        i = index.get(normalize(name))
+        if i is None:
+            raise BadSource(source, f"{where} has no column {name!r} (set as `{key}` in [sources.{source}.extra])",
+                            f"fix [sources.{source}.extra] {key} = \"...\" to one of the headers")
+        out[key] = i
+        taken.add(i)
+    for i, name in enumerate(header):
+        if i not in taken and name.strip():
+            out.setdefault(normalize(name).replace(" ", "_"), i)
+    return out
 
 
 def _example(field: str) -> str:

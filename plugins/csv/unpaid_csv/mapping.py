@@ -1,17 +1,21 @@
 """Pure row <-> canonical Order mapping: statuses both ways, dates, money, contacts.
 
+Every cell is checked before it is trusted: an amount that is negative, empty, ambiguous
+(``1.990``) or absurdly large, a date before 2000 or in the future, an unknown status, a row with
+no usable contact — each rejects the row with the column named, never the whole file.
+
 Rows are many (a million in a big export), so each parser keeps a fast path: ISO dates through
-``datetime.fromisoformat``, the last format that worked tried first, plain ``4990.00`` amounts
-through ``Decimal`` directly, already-E.164 phones as they are. Slow general parsers run only
-when the fast path fails.
+``datetime.fromisoformat``, the last format that worked tried first, plain ``4990.00`` amounts by
+integer arithmetic, already-E.164 phones as they are. Slow general parsers run only when the fast
+path fails.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
-from decimal import Decimal, InvalidOperation
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
 from operator import itemgetter
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from unpaid.errors import ConfigError
 from unpaid.model import Customer, LineItem, Money, Order, Status, normalize_email, normalize_phone
@@ -36,11 +40,31 @@ EXTRA_LABELS = {
     "payment waiting": Status.PAYMENT_WAITING, "awaiting payment": Status.PAYMENT_WAITING,
     "partially paid": Status.PART_PAID, "part payed": Status.PART_PAID, "canceled": Status.CANCELLED,
     "spam": Status.FALSE, "fake": Status.FALSE,
-    "оплачен": Status.PAID, "выполнен": Status.PAID, "ожидает оплаты": Status.PAYMENT_WAITING,
-    "отложен": Status.IN_WORK, "отменён": Status.CANCELLED, "отказ": Status.CANCELLED,
+    "оплачен": Status.PAID, "оплачено": Status.PAID, "оплачена": Status.PAID, "выполнен": Status.PAID,
+    "выполнено": Status.PAID, "завершено": Status.PAID, "ожидает оплаты": Status.PAYMENT_WAITING,
+    "отложен": Status.IN_WORK, "отменено": Status.CANCELLED, "отменена": Status.CANCELLED,
+    "отказ": Status.CANCELLED, "новая": Status.NEW, "новое": Status.NEW,
 }
+#: Word stems that tell what an unknown label probably means, for the reject's hint. Negations first:
+#: "Не оплачен" and "Ожидает оплаты" hold the stem of "paid" but mean the opposite.
+LOOKS_LIKE: tuple[tuple[tuple[str, ...], Status], ...] = (
+    (("не ", "not ", "unpaid", "ожида", "await", "wait", "pend"), Status.PAYMENT_WAITING),
+    (("отмен", "отказ", "cancel", "возврат", "refund", "declin", "reject", "аннул"), Status.CANCELLED),
+    (("оплач", "оплат", "paid", "payed", "complet", "success", "выполн", "заверш", "получен"), Status.PAID),
+)
 DATE_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
                 "%d/%m/%Y", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d")
+#: Dates outside these bounds are typing errors (0001-01-01, 9999-12-31), not orders.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+FUTURE_SLACK = timedelta(days=1)
+#: A trillion in major units: beyond any order, and inside SQLite's 64-bit integers.
+MAX_MINOR = 10**14
+
+_PLAIN_AMOUNT = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,2}))?", re.ASCII)
+_CURRENCY_MARKS = re.compile(r"(?i)(?:руб\.?|р\.|грн\.?|rub|usd|eur|uah|[₽$€₴])")
+_SPACES = re.compile(r"[\s\u00a0\u202f']+")
+_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)*", re.ASCII)
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029]+")
 
 
 class RowError(ValueError):
@@ -63,7 +87,7 @@ class StatusMap:
                 status = Status.parse(str(code))
             except ValueError as exc:
                 raise ConfigError(f"[sources.{source}.statuses] {native!r}: {exc}",
-                                  f'map it to a canonical code, e.g. "{native}" = "in_work"') from None
+                                  f'map it to a canonical code, e.g. "{native}" = "paid"') from None
             self.read[normalize(native)] = status
             self.write.setdefault(status, native)
 
@@ -73,10 +97,22 @@ class StatusMap:
             return status
         status = self.read.get(normalize(text))
         if status is None:
-            raise RowError(f"unknown status {text.strip()!r} — add it to [sources.{self.source}.statuses], "
-                           f'e.g. "{text.strip()}" = "in_work"')
+            raise RowError(self.unknown(text.strip()))
         self.seen[text] = status
         return status
+
+    def unknown(self, label: str) -> str:
+        """The reject reason for an unknown label; the hint never maps it to an unpaid status blindly."""
+        if not label:
+            return "empty status"
+        codes = ", ".join(s.value for s in Status)
+        key = normalize(label)
+        guess = next((status for stems, status in LOOKS_LIKE if any(stem in key for stem in stems)), None)
+        where = f"[sources.{self.source}.statuses]"
+        if guess is not None:
+            return (f"unknown status {label!r}; it looks like {guess.value} — if so, add \"{label}\" = "
+                    f"\"{guess.value}\" to {where} (statuses: {codes})")
+        return f"unknown status {label!r} — add it to {where} with the status it means, one of: {codes}"
 
     def native(self, status: Status, current: str | None) -> str:
         """The text to write for ``status``: configured label, else the family ``current`` is written in."""
@@ -92,10 +128,26 @@ class StatusMap:
         return status.value
 
 
-class DateReader:
-    """Parse dates, trying the last format that worked first; naive values are read in ``zone``."""
+def check_date_format(date_format: str, source: str) -> None:
+    """ConfigError when ``date_format`` cannot read back a date it wrote itself (``%Q``, ``%Y`` alone)."""
+    sample = datetime(2026, 11, 24, 13, 45, 30)
+    try:
+        back = datetime.strptime(sample.strftime(date_format), date_format)
+    except ValueError as exc:
+        raise ConfigError(f"[sources.{source}] date_format {date_format!r} cannot read dates ({exc})",
+                          "use strptime codes, e.g. date_format = \"%d.%m.%Y %H:%M\"") from None
+    if back.date() != sample.date():
+        raise ConfigError(f"[sources.{source}] date_format {date_format!r} has no day, month and year",
+                          "include %d, %m and %Y, e.g. date_format = \"%m/%d/%Y\"")
 
-    def __init__(self, zone: tzinfo, date_format: str | None = None):
+
+class DateReader:
+    """Parse dates, trying the last format that worked first; naive values are read in ``zone``.
+
+    Dates before 2000 or more than a day after ``now`` are refused: they are typing errors.
+    """
+
+    def __init__(self, zone: tzinfo, date_format: str | None = None, now: datetime | None = None):
         self.zone = zone
         parsers: list[Callable[[str], datetime]] = [lambda t: datetime.strptime(t, date_format)] if date_format else []
         if not date_format:
@@ -104,13 +156,22 @@ class DateReader:
         self.parsers = parsers
         self.general = date_format is None
         self.last = parsers[0]
+        self.latest = (now or datetime.now(timezone.utc)) + FUTURE_SLACK
 
     def __call__(self, text: str) -> datetime:
         text = text.strip()
         value = self._parse(text)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=self.zone)
-        return value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+        try:
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=self.zone)
+            value = value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+        except (OverflowError, ValueError):
+            raise RowError(f"date out of range: {text!r}") from None
+        if value < EARLIEST:
+            raise RowError(f"date before 2000: {text!r}")
+        if value > self.latest:
+            raise RowError(f"date in the future: {text!r}")
+        return value
 
     def _parse(self, text: str) -> datetime:
         try:
@@ -134,18 +195,64 @@ class DateReader:
         raise RowError(f"not a date: {text!r}")
 
 
-def parse_money(text: str, currency: str) -> Money:
-    """``4990.00`` fast, anything :meth:`Money.parse` reads otherwise; RowError when it is not an amount."""
-    if text.replace(".", "", 1).isdigit():
-        return Money(int(Decimal(text) * 100), currency)
-    try:
-        return Money.parse(text, currency)
-    except (ValueError, InvalidOperation):
-        raise RowError(f"not an amount: {text!r}") from None
+def parse_minor(text: str, decimal: str | None = None) -> int:
+    """An amount of money in minor units (kopecks); RowError saying why when it is not one.
+
+    ``4990.00``, ``4 990,00``, ``1,234.50``, ``12 000 ₽`` are read. With one separator followed by
+    exactly three digits (``1.990``, ``1,990``) the amount is ambiguous — 1990 or 1.99 — unless
+    ``decimal`` names the file's decimal separator.
+    """
+    match = _PLAIN_AMOUNT.fullmatch(text)
+    if match:
+        whole, cents = match.groups()
+        return int(whole) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
+    raw = _SPACES.sub("", _CURRENCY_MARKS.sub("", text))
+    if raw.startswith("-") and _NUMBER.fullmatch(raw[1:]):
+        raise RowError(f"negative amount: {text!r}")
+    raw = raw.removeprefix("+")
+    if not _NUMBER.fullmatch(raw):
+        raise RowError(f"not an amount: {text!r}")
+    whole, cents = _split_amount(raw, text, decimal)
+    if len(cents) > 2:
+        raise RowError(f"more than two decimal places: {text!r}")
+    minor = int(whole) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
+    if minor >= MAX_MINOR:
+        raise RowError(f"amount too large: {text!r}")
+    return minor
+
+
+def _split_amount(raw: str, text: str, decimal: str | None) -> tuple[str, str]:
+    seps = [c for c in raw if c in ".,"]
+    if not seps:
+        return raw, ""
+    last = seps[-1]
+    head, _, tail = raw.rpartition(last)
+    if len(set(seps)) == 2:  # "1,234.50" or "1.234,50": the last one is the decimal separator
+        return _grouped(head, text), tail
+    if len(seps) > 1:  # "1.234.567": thousands only
+        return _grouped(raw, text), ""
+    if len(tail) == 3 and decimal != last:
+        if decimal is None:
+            raise RowError(f"ambiguous amount {text!r}: {head}{tail} or {head}.{tail}? set `decimal` to "
+                           f"\",\" or \".\" for this source")
+        return head + tail, ""
+    return head, tail
+
+
+def _grouped(number: str, text: str) -> str:
+    groups = re.split(r"[.,]", number)
+    if any(len(g) != 3 for g in groups[1:]) or not 1 <= len(groups[0]) <= 3:
+        raise RowError(f"not an amount: {text!r}")
+    return "".join(groups)
+
+
+def clean_text(text: str) -> str:
+    """Control characters (line breaks, terminal escapes) become spaces: names reach terminals and headers."""
+    return text if text.isprintable() else " ".join(_UNPRINTABLE.sub(" ", text).split())
 
 
 def fast_phone(text: str, country: str) -> str | None:
-    if text.startswith("+") and text[1:].isdigit() and 7 <= len(text) - 1 <= 15:
+    if text.startswith("+") and text[1:].isdigit() and text.isascii() and 7 <= len(text) - 1 <= 15:
         return text
     return normalize_phone(text, country)
 
@@ -158,18 +265,26 @@ class RowMapper:
               "product", "number", "manager", "payment_link", "cancel_reason")
 
     def __init__(self, source: str, columns: Mapping[str, int], statuses: StatusMap, dates: DateReader,
-                 currency: str, country: str):
+                 currency: str, country: str, header: Sequence[str] = (), extras: Mapping[str, int] | None = None,
+                 decimal: str | None = None):
         self.source, self.statuses, self.dates = source, statuses, dates
-        self.currency, self.country = currency.upper(), country
+        self.currency, self.country, self.decimal = currency.upper(), country, decimal
         self.width = max(columns.values()) + 1
+        self.header = {f: (header[i].strip() if i < len(header) else f) for f, i in columns.items()}
+        self.extras = tuple((extras or {}).items())
         # One C-level itemgetter instead of a lookup per field; absent columns read the padding cell.
         self.values = itemgetter(*(columns.get(f, self.width) for f in self.FIELDS))
 
-    @staticmethod
-    def _paid(text: str, currency: str) -> Money | None:
+    def _money(self, text: str, field: str) -> int:
+        try:
+            return parse_minor(text, self.decimal)
+        except RowError as exc:
+            raise RowError(f"column {self.header[field]!r}: {exc}") from None
+
+    def _paid(self, text: str, currency: str) -> Money | None:
         # Optional column; some exports write "yes"/"да" there, which must not reject the order.
         try:
-            return parse_money(text, currency) if text else None
+            return Money(parse_minor(text, self.decimal), currency) if text else None
         except RowError:
             return None
 
@@ -180,21 +295,40 @@ class RowMapper:
         (native_id, raw_status, created, currency, amount, paid, email, phone, name, product_id, title, number,
          manager, link, reason) = [v.strip() for v in self.values(fields)]
         if not native_id:
-            raise RowError("empty order id")
-        status = self.statuses.parse(raw_status)
+            raise RowError(f"column {self.header['id']!r}: empty order id")
+        if not native_id.isprintable():
+            raise RowError(f"column {self.header['id']!r}: the order id holds control characters")
+        try:
+            status = self.statuses.parse(raw_status)
+        except RowError as exc:
+            raise RowError(f"column {self.header['status']!r}: {exc}") from None
         if not created:
-            raise RowError("empty creation date")
-        created_at = self.dates(created)
+            raise RowError(f"column {self.header['created']!r}: empty creation date")
+        try:
+            created_at = self.dates(created)
+        except RowError as exc:
+            raise RowError(f"column {self.header['created']!r}: {exc}") from None
         currency = currency.upper() if currency else self.currency
-        total = parse_money(amount or "0", currency)
-        email = normalize_email(email)
-        phone = fast_phone(phone, self.country) if phone else None
-        if not email and not phone:
-            raise RowError("no e-mail or phone, so the customer cannot be told apart")
+        if not amount:
+            raise RowError(f"column {self.header['amount']!r}: empty amount")
+        total = Money(self._money(amount, "amount"), currency)
+        mail = normalize_email(email)
+        if mail and not mail.isprintable():
+            mail = None
+        tel = fast_phone(phone, self.country) if phone else None
+        if not mail and not tel:
+            given = [repr(v) for v in (email, phone) if v]
+            raise RowError("no usable e-mail or phone, so the customer cannot be told apart"
+                           + (f" ({' and '.join(given)} cannot be read as such)" if given else ""))
+        if not (name.isprintable() and title.isprintable() and manager.isprintable() and reason.isprintable()):
+            name, title, manager, reason = clean_text(name), clean_text(title), clean_text(manager), clean_text(reason)
+        extra = {key: clean_text(fields[i].strip()) for key, i in self.extras if fields[i].strip()}
+        product_key = product_id or title
         return Order(
             source=self.source, native_id=native_id, status=status, created_at=created_at, total=total,
-            customer=Customer(email=email, phone=phone, name=name or None),
-            items=(LineItem(product_id or title, title),) if product_id or title else (),
+            customer=Customer(email=mail, phone=tel, name=name or None),
+            items=(LineItem(product_key, title, 1, total),) if product_key else (),
             number=number or None, native_status=raw_status, paid=self._paid(paid, currency),
             manager=manager or None, payment_link=link or None, cancel_reason=reason or None,
+            extra=extra,
         )

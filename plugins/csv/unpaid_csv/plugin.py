@@ -30,6 +30,11 @@ SPEC = ConnectorSpec(
         Setting("encoding", "force the encoding (utf-8, cp1251); detected when unset"),
         Setting("delimiter", "force the delimiter (, ; | or a tab); detected when unset"),
         Setting("date_format", "strptime format of dates, e.g. %m/%d/%Y; common formats are detected"),
+        Setting("decimal", "the decimal separator of amounts, \".\" or \",\", when 1.990 must be read one way"),
+        Setting("extra", "names for other columns kept with the order, e.g. payment_method = \"Способ оплаты\""),
+        Setting("max_rejected", "share of rejected rows above which nothing of the file is stored", default="20%"),
+        Setting("missing_after", "how long an order may be missing from the file before it is marked cancelled",
+                default="3d"),
     ),
 )
 
