@@ -174,22 +174,7 @@ class CsvFile:
         self.head = self.lines.take()
         self.header = next(csv.reader([first], delimiter=self.delimiter), [])
         self.width = len(self.header)
-        self._stream = stream
-        self.reader = csv.reader(self._feed(self.lines.number), delimiter=self.delimiter)
-
-    def _feed(self, number: int) -> Iterator[str]:
-        back, taken, stream, lines = self.back, self.taken, self._stream, self.lines
-        while True:
-            if back:
-                item = back.popleft()
-            else:
-                text = next(stream, None)
-                if text is None:
-                    return
-                number += 1
-                item = (number, text, lines.take() if self.keep_raw else b"")
-            taken.append(item)
-            yield item[1]
+        self.reader = csv.reader(_Feed(self, stream, self.lines.number), delimiter=self.delimiter)
 
     def take(self) -> bytes:
         """The raw bytes of the last record read (``keep_raw`` only)."""
@@ -222,9 +207,6 @@ class CsvFile:
             if not fields or not any(fields):
                 if blank or len(taken) > 1:
                     yield taken[0][0], fields, None
-                continue
-            if len(fields) > width and not any(fields[width:]):
-                yield taken[0][0], fields[:width], None  # a trailing delimiter
                 continue
             if len(taken) > 1:
                 yield self._broken(_QUOTE)
@@ -260,6 +242,31 @@ class CsvFile:
             raise BadSource(self.source, f"{self.where}: {exc.object[exc.start:exc.end]!r} cannot be written "
                               f"in {encoding_label(encoding)}, the file's encoding",
                               "use characters that encoding has, or re-save the file as CSV UTF-8") from None
+
+
+class _Feed:
+    """Physical lines for the csv reader, with room to read some again after a broken record.
+
+    An iterator class, not a generator: a generator that reached the end of the file could not
+    hand out the lines pushed back after it.
+    """
+
+    def __init__(self, table: CsvFile, stream: Iterator[str], number: int):
+        self.table, self.stream, self.number = table, stream, number
+        self.back, self.taken, self.lines = table.back, table.taken, table.lines
+
+    def __iter__(self) -> "_Feed":
+        return self
+
+    def __next__(self) -> str:
+        if self.back:
+            item = self.back.popleft()
+        else:
+            text = next(self.stream)  # StopIteration ends the reader's record, or the file
+            self.number += 1
+            item = (self.number, text, self.lines.take() if self.table.keep_raw else b"")
+        self.taken.append(item)
+        return item[1]
 
 
 def _width_problem(found: int, width: int, delimiter: str) -> str:

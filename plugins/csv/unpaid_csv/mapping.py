@@ -213,6 +213,8 @@ def parse_minor(text: str, decimal: str | None = None) -> int:
     if not _NUMBER.fullmatch(raw):
         raise RowError(f"not an amount: {text!r}")
     whole, cents = _split_amount(raw, text, decimal)
+    if len(cents) > 2 and not cents[2:].strip("0"):
+        cents = cents[:2]  # "1.990" with "." as the decimal separator: 1.99
     if len(cents) > 2:
         raise RowError(f"more than two decimal places: {text!r}")
     minor = int(whole) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
@@ -269,9 +271,9 @@ class RowMapper:
                  decimal: str | None = None):
         self.source, self.statuses, self.dates = source, statuses, dates
         self.currency, self.country, self.decimal = currency.upper(), country, decimal
-        self.width = max(columns.values()) + 1
-        self.header = {f: (header[i].strip() if i < len(header) else f) for f, i in columns.items()}
         self.extras = tuple((extras or {}).items())
+        self.width = max([*columns.values(), *(i for _, i in self.extras)]) + 1
+        self.header = {f: (header[i].strip() if i < len(header) else f) for f, i in columns.items()}
         # One C-level itemgetter instead of a lookup per field; absent columns read the padding cell.
         self.values = itemgetter(*(columns.get(f, self.width) for f in self.FIELDS))
 
