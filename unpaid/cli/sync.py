@@ -122,9 +122,11 @@ def _summary(result) -> str:
 
 def _report(app, result) -> None:
     """One summary line for the source, then its rejected rows, notes and any failure."""
-    app.info(_summary(result))
+    if result.error is None or result.pages:
+        app.info(_summary(result))
     rejects = _rejects(result)
-    fresh = rejects if app.verbose else [r for r in rejects if not r.repeated]
+    everything = app.verbose or rejects is not result.rejects  # over the limit: list them all again
+    fresh = rejects if everything else [r for r in rejects if not r.repeated]
     shown = fresh if app.verbose else fresh[:SHOWN_REJECTS]
     for reject in shown:
         app.warn(f"{result.source}: rejected {reject.where}: {reject.reason}")

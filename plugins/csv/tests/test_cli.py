@@ -77,3 +77,65 @@ def test_missing_column_is_one_error_line_and_exit_2(cli, tmp_path):
     assert result.exit_code == 2
     assert "Error: shop: exports/orders.csv has no created column" in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "is empty: no header row"),
+    (b"\x00\x01\x02PK\x03\x04" * 50, "is not a text file"),
+    ("id,status,created,email,amount\n1,new,2026-11-20,a@x.io,1\n".encode() + "2,new,2026-11-20,b@x.io,Ё\n".encode("cp1251")
+     + "3,new,2026-11-20,c@x.io,Ё\n".encode(), "the file mixes encodings"),
+    (b"foo,bar\n1,2\n", "has no id column (headers found: 'foo', 'bar')"),
+])
+def test_a_broken_file_is_exit_2_with_the_file_named(cli, tmp_path, content, expected):
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "orders.csv").write_bytes(content)
+    (tmp_path / "unpaid.toml").write_text(CONFIG, encoding="utf-8")
+    result = cli("sync", env=ENV)
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr and "exports/orders.csv" in result.stderr
+    assert "Traceback" not in result.output and "unexpected" not in result.output
+
+
+@pytest.mark.parametrize("setting, expected", [
+    ('page_size = "lots"', "page_size = 'lots' is not a whole number"),
+    ('encoding = "klingon"', "encoding = 'klingon' is not a known encoding"),
+    ('date_format = "%Q"', "date_format '%Q' cannot read dates"),
+    ('delimiter = "::"', "delimiter = '::' is not one of"),
+    ('max_rejected = "lots"', "max_rejected = 'lots' is not a share"),
+    ('missing_after = "99999999999w"', "missing_after = '99999999999w' is not a duration"),
+    ('columns = { id = "Номер" }', "has no column 'Номер' (set as `id` in [sources.shop.columns]"),
+    ('columns = { idd = "id" }', "[sources.shop.columns] has unknown field 'idd'"),
+])
+def test_a_bad_setting_is_exit_2_naming_the_key(cli, tmp_path, setting, expected):
+    path = tmp_path / "exports" / "orders.csv"
+    path.parent.mkdir()
+    write_csv(path, DEMO_HEADER, [["1", "", "2026-11-20T10:00:00+03:00", "new", "", "a@x.io", "", "", "", "10.00",
+                                   "RUB", "", "", ""]])
+    (tmp_path / "unpaid.toml").write_text(CONFIG.replace('path = "exports/orders.csv"\n',
+                                                         f'path = "exports/orders.csv"\n{setting}\n'),
+                                          encoding="utf-8")
+    result = cli("--now 2026-11-24T09:00:00Z sync", env=ENV)
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr
+    assert "Traceback" not in result.output and "unexpected" not in result.output
+
+
+def test_rows_read_add_up_and_the_reject_limit_exits_1_with_nothing_stored(cli, tmp_path):
+    path = tmp_path / "exports" / "orders.csv"
+    path.parent.mkdir()
+    good = ["1", "", "2026-11-20T10:00:00+03:00", "new", "", "a@x.io", "", "", "", "10.00", "RUB", "", "", ""]
+    rows = [[str(n), *good[1:]] for n in range(1, 21)] + [good] + [[str(n), *good[1:3], "Ждём"] + good[4:]
+                                                                   for n in (30, 31)]
+    write_csv(path, DEMO_HEADER, rows)
+    (tmp_path / "unpaid.toml").write_text(CONFIG.replace('"Ждём звонка" = "in_work"\n', ""), encoding="utf-8")
+    [data] = cli("--now 2026-11-24T09:00:00Z sync --format json", env=ENV).json()
+    assert (data["rows"], data["orders_in_source"], data["rejected"], data["folded"]) == (23, 20, 2, 1)
+    assert data["rows"] == data["orders_in_source"] + data["rejected"] + data["folded"]
+
+    write_csv(path, DEMO_HEADER, rows + [[str(n), *good[1:3], "Ждём"] + good[4:] for n in range(40, 50)])
+    result = cli("--now 2026-11-24T09:00:00Z sync", env=ENV)
+    assert result.exit_code == 1
+    assert "12 of 33 rows (36%) could not be read, more than the limit of 20%; nothing was stored" in result.stderr
+    assert "rejected exports/orders.csv:23: column 'status': unknown status 'Ждём'" in result.stderr
+    assert "rejected exports/orders.csv:34:" in result.stderr
+    assert len(cli("orders --format json", env=ENV).json()) == 20, "the first sync's orders, none of the new file"

@@ -293,7 +293,7 @@ def _share(value: Any, name: str) -> float:
 def _duration(value: Any, key: str, name: str) -> timedelta:
     try:
         delta = parse_duration(str(value))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise _bad(name, key, value, 'a duration such as "3d" or "12h"') from None
     if delta > timedelta(days=3650):
         raise _bad(name, key, value, "a duration of at most ten years")
