@@ -333,3 +333,33 @@ def test_a_file_missing_most_orders_marks_none_of_them(tmp_path, store):
     write_csv(path, DEMO_HEADER, rows[:5])  # a half-written export
     result = sync(store, build(path, **AT))
     assert result.missing == [] and "35 of 40 stored orders are not in the source" in result.notes[0]
+
+
+def test_a_file_that_changes_while_it_is_read_is_reported_incomplete_and_read_again(tmp_path, store, monkeypatch):
+    rows = [row(str(n)) for n in range(1, 21)]
+    path = write_csv(tmp_path / "orders.csv", DEMO_HEADER, rows)
+    import unpaid_csv.reading as reading
+
+    scan = reading.Reading._scan
+
+    def scan_then_append(self):
+        found = scan(self)
+        with open(path, "a", encoding="utf-8") as out:  # another program appends, in place
+            out.write(",".join(row("99")) + "\n")
+        return found
+
+    monkeypatch.setattr(reading.Reading, "_scan", scan_then_append)
+    result = sync(store, build(path, **AT))
+    assert not result.complete and "changed while it was being read" in result.notes[0]
+    assert result.missing == [] and store.orders.count_source("shop") == 20
+    monkeypatch.undo()
+    again = sync(store, build(path, **AT))
+    assert again.complete and store.orders.get("shop:99") is not None
+
+
+@pytest.mark.parametrize("setting", [{"decimal": ","}, {"extra": {"x": "manager"}}, {"currency": "USD"}])
+def test_a_changed_mapping_setting_reads_every_block_again(tmp_path, store, setting):
+    path = write_csv(tmp_path / "orders.csv", DEMO_HEADER, [row("1"), row("2")])
+    sync(store, build(path, **AT))
+    again = sync(store, build(path, **AT, **setting))
+    assert again.orders == 2
