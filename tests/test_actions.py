@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from unpaid.actions import LEASE, change_status, resolve_reason
+from unpaid.actions import LEASE, StatusChange, change_status, change_statuses, resolve_reason
 from unpaid.connector import Capability, NotSupported, Temporary
 from unpaid.errors import ConflictError, InputError
 from unpaid.model import Customer, LineItem, Money, Order, Status
@@ -122,3 +122,35 @@ def test_resolve_reason():
         resolve_reason(Status.CANCELLED, "bored", None, REASONS)
     with pytest.raises(InputError, match="not both"):
         resolve_reason(Status.CANCELLED, "Changed mind", "x", REASONS)
+
+
+class BrokenBatch(InMemoryConnector):
+    def push_statuses(self, changes):
+        raise RuntimeError("plugin bug")
+
+
+def test_a_batch_settles_each_order_and_a_plugin_bug_in_the_push_leaves_them_uncertain(shop):
+    store, connector, first = shop
+    orders = [first] + [replace(first, native_id=n, status=s, native_status=s.value) for n, s in
+                        (("2", Status.NEW), ("3", Status.NEW), ("4", Status.FALSE))]
+    backend("shop").put(*orders[1:])
+    backend("shop").put(replace(orders[2], status=Status.PAID, updated_at=NOW))  # paid at the source meanwhile
+    with store.transaction():
+        store.orders.upsert(orders[1:], NOW)
+    changes = [StatusChange(o, "twin", {"twin": "x"}) for o in orders]
+    results = change_statuses(store, connector, changes, Status.FALSE, actor="user:anna", now=NOW, kind="dedupe",
+                              playbook="dedupe")
+    assert [(k, type(v).__name__, getattr(v, "changed", None)) for k, v in results.items()] == [
+        ("shop:4", "Outcome", False), ("shop:3", "ConflictError", None), ("shop:1", "Outcome", True),
+        ("shop:2", "Outcome", True)]
+    assert [call for call in backend("shop").calls if call[0] == "push_status"] == [
+        ("push_status", ("1", "false", None)), ("push_status", ("2", "false", None))]
+    assert store.history.for_order("shop:2")[-1].data == {"from": "new", "to": "false", "reason": "twin", "twin": "x"}
+
+    back = [StatusChange(store.orders.get(i)) for i in ("shop:1", "shop:2")]
+    results = change_statuses(store, BrokenBatch("shop", {}), back, Status.NEW, actor="user:anna", now=NOW)
+    assert {str(e) for e in results.values()} == {
+        "shop: unexpected RuntimeError in the connector: plugin bug; whether the source took the change is "
+        "unknown — check the order at the source, run again with -v for details and report it"}
+    assert [e.state for e in store.ledger.for_order("shop:1")] == [DONE, UNCERTAIN]
+    assert store.orders.get("shop:1").status is Status.FALSE

@@ -3,7 +3,8 @@
 The source is the truth: the store and the history change only after the source accepted the
 change. The ledger holds the intent before the push and the result after it, so a crash in
 between stays visible (``claimed``, then ``uncertain``) instead of being lost. Used by
-``unpaid status``, ``unpaid dedupe --apply``, playbooks and the desk.
+``unpaid status``, playbooks and the desk; ``unpaid dedupe --apply`` changes many orders at once
+through :func:`change_statuses`, which reads them fresh and pushes them in one call per batch.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from unpaid.connector import Capability, Connector, ConnectorError, NotSupported
-from unpaid.errors import ConflictError, InputError
+from unpaid.errors import ConflictError, ExitCode, InputError, UnpaidError
 from unpaid.model import Order, Status
 from unpaid.store import Store
 from unpaid.store.history import Entry
-from unpaid.store.ledger import DONE, FAILED, SKIPPED, ledger_key
+from unpaid.store.ledger import DONE, FAILED, SKIPPED, UNCERTAIN, ledger_key
 
 #: How long a claim may stay unanswered before it counts as ``uncertain``: longer than any push takes.
 LEASE = timedelta(minutes=15)
@@ -62,6 +63,35 @@ def resolve_reason(status: Status, reason: str | None, text: str | None, allowed
     return None
 
 
+class Unexpected(UnpaidError):
+    """A connector failed in a way it does not declare (a plugin's bug); ``uncertain``: it may have pushed."""
+
+    exit_code = ExitCode.FAILED
+
+    def __init__(self, source: str, exc: Exception, uncertain: bool):
+        what = "whether the source took the change is unknown" if uncertain else "nothing was pushed"
+        super().__init__(f"{source}: unexpected {type(exc).__name__} in the connector: {exc}; {what}",
+                         "check the order at the source, run again with -v for details and report it")
+        self.uncertain = uncertain
+        self.__cause__ = exc  # -v shows the plugin's traceback
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One order of a batch status change, with its reason and extra history data."""
+
+    order: Order
+    reason: str | None = None
+    data: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class _Claim:
+    change: StatusChange
+    key: str
+    run_id: str
+
+
 def change_status(store: Store, connector: Connector, order: Order, to: Status, *, actor: str, now: datetime,
                   reason: str | None = None, kind: str = "status", playbook: str = "manual",
                   command: str | None = None, data: Mapping[str, Any] | None = None) -> Outcome:
@@ -71,10 +101,56 @@ def change_status(store: Store, connector: Connector, order: Order, to: Status, 
     ConnectorError (after recording ``failed`` in the ledger) when the source fails; ConflictError
     when the source's fresh copy differs from the store's (the store is then brought up to date).
     """
-    if order.status is to:
-        return Outcome(order.id, order.status, to, False, f"{order.id} is already {to.label}; nothing to do")
-    if Capability.PUSH_STATUS not in connector.spec.capabilities:
+    [result] = change_statuses(store, connector, [StatusChange(order, reason, data)], to, actor=actor, now=now,
+                               kind=kind, playbook=playbook, command=command).values()
+    if isinstance(result, UnpaidError):
+        raise result
+    return result
+
+
+def change_statuses(store: Store, connector: Connector, changes: Sequence[StatusChange], to: Status, *,
+                    actor: str, now: datetime, kind: str = "status", playbook: str = "manual",
+                    command: str | None = None) -> dict[str, Outcome | UnpaidError]:
+    """:func:`change_status` for many orders of one source: one fresh read and one push for them all.
+
+    Returns order id -> its Outcome or the error it failed with; one failure does not stop the
+    others. Raises NotSupported before anything is written when the source cannot push statuses.
+    """
+    results: dict[str, Outcome | UnpaidError] = {}
+    todo = []
+    for change in changes:
+        order = change.order
+        if order.status is to:
+            results[order.id] = Outcome(order.id, order.status, to, False,
+                                        f"{order.id} is already {to.label}; nothing to do")
+        else:
+            todo.append(change)
+    if todo and Capability.PUSH_STATUS not in connector.spec.capabilities:
         raise NotSupported(connector.name, Capability.PUSH_STATUS)
+    claims: list[_Claim] = []
+    with store.transaction():  # one commit for all the claims
+        for change in todo:
+            try:
+                claims.append(_claim(store, change, to, playbook, now))
+            except ConflictError as exc:
+                results[change.order.id] = exc
+    if Capability.FETCH_ONE in connector.spec.capabilities:
+        claims = _unchanged_at_source(store, connector, claims, to, now, results)
+    # Sources take a reason only with cancellations; other reasons are unpaid's own notes.
+    pushed = _ask(connector, claims, True, lambda: connector.push_statuses(
+        [(c.change.order.native_id, to, c.change.reason if to is Status.CANCELLED else None) for c in claims]))
+    with store.transaction():
+        for claim in claims:
+            error = _answer(connector, pushed, claim)
+            if error is None:
+                results[claim.change.order.id] = _record(store, claim, to, actor, now, kind, command)
+            else:
+                _fail(store, claim, error, now, results)
+    return results
+
+
+def _claim(store: Store, change: StatusChange, to: Status, playbook: str, now: datetime) -> _Claim:
+    order = change.order
     step = f"status:{to.value}"
     repeat = sum(1 for e in store.ledger.for_order(order.id) if e.playbook == playbook and e.step == step)
     key = ledger_key(order.id, playbook, step, repeat)
@@ -84,24 +160,65 @@ def change_status(store: Store, connector: Connector, order: Order, to: Status, 
                               lease_until=now + LEASE):
         raise ConflictError(f"{order.id}: another run is changing this status right now",
                             "wait a moment and check with `unpaid show`")
+    return _Claim(change, key, run_id)
+
+
+def _unchanged_at_source(store: Store, connector: Connector, claims: list[_Claim], to: Status, now: datetime,
+                         results: dict[str, Outcome | UnpaidError]) -> list[_Claim]:
+    """The claims whose order the source still has as stored; the others are settled in ``results``."""
+    fresh = _ask(connector, claims, False, lambda: connector.fetch_many([c.change.order.native_id for c in claims]))
+    keep = []
+    for claim in claims:
+        order = claim.change.order
+        copy = _answer(connector, fresh, claim)
+        if isinstance(copy, UnpaidError):
+            _fail(store, claim, copy, now, results)
+        elif copy.status is order.status:
+            keep.append(claim)
+        else:
+            try:
+                results[order.id] = _changed_at_source(store, order, copy, to, claim.key, claim.run_id, now)
+            except ConflictError as exc:
+                results[order.id] = exc
+    return keep
+
+
+def _ask(connector: Connector, claims: list[_Claim], pushing: bool, call: Callable[[], dict]) -> dict:
+    """``call()``'s answer by native id; an unexpected error (a plugin's bug) becomes every claim's error."""
+    if not claims:
+        return {}
     try:
-        if Capability.FETCH_ONE in connector.spec.capabilities:
-            fresh = connector.fetch_order(order.native_id)
-            if fresh.status is not order.status:
-                return _changed_at_source(store, order, fresh, to, key, run_id, now)
-        # Sources take a reason only with cancellations; other reasons are unpaid's own notes.
-        connector.push_status(order.native_id, to, reason if to is Status.CANCELLED else None)
-    except ConnectorError as exc:
-        store.ledger.finish(key, run_id, FAILED, now, error=str(exc))
-        raise
+        return call()
+    except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the orders of other sources
+        return {c.change.order.native_id: Unexpected(connector.name, exc, pushing) for c in claims}
+
+
+def _answer(connector: Connector, answers: Mapping[str, Any], claim: _Claim) -> Any:
+    native_id = claim.change.order.native_id
+    if native_id in answers:
+        return answers[native_id]
+    return Unexpected(connector.name, LookupError(f"no answer for order {native_id}"), True)
+
+
+def _fail(store: Store, claim: _Claim, error: UnpaidError, now: datetime,
+          results: dict[str, Outcome | UnpaidError]) -> None:
+    state = UNCERTAIN if isinstance(error, Unexpected) and error.uncertain else FAILED
+    store.ledger.finish(claim.key, claim.run_id, state, now, error=str(error))
+    results[claim.change.order.id] = error
+
+
+def _record(store: Store, claim: _Claim, to: Status, actor: str, now: datetime, kind: str,
+            command: str | None) -> Outcome:
+    """Write down a change the source accepted: the store's status, a history entry, the ledger's result."""
+    order, reason = claim.change.order, claim.change.reason
     summary = f"status: {order.status.label} → {to.label}" + (f" — {reason}" if reason else "")
     with store.transaction():
         store.orders.set_status(order.id, to, None, reason, now)
         store.history.add(Entry(order.id, now, actor, kind, summary,
-                                {"from": order.status.value, "to": to.value, "reason": reason, **(data or {})},
-                                command))
-        store.ledger.finish(key, run_id, DONE, now, result={"from": order.status.value, "to": to.value})
-    return Outcome(order.id, order.status, to, True, None, key)
+                                {"from": order.status.value, "to": to.value, "reason": reason,
+                                 **(claim.change.data or {})}, command))
+        store.ledger.finish(claim.key, claim.run_id, DONE, now, result={"from": order.status.value, "to": to.value})
+    return Outcome(order.id, order.status, to, True, None, claim.key)
 
 
 def _changed_at_source(store: Store, order: Order, fresh: Order, to: Status, key: str, run_id: str,

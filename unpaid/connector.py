@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Callable, Container, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Container, Iterator, Mapping, Sequence
 
 from unpaid.errors import ExitCode, UnpaidError
 
@@ -150,9 +150,40 @@ class Connector:
         """Read one order fresh from the source; raise :class:`NotFound` when it is gone."""
         raise NotSupported(self.name, Capability.FETCH_ONE)
 
+    def fetch_many(self, native_ids: Sequence[str]) -> dict[str, "Order | ConnectorError"]:
+        """Fresh reads of several orders: native_id -> the order, or the error for that one.
+
+        The default calls :meth:`fetch_order` per id; a source that reads everything in one go (a
+        file) overrides it so that a batch costs one read, not one per order.
+        """
+        found: dict[str, Order | ConnectorError] = {}
+        for native_id in native_ids:
+            try:
+                found[native_id] = self.fetch_order(native_id)
+            except ConnectorError as exc:
+                found[native_id] = exc
+        return found
+
     def push_status(self, native_id: str, status: "Status", reason: str | None = None) -> None:
         """Set the order's status in the source (``reason`` with cancellations)."""
         raise NotSupported(self.name, Capability.PUSH_STATUS)
+
+    def push_statuses(self, changes: Sequence[tuple[str, "Status", str | None]]
+                      ) -> dict[str, "ConnectorError | None"]:
+        """Push many ``(native_id, status, reason)`` changes: native_id -> None when done, else its error.
+
+        One failed change does not stop the others. The default calls :meth:`push_status` per change;
+        a source where each write costs a whole rewrite (a file) overrides it with one write for all.
+        Errors other than :class:`ConnectorError` are bugs and propagate.
+        """
+        results: dict[str, ConnectorError | None] = {}
+        for native_id, status, reason in changes:
+            try:
+                self.push_status(native_id, status, reason)
+                results[native_id] = None
+            except ConnectorError as exc:
+                results[native_id] = exc
+        return results
 
     def update_contact(self, native_id: str, *, email: str | None = None, phone: str | None = None,
                        name: str | None = None) -> None:
@@ -227,7 +258,7 @@ class InvalidData(ConnectorError):
 
 class BadSource(InvalidData):
     """The source's data or its settings are wrong in a way a person must fix (a malformed file,
-    a missing column, a file unpaid may not write): exit 2, retrying cannot help."""
+    a missing column, a read-only file): exit 2, retrying cannot help."""
 
     exit_code = ExitCode.USAGE
 

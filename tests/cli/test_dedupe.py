@@ -84,3 +84,20 @@ def test_source_filter_keeps_twins_from_other_sources(cli, shop, make, tmp_path)
     assert only_gc == [("gc:8", "false", "paid twin gc:9")]
     unknown = cli(f"{NOW} dedupe --source nope")
     assert unknown.exit_code == 2 and "unknown source 'nope'" in unknown.stderr
+
+
+def test_apply_goes_on_past_an_unexpected_error_of_one_source(cli, shop, make, tmp_path):
+    seed_shops(cli, shop, make, tmp_path)
+    backend("gc").put(make("8", source="gc", email="boris@example.com", product="book", age=timedelta(hours=1)))
+    assert cli(f"{NOW} sync gc").exit_code == 0
+    shop.faults.append(PermissionError(13, "Permission denied"))  # a plugin's bug, not a typed error
+    result = cli(f"{NOW} dedupe --apply --format json")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    failed = "failed: shop: unexpected PermissionError in the connector: [Errno 13] Permission denied; nothing was " \
+             "pushed — check the order at the source, run again with -v for details and report it"
+    assert sorted((r["id"], r["result"]) for r in result.json()) == [
+        ("gc:8", "done"), ("shop:1", failed), ("shop:3", failed), ("shop:4", failed)]
+    assert "marked 1 order False, 3 failed" in result.stderr
+    assert backend("gc").orders["8"].status is Status.FALSE and shop.orders["3"].status is Status.NEW
+    with Store.open(tmp_path / "unpaid.db") as store:
+        assert [e.state for e in store.ledger.for_order("shop:3")] == ["failed"]

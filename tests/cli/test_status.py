@@ -48,6 +48,10 @@ def test_bad_input_changes_nothing(seed, make, shop, tmp_path, usage_error):
                                     "Too expensive, Changed mind"),
         ("status shop:1 cancelled --reason bored", "Error: --reason 'bored' is not one of the cancel reasons"),
         ("status shop:404 false", "Error: no order shop:404 — run `unpaid orders` or `unpaid sync`"),
+        ("status shop:1 cancelled --reason-text '\udcff'", "Error: --reason-text holds bytes that are not UTF-8 "
+                                                          "text — type it again in a UTF-8 terminal"),
+        ("status shop:1 cancelled --reason 'Too expensive\r'", "Error: --reason holds the control character U+000D"),
+        ("optout anna@example.com --reason 'spam\x00'", "Error: --reason holds the control character U+0000"),
     ]:
         usage_error(args, expected)
     order, history, ledger = stored(tmp_path)

@@ -96,6 +96,13 @@ def test_a_source_failure_on_take_leaves_no_claim(desk):
     ("send shop:1 --template nope -m anna", "Error: template 'nope' not found"),
     ("send shop:1 --template bank_details --offer 120% -m anna", "Error: --offer '120%' is not a percent"),
     ("comment shop:1 '  ' -m anna", "Error: the comment is empty"),
+    # Bytes that are not text (they arrive as surrogates) and control characters, refused before anything is done.
+    ("comment shop:1 'ok\x07' -m anna", "Error: TEXT holds the control character U+0007 — remove it"),
+    ("outcome shop:1 thinking --comment 'x\udcff' -m anna", "Error: --comment holds bytes that are not UTF-8 text"),
+    ("outcome shop:1 refused --reason 'Too expensive\x1b' -m anna", "Error: --reason holds the control character"),
+    ("outcome shop:1 no_answer -m 'an\x08na'", "Error: --manager holds the control character U+0008"),
+    ("edit shop:1 --name '\udcff' -m anna", "Error: --name holds bytes that are not UTF-8 text"),
+    ("edit shop:1 --address 'Kyiv\x7f' -m anna", "Error: --address holds the control character U+007F"),
 ])
 def test_bad_input_is_one_line_and_changes_nothing(desk, args, expected):
     desk.add(make_order("1"), task_due=DUE)
@@ -178,9 +185,9 @@ def test_no_answer_until_given_up_sends_a_message_and_sets_not_confirmed(desk):
 
 def test_comment_and_edit_reach_the_source(desk):
     desk.add(make_order("1"), task_due=DUE)
-    assert "added in the source" in desk("comment shop:1 'asked to call after 18:00' -m anna").stdout
-    assert ("add_comment", ("1", "asked to call after 18:00")) in desk.source.calls
-    assert desk.queue()[0]["last_comment"] == "asked to call after 18:00"
+    assert "added in the source" in desk("comment shop:1 'asked to call\tafter 18:00\nor later' -m anna").stdout
+    assert ("add_comment", ("1", "asked to call\tafter 18:00\nor later")) in desk.source.calls
+    assert desk.queue()[0]["last_comment"] == "asked to call\tafter 18:00\nor later"
     desk("edit shop:1 --phone '067 765 43 21' --email Olena.K@Example.com --address 'Kyiv, 1 Main St' -m anna")
     src = desk.source.orders["1"].customer
     assert (src.phone, src.email) == ("+380677654321", "olena.k@example.com")

@@ -48,9 +48,9 @@ def dedupe(app, apply_: bool, sources: tuple[str, ...], fmt: str | None):
     actual orders of the same product the newest is kept and the others are False. Partly paid
     orders are never marked False; orders without e-mail/phone or product are left alone.
 
-    Without --apply this only prints every decision with its reason. With --apply each False is
-    pushed to the source and recorded; failures are reported and the rest go on. Running it again
-    proposes nothing new.
+    Without --apply this only prints every decision with its reason. With --apply the Falses are
+    pushed to each source in batches (a CSV file is rewritten once per batch of 5,000) and recorded;
+    every failure is reported with its order and the rest go on. Running it again proposes nothing new.
 
     \b
     Exit status: 0 ok, 1 some orders could not be changed, 2 bad usage.
@@ -89,33 +89,48 @@ def dedupe(app, apply_: bool, sources: tuple[str, ...], fmt: str | None):
         click.get_current_context().exit(ExitCode.FAILED)
 
 
+#: Orders pushed in one batch: one rewrite of a CSV file, one fresh read per source.
+CHUNK = 5000
+
+
 def _apply(app, decisions, fmt: str) -> int:
-    """Push each False decision through the one status-change path; return how many failed."""
-    from unpaid.actions import change_status
+    """Push the False decisions in batches per source through the one status-change path; return how many failed.
+
+    Every failure is reported with its order and the rest go on, whatever the error.
+    """
+    from unpaid.actions import StatusChange, change_statuses
     from unpaid.model import Status
     from unpaid.output import render
     from unpaid.secrets import redact
 
     store, now = app.store, app.now()
-    connectors: dict[str, object] = {}
+    by_source: dict[str, list] = {}
+    for d in decisions:
+        by_source.setdefault(d.order.source, []).append(d)
+    results: dict[str, object] = {}
+    for source, group in by_source.items():
+        try:
+            with app.connector(source) as connector:
+                for start in range(0, len(group), CHUNK):
+                    chunk = group[start : start + CHUNK]
+                    try:
+                        results.update(change_statuses(
+                            store, connector, [StatusChange(d.order, d.reason, {"twin": d.twin}) for d in chunk],
+                            Status.FALSE, actor=app.actor, now=now, kind="dedupe", playbook="dedupe",
+                            command="unpaid dedupe --apply"))
+                    except UnpaidError as exc:  # the source cannot change statuses: nothing of it was written
+                        results.update((d.order_id, exc) for d in chunk)
+        except UnpaidError as exc:  # the source cannot be opened
+            results.update((d.order_id, exc) for d in group if d.order_id not in results)
     rows, failed = [], 0
-    try:
-        for d in decisions:
-            try:
-                if d.order.source not in connectors:
-                    connectors[d.order.source] = app.connector(d.order.source)
-                outcome = change_status(store, connectors[d.order.source], d.order, Status.FALSE,
-                                        actor=app.actor, now=now, reason=d.reason, kind="dedupe",
-                                        playbook="dedupe", command="unpaid dedupe --apply",
-                                        data={"twin": d.twin})
-                result = "done" if outcome.changed else outcome.note or "unchanged"
-            except UnpaidError as exc:
-                failed += 1
-                result = redact(f"failed: {exc}")
-                app.warn(f"{d.order_id}: {exc}")
-            rows.append(_row(d, fmt, result))
-    finally:
-        for connector in connectors.values():
-            connector.close()
+    for d in decisions:
+        outcome = results[d.order_id]
+        if isinstance(outcome, UnpaidError):
+            failed += 1
+            result = redact(f"failed: {outcome}")
+            app.warn(f"{d.order_id}: {outcome}")
+        else:
+            result = "done" if outcome.changed else outcome.note or "unchanged"
+        rows.append(_row(d, fmt, result))
     render(rows, fmt, app.stdout, _columns(app))
     return failed

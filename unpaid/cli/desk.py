@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from unpaid.cli.options import TEXT
 from unpaid.cli.orders import find_order
 from unpaid.errors import ExitCode, InputError
 
@@ -20,7 +21,7 @@ SORT_KEYS = ("newest", "oldest", "due", "amount")
 
 def manager_option(required: bool = True):
     return click.option("--manager", "-m", metavar="NAME", envvar="UNPAID_MANAGER", show_envvar=True,
-                        required=False, help="Who is working" + (" (required)." if required else "."))
+                        type=TEXT, required=False, help="Who is working" + (" (required)." if required else "."))
 
 
 def need(manager: str | None) -> str:
@@ -243,8 +244,8 @@ def echo_done(app: "App", done) -> None:
 @click.option("--on", "on", metavar="DATE", help="promised: the day the customer will pay.")
 @click.option("--call-on", metavar="TIME", help="promised: when to call if unpaid [default: a day after --on].")
 @click.option("--days", type=int, help="thinking / says_paid / wrong_number: call again after N days.")
-@click.option("--reason", metavar="REASON", help="refused: one of the config's cancel_reasons (required).")
-@click.option("--comment", metavar="TEXT", help="What was said, kept with the call.")
+@click.option("--reason", metavar="REASON", type=TEXT, help="refused: one of the config's cancel_reasons (required).")
+@click.option("--comment", metavar="TEXT", type=TEXT, help="What was said, kept with the call.")
 @click.option("--force", is_flag=True, help="promised: allow a follow-up later than [desk] promise_cap.")
 @click.pass_obj
 def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason, comment, force):
@@ -352,7 +353,7 @@ def postpone(app, order_ref, manager, days, until, force):
 
 @click.command()
 @click.argument("order_ref", metavar="ORDER")
-@click.argument("text")
+@click.argument("text", type=TEXT)
 @manager_option()
 @click.pass_obj
 def comment(app, order_ref, text, manager):
@@ -369,10 +370,11 @@ def comment(app, order_ref, text, manager):
 @click.command()
 @click.argument("order_ref", metavar="ORDER")
 @manager_option()
-@click.option("--phone", metavar="PHONE", help="New phone; normalized to +E.164 with the config's default_country.")
-@click.option("--email", metavar="EMAIL", help="New e-mail.")
-@click.option("--name", metavar="NAME", help="New customer name.")
-@click.option("--address", metavar="TEXT", help="Postal address (kept in unpaid).")
+@click.option("--phone", metavar="PHONE", type=TEXT,
+              help="New phone; normalized to +E.164 with the config's default_country.")
+@click.option("--email", metavar="EMAIL", type=TEXT, help="New e-mail.")
+@click.option("--name", metavar="NAME", type=TEXT, help="New customer name.")
+@click.option("--address", metavar="TEXT", type=TEXT, help="Postal address (kept in unpaid).")
 @click.pass_obj
 def edit(app, order_ref, manager, phone, email, name, address):
     """Correct ORDER's contact details, in the source first when it can take them."""

@@ -1,8 +1,9 @@
-"""Shared option decorators: output format and paging, and the SOURCE argument with completion."""
+"""Shared option decorators: output format and paging, the SOURCE argument with completion, free text."""
 
 from __future__ import annotations
 
 import functools
+import unicodedata
 from typing import Any, Callable
 
 import click
@@ -50,3 +51,34 @@ def parse_age(text: str | None, option: str):
         return parse_duration(text)
     except ValueError as exc:
         raise InputError(f"{option}: {exc}", f"e.g. {option} 7d") from None
+
+
+class FreeText(click.ParamType):
+    """Text typed by a person (a reason, a comment, a name), refused before anything is done when it holds
+    bytes that are not text in the terminal's encoding (they arrive as surrogates) or control characters
+    other than newline and tab: neither can be stored or written back to a source."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        what = _option_name(param)
+        for char in value:
+            if "\ud800" <= char <= "\udfff":
+                raise InputError(f"{what} holds bytes that are not UTF-8 text",
+                                 "type it again in a UTF-8 terminal (check LANG and LC_ALL)")
+            if char not in "\n\t" and unicodedata.category(char) == "Cc":
+                raise InputError(f"{what} holds the control character U+{ord(char):04X}",
+                                 "remove it; only newlines and tabs are allowed in text")
+        return value
+
+
+#: The shared instance: ``@click.option("--comment", type=TEXT)``.
+TEXT = FreeText()
+
+
+def _option_name(param: click.Parameter | None) -> str:
+    if isinstance(param, click.Option):
+        return max(param.opts, key=len)
+    return param.human_readable_name if param is not None else "the text"

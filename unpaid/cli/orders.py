@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from unpaid.cli.options import complete_source, output_options, parse_age
+from unpaid.cli.options import TEXT, complete_source, output_options, parse_age
 from unpaid.errors import ConfigError, InputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -172,8 +172,8 @@ def show(app, order_ref: str, fmt: str | None):
 @click.command()
 @click.argument("order_ref", metavar="ORDER")
 @click.argument("status_text", metavar="STATUS")
-@click.option("--reason", metavar="REASON", help="A cancel reason from the config's cancel_reasons.")
-@click.option("--reason-text", metavar="TEXT", help="A free-text reason instead of one from the list.")
+@click.option("--reason", metavar="REASON", type=TEXT, help="A cancel reason from the config's cancel_reasons.")
+@click.option("--reason-text", metavar="TEXT", type=TEXT, help="A free-text reason instead of one from the list.")
 @click.pass_obj
 def status(app, order_ref: str, status_text: str, reason: str | None, reason_text: str | None):
     """Change an order's status in its source, then record it in the store and history.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import click
 
-from unpaid.cli.options import output_options
+from unpaid.cli.options import TEXT, output_options
 from unpaid.errors import InputError
 
 if TYPE_CHECKING:
@@ -213,7 +213,7 @@ def _from(text: str):
 @click.command()
 @click.argument("address", required=False)
 @click.option("--remove", is_flag=True, help="Allow messages to ADDRESS again.")
-@click.option("--reason", metavar="TEXT", help="Why the customer opted out.")
+@click.option("--reason", metavar="TEXT", type=TEXT, help="Why the customer opted out.")
 @output_options
 @click.pass_obj
 def optout(app: "App", address: str | None, remove: bool, reason: str | None, fmt: str, limit: int | None,

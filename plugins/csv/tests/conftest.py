@@ -83,3 +83,19 @@ def make_csv(tmp_path):
 @pytest.fixture
 def open_csv():
     return build
+
+
+@pytest.fixture
+def replaces(monkeypatch):
+    """The destination of every ``os.replace`` from now on (they still happen): one per rewrite of a file."""
+    import os
+
+    done: list[str] = []
+    real = os.replace
+
+    def replace(src, dst, **kwargs):
+        done.append(str(dst))
+        real(src, dst, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return done

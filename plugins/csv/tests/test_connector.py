@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from unpaid.connector import InvalidData, NotFound
+from unpaid.connector import InvalidData, NotFound, Temporary
 from unpaid.model import Status
 
 from .conftest import DEMO_HEADER, build, write_csv
@@ -134,7 +134,7 @@ def test_write_back_preserves_bytes_of_every_other_row_bom_crlf_and_encoding(tmp
     connector.push_status("3", Status.PAID)
     assert path.read_bytes().decode("utf-8").endswith('3;Завершен;24.11.2026 12:00;c@x.io;5;;"много\r\nстрок"')
     assert connector.fetch_order("2").cancel_reason == "Дорого; подумает"
-    assert [p.name for p in tmp_path.iterdir()] == ["orders.csv"]  # no temporary file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".orders.csv.lock", "orders.csv"]  # no temporary file
 
 
 def test_write_back_keeps_windows_1251_and_canonical_codes(tmp_path):
@@ -157,10 +157,10 @@ def test_a_crash_during_write_back_leaves_the_file_intact(tmp_path, monkeypatch)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(Temporary, match="cannot write orders.csv: No space left on device — free disk space"):
         build(path).push_status("1", Status.PAID)
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["orders.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".orders.csv.lock", "orders.csv"]
 
 
 def test_write_back_of_an_unknown_order_or_missing_column(tmp_path):

@@ -5,31 +5,25 @@ content-defined blocks (:mod:`unpaid_csv.blocks`); only rows of new or changed b
 and stored, the later of two rows with one id wins, rejected rows are remembered with their block,
 and an untouched file (same size, times and inode) is not read at all.
 
-Write-back copies the file byte for byte into a temporary file in the same folder, re-serialising
-only the changed record (same delimiter, quoting, line ending and encoding; BOM and all other
-columns untouched), then fsyncs and ``os.replace``-s it over the original: a crash leaves either
-the old file or the new one, never a torn one.
+Write-back (:mod:`unpaid_csv.writeback`) rewrites the file once per batch of changes, re-serialising
+only the changed records, and replaces it atomically under a lock shared by unpaid's processes.
 """
 
 from __future__ import annotations
 
 import codecs
-import os
-import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator, Mapping
+from typing import Any, BinaryIO, Iterator, Mapping, Sequence
 
 from unpaid.clock import from_iso, get_zone, parse_duration
-from unpaid.connector import (BadSource, Connector, ConnectorSpec, InvalidData, NotFound, Page, Temporary)
+from unpaid.connector import BadSource, Connector, ConnectorError, ConnectorSpec, InvalidData, NotFound, Page, Temporary
 from unpaid.errors import ConfigError
 from unpaid.model import Order, Status
 
+from unpaid_csv import writeback
 from unpaid_csv.dialect import DELIMITERS, CsvFile, extra_columns, map_columns
 from unpaid_csv.mapping import DateReader, RowError, RowMapper, StatusMap, check_date_format
-
-#: Settings whose change alters how a row maps to an order: every stored block is read again.
-MAPPING_SETTINGS = ("columns", "statuses", "currency", "date_format", "decimal", "extra")
 
 
 class CsvConnector(Connector):
@@ -80,9 +74,6 @@ class CsvConnector(Connector):
         table = CsvFile(raw, self.where, self.name, self.encoding, self.delimiter, keep_raw)
         return table, map_columns(table.header, self.columns, self.where, self.name)
 
-    # Kept for the write-back code, which reads the file the same way.
-    _table = table
-
     def mapper(self, table: CsvFile, columns: dict[str, int]) -> RowMapper:
         extras = extra_columns(table.header, columns, self.extra, self.where, self.name)
         return RowMapper(self.name, columns, self.statuses,
@@ -128,101 +119,21 @@ class CsvConnector(Connector):
         except RowError as exc:
             raise InvalidData(self.name, f"{self.where}:{line}: {exc}", "fix that row in the file") from None
 
-    # ---- writing back ----
+    # ---- writing back: see unpaid_csv.writeback ----
+
+    def fetch_many(self, native_ids: Sequence[str]) -> dict[str, Order | ConnectorError]:
+        return writeback.fresh(self, [str(n) for n in native_ids])
 
     def push_status(self, native_id: str, status: Status, reason: str | None = None) -> None:
-        def change(fields: list[str], columns: dict[str, int]) -> None:
-            i = columns["status"]
-            fields[i] = self.statuses.native(status, fields[i])
-            if status is Status.CANCELLED and reason and "cancel_reason" in columns:
-                fields[columns["cancel_reason"]] = reason
+        writeback.raise_failed(self.push_statuses([(str(native_id), status, reason)]))
 
-        self._rewrite(str(native_id), change)
+    def push_statuses(self, changes: Sequence[tuple[str, Status, str | None]]) -> dict[str, ConnectorError | None]:
+        return writeback.rewrite(self, {str(n): writeback.set_status(self.statuses, s, r) for n, s, r in changes})
 
     def update_contact(self, native_id: str, *, email: str | None = None, phone: str | None = None,
                        name: str | None = None) -> None:
         wanted = {k: v for k, v in (("email", email), ("phone", phone), ("name", name)) if v}
-
-        def change(fields: list[str], columns: dict[str, int]) -> None:
-            for field, value in wanted.items():
-                if field not in columns:
-                    raise InvalidData(self.name, f"{self.where} has no {field} column to write to",
-                                      f"add one, or name it under [sources.{self.name}.columns]")
-                fields[columns[field]] = value
-
-        self._rewrite(str(native_id), change)
-
-    def _rewrite(self, native_id: str, change: Callable[[list[str], dict[str, int]], None]) -> None:
-        """Apply ``change`` to the record of ``native_id`` and replace the file atomically."""
-        before = os.stat(self.path) if self.path.exists() else None
-        with self._open() as raw:
-            table, columns = self._table(raw, keep_raw=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    found = self._copy(table, columns, native_id, change, out)
-                    out.flush()
-                    os.fsync(out.fileno())
-                if not found:
-                    raise NotFound(self.name, f"order {native_id} is not in {self.where}")
-                after = os.stat(self.path)
-                if before is None or (after.st_mtime_ns, after.st_size) != (before.st_mtime_ns, before.st_size):
-                    raise Temporary(self.name, f"{self.where} changed while it was being written",
-                                    "try again once the other program has saved it")
-                os.chmod(tmp, before.st_mode & 0o7777)
-                os.replace(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-        _fsync_dir(self.path.parent)
-
-    def _copy(self, table: CsvFile, columns: dict[str, int], native_id: str,
-              change: Callable[[list[str], dict[str, int]], None], out: BinaryIO) -> bool:
-        found = False
-        i = columns["id"]
-        out.write(table.head)  # the header (and any blank lines before it), untouched
-        for _, fields, problem in table.records(blank=True):
-            original = table.take()
-            if not found and problem is None and i < len(fields) and fields[i].strip() == native_id:
-                found = True
-                fields = fields + [""] * (max(columns.values()) + 1 - len(fields))
-                change(fields, columns)
-                if table.lines.encoding is None and not all(f.isascii() for f in fields):
-                    table.lines.encoding = _first_encoding(self.path)
-                original = table.encode_record(fields, original)
-            out.write(original)
-        out.write(table.lines.take())
-        return found
-
-
-def _first_encoding(path: Path) -> str:
-    """The encoding the rest of an ASCII-so-far file is in (UTF-8 when it is all ASCII)."""
-    with open(path, "rb") as raw:
-        for line in raw:
-            if not line.isascii():
-                try:
-                    line.decode("utf-8")
-                    return "utf-8"
-                except UnicodeDecodeError:
-                    return "cp1251"
-    return "utf-8"
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable; not possible on every platform, and harmless to skip there.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        writeback.raise_failed(writeback.rewrite(self, {str(native_id): writeback.set_contact(self, wanted)}))
 
 
 # ---- settings: each value checked once, with the key named ----

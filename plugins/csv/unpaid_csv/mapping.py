@@ -22,7 +22,7 @@ from unpaid.model import Customer, LineItem, Money, Order, Status, normalize_ema
 
 from unpaid_csv.dialect import normalize
 
-#: Native labels per language; writing back uses the family the row's current value belongs to.
+#: Native labels per language; writing back uses the family most of the file's status values belong to.
 FAMILIES: dict[str, dict[Status, str]] = {
     "code": {s: s.value for s in Status},
     "en": {Status.NEW: "New", Status.IN_WORK: "In work", Status.PAYMENT_WAITING: "Waiting for payment",
@@ -32,6 +32,7 @@ FAMILIES: dict[str, dict[Status, str]] = {
            Status.NOT_CONFIRMED: "Не подтвержден", Status.PART_PAID: "Частично оплачен", Status.PAID: "Завершен",
            Status.CANCELLED: "Отменен", Status.FALSE: "Ложный"},
 }
+_LABELS = {family: {normalize(label) for label in labels.values()} for family, labels in FAMILIES.items()}
 #: Other labels read without configuration (normalized).
 EXTRA_LABELS = {
     "completed": Status.PAID, "complete": Status.PAID, "payed": Status.PAID, "paid": Status.PAID,
@@ -114,18 +115,30 @@ class StatusMap:
                     f"\"{guess.value}\" to {where} (statuses: {codes})")
         return f"unknown status {label!r} — add it to {where} with the status it means, one of: {codes}"
 
-    def native(self, status: Status, current: str | None) -> str:
-        """The text to write for ``status``: configured label, else the family ``current`` is written in."""
+    def native(self, status: Status, family: str | None) -> str:
+        """The text to write for ``status``: configured label, else ``family``'s label, else the code."""
         if status in self.write:
             return self.write[status]
-        current = (current or "").strip()
-        if current in self.read and current in FAMILIES["code"].values():
-            return status.value
-        key = normalize(current)
-        for family in ("ru", "en"):
-            if any(normalize(label) == key for label in FAMILIES[family].values()):
-                return FAMILIES[family][status]
-        return status.value
+        return FAMILIES[family][status] if family else status.value
+
+
+def vocabulary(counts: Mapping[str, int]) -> str | None:
+    """The family (``code``, ``en``, ``ru``) most rows are written in, from status text -> rows; None if none."""
+    votes = dict.fromkeys(FAMILIES, 0)
+    for text, rows in counts.items():
+        family = _family(text.strip())
+        if family:
+            votes[family] += rows
+    best = max(votes, key=votes.__getitem__)  # a tie goes to the first: code, then en, then ru
+    return best if votes[best] else None
+
+
+def _family(text: str) -> str | None:
+    # Codes are told apart by their exact spelling: "false" is a code, "False" the English label.
+    if text in FAMILIES["code"].values():
+        return "code"
+    key = normalize(text)
+    return next((f for f in ("en", "ru") if key in _LABELS[f]), None)
 
 
 def check_date_format(date_format: str, source: str) -> None:
