@@ -130,14 +130,18 @@ def _store_check(db_path: Callable[[], Path]) -> Check:
         path = db_path()
         if not path.exists():
             return Check("store", OK, f"{path} does not exist yet; the first `unpaid sync` creates it")
+        before = path.stat().st_mode & 0o777
         with Store.open(path, create=False):
-            pass  # opening migrates and insists on WAL, or raises a StoreError naming the fix
+            pass  # opening migrates, insists on WAL and makes the file owner-only, or raises a StoreError
         mode = path.stat().st_mode & 0o777
     except UnpaidError as exc:
         return _fail("store", exc)
     if mode & 0o077:
         return Check("store", FAIL, f"{path} is readable by others (mode {mode:04o}); it holds customers' contacts",
                      f"chmod 600 {path}", ExitCode.USAGE)
+    if before != mode:
+        return Check("store", WARN, f"{path} was readable by others (mode {before:04o}); "
+                                    f"made it owner-only (mode {mode:04o})")
     return Check("store", OK, f"{path} (schema {schema.LATEST}, WAL, mode {mode:04o})")
 
 

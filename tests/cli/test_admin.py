@@ -170,9 +170,22 @@ def test_doctor_online_reaches_the_source_or_exits_3(cli, shop):
     assert _checks(result)["source shop: online"]["fix"] == "run `unpaid auth set shop`"
 
 
-def test_doctor_fails_a_database_readable_by_others(cli, shop, tmp_path):
+def test_doctor_makes_a_database_readable_by_others_owner_only_and_says_so(cli, shop, tmp_path):
     assert cli("sync").exit_code == 0
     os.chmod(tmp_path / "unpaid.db", 0o644)
+    result = cli("doctor --format json")
+    assert result.exit_code == 0
+    store = _checks(result)["store"]
+    assert store["result"] == "warn" and "mode 0644" in store["detail"] and "mode 0600" in store["detail"]
+    assert os.stat(tmp_path / "unpaid.db").st_mode & 0o777 == 0o600
+
+
+def test_doctor_fails_a_database_readable_by_others_that_it_cannot_chmod(cli, shop, tmp_path, monkeypatch):
+    import unpaid.store as store_module
+
+    assert cli("sync").exit_code == 0
+    os.chmod(tmp_path / "unpaid.db", 0o644)
+    monkeypatch.setattr(store_module.os, "geteuid", lambda: os.stat(tmp_path / "unpaid.db").st_uid + 1)
     result = cli("doctor")
     assert result.exit_code == 2
     assert "chmod 600" in result.stdout and "1 of" in result.stderr

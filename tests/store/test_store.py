@@ -224,3 +224,51 @@ def test_statistics_after_a_large_sync_let_a_page_of_newest_orders_walk_the_crea
     plan = " ".join(str(r[-1]) for r in tmp_store.conn.execute(
         f"EXPLAIN QUERY PLAN SELECT * FROM orders{where} ORDER BY created_at DESC, id DESC LIMIT 100", args))
     assert "orders_created" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def _sqlite_wal_db(path):
+    """A WAL database made by plain sqlite3 (as an older unpaid or the sqlite3 CLI would); stays open."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE t (x)")
+    conn.execute("INSERT INTO t VALUES (1)")
+    conn.commit()
+    return conn
+
+
+def _modes(path):
+    return {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
+
+
+@pytest.mark.parametrize("mask", [0o000, 0o022])
+def test_an_existing_database_and_its_wal_files_become_owner_only(tmp_path, mask):
+    path = tmp_path / "u.db"
+    old = os.umask(mask)
+    other = _sqlite_wal_db(path)  # kept open, so its -wal and -shm files stay
+    try:
+        assert set(_modes(path)) == {"u.db", "u.db-wal", "u.db-shm"}
+        assert all(mode & 0o044 for mode in _modes(path).values())
+        Store.open(path).close()
+        assert set(_modes(path).values()) == {0o600}
+    finally:
+        os.umask(old)
+        other.close()
+
+
+def test_a_database_we_do_not_own_or_may_not_chmod_keeps_its_mode(tmp_path, monkeypatch):
+    import unpaid.store as store_module
+
+    path = tmp_path / "u.db"
+    _sqlite_wal_db(path).close()
+    path.chmod(0o644)
+    monkeypatch.setattr(store_module.os, "geteuid", lambda: os.stat(path).st_uid + 1)
+    Store.open(path).close()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    monkeypatch.undo()
+
+    def refuse(*args):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(store_module.os, "chmod", refuse)
+    Store.open(path).close()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644

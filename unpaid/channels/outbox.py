@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import re
+import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Mapping
@@ -12,12 +15,18 @@ from typing import Any, Mapping
 from unpaid.channel import Channel, ChannelError, Message, Receipt
 
 
-def _safe(key: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", key)[:150]
+def file_stem(key: str) -> str:
+    """A readable, unique file stem for an idempotency key: its sanitized start plus a hash of all of it.
+
+    Only letters, digits, ``_`` and ``-``: no dot (nothing for a suffix to cut) and a valid msg-id left part.
+    """
+    prefix = re.sub(r"[^A-Za-z0-9_-]+", "_", key)[:80].strip("_-")
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=4).hexdigest()
+    return f"{prefix}-{digest}" if prefix else digest
 
 
 class OutboxChannel(Channel):
-    """Writes ``<key>.eml`` and ``<key>.json``; a repeated key overwrites the same files (dedupes)."""
+    """Writes ``<stem>.eml`` and ``<stem>.json`` (owner-only) per key; a repeated key overwrites them (dedupes)."""
 
     def __init__(self, name: str, settings: Mapping[str, Any]):
         self.name = name
@@ -28,31 +37,40 @@ class OutboxChannel(Channel):
     def send(self, message: Message) -> Receipt:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            stem = self.folder / _safe(message.idempotency_key)
+            stem = file_stem(message.idempotency_key)
             eml = EmailMessage()
             eml["To"] = message.to
             eml["Subject"] = message.subject
-            eml["Message-ID"] = f"<{_safe(message.idempotency_key)}@unpaid.outbox>"
+            eml["Message-ID"] = f"<{stem}@unpaid.outbox>"
             for key, value in message.headers.items():
                 eml[key] = value
             eml.set_content(message.body)
             if message.html:
                 eml.add_alternative(message.html, subtype="html")
-            _atomic_write(stem.with_suffix(".eml"), bytes(eml))
+            eml_path = self.folder / (stem + ".eml")
+            _atomic_write(eml_path, bytes(eml))
             record = {"order_id": message.order_id, "to": message.to, "subject": message.subject,
                       "body": message.body, "key": message.idempotency_key, "data": dict(message.data)}
-            _atomic_write(stem.with_suffix(".json"),
+            _atomic_write(self.folder / (stem + ".json"),
                           json.dumps(record, ensure_ascii=False, indent=2, default=str).encode())
         except OSError as exc:
             raise ChannelError(self.name, f"cannot write to {self.folder}: {exc.strerror}",
                                "check the outbox `path` and its permissions", retryable=False) from None
-        return Receipt(self.name, message_id=str(stem.with_suffix(".eml")))
+        return Receipt(self.name, message_id=str(eml_path))
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write ``data`` to ``path`` as 0600 via a temp file of this writer's own in the same folder."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), 0o600)  # mkstemp opens it 0600, but a umask could still take bits away
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -61,6 +62,7 @@ class Store:
             if mode.lower() != "wal":
                 raise StoreError(f"{path}: cannot switch the database to WAL mode (got {mode})",
                                  "keep the database on a local disk, not a network share")
+            _owner_only(path, Path(f"{path}-wal"), Path(f"{path}-shm"))
             conn.execute("PRAGMA synchronous = NORMAL")
             # 64 MiB of page cache: index inserts with random keys (ids, customer keys) thrash the 2 MiB default.
             conn.execute("PRAGMA cache_size = -65536")
@@ -156,6 +158,7 @@ def _check_file(path: Path, create: bool) -> None:
         if head and head != SQLITE_MAGIC:
             raise StoreError(f"{path} is not an unpaid database (not SQLite)",
                              "point --db / UNPAID_DB at another file; this one was left untouched")
+        _owner_only(path)  # before SQLite opens it: the -wal and -shm files it creates copy its mode
         return
     if not create:
         raise StoreError(f"database {path} does not exist", "run `unpaid sync` first, or check --db / UNPAID_DB")
@@ -165,6 +168,20 @@ def _check_file(path: Path, create: bool) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     except OSError as exc:
         raise StoreError(f"cannot create {path}: {exc.strerror}", "choose a writable path with --db / UNPAID_DB") from None
+
+
+def _owner_only(*paths: Path) -> None:
+    """Take group and other bits off existing ``paths`` we own (0644 -> 0600): they hold customers' contacts.
+
+    Files we do not own, or may not chmod, are left as they are.
+    """
+    for path in paths:
+        try:
+            st = path.stat()
+            if st.st_mode & 0o077 and st.st_uid == getattr(os, "geteuid", lambda: st.st_uid)():
+                os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)
+        except OSError:
+            continue
 
 
 def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
