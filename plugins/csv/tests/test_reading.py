@@ -30,6 +30,15 @@ def fetch(connector, since=None):
     return [o for p in pages for o in p.orders], [r for p in pages for r in p.rejects], pages[-1]
 
 
+@pytest.fixture(autouse=True, params=["kept", "read-again"])
+def second_pass(request, monkeypatch):
+    """Every test twice: with the first pass's orders kept for the second, and with them read again."""
+    import unpaid_csv.reading as reading
+
+    if request.param == "read-again":
+        monkeypatch.setattr(reading, "KEEP", 2)
+
+
 @pytest.fixture
 def store(tmp_path):
     with Store.open(tmp_path / "unpaid.db") as opened:

@@ -58,7 +58,7 @@ class Scan:
     mapper: object
     salt: bytes
     kept: list[tuple[int, Order]] | None = field(default_factory=list)
-    changed: list[tuple[int, int, bool]] = field(default_factory=list)  # (fingerprint, last line, has rejects)
+    changed: list[tuple[int, int, int, bool]] = field(default_factory=list)  # (fingerprint, first, last line, rejects?)
     unchanged: set[int] = field(default_factory=set)
     rejects: list[Reject] = field(default_factory=list)
     block_rejects: dict[int, list[tuple[int, int, str]]] = field(default_factory=dict)
@@ -137,14 +137,15 @@ class Reading:
                     continue
                 if reason is None:
                     try:
-                        order = scan.mapper.order(fields)
+                        if kept is None:
+                            scan.mapper.check(fields)
+                        else:
+                            kept.append((line, scan.mapper.order(fields)))
+                            if len(kept) > KEEP:
+                                kept = scan.kept = None
                     except RowError as exc:
                         reason = str(exc)
                     else:
-                        if kept is not None:
-                            kept.append((line, order))
-                            if len(kept) > KEEP:
-                                kept = scan.kept = None
                         continue
                 bad.append((offset, line, reason))
                 scan.rejects.append(Reject(f"{c.where}:{line}", reason, repeated=known))
@@ -155,7 +156,7 @@ class Reading:
             if known:
                 scan.unchanged.add(fp)
             else:
-                scan.changed.append((fp, rows[-1][0], bool(bad)))
+                scan.changed.append((fp, rows[0][0], rows[-1][0], bool(bad)))
         return scan
 
     def _check_limit(self, scan: Scan) -> None:
@@ -181,25 +182,28 @@ class Reading:
         if scan.kept is not None:
             yield from scan.kept
             return
+        # The same records as in the first pass, so the first pass's line ranges say which block a
+        # record is in: no need to cut and hash the file again.
         self.raw.seek(0)
         table, columns = self.c.table(self.raw)
         mapper, idcol = self.c.mapper(table, columns), columns["id"]
-        watch = self.since.repeated
-        changed = {fp for fp, _, _ in scan.changed}
-        for fp, rows in blocks.cut(table.records(), scan.salt):
-            bad = {offset for offset, _, _ in scan.block_rejects.get(fp, ())}
-            fresh = fp in changed
-            for offset, (line, fields, problem) in enumerate(rows):
-                if offset in bad or problem:
+        watch, last = self.since.repeated, scan.last
+        bad = {int(r.where.rpartition(":")[2]) for r in scan.rejects}
+        ranges = iter(scan.changed)
+        block = next(ranges, None)
+        for line, fields, problem in table.records():
+            while block is not None and block[2] < line:
+                block = next(ranges, None)
+            if problem or line in bad:
+                continue
+            if block is None or line < block[1]:  # an unchanged block: only an id in 2+ rows is read
+                native = fields[idcol].strip()
+                if not (native in last or native in watch):
                     continue
-                if not fresh:
-                    native = fields[idcol].strip()
-                    if not (native in scan.last or native in watch):
-                        continue
-                try:
-                    yield line, mapper.order(fields)
-                except RowError:  # the first pass rejected it too, when its block was read
-                    continue
+            try:
+                yield line, mapper.order(fields)
+            except RowError:  # rejected by the first pass as well
+                continue
 
     def _emit(self, scan: Scan, stamp: list | None) -> Iterator[Page]:
         c, since = self.c, self.since
@@ -211,8 +215,8 @@ class Reading:
         done: set[int] = set(scan.unchanged) - set(scan.block_rejects)
         pending = next(changed, None)
         for line, order in self._candidates(scan):
-            while pending is not None and pending[1] < line:
-                if not pending[2]:
+            while pending is not None and pending[2] < line:
+                if not pending[3]:
                     done.add(pending[0])
                 pending = next(changed, None)
             if not scan.winner(order.native_id, line):
@@ -226,7 +230,7 @@ class Reading:
         distinct = scan.orders
         counts = {"rows": scan.rows, "orders": distinct, "rejected": len(scan.rejects),
                   "folded": scan.rows - len(scan.rejects) - distinct, "unchanged": distinct - emitted}
-        every = set(scan.unchanged) | {fp for fp, _, _ in scan.changed}
+        every = set(scan.unchanged) | {block[0] for block in scan.changed}
         if stamp is None:  # the file changed while it was read: conclude nothing, read it again next time
             final = Bookmark(every - set(scan.block_rejects), {}, repeated | since.repeated)
             yield Page(orders, final.encode(), scan.rejects, complete=False, counts=counts,
