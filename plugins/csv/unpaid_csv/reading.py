@@ -1,22 +1,27 @@
 """Reading an export into pages: two passes over one open file, so that nothing is stored too early.
 
-The first pass reads every record, cuts the file into blocks (see :mod:`unpaid_csv.blocks`), maps
+The first pass reads every record, cuts the file into blocks (see :mod:`unpaid_csv.blocks`), checks
 the rows of new or changed blocks, and learns what can only be known at the end of the file:
 
-- which ids stand in more than one row — the later row wins, so an earlier row is never stored
-  (on a first sync or an incremental one alike, wherever the changed block lies);
 - how many rows were rejected — past the source's limit nothing at all is stored;
-- every id in the file — stored orders that are not in it are missing at the source.
+- every id in the file (as a sorted array of hashes: 8 bytes an id) — stored orders that are not in
+  it are missing at the source, and a hash that occurs twice marks an id that may stand in more
+  than one row.
 
-The second pass emits the winning rows in pages. It re-uses the orders the first pass mapped when
-they were few (an incremental sync), and maps them again otherwise (a first sync of a large file),
-so memory stays bounded. Both passes read the same open file; if it changes in between, the sync
-is reported incomplete and nothing is concluded from it.
+The second pass emits the rows worth storing in pages. Rows of ids that may repeat are held back
+to the end and settled by their exact text: the later row wins, so an earlier row is never stored,
+not even for a moment, on a first sync or an incremental one alike. The second pass re-uses the
+orders the first pass built when they were few (an incremental sync) and reads the file again
+otherwise (a first sync of a large file), so memory stays bounded. Both passes read the same open
+file; if it changes in between, the sync is reported incomplete and nothing is concluded from it.
 """
 
 from __future__ import annotations
 
 import os
+from array import array
+from bisect import bisect_left
+from itertools import islice
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Iterator
 
@@ -30,23 +35,25 @@ from unpaid_csv.mapping import RowError
 if TYPE_CHECKING:
     from unpaid_csv.connector import CsvConnector
 
-#: Orders the first pass keeps for the second; beyond this they are mapped again (bounded memory).
+#: Orders the first pass keeps for the second; beyond this the file is read again (bounded memory).
 KEEP = 20_000
 #: Rejects below this count never stop a sync, whatever their share (a small file with two typos).
 REJECT_FLOOR = 5
 
 
 class Ids:
-    """Membership of native ids by their hash: a million ids in a fraction of the memory of the strings.
+    """Membership of native ids by their hash, over a sorted array: a million ids in 8 MB.
 
     A hash collision can only make a missing order look present, never the other way round.
     """
 
-    def __init__(self, hashes: set[int]):
+    def __init__(self, hashes: array):
         self.hashes = hashes
 
     def __contains__(self, native_id: object) -> bool:
-        return hash(native_id) in self.hashes
+        h = hash(native_id)
+        i = bisect_left(self.hashes, h)
+        return i < len(self.hashes) and self.hashes[i] == h
 
 
 @dataclass
@@ -62,19 +69,31 @@ class Scan:
     unchanged: set[int] = field(default_factory=set)
     rejects: list[Reject] = field(default_factory=list)
     block_rejects: dict[int, list[tuple[int, int, str]]] = field(default_factory=dict)
-    last: dict[str, int] = field(default_factory=dict)  # id -> line of its last row, ids in 2+ rows only
-    seen: set[int] = field(default_factory=set)
-    rejected_ids: list[tuple[str, int]] = field(default_factory=list)
+    rejected_ids: dict[str, int] = field(default_factory=dict)  # id -> line of its last rejected row
+    hashes: array = field(default_factory=lambda: array("q"))
+    repeats: dict[int, int] = field(default_factory=dict)  # hash seen more than once -> rows with it
     rows: int = 0
 
-    def winner(self, native_id: str, line: int) -> bool:
-        return self.last.get(native_id, line) == line
+    def settle(self) -> None:
+        """Sort the id hashes; note the ones that occur more than once."""
+        ordered = sorted(self.hashes)
+        self.hashes = array("q", ordered)
+        for a, b in zip(ordered, islice(ordered, 1, None)):
+            if a == b:
+                self.repeats[a] = self.repeats.get(a, 1) + 1
 
     @property
-    def orders(self) -> int:
-        """Distinct ids whose winning row was read (an id whose last row is rejected is not)."""
-        lost = {native for native, line in self.rejected_ids if self.winner(native, line)}
-        return len(self.seen) - len(lost)
+    def distinct_hashes(self) -> int:
+        return len(self.hashes) - sum(n - 1 for n in self.repeats.values())
+
+
+@dataclass
+class Group:
+    """Every row of one id whose hash repeats: the later row wins, and a rejected winner holds the id."""
+
+    line: int = 0
+    order: Order | None = None
+    rows: int = 0
 
 
 class Reading:
@@ -87,13 +106,13 @@ class Reading:
         self.start = os.fstat(raw.fileno())
 
     def pages(self) -> Iterator[Page]:
-        c, since = self.c, self.since
-        stamp = blocks.stamp(self.start, c.settings_salt())
-        if since.stamp == stamp:
+        stamp = blocks.stamp(self.start, self.c.settings_salt())
+        if self.since.stamp == stamp:
             yield self._untouched()
             return
         scan = self._scan()
         self._check_limit(scan)
+        scan.settle()
         same = self._unchanged_since_start()
         yield from self._emit(scan, stamp if same else None)
 
@@ -106,8 +125,7 @@ class Reading:
         rejects.sort(key=_line_of)
         counts = dict(since.counts, unchanged=since.counts.get("orders", 0))
         snapshot = Snapshot(None, counts.get("orders", 0), self.c.missing_after)
-        return Page([], self.since_text, rejects, counts=counts, snapshot=snapshot,
-                    note=None)
+        return Page([], self.since_text, rejects, counts=counts, snapshot=snapshot)
 
     # ---- first pass ----
 
@@ -115,25 +133,18 @@ class Reading:
         c, since = self.c, self.since
         table, columns = c.table(self.raw)
         scan = Scan(table, columns, c.mapper(table, columns), c.salt(table))
-        idcol, watch = columns["id"], since.repeated
-        seen, last, kept = scan.seen, scan.last, scan.kept
+        idcol, watch, add = columns["id"], since.repeated, scan.hashes.append
+        kept = scan.kept
         for fp, rows in blocks.cut(table.records(), scan.salt):
             known = fp in since.blocks
             old = {offset: reason for offset, _, reason in since.rejects.get(fp, ())} if known else {}
             bad: list[tuple[int, int, str]] = []
             for offset, (line, fields, problem) in enumerate(rows):
-                scan.rows += 1
                 native = _native_id(fields, problem, idcol, table.delimiter)
-                repeat = False
                 if native:
-                    h = hash(native)
-                    if h in seen:
-                        last[native] = line
-                        repeat = True
-                    else:
-                        seen.add(h)
+                    add(hash(native))
                 reason = old.get(offset) if known else problem
-                if known and reason is None and not (native and (repeat or native in watch)):
+                if known and reason is None and native not in watch:
                     continue
                 if reason is None:
                     try:
@@ -150,7 +161,8 @@ class Reading:
                 bad.append((offset, line, reason))
                 scan.rejects.append(Reject(f"{c.where}:{line}", reason, repeated=known))
                 if native:
-                    scan.rejected_ids.append((native, line))
+                    scan.rejected_ids[native] = line
+            scan.rows += len(rows)
             if bad:
                 scan.block_rejects[fp] = bad
             if known:
@@ -177,57 +189,86 @@ class Reading:
 
     # ---- second pass ----
 
-    def _candidates(self, scan: Scan) -> Iterator[tuple[int, Order]]:
-        """Orders worth storing, in file order: rows of changed blocks, and rows of ids in 2+ rows."""
-        if scan.kept is not None:
-            yield from scan.kept
+    def _complete_in_memory(self, scan: Scan) -> bool:
+        """Whether the kept orders and rejects hold every row of every repeated hash."""
+        if scan.kept is None:
+            return False
+        have: dict[int, int] = {}
+        for _, order in scan.kept:
+            h = hash(order.native_id)
+            if h in scan.repeats:
+                have[h] = have.get(h, 0) + 1
+        for native in scan.rejected_ids:
+            h = hash(native)
+            if h in scan.repeats:
+                have[h] = have.get(h, 0) + 1
+        # A rejected id may have several rejected rows; counting each id once errs towards reading again.
+        return all(have.get(h, 0) >= n for h, n in scan.repeats.items())
+
+    def _candidates(self, scan: Scan) -> Iterator[tuple[int, str, Order | None]]:
+        """``(line, id, order)`` in file order for rows worth storing, and ``(line, id, None)`` for the
+        rejected rows of repeated hashes (they can win, and then hold their id)."""
+        repeats, watch = scan.repeats, self.since.repeated
+        if self._complete_in_memory(scan):
+            kept: list[tuple[int, str, Order | None]] = [(line, o.native_id, o) for line, o in scan.kept]
+            kept += [(line, native, None) for native, line in scan.rejected_ids.items() if hash(native) in repeats]
+            kept.sort(key=lambda item: item[0])
+            yield from kept
             return
         # The same records as in the first pass, so the first pass's line ranges say which block a
         # record is in: no need to cut and hash the file again.
         self.raw.seek(0)
         table, columns = self.c.table(self.raw)
         mapper, idcol = self.c.mapper(table, columns), columns["id"]
-        watch, last = self.since.repeated, scan.last
         bad = {int(r.where.rpartition(":")[2]) for r in scan.rejects}
         ranges = iter(scan.changed)
         block = next(ranges, None)
         for line, fields, problem in table.records():
             while block is not None and block[2] < line:
                 block = next(ranges, None)
+            native = _native_id(fields, problem, idcol, table.delimiter)
             if problem or line in bad:
+                if native and hash(native) in repeats:
+                    yield line, native, None
                 continue
-            if block is None or line < block[1]:  # an unchanged block: only an id in 2+ rows is read
-                native = fields[idcol].strip()
-                if not (native in last or native in watch):
-                    continue
+            if (block is None or line < block[1]) and native not in watch and hash(native) not in repeats:
+                continue  # an unchanged row of an id in one row: stored before
             try:
-                yield line, mapper.order(fields)
+                yield line, native, mapper.order(fields)
             except RowError:  # rejected by the first pass as well
                 continue
 
     def _emit(self, scan: Scan, stamp: list | None) -> Iterator[Page]:
         c, since = self.c, self.since
-        repeated = set(scan.last)
-        page_size = c.page_size
+        repeats, page_size = scan.repeats, c.page_size
+        groups: dict[str, Group] = {}
         orders: list[Order] = []
         emitted = 0
         changed = iter(scan.changed)
         done: set[int] = set(scan.unchanged) - set(scan.block_rejects)
         pending = next(changed, None)
-        for line, order in self._candidates(scan):
+        for line, native, order in self._candidates(scan):
             while pending is not None and pending[2] < line:
                 if not pending[3]:
                     done.add(pending[0])
                 pending = next(changed, None)
-            if not scan.winner(order.native_id, line):
+            if hash(native) in repeats:  # settled at the end, by the id's exact text
+                group = groups.setdefault(native, Group())
+                group.line, group.order, group.rows = line, order, group.rows + 1
+                continue
+            if order is None:
                 continue
             orders.append(order)
             emitted += 1
             if len(orders) >= page_size:
-                partial = Bookmark(done, {}, repeated | since.repeated)
+                partial = Bookmark(done, {}, set(groups) | since.repeated)
                 yield Page(orders, partial.encode())
                 orders = []
-        distinct = scan.orders
+        winners = [g.order for g in groups.values() if g.order is not None]
+        orders += winners
+        emitted += len(winners)
+        repeated = {native for native, g in groups.items() if g.rows > 1}
+        distinct = self._distinct(scan, groups)
         counts = {"rows": scan.rows, "orders": distinct, "rejected": len(scan.rejects),
                   "folded": scan.rows - len(scan.rejects) - distinct, "unchanged": distinct - emitted}
         every = set(scan.unchanged) | {block[0] for block in scan.changed}
@@ -237,8 +278,20 @@ class Reading:
                        note=f"{c.where} changed while it was being read; run `unpaid sync {c.name}` again")
             return
         final = Bookmark(every, scan.block_rejects, repeated, stamp, counts)
-        snapshot = Snapshot(Ids(scan.seen), distinct, c.missing_after)
+        snapshot = Snapshot(Ids(scan.hashes), distinct, c.missing_after)
         yield Page(orders, final.encode(), scan.rejects, counts=counts, snapshot=snapshot)
+
+    @staticmethod
+    def _distinct(scan: Scan, groups: dict[str, Group]) -> int:
+        """Ids whose winning row was read: distinct hashes, corrected by the exact texts of repeated
+        ones, less ids whose last row is rejected."""
+        texts: dict[int, int] = {}
+        for native in groups:
+            texts[hash(native)] = texts.get(hash(native), 0) + 1
+        collisions = sum(n - 1 for n in texts.values())
+        held = sum(1 for g in groups.values() if g.order is None)
+        lone = sum(1 for native in scan.rejected_ids if hash(native) not in scan.repeats)
+        return scan.distinct_hashes + collisions - held - lone
 
 
 def _native_id(fields: list[str], problem: str | None, idcol: int, delimiter: str) -> str:
