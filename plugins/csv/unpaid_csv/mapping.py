@@ -284,16 +284,23 @@ class RowMapper:
         self.source, self.statuses, self.dates = source, statuses, dates
         self.currency, self.country, self.decimal = currency.upper(), country, decimal
         self.extras = tuple((extras or {}).items())
+        self.amounts: dict[str, int] = {}
         self.width = max([*columns.values(), *(i for _, i in self.extras)]) + 1
         self.header = {f: (header[i].strip() if i < len(header) else f) for f, i in columns.items()}
         # One C-level itemgetter instead of a lookup per field; absent columns read the padding cell.
         self.values = itemgetter(*(columns.get(f, self.width) for f in self.FIELDS))
 
     def _money(self, text: str, field: str) -> int:
+        minor = self.amounts.get(text)  # a shop has a few dozen prices: parse each once
+        if minor is not None:
+            return minor
         try:
-            return parse_minor(text, self.decimal)
+            minor = parse_minor(text, self.decimal)
         except RowError as exc:
             raise RowError(f"column {self.header[field]!r}: {exc}") from None
+        if len(self.amounts) < 10_000:
+            self.amounts[text] = minor
+        return minor
 
     def _paid(self, text: str, currency: str) -> Money | None:
         # Optional column; some exports write "yes"/"да" there, which must not reject the order.
