@@ -232,3 +232,12 @@ def test_dedupe_apply_pushes_in_batches_of_chunk_orders(cli, tmp_path, monkeypat
     assert result.exit_code == 0 and "marked 5 orders False" in result.stderr
     assert replaces == [str(path)] * 3  # 5 orders in batches of 2
     assert [line.split(",")[3] for line in path.read_text(encoding="utf-8").splitlines()[1:]] == ["false", "new"] * 5
+
+
+def test_a_file_unpaid_may_not_read_is_exit_2_and_a_missing_one_exit_3(cli, tmp_path):
+    path = tmp_path / "exports" / "orders.csv"
+    path.parent.mkdir()
+    (tmp_path / "unpaid.toml").write_text(CONFIG, encoding="utf-8")
+    missing = cli("sync", env=ENV)
+    assert missing.exit_code == 3 and "exports/orders.csv does not exist" in missing.stderr
+

@@ -284,3 +284,20 @@ def test_a_write_back_to_a_missing_file_names_the_setting_and_creates_nothing(tm
     with pytest.raises(Temporary, match=r"orders.csv does not exist .* or fix `path` under \[sources.shop\]"):
         build(tmp_path / "orders.csv").push_status("1", Status.PAID)
     assert listing(tmp_path) == []
+
+
+def test_a_file_this_user_may_not_read_is_a_setup_error_not_an_outage(shared_dir):
+    path = write_csv(shared_dir / "orders.csv", DEMO_HEADER, [row("1")])
+    os.chmod(path, 0o600)  # its owner's only
+    connector = build(path)
+    if ROOT:
+        os.chown(path, 0, 0)
+        kind, text = as_other_user(lambda: list(connector.fetch_orders(None)))
+    else:
+        os.chmod(path, 0)
+        try:
+            list(connector.fetch_orders(None))
+        except Exception as exc:  # noqa: BLE001 - compared below
+            kind, text = type(exc).__name__, str(exc)
+    assert kind == "BadSource" and "orders.csv cannot be read: permission denied" in text
+    assert BadSource.exit_code == 2

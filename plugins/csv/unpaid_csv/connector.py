@@ -63,6 +63,9 @@ class CsvConnector(Connector):
             # Retryable: an export that is being written, or a share that is not mounted yet.
             raise Temporary(self.name, f"{self.where} does not exist (looked at {self.path})",
                             f"export the orders there, or fix `path` under [sources.{self.name}]") from None
+        except PermissionError:
+            raise BadSource(self.name, f"{self.where} cannot be read: permission denied",
+                            "let the user running unpaid read the file (chmod/chown), then sync again") from None
         except IsADirectoryError:
             raise BadSource(self.name, f"{self.where} is a folder, not a CSV file",
                             f"point `path` under [sources.{self.name}] at the export file") from None
