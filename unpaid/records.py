@@ -40,6 +40,7 @@ def order_dict(order: Order) -> dict[str, Any]:
         "manager": order.manager,
         "payment_link": order.payment_link,
         "cancel_reason": order.cancel_reason,
+        "extra": dict(order.extra),
     }
 
 

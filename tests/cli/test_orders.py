@@ -5,7 +5,7 @@ from unpaid.model import Status
 NOW = "--now 2026-11-24T09:00:00Z"
 ORDER_KEYS = {"id", "source", "native_id", "number", "status", "status_label", "native_status", "created_at",
               "updated_at", "paid_at", "customer", "items", "total", "paid", "manager", "payment_link",
-              "cancel_reason"}
+              "cancel_reason", "extra"}
 
 
 def ids(result):

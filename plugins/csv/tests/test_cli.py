@@ -241,3 +241,16 @@ def test_a_file_unpaid_may_not_read_is_exit_2_and_a_missing_one_exit_3(cli, tmp_
     missing = cli("sync", env=ENV)
     assert missing.exit_code == 3 and "exports/orders.csv does not exist" in missing.stderr
 
+
+
+def test_extra_columns_are_kept_with_the_order_and_shown_in_json(cli, tmp_path):
+    path = tmp_path / "exports" / "orders.csv"
+    path.parent.mkdir()
+    write_csv(path, [*DEMO_HEADER, "Способ оплаты"],
+              [["1", "", "2026-11-20T10:00:00+03:00", "new", "", "a@x.io", "", "", "", "10.00", "RUB", "", "", "",
+                "Карта"]])
+    (tmp_path / "unpaid.toml").write_text(CONFIG + '\n[sources.shop.extra]\npayment_method = "Способ оплаты"\n',
+                                          encoding="utf-8")
+    assert cli("--now 2026-11-24T09:00:00Z sync", env=ENV).exit_code == 0
+    shown = cli("--now 2026-11-24T09:00:00Z show shop:1 --format json", env=ENV).json()
+    assert shown["order"]["extra"] == {"payment_method": "Карта"}
