@@ -193,8 +193,8 @@ MIGRATIONS: list[tuple[int, str]] = [
     (
         5,
         """
-        -- When a full read of the source last failed to find the order (NULL: it was there). After the
-        -- source's grace period such an order is marked cancelled; until then it is not worked.
+        -- Since when a full read of the source no longer finds the order (NULL: it is there). After the
+        -- source's grace period such an order is marked cancelled.
         ALTER TABLE orders ADD COLUMN missing_since TEXT;
         CREATE INDEX orders_missing ON orders (source, missing_since) WHERE missing_since IS NOT NULL;
         """,
