@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from unpaid.channel import Delivery
 from unpaid.clock import to_iso
+from unpaid.desk.journal import DESK
 from unpaid.errors import InputError, UnpaidError
 from unpaid.playbook.model import IDEMPOTENT_ACTIONS
 from unpaid.playbook.planner import GAVE_UP
@@ -133,6 +134,8 @@ def waiting(entry: LedgerEntry, now: datetime, channels: Channels | None = None)
     channel = (entry.result or {}).get("channel")
     if entry.action in IDEMPOTENT_ACTIONS or (channels is not None and channels.dedupes(channel)):
         return None  # safe to repeat: the next run does it again
+    if entry.playbook == DESK:  # no run will send it again: a person sends it by hand if it did not go out
+        return f"{entry.error or 'outcome unknown'} (sent from the desk: if it did not go out, `unpaid send` it again)"
     if entry.error:
         return entry.error
     return (f"run {entry.run_id} claimed it and ended without recording the outcome (killed, or its lease "

@@ -53,6 +53,7 @@ def test_a_mail_server_silent_after_the_message_gets_it_once_and_holds_it_for_re
 
     [planned] = [p for p in rows(world.run(T0, command="plan")) if p["key"] == key]
     assert planned["kind"] == "review" and planned["message_id"] == mid and mid in planned["reason"]
+    assert f"`unpaid review resolve {shlex.quote(key)} --as sent|unsent`" in planned["reason"]
 
     [item] = held(world, T0)
     assert item["key"] == key and item["order_id"] == held_order and item["playbook"] == "remind"
