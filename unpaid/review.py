@@ -70,6 +70,11 @@ class Filter:
     since: datetime | None = None
     order_id: str | None = None
 
+    @property
+    def narrows(self) -> bool:
+        """True when any field beyond ``keys`` is given."""
+        return any(v is not None for v in (self.run_id, self.playbook, self.since, self.order_id))
+
     def matches(self, item: "Held | LedgerEntry") -> bool:
         since = item.since if isinstance(item, Held) else item.updated_at
         return ((not self.keys or item.key in self.keys)

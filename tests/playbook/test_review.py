@@ -111,6 +111,7 @@ def test_held_actions_are_settled_in_bulk_by_filter_with_a_dry_run(world):
     assert held(world, now, "--playbook", "other") == []
 
     assert "say which" in review(world, now, "resolve", "--as", "unsent", code=2).stderr
+    assert "go after `resolve`" in review(world, now, "--run", first_run, "resolve", "--as", "sent", code=2).stderr
     assert "--as" in review(world, now, "resolve", "--all", code=2).stderr
     dry = rows(review(world, now, "resolve", "--run", first_run, "--as", "unsent", "--dry-run"))
     assert [(r["key"], r["result"]) for r in dry] == [(k, "would be unsent") for k in KEYS[:3]]

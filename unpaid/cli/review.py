@@ -84,6 +84,9 @@ def review(ctx: click.Context, flt: "Filter", fmt: str, limit: int | None, page:
       unpaid review resolve --all --auto
     """
     if ctx.invoked_subcommand is not None:
+        if flt.narrows:
+            raise InputError(f"the filters go after `{ctx.invoked_subcommand}`",
+                             f"e.g. unpaid review {ctx.invoked_subcommand} --playbook NAME ...")
         return
     from itertools import islice
 
@@ -125,17 +128,15 @@ def resolve(app: "App", keys: tuple[str, ...], outcome: str | None, auto: bool, 
     Exit code 0 when everything asked for was settled (or, with --dry-run, would be); with --auto,
     actions no channel can prove stay held and are listed.
     """
-    from dataclasses import replace
-
+    from unpaid.channel import Delivery
     from unpaid.output import Column, render
     from unpaid.review import Channels, held, lookup, proof, settle
 
     if (outcome is None) == (not auto):
         raise InputError("give either --as sent|unsent or --auto", "e.g. --as unsent, or --auto for outbox channels")
-    filtered = any(v is not None for v in (flt.run_id, flt.playbook, flt.since, flt.order_id))
     if keys and everything:
         raise InputError("KEY and --all exclude each other", "name keys, or use --all with or without filters")
-    if not (keys or filtered or everything):
+    if not (keys or flt.narrows or everything):
         raise InputError("say which actions to settle", "name KEYs, filter with --run, --playbook, --order or "
                          "--since, or give --all; see them with `unpaid review`")
     now = app.now()
@@ -145,14 +146,10 @@ def resolve(app: "App", keys: tuple[str, ...], outcome: str | None, auto: bool, 
         if keys:  # named keys are checked before anything is settled: a typo changes nothing
             items = [i for i in lookup(app.store, dict.fromkeys(keys), now, channels) if flt.matches(i)]
         else:
-            items = held(app.store, now, replace(flt, keys=frozenset()), channels)
+            items = held(app.store, now, flt, channels)
         for item in items:
-            verdict = outcome
-            if auto:
-                from unpaid.channel import Delivery
-
-                found = proof(channels, item)
-                verdict = {Delivery.SENT: "sent", Delivery.NOT_SENT: "unsent"}.get(found)
+            verdict = outcome if not auto else {Delivery.SENT: "sent", Delivery.NOT_SENT: "unsent"}.get(
+                proof(channels, item))
             if verdict is None:
                 result = "held: the channel cannot tell"
             elif dry_run:
