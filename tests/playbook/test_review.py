@@ -10,7 +10,7 @@ import shlex
 import time
 from datetime import timedelta
 
-from tests.channels.smtpd import Flaky, server  # noqa: F401 - server is a fixture
+from tests.channels.smtpd import Flaky, Inbox, server  # noqa: F401 - server is a fixture
 from tests.channels.test_webhook import receiver  # noqa: F401 - a fixture
 from tests.playbook.procs import T0
 from tests.playbook.shop import order
@@ -205,3 +205,16 @@ def test_a_webhook_that_did_not_answer_is_sent_again_with_the_same_key(world, re
     world.run(T0 + timedelta(minutes=2), code=0)
     keys = [headers["Idempotency-Key"] for headers, _ in receiver["requests"]]
     assert len(keys) == 2 and len(set(keys)) == 1 and world.ledger(KEY).state == "done"
+
+
+def test_an_address_the_server_refuses_fails_that_letter_only(world, server):  # noqa: F811
+    inbox = Inbox(refuse="c1@example.com")
+    smtp(world, server(inbox), timeout=5)
+    world.many(3)
+    result = world.run(T0, code=1)
+    assert results(result) == [("shop:1", "gave_up"), ("shop:2", "done"), ("shop:3", "done")]
+    assert sorted(m["To"] for m in inbox.messages) == ["c2@example.com", "c3@example.com"]
+    [item] = held(world, T0)
+    assert item["key"] == KEY and "550" in item["why"] and item["message_id"].endswith("@example.com>")
+    plan = [p for p in rows(world.run(T0, command="plan")) if p["key"] == KEY]
+    assert f"`unpaid review resolve {shlex.quote(KEY)} --as unsent` to try again" in plan[0]["reason"]

@@ -89,6 +89,9 @@ def test_a_message_sent_before_the_kill_is_reported_not_resent(world):
     assert world.sent() == [key] and world.started() == [key]
     world.run(LATER + timedelta(hours=1), "--resolve", key, "--as", "sent", code=0)
     assert world.ledger(key).state == "done" and world.sent() == [key]
+    history = json.loads(world.run(LATER, "shop:1", command="show").stdout)["history"]
+    assert [h["summary"].split(":")[0] for h in history if h["kind"] == "review"] == [
+        "Outcome of step letter unknown", "Settled step letter of remind as sent"]
     with world.store() as store:
         assert [e.state for e in Enrollments(store).for_order("shop:1")] == ["finished"]  # it moved on
 

@@ -315,8 +315,11 @@ class Planner:
                                               "idempotent or the channel drops repeats)"]
             elif entry.state == FAILED:
                 if entry.next_try_at is None or entry.next_try_at >= GAVE_UP:
+                    from unpaid.review import resolve_command
+
                     return self._d(entry.updated_at, case, "review",
-                                   f"gave up after {entry.attempts} attempts: {entry.error}", now, **kw)
+                                   f"gave up after {entry.attempts} attempts: {entry.error}; fix the cause, then "
+                                   f"`{resolve_command(key, 'unsent')}` to try again", now, **kw)
                 at = max(at, entry.next_try_at)
                 notes.append(f"retry {entry.attempts + 1} after: {entry.error}")
             elif entry.state in (DONE, SKIPPED):

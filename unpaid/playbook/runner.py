@@ -95,6 +95,11 @@ class Runner:
         self.expired = set(self.store.ledger.expire_leases(now))
         for key in sorted(self.expired):
             self.progress(f"claim expired, outcome unknown: {key}")
+            entry = self.store.ledger.get(key)
+            if entry is not None:  # the order's story says why it stopped at this step
+                self.store.history.add(Entry(entry.order_id, now, f"playbook:{entry.playbook}", "review",
+                                             f"Outcome of step {entry.step} unknown: run {entry.run_id} ended "
+                                             "without recording it", {"key": key}))
         playbooks = [pb for pb in self.lib.playbooks.values() if pb.enabled and (not names or pb.name in names)]
         try:
             from unpaid.playbook.events import sync_events
@@ -418,13 +423,6 @@ class Runner:
         self._channels.clear()
         if self._review_channels is not None:
             self._review_channels.close()
-
-
-def resolve(store: "Store", key: str, sent: bool, now: datetime, actor: str) -> None:
-    """Settle an action held for review (see :func:`unpaid.review.resolve`); InputError for a key not waiting."""
-    from unpaid.review import resolve as settle_key
-
-    settle_key(store, key, sent, now, actor)
 
 
 def optout_addresses(config: "Config", store: "Store") -> set[str]:
