@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Callable, Mapping
 
 from unpaid.connector import Setting
@@ -50,6 +51,16 @@ class Receipt:
     detail: str | None = None
 
 
+class Delivery(str, Enum):
+    """What a channel knows about one message: it left, it did not, or nobody can tell."""
+
+    SENT = "sent"
+    NOT_SENT = "not sent"
+    #: The message may have left (an SMTP server went silent after the whole message was sent): sending it
+    #: again could reach the customer twice, so it is held for a person unless the channel drops repeats.
+    UNKNOWN = "unknown"
+
+
 class Channel:
     """Base class for channels."""
 
@@ -57,19 +68,36 @@ class Channel:
     name: str
 
     def send(self, message: Message) -> Receipt:
-        """Deliver ``message``; raise :class:`ChannelError` on failure."""
+        """Deliver ``message``; raise :class:`ChannelError` on failure (``outcome`` says whether it may have left)."""
         raise NotImplementedError
+
+    def message_id(self, key: str) -> str | None:
+        """The id the message for ledger ``key`` carries, known before sending (what a mail log shows); None
+        when the channel has none."""
+        return None
+
+    def delivered(self, key: str) -> Delivery:
+        """Whether the message for ``key`` left, when the channel can prove it (an outbox file exists);
+        ``UNKNOWN`` when it cannot. Used by ``unpaid review resolve --auto``."""
+        return Delivery.UNKNOWN
 
     def close(self) -> None:
         """Release connections; called once by the core."""
 
 
 class ChannelError(UnpaidError):
-    """A message could not be sent; ``retryable`` says whether a later try may succeed."""
+    """A message was not sent, or may not have been.
+
+    ``outcome`` is ``NOT_SENT`` (the default: nothing left; ``retryable`` says whether a later try may
+    succeed) or ``UNKNOWN`` (the message may have left: never sent again automatically unless the channel
+    drops repeats).
+    """
 
     exit_code = ExitCode.FAILED
 
-    def __init__(self, channel: str, message: str, fix: str | None = None, *, retryable: bool = True):
+    def __init__(self, channel: str, message: str, fix: str | None = None, *, retryable: bool = True,
+                 outcome: Delivery = Delivery.NOT_SENT):
         super().__init__(f"{channel}: {message}", fix)
         self.channel = channel
         self.retryable = retryable
+        self.outcome = outcome

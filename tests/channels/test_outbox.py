@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from unpaid.channel import ChannelError, Message
+from unpaid.channel import ChannelError, Delivery, Message
 from unpaid.channels import outbox
 from unpaid.channels.outbox import OutboxChannel, file_stem
 
@@ -92,3 +92,21 @@ def test_each_write_has_its_own_temp_file_and_a_failed_one_leaves_none(tmp_path,
         with pytest.raises(ChannelError, match="No space left"):
             channel.send(message("shop:1|pb|email|0"))
     assert len(set(temps)) == 2 and letters(tmp_path) == []
+
+
+def test_the_outbox_can_prove_whether_a_message_was_written(tmp_path):
+    channel = OutboxChannel("outbox", {"path": str(tmp_path / "out")})
+    assert channel.delivered("shop:1|pb|email|0") is Delivery.NOT_SENT  # not even the folder yet
+    receipt = channel.send(message("shop:1|pb|email|0"))
+    assert channel.delivered("shop:1|pb|email|0") is Delivery.SENT
+    assert channel.delivered("shop:2|pb|email|0") is Delivery.NOT_SENT
+    assert receipt.message_id == channel.message_id("shop:1|pb|email|0") and receipt.detail.endswith(".eml")
+
+
+def test_a_line_break_in_a_header_is_refused_and_nothing_is_written(tmp_path):
+    channel = OutboxChannel("outbox", {"path": str(tmp_path)})
+    bad = Message(order_id="shop:1", to="a@example.com\nBcc: x@example.com", subject="s", body="b",
+                  idempotency_key="shop:1|pb|email|0")
+    with pytest.raises(ChannelError) as err:
+        channel.send(bad)
+    assert err.value.outcome is Delivery.NOT_SENT and not err.value.retryable and letters(tmp_path) == []

@@ -4,39 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import email
-import socket
 import ssl
+import time
 
 import pytest
 
-from unpaid.channel import ChannelError, Message
+from unpaid.channel import ChannelError, Delivery, Message
 from unpaid.channels.smtp import SmtpChannel, message_id
 
 aiosmtpd = pytest.importorskip("aiosmtpd")
-from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import AuthResult  # noqa: E402
 
-
-class Inbox:
-    def __init__(self, refuse: str | None = None):
-        self.messages: list = []
-        self.refuse = refuse
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address == self.refuse:
-            return "550 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.channels.smtpd import Flaky, Inbox, free_port, server  # noqa: E402,F401 - server is a fixture
 
 
 def _tls(tmp_path) -> ssl.SSLContext:
@@ -58,22 +37,6 @@ def _tls(tmp_path) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
     return ctx
-
-
-@pytest.fixture
-def server():
-    started = []
-
-    def start(handler, **kwargs):
-        port = _port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
-        controller.start()
-        started.append(controller)
-        return port
-
-    yield start
-    for c in started:
-        c.stop()
 
 
 MSG = Message(order_id="shop:1", to="anna@example.com", subject="Order 1 is waiting", body="Pay here: https://x/1",
@@ -128,8 +91,74 @@ def test_refused_recipient_is_not_retried_and_a_dead_server_is(server):
     with pytest.raises(ChannelError) as err:
         channel.send(MSG)
     assert not err.value.retryable and "550" in str(err.value)
-    dead = SmtpChannel("email", {"host": "127.0.0.1", "port": _port(), "security": "none",
+    dead = SmtpChannel("email", {"host": "127.0.0.1", "port": free_port(), "security": "none",
                                  "sender": "shop@example.com", "timeout": 2}, {})
     with pytest.raises(ChannelError) as err:
         dead.send(MSG)
     assert err.value.retryable
+
+
+# ---- certainty: sent, not sent, or unknown ----
+
+def _channel(port: int, timeout: float = 5) -> SmtpChannel:
+    return SmtpChannel("email", {"host": "127.0.0.1", "port": port, "security": "none",
+                                 "sender": "shop@example.com", "timeout": timeout}, {})
+
+
+def test_a_server_silent_after_the_message_makes_it_unknown_and_never_resends(server):
+    inbox = Flaky(stall=1.5)
+    channel = _channel(server(inbox), timeout=0.5)
+    with pytest.raises(ChannelError) as err:
+        channel.send(MSG)
+    expected_id = message_id(MSG.idempotency_key, "shop@example.com")
+    assert err.value.outcome is Delivery.UNKNOWN and not err.value.retryable
+    assert expected_id in str(err.value) and channel.message_id(MSG.idempotency_key) == expected_id
+    time.sleep(1.5)  # the server finishes storing: it has the message once, the channel did not send it again
+    assert [m["Message-ID"] for m in inbox.messages] == [expected_id]
+    other = Message(**{**MSG.__dict__, "idempotency_key": "shop:2|pb|first|0"})
+    assert channel.send(other).message_id  # the next message goes out on a new connection
+    channel.close()
+    assert len(inbox.messages) == 2
+
+
+def test_a_hang_up_after_the_message_is_unknown(server):
+    inbox = Flaky(drop_after_data=True)
+    with pytest.raises(ChannelError) as err:
+        _channel(server(inbox)).send(MSG)
+    assert err.value.outcome is Delivery.UNKNOWN and len(inbox.messages) == 1
+
+
+def test_a_dropped_connection_before_the_message_is_reopened_and_sent_once(server):
+    inbox = Flaky(drop_mail=True)
+    channel = _channel(server(inbox))
+    channel.send(MSG)
+    channel.close()
+    assert len(inbox.messages) == 1
+
+
+@pytest.mark.parametrize("fault,retryable", [
+    ({"mail_reply": "451 try again later"}, True),
+    ({"rcpt_reply": "450 mailbox busy"}, True),
+    ({"rcpt_reply": "550 no such user"}, False),
+    ({"data_reply": "451 local error"}, True),
+    ({"data_reply": "554 rejected as spam"}, False),
+])
+def test_an_answer_from_the_server_means_not_sent(server, fault, retryable):
+    inbox = Flaky(**fault)
+    with pytest.raises(ChannelError) as err:
+        _channel(server(inbox)).send(MSG)
+    assert err.value.outcome is Delivery.NOT_SENT and err.value.retryable is retryable
+    assert inbox.messages == []
+
+
+def test_nobody_listening_means_not_sent():
+    with pytest.raises(ChannelError) as err:
+        _channel(free_port(), timeout=2).send(MSG)
+    assert err.value.outcome is Delivery.NOT_SENT and err.value.retryable
+
+
+def test_a_line_break_in_the_address_is_refused_before_connecting():
+    bad = Message(**{**MSG.__dict__, "to": "anna@example.com\r\nBcc: all@example.com"})
+    with pytest.raises(ChannelError) as err:
+        _channel(free_port()).send(bad)
+    assert err.value.outcome is Delivery.NOT_SENT and not err.value.retryable

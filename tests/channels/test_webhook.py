@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from unpaid.channel import ChannelError, Message
+from unpaid.channel import ChannelError, Delivery, Message
 from unpaid.channels.webhook import WebhookChannel, idempotency_key
 
 
 @pytest.fixture
 def receiver():
-    """A loopback endpoint that records requests, drops repeated Idempotency-Keys and can be told to fail."""
+    """A loopback endpoint that records requests, drops repeated Idempotency-Keys and can be told to fail,
+    to answer the next request late (``stall`` seconds) or to hang up without answering."""
     state = {"requests": [], "seen": set(), "status": 200}
 
     class Handler(BaseHTTPRequestHandler):
@@ -22,6 +24,10 @@ def receiver():
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             key = self.headers["Idempotency-Key"]
             state["requests"].append((dict(self.headers), body))
+            if state.get("hangup"):  # the request arrived whole; no answer at all
+                self.close_connection = True
+                return
+            time.sleep(state.pop("stall", 0))  # the first request only
             status = state["status"]
             if status == 200 and key in state["seen"]:
                 status = 409
@@ -71,3 +77,21 @@ def test_unreachable_is_retryable():
     with pytest.raises(ChannelError) as err:
         channel.send(MSG)
     assert err.value.retryable
+
+
+@pytest.mark.parametrize("fault", [{"stall": 2}, {"hangup": True}, {"status": 504}])
+def test_no_answer_after_the_request_went_out_is_unknown(receiver, fault):
+    receiver.update(fault)
+    channel = WebhookChannel("sms", {"url": receiver["url"], "timeout": 0.5}, {})
+    with pytest.raises(ChannelError) as err:
+        channel.send(MSG)
+    channel.close()
+    assert err.value.outcome is Delivery.UNKNOWN and len(receiver["requests"]) == 1
+    assert channel.message_id(MSG.idempotency_key) == receiver["requests"][0][0]["Idempotency-Key"]
+
+
+def test_a_request_that_never_left_is_not_sent():
+    channel = WebhookChannel("sms", {"url": "http://127.0.0.1:9/x", "timeout": 2}, {})
+    with pytest.raises(ChannelError) as err:
+        channel.send(MSG)
+    assert err.value.outcome is Delivery.NOT_SENT

@@ -86,7 +86,7 @@ def test_show_card_flags_twins_and_duplicates_across_sources(cli, shop, make, tm
     backend("gc").put(make("1", Status.PAID, source="gc", email="ANNA@example.com"))
     assert cli(f"{NOW} sync").exit_code == 0
     card = cli(f"{NOW} show shop:1 --format json").json()
-    assert set(card) == {"order", "related", "claim", "history"}
+    assert set(card) == {"order", "related", "claim", "held", "history"}
     assert set(card["order"]) == ORDER_KEYS
     relations = {r["id"]: r["relation"] for r in card["related"]}
     assert relations == {"gc:1": "paid twin", "shop:2": "duplicate", "shop:3": None}

@@ -54,10 +54,15 @@ class World:
         monkeypatch.setenv("UNPAID_CONFIG", str(self.config))
         self.configure()
 
-    def configure(self, *steps: dict, channel: str = "log", cap: bool = True, **settings) -> None:
-        """(Re)write the config: one playbook ``remind`` with ``steps``; ``settings`` go to the channel/source."""
+    def configure(self, *steps: dict, channel: str = "log", cap: bool = True, mail: dict | None = None,
+                  **settings) -> None:
+        """(Re)write the config: one playbook ``remind`` with ``steps``; ``settings`` go to the channel/source.
+
+        ``mail`` replaces the whole ``[channels.mail]`` table (e.g. ``{"type": "smtp", ...}``)."""
         push = {"push_delay": settings.pop("push_delay")} if "push_delay" in settings else {}
         body = "\n".join(f"[[playbooks.remind.steps]]\n{toml_table(s)}\n" for s in (steps or (LETTER,)))
+        mail_table = toml_table(mail) if mail else f'type = "{channel}"\n' + toml_table({"path": str(self.log),
+                                                                                          **settings})
         self.config.write_text(f"""
 timezone = "UTC"
 optout = []
@@ -67,8 +72,7 @@ type = "jsonfile"
 {toml_table({"path": str(self.orders_file), **push})}
 
 [channels.mail]
-type = "{channel}"
-{toml_table({"path": str(self.log), **settings})}
+{mail_table}
 
 [channels.sms]
 type = "{channel}"

@@ -79,12 +79,19 @@ def test_a_message_sent_before_the_kill_is_reported_not_resent(world):
     world.configure()
     assert world.ledger(key).state == "claimed"
     world.run(T0 + timedelta(minutes=5), code=0)  # the lease still holds: nobody touches it
+    [waiting] = rows(world.run(T0 + timedelta(minutes=5), command="plan"))
+    assert waiting["kind"] == "wait" and "claimed until 2026-11-24T12:15:00Z" in waiting["reason"]
     first = world.run(LATER, code=1)
     assert [r["result"] for r in rows(first) if r["key"] == key] == ["review"]
-    again = world.run(LATER + timedelta(hours=1), code=1)  # still waiting for a human, still exit 1
-    assert "review" in again.output and world.sent() == [key] and world.started() == [key]
+    # still waiting for a human and reported, but only the run that held it exits 1 (docs/playbooks.md)
+    again = world.run(LATER + timedelta(hours=1), code=0)
+    assert "review" in again.output and "held by earlier runs" in again.stderr
+    assert world.sent() == [key] and world.started() == [key]
     world.run(LATER + timedelta(hours=1), "--resolve", key, "--as", "sent", code=0)
     assert world.ledger(key).state == "done" and world.sent() == [key]
+    history = json.loads(world.run(LATER, "shop:1", command="show").stdout)["history"]
+    assert [h["summary"].split(":")[0] for h in history if h["kind"] == "review"] == [
+        "Outcome of step letter unknown", "Settled step letter of remind as sent"]
     with world.store() as store:
         assert [e.state for e in Enrollments(store).for_order("shop:1")] == ["finished"]  # it moved on
 

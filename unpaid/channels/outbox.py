@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Mapping
 
-from unpaid.channel import Channel, ChannelError, Message, Receipt
+from unpaid.channel import Channel, ChannelError, Delivery, Message, Receipt
 
 
 def file_stem(key: str) -> str:
@@ -34,19 +34,31 @@ class OutboxChannel(Channel):
         path = Path(settings.get("path") or "outbox").expanduser()
         self.folder = path if path.is_absolute() else base / path
 
+    def message_id(self, key: str) -> str:
+        return f"<{file_stem(key)}@unpaid.outbox>"
+
+    def delivered(self, key: str) -> Delivery:
+        """The .eml appears at once (a temp file renamed): it exists exactly when the message was written.
+        A tool that takes files out of the folder makes a missing one prove nothing: see docs/review.md."""
+        return Delivery.SENT if (self.folder / (file_stem(key) + ".eml")).is_file() else Delivery.NOT_SENT
+
     def send(self, message: Message) -> Receipt:
+        stem = file_stem(message.idempotency_key)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            stem = file_stem(message.idempotency_key)
             eml = EmailMessage()
             eml["To"] = message.to
             eml["Subject"] = message.subject
-            eml["Message-ID"] = f"<{stem}@unpaid.outbox>"
+            eml["Message-ID"] = self.message_id(message.idempotency_key)
             for key, value in message.headers.items():
                 eml[key] = value
             eml.set_content(message.body)
             if message.html:
                 eml.add_alternative(message.html, subtype="html")
+        except ValueError as exc:  # a line break in an address or the subject: no header may carry it
+            raise ChannelError(self.name, f"cannot build the message to {message.to!r}: {exc}",
+                               "fix the customer's address or the template's subject", retryable=False) from None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
             eml_path = self.folder / (stem + ".eml")
             _atomic_write(eml_path, bytes(eml))
             record = {"order_id": message.order_id, "to": message.to, "subject": message.subject,
@@ -56,7 +68,7 @@ class OutboxChannel(Channel):
         except OSError as exc:
             raise ChannelError(self.name, f"cannot write to {self.folder}: {exc.strerror}",
                                "check the outbox `path` and its permissions", retryable=False) from None
-        return Receipt(self.name, message_id=str(eml_path))
+        return Receipt(self.name, message_id=eml["Message-ID"], detail=str(eml_path))
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -3,6 +3,10 @@
 The Message-ID is derived from the ledger key, so a repeated send carries the same id and the
 customer's mail client threads (or drops) it; plain SMTP servers do not drop repeats, so the channel
 does not claim ``dedupes``. One connection is reused for a whole run and reopened when it drops.
+
+Certainty: every failure up to the message content (connect, login, MAIL, RCPT, the DATA command) is
+"not sent"; an answer to the content is final either way; a timeout or a dropped connection once the
+content went out is "unknown" (the server may have stored it), never sent again by the channel.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Mapping
 
-from unpaid.channel import Channel, ChannelError, Message, Receipt
+from unpaid.channel import Channel, ChannelError, Delivery, Message, Receipt
 
 SECURITY = ("starttls", "ssl", "none")
 
@@ -24,6 +28,34 @@ def message_id(key: str, sender: str) -> str:
     """A stable ``<...@domain>`` Message-ID for a ledger key (no personal data in it)."""
     domain = sender.rpartition("@")[2].strip("> ") or "unpaid.local"
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+class _Tracked:
+    """Notes when a message's content starts going out: from then on a lost connection leaves its fate unknown."""
+
+    in_data = False
+    content_sent = False
+
+    def data(self, msg):
+        self.in_data = True
+        try:
+            return super().data(msg)  # type: ignore[misc]
+        finally:
+            self.in_data = False
+
+    def send(self, s):
+        # Inside DATA, commands go out as str (putcmd) and the content as bytes.
+        if self.in_data and isinstance(s, bytes):
+            self.content_sent = True
+        return super().send(s)  # type: ignore[misc]
+
+
+class _SMTP(_Tracked, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_Tracked, smtplib.SMTP_SSL):
+    pass
 
 
 class SmtpChannel(Channel):
@@ -56,10 +88,9 @@ class SmtpChannel(Channel):
             return self._smtp
         try:
             if self.security == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                                      context=self._context())
+                smtp: smtplib.SMTP = _SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._context())
             else:
-                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                smtp = _SMTP(self.host, self.port, timeout=self.timeout)
                 if self.security == "starttls":
                     smtp.starttls(context=self._context())
             if self.username:
@@ -95,10 +126,18 @@ class SmtpChannel(Channel):
             eml.add_alternative(message.html, subtype="html")
         return eml
 
+    def message_id(self, key: str) -> str:
+        return message_id(key, self.sender)
+
     def send(self, message: Message) -> Receipt:
-        eml = self.build(message)
+        try:
+            eml = self.build(message)
+        except ValueError as exc:  # a line break in an address or the subject: no header may carry it
+            raise ChannelError(self.name, f"cannot build the e-mail to {message.to!r}: {exc}",
+                               "fix the customer's address or the template's subject", retryable=False) from None
         for attempt in (1, 2):  # a pooled connection may have timed out: reconnect once
             smtp = self._connect()
+            smtp.content_sent = False
             try:
                 smtp.send_message(eml)
                 return Receipt(self.name, message_id=eml["Message-ID"])
@@ -106,12 +145,19 @@ class SmtpChannel(Channel):
                 code, text = next(iter(exc.recipients.values()))
                 raise ChannelError(self.name, f"{message.to} refused: {code} {_text(text)}",
                                    "fix the customer's address", retryable=code < 500) from None
-            except smtplib.SMTPResponseException as exc:
+            except smtplib.SMTPResponseException as exc:  # the server answered: nothing was accepted
                 self.close()
                 raise ChannelError(self.name, f"server answered {exc.smtp_code} {_text(exc.smtp_error)}",
                                    "see the server's log", retryable=exc.smtp_code < 500) from None
-            except (smtplib.SMTPServerDisconnected, ConnectionError, socket.timeout) as exc:
+            except OSError as exc:  # timeouts, resets, SMTPServerDisconnected
+                uncertain = smtp.content_sent
                 self.close()
+                if uncertain:
+                    raise ChannelError(
+                        self.name, f"{self.host}:{self.port} did not confirm {eml['Message-ID']} after the whole "
+                        f"message was sent ({exc or type(exc).__name__}): it may have been delivered",
+                        "look the Message-ID up in the mail server's log, then settle it with `unpaid review`",
+                        retryable=False, outcome=Delivery.UNKNOWN) from None
                 if attempt == 2:
                     raise ChannelError(self.name, f"connection to {self.host}:{self.port} lost: {exc}",
                                        "the send is retried later") from None

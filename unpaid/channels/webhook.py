@@ -2,6 +2,10 @@
 
 Every request carries an ``Idempotency-Key`` header derived from the ledger key, so a receiver that
 honours it drops a repeat; that is why the channel declares ``dedupes``.
+
+Certainty: a request that never reached the receiver (no connection, a write that failed) is "not sent";
+any HTTP answer is final; no answer once the request went out (a read timeout, the connection dropped, a
+gateway's 504) is "unknown": the receiver may have acted on it.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Mapping
 
-from unpaid.channel import Channel, ChannelError, Message, Receipt
+from unpaid.channel import Channel, ChannelError, Delivery, Message, Receipt
 
 
 def idempotency_key(key: str) -> str:
@@ -32,6 +36,9 @@ class WebhookChannel(Channel):
             headers["Authorization"] = f"Bearer {secrets['token']}"
         self.client = httpx.Client(timeout=float(settings.get("timeout") or 15), headers=headers)
 
+    def message_id(self, key: str) -> str:
+        return idempotency_key(key)
+
     def send(self, message: Message) -> Receipt:
         import httpx
 
@@ -41,10 +48,20 @@ class WebhookChannel(Channel):
         try:
             response = self.client.post(self.url, json=payload,
                                         headers={"Idempotency-Key": idempotency_key(message.idempotency_key)})
+        except (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError) as exc:
+            # The whole request went out and no answer came back: the receiver may have acted on it.
+            raise ChannelError(self.name, f"{_host(self.url)} did not answer ({type(exc).__name__}) after the "
+                               "request was sent: it may have been delivered",
+                               "the receiver drops a repeat with the same Idempotency-Key",
+                               retryable=False, outcome=Delivery.UNKNOWN) from None
         except httpx.TransportError as exc:
             raise ChannelError(self.name, f"cannot reach {_host(self.url)}: {type(exc).__name__}",
                                "the send is retried later") from None
         code = response.status_code
+        if code == 504:  # a gateway gave up waiting for the receiver, which may still have done it
+            raise ChannelError(self.name, f"{_host(self.url)} answered HTTP 504 (gateway timeout): it may have "
+                               "been delivered", "the receiver drops a repeat with the same Idempotency-Key",
+                               retryable=False, outcome=Delivery.UNKNOWN)
         if 200 <= code < 300 or code == 409:  # 409: the receiver already has this key
             return Receipt(self.name, message_id=response.headers.get("X-Message-Id"),
                            detail="duplicate" if code == 409 else None)

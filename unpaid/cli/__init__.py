@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("unpaid.cli.playbooks:plan", "Dry run of the playbooks: what would happen, when and why."),
     "run": ("unpaid.cli.playbooks:run", "Carry out due playbook actions exactly once (safe from cron)."),
     "optout": ("unpaid.cli.playbooks:optout", "Stop all messages to a customer, or list who opted out."),
+    "review": ("unpaid.cli.review:review", "List actions held for a person (outcome unknown) and settle them."),
     "events": ("unpaid.cli.events:events", "List, import or add the opens and clicks that conditions wait for."),
     "queue": ("unpaid.cli.desk:queue", "Today's calls: due orders nobody else holds, with phone, offer, script."),
     "take": ("unpaid.cli.desk:take", "Take an order for a call: yours for a lease, In work in the source."),

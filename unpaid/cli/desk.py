@@ -310,7 +310,7 @@ def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason
 def send_quietly(app: "App", s: "DeskSettings", order_id: str, template: str, manager: str, cmd: str,
                  channel: str | None = None) -> bool:
     """Send a message an outcome calls for; a warning (not an error) when it cannot go."""
-    from unpaid.channel import ChannelError
+    from unpaid.channel import ChannelError, Delivery
     from unpaid.desk import send as sending
     from unpaid.errors import UnpaidError
 
@@ -320,7 +320,9 @@ def send_quietly(app: "App", s: "DeskSettings", order_id: str, template: str, ma
         sent = sending.send(app.store, app.config, app.plugins, s, order, prepared, actor=f"manager:{manager}",
                             now=app.now(), command=cmd)
     except (UnpaidError, ChannelError) as exc:
-        app.warn(f"{order_id}: message {template!r} not sent: {exc}")
+        unknown = getattr(exc, "outcome", None) is Delivery.UNKNOWN
+        app.warn(f"{order_id}: message {template!r} " + ("may have been sent, held for review (`unpaid review`)"
+                                                           if unknown else "not sent") + f": {exc}")
         return False
     click.echo(f"{order_id}: sent {template} via {sent['channel']} to {sent['to']}", file=app.stdout)
     return True

@@ -41,7 +41,7 @@ def order_columns(app: "App", now: datetime, extra: tuple[Column, ...] = ()) -> 
 
 
 def render_card(app: "App", card: dict[str, Any], now: datetime) -> None:
-    """Print the order card: details, the customer's other orders, the claim and the history."""
+    """Print the order card: details, the customer's other orders, the claim, held actions and the history."""
     order, out = card["order"], app.stdout
     status = order["status_label"]
     if order["native_status"] and order["native_status"] != order["status"]:
@@ -75,6 +75,18 @@ def render_card(app: "App", card: dict[str, Any], now: datetime) -> None:
             Column("items", "product", product_text),
             Column("total", "amount", money_text),
             Column("relation", "flag"),
+        ])
+    held = card.get("held") or []
+    if held:
+        out.write(f"\nHeld for review: {len(held)} (settle each with the command shown; see docs/review.md)\n")
+        render(held, "table", out, [
+            Column("since", "held since", lambda v: app.local(from_iso(v))),
+            Column("playbook", "playbook"),
+            Column("step", "step"),
+            Column("channel", "channel"),
+            Column("message_id", "Message-ID"),
+            Column("why", "why"),
+            Column("resolve", "settle with"),
         ])
     history = card["history"]
     out.write(f"\nHistory: {len(history) or 'none'}\n")

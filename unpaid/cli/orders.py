@@ -136,8 +136,20 @@ def order_card(app: "App", order: "Order") -> dict[str, Any]:
         "related": related,
         "claim": {"manager": claim.manager, "claimed_at": to_iso(claim.claimed_at),
                   "lease_until": to_iso(claim.lease_until)} if claim else None,
+        "held": _held(app, order.id, now),
         "history": [e.as_dict() for e in store.history.for_order(order.id)],
     }
+
+
+def _held(app: "App", order_id: str, now) -> list[dict[str, Any]]:
+    """The order's actions held for review, with their Message-ID and the command that settles each."""
+    from unpaid.review import Channels, Filter, held
+
+    channels = Channels(app.config, app.plugins)
+    try:
+        return [h.as_dict() for h in held(app.store, now, Filter(order_id=order_id), channels)]
+    finally:
+        channels.close()
 
 
 @click.command()
@@ -146,7 +158,7 @@ def order_card(app: "App", order: "Order") -> dict[str, Any]:
               help="table: the card; json: {order, related, claim, history}.")
 @click.pass_obj
 def show(app, order_ref: str, fmt: str | None):
-    """Show an order: details, the customer's other orders, who holds it, and its full history.
+    """Show an order: details, the customer's other orders, who holds it, what is held for review, its history.
 
     ORDER is SOURCE:ID, or a bare id or order number when only one order has it. Other orders
     of the same customer are flagged "paid twin" (a paid order of the same product) or

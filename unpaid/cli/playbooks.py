@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import timedelta
 from itertools import islice
 from pathlib import Path
@@ -120,7 +121,13 @@ def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | 
     rows = _plan_rows(app, lib, _names(lib, names), now, horizon, ids, counts)
     columns = [Column("when", "When"), Column("order_id", "Order"), Column("playbook", "Playbook"),
                Column("step", "Step"), Column("kind", "Decision"), Column("reason", "Why")]
-    shown = render(_page(rows, limit, page), fmt, app.stdout, columns)
+    from unpaid.review import Channels
+
+    channels = Channels(app.config, app.plugins)  # opened only for the Message-ID of a held send
+    try:
+        shown = render(_page(_message_ids(app, rows, channels), limit, page), fmt, app.stdout, columns)
+    finally:
+        channels.close()
     # The plan is computed lazily, page by page: a planned store of a million orders is not walked
     # to its end for a table of 50 rows, so the counts say what they cover.
     covered = dict(counts)
@@ -131,6 +138,18 @@ def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | 
                  + (f". {shown} rows shown; more with --page {page + 1}, or all with --format jsonl" if more else ""))
     else:
         app.info("Nothing to do: no order is due or waiting in any playbook.")
+
+
+def _message_ids(app: "App", rows: Iterator[dict], channels) -> Iterator[dict]:
+    """Rows of actions held for review get the Message-ID a mail log shows (docs/review.md)."""
+    from unpaid.review import message_id
+
+    for row in rows:
+        entry = app.store.ledger.get(row["key"]) if row["kind"] == "review" and row["key"] else None
+        if entry is not None and (mid := message_id(entry, channels)):
+            row["message_id"] = mid
+            row["reason"] += f" (Message-ID {mid})"
+        yield row
 
 
 def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, counts) -> Iterator[dict]:
@@ -164,7 +183,7 @@ def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, 
 @click.option("--max-attempts", type=click.IntRange(1, 50), default=5, show_default=True,
               help="Tries of a failing send before it is reported for review.")
 @click.option("--resolve", "resolve_key", metavar="KEY",
-              help="First settle an action held for review (its key from `unpaid plan`).")
+              help="First settle an action held for review (its key from `unpaid review`).")
 @click.option("--as", "resolve_as", type=click.Choice(["sent", "unsent"]),
               help="With --resolve: the action did happen (sent) or did not (unsent: this run does it).")
 @output_options
@@ -173,7 +192,8 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resol
         resolve_as: str | None, fmt: str, limit: int | None, page: int):
     """Carry out every due action, exactly once; safe to start from cron every few minutes.
 
-    Exit code 1 when an action failed or needs review (see `unpaid plan`).
+    Exit code 1 when this run failed an action or held one for review (see `unpaid review`); actions
+    held by earlier runs are reported again but do not fail later runs.
 
     \b
     Example (crontab):
@@ -181,14 +201,21 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resol
     """
     from unpaid.cli.options import parse_age
     from unpaid.output import Column, render
-    from unpaid.playbook.runner import Runner, resolve
+    from unpaid.playbook.runner import Runner
 
     if (resolve_key is None) != (resolve_as is None):
         raise InputError("--resolve KEY and --as sent|unsent go together", "give both, e.g. --resolve KEY --as sent")
     lib = _library(app)
     if resolve_key is not None:
-        resolve(app.store, resolve_key, resolve_as == "sent", app.now(), app.actor)
-        app.info(f"{resolve_key}: marked {resolve_as}.")
+        from unpaid.review import Channels, lookup, settle
+
+        channels = Channels(app.config, app.plugins)
+        try:
+            [item] = lookup(app.store, [resolve_key], app.now(), channels, "--resolve")
+            settle(app.store, item, resolve_as == "sent", app.now(), app.actor)
+        finally:
+            channels.close()
+        app.info(f"{shlex.quote(resolve_key)}: marked {resolve_as}.")
     runner = Runner(app.store, app.config, lib, app.plugins, app.clock, lease=parse_age(lease, "--lease"),
                     max_attempts=max_attempts, progress=app.info)
     report = runner.run(_names(lib, names))
@@ -199,6 +226,8 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resol
             Column("detail", "Detail")])
     summary = ", ".join(f"{v} {k}" for k, v in sorted(report.counts.items())) or "nothing was due"
     app.info(f"Run {report.run_id}: {summary}.")
+    if report.held_before:
+        app.info(f"{report.held_before} held by earlier runs still wait for review: see `unpaid review`.")
     if report.failed:
         app.info("Some actions failed or need review: `unpaid plan` lists them with the reason.")
         click.get_current_context().exit(1)

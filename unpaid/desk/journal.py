@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from unpaid.store.history import Entry
-from unpaid.store.ledger import DONE, FAILED, ledger_key
+from unpaid.store.ledger import DONE, FAILED, UNCERTAIN, ledger_key
 
 if TYPE_CHECKING:
     from unpaid.store import Store
@@ -59,5 +59,7 @@ def claim_effect(store: "Store", order_id: str, step: str, action: str, now: dat
 
 
 def finish_effect(store: "Store", key: str, run_id: str, now: datetime, *, error: str | None = None,
-                  result: Mapping[str, Any] | None = None) -> None:
-    store.ledger.finish(key, run_id, FAILED if error else DONE, now, error=error, result=result)
+                  result: Mapping[str, Any] | None = None, uncertain: bool = False) -> None:
+    """Record the effect done, failed (``error``) or, ``uncertain``, of unknown outcome: held for review."""
+    state = UNCERTAIN if uncertain else FAILED if error else DONE
+    store.ledger.finish(key, run_id, state, now, error=error, result=result)

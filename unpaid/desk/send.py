@@ -112,7 +112,7 @@ def prepare(store: "Store", config: "Config", plugins: "Plugins", settings: "Des
 def send(store: "Store", config: "Config", plugins: "Plugins", settings: "DeskSettings", order: "Order",
          prepared: Prepared, *, actor: str, now: datetime, command: str | None = None) -> dict[str, Any]:
     """Render, claim, send and record one message (and its offer). ChannelError after recording ``failed``."""
-    from unpaid.channel import ChannelError, Message
+    from unpaid.channel import ChannelError, Delivery, Message
     from unpaid.sources import open_channel
     from unpaid.store.contacts import Contacts
     from unpaid.store.offers import Offers, StoredOffer
@@ -136,9 +136,12 @@ def send(store: "Store", config: "Config", plugins: "Plugins", settings: "DeskSe
         receipt = channel.send(Message(order.id, p.to, rendered.subject, rendered.body, key, rendered.html,
                                        data={"template": p.template, "offer": p.offer_percent}))
     except ChannelError as exc:
+        unknown = exc.outcome is Delivery.UNKNOWN  # it may have gone: held for review, the cap still counts it
         with store.transaction():
-            contacts.release(key)
-            finish_effect(store, key, run_id, now, error=str(exc))
+            if not unknown:
+                contacts.release(key)
+            finish_effect(store, key, run_id, now, error=str(exc), uncertain=unknown,
+                          result={"channel": p.channel, "message_id": channel.message_id(key)})
         raise
     finally:
         channel.close()

@@ -300,18 +300,26 @@ class Planner:
         retry = False
         if entry is not None:
             if entry.state == CLAIMED and entry.lease_until and entry.lease_until > now:
-                return self._d(now, case, "wait", f"being done by run {entry.run_id}", now, **kw)
+                # A run that died still holds its claim until the lease ends; say when, so nobody waits blindly.
+                return self._d(now, case, "wait", f"being done by run {entry.run_id} (claimed until "
+                               f"{to_iso(entry.lease_until)}; if that run died, it is reviewed then)", now, **kw)
             if entry.state in (CLAIMED, UNCERTAIN):
                 if not self._safe_to_repeat(step, case):
+                    from unpaid.review import resolve_command
+
+                    why = entry.error or "outcome unknown after an interrupted run"
                     return self._d(entry.updated_at, case, "review",
-                                   "outcome unknown after an interrupted run and the channel cannot drop a repeat: "
-                                   f"check, then `unpaid run --resolve {key} --as sent|unsent`", now, **kw)
+                                   f"{why}; the channel cannot drop a repeat: check, then "
+                                   f"`{resolve_command(key)}`", now, **kw)
                 retry, notes = True, notes + ["repeating an action whose outcome is unknown (safe: "
                                               "idempotent or the channel drops repeats)"]
             elif entry.state == FAILED:
                 if entry.next_try_at is None or entry.next_try_at >= GAVE_UP:
+                    from unpaid.review import resolve_command
+
                     return self._d(entry.updated_at, case, "review",
-                                   f"gave up after {entry.attempts} attempts: {entry.error}", now, **kw)
+                                   f"gave up after {entry.attempts} attempts: {entry.error}; fix the cause, then "
+                                   f"`{resolve_command(key, 'unsent')}` to try again", now, **kw)
                 at = max(at, entry.next_try_at)
                 notes.append(f"retry {entry.attempts + 1} after: {entry.error}")
             elif entry.state in (DONE, SKIPPED):

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from unpaid.channel import ChannelError, Message
+from unpaid.channel import ChannelError, Delivery, Message
 from unpaid.clock import Clock, to_iso
 from unpaid.connector import Capability, ConnectorError, NotFound
 from unpaid.errors import UnpaidError
 from unpaid.model import FINISHED, Order, Status
 from unpaid.playbook.cases import candidate_chunks, load_cases
+from unpaid.playbook.model import IDEMPOTENT_ACTIONS
 from unpaid.playbook.planner import ACTING, GAVE_UP, Case, Decision, Planner, backoff, next_position
 from unpaid.store.contacts import Contacts
 from unpaid.store.enrollments import EXITED, FINISHED as ENDED, Enrollments
@@ -52,6 +53,8 @@ class RunReport:
     run_id: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    #: Of the ``review`` rows, those held by an earlier run: reported again, but not this run's failure.
+    held_before: int = 0
 
     def add(self, d: Decision, result: str, detail: str = "") -> None:
         self.counts[result] = self.counts.get(result, 0) + 1
@@ -61,7 +64,9 @@ class RunReport:
 
     @property
     def failed(self) -> int:
-        return self.counts.get("failed", 0) + self.counts.get("gave_up", 0) + self.counts.get("review", 0)
+        """Actions this run failed, gave up or held for review (the exit code's 1)."""
+        return (self.counts.get("failed", 0) + self.counts.get("gave_up", 0) + self.counts.get("review", 0)
+                - self.held_before)
 
 
 class Runner:
@@ -80,13 +85,21 @@ class Runner:
         self._connectors: dict[str, Any] = {}
         self._channels: dict[str, Any] = {}
         self.optouts = optout_addresses(config, store)
+        self.expired: set[str] = set()
+        self._review_channels: Any = None  # unpaid.review.Channels, for the Message-IDs of held actions
 
     # ---- the loop ----
 
     def run(self, names: list[str] | None = None) -> RunReport:
         now = self.clock.now()
-        for key in self.store.ledger.expire_leases(now):
+        self.expired = set(self.store.ledger.expire_leases(now))
+        for key in sorted(self.expired):
             self.progress(f"claim expired, outcome unknown: {key}")
+            entry = self.store.ledger.get(key)
+            if entry is not None:  # the order's story says why it stopped at this step
+                self.store.history.add(Entry(entry.order_id, now, f"playbook:{entry.playbook}", "review",
+                                             f"Outcome of step {entry.step} unknown: run {entry.run_id} ended "
+                                             "without recording it", {"key": key}))
         playbooks = [pb for pb in self.lib.playbooks.values() if pb.enabled and (not names or pb.name in names)]
         try:
             from unpaid.playbook.events import sync_events
@@ -106,7 +119,7 @@ class Runner:
                 for _ in range(_PER_CASE):
                     d = planner.first(case, now)
                     if d is not None and d.kind == "review":  # held for a human: reported on every run
-                        self.report.add(d, "review")
+                        self._report_held(d)
                     if d is None or not d.due or d.kind not in ACTING or not self.execute(pb, planner, case, d, now):
                         break
                     fresh = self._cases(pb, [case.order.id], now)
@@ -128,10 +141,12 @@ class Runner:
             self.report.add(d, "entered" if won else "lost")
             return won
         if d.kind in ("exit", "finish"):
+            stamp = self.clock.now()
             with self.store.transaction():
-                self.enrollments.close(d.order_id, pb.name, EXITED if d.kind == "exit" else ENDED, d.reason,
-                                       self.clock.now())
-                self.tasks.cancel_open(d.order_id, pb.name, self.clock.now())
+                self.enrollments.close(d.order_id, pb.name, EXITED if d.kind == "exit" else ENDED, d.reason, stamp)
+                self.tasks.cancel_open(d.order_id, pb.name, stamp)
+                self._log(pb, d.order_id, stamp, "playbook",
+                          f"{'Left' if d.kind == 'exit' else 'Finished'} playbook {pb.name}: {d.reason}")
             self.report.add(d, "exited" if d.kind == "exit" else "finished")
             return False
         step = planner._step(d.step)
@@ -172,8 +187,10 @@ class Runner:
         if not self.enrollments.advance(en.order_id, pb.name, en.seq, cursor, since, loops, stamp):
             raise _Lost
         if closing or (pb.end is not None and step is pb.end):
-            self.enrollments.close(en.order_id, pb.name, ENDED, closing or f"ended by {step.name}", stamp)
+            reason = closing or f"ended by {step.name}"
+            self.enrollments.close(en.order_id, pb.name, ENDED, reason, stamp)
             self.tasks.cancel_open(en.order_id, pb.name, stamp)
+            self._log(pb, en.order_id, stamp, "playbook", f"Finished playbook {pb.name}: {reason}")
 
     def _act(self, pb: "Playbook", case: Case, step: "Step", d: Decision, en: Any) -> bool:
         acted = step.fallback if d.fallback and step.fallback else step
@@ -188,7 +205,8 @@ class Runner:
                 if not self.store.ledger.claim(d.key, order_id=order.id, playbook=pb.name, step=step.name,
                                                repeat=d.repeat, action=acted.action, due_at=d.at,
                                                run_id=self.run_id, now=stamp, lease_until=stamp + self.lease,
-                                               retry_uncertain=d.retry):
+                                               retry_uncertain=d.retry,
+                                               result={"channel": acted.channel} if acted.channel else None):
                     raise _Lost
                 if acted.action == "send" and order.customer.key:
                     self.contacts.reserve(d.key, order.customer.key, order.id, stamp)
@@ -198,17 +216,22 @@ class Runner:
         try:  # a goto touches nobody; everything else is checked against the source first
             fresh = order if acted.action == "goto" else self._recheck(order, pb.segment.statuses)
         except ConnectorError as exc:
-            return self._failed(d, acted, exc, exc.retryable)
+            return self._failed(pb, d, acted, exc, exc.retryable)
         if isinstance(fresh, str):
             return self._gone(pb, case, step, d, fresh)
         try:
             result, summary = self._perform(pb, case, fresh, step, acted, d)
-        except (ChannelError, ConnectorError) as exc:
-            return self._failed(d, acted, exc, exc.retryable)
+        except ChannelError as exc:
+            if exc.outcome is Delivery.UNKNOWN:
+                return self._unknown(pb, d, acted, exc)
+            return self._failed(pb, d, acted, exc, exc.retryable)
+        except ConnectorError as exc:
+            return self._failed(pb, d, acted, exc, exc.retryable)
         except UnpaidError as exc:
-            return self._failed(d, acted, exc, False)
+            return self._failed(pb, d, acted, exc, False)
         except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the run for every other order
-            return self._unknown(d, exc)
+            return self._unknown(pb, d, acted, exc, f"unexpected {type(exc).__name__} in the channel or connector: "
+                                 f"{exc}")
         done = self.clock.now()
         closing = None
         if acted.action in ("cancel", "status") and acted.status in FINISHED:
@@ -249,31 +272,65 @@ class Runner:
             self.contacts.release(d.key)
             self.enrollments.close(d.order_id, pb.name, EXITED, reason, stamp)
             self.tasks.cancel_open(d.order_id, pb.name, stamp)
+            self._log(pb, d.order_id, stamp, "playbook", f"Left playbook {pb.name} before step {step.name}: {reason}")
         self.report.add(d, "skipped", reason)
         return False
 
-    def _failed(self, d: Decision, acted: "Step", exc: Exception, retryable: bool) -> bool:
+    def _failed(self, pb: "Playbook", d: Decision, acted: "Step", exc: Exception, retryable: bool,
+                error: str | None = None) -> bool:
+        error = error or str(exc)
         stamp = self.clock.now()
         entry = self.store.ledger.get(d.key)
         attempts = entry.attempts if entry else 1
         give_up = not retryable or attempts >= self.max_attempts
         next_try = GAVE_UP if give_up else stamp + backoff(attempts)
         with self.store.transaction():
-            self.store.ledger.finish(d.key, self.run_id, FAILED, stamp, error=str(exc), next_try_at=next_try)
+            self.store.ledger.finish(d.key, self.run_id, FAILED, stamp, error=error, next_try_at=next_try)
             self.contacts.release(d.key)
+            if give_up:
+                self._log(pb, d.order_id, stamp, "review", f"Held for review: step {d.step} gave up after "
+                          f"{attempts} attempt{'s' if attempts != 1 else ''}: {error}", {"key": d.key})
         self.report.add(d, "gave_up" if give_up else "failed",
-                        f"{exc}" + ("" if give_up else f" (retry at {to_iso(next_try)})"))
+                        error + ("" if give_up else f" (retry at {to_iso(next_try)})"))
         return False
 
-    def _unknown(self, d: Decision, exc: Exception) -> bool:
-        """An unexpected error inside a channel or connector: whether the effect happened is unknown."""
+    def _unknown(self, pb: "Playbook", d: Decision, acted: "Step", exc: Exception, why: str | None = None) -> bool:
+        """The action may or may not have happened. Repeated later when that is harmless (an idempotent action,
+        a channel that drops repeats by key); otherwise held for a person."""
+        from unpaid.review import resolve_command
+
+        why = why or str(exc)
+        info = self.lib.channels.get(acted.channel or "")
+        if acted.action in IDEMPOTENT_ACTIONS or (info is not None and info.dedupes):
+            return self._failed(pb, d, acted, exc, True, f"{why}; outcome unknown, so it is repeated with the "
+                                "same key, which the receiver drops if it has it")
         stamp = self.clock.now()
-        error = f"unexpected {type(exc).__name__} in the channel or connector: {exc}"
+        channel = self._channels.get(acted.channel) if acted.channel else None
+        mid = channel.message_id(d.key) if channel is not None else None
         with self.store.transaction():  # the cap reservation stays: the message may have gone out
-            self.store.ledger.finish(d.key, self.run_id, UNCERTAIN, stamp, error=error)
-        self.report.add(d, "review", f"{error}; outcome unknown: check, then "
-                                     f"`unpaid run --resolve {d.key} --as sent|unsent`")
+            self.store.ledger.finish(d.key, self.run_id, UNCERTAIN, stamp, error=why,
+                                     result={"message_id": mid, "channel": acted.channel} if mid else None)
+            self._log(pb, d.order_id, stamp, "review", f"Held for review: step {d.step}, outcome unknown: {why}",
+                      {"key": d.key, "message_id": mid})
+        self.report.add(d, "review", f"{why}; outcome unknown"
+                        + (f", Message-ID {mid}" if mid else "") + f": check, then `{resolve_command(d.key)}`")
         return False
+
+    def _report_held(self, d: Decision) -> None:
+        """A ``review`` decision: an action held for a person, reported (with its Message-ID) on every run."""
+        from unpaid.review import Channels, message_id
+
+        if self._review_channels is None:
+            self._review_channels = Channels(self.config, self.plugins)
+        entry = self.store.ledger.get(d.key) if d.key else None
+        mid = message_id(entry, self._review_channels) if entry is not None else None
+        self.report.add(d, "review", d.reason + (f" (Message-ID {mid})" if mid else ""))
+        if d.key not in self.expired:
+            self.report.held_before += 1
+
+    def _log(self, pb: "Playbook", order_id: str, stamp: datetime, kind: str, summary: str,
+             data: dict[str, Any] | None = None) -> None:
+        self.store.history.add(Entry(order_id, stamp, f"playbook:{pb.name}", kind, summary, data))
 
     # ---- effects ----
 
@@ -364,24 +421,8 @@ class Runner:
                     pass
         self._connectors.clear()
         self._channels.clear()
-
-
-def resolve(store: "Store", key: str, sent: bool, now: datetime, actor: str) -> None:
-    """Settle an action held for review (outcome unknown, or given up): it was sent, or it was not and the
-    next run does it. InputError when ``key`` names no action waiting for that."""
-    from unpaid.errors import InputError
-
-    store.ledger.expire_leases(now)
-    entry = store.ledger.get(key)
-    if entry is None:
-        raise InputError(f"--resolve: no action with key {key!r}", "copy the key from `unpaid plan --format json`")
-    if entry.state not in (UNCERTAIN, FAILED):
-        raise InputError(f"--resolve: action {key} is {entry.state}, not waiting for review",
-                         "only actions `unpaid plan` lists as review can be resolved")
-    with store.transaction():
-        store.ledger.resolve(key, sent, now, actor)
-        if not sent:
-            Contacts(store).release(key)
+        if self._review_channels is not None:
+            self._review_channels.close()
 
 
 def optout_addresses(config: "Config", store: "Store") -> set[str]:

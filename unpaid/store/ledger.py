@@ -52,36 +52,41 @@ class Ledger:
 
     def claim(self, key: str, *, order_id: str, playbook: str, step: str, repeat: int, action: str,
               due_at: datetime | None, run_id: str, now: datetime, lease_until: datetime,
-              retry_uncertain: bool = False) -> bool:
+              retry_uncertain: bool = False, result: Mapping[str, Any] | None = None) -> bool:
         """Claim an action for this run; True only for the one caller that wins.
 
         A new key is inserted as claimed. An existing one is taken only when it is ``planned``,
         ``failed`` and due for a retry, or (``retry_uncertain``, for idempotent effects) ``uncertain``.
+        ``result`` is what is known before acting (the channel of a send): a run killed mid-send leaves it
+        for the review queue.
         """
         states = [PLANNED, FAILED] + ([UNCERTAIN] if retry_uncertain else [])
         stamp, lease = to_iso(now), to_iso(lease_until)
         with self.store.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO ledger (key, order_id, playbook, step, repeat, action, state, due_at, run_id,"
-                " lease_until, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
+                " lease_until, attempts, result, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET state = excluded.state, run_id = excluded.run_id,"
-                " lease_until = excluded.lease_until, attempts = ledger.attempts + 1, updated_at = excluded.updated_at"
+                " lease_until = excluded.lease_until, attempts = ledger.attempts + 1, result = excluded.result,"
+                " updated_at = excluded.updated_at"
                 f" WHERE ledger.state IN ({', '.join('?' * len(states))})"
                 " AND (ledger.next_try_at IS NULL OR ledger.next_try_at <= excluded.updated_at)",
-                (key, order_id, playbook, step, repeat, action, CLAIMED, to_iso(due_at), run_id, lease, stamp, stamp,
-                 *states),
+                (key, order_id, playbook, step, repeat, action, CLAIMED, to_iso(due_at), run_id, lease,
+                 _json(result), stamp, stamp, *states),
             )
             return cur.rowcount == 1
 
     def finish(self, key: str, run_id: str, state: str, now: datetime, *, result: Mapping[str, Any] | None = None,
                error: str | None = None, next_try_at: datetime | None = None) -> bool:
-        """Record the outcome of a claimed action; False when the claim was lost (lease expired, taken over)."""
+        """Record the outcome of a claimed action; False when the claim was lost (lease expired, taken over).
+
+        Without ``result`` the one written by the claim stays."""
         with self.store.transaction() as conn:
             cur = conn.execute(
-                "UPDATE ledger SET state = ?, result = ?, error = ?, next_try_at = ?, lease_until = NULL,"
-                " updated_at = ? WHERE key = ? AND run_id = ? AND state = ?",
-                (state, json.dumps(dict(result), ensure_ascii=False, default=str) if result else None, error,
-                 to_iso(next_try_at), to_iso(now), key, run_id, CLAIMED),
+                "UPDATE ledger SET state = ?, result = COALESCE(?, result), error = ?, next_try_at = ?,"
+                " lease_until = NULL, updated_at = ? WHERE key = ? AND run_id = ? AND state = ?",
+                (state, _json(result), error, to_iso(next_try_at), to_iso(now), key, run_id, CLAIMED),
             )
             return cur.rowcount == 1
 
@@ -94,8 +99,7 @@ class Ledger:
                 "INSERT INTO ledger (key, order_id, playbook, step, repeat, action, state, due_at, attempts, error,"
                 " result, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"
                 " ON CONFLICT (key) DO NOTHING",
-                (key, order_id, playbook, step, repeat, action, state, to_iso(due_at), error,
-                 json.dumps(dict(result), ensure_ascii=False, default=str) if result else None,
+                (key, order_id, playbook, step, repeat, action, state, to_iso(due_at), error, _json(result),
                  to_iso(now), to_iso(now)),
             )
             return cur.rowcount == 1
@@ -105,10 +109,10 @@ class Ledger:
         ``planned`` (it did not: the next run does it). False when the key is not waiting for that."""
         note = f"resolved as {'sent' if sent else 'unsent'} by {actor}"
         with self.store.transaction() as conn:
-            if sent:
+            if sent:  # what was known of the send (channel, Message-ID) stays next to the note
                 cur = conn.execute(
-                    "UPDATE ledger SET state = ?, result = ?, next_try_at = NULL, lease_until = NULL, updated_at = ?"
-                    " WHERE key = ? AND state IN (?, ?)",
+                    "UPDATE ledger SET state = ?, result = json_patch(COALESCE(result, '{}'), ?), next_try_at = NULL,"
+                    " lease_until = NULL, updated_at = ? WHERE key = ? AND state IN (?, ?)",
                     (DONE, json.dumps({"resolved": note}), to_iso(now), key, UNCERTAIN, FAILED))
             else:
                 cur = conn.execute(
@@ -167,6 +171,10 @@ class Ledger:
     def by_state(self, *states: str) -> list[LedgerEntry]:
         sql = f"SELECT * FROM ledger WHERE state IN ({', '.join('?' * len(states))}) ORDER BY updated_at, key"
         return [_entry(r) for r in self.store.conn.execute(sql, states)]
+
+
+def _json(value: Mapping[str, Any] | None) -> str | None:
+    return json.dumps(dict(value), ensure_ascii=False, default=str) if value else None
 
 
 _COLUMNS = ("key, order_id, playbook, step, repeat, action, state, due_at, run_id, lease_until, attempts,"
