@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from unpaid.cli.options import TEXT, complete_source, output_options, parse_age
+from unpaid.cli.answer import answer
+from unpaid.cli.options import TEXT, complete_source, format_option, output_options, parse_age
 from unpaid.errors import ConfigError, InputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ def order_card(app: "App", order: "Order") -> dict[str, Any]:
 
 @click.command()
 @click.argument("order_ref", metavar="ORDER")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default=None,
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default=None,
               help="table: the card; json: {order, related, claim, history}.")
 @click.pass_obj
 def show(app, order_ref: str, fmt: str | None):
@@ -174,8 +175,9 @@ def show(app, order_ref: str, fmt: str | None):
 @click.argument("status_text", metavar="STATUS")
 @click.option("--reason", metavar="REASON", type=TEXT, help="A cancel reason from the config's cancel_reasons.")
 @click.option("--reason-text", metavar="TEXT", type=TEXT, help="A free-text reason instead of one from the list.")
+@format_option
 @click.pass_obj
-def status(app, order_ref: str, status_text: str, reason: str | None, reason_text: str | None):
+def status(app, order_ref: str, status_text: str, reason: str | None, reason_text: str | None, fmt: str):
     """Change an order's status in its source, then record it in the store and history.
 
     STATUS is a code or label: new, in_work, payment_waiting, not_confirmed, part_paid, paid,
@@ -200,6 +202,7 @@ def status(app, order_ref: str, status_text: str, reason: str | None, reason_tex
     now = app.now()
     if order.status is to:
         app.info(f"{order.id} is already {to.label}; nothing to do")
+        answer(app, fmt, {"order_id": order.id, "from": to.value, "to": to.value, "changed": False, "note": None})
         return
     try:
         connector = app.connector(order.source)
@@ -213,6 +216,6 @@ def status(app, order_ref: str, status_text: str, reason: str | None, reason_tex
             raise NotSupported(exc.source, "change statuses") from None
     if outcome.note:
         app.info(outcome.note)
-    if outcome.changed:
-        suffix = f" ({why})" if why else ""
-        click.echo(f"{order.id}: {outcome.old.label} → {outcome.new.label}{suffix}", file=app.stdout)
+    suffix = f" ({why})" if why else ""
+    answer(app, fmt, {**outcome.as_dict(), "reason": why},
+           f"{order.id}: {outcome.old.label} → {outcome.new.label}{suffix}" if outcome.changed else None)

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import click
 
-from unpaid.cli.options import TEXT, output_options
+from unpaid.cli.answer import answer, wants_json
+from unpaid.cli.options import TEXT, format_option, output_options
 from unpaid.errors import InputError
 
 if TYPE_CHECKING:
@@ -69,17 +70,22 @@ def playbooks(ctx: click.Context, fmt: str, limit: int | None, page: int):
 
 @playbooks.command("check")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@format_option
 @click.pass_obj
-def check(app: "App", file: Path):
+def check(app: "App", file: Path, fmt: str):
     """Validate one playbook file: fields, segments, channels, conditions, templates."""
     if not file.is_file():
         raise InputError(f"FILE: {file} does not exist", "give the path of a playbook .toml file")
     lib = _library(app, file, only=True)
-    for pb in lib.playbooks.values():
-        click.echo(f"ok  {pb.name}: {len(pb.steps)} steps" + (f", end: {pb.end.describe()}" if pb.end else ""),
-                   file=app.stdout)
     if not lib.playbooks:
         raise InputError(f"{file}: no [playbooks.NAME] table", "a playbook file defines at least one playbook")
+    checked = [{"playbook": pb.name, "ok": True, "steps": len(pb.steps), "end": pb.end.describe() if pb.end else None}
+               for pb in lib.playbooks.values()]
+    answer(app, fmt, {"file": str(file), "playbooks": checked})
+    if not wants_json(fmt):
+        for row in checked:
+            click.echo(f"ok  {row['playbook']}: {row['steps']} steps" + (f", end: {row['end']}" if row["end"] else ""),
+                       file=app.stdout)
 
 
 @click.command()
