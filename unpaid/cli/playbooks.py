@@ -186,8 +186,8 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resol
       */5 * * * *  unpaid -q sync && unpaid -q run || echo "unpaid: check failed actions"
     """
     from unpaid.cli.options import parse_age
-    from unpaid.output import Column, render
     from unpaid.playbook.runner import Runner, resolve
+    from unpaid.signals import Interrupted
 
     if (resolve_key is None) != (resolve_as is None):
         raise InputError("--resolve KEY and --as sent|unsent go together", "give both, e.g. --resolve KEY --as sent")
@@ -197,15 +197,27 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resol
         app.info(f"{resolve_key}: marked {resolve_as}.")
     runner = Runner(app.store, app.config, lib, app.plugins, app.clock, lease=parse_age(lease, "--lease"),
                     max_attempts=max_attempts, progress=app.info)
-    report = runner.run(_names(lib, names))
+    try:
+        report = runner.run(_names(lib, names))
+    except Interrupted:
+        # Say what was done before the stop; main() then prints the one line and exits 130.
+        _report_run(app, runner.report, fmt, limit, page, stopped=True)
+        raise
+    _report_run(app, report, fmt, limit, page)
+
+
+def _report_run(app: "App", report, fmt: str, limit: int | None, page: int, stopped: bool = False) -> None:
+    """The rows of what a run did, and its one-line summary (stderr); exit 1 when something failed."""
+    from unpaid.output import Column, render
+
     rows = [dict(r, when=app.local(_from(r["at"]))) for r in report.rows if r["result"] != "lost"]
     render(_page(iter(rows), limit, page), fmt, app.stdout,
            [Column("when", "When"), Column("order_id", "Order"), Column("playbook", "Playbook"),
             Column("step", "Step"), Column("action", "Action"), Column("result", "Result"),
             Column("detail", "Detail")])
     summary = ", ".join(f"{v} {k}" for k, v in sorted(report.counts.items())) or "nothing was due"
-    app.info(f"Run {report.run_id}: {summary}.")
-    if report.failed:
+    app.info(f"Run {report.run_id}" + (" (stopped)" if stopped else "") + f": {summary}.")
+    if report.failed and not stopped:
         app.info("Some actions failed or need review: `unpaid plan` lists them with the reason.")
         click.get_current_context().exit(1)
 

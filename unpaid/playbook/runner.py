@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
+from unpaid import signals
 from unpaid.channel import ChannelError, Message
 from unpaid.clock import Clock, to_iso
 from unpaid.connector import Capability, ConnectorError, NotFound
@@ -88,12 +89,15 @@ class Runner:
         for key in self.store.ledger.expire_leases(now):
             self.progress(f"claim expired, outcome unknown: {key}")
         playbooks = [pb for pb in self.lib.playbooks.values() if pb.enabled and (not names or pb.name in names)]
+        # A stop signal lets the action under way finish and record its outcome (no claim left held for its
+        # lease), then stops before the next one: see unpaid.signals.
         try:
-            from unpaid.playbook.events import sync_events
+            with signals.graceful():
+                from unpaid.playbook.events import sync_events
 
-            sync_events(self, playbooks, now)
-            for pb in playbooks:
-                self._run_playbook(pb, now)
+                sync_events(self, playbooks, now)
+                for pb in playbooks:
+                    self._run_playbook(pb, now)
         finally:
             self.close()
         return self.report
@@ -104,6 +108,7 @@ class Runner:
         for start in range(0, len(ids), 500):
             for case in self._cases(pb, ids[start : start + 500], now):
                 for _ in range(_PER_CASE):
+                    signals.check()
                     d = planner.first(case, now)
                     if d is not None and d.kind == "review":  # held for a human: reported on every run
                         self.report.add(d, "review")
