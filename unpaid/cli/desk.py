@@ -110,13 +110,13 @@ def queue(app, manager, day, sort, limit, page, fmt):
       unpaid queue --date tomorrow
     """
     from unpaid.desk.claiming import load_queue
-    from unpaid.output import render
+    from unpaid.output import plural, render
 
     s, now, fmt = settings(app), app.now(), fmt or app.format
     limit = limit or s.page_size
     view = load_queue(app.store, now, app.zone, manager=manager, day=when(app, day, "--date"), sort=sort,
                       limit=limit, offset=(page - 1) * limit)
-    app.info(f"Today: {view.today} orders to call; {view.due_now} due now"
+    app.info(f"Today: {plural(view.today, 'order')} to call; {view.due_now} due now"
              + (f"; showing {(page - 1) * limit + 1}–{(page - 1) * limit + len(view.rows)}" if view.rows else ""))
     render(view.rows, fmt, app.stdout, queue_columns(app))
 

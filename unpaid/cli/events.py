@@ -60,6 +60,7 @@ def import_(app: "App", file: Path, source: str | None, fmt: str):
     Exit code 1 when a row was skipped, 2 when the file cannot be read.
     """
     from unpaid.event_file import BadRecord, read_events
+    from unpaid.output import plural
     from unpaid.store.events import Events
 
     if source is not None:
@@ -88,7 +89,8 @@ def import_(app: "App", file: Path, source: str | None, fmt: str):
         rows += [(oid, rec.kind, rec.at, {"imported_from": file.name}) for oid in targets]
     with store.transaction():
         added = Events(store).add_many(rows)
-    app.info(f"{file}: {added} events recorded, {len(rows) - added} already known, {bad} rows skipped.")
+    app.info(f"{file}: {plural(added, 'event')} recorded, {len(rows) - added} already known, "
+             f"{plural(bad, 'row')} skipped.")
     answer(app, fmt, {"file": str(file), "recorded": added, "known": len(rows) - added, "skipped": bad})
     if bad:
         click.get_current_context().exit(1)

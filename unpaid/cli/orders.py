@@ -93,7 +93,7 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
       unpaid orders --status payment_waiting --status new --sort amount
       unpaid orders --all --customer anna@example.com --format json
     """
-    from unpaid.output import render
+    from unpaid.output import plural, render
     from unpaid.records import flat_order, order_dict
 
     query = build_query(app, statuses=statuses, all_=all_, sources=sources, products=products,
@@ -109,9 +109,9 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
 
     shown = render(rows, fmt, app.stdout, order_columns(app, now))
     if shown:
-        app.info(f"{total} orders (showing {offset + 1}–{offset + shown})")
+        app.info(f"{plural(total, 'order')} (showing {offset + 1}–{offset + shown})")
     elif total:
-        app.info(f"{total} orders (page {page} is past the end)")
+        app.info(f"{plural(total, 'order')} (page {page} is past the end)")
     else:
         from unpaid.store.orders import OrderQuery
 

@@ -74,6 +74,8 @@ def playbooks(ctx: click.Context, fmt: str, limit: int | None, page: int):
 @click.pass_obj
 def check(app: "App", file: Path, fmt: str):
     """Validate one playbook file: fields, segments, channels, conditions, templates."""
+    from unpaid.output import plural
+
     if not file.is_file():
         raise InputError(f"FILE: {file} does not exist", "give the path of a playbook .toml file")
     lib = _library(app, file, only=True)
@@ -84,8 +86,8 @@ def check(app: "App", file: Path, fmt: str):
     answer(app, fmt, {"file": str(file), "playbooks": checked})
     if not wants_json(fmt):
         for row in checked:
-            click.echo(f"ok  {row['playbook']}: {row['steps']} steps" + (f", end: {row['end']}" if row["end"] else ""),
-                       file=app.stdout)
+            click.echo(f"ok  {row['playbook']}: {plural(row['steps'], 'step')}"
+                       + (f", end: {row['end']}" if row["end"] else ""), file=app.stdout)
 
 
 @click.command()
@@ -209,14 +211,20 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resol
 def _report_run(app: "App", report, fmt: str, limit: int | None, page: int, stopped: bool = False) -> None:
     """The rows of what a run did, and its one-line summary (stderr); exit 1 when something failed."""
     from unpaid.output import Column, render
+    from unpaid.playbook.summary import summary_line
 
-    rows = [dict(r, when=app.local(_from(r["at"]))) for r in report.rows if r["result"] != "lost"]
+    # "Due" is when the playbook wanted it, "Done" when this run carried it out; both in the config's zone.
+    rows = [dict(r, when=app.local(_from(r["at"])), done=app.local(_from(r["done_at"])))
+            for r in report.rows if r["result"] != "other_run"]
     render(_page(iter(rows), limit, page), fmt, app.stdout,
-           [Column("when", "When"), Column("order_id", "Order"), Column("playbook", "Playbook"),
-            Column("step", "Step"), Column("action", "Action"), Column("result", "Result"),
-            Column("detail", "Detail")])
-    summary = ", ".join(f"{v} {k}" for k, v in sorted(report.counts.items())) or "nothing was due"
-    app.info(f"Run {report.run_id}" + (" (stopped)" if stopped else "") + f": {summary}.")
+           [Column("when", "Due"), Column("done", "Done"), Column("order_id", "Order"),
+            Column("playbook", "Playbook"), Column("step", "Step"), Column("action", "Action"),
+            Column("result", "Result"), Column("detail", "Detail")])
+    reasons: dict[str, int] = {}
+    for r in report.rows:
+        if r["result"] == "skipped":
+            reasons[r["detail"]] = reasons.get(r["detail"], 0) + 1
+    app.info(f"Run {report.run_id}" + (" (stopped)" if stopped else "") + f": {summary_line(report.counts, reasons)}.")
     if report.failed and not stopped:
         app.info("Some actions failed or need review: `unpaid plan` lists them with the reason.")
         click.get_current_context().exit(1)

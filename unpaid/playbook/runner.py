@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from unpaid import signals
 from unpaid.channel import ChannelError, Message
-from unpaid.clock import Clock, to_iso
+from unpaid.clock import Clock, format_duration, to_iso
 from unpaid.connector import Capability, ConnectorError, NotFound
 from unpaid.errors import UnpaidError
 from unpaid.model import FINISHED, Order, Status
@@ -46,23 +46,35 @@ class _Lost(Exception):
     """Another run got there first: roll back and move on."""
 
 
+class _Capped(_Lost):
+    """The customer's frequency cap is full: the action waits for a later run."""
+
+
 @dataclass
 class RunReport:
-    """What one run did: a row per decision carried out, and the counts the exit code comes from."""
+    """What one run did: a row per decision carried out, and the counts the exit code comes from.
+
+    ``result`` is one of :data:`unpaid.playbook.summary.ACTION_RESULTS` (an action that was due),
+    :data:`~unpaid.playbook.summary.ORDER_RESULTS` (an order entering or leaving a playbook) or ``other_run``
+    (another run got there first: not this run's work, so not counted as due here).
+    """
 
     run_id: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    #: Deferred actions that failed this time (a retry is due later), as opposed to waiting for the cap.
+    retrying: int = 0
 
-    def add(self, d: Decision, result: str, detail: str = "") -> None:
+    def add(self, d: Decision, result: str, detail: str = "", done_at: datetime | None = None) -> None:
         self.counts[result] = self.counts.get(result, 0) + 1
-        self.rows.append({"at": to_iso(d.at), "order_id": d.order_id, "playbook": d.playbook, "step": d.step,
-                          "action": d.action or d.kind, "result": result, "detail": detail or d.reason,
-                          "key": d.key})
+        self.rows.append({"at": to_iso(d.at), "done_at": to_iso(done_at), "order_id": d.order_id,
+                          "playbook": d.playbook, "step": d.step, "action": d.action or d.kind, "result": result,
+                          "detail": detail or d.reason, "key": d.key})
 
     @property
     def failed(self) -> int:
-        return self.counts.get("failed", 0) + self.counts.get("gave_up", 0) + self.counts.get("review", 0)
+        """Actions that failed, will be retried after an error, or wait for a person: the run exits 1."""
+        return self.counts.get("failed", 0) + self.counts.get("review", 0) + self.retrying
 
 
 class Runner:
@@ -130,14 +142,16 @@ class Runner:
         en = case.enrollment
         if d.kind == "enter":
             won = self.enrollments.enter(d.order_id, pb.name, case.chain_key, d.at, self.clock.now())
-            self.report.add(d, "entered" if won else "lost")
+            self.report.add(d, "entered" if won else "other_run", done_at=self.clock.now())
             return won
         if d.kind in ("exit", "finish"):
             with self.store.transaction():
-                self.enrollments.close(d.order_id, pb.name, EXITED if d.kind == "exit" else ENDED, d.reason,
-                                       self.clock.now())
+                closed = self.enrollments.close(d.order_id, pb.name, EXITED if d.kind == "exit" else ENDED,
+                                                d.reason, self.clock.now())
                 self.tasks.cancel_open(d.order_id, pb.name, self.clock.now())
-            self.report.add(d, "exited" if d.kind == "exit" else "finished")
+            # Counted only when this run closed it: another run (or an earlier one) may have got there first.
+            self.report.add(d, ("exited" if d.kind == "exit" else "finished") if closed else "other_run",
+                            done_at=self.clock.now())
             return False
         step = planner._step(d.step)
         if d.kind == "advance":
@@ -153,7 +167,7 @@ class Runner:
         with self.store.transaction():
             moved = self.enrollments.advance(d.order_id, pb.name, en.seq, cursor, self.clock.now(), loops,
                                              self.clock.now())
-        self.report.add(d, "advanced" if moved else "lost")
+        self.report.add(d, "advanced" if moved else "other_run", done_at=self.clock.now())
         return moved
 
     def _skip(self, pb: "Playbook", case: Case, step: "Step", d: Decision) -> bool:
@@ -166,9 +180,9 @@ class Runner:
                     raise _Lost
                 self._move(pb, en, step, en.cursor_since, stamp, done=False)
         except _Lost:
-            self.report.add(d, "lost")
+            self.report.add(d, "other_run", done_at=stamp)
             return False
-        self.report.add(d, "skipped")
+        self.report.add(d, "skipped", done_at=stamp)
         return True
 
     def _move(self, pb: "Playbook", en: Any, step: "Step", since: datetime, stamp: datetime,
@@ -189,7 +203,7 @@ class Runner:
                 if acted.action == "send" and pb.cap is not None and order.customer.key:
                     sent = self.contacts.since(order.customer.key, stamp - pb.cap.per, exclude_key=d.key)
                     if len(sent) >= pb.cap.messages:
-                        raise _Lost
+                        raise _Capped
                 if not self.store.ledger.claim(d.key, order_id=order.id, playbook=pb.name, step=step.name,
                                                repeat=d.repeat, action=acted.action, due_at=d.at,
                                                run_id=self.run_id, now=stamp, lease_until=stamp + self.lease,
@@ -197,8 +211,12 @@ class Runner:
                     raise _Lost
                 if acted.action == "send" and order.customer.key:
                     self.contacts.reserve(d.key, order.customer.key, order.id, stamp)
+        except _Capped:
+            self.report.add(d, "deferred", f"the customer's frequency cap ({pb.cap.messages} per "
+                                           f"{format_duration(pb.cap.per)}) is full: a later run sends it", stamp)
+            return False
         except _Lost:
-            self.report.add(d, "lost", "claimed by another run, or the frequency cap is full")
+            self.report.add(d, "other_run", "claimed by another run", stamp)
             return False
         try:  # a goto touches nobody; everything else is checked against the source first
             fresh = order if acted.action == "goto" else self._recheck(order, pb.segment.statuses)
@@ -227,9 +245,9 @@ class Runner:
                                                  summary, {"step": step.name, "key": d.key, **result}))
                 self._move(pb, en, step, done, done, closing)
         except _Lost:
-            self.report.add(d, "lost", "the claim expired before the result was written")
+            self.report.add(d, "other_run", "the claim expired before the result was written", done)
             return False
-        self.report.add(d, "done", summary or d.reason)
+        self.report.add(d, "done", summary or d.reason, done)
         return True
 
     def _recheck(self, order: Order, wanted: frozenset) -> Order | str:
@@ -254,7 +272,7 @@ class Runner:
             self.contacts.release(d.key)
             self.enrollments.close(d.order_id, pb.name, EXITED, reason, stamp)
             self.tasks.cancel_open(d.order_id, pb.name, stamp)
-        self.report.add(d, "skipped", reason)
+        self.report.add(d, "skipped", reason, stamp)
         return False
 
     def _failed(self, d: Decision, acted: "Step", exc: Exception, retryable: bool) -> bool:
@@ -266,8 +284,9 @@ class Runner:
         with self.store.transaction():
             self.store.ledger.finish(d.key, self.run_id, FAILED, stamp, error=str(exc), next_try_at=next_try)
             self.contacts.release(d.key)
-        self.report.add(d, "gave_up" if give_up else "failed",
-                        f"{exc}" + ("" if give_up else f" (retry at {to_iso(next_try)})"))
+        self.report.retrying += 0 if give_up else 1
+        self.report.add(d, "failed" if give_up else "deferred",
+                        f"{exc}" + ("" if give_up else f" (retry at {self._local(next_try)})"), stamp)
         return False
 
     def _unknown(self, d: Decision, exc: Exception) -> bool:
@@ -338,6 +357,12 @@ class Runner:
         where = "in the source and here" if pushed else "here only (the source cannot take a status)"
         return ({"status": status.value, "reason": reason, "pushed": pushed},
                 f"Status {order.status.value} -> {status.value}" + (f" ({reason})" if reason else "") + f", {where}")
+
+    def _local(self, dt: datetime) -> str:
+        """A time in a run's rows: the config's zone, named, like the other times people read."""
+        from unpaid.clock import get_zone
+
+        return dt.astimezone(get_zone(self.config.timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
     # ---- resources ----
 
