@@ -45,6 +45,9 @@ OFFENDERS = [
     ("queue --date +99999999999w", "--date"),
     ("events add shop:1 open --at 1600-01-01", "--at"),
     ("--now 0001-01-01T00:00+05:00 orders", "--now"),
+    ("show " + "x" * 100_000, "ORDER"),
+    ("events add " + "x" * 1000 + " open", "ORDER"),
+    ("run --resolve " + "k" * 1000 + " --as sent", "--resolve"),
 ]
 
 

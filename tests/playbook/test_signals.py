@@ -95,3 +95,52 @@ def test_no_temp_file_is_left_in_the_outbox(world, tmp_path):
     assert proc.returncode == 130, err
     assert list(outbox.glob(".*.tmp")) == []
     assert claimed(world) == []
+
+
+def test_sigterm_while_an_smtp_server_stalls_its_reply_waits_for_it_and_sends_nothing_twice(world):
+    """A loopback SMTP server that holds back its 250: the stop waits for the reply, records the send, stops."""
+    pytest.importorskip("aiosmtpd")
+    import asyncio
+    import email
+    import re
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Stalling:
+        def __init__(self):
+            self.received: list = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.received.append(email.message_from_bytes(envelope.content))
+            await asyncio.sleep(1.0)  # the message is stored; the reply comes late
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Stalling()
+    server = Controller(inbox, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        world.configure()
+        smtp = (f'[channels.mail]\ntype = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+                f'sender = "Shop <shop@example.com>"\ntimeout = 10\n')
+        world.config.write_text(re.sub(r'\[channels\.mail\]\ntype = "log"\npath = "[^"]*"\n', smtp,
+                                       world.config.read_text()))
+        keys = world.many(4)
+        proc = world.spawn(T0)
+        deadline = time.monotonic() + 60
+        while len(inbox.received) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)  # the second message is stored, its 250 not sent yet
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert claimed(world) == []
+        assert [r["key"] for r in json.loads(out) if r["result"] == "done"] == keys[:2]
+        world.run(T0)
+        to = Counter(m["To"] for m in inbox.received)
+        assert sorted(to) == sorted(f"c{i}@example.com" for i in range(1, 5)) and set(to.values()) == {1}
+    finally:
+        server.stop()

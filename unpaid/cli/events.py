@@ -107,7 +107,9 @@ def add(app: "App", order_id: str, kind: str, when: str | None, fmt: str):
     from unpaid.clock import parse_when, to_iso
     from unpaid.store.events import Events
 
-    if app.store.orders.get(order_id) is None:
+    from unpaid.cli.orders import check_id
+
+    if app.store.orders.get(check_id(order_id, "ORDER")) is None:
         raise NotFoundError(f"no order {order_id}", "run `unpaid orders` or `unpaid sync`")
     try:
         at = parse_when(when, app.zone, app.now()) if when else app.now()

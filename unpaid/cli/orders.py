@@ -26,8 +26,21 @@ def parse_status(text: str, option: str = "STATUS") -> "Status":
         raise InputError(f"{option}: {exc}", "labels work too, e.g. 'Waiting for payment' or Cancelled") from None
 
 
+#: The longest id a command accepts: source ids are far shorter; a longer one is a paste gone wrong.
+MAX_ID = 200
+
+
+def check_id(text: str, what: str) -> str:
+    """``text`` when it can be an id (order, ledger key); InputError naming ``what`` otherwise."""
+    if len(text) > MAX_ID:
+        raise InputError(f"{what}: {text[:40]!r}… is {len(text):,} characters long, not an id",
+                         f"give an id of at most {MAX_ID} characters, e.g. shop:1042")
+    return text
+
+
 def find_order(app: "App", text: str) -> "Order":
     """The order named ``SOURCE:ID``, or by a bare native id or number when only one order has it."""
+    check_id(text, "ORDER")
     store = app.store
     order = store.orders.get(text.strip())
     if order is not None:

@@ -195,6 +195,9 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resol
         raise InputError("--resolve KEY and --as sent|unsent go together", "give both, e.g. --resolve KEY --as sent")
     lib = _library(app)
     if resolve_key is not None:
+        from unpaid.cli.orders import check_id
+
+        check_id(resolve_key, "--resolve")
         resolve(app.store, resolve_key, resolve_as == "sent", app.now(), app.actor)
         app.info(f"{resolve_key}: marked {resolve_as}.")
     runner = Runner(app.store, app.config, lib, app.plugins, app.clock, lease=parse_age(lease, "--lease"),

@@ -331,7 +331,7 @@ class Runner:
                                           kind=acted.offer.kind, percent=acted.offer.percent,
                                           valid_until=now + acted.offer.valid, now=now)
             return ({"percent": offer.percent, "kind": offer.kind, "valid_until": to_iso(offer.valid_until),
-                     "new": new}, f"Offered {offer.percent}% {offer.kind} until {to_iso(offer.valid_until)}")
+                     "new": new}, f"Offered {offer.percent}% {offer.kind} until {self._local(offer.valid_until)}")
         if acted.action in ("status", "cancel"):
             reason = acted.reason
             if acted.action == "cancel" and case.outcome is not None and case.outcome.data.get("reason"):
