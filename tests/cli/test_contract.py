@@ -171,6 +171,12 @@ def test_errors_are_json_on_stdout_when_json_was_asked(cli, seed, make, args, co
     assert result.stderr.strip()  # people still read the line on stderr
 
 
+def test_format_with_an_equals_sign_and_the_last_one_wins(cli, seed, make):
+    seed(make("1"))
+    assert json.loads(cli(f"--now {NOW} show shop:404 --format=json").stdout)["exit"] == 2
+    assert cli(f"--now {NOW} --format json show shop:404 --format table").stdout == ""
+
+
 def test_errors_stay_off_stdout_without_json(cli, seed, make):
     seed(make("1"))
     result = cli(f"--now {NOW} show shop:404")
