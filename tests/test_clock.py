@@ -52,3 +52,47 @@ def test_fixed_clock_does_not_move():
 def test_unknown_zone_is_named():
     with pytest.raises(ValueError, match="Mars/Olympus"):
         get_zone("Mars/Olympus")
+
+
+# ---- bounds: whatever is typed, a ValueError naming it, or a value within the bounds ----
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from unpaid.clock import MAX_DURATION, YEARS  # noqa: E402
+
+DURATION_TEXT = st.one_of(
+    st.text(max_size=30),
+    st.builds(lambda n, u: f"{n}{u}", st.integers(min_value=0, max_value=10**40),
+              st.sampled_from(["s", "sec", "m", "min", "h", "d", "w", "x", ""])),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(DURATION_TEXT)
+def test_parse_duration_raises_value_error_or_stays_within_a_century(text):
+    try:
+        delta = parse_duration(text)
+    except ValueError:
+        return
+    assert timedelta(0) <= delta <= MAX_DURATION
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=30), DURATION_TEXT.map(lambda t: "+" + t), DURATION_TEXT.map(lambda t: "-" + t),
+                 st.datetimes().map(lambda d: d.isoformat())))
+def test_parse_when_raises_value_error_or_stays_within_the_years(text):
+    try:
+        moment = parse_when(text, get_zone("Europe/Moscow"), NOW)
+    except ValueError:
+        return
+    assert YEARS[0] <= moment.year <= YEARS[1] and moment.tzinfo is not None
+    assert moment + MAX_DURATION > moment - MAX_DURATION  # still on the calendar either way
+
+
+def test_huge_durations_and_far_dates_name_the_bound():
+    with pytest.raises(ValueError, match="too long; at most 100 years"):
+        parse_duration("99999999999w")
+    with pytest.raises(ValueError, match="between 1970 and 2199"):
+        parse_when("0001-01-01")
+    with pytest.raises(ValueError, match="between 1970 and 2199"):
+        parse_when("+36500d", now=NOW.replace(year=2150))

@@ -16,6 +16,12 @@ _UNITS = {
     "w": 7 * 86400,
 }
 _DURATION = re.compile(r"(\d+)\s*(s|sec|min|m|h|d|w)", re.IGNORECASE)
+#: The longest duration anything takes (a lease, a delay, an age): a century. Longer is a typo, and
+#: adding it to a date would leave the calendar.
+MAX_DURATION = timedelta(days=36525)
+#: User-entered moments (``--now``, ``--until``, ``--at``, event times) lie in these years, so a moment
+#: plus any duration stays a valid date.
+YEARS = (1970, 2199)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -28,10 +34,15 @@ def parse_duration(text: str) -> timedelta:
     for match in _DURATION.finditer(raw):
         if raw[pos : match.start()].strip():
             break
-        total += int(match.group(1)) * _UNITS[match.group(2)]
+        digits = match.group(1).lstrip("0") or "0"
+        # Checked before int(): a number of thousands of digits is refused by Python itself, with a
+        # message about integer string conversion that names nothing the user typed.
+        total += (int(digits) if len(digits) <= 15 else 10**15) * _UNITS[match.group(2)]
         pos = match.end()
     if not raw or pos == 0 or raw[pos:].strip():
         raise ValueError(f"not a duration: {text!r}; use a number and a unit: 30m, 2h, 3d, 2w")
+    if total > MAX_DURATION.total_seconds():
+        raise ValueError(f"{text.strip()!r} is too long; at most 100 years (5218w)")
     return timedelta(seconds=total)
 
 
@@ -80,7 +91,7 @@ def parse_when(text: str, zone: tzinfo = timezone.utc, now: datetime | None = No
             return local.astimezone(timezone.utc)
         if raw[0] in "+-" and raw[1:2].isdigit():
             delta = parse_duration(raw[1:])
-            return now + delta if raw[0] == "+" else now - delta
+            return _in_range(now + delta if raw[0] == "+" else now - delta, text)
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
@@ -92,7 +103,17 @@ def parse_when(text: str, zone: tzinfo = timezone.utc, now: datetime | None = No
             raise ValueError(f"not a date: {text!r}; use e.g. 2026-11-24 or 2026-11-24T10:00") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
-    return value.astimezone(timezone.utc)
+    try:
+        return _in_range(value.astimezone(timezone.utc), text)
+    except OverflowError:  # 0001-01-01 in a zone east of UTC
+        return _in_range(None, text)
+
+
+def _in_range(value: datetime | None, text: str) -> datetime:
+    """``value`` when it lies within :data:`YEARS`, else ValueError quoting ``text``."""
+    if value is None or not YEARS[0] <= value.year <= YEARS[1]:
+        raise ValueError(f"{text.strip()!r} is out of range; give a moment between {YEARS[0]} and {YEARS[1]}")
+    return value
 
 
 def to_iso(dt: datetime | None) -> str | None:

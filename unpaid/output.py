@@ -117,3 +117,8 @@ def render_one(record: Mapping[str, Any], fmt: str, out: TextIO) -> None:
     width = max((len(k) for k in record), default=0)
     for key, value in record.items():
         out.write(f"{key.ljust(width)}  {_cell(value)}\n")
+
+
+def plural(count: int, word: str) -> str:
+    """``1 order``, ``2 orders``: counts people read are never "1 orders"."""
+    return f"{count} {word}" + ("" if count == 1 else "s")

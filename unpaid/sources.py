@@ -74,7 +74,12 @@ def open_connector(config: Config, name: str, plugins: "Plugins | None" = None,
     if now is not None:
         settings["_now"] = now.isoformat()
     secrets = load_secrets(name, spec.settings)
-    connector = spec.factory(name, settings, secrets)
+    try:
+        connector = spec.factory(name, settings, secrets)
+    except (ValueError, TypeError, LookupError, OverflowError) as exc:
+        # A plugin that reads a setting without checking it (int("lots")): still a config error, not a crash.
+        raise ConfigError(f"[sources.{name}] ({source.type}): a setting is not usable: {exc}",
+                          f"check the values under [sources.{name}] against the connector's docs") from None
     connector.name = name
     return connector
 

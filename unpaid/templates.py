@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from unpaid.errors import ConfigError
+from unpaid.template_limits import TemplateLimit, render_limited
 
 #: Names a template may use.
 VARIABLES = ("order", "customer", "offer", "payment_link", "playbook", "step", "now")
@@ -31,13 +32,14 @@ class Templates:
     def __init__(self, folder: Path):
         # Imported here: jinja2 costs ~40 ms and `unpaid --help` must not pay it.
         from jinja2 import FileSystemLoader, StrictUndefined
-        from jinja2.sandbox import SandboxedEnvironment
+
+        from unpaid.template_limits import limited_environment
 
         self.folder = folder
-        self.env = SandboxedEnvironment(loader=FileSystemLoader(str(folder)), undefined=StrictUndefined,
-                                        autoescape=False, keep_trailing_newline=True)
-        self.html_env = SandboxedEnvironment(loader=FileSystemLoader(str(folder)), undefined=StrictUndefined,
-                                             autoescape=True)
+        self.env = limited_environment(loader=FileSystemLoader(str(folder)), undefined=StrictUndefined,
+                                       autoescape=False, keep_trailing_newline=True)
+        self.html_env = limited_environment(loader=FileSystemLoader(str(folder)), undefined=StrictUndefined,
+                                            autoescape=True)
 
     def files(self, name: str) -> tuple[Path, Path | None]:
         text = self.folder / f"{name}.txt"
@@ -67,7 +69,9 @@ class Templates:
                                   f"use only: {', '.join(VARIABLES)}")
             for context in contexts:
                 try:
-                    env.get_template(path.name).render(**context)
+                    render_limited(env.get_template(path.name), context)
+                except TemplateLimit as exc:
+                    raise _too_big(path, exc, where) from None
                 except UndefinedError as exc:
                     state = "without an offer" if context.get("offer") is None else "with an offer"
                     raise ConfigError(f"{path}: {exc.message} (rendering {state}, used by {where})",
@@ -83,8 +87,10 @@ class Templates:
 
         text, html = self.files(name)
         try:
-            full = self.env.get_template(text.name).render(**context)
-            html_body = self.html_env.get_template(html.name).render(**context) if html else None
+            full = render_limited(self.env.get_template(text.name), context)
+            html_body = render_limited(self.html_env.get_template(html.name), context) if html else None
+        except TemplateLimit as exc:
+            raise _too_big(text, exc, name) from None
         except TemplateError as exc:
             raise ConfigError(f"{text}: cannot render: {exc}", "run `unpaid playbooks check` and fix it") from None
         subject, body = self._split(full)
@@ -95,7 +101,9 @@ class Templates:
         from jinja2 import TemplateError
 
         try:
-            return self.env.from_string(source).render(**context)
+            return render_limited(self.env.from_string(source), context)
+        except TemplateLimit as exc:
+            raise _too_big(where, exc, where) from None
         except TemplateError as exc:
             raise ConfigError(f"{where}: {exc}", "fix the text (Jinja2 syntax)") from None
 
@@ -108,6 +116,11 @@ class Templates:
         head, _, body = full.partition("\n")
         subject = head[len("Subject:"):].strip() if head.lower().startswith("subject:") else ""
         return subject, body.lstrip("\n")
+
+
+def _too_big(path: Any, exc: Exception, where: str) -> ConfigError:
+    return ConfigError(f"{path}: cannot render: {exc} (used by {where})",
+                       "a message is a letter: shorten the loops or the repeated text")
 
 
 def reader_zone(order: Any, *fallbacks: str | None) -> tzinfo | None:

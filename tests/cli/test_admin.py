@@ -93,8 +93,8 @@ def test_auth_get_reports_an_environment_override(cli, keyed, monkeypatch):
 def test_auth_get_exits_2_when_a_required_secret_is_missing(cli, keyed):
     result = cli("auth get school --format json")
     assert result.exit_code == 2
-    assert [r["set"] for r in result.json()] == [False, False]
-    assert "unpaid auth set school" in result.stderr
+    assert [r["set"] for r in result.json()] == [False, False]  # the data printed stays one JSON document:
+    assert "unpaid auth set school" in result.stderr  # no error object after it (docs/exit-codes.md)
 
 
 def test_auth_set_prompts_hidden_for_one_key(cli, keyed, memory_keyring):

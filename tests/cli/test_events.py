@@ -66,7 +66,7 @@ def test_imported_opens_stop_the_second_letter(cli, shop):
     result = cli(["events", "import", str(folder / "opens.csv")])
     assert result.exit_code == 1
     assert f"{folder / 'opens.csv'}:3: skipped: no unpaid order of nobody@example.com" in result.stderr
-    assert "1 events recorded" in result.stderr  # only the unpaid order of that customer, not the paid one
+    assert "1 event recorded" in result.stderr  # only the unpaid order of that customer, not the paid one
     again = cli(["events", "import", str(folder / "opens.csv")])
     assert "0 events recorded, 1 already known" in again.stderr
     listed = cli(["events", "--format", "json"]).json()
@@ -89,7 +89,7 @@ def test_bad_rows_and_files_name_the_line_and_the_fix(cli, shop):
     err = result.stderr
     assert ":2: skipped: no order shop:9 in the store" in err and ":3: skipped: kind 'bounce'" in err
     assert ":4: skipped: not JSON" in err and ":5: skipped: at: not a date" in err
-    assert "1 events recorded" in err  # line 1: 1 -> shop:1 with --source
+    assert "1 event recorded" in err  # line 1: 1 -> shop:1 with --source
     no_header = folder / "plain.csv"
     no_header.write_text("a,b\n1,2\n")
     assert "the header needs kind, at and order or email" in cli(["events", "import", str(no_header)]).stderr

@@ -138,7 +138,7 @@ def test_opened_needs_a_source_that_reports_opens(shop, tmp_path):
 def test_a_good_file_is_ok_and_listed(shop, tmp_path):
     result = shop.cli(["playbooks", "check", str(write(tmp_path))])
     assert result.exit_code == 0, result.output
-    assert "ok  remind: 1 steps" in result.stdout
+    assert "ok  remind: 1 step" in result.stdout
     listed = shop.cli(["--format", "json", "playbooks"])
     assert listed.exit_code == 0, listed.output
     names = {row["name"] for row in listed.json()}

@@ -150,7 +150,7 @@ def test_auto_settles_what_the_outbox_can_prove_and_leaves_the_rest(world, tmp_p
     world.configure(mail={"type": "outbox", "path": str(blocked)})
     world.many(2)
     first = world.run(T0, code=1)
-    assert results(first) == [("shop:1", "gave_up"), ("shop:2", "gave_up")]
+    assert results(first) == [("shop:1", "failed"), ("shop:2", "failed")]
     items = held(world, T0)
     assert [i["key"] for i in items] == KEYS[:2] and all(i["why"].startswith("gave up after 1 attempt: ")
                                                          for i in items)
@@ -198,8 +198,8 @@ def test_a_webhook_that_did_not_answer_is_sent_again_with_the_same_key(world, re
     world.configure(mail={"type": "webhook", "url": receiver["url"], "timeout": 0.5, "address": "email"})
     world.many(1)
     first = world.run(T0, code=1)
-    assert results(first) == [("shop:1", "failed")]
-    [failed] = [r for r in rows(first) if r["result"] == "failed"]
+    assert results(first) == [("shop:1", "deferred")]
+    [failed] = [r for r in rows(first) if r["result"] == "deferred"]
     assert "outcome unknown, so it is repeated with the same key" in failed["detail"]
     assert held(world, T0) == []  # the receiver drops a repeat: nothing for a person
     world.run(T0 + timedelta(minutes=2), code=0)
@@ -212,7 +212,7 @@ def test_an_address_the_server_refuses_fails_that_letter_only(world, server):  #
     smtp(world, server(inbox), timeout=5)
     world.many(3)
     result = world.run(T0, code=1)
-    assert results(result) == [("shop:1", "gave_up"), ("shop:2", "done"), ("shop:3", "done")]
+    assert results(result) == [("shop:1", "failed"), ("shop:2", "done"), ("shop:3", "done")]
     assert sorted(m["To"] for m in inbox.messages) == ["c2@example.com", "c3@example.com"]
     [item] = held(world, T0)
     assert item["key"] == KEY and "550" in item["why"] and item["message_id"].endswith("@example.com>")

@@ -76,47 +76,73 @@ def cli(ctx: click.Context, config, db, now, fmt, verbose, quiet):
     ctx.call_on_close(app.close)
 
 
-def _debug(argv: list[str]) -> bool:
-    return os.environ.get("UNPAID_DEBUG", "") not in ("", "0") or any(
-        a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in argv
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning known errors into one line and an exit code."""
-    args = sys.argv[1:] if argv is None else argv
+    """Entry point: run the CLI, turning known errors into one line and an exit code (docs/exit-codes.md)."""
+    from unpaid.cli.failure import quiet_exit, tracked_stdout
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if os.environ.get("_UNPAID_COMPLETE"):
+        cli.main(args=args, prog_name="unpaid")  # shell completion: click prints the script or the words
+    with tracked_stdout() as stdout:
+        code = _run(args, stdout)
     try:
-        # Without standalone mode click returns the code of ctx.exit(n) instead of raising it.
-        code = cli.main(args=args, prog_name="unpaid", standalone_mode=False)
-    except UnpaidError as exc:
-        _fail(exc, args, f"Error: {exc}", exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Interrupted.", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
+        sys.stdout.flush()
     except BrokenPipeError:
-        # `unpaid orders | head`: the reader left; not an error worth a message.
-        sys.stderr.close()
-        sys.exit(ExitCode.OK)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback without -v
-        _fail(exc, args, f"Error: unexpected {type(exc).__name__}: {exc} — run again with -v for details "
-              "and report it", ExitCode.FAILED)
+        quiet_exit(ExitCode.OK)
+    except ValueError:  # stdout closed by the command
+        pass
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
 
-def _fail(exc: BaseException, args: list[str], line: str, code: int) -> None:
-    from unpaid.secrets import redact
+def _run(args: list[str], stdout) -> object:
+    """Invoke the command; every way it can end badly exits here with its code and one line."""
+    import errno
+    from functools import partial
 
-    if _debug(args):
-        import traceback
+    from unpaid.cli import failure
+    from unpaid.cli.failure import quiet_exit
+    from unpaid.signals import Interrupted, handled
 
-        click.echo(redact("".join(traceback.format_exception(exc))), err=True)
-    click.echo(redact(line), err=True)
-    sys.exit(code)
+    ctx = None
+    fail = partial(failure.fail, args)
+    try:
+        with handled():
+            # Not cli.main(): it turns a closed pipe into exit 1 and Ctrl-C into a bare Abort.
+            with cli.make_context("unpaid", list(args)) as ctx:
+                return cli.invoke(ctx)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except UnpaidError as exc:
+        fail(f"Error: {exc}", exc.exit_code, exc, stdout_used=stdout.used)
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        name = exc.name if isinstance(exc, Interrupted) else "SIGINT"
+        fail(f"Interrupted by {name} — run the command again: finished actions are not repeated",
+             ExitCode.INTERRUPTED, stdout_used=stdout.used)
+    except click.ClickException as exc:
+        exc.show()
+        fail(f"Error: {exc.format_message()}", ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code,
+             shown=True, stdout_used=stdout.used)
+    except BrokenPipeError:
+        quiet_exit(ExitCode.OK)  # `unpaid orders | head`: the reader left; not an error worth a message
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            quiet_exit(ExitCode.OK)
+        fail(f"Error: unexpected OSError: {exc} — run again with -v for details and report it", ExitCode.FAILED,
+             exc, stdout_used=stdout.used)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback without -v
+        damaged = _store_failure(exc, ctx)
+        if damaged is not None:
+            fail(f"Error: {damaged}", damaged.exit_code, exc, stdout_used=stdout.used)
+        fail(f"Error: unexpected {type(exc).__name__}: {exc} — run again with -v for details and report it",
+             ExitCode.FAILED, exc, stdout_used=stdout.used)
+
+
+def _store_failure(exc: Exception, ctx: click.Context | None) -> UnpaidError | None:
+    """A SQLite error from a query (a damaged, read-only or vanished database) as the StoreError naming the file."""
+    sqlite3 = sys.modules.get("sqlite3")  # not imported here: a command that never opened the store has none
+    app = getattr(ctx, "obj", None)
+    if sqlite3 is None or not isinstance(exc, sqlite3.Error) or app is None:
+        return None
+    from unpaid.store import store_error
+
+    return store_error(app.db_path, exc)

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from unpaid.cli.options import complete_source
+from unpaid.cli.answer import answer
+from unpaid.cli.options import complete_source, format_option
 from unpaid.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -27,8 +28,9 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "js
 @click.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=True, path_type=Path), default=Path("unpaid.toml"))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@format_option
 @click.pass_obj
-def init(app: "App", path: Path, force: bool):
+def init(app: "App", path: Path, force: bool, fmt: str):
     """Write a commented starter unpaid.toml to PATH [default: ./unpaid.toml].
 
     It sets the time zone, the phone country code, the database and cancel reasons, defines
@@ -52,6 +54,7 @@ def init(app: "App", path: Path, force: bool):
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror}", "choose a writable path") from None
     app.info(f"wrote {path} — edit the [sources.shop] path, then run `unpaid doctor` and `unpaid sync`")
+    answer(app, fmt, {"path": str(path), "written": True})
 
 
 # ---- auth ----
@@ -96,8 +99,9 @@ def auth():
 @click.option("--key", "keys", multiple=True, metavar="NAME", help="Only this secret (repeatable) [default: all].")
 @click.option("--stdin", "from_stdin", is_flag=True,
               help="Read the values from standard input, one line per secret, in order (for scripts).")
+@format_option
 @click.pass_obj
-def auth_set(app: "App", source: str, keys: tuple[str, ...], from_stdin: bool):
+def auth_set(app: "App", source: str, keys: tuple[str, ...], from_stdin: bool, fmt: str):
     """Store SOURCE's secrets in the keyring; prompts for each without echoing it.
 
     \b
@@ -109,6 +113,7 @@ def auth_set(app: "App", source: str, keys: tuple[str, ...], from_stdin: bool):
 
     settings = _pick(_secret_settings(app, source), keys, source)
     lines = sys.stdin.read().splitlines() if from_stdin else []
+    stored = []
     for i, setting in enumerate(settings):
         if from_stdin:
             if i >= len(lines) or not lines[i].strip():
@@ -122,9 +127,11 @@ def auth_set(app: "App", source: str, keys: tuple[str, ...], from_stdin: bool):
                 app.info(f"{setting.key}: left as it was")
                 continue
         set_secret(source, setting.key, value)
+        stored.append(setting.key)
         app.info(f"{setting.key}: stored in the keyring")
         if os.environ.get(env_var(source, setting.key)):
             app.warn(f"{env_var(source, setting.key)} is set and overrides the keyring value")
+    answer(app, fmt, {"source": source, "stored": stored})
 
 
 @auth.command("get")
@@ -157,15 +164,21 @@ def auth_get(app: "App", source: str, fmt: str | None):
 @auth.command("delete")
 @click.argument("source", shell_complete=complete_source)
 @click.option("--key", "keys", multiple=True, metavar="NAME", help="Only this secret (repeatable) [default: all].")
+@format_option
 @click.pass_obj
-def auth_delete(app: "App", source: str, keys: tuple[str, ...]):
+def auth_delete(app: "App", source: str, keys: tuple[str, ...], fmt: str):
     """Delete SOURCE's secrets from the keyring."""
     from unpaid.secrets import delete_secret, env_var
 
+    deleted = []
     for s in _pick(_secret_settings(app, source), keys, source):
-        app.info(f"{s.key}: " + ("deleted from the keyring" if delete_secret(source, s.key) else "was not in the keyring"))
+        gone = delete_secret(source, s.key)
+        if gone:
+            deleted.append(s.key)
+        app.info(f"{s.key}: " + ("deleted from the keyring" if gone else "was not in the keyring"))
         if os.environ.get(env_var(source, s.key)):
             app.warn(f"{env_var(source, s.key)} is still set in the environment")
+    answer(app, fmt, {"source": source, "deleted": deleted})
 
 
 # ---- doctor ----

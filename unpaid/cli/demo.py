@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import click
 
+from unpaid.cli.answer import answer, wants_json
+from unpaid.cli.options import format_option
+
 if TYPE_CHECKING:
     from unpaid.cli.context import App
 
@@ -68,8 +71,9 @@ def _run(demo: "App", name: str, args: list[str]) -> int:
 @click.option("--source", "source_type", default="csv", show_default=True, metavar="csv|TYPE",
               help="Serve the sample shop from a CSV file, or from the emulator of a connector TYPE "
                    "(getcourse, autoweboffice: any installed connector that ships one).")
+@format_option
 @click.pass_obj
-def demo(app: "App", folder: Path | None, db: Path | None, source_type: str):
+def demo(app: "App", folder: Path | None, db: Path | None, source_type: str, fmt: str):
     """Build a sample shop, sync it, dedupe it and show today's work.
 
     Copies the bundled export of 400 orders from ~160 customers (moved forward so the newest
@@ -103,8 +107,9 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str):
         config.write_text(CONFIG.format(config=config, db=db_path.as_posix(), type=source_type,
                                         settings=_toml_table(settings), playbook=_playbook(folder)),
                           encoding="utf-8")
+        # Asked for JSON, the tour's tables go to stderr: stdout carries the one answer below.
         shop = App(config=str(config), db=str(db_path), now=app.now_option, fmt="table", verbose=app.verbose,
-                   quiet=app.quiet, stdout=app.stdout, stderr=app.stderr)
+                   quiet=app.quiet, stdout=app.stderr if wants_json(fmt) else app.stdout, stderr=app.stderr)
         try:
             total, newest, codes = _tour(app, shop, where, source_type)
         finally:
@@ -121,6 +126,8 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str):
         app.info(f"  (the {source_type} emulator stopped with the demo: the store keeps what it served; "
                  f"commands that reach the source need it running, see docs/connectors/{source_type}.md)")
     worst = max(codes)
+    answer(app, fmt, {"folder": str(folder), "config": str(config), "db": str(db_path), "actual_unpaid": total,
+                      "newest": newest, "exit": worst})
     if worst:
         click.get_current_context().exit(worst)
 

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from unpaid.cli.options import TEXT
+from unpaid.cli.answer import answer, wants_json
+from unpaid.cli.options import DAYS, MAX_DAYS, PAGE, TEXT, format_option
 from unpaid.cli.orders import find_order
 from unpaid.errors import ExitCode, InputError
 
@@ -92,7 +93,7 @@ def queue_columns(app: "App"):
 @click.option("--date", "day", metavar="DATE", help="Plan ahead: what is due by the end of DATE.")
 @click.option("--sort", type=click.Choice(SORT_KEYS), default="newest", show_default=True, help="Row order.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=None, help="Rows per page [default: [desk] page_size, 20].")
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page number.")
+@click.option("--page", type=PAGE, default=1, show_default=True, help="Page number.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default=None,
               help="Output format [default: the global --format, else table].")
 @click.pass_obj
@@ -109,18 +110,18 @@ def queue(app, manager, day, sort, limit, page, fmt):
       unpaid queue --date tomorrow
     """
     from unpaid.desk.claiming import load_queue
-    from unpaid.output import render
+    from unpaid.output import plural, render
 
     s, now, fmt = settings(app), app.now(), fmt or app.format
     limit = limit or s.page_size
     view = load_queue(app.store, now, app.zone, manager=manager, day=when(app, day, "--date"), sort=sort,
                       limit=limit, offset=(page - 1) * limit)
-    app.info(f"Today: {view.today} orders to call; {view.due_now} due now"
+    app.info(f"Today: {plural(view.today, 'order')} to call; {view.due_now} due now"
              + (f"; showing {(page - 1) * limit + 1}–{(page - 1) * limit + len(view.rows)}" if view.rows else ""))
     render(view.rows, fmt, app.stdout, queue_columns(app))
 
 
-def show_card(app: "App", order: "Order", claim) -> None:
+def show_card(app: "App", order: "Order", claim, fmt: str | None = None) -> None:
     """The order as a manager needs it for the call."""
     from unpaid.cli.order_view import money_text
     from unpaid.desk import queue as q
@@ -134,8 +135,8 @@ def show_card(app: "App", order: "Order", claim) -> None:
     task = desk.open_task(order.id) or Task(0, "", order.id, "", "", now, "", "open", 0, None, None, now, None)
     row = q.row(task, order, claim, Offers(store).active(order.id, now), desk.stats([order.id])[order.id])
     row["held_until"] = app.local(claim.lease_until)
-    if (app.format or "table") in ("json", "jsonl"):
-        render_one(row, "json", app.stdout)
+    if wants_json(fmt or app.format):
+        render_one(row, fmt or app.format, app.stdout)
         return
     offer = row["offer"]
     render_one({k: v for k, v in {
@@ -148,7 +149,7 @@ def show_card(app: "App", order: "Order", claim) -> None:
     }.items() if v not in (None, "")}, "table", app.stdout)
 
 
-def take_and_mark(app: "App", order: "Order", claim, new: bool) -> None:
+def take_and_mark(app: "App", order: "Order", claim, new: bool, fmt: str | None = None) -> None:
     """Set In work at the source (undoing the claim if the source fails), then record the take."""
     from unpaid.actions import change_status
     from unpaid.connector import Capability, ConnectorError
@@ -171,14 +172,15 @@ def take_and_mark(app: "App", order: "Order", claim, new: bool) -> None:
                     raise
     if new:
         record_take(app.store, claim, now, app.zone, cmd)
-    show_card(app, app.store.orders.get(order.id), claim)
+    show_card(app, app.store.orders.get(order.id), claim, fmt)
 
 
 @click.command()
 @click.argument("order_ref", metavar="ORDER")
 @manager_option()
+@format_option
 @click.pass_obj
-def take(app, order_ref, manager):
+def take(app, order_ref, manager, fmt):
     """Take ORDER: it is yours for [desk] lease (2h) and In work in the source.
 
     Someone else holding it is an error naming them (exit 1); an expired lease frees the order.
@@ -192,14 +194,15 @@ def take(app, order_ref, manager):
     manager = need(manager)
     order = find_order(app, order_ref)
     claim, new = claim_order(app.store, order, manager, app.now(), settings(app), app.zone)
-    take_and_mark(app, order, claim, new)
+    take_and_mark(app, order, claim, new, fmt)
 
 
 @click.command("next")
 @manager_option()
 @click.option("--sort", type=click.Choice(SORT_KEYS), default="newest", show_default=True, help="Queue order.")
+@format_option
 @click.pass_obj
-def next_(app, manager, sort):
+def next_(app, manager, sort, fmt):
     """Take the top of your queue: the first due order nobody else holds.
 
     \b
@@ -210,27 +213,30 @@ def next_(app, manager, sort):
 
     manager = need(manager)
     claim = take_next(app.store, manager, app.now(), settings(app), app.zone, sort)
-    take_and_mark(app, app.store.orders.get(claim.order_id), claim, True)
+    take_and_mark(app, app.store.orders.get(claim.order_id), claim, True, fmt)
 
 
 @click.command()
 @click.argument("order_ref", metavar="ORDER")
 @manager_option(required=False)
+@format_option
 @click.pass_obj
-def release(app, order_ref, manager):
+def release(app, order_ref, manager, fmt):
     """Give ORDER back to the queue (only your own claim when --manager is given)."""
     from unpaid.desk.claiming import release as give_back
 
     order = find_order(app, order_ref)
     actor = f"manager:{manager}" if manager else app.actor
-    if give_back(app.store, order, manager, app.now(), actor, command_line("release", order.id)):
-        click.echo(f"{order.id}: released", file=app.stdout)
-    else:
+    released = give_back(app.store, order, manager, app.now(), actor, command_line("release", order.id))
+    answer(app, fmt, {"order_id": order.id, "released": released}, f"{order.id}: released" if released else None)
+    if not released:
         app.info(f"{order.id} was not taken; nothing to do")
 
 
-def echo_done(app: "App", done) -> None:
-    click.echo(done.summary, file=app.stdout)
+def echo_done(app: "App", fmt: str | None, order_id: str, done, **extra: Any) -> None:
+    """Print what a desk action did: its summary line, or one JSON object; notes are warnings either way."""
+    answer(app, fmt, {"order_id": order_id, "summary": done.summary, "notes": list(done.notes), **extra},
+           done.summary)
     for line in done.notes:
         app.warn(line)
 
@@ -243,12 +249,13 @@ def echo_done(app: "App", done) -> None:
 @click.option("--at", metavar="TIME", help="callback: when to call back (18:30, 2026-11-25T10:00, +2h).")
 @click.option("--on", "on", metavar="DATE", help="promised: the day the customer will pay.")
 @click.option("--call-on", metavar="TIME", help="promised: when to call if unpaid [default: a day after --on].")
-@click.option("--days", type=int, help="thinking / says_paid / wrong_number: call again after N days.")
+@click.option("--days", type=DAYS, help="thinking / says_paid / wrong_number: call again after N days.")
 @click.option("--reason", metavar="REASON", type=TEXT, help="refused: one of the config's cancel_reasons (required).")
 @click.option("--comment", metavar="TEXT", type=TEXT, help="What was said, kept with the call.")
 @click.option("--force", is_flag=True, help="promised: allow a follow-up later than [desk] promise_cap.")
+@format_option
 @click.pass_obj
-def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason, comment, force):
+def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason, comment, force, fmt):
     """Record the result of a call on ORDER, and set up what follows.
 
     \b
@@ -291,10 +298,11 @@ def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason
     finally:
         for c in connectors:
             c.close()
-    echo_done(app, done)
     from unpaid.desk.send import channels_for
 
-    failed = False
+    failed, sent = False, []
+    if not wants_json(fmt):
+        click.echo(done.summary, file=app.stdout)
     for purpose in done.plan.send:
         channels = channels_for(app.config, app.plugins, purpose)
         if not channels:
@@ -302,14 +310,24 @@ def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason
                      "is configured")
             failed = True
         for channel in channels:
-            failed |= not send_quietly(app, s, order.id, s.templates[purpose], manager, cmd, channel)
+            line = send_quietly(app, s, order.id, s.templates[purpose], manager, cmd, channel)
+            failed |= line is None
+            if line is not None:
+                sent.append(line)
+                if not wants_json(fmt):
+                    click.echo(line, file=app.stdout)
+    if wants_json(fmt):
+        echo_done(app, fmt, order.id, done, outcome=done.plan.outcome, sent=sent, failed=failed)
+    else:
+        for line in done.notes:
+            app.warn(line)
     if failed:
         click.get_current_context().exit(ExitCode.FAILED)
 
 
 def send_quietly(app: "App", s: "DeskSettings", order_id: str, template: str, manager: str, cmd: str,
-                 channel: str | None = None) -> bool:
-    """Send a message an outcome calls for; a warning (not an error) when it cannot go."""
+                 channel: str | None = None) -> str | None:
+    """Send a message an outcome calls for: the line saying so, or None after a warning when it cannot go."""
     from unpaid.channel import ChannelError, Delivery
     from unpaid.desk import send as sending
     from unpaid.errors import UnpaidError
@@ -323,25 +341,26 @@ def send_quietly(app: "App", s: "DeskSettings", order_id: str, template: str, ma
         unknown = getattr(exc, "outcome", None) is Delivery.UNKNOWN
         app.warn(f"{order_id}: message {template!r} " + ("may have been sent, held for review (`unpaid review`)"
                                                            if unknown else "not sent") + f": {exc}")
-        return False
-    click.echo(f"{order_id}: sent {template} via {sent['channel']} to {sent['to']}", file=app.stdout)
-    return True
+        return None
+    return f"{order_id}: sent {template} via {sent['channel']} to {sent['to']}"
 
 
 @click.command()
 @click.argument("order_ref", metavar="ORDER")
 @manager_option()
-@click.option("--days", type=click.IntRange(min=1), help="Call again after N days [default: [desk] postpone, 7d].")
+@click.option("--days", type=click.IntRange(1, MAX_DAYS), help="Call again after N days [default: [desk] postpone, 7d].")
 @click.option("--until", metavar="DATE", help="Call again on DATE.")
 @click.option("--force", is_flag=True, help="Allow more than [desk] promise_cap after a promised day.")
+@format_option
 @click.pass_obj
-def postpone(app, order_ref, manager, days, until, force):
+def postpone(app, order_ref, manager, days, until, force, fmt):
     """Move ORDER's next call (e.g. 2-3 days when the customer is thinking it over).
 
     After a promise the next call may be at most [desk] promise_cap (3 days) past the promised day.
     """
     from datetime import timedelta
 
+    from unpaid.clock import to_iso
     from unpaid.desk.work import postpone as move
 
     manager = need(manager)
@@ -349,24 +368,26 @@ def postpone(app, order_ref, manager, days, until, force):
         raise InputError("give either --days or --until, not both", "drop one of them")
     s, now, order = settings(app), app.now(), find_order(app, order_ref)
     target = when(app, until, "--until") if until else now + (timedelta(days=days) if days else s.postpone)
-    echo_done(app, move(app.store, order, manager, target, now, s, app.zone, force,
-                        command_line("postpone", order.id, "--manager", manager)))
+    echo_done(app, fmt, order.id, move(app.store, order, manager, target, now, s, app.zone, force,
+                                       command_line("postpone", order.id, "--manager", manager)),
+              until=to_iso(target))
 
 
 @click.command()
 @click.argument("order_ref", metavar="ORDER")
 @click.argument("text", type=TEXT)
 @manager_option()
+@format_option
 @click.pass_obj
-def comment(app, order_ref, text, manager):
+def comment(app, order_ref, text, manager, fmt):
     """Add a comment to ORDER (also in the source, when it takes comments)."""
     from unpaid.desk.work import comment as add
 
     manager = need(manager)
     order = find_order(app, order_ref)
     with connector_for(app, order) as connector:
-        echo_done(app, add(app.store, connector, order, manager, text, app.now(),
-                           command_line("comment", order.id, "--manager", manager)))
+        echo_done(app, fmt, order.id, add(app.store, connector, order, manager, text, app.now(),
+                                          command_line("comment", order.id, "--manager", manager)))
 
 
 @click.command()
@@ -377,8 +398,9 @@ def comment(app, order_ref, text, manager):
 @click.option("--email", metavar="EMAIL", type=TEXT, help="New e-mail.")
 @click.option("--name", metavar="NAME", type=TEXT, help="New customer name.")
 @click.option("--address", metavar="TEXT", type=TEXT, help="Postal address (kept in unpaid).")
+@format_option
 @click.pass_obj
-def edit(app, order_ref, manager, phone, email, name, address):
+def edit(app, order_ref, manager, phone, email, name, address, fmt):
     """Correct ORDER's contact details, in the source first when it can take them."""
     from unpaid.desk.work import edit as change, validate_contact
 
@@ -386,8 +408,8 @@ def edit(app, order_ref, manager, phone, email, name, address):
     changes = validate_contact(phone, email, name, address, app.config.default_country)
     order = find_order(app, order_ref)
     with connector_for(app, order) as connector:
-        echo_done(app, change(app.store, connector, order, manager, changes, app.now(),
-                              command_line("edit", order.id, "--manager", manager)))
+        echo_done(app, fmt, order.id, change(app.store, connector, order, manager, changes, app.now(),
+                                             command_line("edit", order.id, "--manager", manager)))
 
 
 @click.command()
@@ -397,8 +419,9 @@ def edit(app, order_ref, manager, phone, email, name, address):
 @click.option("--channel", metavar="NAME", help="Channel [default: [desk] channel, or the only one].")
 @click.option("--offer", metavar="PERCENT", help="Make an offer with the message, e.g. 25%.")
 @click.option("--offer-kind", type=click.Choice(["discount", "bonus"]), help="[default: [desk] offer_kind].")
+@format_option
 @click.pass_obj
-def send(app, order_ref, manager, template, channel, offer, offer_kind):
+def send(app, order_ref, manager, template, channel, offer, offer_kind, fmt):
     """Send ORDER's customer a message by hand (bank details, an answer, an offer).
 
     Recorded like automatic messages (ledger, history) and counted by the playbooks' frequency cap.
@@ -416,6 +439,7 @@ def send(app, order_ref, manager, template, channel, offer, offer_kind):
     sent = sending.send(app.store, app.config, app.plugins, s, order, prepared, actor=f"manager:{manager}",
                         now=app.now(), command=command_line("send", order.id, "--template", template))
     offer_text = f" with a {sent['offer']}% offer" if sent["offer"] else ""
-    click.echo(f"{order.id}: sent {template} via {sent['channel']} to {sent['to']}{offer_text}", file=app.stdout)
+    answer(app, fmt, sent,
+           f"{order.id}: sent {template} via {sent['channel']} to {sent['to']}{offer_text}")
     for line in sent["notes"]:
         app.warn(line)

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from unpaid.cli.options import output_options
+from unpaid.cli.answer import answer
+from unpaid.cli.options import format_option, output_options
 from unpaid.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -46,8 +47,9 @@ def events(ctx: click.Context, order_id: str | None, fmt: str, limit: int | None
 @events.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--source", metavar="SOURCE", help="Source of order ids written without a prefix (1042 -> SOURCE:1042).")
+@format_option
 @click.pass_obj
-def import_(app: "App", file: Path, source: str | None):
+def import_(app: "App", file: Path, source: str | None, fmt: str):
     """Record the opens and clicks of a mail service's export (CSV or JSON Lines).
 
     Columns: `kind` (open, click), `at` (a time; without an offset it is read in the config's
@@ -58,6 +60,7 @@ def import_(app: "App", file: Path, source: str | None):
     Exit code 1 when a row was skipped, 2 when the file cannot be read.
     """
     from unpaid.event_file import BadRecord, read_events
+    from unpaid.output import plural
     from unpaid.store.events import Events
 
     if source is not None:
@@ -86,7 +89,9 @@ def import_(app: "App", file: Path, source: str | None):
         rows += [(oid, rec.kind, rec.at, {"imported_from": file.name}) for oid in targets]
     with store.transaction():
         added = Events(store).add_many(rows)
-    app.info(f"{file}: {added} events recorded, {len(rows) - added} already known, {bad} rows skipped.")
+    app.info(f"{file}: {plural(added, 'event')} recorded, {len(rows) - added} already known, "
+             f"{plural(bad, 'row')} skipped.")
+    answer(app, fmt, {"file": str(file), "recorded": added, "known": len(rows) - added, "skipped": bad})
     if bad:
         click.get_current_context().exit(1)
 
@@ -95,13 +100,16 @@ def import_(app: "App", file: Path, source: str | None):
 @click.argument("order_id", metavar="ORDER")
 @click.argument("kind", type=click.Choice(["open", "click"]))
 @click.option("--at", "when", metavar="TIME", help="When it happened [default: now].")
+@format_option
 @click.pass_obj
-def add(app: "App", order_id: str, kind: str, when: str | None):
+def add(app: "App", order_id: str, kind: str, when: str | None, fmt: str):
     """Record one open or click of ORDER (from a webhook or by hand)."""
-    from unpaid.clock import parse_when
+    from unpaid.clock import parse_when, to_iso
     from unpaid.store.events import Events
 
-    if app.store.orders.get(order_id) is None:
+    from unpaid.cli.orders import check_id
+
+    if app.store.orders.get(check_id(order_id, "ORDER")) is None:
         raise NotFoundError(f"no order {order_id}", "run `unpaid orders` or `unpaid sync`")
     try:
         at = parse_when(when, app.zone, app.now()) if when else app.now()
@@ -110,6 +118,7 @@ def add(app: "App", order_id: str, kind: str, when: str | None):
     with app.store.transaction():
         added = Events(app.store).add_many([(order_id, kind, at, {"added_by": app.actor})])
     app.info(f"{order_id}: {kind} at {app.local(at)} " + ("recorded." if added else "was already recorded."))
+    answer(app, fmt, {"order_id": order_id, "kind": kind, "at": to_iso(at), "recorded": bool(added)})
 
 
 def _orders_of(app: "App", email: str | None) -> list[str]:

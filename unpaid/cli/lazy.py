@@ -19,6 +19,7 @@ class LazyGroup(click.Group):
         super().__init__(*args, **kwargs)
         self.lazy_commands = dict(lazy_commands or {})
         self._plugin_group: click.Group | None = None
+        self._plugins: object = None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
@@ -34,13 +35,14 @@ class LazyGroup(click.Group):
         return self.plugin_commands().get_command(ctx, cmd_name)
 
     def plugin_commands(self) -> click.Group:
-        """The commands plugins add, collected once per process."""
-        if self._plugin_group is None:
-            from unpaid.plugins import get_plugins
+        """The commands plugins add, collected once per set of loaded plugins (tests swap them in one process)."""
+        from unpaid.plugins import get_plugins
 
+        plugins = get_plugins()
+        if self._plugin_group is None or self._plugins is not plugins:
             group = click.Group()
-            get_plugins().add_commands(group)
-            self._plugin_group = group
+            plugins.add_commands(group)
+            self._plugin_group, self._plugins = group, plugins
         return self._plugin_group
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

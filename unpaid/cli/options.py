@@ -11,14 +11,38 @@ import click
 from unpaid.errors import InputError
 
 
+#: Bounds of the numeric options: far beyond any real use, small enough that offsets and dates stay valid.
+MAX_ROWS = 1_000_000
+MAX_DAYS = 3650
+#: ``--limit`` / ``--page`` (rows per page, page number) and ``--days`` (a whole number of days ahead).
+LIMIT = click.IntRange(1, MAX_ROWS)
+PAGE = click.IntRange(1, MAX_ROWS)
+DAYS = click.IntRange(max=MAX_DAYS)
+FORMATS = click.Choice(["table", "json", "jsonl", "csv"])
+
+
+def format_option(func: Callable) -> Callable:
+    """``--format`` on a command that answers with a line or one record: the command gets ``fmt`` (its own,
+    else the global one, else table)."""
+
+    @click.option("--format", "fmt", type=FORMATS, default=None,
+                  help="Output format [default: the global --format, else table].")
+    @functools.wraps(func)
+    def wrapper(*args: Any, fmt: str | None, **kwargs: Any):
+        app = click.get_current_context().obj
+        return func(*args, fmt=fmt or app.format, **kwargs)
+
+    return wrapper
+
+
 def output_options(func: Callable) -> Callable:
     """Add ``--format``, ``--limit`` and ``--page``; the command receives them as ``fmt``, ``limit``, ``page``."""
 
-    @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default=None,
+    @click.option("--format", "fmt", type=FORMATS, default=None,
                   help="Output format [default: the global --format, else table].")
-    @click.option("--limit", type=click.IntRange(min=1), default=None, show_default=False,
+    @click.option("--limit", type=LIMIT, default=None, show_default=False,
                   help="Rows per page [default: 50; all rows for json/jsonl/csv].")
-    @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page number.")
+    @click.option("--page", type=PAGE, default=1, show_default=True, help="Page number.")
     @functools.wraps(func)
     def wrapper(*args: Any, fmt: str | None, limit: int | None, page: int, **kwargs: Any):
         app = click.get_current_context().obj

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from unpaid.cli.options import TEXT, complete_source, output_options, parse_age
+from unpaid.cli.answer import answer
+from unpaid.cli.options import TEXT, complete_source, format_option, output_options, parse_age
 from unpaid.errors import ConfigError, InputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -25,8 +26,21 @@ def parse_status(text: str, option: str = "STATUS") -> "Status":
         raise InputError(f"{option}: {exc}", "labels work too, e.g. 'Waiting for payment' or Cancelled") from None
 
 
+#: The longest id a command accepts: source ids are far shorter; a longer one is a paste gone wrong.
+MAX_ID = 200
+
+
+def check_id(text: str, what: str) -> str:
+    """``text`` when it can be an id (order, ledger key); InputError naming ``what`` otherwise."""
+    if len(text) > MAX_ID:
+        raise InputError(f"{what}: {text[:40]!r}… is {len(text):,} characters long, not an id",
+                         f"give an id of at most {MAX_ID} characters, e.g. shop:1042")
+    return text
+
+
 def find_order(app: "App", text: str) -> "Order":
     """The order named ``SOURCE:ID``, or by a bare native id or number when only one order has it."""
+    check_id(text, "ORDER")
     store = app.store
     order = store.orders.get(text.strip())
     if order is not None:
@@ -92,7 +106,7 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
       unpaid orders --status payment_waiting --status new --sort amount
       unpaid orders --all --customer anna@example.com --format json
     """
-    from unpaid.output import render
+    from unpaid.output import plural, render
     from unpaid.records import flat_order, order_dict
 
     query = build_query(app, statuses=statuses, all_=all_, sources=sources, products=products,
@@ -108,9 +122,9 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
 
     shown = render(rows, fmt, app.stdout, order_columns(app, now))
     if shown:
-        app.info(f"{total} orders (showing {offset + 1}–{offset + shown})")
+        app.info(f"{plural(total, 'order')} (showing {offset + 1}–{offset + shown})")
     elif total:
-        app.info(f"{total} orders (page {page} is past the end)")
+        app.info(f"{plural(total, 'order')} (page {page} is past the end)")
     else:
         from unpaid.store.orders import OrderQuery
 
@@ -154,7 +168,7 @@ def _held(app: "App", order_id: str, now) -> list[dict[str, Any]]:
 
 @click.command()
 @click.argument("order_ref", metavar="ORDER")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default=None,
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default=None,
               help="table: the card; json: {order, related, claim, history}.")
 @click.pass_obj
 def show(app, order_ref: str, fmt: str | None):
@@ -186,8 +200,9 @@ def show(app, order_ref: str, fmt: str | None):
 @click.argument("status_text", metavar="STATUS")
 @click.option("--reason", metavar="REASON", type=TEXT, help="A cancel reason from the config's cancel_reasons.")
 @click.option("--reason-text", metavar="TEXT", type=TEXT, help="A free-text reason instead of one from the list.")
+@format_option
 @click.pass_obj
-def status(app, order_ref: str, status_text: str, reason: str | None, reason_text: str | None):
+def status(app, order_ref: str, status_text: str, reason: str | None, reason_text: str | None, fmt: str):
     """Change an order's status in its source, then record it in the store and history.
 
     STATUS is a code or label: new, in_work, payment_waiting, not_confirmed, part_paid, paid,
@@ -212,6 +227,7 @@ def status(app, order_ref: str, status_text: str, reason: str | None, reason_tex
     now = app.now()
     if order.status is to:
         app.info(f"{order.id} is already {to.label}; nothing to do")
+        answer(app, fmt, {"order_id": order.id, "from": to.value, "to": to.value, "changed": False, "note": None})
         return
     try:
         connector = app.connector(order.source)
@@ -225,6 +241,6 @@ def status(app, order_ref: str, status_text: str, reason: str | None, reason_tex
             raise NotSupported(exc.source, "change statuses") from None
     if outcome.note:
         app.info(outcome.note)
-    if outcome.changed:
-        suffix = f" ({why})" if why else ""
-        click.echo(f"{order.id}: {outcome.old.label} → {outcome.new.label}{suffix}", file=app.stdout)
+    suffix = f" ({why})" if why else ""
+    answer(app, fmt, {**outcome.as_dict(), "reason": why},
+           f"{order.id}: {outcome.old.label} → {outcome.new.label}{suffix}" if outcome.changed else None)

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import click
 
-from unpaid.cli.options import TEXT, output_options
+from unpaid.cli.answer import answer, wants_json
+from unpaid.cli.options import TEXT, format_option, output_options
 from unpaid.errors import InputError
 
 if TYPE_CHECKING:
@@ -70,17 +71,24 @@ def playbooks(ctx: click.Context, fmt: str, limit: int | None, page: int):
 
 @playbooks.command("check")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@format_option
 @click.pass_obj
-def check(app: "App", file: Path):
+def check(app: "App", file: Path, fmt: str):
     """Validate one playbook file: fields, segments, channels, conditions, templates."""
+    from unpaid.output import plural
+
     if not file.is_file():
         raise InputError(f"FILE: {file} does not exist", "give the path of a playbook .toml file")
     lib = _library(app, file, only=True)
-    for pb in lib.playbooks.values():
-        click.echo(f"ok  {pb.name}: {len(pb.steps)} steps" + (f", end: {pb.end.describe()}" if pb.end else ""),
-                   file=app.stdout)
     if not lib.playbooks:
         raise InputError(f"{file}: no [playbooks.NAME] table", "a playbook file defines at least one playbook")
+    checked = [{"playbook": pb.name, "ok": True, "steps": len(pb.steps), "end": pb.end.describe() if pb.end else None}
+               for pb in lib.playbooks.values()]
+    answer(app, fmt, {"file": str(file), "playbooks": checked})
+    if not wants_json(fmt):
+        for row in checked:
+            click.echo(f"ok  {row['playbook']}: {plural(row['steps'], 'step')}"
+                       + (f", end: {row['end']}" if row["end"] else ""), file=app.stdout)
 
 
 @click.command()
@@ -200,15 +208,17 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resol
       */5 * * * *  unpaid -q sync && unpaid -q run || echo "unpaid: check failed actions"
     """
     from unpaid.cli.options import parse_age
-    from unpaid.output import Column, render
     from unpaid.playbook.runner import Runner
+    from unpaid.signals import Interrupted
 
     if (resolve_key is None) != (resolve_as is None):
         raise InputError("--resolve KEY and --as sent|unsent go together", "give both, e.g. --resolve KEY --as sent")
     lib = _library(app)
     if resolve_key is not None:
+        from unpaid.cli.orders import check_id
         from unpaid.review import Channels, lookup, settle
 
+        check_id(resolve_key, "--resolve")
         channels = Channels(app.config, app.plugins)
         try:
             [item] = lookup(app.store, [resolve_key], app.now(), channels, "--resolve")
@@ -218,17 +228,35 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resol
         app.info(f"{shlex.quote(resolve_key)}: marked {resolve_as}.")
     runner = Runner(app.store, app.config, lib, app.plugins, app.clock, lease=parse_age(lease, "--lease"),
                     max_attempts=max_attempts, progress=app.info)
-    report = runner.run(_names(lib, names))
-    rows = [dict(r, when=app.local(_from(r["at"]))) for r in report.rows if r["result"] != "lost"]
+    try:
+        report = runner.run(_names(lib, names))
+    except Interrupted:
+        # Say what was done before the stop; main() then prints the one line and exits 130.
+        _report_run(app, runner.report, fmt, limit, page, stopped=True)
+        raise
+    _report_run(app, report, fmt, limit, page)
+
+
+def _report_run(app: "App", report, fmt: str, limit: int | None, page: int, stopped: bool = False) -> None:
+    """The rows of what a run did, and its one-line summary (stderr); exit 1 when something failed."""
+    from unpaid.output import Column, render
+    from unpaid.playbook.summary import summary_line
+
+    # "Due" is when the playbook wanted it, "Done" when this run carried it out; both in the config's zone.
+    rows = [dict(r, when=app.local(_from(r["at"])), done=app.local(_from(r["done_at"])))
+            for r in report.rows if r["result"] != "other_run"]
     render(_page(iter(rows), limit, page), fmt, app.stdout,
-           [Column("when", "When"), Column("order_id", "Order"), Column("playbook", "Playbook"),
-            Column("step", "Step"), Column("action", "Action"), Column("result", "Result"),
-            Column("detail", "Detail")])
-    summary = ", ".join(f"{v} {k}" for k, v in sorted(report.counts.items())) or "nothing was due"
-    app.info(f"Run {report.run_id}: {summary}.")
+           [Column("when", "Due"), Column("done", "Done"), Column("order_id", "Order"),
+            Column("playbook", "Playbook"), Column("step", "Step"), Column("action", "Action"),
+            Column("result", "Result"), Column("detail", "Detail")])
+    reasons: dict[str, int] = {}
+    for r in report.rows:
+        if r["result"] == "skipped":
+            reasons[r["detail"]] = reasons.get(r["detail"], 0) + 1
+    app.info(f"Run {report.run_id}" + (" (stopped)" if stopped else "") + f": {summary_line(report.counts, reasons)}.")
     if report.held_before:
         app.info(f"{report.held_before} held by earlier runs still wait for review: see `unpaid review`.")
-    if report.failed:
+    if report.failed and not stopped:
         app.info("Some actions failed or need review: `unpaid plan` lists them with the reason.")
         click.get_current_context().exit(1)
 

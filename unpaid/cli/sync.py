@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from unpaid.cli.options import complete_source
+from unpaid.output import plural
 from unpaid.errors import ConfigError, ExitCode, UnpaidError
 
 #: Rejected rows listed per source; the rest are counted (all are listed with -v).
@@ -97,22 +98,18 @@ def _rejects(result) -> list:
     return limit if limit is not None else result.rejects
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
-
-
 def _summary(result) -> str:
     c = result.counts
     if not c:
-        parts = [_plural(result.orders, "order")]
+        parts = [plural(result.orders, "order")]
     else:
-        stored = f"{_plural(c.get('orders', 0), 'order')} ({result.orders} stored, {c.get('unchanged', 0)} unchanged)"
-        parts = [f"{_plural(c.get('rows', 0), 'row')} read: {stored}"]
+        stored = f"{plural(c.get('orders', 0), 'order')} ({result.orders} stored, {c.get('unchanged', 0)} unchanged)"
+        parts = [f"{plural(c.get('rows', 0), 'row')} read: {stored}"]
         parts.append(f"{c.get('rejected', 0)} rejected")
         if c.get("folded"):
             parts.append(f"{c['folded']} overridden by a later row with the same id")
     if result.changes:
-        parts.append(_plural(len(result.changes), "status change"))
+        parts.append(plural(len(result.changes), "status change"))
     if result.paid:
         parts.append(f"{result.paid} newly paid")
     if not c and result.rejects:
@@ -134,7 +131,7 @@ def _report(app, result) -> None:
         app.warn(f"{result.source}: … and {len(fresh) - len(shown)} more rejected rows (all with -v)")
     old = len(rejects) - len(fresh)
     if old:
-        app.warn(f"{result.source}: {_plural(old, 'rejected row')} reported before, still unchanged "
+        app.warn(f"{result.source}: {plural(old, 'rejected row')} reported before, still unchanged "
                  "(listed with -v)")
     _report_missing(app, result)
     for note in result.notes:
@@ -153,13 +150,13 @@ def _report_missing(app, result) -> None:
         return ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
 
     if result.missing:
-        app.warn(f"{result.source}: {_plural(len(result.missing), 'order')} no longer in the source: "
+        app.warn(f"{result.source}: {plural(len(result.missing), 'order')} no longer in the source: "
                  f"{some(result.missing)} — nothing is sent about them; they are cancelled if still missing "
                  "after the source's missing_after")
     if result.back:
-        app.info(f"{result.source}: {_plural(len(result.back), 'order')} back in the source: {some(result.back)}")
+        app.info(f"{result.source}: {plural(len(result.back), 'order')} back in the source: {some(result.back)}")
     if result.cancelled:
-        app.warn(f"{result.source}: {_plural(len(result.cancelled), 'order')} missing from the source past "
+        app.warn(f"{result.source}: {plural(len(result.cancelled), 'order')} missing from the source past "
                  f"missing_after, marked cancelled: {some(result.cancelled)}")
 
 

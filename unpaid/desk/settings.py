@@ -64,6 +64,10 @@ class DeskSettings:
     templates: Mapping[str, str] = field(default_factory=lambda: {k: k for k in TEMPLATE_PURPOSES})
 
 
+#: The most a count setting (attempts, calls per day, rows per page) may be: the queue shows 1000 rows at most.
+MAX_COUNT = 1000
+
+
 def parse_desk(raw: Any, where: str = "unpaid.toml", timezone: str | None = None) -> DeskSettings:
     """Validate the ``[desk]`` table; ConfigError naming ``desk.KEY`` and the fix."""
     if raw is None:
@@ -83,8 +87,8 @@ def parse_desk(raw: Any, where: str = "unpaid.toml", timezone: str | None = None
             raise ConfigError(f"{where}: `desk.{key}`: {exc}", f'write e.g. {key} = "{default}"') from None
     for key, (default, _help) in INTS.items():
         value = raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{where}: `desk.{key}` is {value!r}, not a whole number of at least 1",
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
+            raise ConfigError(f"{where}: `desk.{key}` is {value!r}, not a whole number from 1 to {MAX_COUNT}",
                               f"write e.g. {key} = {default}")
         values[key] = value
     for key, (default, _help) in BOOLS.items():

@@ -184,6 +184,12 @@ def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segm
             raise _err(s.where, f"reuses the step name {s.name!r}", "give every step a unique name")
         if s.action == "goto" and s.to not in names:
             raise _err(f"{s.where}.to", f"names an unknown step {s.to!r}", f"use one of: {', '.join(names)}")
+    loop = zero_delay_loop(steps)
+    if loop:
+        path = " -> ".join(s.name for s in loop) + f" -> {loop[0].name}"
+        raise _err(f"{where}.steps", f"loop {path} has no delay and no condition: one run would repeat it "
+                   f"until the loop limit", f'give a step in it a delay (after = "1d") or the goto a condition '
+                   f'(when = ["attempts < 3"])')
     end_after, end = None, None
     if "end" in body:
         end_body = body["end"]
@@ -203,6 +209,51 @@ def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segm
         raise _err(f"{where}.enabled", "must be true or false", "write enabled = false to switch it off")
     return Playbook(name, _str(body, "title", where) or "", segment, steps, where, channel, window, cap,
                     enter_within, end_after, end, events=frozenset(events), enabled=enabled)
+
+
+def zero_delay_loop(steps: tuple[Step, ...]) -> list[Step] | None:
+    """Steps that can follow each other in a circle without waiting, through a goto without conditions, or None.
+
+    Waiting means an ``after`` delay or a ``call`` (its task waits for a manager). ``at`` counts from entry,
+    so on a second pass it is already past: no wait. A goto with conditions may stop the loop: not counted.
+    """
+    index = {s.name: i for i, s in enumerate(steps)}
+
+    def waits(i: int) -> bool:
+        return bool(steps[i].after) or steps[i].action == "call"
+
+    def following(i: int) -> list[int]:
+        step = steps[i]
+        if step.action == "goto" and not step.when:
+            return [index[step.to]]
+        return [i + 1] if i + 1 < len(steps) else []
+
+    # Depth-first search over the edges into steps that do not wait; a back edge closes a loop.
+    state: dict[int, int] = {}  # 1 = on the current path, 2 = explored
+    path: list[int] = []
+
+    def visit(i: int) -> list[int] | None:
+        state[i] = 1
+        path.append(i)
+        for j in following(i):
+            if waits(j):
+                continue
+            if state.get(j) == 1:
+                return path[path.index(j):]
+            if j not in state:
+                found = visit(j)
+                if found:
+                    return found
+        path.pop()
+        state[i] = 2
+        return None
+
+    for start in range(len(steps)):
+        if start not in state:
+            found = visit(start)
+            if found:
+                return [steps[i] for i in found]
+    return None
 
 
 def _step(index: int, body: Any, where: str, default_channel: str | None, events: set[str]) -> Step:

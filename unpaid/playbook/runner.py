@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
+from unpaid import signals
 from unpaid.channel import ChannelError, Delivery, Message
-from unpaid.clock import Clock, to_iso
+from unpaid.clock import Clock, format_duration, to_iso
 from unpaid.connector import Capability, ConnectorError, NotFound
 from unpaid.errors import UnpaidError
 from unpaid.model import FINISHED, Order, Status
@@ -46,27 +47,39 @@ class _Lost(Exception):
     """Another run got there first: roll back and move on."""
 
 
+class _Capped(_Lost):
+    """The customer's frequency cap is full: the action waits for a later run."""
+
+
 @dataclass
 class RunReport:
-    """What one run did: a row per decision carried out, and the counts the exit code comes from."""
+    """What one run did: a row per decision carried out, and the counts the exit code comes from.
+
+    ``result`` is one of :data:`unpaid.playbook.summary.ACTION_RESULTS` (an action that was due),
+    :data:`~unpaid.playbook.summary.ORDER_RESULTS` (an order entering or leaving a playbook) or ``other_run``
+    (another run got there first: not this run's work, so not counted as due here).
+    """
 
     run_id: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     #: Of the ``review`` rows, those held by an earlier run: reported again, but not this run's failure.
     held_before: int = 0
+    #: Deferred actions that failed this time (a retry is due later), as opposed to waiting for the cap.
+    retrying: int = 0
 
-    def add(self, d: Decision, result: str, detail: str = "") -> None:
+    def add(self, d: Decision, result: str, detail: str = "", done_at: datetime | None = None) -> None:
         self.counts[result] = self.counts.get(result, 0) + 1
-        self.rows.append({"at": to_iso(d.at), "order_id": d.order_id, "playbook": d.playbook, "step": d.step,
-                          "action": d.action or d.kind, "result": result, "detail": detail or d.reason,
-                          "key": d.key})
+        self.rows.append({"at": to_iso(d.at), "done_at": to_iso(done_at), "order_id": d.order_id,
+                          "playbook": d.playbook, "step": d.step, "action": d.action or d.kind, "result": result,
+                          "detail": detail or d.reason, "key": d.key})
 
     @property
     def failed(self) -> int:
-        """Actions this run failed, gave up or held for review (the exit code's 1)."""
-        return (self.counts.get("failed", 0) + self.counts.get("gave_up", 0) + self.counts.get("review", 0)
-                - self.held_before)
+        """Actions this run failed, will retry after an error, or held for review: the run exits 1.
+
+        Items held by an earlier run are listed again, but are not this run's failure."""
+        return self.counts.get("failed", 0) + self.counts.get("review", 0) + self.retrying - self.held_before
 
 
 class Runner:
@@ -101,12 +114,15 @@ class Runner:
                                              f"Outcome of step {entry.step} unknown: run {entry.run_id} ended "
                                              "without recording it", {"key": key}))
         playbooks = [pb for pb in self.lib.playbooks.values() if pb.enabled and (not names or pb.name in names)]
+        # A stop signal lets the action under way finish and record its outcome (no claim left held for its
+        # lease), then stops before the next one: see unpaid.signals.
         try:
-            from unpaid.playbook.events import sync_events
+            with signals.graceful():
+                from unpaid.playbook.events import sync_events
 
-            sync_events(self, playbooks, now)
-            for pb in playbooks:
-                self._run_playbook(pb, now)
+                sync_events(self, playbooks, now)
+                for pb in playbooks:
+                    self._run_playbook(pb, now)
         finally:
             self.close()
         return self.report
@@ -117,6 +133,7 @@ class Runner:
         for start in range(0, len(ids), 500):
             for case in self._cases(pb, ids[start : start + 500], now):
                 for _ in range(_PER_CASE):
+                    signals.check()
                     d = planner.first(case, now)
                     if d is not None and d.kind == "review":  # held for a human: reported on every run
                         self._report_held(d)
@@ -138,16 +155,20 @@ class Runner:
         en = case.enrollment
         if d.kind == "enter":
             won = self.enrollments.enter(d.order_id, pb.name, case.chain_key, d.at, self.clock.now())
-            self.report.add(d, "entered" if won else "lost")
+            self.report.add(d, "entered" if won else "other_run", done_at=self.clock.now())
             return won
         if d.kind in ("exit", "finish"):
             stamp = self.clock.now()
             with self.store.transaction():
-                self.enrollments.close(d.order_id, pb.name, EXITED if d.kind == "exit" else ENDED, d.reason, stamp)
+                closed = self.enrollments.close(d.order_id, pb.name, EXITED if d.kind == "exit" else ENDED,
+                                                d.reason, stamp)
                 self.tasks.cancel_open(d.order_id, pb.name, stamp)
-                self._log(pb, d.order_id, stamp, "playbook",
-                          f"{'Left' if d.kind == 'exit' else 'Finished'} playbook {pb.name}: {d.reason}")
-            self.report.add(d, "exited" if d.kind == "exit" else "finished")
+                if closed:
+                    self._log(pb, d.order_id, stamp, "playbook",
+                              f"{'Left' if d.kind == 'exit' else 'Finished'} playbook {pb.name}: {d.reason}")
+            # Counted only when this run closed it: another run (or an earlier one) may have got there first.
+            self.report.add(d, ("exited" if d.kind == "exit" else "finished") if closed else "other_run",
+                            done_at=stamp)
             return False
         step = planner._step(d.step)
         if d.kind == "advance":
@@ -163,7 +184,7 @@ class Runner:
         with self.store.transaction():
             moved = self.enrollments.advance(d.order_id, pb.name, en.seq, cursor, self.clock.now(), loops,
                                              self.clock.now())
-        self.report.add(d, "advanced" if moved else "lost")
+        self.report.add(d, "advanced" if moved else "other_run", done_at=self.clock.now())
         return moved
 
     def _skip(self, pb: "Playbook", case: Case, step: "Step", d: Decision) -> bool:
@@ -176,9 +197,9 @@ class Runner:
                     raise _Lost
                 self._move(pb, en, step, en.cursor_since, stamp, done=False)
         except _Lost:
-            self.report.add(d, "lost")
+            self.report.add(d, "other_run", done_at=stamp)
             return False
-        self.report.add(d, "skipped")
+        self.report.add(d, "skipped", done_at=stamp)
         return True
 
     def _move(self, pb: "Playbook", en: Any, step: "Step", since: datetime, stamp: datetime,
@@ -201,7 +222,7 @@ class Runner:
                 if acted.action == "send" and pb.cap is not None and order.customer.key:
                     sent = self.contacts.since(order.customer.key, stamp - pb.cap.per, exclude_key=d.key)
                     if len(sent) >= pb.cap.messages:
-                        raise _Lost
+                        raise _Capped
                 if not self.store.ledger.claim(d.key, order_id=order.id, playbook=pb.name, step=step.name,
                                                repeat=d.repeat, action=acted.action, due_at=d.at,
                                                run_id=self.run_id, now=stamp, lease_until=stamp + self.lease,
@@ -210,8 +231,12 @@ class Runner:
                     raise _Lost
                 if acted.action == "send" and order.customer.key:
                     self.contacts.reserve(d.key, order.customer.key, order.id, stamp)
+        except _Capped:
+            self.report.add(d, "deferred", f"the customer's frequency cap ({pb.cap.messages} per "
+                                           f"{format_duration(pb.cap.per)}) is full: a later run sends it", stamp)
+            return False
         except _Lost:
-            self.report.add(d, "lost", "claimed by another run, or the frequency cap is full")
+            self.report.add(d, "other_run", "claimed by another run", stamp)
             return False
         try:  # a goto touches nobody; everything else is checked against the source first
             fresh = order if acted.action == "goto" else self._recheck(order, pb.segment.statuses)
@@ -245,9 +270,9 @@ class Runner:
                                                  summary, {"step": step.name, "key": d.key, **result}))
                 self._move(pb, en, step, done, done, closing)
         except _Lost:
-            self.report.add(d, "lost", "the claim expired before the result was written")
+            self.report.add(d, "other_run", "the claim expired before the result was written", done)
             return False
-        self.report.add(d, "done", summary or d.reason)
+        self.report.add(d, "done", summary or d.reason, done)
         return True
 
     def _recheck(self, order: Order, wanted: frozenset) -> Order | str:
@@ -273,7 +298,7 @@ class Runner:
             self.enrollments.close(d.order_id, pb.name, EXITED, reason, stamp)
             self.tasks.cancel_open(d.order_id, pb.name, stamp)
             self._log(pb, d.order_id, stamp, "playbook", f"Left playbook {pb.name} before step {step.name}: {reason}")
-        self.report.add(d, "skipped", reason)
+        self.report.add(d, "skipped", reason, stamp)
         return False
 
     def _failed(self, pb: "Playbook", d: Decision, acted: "Step", exc: Exception, retryable: bool,
@@ -290,8 +315,9 @@ class Runner:
             if give_up:
                 self._log(pb, d.order_id, stamp, "review", f"Held for review: step {d.step} gave up after "
                           f"{attempts} attempt{'s' if attempts != 1 else ''}: {error}", {"key": d.key})
-        self.report.add(d, "gave_up" if give_up else "failed",
-                        error + ("" if give_up else f" (retry at {to_iso(next_try)})"))
+        self.report.retrying += 0 if give_up else 1
+        self.report.add(d, "failed" if give_up else "deferred",
+                        error + ("" if give_up else f" (retry at {self._local(next_try)})"), stamp)
         return False
 
     def _unknown(self, pb: "Playbook", d: Decision, acted: "Step", exc: Exception, why: str | None = None) -> bool:
@@ -364,7 +390,7 @@ class Runner:
                                           kind=acted.offer.kind, percent=acted.offer.percent,
                                           valid_until=now + acted.offer.valid, now=now)
             return ({"percent": offer.percent, "kind": offer.kind, "valid_until": to_iso(offer.valid_until),
-                     "new": new}, f"Offered {offer.percent}% {offer.kind} until {to_iso(offer.valid_until)}")
+                     "new": new}, f"Offered {offer.percent}% {offer.kind} until {self._local(offer.valid_until)}")
         if acted.action in ("status", "cancel"):
             reason = acted.reason
             if acted.action == "cancel" and case.outcome is not None and case.outcome.data.get("reason"):
@@ -390,6 +416,12 @@ class Runner:
         where = "in the source and here" if pushed else "here only (the source cannot take a status)"
         return ({"status": status.value, "reason": reason, "pushed": pushed},
                 f"Status {order.status.value} -> {status.value}" + (f" ({reason})" if reason else "") + f", {where}")
+
+    def _local(self, dt: datetime) -> str:
+        """A time in a run's rows: the config's zone, named, like the other times people read."""
+        from unpaid.clock import get_zone
+
+        return dt.astimezone(get_zone(self.config.timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
     # ---- resources ----
 

@@ -70,7 +70,7 @@ class Store:
             store = cls(conn, path)
             store.migrate()
         except sqlite3.DatabaseError as exc:
-            raise _store_error(path, exc) from None
+            raise store_error(path, exc) from None
         return store
 
     def migrate(self) -> None:
@@ -99,7 +99,7 @@ class Store:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise _store_error(self.path, exc) from None
+            raise store_error(self.path, exc) from None
         try:
             yield self.conn
         except BaseException:
@@ -110,7 +110,7 @@ class Store:
                 self.conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 self.conn.execute("ROLLBACK")
-                raise _store_error(self.path, exc) from None
+                raise store_error(self.path, exc) from None
 
     def dicts(self, sql: str, args: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Rows of ``sql`` as plain dicts: for readers of many rows, where :class:`sqlite3.Row`'s by-name
@@ -184,7 +184,8 @@ def _owner_only(*paths: Path) -> None:
             continue
 
 
-def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """The StoreError for a SQLite error on ``path``: what is wrong with the file, and what to do."""
     text = str(exc)
     if "locked" in text or "busy" in text:
         return StoreError(f"{path} is locked by another process (waited {BUSY_TIMEOUT_MS // 1000} s)",
@@ -193,5 +194,8 @@ def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
         return StoreError(f"{path} is not a usable unpaid database ({text})",
                           "point --db / UNPAID_DB at another file, or restore it from a backup")
     if "readonly" in text:
-        return StoreError(f"{path} is read-only", "check the file's and folder's permissions")
+        return StoreError(f"{path} is read-only", "check the file's and folder's permissions (and attributes)")
+    if "disk I/O" in text or "no such table" in text or "no such column" in text:
+        return StoreError(f"{path} is not a usable unpaid database ({text})",
+                          "point --db / UNPAID_DB at another file, or restore it from a backup")
     return StoreError(f"{path}: {text}", "check the database file and its folder")

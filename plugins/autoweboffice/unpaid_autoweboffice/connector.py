@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping
 
-from unpaid.clock import from_iso, parse_duration, to_iso
+from unpaid.clock import from_iso, to_iso
 from unpaid.connector import Connector, InvalidData, NotFound, Page, Reject
 from unpaid.errors import ConfigError
 from unpaid.model import Order, Status
@@ -38,8 +38,8 @@ class AutoWebOfficeConnector(Connector):
 
     def __init__(self, name: str, settings: Mapping[str, Any], secrets: Mapping[str, str], *,
                  clock: Callable[[], datetime] | None = None, transport: Any = None, retry: Any = None):
-        from unpaid.clock import get_zone
         from unpaid.ratelimit import parse_rate
+        from unpaid.setting_values import seconds, whole, zone
 
         self.name = name
         self.settings = settings
@@ -47,17 +47,15 @@ class AutoWebOfficeConnector(Connector):
         self.subdomain = str(settings.get("subdomain") or "").strip()
         if not self.subdomain:
             raise ConfigError(f"{where} needs `subdomain`", 'add subdomain = "ACCOUNT" (from https://ACCOUNT.autoweboffice.ru)')
+        self.zone = zone(settings, "timezone", where, "Europe/Moscow")
         try:
-            self.zone = get_zone(str(settings.get("timezone") or "Europe/Moscow"))
             rate = parse_rate(str(settings.get("rate_limit") or "20/5s"))
-            self.recheck_every = parse_duration(str(settings.get("recheck_every") or "1h"))
-            self.recheck_days = int(settings.get("recheck_days", 30))
-            self.page_size = int(settings.get("page_size") or 1000)
-            timeout = float(settings.get("timeout") or 30)
         except ValueError as exc:
-            raise ConfigError(f"{where}: {exc}", "fix the value in the config") from None
-        if not 1 <= self.page_size <= 1000:
-            raise ConfigError(f"{where} page_size = {self.page_size} is out of range", "use 1 to 1000")
+            raise ConfigError(f"{where} rate_limit: {exc}", 'write e.g. rate_limit = "20/5s"') from None
+        self.recheck_every = timedelta(seconds=seconds(settings, "recheck_every", where, "1h"))
+        self.recheck_days = whole(settings, "recheck_days", where, 30, 0, 3650)
+        self.page_size = whole(settings, "page_size", where, 1000, 1, 1000)
+        timeout = seconds(settings, "timeout", where, "30", lo=0.01)
         self.currency = str(settings.get("currency") or "RUB").upper()
         self.country = str(settings.get("_default_country") or "7")
         self.cancel_comment = bool(settings.get("cancel_comment", False))

@@ -6,14 +6,13 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
-from zoneinfo import ZoneInfo
 
-from unpaid.clock import parse_duration
 from unpaid.connector import (
     Connector, InvalidData, NotFound, Page, Reject, Temporary,
 )
 from unpaid.errors import ConfigError
 from unpaid.http import RetryPolicy
+from unpaid.setting_values import seconds, whole, zone
 from unpaid.model import Order, Status
 from unpaid_getcourse import bookmark as bm
 from unpaid_getcourse.client import GetCourseClient, NotReady
@@ -27,20 +26,6 @@ PAGE_SIZE = 1000
 EXPORT_MIN = 2
 
 
-def _seconds(value: Any, name: str) -> float:
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip().lower()
-    try:  # seconds, possibly fractional: "0.5" or "0.5s" (tests poll fast)
-        return float(text.removesuffix("s"))
-    except ValueError:
-        pass
-    try:
-        return parse_duration(str(value)).total_seconds()
-    except ValueError as exc:
-        raise ConfigError(f"sources setting {name}: {exc}", f"write e.g. {name} = \"30s\" or \"10m\"") from None
-
-
 class GetCourseConnector(Connector):
     """One configured GetCourse source. ``sleep`` is injectable so tests never wait for real."""
 
@@ -48,34 +33,35 @@ class GetCourseConnector(Connector):
                  sleep: Callable[[float], None] = time.sleep):
         self.spec = SPEC
         self.name = name
+        where = f"[sources.{name}]"
         self.account = str(settings.get("account") or "").strip()
         if not self.account:
             raise ConfigError(f"source {name!r}: `account` is required (the NAME in NAME.getcourse.ru)",
                               f"add account = \"myschool\" under [sources.{name}]")
         base_url = str(settings.get("base_url") or "https://{account}.getcourse.ru").format(account=self.account)
-        self.zone = ZoneInfo(str(settings.get("timezone") or settings.get("_timezone") or "Europe/Moscow"))
+        self.zone = zone(settings, "timezone", where, str(settings.get("_timezone") or "Europe/Moscow"))
         self.country = str(settings.get("_default_country") or "7")
         self.first_from = str(settings.get("first_sync_from") or "2014-01-01")
         self.incremental = tuple(settings.get("incremental") or bm.INCREMENTAL)
-        self.first_wait = _seconds(settings.get("first_wait", "10s"), "first_wait")
-        self.poll_interval = _seconds(settings.get("poll_interval", "15s"), "poll_interval")
-        self.poll_max = _seconds(settings.get("poll_max", "2m"), "poll_max")
-        self.export_timeout = _seconds(settings.get("export_timeout", "15m"), "export_timeout")
+        self.first_wait = seconds(settings, "first_wait", where, "10s")
+        self.poll_interval = seconds(settings, "poll_interval", where, "15s")
+        self.poll_max = seconds(settings, "poll_max", where, "2m")
+        self.export_timeout = seconds(settings, "export_timeout", where, "15m")
         self.reason_field = settings.get("reason_field") or None
         self.default_group = settings.get("default_group") or None
-        self.page_size = int(settings.get("page_size") or PAGE_SIZE)
+        self.page_size = whole(settings, "page_size", where, PAGE_SIZE, 1, 100_000)
         #: "Today" in the account's zone decides the next incremental window; tests pin it.
         self.clock: Callable[[], datetime] = lambda: datetime.now(self.zone)
         self.sleep = sleep
         state = Path(settings.get("state_dir") or cache_dir())
-        budget = Budget(state / f"getcourse-{self.account}.budget.json", int(settings.get("budget") or 100),
-                        _seconds(settings.get("budget_window", "2h"), "budget_window"))
+        budget = Budget(state / f"getcourse-{self.account}.budget.json", whole(settings, "budget", where, 100, 1, 100_000),
+                        seconds(settings, "budget_window", where, "2h", lo=1))
         self.index = DealIndex(state / f"getcourse-{self.account}.deals.json")
-        retry = RetryPolicy(attempts=int(settings.get("retries") or 3),
-                            wait_initial=_seconds(settings.get("retry_wait", "2s"), "retry_wait"))
+        retry = RetryPolicy(attempts=whole(settings, "retries", where, 3, 1, 20),
+                            wait_initial=seconds(settings, "retry_wait", where, "2s"))
         self.client = GetCourseClient(name, self.account, base_url, secrets.get("secret_key", ""),
                                       secrets.get("developer_key"), budget,
-                                      timeout=_seconds(settings.get("timeout", "30s"), "timeout"), retry=retry)
+                                      timeout=seconds(settings, "timeout", where, "30s", lo=0.01), retry=retry)
 
     # ---- sync ----
 

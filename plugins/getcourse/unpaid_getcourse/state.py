@@ -51,8 +51,12 @@ def _read(path: Path, default: Any) -> Any:
 
 def _write(path: Path, data: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:  # a stop signal mid-write included: no half-written file is left behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class Budget:

@@ -1,0 +1,90 @@
+"""Limits on rendering a template: a message is a letter, not a book.
+
+A template is configuration, but a typo in one (a loop inside a loop over ``range(100000)``, ``'x' * 300000000``)
+must not hang ``unpaid playbooks`` or take gigabytes. Rendering stops past :data:`MAX_CHARS` of output or
+:data:`MAX_SECONDS`, and the sandbox refuses a ``*`` or ``**`` whose result would be huge; each raises
+:class:`TemplateLimit`, which the callers turn into an error naming the template.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from functools import cache
+from typing import Any, Iterator, Mapping
+
+#: Characters a rendered message may have (subject, body or HTML part).
+MAX_CHARS = 1_000_000
+#: Seconds one rendering may take.
+MAX_SECONDS = 2.0
+#: The largest exponent ``**`` accepts: 10 ** 1000 is already far beyond money or dates.
+MAX_EXPONENT = 1000
+
+
+class TemplateLimit(Exception):
+    """Rendering went past a limit; the message says which."""
+
+
+def limited_environment(**options: Any) -> Any:
+    """A Jinja2 sandbox whose ``*`` and ``**`` are checked before they build a huge string, list or number."""
+    return _environment_class()(**options)
+
+
+@cache
+def _environment_class() -> type:
+    # Built on first use: jinja2 costs ~40 ms and `unpaid --help` must not pay it.
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class LimitedEnvironment(SandboxedEnvironment):
+        intercepted_binops = frozenset(["*", "**"])
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "*":
+                for seq, times in ((left, right), (right, left)):
+                    if isinstance(seq, (str, list, tuple)) and isinstance(times, int) \
+                            and len(seq) * times > MAX_CHARS:
+                        raise TemplateLimit(f"`*` would make {len(seq) * times:,} items (at most {MAX_CHARS:,})")
+            if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+                raise TemplateLimit(f"`**` with an exponent of {right} (at most {MAX_EXPONENT})")
+            return super().call_binop(context, operator, left, right)
+
+    return LimitedEnvironment
+
+
+def render_limited(template: Any, context: Mapping[str, Any]) -> str:
+    """``template.render(**context)`` within :data:`MAX_CHARS` and :data:`MAX_SECONDS`."""
+    deadline = time.monotonic() + MAX_SECONDS
+    parts, size = [], 0
+    with _alarm(MAX_SECONDS):
+        for chunk in template.generate(**context):
+            size += len(chunk)
+            if size > MAX_CHARS:
+                raise TemplateLimit(f"the output passes {MAX_CHARS:,} characters")
+            if time.monotonic() > deadline:
+                raise TemplateLimit(f"rendering takes more than {MAX_SECONDS:g} s")
+            parts.append(chunk)
+    return "".join(parts)
+
+
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """Interrupt a loop that prints nothing (which the checks between chunks never see) after ``seconds``.
+
+    Only in the main thread (where Python delivers signals); elsewhere the checks between chunks remain.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expired(_signum: int, _frame: object) -> None:
+        raise TemplateLimit(f"rendering takes more than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
