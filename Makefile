@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PLUGINS := plugins/csv plugins/getcourse plugins/autoweboffice
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench bench-csv clean
 
 $(BIN)/unpaid: pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+# The CSV sync against anchors timed in the same run; `make bench-csv ROWS=100000` for a quick one.
+ROWS ?= 1000000
+bench-csv: install
+	$(BIN)/python benchmarks/csv_bench.py --rows $(ROWS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info plugins/*/*.egg-info

@@ -7,14 +7,16 @@ standard library and ``unpaid``'s plugin marker at the top.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The moment every benchmark pretends it is (a Tuesday, 12:00 in Moscow).
@@ -45,6 +47,19 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UNPAID_")}
     env.update(extra)
     return env
+
+
+@contextmanager
+def scratch_folder(prefix: str, keep: bool = False) -> Iterator[Path]:
+    """A temporary folder, removed afterwards unless ``keep`` (then its path is printed)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield folder
+    finally:
+        if keep:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def timed(cmd: list[str], *, check: bool = True, **kwargs) -> tuple[float, int, subprocess.CompletedProcess]:

@@ -9,6 +9,9 @@
     python benchmarks/run.py                 # 1,000,000 rows
     python benchmarks/run.py --rows 100000   # a quick run
     python benchmarks/run.py --profile       # also profile the sync in-process (top functions)
+
+The CSV connector's sync of a realistic export (Windows-1251, broken rows, re-syncs after edits) is
+measured against anchors timed in the same run by `benchmarks/csv_bench.py` (`make bench-csv`).
 """
 
 from __future__ import annotations
@@ -20,13 +23,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import clean_env as _env, timed as _timed  # noqa: E402
+from benchmarks._common import clean_env as _env, scratch_folder, timed as _timed  # noqa: E402
 BIN = Path(sys.executable).parent
 UNPAID = str(BIN / "unpaid") if (BIN / "unpaid").exists() else shutil.which("unpaid") or "unpaid"
 NOW = "2026-11-24T09:00:00+00:00"
@@ -125,15 +127,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the generated folder")
     args = parser.parse_args()
     startup(args.runs)
-    folder = Path(tempfile.mkdtemp(prefix="unpaid-bench-"))
-    try:
+    with scratch_folder("unpaid-bench-", args.keep) as folder:
         sync(args.rows, folder, args.profile)
         orders(folder, max(3, args.runs // 4))
-    finally:
-        if args.keep:
-            print(f"kept {folder}")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
