@@ -215,22 +215,23 @@ def table(measures: list[Measure], loader: Measure, imported: Measure | None) ->
 
 
 def row_checks(measures: list[Measure], stats: ExportStats) -> None:
-    """Rows read = stored + rejected (+ duplicates), where the sync reports those counts."""
-    print("\nrows read = orders + rejected (+ duplicates), from each sync's JSON:")
+    """Rows read = orders in the file + rejected + folded (earlier rows of a repeated id), per sync's JSON."""
+    print("\nrows read = orders in the file + rejected + folded, from each sync's JSON:")
     for m in (m for m in measures if m.result):
-        r = {k: _count(m.result.get(k)) for k in ("rows", "orders", "rejected", "duplicates")}
+        r = {k: _count(m.result.get(k)) for k in ("rows", "orders_in_source", "rejected", "folded", "orders")}
         said = ", ".join(f"{k} {v:,}" for k, v in r.items() if v is not None)
         if r["rows"] is None:
             print(f"  {m.name}: {said}; no `rows` reported, nothing to check")
             continue
-        sums = {"orders + rejected": (r["orders"] or 0) + (r["rejected"] or 0)}
-        if r["duplicates"] is not None:
-            sums["orders + rejected + duplicates"] = sums["orders + rejected"] + r["duplicates"]
+        sums = {"orders_in_source + rejected + folded":
+                (r["orders_in_source"] or 0) + (r["rejected"] or 0) + (r["folded"] or 0)}
         match = next((name for name, total in sums.items() if total == r["rows"]), None)
         verdict = f"ok, rows = {match}" if match else "MISMATCH: " + ", ".join(f"{k} = {v:,}" for k, v in sums.items())
         print(f"  {m.name}: {said}; {verdict}")
     first = measures[0]
     rejected = _count(first.result.get("rejected"))
+    print(f"  the file's rows as the first sync counted them: {_cell(_count(first.result.get('rows')))} "
+          f"(a record the reader gave up is a rejected row; none is dropped)")
     print(f"  the generated {stats.rows:,} rows: an ideal reader stores {stats.ideal_stored:,} orders and rejects "
           f"{stats.ideal_rejected:,} rows ({_counts(stats.broken)}; {stats.duplicates:,} repeated ids); "
           f"the first sync stored {_cell(first.stored)} and rejected {_cell(rejected)}")

@@ -390,3 +390,15 @@ def test_impossible_dotted_dates_are_rejected(tmp_path, text):
     path = write_csv(tmp_path / "orders.csv", DEMO_HEADER, [row("1", created=text)])
     _, [reject], _ = fetch(build(path, **AT))
     assert "not a date" in reject.reason
+
+
+def test_two_stray_quotes_in_one_column_do_not_swallow_the_rows_between(tmp_path):
+    path = write_csv(tmp_path / "orders.csv", DEMO_HEADER, [row(str(n)) for n in range(1, 8)])
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for i in (2, 5):  # rows 2 and 5 each open a quote in the name: the pair would merge rows 2-5
+        lines[i] = lines[i].replace("Анна", '"Анна', 1)
+    path.write_text("".join(lines), encoding="utf-8")
+    orders, rejects, last = fetch(build(path, **AT))
+    assert [o.native_id for o in orders] == ["1", "3", "4", "6", "7"]
+    assert [r.where for r in rejects] == ["orders.csv:3", "orders.csv:6"]
+    assert last.counts["rows"] == 7

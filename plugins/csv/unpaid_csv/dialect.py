@@ -199,7 +199,7 @@ class CsvFile:
                 yield self._broken(f"not CSV ({exc})")
                 continue
             if len(fields) == width:
-                if len(taken) == 1 or self._balanced():
+                if len(taken) == 1 or (self._balanced() and not self._swallowed()):
                     yield taken[0][0], fields, None
                     continue
                 yield self._broken(_QUOTE)
@@ -217,6 +217,14 @@ class CsvFile:
         # Quotes come in pairs in a sound record (opening and closing, or a doubled "" inside);
         # an odd count means the reader ran into the end of the file inside a quoted value.
         return sum(item[1].count('"') for item in self.taken) % 2 == 0
+
+    def _swallowed(self) -> bool:
+        # Two stray quotes in one column pair up across the rows between them, and the merged record
+        # can have the header's width. A line inside it that is a whole row by itself gives it away:
+        # the second line of a real multi-line value (an address) does not hold a field per column.
+        lines = [item[1] for item in self.taken[1:]]
+        return any(len(fields) == self.width for fields in csv.reader(lines, delimiter=self.delimiter)
+                   if fields) if self.width > 2 else False
 
     def _broken(self, problem: str) -> tuple[int, list[str], str]:
         """Give up the record's first line only; the lines after it are read again."""
