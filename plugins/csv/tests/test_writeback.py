@@ -301,3 +301,13 @@ def test_a_file_this_user_may_not_read_is_a_setup_error_not_an_outage(shared_dir
             kind, text = type(exc).__name__, str(exc)
     assert kind == "BadSource" and "orders.csv cannot be read: permission denied" in text
     assert BadSource.exit_code == 2
+
+
+def test_of_two_rows_with_one_id_the_later_is_written_and_read(tmp_path):
+    path = write_csv(tmp_path / "orders.csv", DEMO_HEADER, [row("7"), row("8"), row("7")])
+    connector = build(path)
+    connector.push_status("7", Status.PAID)
+    statuses = [line.split(",")[3] for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+    assert statuses == ["new", "new", "paid"]
+    assert connector.fetch_order("7").status is Status.PAID
+    assert connector.fetch_many(["7"])["7"].status is Status.PAID
