@@ -402,3 +402,17 @@ def test_two_stray_quotes_in_one_column_do_not_swallow_the_rows_between(tmp_path
     assert [o.native_id for o in orders] == ["1", "3", "4", "6", "7"]
     assert [r.where for r in rejects] == ["orders.csv:3", "orders.csv:6"]
     assert last.counts["rows"] == 7
+
+
+def test_the_same_bytes_exported_again_are_not_parsed(tmp_path, store, monkeypatch):
+    path = write_csv(tmp_path / "orders.csv", DEMO_HEADER, [row("1"), row("2")])
+    sync(store, build(path, **AT))
+    fresh = tmp_path / "new.csv"
+    fresh.write_bytes(path.read_bytes())
+    os.replace(fresh, path)  # a new inode and new times, the same content
+    import unpaid_csv.reading as reading
+
+    monkeypatch.setattr(reading.Reading, "_scan", lambda self: pytest.fail("the file was parsed"))
+    result = sync(store, build(path, **AT))
+    assert result.orders == 0 and result.counts["orders"] == 2
+    assert sync(store, build(path, **AT)).counts["rows"] == 2  # the new stamp was remembered

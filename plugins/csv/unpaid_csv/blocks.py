@@ -65,7 +65,8 @@ class Bookmark:
     fingerprint, the ``(row offset, line, reason)`` of each rejected row in it; ``repeated``: ids that
     stood in more than one row; ``stamp``: the file's identity (size, times, inode) and the settings'
     digest when the last read was complete, so an untouched file is not read at all; ``counts``:
-    that read's row counts, reported again when the file is untouched.
+    that read's row counts, reported again when the file is untouched; ``content``: a digest of the
+    bytes read, so that the same bytes under a new stamp (a re-export) are not read again.
     """
 
     blocks: set[int] = field(default_factory=set)
@@ -73,6 +74,7 @@ class Bookmark:
     repeated: set[str] = field(default_factory=set)
     stamp: list | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    content: str | None = None
 
     def encode(self) -> str:
         values = sorted(self.blocks)
@@ -83,6 +85,7 @@ class Bookmark:
             "repeated": sorted(self.repeated),
             "stamp": self.stamp,
             "counts": self.counts,
+            "content": self.content,
         }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
@@ -100,7 +103,7 @@ class Bookmark:
             rejects = {int(fp, 16): [(int(o), int(n), str(r)) for o, n, r in rows]
                        for fp, rows in data.get("rejects", {}).items()}
             return cls(blocks, rejects, set(data.get("repeated", ())), data.get("stamp"),
-                       dict(data.get("counts") or {}))
+                       dict(data.get("counts") or {}), data.get("content"))
         except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, struct.error):
             return cls()
 
@@ -108,6 +111,16 @@ class Bookmark:
 def stamp(stat, salt: bytes) -> list:
     """The identity of a file's content as far as the file system tells, plus the settings' digest."""
     return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, digest(salt)]
+
+
+def content_digest(raw, salt: bytes) -> str:
+    """A digest of the file's bytes and the settings: a re-export of the same content is not read again."""
+    h = blake2b(salt, digest_size=16)
+    raw.seek(0)
+    while chunk := raw.read(1 << 20):
+        h.update(chunk)
+    raw.seek(0)
+    return h.hexdigest()
 
 
 def reject_rows(offsets: Sequence[tuple[int, int, str]]) -> set[int]:

@@ -22,7 +22,7 @@ import os
 from array import array
 from bisect import bisect_left
 from itertools import islice
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, BinaryIO, Iterator
 
 from unpaid.connector import Page, Reject, RejectLimit, Snapshot
@@ -106,26 +106,32 @@ class Reading:
         self.start = os.fstat(raw.fileno())
 
     def pages(self) -> Iterator[Page]:
-        stamp = blocks.stamp(self.start, self.c.settings_salt())
+        salt = self.c.settings_salt()
+        stamp = blocks.stamp(self.start, salt)
         if self.since.stamp == stamp:
-            yield self._untouched()
+            yield self._untouched(self.since_text)
+            return
+        content = blocks.content_digest(self.raw, salt)
+        if self.since.content == content and self.since.stamp is not None:
+            renewed = replace(self.since, stamp=stamp)  # the same bytes, written again: remember the new stamp
+            yield self._untouched(renewed.encode())
             return
         scan = self._scan()
         self._check_limit(scan)
         scan.settle()
         same = self._unchanged_since_start()
-        yield from self._emit(scan, stamp if same else None)
+        yield from self._emit(scan, stamp if same else None, content)
 
     # ---- an untouched file: nothing to read ----
 
-    def _untouched(self) -> Page:
+    def _untouched(self, bookmark: str | None) -> Page:
         since = self.since
         rejects = [Reject(f"{self.c.where}:{line}", reason, repeated=True)
                    for rows in since.rejects.values() for _, line, reason in rows]
         rejects.sort(key=_line_of)
         counts = dict(since.counts, unchanged=since.counts.get("orders", 0))
         snapshot = Snapshot(None, counts.get("orders", 0), self.c.missing_after)
-        return Page([], self.since_text, rejects, counts=counts, snapshot=snapshot)
+        return Page([], bookmark, rejects, counts=counts, snapshot=snapshot)
 
     # ---- first pass ----
 
@@ -238,7 +244,7 @@ class Reading:
             except RowError:  # rejected by the first pass as well
                 continue
 
-    def _emit(self, scan: Scan, stamp: list | None) -> Iterator[Page]:
+    def _emit(self, scan: Scan, stamp: list | None, content: str) -> Iterator[Page]:
         c, since = self.c, self.since
         repeats, page_size = scan.repeats, c.page_size
         groups: dict[str, Group] = {}
@@ -277,7 +283,7 @@ class Reading:
             yield Page(orders, final.encode(), scan.rejects, complete=False, counts=counts,
                        note=f"{c.where} changed while it was being read; run `unpaid sync {c.name}` again")
             return
-        final = Bookmark(every, scan.block_rejects, repeated, stamp, counts)
+        final = Bookmark(every, scan.block_rejects, repeated, stamp, counts, content)
         snapshot = Snapshot(Ids(scan.hashes), distinct, c.missing_after)
         yield Page(orders, final.encode(), scan.rejects, counts=counts, snapshot=snapshot)
 
