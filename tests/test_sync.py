@@ -1,5 +1,3 @@
-import pytest
-
 from datetime import datetime, timedelta, timezone
 
 from unpaid.connector import Temporary
@@ -58,37 +56,3 @@ def test_failure_mid_sync_keeps_stored_pages_and_bookmark(tmp_store, fixed_now):
     result = sync_source(tmp_store, InMemoryConnector("shop", {}), fixed_now)
     assert result.error is None and result.orders == 1
     assert tmp_store.orders.count_source("shop") == 3
-
-
-def test_prefetched_pages_come_in_order_and_an_error_after_them():
-    from unpaid.connector import Page, Temporary
-    from unpaid.sync import prefetched
-
-    def pages():
-        yield Page([], "1")
-        yield Page([], "2")
-        raise Temporary("shop", "the file went away")
-
-    seen = []
-    with pytest.raises(Temporary, match="the file went away"):
-        for page in prefetched(pages()):
-            seen.append(page.bookmark)
-    assert seen == ["1", "2"]
-
-
-def test_a_consumer_that_stops_early_closes_the_reader():
-    from unpaid.connector import Page
-    from unpaid.sync import prefetched
-
-    closed = []
-
-    def pages():
-        try:
-            for n in range(100):
-                yield Page([], str(n))
-        finally:
-            closed.append(True)
-
-    for page in prefetched(pages()):
-        break
-    assert closed == [True]

@@ -8,13 +8,11 @@ unpaid, are cancelled locally with a reason, so that nothing is ever sent about 
 from __future__ import annotations
 
 import gc
-import queue
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterator
+from typing import Callable
 
-from unpaid.connector import Connector, ConnectorError, Page, Reject, Snapshot
+from unpaid.connector import Connector, ConnectorError, Reject, Snapshot
 from unpaid.model import ACTUAL, STATUS_LABELS, Status
 from unpaid.store import Store
 from unpaid.store.history import Entry
@@ -100,7 +98,7 @@ def sync_source(store: Store, connector: Connector, now: datetime,
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for page in prefetched(connector.fetch_orders(store.bookmarks.get(name))):
+        for page in connector.fetch_orders(store.bookmarks.get(name)):
             with store.transaction():
                 changes = store.orders.upsert(page.orders, now, known_new=first_sync)
                 store.history.add_many(
@@ -133,60 +131,6 @@ def sync_source(store: Store, connector: Connector, now: datetime,
         with store.transaction():
             store.orders.analyze()
     return result
-
-
-_DONE = object()
-
-
-def prefetched(pages: Iterator[Page]) -> Iterator[Page]:
-    """The connector's pages, the next one read in a thread while the store writes this one.
-
-    Reading (parsing a file, waiting on an API) holds the interpreter while SQLite writes a page
-    without it, so on two cores the two overlap. At most one page waits; an error of the connector is
-    raised here, in order; when the consumer stops early, the reader is told to stop and closed.
-    """
-    box: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def offer(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                box.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            for page in pages:
-                if not offer(page):
-                    break
-            else:
-                offer(_DONE)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
-            offer(exc)
-        finally:
-            pages.close()
-
-    worker = threading.Thread(target=read, name="unpaid-sync-reader", daemon=True)
-    worker.start()
-    try:
-        while True:
-            try:
-                item = box.get(timeout=0.2)  # a timeout keeps the wait open to signals
-            except queue.Empty:
-                continue
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        # The reader stops at its next page; a stop by a signal does not wait long for it (it is a
-        # daemon thread, and holds no transaction: only the consumer writes).
-        worker.join(timeout=5)
 
 
 def _reconcile(store: Store, name: str, snapshot: Snapshot, now: datetime, result: SyncResult) -> None:
