@@ -114,6 +114,12 @@ class App:
 
         print(f"Warning: {redact(message)}", file=self.stderr)
 
+    def error(self, message: str) -> None:
+        """An ``Error: what — fix`` line on stderr for a problem the command carries on after (not suppressed)."""
+        from unpaid.secrets import redact
+
+        print(f"Error: {redact(message)}", file=self.stderr)
+
     @property
     def stderr_tty(self) -> bool:
         return bool(getattr(self.stderr, "isatty", lambda: False)())
