@@ -118,5 +118,7 @@ def _fail(exc: BaseException, args: list[str], line: str, code: int) -> None:
         import traceback
 
         click.echo(redact("".join(traceback.format_exception(exc))), err=True)
-    click.echo(redact(line), err=True)
+    from unpaid.text import terminal_safe
+
+    click.echo(terminal_safe(redact(line)), err=True)
     sys.exit(code)

@@ -10,6 +10,7 @@ import click
 from unpaid.cli.options import TEXT
 from unpaid.cli.orders import find_order
 from unpaid.errors import ExitCode, InputError
+from unpaid.text import terminal_safe
 
 if TYPE_CHECKING:
     from unpaid.cli.context import App
@@ -230,7 +231,7 @@ def release(app, order_ref, manager):
 
 
 def echo_done(app: "App", done) -> None:
-    click.echo(done.summary, file=app.stdout)
+    click.echo(terminal_safe(done.summary), file=app.stdout)
     for line in done.notes:
         app.warn(line)
 
@@ -324,7 +325,7 @@ def send_quietly(app: "App", s: "DeskSettings", order_id: str, template: str, ma
         app.warn(f"{order_id}: message {template!r} " + ("may have been sent, held for review (`unpaid review`)"
                                                            if unknown else "not sent") + f": {exc}")
         return False
-    click.echo(f"{order_id}: sent {template} via {sent['channel']} to {sent['to']}", file=app.stdout)
+    click.echo(terminal_safe(f"{order_id}: sent {template} via {sent['channel']} to {sent['to']}"), file=app.stdout)
     return True
 
 
@@ -416,6 +417,7 @@ def send(app, order_ref, manager, template, channel, offer, offer_kind):
     sent = sending.send(app.store, app.config, app.plugins, s, order, prepared, actor=f"manager:{manager}",
                         now=app.now(), command=command_line("send", order.id, "--template", template))
     offer_text = f" with a {sent['offer']}% offer" if sent["offer"] else ""
-    click.echo(f"{order.id}: sent {template} via {sent['channel']} to {sent['to']}{offer_text}", file=app.stdout)
+    click.echo(terminal_safe(f"{order.id}: sent {template} via {sent['channel']} to {sent['to']}{offer_text}"),
+               file=app.stdout)
     for line in sent["notes"]:
         app.warn(line)
