@@ -31,6 +31,7 @@ def problems(channel, online=False):
     ({"sender": "nobody"}, "sender"),
     ({"sender": ""}, "sender"),
     ({"host": "smtp example.com"}, "host"),
+    ({"host": "smtp..example.com"}, "host"),
     ({"reply_to": "a\r\nBcc: x@example.com"}, "reply_to"),
     ({"username": "shop"}, "password"),
 ])
@@ -85,6 +86,7 @@ def test_offline_problems_are_reported_without_connecting():
 @pytest.mark.parametrize("settings,key", [
     ({"url": "ftp://example.com/x"}, "url"),
     ({"url": "https:///path"}, "url"),
+    ({"url": "https://a..b/path"}, "url"),
     ({}, "url"),
     ({"url": "https://example.com", "timeout": 0}, "timeout"),
     ({"url": "https://example.com", "address": "fax"}, "address"),
@@ -115,6 +117,7 @@ def test_outbox_path_must_be_a_writable_folder(tmp_path):
     assert problems(OutboxChannel("out", {"path": str(afile)})) == [("path", 2)]
     assert problems(OutboxChannel("out", {"path": str(afile / "below")})) == [("path", 2)]
     assert problems(OutboxChannel("out", {"path": 5})) == [("path", 2)]
+    assert problems(OutboxChannel("out", {"path": str(tmp_path / ("x" * 5000))})) == [("path", 2)]
     assert problems(OutboxChannel("out", {"path": "mail", "_config_dir": str(tmp_path)}), online=True) == []
     folder = tmp_path / "box"
     folder.mkdir()

@@ -73,16 +73,30 @@ class SettingsReader:
             return default
         return value
 
+    def host(self, key: str, host: str, example: str) -> None:
+        """A problem when ``host`` cannot be a host name (blanks, an empty or overlong label)."""
+        try:
+            ok = bool(host) and not any(c.isspace() for c in host) and bool(host.encode("idna"))
+        except UnicodeError:
+            ok = False
+        if not ok:
+            self.problem(key, f"{host!r} is not a host name", f"write {example}")
+
     def folder(self, key: str, default: str) -> Path:
         """A folder setting, relative to the config file; a problem when it cannot be created or written."""
         raw = self.text(key, default) or default
         path = Path(raw).expanduser()
         folder = path if path.is_absolute() else Path(self.settings.get("_config_dir") or ".") / path
-        if folder.exists() and not folder.is_dir():
-            self.problem(key, f"{folder} is a file, not a folder", f"point {key} at a folder")
+        try:
+            if folder.exists() and not folder.is_dir():
+                self.problem(key, f"{folder} is a file, not a folder", f"point {key} at a folder")
+                return folder
+            existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+            writable = existing is not None and existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
+        except OSError as exc:  # a name too long, a loop of links
+            self.problem(key, f"{folder} cannot be used: {exc.strerror}", f"point {key} at a folder")
             return folder
-        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
-        if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        if not writable:
             self.problem(key, f"{existing or folder} is not writable, so {folder} cannot be written",
                          f"let the user running unpaid write there, or point {key} elsewhere")
         return folder

@@ -65,8 +65,7 @@ class SmtpChannel(Channel):
         self.name = name
         read = SettingsReader(name, settings)
         self.host = read.text("host", "localhost") or "localhost"
-        if any(c.isspace() for c in self.host):
-            read.problem("host", f"{self.host!r} is not a host name", 'write host = "smtp.example.com"')
+        read.host("host", self.host, 'host = "smtp.example.com"')
         self.security = read.choice("security", SECURITY, "starttls")
         default_port = 465 if self.security == "ssl" else 587
         self.port = int(read.number("port", default_port, 1, 65535, whole=True))
@@ -140,6 +139,9 @@ class SmtpChannel(Channel):
             error = ChannelUnavailable(self.name, f"no TLS with {where}: {exc.reason or exc}", fix,
                                        key="verify_tls" if isinstance(exc, ssl.SSLCertVerificationError)
                                        else "security", exit_code=ExitCode.USAGE)
+        except UnicodeError:  # idna: not a host name at all
+            error = ChannelUnavailable(self.name, f"{self.host!r} is not a host name", 'write host = "smtp.example.com"',
+                                       key="host", exit_code=ExitCode.USAGE)
         except (OSError, smtplib.SMTPException) as exc:
             error = ChannelUnavailable(self.name, f"cannot connect to {where}: {exc or type(exc).__name__}",
                                        "check host, port and the network",

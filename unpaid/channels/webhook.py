@@ -37,6 +37,8 @@ class WebhookChannel(Channel):
         if self.url and (parts.scheme not in ("http", "https") or not parts.hostname):
             what = "has no host" if parts.scheme in ("http", "https") else "does not start with http:// or https://"
             read.problem("url", f"the address {what}", 'set url = "https://host/path"')
+        elif self.url:
+            read.host("url", parts.hostname or "", 'url = "https://host/path"')
         read.choice("address", ("phone", "email"), "phone")
         timeout = read.number("timeout", 15, 0.1, 600)
         self.problems = read.problems
