@@ -61,11 +61,39 @@ class Delivery(str, Enum):
     UNKNOWN = "unknown"
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a configured channel: the key, what is wrong, the fix and what it means
+    for the exit code (2: a setting to change; 3: the server cannot be reached or refused the login)."""
+
+    channel: str
+    key: str | None
+    message: str
+    fix: str
+    exit_code: ExitCode = ExitCode.USAGE
+
+    @property
+    def where(self) -> str:
+        return f"[channels.{self.channel}]" + (f" {self.key}" if self.key else "")
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message} — {self.fix}"
+
+    def error(self) -> UnpaidError:
+        return UnpaidError(f"{self.where}: {self.message}", self.fix, exit_code=self.exit_code)
+
+
 class Channel:
     """Base class for channels."""
 
     spec: ChannelSpec
     name: str
+
+    def check(self, online: bool = False) -> list[Problem]:
+        """What is wrong with the settings (types, known values, a usable folder), without sending anything;
+        with ``online`` also whether the server answers (connect, TLS, login, quit). Empty when all is well.
+        Called by ``unpaid doctor``, ``playbooks check`` and before a run's first send."""
+        return []
 
     def send(self, message: Message) -> Receipt:
         """Deliver ``message``; raise :class:`ChannelError` on failure (``outcome`` says whether it may have left)."""
@@ -101,3 +129,21 @@ class ChannelError(UnpaidError):
         self.channel = channel
         self.retryable = retryable
         self.outcome = outcome
+
+
+class ChannelUnavailable(ChannelError):
+    """No message can go through the channel now (unreachable, TLS impossible, login refused, bad settings).
+
+    Nothing was sent: a run puts the message back as due, counts no attempt and sends nothing more through
+    the channel until a later run. ``exit_code`` is 2 for a setting to fix, 3 for a server that cannot be
+    reached or refused the login.
+    """
+
+    exit_code = ExitCode.SOURCE
+
+    def __init__(self, channel: str, message: str, fix: str | None = None, *, key: str | None = None,
+                 exit_code: ExitCode | None = None):
+        super().__init__(channel, message, fix, retryable=True)
+        self.key = key  # the setting to look at, for `doctor`
+        if exit_code is not None:
+            self.exit_code = exit_code

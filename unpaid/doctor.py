@@ -69,6 +69,13 @@ def run_checks(load_config: Callable[[], "Config"], get_plugins: Callable[[], "P
     if config is not None and plugins is not None:
         for name in sorted(config.sources):
             yield from _source_checks(config, plugins, name, online)
+        try:
+            channels = sorted(config.section("channels"))
+        except UnpaidError as exc:
+            yield _fail("channels", exc)
+            channels = []
+        for name in channels:
+            yield from _channel_checks(config, plugins, name, online)
     yield _store_check(db_path)
     yield _keyring_check()
 
@@ -121,6 +128,27 @@ def _online_check(config: "Config", plugins: "Plugins", name: str, label: str) -
     except UnpaidError as exc:
         return _fail(f"{label}: online", exc)
     return Check(f"{label}: online", OK, "reachable; credentials accepted")
+
+
+def _channel_checks(config: "Config", plugins: "Plugins", name: str, online: bool) -> Iterator[Check]:
+    """One line per problem of ``[channels.NAME]``; with ``online`` a connection to its server (nothing sent)."""
+    from unpaid.preflight import check_channel
+
+    label = f"channel {name}"
+    problems = check_channel(config, name, plugins)
+    for p in problems:
+        yield Check(f"{label}: settings", FAIL, f"{p.where}: {p.message}", p.fix, int(p.exit_code))
+    if problems:
+        return
+    yield Check(f"{label}: settings", OK, f"{config.section('channels')[name].get('type')}: settings valid")
+    if not online:
+        yield Check(f"{label}: online", SKIP, "not checked", "run `unpaid doctor --online` to connect to it")
+        return
+    problems = check_channel(config, name, plugins, online=True)
+    for p in problems:
+        yield Check(f"{label}: online", FAIL, f"{p.where}: {p.message}", p.fix, int(p.exit_code))
+    if not problems:
+        yield Check(f"{label}: online", OK, "reachable; nothing was sent")
 
 
 def _store_check(db_path: Callable[[], Path]) -> Check:

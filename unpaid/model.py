@@ -126,11 +126,12 @@ def _parse_decimal(text: str) -> Decimal:
 
 
 def normalize_email(email: str | None) -> str | None:
-    """Lower-case and trim an e-mail; None when it is empty or has no ``@``."""
+    """Lower-case and trim an e-mail; None when it is empty, has no ``@`` or holds a control character
+    (a line break would split the mail header it goes into)."""
     if not email:
         return None
     email = email.strip().lower()
-    return email if "@" in email and not email.startswith("@") else None
+    return email if "@" in email and not email.startswith("@") and email.isprintable() else None
 
 
 def normalize_phone(phone: str | None, default_country: str = "7") -> str | None:

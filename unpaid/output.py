@@ -2,7 +2,8 @@
 
 The data format never depends on whether stdout is a terminal; scripts pass ``--format json``.
 JSON and JSONL are streamed row by row; CSV cells that a spreadsheet would run as a formula are
-neutralized with a leading apostrophe.
+neutralized with a leading apostrophe. Text meant for a terminal (tables, ``key: value`` lines) shows
+control characters written out (``\x1b``) instead of sending them; JSON keeps the data as it is.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import csv
 import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
+
+from unpaid.text import terminal_safe
 
 FORMATS = ("table", "json", "jsonl", "csv")
 # Characters that make Excel, LibreOffice or Google Sheets evaluate a cell (OWASP CSV injection).
@@ -101,7 +104,8 @@ def _table(rows: Iterable[Mapping[str, Any]], out: TextIO, columns: Sequence[Col
     if not data:
         return 0
     cols = list(columns) if columns else [Column(k, k) for k in data[0].keys()]
-    body = [[(c.fmt(row.get(c.key)) if c.fmt else _cell(row.get(c.key))) for c in cols] for row in data]
+    body = [[terminal_safe(c.fmt(row.get(c.key)) if c.fmt else _cell(row.get(c.key)), newlines=True) for c in cols]
+            for row in data]
     out.write(tabulate(body, headers=[c.header for c in cols], tablefmt="simple", disable_numparse=True) + "\n")
     return len(data)
 
@@ -116,7 +120,7 @@ def render_one(record: Mapping[str, Any], fmt: str, out: TextIO) -> None:
         return
     width = max((len(k) for k in record), default=0)
     for key, value in record.items():
-        out.write(f"{key.ljust(width)}  {_cell(value)}\n")
+        out.write(f"{terminal_safe(key).ljust(width)}  {terminal_safe(_cell(value), newlines=True)}\n")
 
 
 def plural(count: int, word: str) -> str:

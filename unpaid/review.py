@@ -106,7 +106,7 @@ class Channels:
             from unpaid.sources import open_channel
 
             try:
-                self._open[name] = open_channel(self.config, name, self.plugins)
+                self._open[name] = open_channel(self.config, name, self.plugins, check=False)
             except UnpaidError:
                 self._open[name] = None
         return self._open[name]

@@ -84,8 +84,9 @@ def open_connector(config: Config, name: str, plugins: "Plugins | None" = None,
     return connector
 
 
-def open_channel(config: Config, name: str, plugins: "Plugins | None" = None) -> "Channel":
-    """Build the channel configured as ``[channels.NAME]``."""
+def open_channel(config: Config, name: str, plugins: "Plugins | None" = None, check: bool = True) -> "Channel":
+    """Build the channel configured as ``[channels.NAME]``; with ``check``, raise its first problem
+    (:meth:`Channel.check`, offline) so nothing sends with settings it had to guess."""
     from unpaid.plugins import get_plugins
 
     plugins = plugins or get_plugins()
@@ -103,4 +104,8 @@ def open_channel(config: Config, name: str, plugins: "Plugins | None" = None) ->
     settings["_config_dir"] = str(config.base_dir)
     channel = spec.factory(name, settings, load_secrets(name, spec.settings))
     channel.name = name
+    problems = channel.check(False) if check else []
+    if problems:
+        channel.close()
+        raise problems[0].error()
     return channel

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from unpaid.channel import ChannelError, Delivery, Message
+from unpaid.channel import ChannelError, ChannelUnavailable, Delivery, Message
 from unpaid.channels.smtp import SmtpChannel, message_id
 
 aiosmtpd = pytest.importorskip("aiosmtpd")
@@ -81,7 +81,9 @@ def test_starttls_and_login(server, tmp_path):
     bad = SmtpChannel("email", settings, {"password": "wrong"})
     with pytest.raises(ChannelError) as err:
         bad.send(MSG)
-    assert not err.value.retryable and "wrong" not in str(err.value)
+    # the whole channel cannot send: the run puts the message back and stops using the channel (exit 3)
+    assert isinstance(err.value, ChannelUnavailable) and err.value.exit_code == 3
+    assert "wrong" not in str(err.value)
 
 
 def test_refused_recipient_is_not_retried_and_a_dead_server_is(server):

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from unpaid.channel import ChannelError, Delivery, Message
+from unpaid.channel import ChannelError, ChannelUnavailable, Delivery, Message
 from unpaid.channels.webhook import WebhookChannel, idempotency_key
 
 
@@ -62,13 +62,15 @@ def test_posts_json_with_an_idempotency_header_and_a_token(receiver):
     assert first.message_id == "sms-1" and again.detail == "duplicate"
 
 
-@pytest.mark.parametrize("status,retryable", [(500, True), (429, True), (400, False), (401, False)])
+@pytest.mark.parametrize("status,retryable", [(500, True), (429, True), (400, False), (401, True)])
 def test_errors_say_whether_to_retry_and_hide_the_url(receiver, status, retryable):
     receiver["status"] = status
     channel = WebhookChannel("sms", {"url": receiver["url"]}, {})
     with pytest.raises(ChannelError) as err:
         channel.send(MSG)
     assert err.value.retryable is retryable
+    # a refused token refuses every message: the run stops using the channel instead of failing each one
+    assert isinstance(err.value, ChannelUnavailable) is (status == 401)
     assert "token=abc" not in str(err.value) and str(status) in str(err.value)
 
 

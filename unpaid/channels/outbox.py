@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -12,7 +13,12 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Mapping
 
-from unpaid.channel import Channel, ChannelError, Delivery, Message, Receipt
+from unpaid.channel import Channel, ChannelError, ChannelUnavailable, Delivery, Message, Problem, Receipt
+from unpaid.channels.settings import SettingsReader
+from unpaid.errors import ExitCode
+
+#: Write errors a setting fixes (permissions, a file where the folder should be); others (a full disk) pass.
+_SETTING_ERRORS = frozenset({errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EROFS, errno.EISDIR, errno.EEXIST})
 
 
 def file_stem(key: str) -> str:
@@ -30,9 +36,21 @@ class OutboxChannel(Channel):
 
     def __init__(self, name: str, settings: Mapping[str, Any]):
         self.name = name
-        base = Path(settings.get("_config_dir") or ".")
-        path = Path(settings.get("path") or "outbox").expanduser()
-        self.folder = path if path.is_absolute() else base / path
+        read = SettingsReader(name, settings)
+        self.folder = read.folder("path", "outbox")
+        read.choice("address", ("email", "phone"), "email")
+        self.problems = read.problems
+
+    def check(self, online: bool = False) -> list[Problem]:
+        if self.problems or not online or not self.folder.is_dir():
+            return list(self.problems)
+        try:  # a file of our own that goes at once: proof the folder takes files
+            with tempfile.NamedTemporaryFile(dir=self.folder, prefix=".unpaid-check-", suffix=".tmp"):
+                pass
+        except OSError as exc:
+            return [Problem(self.name, "path", f"cannot write to {self.folder}: {exc.strerror}",
+                            "let the user running unpaid write there, or point path elsewhere")]
+        return []
 
     def message_id(self, key: str) -> str:
         return f"<{file_stem(key)}@unpaid.outbox>"
@@ -65,9 +83,11 @@ class OutboxChannel(Channel):
                       "body": message.body, "key": message.idempotency_key, "data": dict(message.data)}
             _atomic_write(self.folder / (stem + ".json"),
                           json.dumps(record, ensure_ascii=False, indent=2, default=str).encode())
-        except OSError as exc:
-            raise ChannelError(self.name, f"cannot write to {self.folder}: {exc.strerror}",
-                               "check the outbox `path` and its permissions", retryable=False) from None
+        except OSError as exc:  # the folder, not this message: nothing more can be written now
+            code = ExitCode.USAGE if exc.errno in _SETTING_ERRORS else ExitCode.SOURCE
+            raise ChannelUnavailable(self.name, f"cannot write to {self.folder}: {exc.strerror}",
+                                     "check the outbox `path`, its permissions and free space", key="path",
+                                     exit_code=code) from None
         return Receipt(self.name, message_id=eml["Message-ID"], detail=str(eml_path))
 
 

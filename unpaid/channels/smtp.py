@@ -16,10 +16,12 @@ import smtplib
 import socket
 import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any, Mapping
 
-from unpaid.channel import Channel, ChannelError, Delivery, Message, Receipt
+from unpaid.channel import Channel, ChannelError, ChannelUnavailable, Delivery, Message, Problem, Receipt
+from unpaid.channels.settings import SettingsReader
+from unpaid.errors import ExitCode
 
 SECURITY = ("starttls", "ssl", "none")
 
@@ -61,20 +63,40 @@ class _SMTP_SSL(_Tracked, smtplib.SMTP_SSL):
 class SmtpChannel(Channel):
     def __init__(self, name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]):
         self.name = name
-        self.host = str(settings.get("host") or "localhost")
-        self.security = str(settings.get("security") or "starttls").lower()
-        if self.security not in SECURITY:
-            raise ChannelError(name, f"security {self.security!r} is not one of {', '.join(SECURITY)}",
-                               'set security = "starttls", "ssl" or "none"', retryable=False)
+        read = SettingsReader(name, settings)
+        self.host = read.text("host", "localhost") or "localhost"
+        read.host("host", self.host, 'host = "smtp.example.com"')
+        self.security = read.choice("security", SECURITY, "starttls")
         default_port = 465 if self.security == "ssl" else 587
-        self.port = int(settings.get("port") or default_port)
-        self.sender = str(settings.get("sender") or "")
-        self.username = settings.get("username")
+        self.port = int(read.number("port", default_port, 1, 65535, whole=True))
+        self.sender = read.text("sender", "", required=True) or ""
+        if self.sender and "@" not in parseaddr(self.sender)[1]:
+            read.problem("sender", f"{self.sender!r} is not an e-mail address",
+                         'write sender = "Shop <shop@example.com>"')
+        self.username = read.text("username")
         self.password = secrets.get("password")
-        self.timeout = float(settings.get("timeout") or 30)
-        self.verify = settings.get("verify_tls", True) is not False
-        self.reply_to = settings.get("reply_to")
+        if self.username and not self.password:
+            read.problem("password", f"no password stored for the login {self.username!r}",
+                         f"run `unpaid auth set {name}`, or remove username to send without a login")
+        self.timeout = read.number("timeout", 30, 0.1, 600)
+        self.verify = read.flag("verify_tls", True)
+        self.reply_to = read.text("reply_to")
+        if self.reply_to and "@" not in parseaddr(self.reply_to)[1]:
+            read.problem("reply_to", f"{self.reply_to!r} is not an e-mail address", 'write reply_to = "a@example.com"')
+        self.problems = read.problems
         self._smtp: smtplib.SMTP | None = None
+
+    def check(self, online: bool = False) -> list[Problem]:
+        if self.problems or not online:
+            return list(self.problems)
+        try:  # connect, EHLO, TLS and login as a send would, then QUIT: nothing is sent
+            self._open().quit()
+        except ChannelUnavailable as exc:
+            return [Problem(self.name, exc.key, exc.message.removeprefix(f"{self.name}: "), exc.fix or "",
+                            exc.exit_code)]
+        except (OSError, smtplib.SMTPException):
+            pass  # the server hung up on QUIT: it answered everything before
+        return []
 
     def _context(self) -> ssl.SSLContext:
         ctx = ssl.create_default_context()
@@ -84,29 +106,49 @@ class SmtpChannel(Channel):
         return ctx
 
     def _connect(self) -> smtplib.SMTP:
-        if self._smtp is not None:
-            return self._smtp
+        if self._smtp is None:
+            self._smtp = self._open()
+        return self._smtp
+
+    def _open(self) -> smtplib.SMTP:
+        """A connection ready for MAIL: greeting, EHLO, TLS and login done; ChannelUnavailable when not."""
+        where = f"{self.host}:{self.port}"
+        smtp: smtplib.SMTP | None = None
         try:
             if self.security == "ssl":
-                smtp: smtplib.SMTP = _SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._context())
+                smtp = _SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._context())
             else:
                 smtp = _SMTP(self.host, self.port, timeout=self.timeout)
                 if self.security == "starttls":
                     smtp.starttls(context=self._context())
+            smtp.ehlo_or_helo_if_needed()
             if self.username:
                 smtp.login(str(self.username), self.password or "")
+            return smtp
         except smtplib.SMTPAuthenticationError:
-            raise ChannelError(self.name, f"{self.host}:{self.port} refused the login of {self.username}",
-                               f"check the user and run `unpaid auth set {self.name}`", retryable=False) from None
+            error = ChannelUnavailable(self.name, f"{where} refused the login of {self.username}",
+                                       f"check username and run `unpaid auth set {self.name}`", key="username")
         except smtplib.SMTPNotSupportedError as exc:
-            raise ChannelError(self.name, f"{self.host}:{self.port} does not support it: {exc}",
-                               "set security to what the server offers (starttls, ssl, none)",
-                               retryable=False) from None
+            error = ChannelUnavailable(self.name, f"{where} does not support it: {exc}",
+                                       "set security to what the server offers (starttls, ssl, none)",
+                                       key="security", exit_code=ExitCode.USAGE)
+        except ssl.SSLError as exc:
+            fix = ("set verify_tls = false only for a server with a self-signed certificate, or fix host"
+                   if isinstance(exc, ssl.SSLCertVerificationError) else
+                   "set security and port to what the server offers (ssl: 465, starttls: 587, none: 25)")
+            error = ChannelUnavailable(self.name, f"no TLS with {where}: {exc.reason or exc}", fix,
+                                       key="verify_tls" if isinstance(exc, ssl.SSLCertVerificationError)
+                                       else "security", exit_code=ExitCode.USAGE)
+        except UnicodeError:  # idna: not a host name at all
+            error = ChannelUnavailable(self.name, f"{self.host!r} is not a host name", 'write host = "smtp.example.com"',
+                                       key="host", exit_code=ExitCode.USAGE)
         except (OSError, smtplib.SMTPException) as exc:
-            raise ChannelError(self.name, f"cannot connect to {self.host}:{self.port}: {exc}",
-                               "check host, port and security; the send is retried later") from None
-        self._smtp = smtp
-        return smtp
+            error = ChannelUnavailable(self.name, f"cannot connect to {where}: {exc or type(exc).__name__}",
+                                       "check host, port and the network",
+                                       key="host")
+        if smtp is not None:
+            smtp.close()
+        raise error
 
     def build(self, message: Message) -> EmailMessage:
         """The e-mail for ``message``, headers included."""

@@ -11,9 +11,13 @@ gateway's 504) is "unknown": the receiver may have acted on it.
 from __future__ import annotations
 
 import hashlib
+import socket
+from urllib.parse import urlsplit
 from typing import Any, Mapping
 
-from unpaid.channel import Channel, ChannelError, Delivery, Message, Receipt
+from unpaid.channel import Channel, ChannelError, ChannelUnavailable, Delivery, Message, Problem, Receipt
+from unpaid.channels.settings import SettingsReader
+from unpaid.errors import ExitCode
 
 
 def idempotency_key(key: str) -> str:
@@ -27,14 +31,33 @@ class WebhookChannel(Channel):
         import httpx
 
         self.name = name
-        self.url = str(settings.get("url") or "")
-        if not self.url.startswith(("http://", "https://")):
-            raise ChannelError(name, f"url {self.url!r} is not an http(s) address", "set url = \"https://...\"",
-                               retryable=False)
+        read = SettingsReader(name, settings)
+        self.url = read.text("url", "", required=True) or ""
+        parts = urlsplit(self.url)
+        if self.url and (parts.scheme not in ("http", "https") or not parts.hostname):
+            what = "has no host" if parts.scheme in ("http", "https") else "does not start with http:// or https://"
+            read.problem("url", f"the address {what}", 'set url = "https://host/path"')
+        elif self.url:
+            read.host("url", parts.hostname or "", 'url = "https://host/path"')
+        read.choice("address", ("phone", "email"), "phone")
+        timeout = read.number("timeout", 15, 0.1, 600)
+        self.problems = read.problems
         headers = {"User-Agent": "unpaid"}
         if secrets.get("token"):
             headers["Authorization"] = f"Bearer {secrets['token']}"
-        self.client = httpx.Client(timeout=float(settings.get("timeout") or 15), headers=headers)
+        self.client = httpx.Client(timeout=timeout, headers=headers)
+
+    def check(self, online: bool = False) -> list[Problem]:
+        if self.problems or not online:
+            return list(self.problems)
+        parts = urlsplit(self.url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:  # resolve and connect, then hang up: nothing is posted
+            socket.create_connection((parts.hostname, port), timeout=self.client.timeout.connect or 15).close()
+        except OSError as exc:
+            return [Problem(self.name, "url", f"cannot connect to {_host(self.url)}: {exc.strerror or exc}",
+                            "check the URL's host and port and the network", ExitCode.SOURCE)]
+        return []
 
     def message_id(self, key: str) -> str:
         return idempotency_key(key)
@@ -54,6 +77,10 @@ class WebhookChannel(Channel):
                                "request was sent: it may have been delivered",
                                "the receiver drops a repeat with the same Idempotency-Key",
                                retryable=False, outcome=Delivery.UNKNOWN) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing reached the receiver
+            raise ChannelUnavailable(self.name, f"cannot connect to {_host(self.url)}: {type(exc).__name__}",
+                                     "check url and the network",
+                                     key="url") from None
         except httpx.TransportError as exc:
             raise ChannelError(self.name, f"cannot reach {_host(self.url)}: {type(exc).__name__}",
                                "the send is retried later") from None
@@ -65,6 +92,9 @@ class WebhookChannel(Channel):
         if 200 <= code < 300 or code == 409:  # 409: the receiver already has this key
             return Receipt(self.name, message_id=response.headers.get("X-Message-Id"),
                            detail="duplicate" if code == 409 else None)
+        if code == 401:  # the token: every message would be refused alike
+            raise ChannelUnavailable(self.name, f"{_host(self.url)} refused the token (HTTP 401)",
+                                     f"run `unpaid auth set {self.name}`", key="token")
         retryable = code == 429 or code >= 500 or code == 408
         raise ChannelError(self.name, f"{_host(self.url)} answered HTTP {code}",
                            "the send is retried later" if retryable else "check the webhook's URL and token",

@@ -185,17 +185,20 @@ def auth_delete(app: "App", source: str, keys: tuple[str, ...], fmt: str):
 
 
 @click.command()
-@click.option("--online", is_flag=True, help="Also call each source once (a cheap read) to test reachability and keys.")
+@click.option("--online", is_flag=True,
+              help="Also call each source once (a cheap read) and connect to each channel (nothing is sent).")
 @FORMAT
 @click.pass_obj
 def doctor(app: "App", online: bool, fmt: str | None):
-    """Check the config, plugins, each source's settings and secrets, the store and the keyring.
+    """Check the config, plugins, each source's and channel's settings and secrets, the store and the keyring.
 
-    Each check prints ok, warn, skip or fail, and a fix for each failure.
+    Each check prints ok, warn, skip or fail, and a fix for each failure. With --online an SMTP
+    channel connects, says EHLO, starts TLS and logs in as configured, then quits; a webhook's host
+    is resolved and connected to; an outbox folder gets a test file. No message is sent.
 
     \b
-    Exit status: 0 all passed; otherwise the worst failure's code
-      (2 config / plugin / store problem, 3 a source unreachable or refusing the keys).
+    Exit status: 0 all passed; otherwise the worst failure's code (2 config / plugin / store /
+      channel setting problem, 3 a source or channel unreachable or refusing the keys).
     """
     from unpaid.doctor import FAIL, run_checks, worst
     from unpaid.output import Column, render

@@ -21,4 +21,6 @@ def answer(app: "App", fmt: str | None, record: Mapping[str, Any], line: str | N
     if wants_json(fmt):
         render_one(record, fmt, app.stdout)
     elif line:
-        click.echo(line, file=app.stdout)
+        from unpaid.text import terminal_safe
+
+        click.echo(terminal_safe(line, newlines=True), file=app.stdout)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 from unpaid.clock import Clock, get_zone
 from unpaid.config import Config, load_config
 from unpaid.errors import InputError
+from unpaid.text import terminal_safe
 
 if TYPE_CHECKING:
     from unpaid.connector import Connector
@@ -107,12 +108,18 @@ class App:
     def info(self, message: str) -> None:
         """A progress or summary line on stderr (suppressed by -q)."""
         if not self.quiet:
-            print(message, file=self.stderr)
+            print(terminal_safe(message, newlines=True), file=self.stderr)
 
     def warn(self, message: str) -> None:
         from unpaid.secrets import redact
 
-        print(f"Warning: {redact(message)}", file=self.stderr)
+        print(f"Warning: {terminal_safe(redact(message))}", file=self.stderr)
+
+    def error(self, message: str) -> None:
+        """An ``Error: what — fix`` line on stderr for a problem the command carries on after (not suppressed)."""
+        from unpaid.secrets import redact
+
+        print(f"Error: {terminal_safe(redact(message))}", file=self.stderr)
 
     @property
     def stderr_tty(self) -> bool:

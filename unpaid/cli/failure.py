@@ -76,7 +76,9 @@ def fail(args: list[str], message: str, code: int, exc: BaseException | None = N
 
         click.echo(redact("".join(traceback.format_exception(exc))), err=True)
     if not shown:
-        click.echo(redact(message), err=True)
+        from unpaid.text import terminal_safe
+
+        click.echo(terminal_safe(redact(message)), err=True)
     if wants_json(args) and not stdout_used:
         text = redact(message.removeprefix("Error: "))
         try:

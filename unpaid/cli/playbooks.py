@@ -71,11 +71,18 @@ def playbooks(ctx: click.Context, fmt: str, limit: int | None, page: int):
 
 @playbooks.command("check")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--online", is_flag=True, help="Also connect to each channel the playbooks use (nothing is sent).")
 @format_option
 @click.pass_obj
-def check(app: "App", file: Path, fmt: str):
-    """Validate one playbook file: fields, segments, channels, conditions, templates."""
+def check(app: "App", file: Path, online: bool, fmt: str):
+    """Validate one playbook file: fields, segments, channels and their settings, conditions, templates.
+
+    Each problem of a channel's settings prints one `fail` line with the fix; the exit code is 2 for
+    a setting, 3 for a channel that --online could not reach or that refused the login.
+    """
     from unpaid.output import plural
+    from unpaid.playbook.runner import channels_of
+    from unpaid.preflight import check_channel, worst
 
     if not file.is_file():
         raise InputError(f"FILE: {file} does not exist", "give the path of a playbook .toml file")
@@ -84,11 +91,22 @@ def check(app: "App", file: Path, fmt: str):
         raise InputError(f"{file}: no [playbooks.NAME] table", "a playbook file defines at least one playbook")
     checked = [{"playbook": pb.name, "ok": True, "steps": len(pb.steps), "end": pb.end.describe() if pb.end else None}
                for pb in lib.playbooks.values()]
-    answer(app, fmt, {"file": str(file), "playbooks": checked})
+    problems, channels = [], []
+    for name in sorted(channels_of(list(lib.playbooks.values()))):
+        found = check_channel(app.config, name, app.plugins, online)
+        channels.append({"channel": name, "ok": not found, "problems": [str(p) for p in found]})
+        problems += found
+    answer(app, fmt, {"file": str(file), "playbooks": checked, "channels": channels})
     if not wants_json(fmt):
         for row in checked:
             click.echo(f"ok  {row['playbook']}: {plural(row['steps'], 'step')}"
                        + (f", end: {row['end']}" if row["end"] else ""), file=app.stdout)
+        for row in channels:
+            lines = [f"fail  {p}" for p in row["problems"]] or [
+                f"ok  channel {row['channel']}" + (": reachable" if online else "")]
+            click.echo("\n".join(lines), file=app.stdout)
+    if problems:
+        click.get_current_context().exit(worst(problems))
 
 
 @click.command()
@@ -201,7 +219,10 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resol
     """Carry out every due action, exactly once; safe to start from cron every few minutes.
 
     Exit code 1 when this run failed an action or held one for review (see `unpaid review`); actions
-    held by earlier runs are reported again but do not fail later runs.
+    held by earlier runs are reported again but do not fail later runs. Every channel the run uses is
+    checked first: a bad setting stops it before the first send (exit 2). A channel that cannot be
+    reached or refuses the login, or a source that cannot be read, stops only its own actions: they
+    stay due, no attempt is counted, and the run exits 3.
 
     \b
     Example (crontab):
@@ -256,9 +277,12 @@ def _report_run(app: "App", report, fmt: str, limit: int | None, page: int, stop
     app.info(f"Run {report.run_id}" + (" (stopped)" if stopped else "") + f": {summary_line(report.counts, reasons)}.")
     if report.held_before:
         app.info(f"{report.held_before} held by earlier runs still wait for review: see `unpaid review`.")
+    for what, error in report.stopped.items():  # one line each: why the rest of its actions wait
+        app.error(f"{error.message} — {error.fix or 'fix it'}; the rest of {what}'s actions stay due for a later run")
     if report.failed and not stopped:
         app.info("Some actions failed or need review: `unpaid plan` lists them with the reason.")
-        click.get_current_context().exit(1)
+    if report.exit_code and not stopped:
+        click.get_current_context().exit(report.exit_code)
 
 
 def _from(text: str):

@@ -141,8 +141,9 @@ def _report(app, result) -> None:
     if result.error is not None:
         kept = f" (the {result.orders} orders before it are kept)" if result.orders else ""
         from unpaid.secrets import redact
+        from unpaid.text import terminal_safe
 
-        click.echo(redact(f"Error: {result.error}{kept}"), err=True)
+        click.echo(terminal_safe(redact(f"Error: {result.error}{kept}")), err=True)
 
 
 def _report_missing(app, result) -> None:

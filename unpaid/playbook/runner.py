@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 from unpaid import signals
-from unpaid.channel import ChannelError, Delivery, Message
+from unpaid.channel import ChannelError, ChannelUnavailable, Delivery, Message
 from unpaid.clock import Clock, format_duration, to_iso
-from unpaid.connector import Capability, ConnectorError, NotFound
-from unpaid.errors import UnpaidError
+from unpaid.connector import AuthFailed, Capability, ConnectorError, NotFound, RateLimited, Temporary
+from unpaid.errors import ExitCode, UnpaidError
 from unpaid.model import FINISHED, Order, Status
 from unpaid.playbook.cases import candidate_chunks, load_cases
 from unpaid.playbook.model import IDEMPOTENT_ACTIONS
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from unpaid.store import Store
 
 DEFAULT_LEASE = timedelta(minutes=15)
+#: How long an action waits when its source could not be read: as long as it has waited so far, within these.
+DEFER_MIN, DEFER_MAX = timedelta(minutes=1), timedelta(hours=2)
 MAX_ATTEMPTS = 5
 _PER_CASE = 60
 _HISTORY_KIND = {"send": "message", "trigger": "message", "offer": "offer", "status": "status",
@@ -67,6 +69,8 @@ class RunReport:
     held_before: int = 0
     #: Deferred actions that failed this time (a retry is due later), as opposed to waiting for the cap.
     retrying: int = 0
+    #: Channels and sources this run stopped using: "channel NAME" / "source NAME" -> the error.
+    stopped: dict[str, UnpaidError] = field(default_factory=dict)
 
     def add(self, d: Decision, result: str, detail: str = "", done_at: datetime | None = None) -> None:
         self.counts[result] = self.counts.get(result, 0) + 1
@@ -80,6 +84,12 @@ class RunReport:
 
         Items held by an earlier run are listed again, but are not this run's failure."""
         return self.counts.get("failed", 0) + self.counts.get("review", 0) + self.retrying - self.held_before
+
+    @property
+    def exit_code(self) -> int:
+        """3 (or 2) when a channel or source could not be used, else 1 when an action failed, else 0."""
+        worst = max((int(e.exit_code) for e in self.stopped.values()), default=ExitCode.OK)
+        return worst or (ExitCode.FAILED if self.failed else ExitCode.OK)
 
 
 class Runner:
@@ -114,6 +124,9 @@ class Runner:
                                              f"Outcome of step {entry.step} unknown: run {entry.run_id} ended "
                                              "without recording it", {"key": key}))
         playbooks = [pb for pb in self.lib.playbooks.values() if pb.enabled and (not names or pb.name in names)]
+        from unpaid.preflight import require
+
+        require(self.config, channels_of(playbooks), self.plugins, self.progress)  # before the first claim
         # A stop signal lets the action under way finish and record its outcome (no claim left held for its
         # lease), then stops before the next one: see unpaid.signals.
         try:
@@ -216,6 +229,10 @@ class Runner:
     def _act(self, pb: "Playbook", case: Case, step: "Step", d: Decision, en: Any) -> bool:
         acted = step.fallback if d.fallback and step.fallback else step
         order = case.order
+        blocked = self._blocked(acted, order)
+        if blocked is not None:  # its channel or source failed earlier in this run: not even claimed
+            self.report.add(d, "deferred", f"not tried: {blocked}")
+            return False
         stamp = self.clock.now()
         try:
             with self.store.transaction():
@@ -240,12 +257,16 @@ class Runner:
             return False
         try:  # a goto touches nobody; everything else is checked against the source first
             fresh = order if acted.action == "goto" else self._recheck(order, pb.segment.statuses)
+        except (Temporary, RateLimited, AuthFailed) as exc:  # the source, not this order: try again later
+            return self._source_down(d, order.source, exc)
         except ConnectorError as exc:
             return self._failed(pb, d, acted, exc, exc.retryable)
         if isinstance(fresh, str):
             return self._gone(pb, case, step, d, fresh)
         try:
             result, summary = self._perform(pb, case, fresh, step, acted, d)
+        except ChannelUnavailable as exc:  # nothing was sent, and nothing can be through this channel now
+            return self._channel_down(d, acted.channel or "", exc)
         except ChannelError as exc:
             if exc.outcome is Delivery.UNKNOWN:
                 return self._unknown(pb, d, acted, exc)
@@ -300,6 +321,40 @@ class Runner:
             self._log(pb, d.order_id, stamp, "playbook", f"Left playbook {pb.name} before step {step.name}: {reason}")
         self.report.add(d, "skipped", reason, stamp)
         return False
+
+    def _blocked(self, acted: "Step", order: Order) -> str | None:
+        """Why this action cannot be tried in this run (its channel or source stopped), or None."""
+        if acted.action == "send" and f"channel {acted.channel}" in self.report.stopped:
+            return f"channel {acted.channel} cannot send in this run"
+        if acted.action != "goto" and f"source {order.source}" in self.report.stopped:
+            return f"source {order.source} cannot be read in this run"
+        return None
+
+    def _channel_down(self, d: Decision, channel: str, exc: ChannelUnavailable) -> bool:
+        """Put the claim back as due, count no attempt, and send nothing more through ``channel`` in this run."""
+        self._release(d, str(exc), None)
+        self.report.stopped.setdefault(f"channel {channel}", exc)
+        self.report.add(d, "deferred", f"not sent: {exc}")
+        return False
+
+    def _source_down(self, d: Decision, source: str, exc: ConnectorError) -> bool:
+        """Defer the action with backoff: the source, not the order, failed. No attempt is counted, so an outage
+        never gives an action up; the rest of the source's actions wait for a later run."""
+        stamp = self.clock.now()
+        entry = self.store.ledger.get(d.key)
+        waited = stamp - entry.created_at if entry is not None else timedelta(0)
+        wait = min(max(waited, DEFER_MIN), DEFER_MAX)  # as long again as it waited so far: doubling
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            wait = max(wait, timedelta(seconds=exc.retry_after))
+        self._release(d, f"deferred, source unreachable: {exc}", stamp + wait)
+        self.report.stopped.setdefault(f"source {source}", exc)
+        self.report.add(d, "deferred", f"{exc} (retry at {to_iso(stamp + wait)})")
+        return False
+
+    def _release(self, d: Decision, error: str, next_try: datetime | None) -> None:
+        with self.store.transaction():
+            self.store.ledger.release(d.key, self.run_id, self.clock.now(), error=error, next_try_at=next_try)
+            self.contacts.release(d.key)
 
     def _failed(self, pb: "Playbook", d: Decision, acted: "Step", exc: Exception, retryable: bool,
                 error: str | None = None) -> bool:
@@ -441,7 +496,12 @@ class Runner:
         if name not in self._channels:
             from unpaid.sources import open_channel
 
-            self._channels[name] = open_channel(self.config, name, self.plugins)
+            try:
+                self._channels[name] = open_channel(self.config, name, self.plugins)
+            except ChannelError:
+                raise
+            except UnpaidError as exc:  # checked before the first claim; a secret gone since stops only the channel
+                raise ChannelUnavailable(name, exc.message, exc.fix, exit_code=exc.exit_code) from None
         return self._channels[name]
 
     def close(self) -> None:
@@ -455,6 +515,12 @@ class Runner:
         self._channels.clear()
         if self._review_channels is not None:
             self._review_channels.close()
+
+
+def channels_of(playbooks: "list[Playbook]") -> set[str]:
+    """The channels the send steps (and their fallbacks) of ``playbooks`` use."""
+    steps = [s for pb in playbooks for s in (*pb.steps, *((pb.end,) if pb.end else ()))]
+    return {x.channel for s in steps for x in (s, s.fallback) if x is not None and x.action == "send" and x.channel}
 
 
 def optout_addresses(config: "Config", store: "Store") -> set[str]:

@@ -90,6 +90,19 @@ class Ledger:
             )
             return cur.rowcount == 1
 
+    def release(self, key: str, run_id: str, now: datetime, *, error: str,
+                next_try_at: datetime | None = None) -> bool:
+        """Give a claim back untried (its channel or source could not be used): the claim's attempt is not
+        counted. Due again at once (``planned``), or from ``next_try_at`` (``failed``, waiting like a retry).
+        False when the claim was lost."""
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE ledger SET state = ?, attempts = MAX(attempts - 1, 0), error = ?, next_try_at = ?,"
+                " lease_until = NULL, updated_at = ? WHERE key = ? AND run_id = ? AND state = ?",
+                (FAILED if next_try_at else PLANNED, error, to_iso(next_try_at), to_iso(now), key, run_id, CLAIMED),
+            )
+            return cur.rowcount == 1
+
     def record(self, key: str, *, order_id: str, playbook: str, step: str, repeat: int, action: str, state: str,
                now: datetime, due_at: datetime | None = None, result: Mapping[str, Any] | None = None,
                error: str | None = None) -> bool:

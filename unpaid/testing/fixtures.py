@@ -54,6 +54,13 @@ def run_cli(args: list[str] | str, env: dict[str, str] | None = None, input: str
     return CliResult(code, stdout, stderr)
 
 
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Connectors keep request budgets and caches in the user's cache folder: in tests, a fresh one each,
+    so that no test spends another's budget (or the real account's)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 @pytest.fixture
 def memory_keyring(tmp_path, monkeypatch) -> Iterator[Path]:
     """Route keyring to a JSON file in tmp_path (shared with subprocesses); never the real keyring."""

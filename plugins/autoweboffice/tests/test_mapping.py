@@ -89,3 +89,18 @@ def test_unreadable_fields_are_named(field, value):
 
 def test_zero_and_empty_dates_are_none():
     assert parse_date("0000-00-00 00:00:00", MSK) is None and parse_date("", MSK) is None
+
+
+def test_control_characters_from_the_source_are_neutralised_before_the_store():
+    record = invoice(email="x@example.ru\r\nBcc: all@example.ru", name="\x1b[2JАнна", last_name="Смирнова\r",
+                     id_account_status="2", account_number="30\n2",
+                     account_comment="Позвонить\nОтказ: \x1b[31mдорого\x1b[0m")
+    mapped = order_from_native("awo", record, [line_from_native(line(goods="Ку\x07рс"), "RUB")], zone=MSK)
+    order = mapped.order
+    assert order.customer.email is None and order.customer.phone == "+79161234567"
+    assert "\\r\\n" in mapped.warnings[0]  # the warning shows the address escaped
+    assert order.customer.name == "[2JАнна Смирнова" and order.number == "30 2"
+    assert order.cancel_reason == "[31mдорого [0m"  # read from its own line, then cleaned
+    assert order.extra["comment"] == "Позвонить Отказ: [31mдорого [0m" and order.items[0].title == "Ку рс"
+    with pytest.raises(MappingError, match="control characters"):
+        order_from_native("awo", invoice(id_account="37\n0"), [], zone=MSK)

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, Sequence
 
 from unpaid.model import Customer, LineItem, Money, Order, Status, normalize_email, normalize_phone
+from unpaid.text import clean, clean_text
 
 ZERO_DATE = "0000-00-00 00:00:00"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -109,8 +110,7 @@ def split_name(name: str) -> dict[str, str]:
 def full_name(record: Mapping[str, Any]) -> str | None:
     """``name last_name`` as the buyer typed them; None when both are empty."""
     parts = [text(record, "name"), text(record, "last_name")]
-    joined = " ".join(p for p in parts if p)
-    return joined or None
+    return clean(" ".join(p for p in parts if p))
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def line_from_native(record: Mapping[str, Any], currency: str) -> Line:
     line_sum = record.get("sum_price")
     total = parse_amount(line_sum, currency, "sum_price") if text(record, "sum_price") else \
         Money(price.minor * quantity, currency)
-    item = LineItem(text(record, "id_goods") or "0", text(record, "goods"), quantity, price)
+    item = LineItem(clean_text(text(record, "id_goods")) or "0", clean_text(text(record, "goods")), quantity, price)
     return Line(id_account, text(record, "id_account_line"), item, total.minor)
 
 
@@ -159,6 +159,8 @@ def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Li
     native_id = text(record, "id_account")
     if not native_id:
         raise MappingError("id_account: missing")
+    if not native_id.isprintable():
+        raise MappingError(f"id_account: holds control characters: {native_id!r}")
     created = parse_date(record.get("date_of_order"), zone, "date_of_order")
     if created is None:
         raise MappingError(f"date_of_order: missing ({text(record, 'date_of_order') or 'empty'})")
@@ -178,7 +180,7 @@ def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Li
                         + (" — e-mail steps will skip it; add the e-mail in AutoWebOffice" if phone
                            else " and no phone — nobody can be contacted; add them in AutoWebOffice"))
     customer = Customer(email=email, phone=phone, name=full_name(snap),
-                        native_id=(text(record, "id_contact") or None) if text(record, "id_contact") != "0" else None)
+                        native_id=clean(text(record, "id_contact")) if text(record, "id_contact") != "0" else None)
 
     if lines:
         lines_sum = sum(line.sum_minor for line in lines)
@@ -191,13 +193,14 @@ def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Li
         if text(record, key) == "1":
             extra[key] = "1"
     if text(record, "account_comment"):
-        extra["comment"] = text(record, "account_comment")
+        extra["comment"] = clean_text(text(record, "account_comment"))
     stamps = [d for d in (created, paid_at, changed) if d is not None]
-    reason = cancel_reason(text(record, "account_comment")) if status is Status.CANCELLED else None
+    # The reason is read from the comment's own lines before they are joined into one.
+    reason = clean(cancel_reason(text(record, "account_comment"))) if status is Status.CANCELLED else None
     order = Order(
         source=source,
         native_id=native_id,
-        number=text(record, "account_number") or None,
+        number=clean(text(record, "account_number")),
         status=status,
         native_status=text(record, "id_account_status") or None,
         created_at=created,
@@ -207,7 +210,7 @@ def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Li
         paid=total if status is Status.PAID else None,
         customer=customer,
         items=tuple(line.item for line in sorted(lines, key=lambda ln: _int(ln.id_line))),
-        payment_link=text(record, "link_for_pay") or None,
+        payment_link=clean(text(record, "link_for_pay")),
         cancel_reason=reason,
         extra={k: v for k, v in extra.items() if v},
     )

@@ -246,6 +246,13 @@ def test_control_characters_in_names_are_neutralised(tmp_path):
     assert order.customer.name == "Анна [31m Red"
 
 
+def test_control_characters_in_numbers_links_and_e_mails_never_reach_the_store(tmp_path):
+    bad = row("1", email="a@x.io\r\nBcc: all@x.io")
+    bad[1], bad[6], bad[12] = "A-\x1b[2J1", "8 (999) 123-45-67", "https://pay/\n1"
+    [order], [], _ = fetch(build(write_csv(tmp_path / "orders.csv", DEMO_HEADER, [bad]), **AT))
+    assert (order.number, order.payment_link, order.customer.email) == ("A- [2J1", "https://pay/ 1", None)
+
+
 def test_an_unreadable_e_mail_is_dropped_when_a_phone_identifies_the_customer(tmp_path):
     good = row("1", email="нет")
     good[6] = "8 (999) 123-45-67"

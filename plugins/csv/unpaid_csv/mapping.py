@@ -19,6 +19,7 @@ from typing import Callable, Mapping, Sequence
 
 from unpaid.errors import ConfigError
 from unpaid.model import Customer, LineItem, Money, Order, Status, normalize_email, normalize_phone
+from unpaid.text import clean_text
 
 from unpaid_csv.dialect import normalize
 
@@ -64,7 +65,6 @@ MAX_MINOR = 10**14
 _CURRENCY_MARKS = re.compile(r"(?i)(?:руб\.?|р\.|грн\.?|rub|usd|eur|uah|[₽$€₴])")
 _SPACES = re.compile(r"[\s\u00a0\u202f']+")
 _NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)*", re.ASCII)
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029]+")
 
 
 class RowError(ValueError):
@@ -277,11 +277,6 @@ def _grouped(number: str, text: str) -> str:
     return "".join(groups)
 
 
-def clean_text(text: str) -> str:
-    """Control characters (line breaks, terminal escapes) become spaces: names reach terminals and headers."""
-    return text if text.isprintable() else " ".join(_UNPRINTABLE.sub(" ", text).split())
-
-
 def fast_phone(text: str, country: str) -> str | None:
     if text.startswith("+") and text[1:].isdigit() and text.isascii() and 7 <= len(text) - 1 <= 15:
         return text
@@ -356,9 +351,7 @@ class RowMapper:
         if not amount:
             raise RowError(f"column {self.header['amount']!r}: empty amount")
         minor = self._money(amount, "amount")
-        mail = normalize_email(email) if email else None
-        if mail and not mail.isprintable():
-            mail = None
+        mail = normalize_email(email) if email else None  # None when it holds a line break
         tel = fast_phone(phone, self.country) if phone else None
         if not mail and not tel:
             given = [repr(v) for v in (email, phone) if v]
@@ -373,8 +366,9 @@ class RowMapper:
          number, manager, link, reason) = checked
         currency = currency.upper() if currency else self.currency
         total = Money(minor, currency)
-        if not (name.isprintable() and title.isprintable() and manager.isprintable() and reason.isprintable()):
-            name, title, manager, reason = clean_text(name), clean_text(title), clean_text(manager), clean_text(reason)
+        if not (name + title + manager + reason + number + link + product_id).isprintable():  # one check a row
+            name, title, manager, reason, number, link, product_id = map(
+                clean_text, (name, title, manager, reason, number, link, product_id))
         extra = {key: clean_text(fields[i].strip()) for key, i in self.extras if fields[i].strip()}
         product_key = product_id or title
         return Order(

@@ -94,3 +94,27 @@ def test_tech_api_deal():
     assert (order.native_id, order.status, order.total.minor, order.cancel_reason) == ("5", Status.CANCELLED,
                                                                                       499000, "Дорого")
     assert order.customer.key == "b@x.ru" and order.customer.name == "Борис"
+
+
+# ---- control characters from the source never reach the store ----
+
+def test_line_breaks_and_terminal_escapes_in_an_export_row_are_neutralised():
+    order = RowReader("gc", FIELDS, MSK).read(row(**{
+        "Пользователь": "\x1b[31mАнна\x1b[0m\r\nBcc: all@x.ru", "Email": "a@x.ru\r\nBcc: all@x.ru",
+        "Title": "Курс\u202eevil", "Номер": "5\n01", "Причина отказа": "x"}))
+    assert order.customer.email is None and order.customer.phone == "+79991234567"  # unreadable e-mail dropped
+    assert order.customer.name == "[31mАнна [0m Bcc: all@x.ru"
+    assert order.items[0].title == "Курс evil" and order.number == "5 01"
+    rejected = RowReader("gc", FIELDS, MSK).read(row(**{"ID заказа": "1\r\n2"}))
+    assert isinstance(rejected, Reject) and "control characters" in rejected.reason
+
+
+def test_a_tech_api_deal_with_control_characters():
+    deal = {"id": 5, "created_at": "2026-03-01 12:00:00", "cost": "1", "status": "cancelled", "title": "К\x1b]0;x\x07",
+            "number": "7\r7", "cancel_reason_comment": "Дорого\r\nи долго", "payment_link": "https://p/\n1"}
+    order = deal_to_order("gc", deal, {"email": "b@x.ru\nBcc: c@x.ru", "first_name": "Бо\x1bрис"}, MSK)
+    assert order.customer.email is None and order.customer.name == "Бо рис"
+    assert (order.items[0].title, order.number, order.cancel_reason, order.payment_link) == (
+        "К ]0;x", "7 7", "Дорого и долго", "https://p/ 1")
+    with pytest.raises(ValueError, match="control characters"):
+        deal_to_order("gc", dict(deal, id="5\n6"), None, MSK)

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from unpaid.connector import Reject
 from unpaid.model import Customer, LineItem, Money, Order, Status, normalize_email, normalize_phone
+from unpaid.text import clean, clean_text
 
 #: GetCourse's ten order status codes -> (canonical status, RU label, EN label).
 #: ``pending`` (Отложен, "postponed") is a manager's hold: still actual, so it maps to in_work.
@@ -133,10 +134,12 @@ class RowReader:
         self.cost_title, self.currency = cost_column(fields)
 
     def cell(self, row: list[Any], title: str | None) -> str:
+        """The cell as trimmed text, control characters (line breaks, terminal escapes) made spaces."""
+        return clean_text(self._raw(row, title))
+
+    def _raw(self, row: list[Any], title: str | None) -> str:
         i = self.index.get(title) if title else None
-        if i is None or i >= len(row) or row[i] is None:
-            return ""
-        return str(row[i]).strip()
+        return "" if i is None or i >= len(row) or row[i] is None else str(row[i]).strip()
 
     def read(self, row: list[Any]) -> Order | Reject:
         """One export row -> Order, or a Reject naming the deal, the column and the bad value."""
@@ -144,6 +147,8 @@ class RowReader:
         where = f"deal {native_id or '?'}"
         if not native_id:
             return Reject(where, f"column {COL_ID!r} is empty")
+        if not str(row[self.index[COL_ID]]).strip().isprintable():
+            return Reject(where, f"column {COL_ID!r}: the order id holds control characters")
         try:
             code = status_code(self.cell(row, COL_STATUS))
         except ValueError as exc:
@@ -170,7 +175,7 @@ class RowReader:
         status = STATUSES[code][0]
         return Order(
             source=self.source, native_id=native_id, status=status, created_at=created, total=total,
-            customer=Customer(normalize_email(self.cell(row, COL_EMAIL)),
+            customer=Customer(normalize_email(self._raw(row, COL_EMAIL)),
                               normalize_phone(self.cell(row, COL_PHONE), self.country),
                               self.cell(row, COL_USER) or None, user_id or None),
             items=(LineItem(title, title, 1, total),) if title else (),
@@ -190,21 +195,24 @@ def deal_to_order(source: str, deal: Mapping[str, Any], user: Mapping[str, Any] 
     total = Money.parse(deal.get("cost"), currency)
     payed = Money.parse(deal.get("payed_value"), currency)
     user = user or {}
-    name = " ".join(str(user.get(k) or "") for k in ("first_name", "last_name")).strip()
-    title = str(deal.get("title") or "")
+    name = clean(" ".join(str(user.get(k) or "") for k in ("first_name", "last_name")))
+    title = clean(deal.get("title")) or ""
     status = STATUSES[code][0]
+    native_id, user_id = str(deal["id"]), clean(deal.get("user_id") or None)
+    if not native_id.isprintable():
+        raise ValueError(f"the deal id {native_id!r} holds control characters")
     return Order(
-        source=source, native_id=str(deal["id"]), status=status,
+        source=source, native_id=native_id, status=status,
         created_at=parse_local(str(deal.get("created_at") or ""), zone) or _missing("created_at"), total=total,
         customer=Customer(normalize_email(user.get("email")), normalize_phone(user.get("phone"), default_country),
-                          name or None, str(deal.get("user_id") or "") or None),
+                          name, user_id),
         items=(LineItem(title, title, 1, total),) if title else (),
-        number=str(deal.get("number") or "") or None, native_status=code,
+        number=clean(deal.get("number") or None), native_status=code,
         paid=payed if payed.minor else None, paid_at=parse_local(str(deal.get("payed_at") or ""), zone),
         updated_at=parse_local(str(deal.get("updated_at") or ""), zone),
-        payment_link=deal.get("payment_link") or None,
-        cancel_reason=(deal.get("cancel_reason_comment") or None) if status is Status.CANCELLED else None,
-        extra={"user_id": str(deal.get("user_id"))} if deal.get("user_id") else {},
+        payment_link=clean(deal.get("payment_link")),
+        cancel_reason=clean(deal.get("cancel_reason_comment")) if status is Status.CANCELLED else None,
+        extra={"user_id": user_id} if user_id else {},
     )
 
 
