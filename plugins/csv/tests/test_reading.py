@@ -423,3 +423,14 @@ def test_the_same_bytes_exported_again_are_not_parsed(tmp_path, store, monkeypat
     result = sync(store, build(path, **AT))
     assert result.orders == 0 and result.counts["orders"] == 2
     assert sync(store, build(path, **AT)).counts["rows"] == 2  # the new stamp was remembered
+
+
+def test_two_stray_quotes_on_neighbouring_rows_do_not_merge_them(tmp_path):
+    path = write_csv(tmp_path / "orders.csv", DEMO_HEADER, [row(str(n)) for n in range(1, 5)])
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for i in (2, 3):
+        lines[i] = lines[i].replace("Анна", '"Анна', 1)
+    path.write_text("".join(lines), encoding="utf-8")
+    orders, rejects, last = fetch(build(path, **AT))
+    assert [o.native_id for o in orders] == ["1", "4"] and len(rejects) == 2
+    assert last.counts["rows"] == 4

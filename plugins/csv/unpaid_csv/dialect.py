@@ -220,11 +220,15 @@ class CsvFile:
 
     def _swallowed(self) -> bool:
         # Two stray quotes in one column pair up across the rows between them, and the merged record
-        # can have the header's width. A line inside it that is a whole row by itself gives it away:
-        # the second line of a real multi-line value (an address) does not hold a field per column.
+        # can have the header's width. A line inside it that holds a whole row gives it away — read
+        # as a record, or counted by its delimiters when its own stray quote spoils the reading: the
+        # second line of a real multi-line value (an address) does not hold a field per column.
+        if self.width <= 2:
+            return False
         lines = [item[1] for item in self.taken[1:]]
-        return any(len(fields) == self.width for fields in csv.reader(lines, delimiter=self.delimiter)
-                   if fields) if self.width > 2 else False
+        if any(line.count(self.delimiter) + 1 >= self.width for line in lines):
+            return True
+        return any(len(fields) == self.width for fields in csv.reader(lines, delimiter=self.delimiter) if fields)
 
     def _broken(self, problem: str) -> tuple[int, list[str], str]:
         """Give up the record's first line only; the lines after it are read again."""
