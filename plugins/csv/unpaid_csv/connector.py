@@ -34,7 +34,7 @@ class CsvConnector(Connector):
         self.where = str(settings["path"])
         path = Path(self.where).expanduser()
         self.path = path if path.is_absolute() else Path(settings.get("_config_dir") or ".") / path
-        self.page_size = _whole(settings.get("page_size"), 20000, "page_size", name, 1, 1_000_000)
+        self.page_size = _whole(settings.get("page_size"), 10000, "page_size", name, 1, 1_000_000)
         self.columns = {str(k): str(v) for k, v in _table_setting(settings, "columns", name).items()}
         self.extra = {str(k): str(v) for k, v in _table_setting(settings, "extra", name).items()}
         self.statuses = StatusMap(_table_setting(settings, "statuses", name), name)

@@ -26,7 +26,7 @@ SPEC = ConnectorSpec(
         Setting("columns", "header of each field when the defaults do not match, e.g. id = \"Номер заказа\""),
         Setting("statuses", "native status -> canonical code, e.g. \"Ждём звонка\" = \"in_work\""),
         Setting("currency", "currency of amounts when the file has no currency column", default="RUB"),
-        Setting("page_size", "orders per page (each page is stored in one transaction)", default=20000),
+        Setting("page_size", "orders per page (each page is stored in one transaction)", default=10000),
         Setting("encoding", "force the encoding (utf-8, cp1251); detected when unset"),
         Setting("delimiter", "force the delimiter (, ; | or a tab); detected when unset"),
         Setting("date_format", "strptime format of dates, e.g. %m/%d/%Y; common formats are detected"),
