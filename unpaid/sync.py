@@ -141,7 +141,7 @@ def _reconcile(store: Store, name: str, snapshot: Snapshot, now: datetime, resul
         if len(missing) > 10 and len(missing) > MISSING_SHARE_LIMIT * stored:
             result.notes.append(
                 f"{len(missing)} of {stored} stored orders are not in the source: nothing was marked missing "
-                "(is the export complete?); they will be marked if the next full read misses them too")
+                "(is the export complete?); orders are marked missing only when a read misses at most half of them")
             missing = []
         store.orders.set_missing(missing, now)
         store.orders.set_missing(back, None)
