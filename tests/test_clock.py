@@ -52,3 +52,16 @@ def test_fixed_clock_does_not_move():
 def test_unknown_zone_is_named():
     with pytest.raises(ValueError, match="Mars/Olympus"):
         get_zone("Mars/Olympus")
+
+
+def test_a_duration_too_long_for_timedelta_is_a_value_error():  # found by tests/proofs (hypothesis)
+    with pytest.raises(ValueError, match="too long"):
+        parse_duration("1000000000d")
+    with pytest.raises(ValueError, match="too long"):
+        parse_duration("99999999999w")
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:00-01:00", "+999999999d", "-999999d"])
+def test_a_date_past_the_calendar_is_a_value_error(text):  # found by tests/proofs (hypothesis)
+    with pytest.raises(ValueError, match="out of range"):
+        parse_when(text, now=NOW)

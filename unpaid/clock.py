@@ -32,7 +32,10 @@ def parse_duration(text: str) -> timedelta:
         pos = match.end()
     if not raw or pos == 0 or raw[pos:].strip():
         raise ValueError(f"not a duration: {text!r}; use a number and a unit: 30m, 2h, 3d, 2w")
-    return timedelta(seconds=total)
+    try:
+        return timedelta(seconds=total)
+    except OverflowError:
+        raise ValueError(f"duration {text!r} is too long; the longest is 999999999d") from None
 
 
 def format_duration(delta: timedelta) -> str:
@@ -80,7 +83,10 @@ def parse_when(text: str, zone: tzinfo = timezone.utc, now: datetime | None = No
             return local.astimezone(timezone.utc)
         if raw[0] in "+-" and raw[1:2].isdigit():
             delta = parse_duration(raw[1:])
-            return now + delta if raw[0] == "+" else now - delta
+            try:
+                return now + delta if raw[0] == "+" else now - delta
+            except OverflowError:
+                raise ValueError(f"{text!r} is out of range: dates go from year 1 to 9999") from None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
@@ -92,7 +98,10 @@ def parse_when(text: str, zone: tzinfo = timezone.utc, now: datetime | None = No
             raise ValueError(f"not a date: {text!r}; use e.g. 2026-11-24 or 2026-11-24T10:00") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:00-01:00 is past the year 9999 in UTC
+        raise ValueError(f"{text!r} is out of range: dates go from year 1 to 9999") from None
 
 
 def to_iso(dt: datetime | None) -> str | None:

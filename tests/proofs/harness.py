@@ -96,11 +96,12 @@ class Shop:
     """A shop on disk; ``unpaid(now, ...)`` runs the CLI as a process, ``spawn`` starts one and returns it."""
 
     def __init__(self, root: Path, *, smtp_port: int | None = None, steps: list[dict] | None = None, tally: Tally | None = None,
-                 command: list[str] = UNPAID, tables: dict[str, dict] | None = None):
+                 command: list[str] = UNPAID, tables: dict[str, dict] | None = None,
+                 source: dict | None = None, env: dict[str, str] | None = None):
         self.root, self.tally, self.command = root, tally or Tally(), command
         self.config, self.db, self.csv = root / "unpaid.toml", root / "unpaid.db", root / "orders.csv"
         self.orders: list[list[str]] = []
-        self.env = base_env(root, UNPAID_CONFIG=str(self.config), UNPAID_DB=str(self.db))
+        self.env = base_env(root, UNPAID_CONFIG=str(self.config), UNPAID_DB=str(self.db), **(env or {}))
         (root / "templates").mkdir(parents=True, exist_ok=True)
         for name in ("first", "second", "call"):
             (root / "templates" / f"{name}.txt").write_text(
@@ -108,7 +109,7 @@ class Shop:
         channel = {"type": "smtp", "host": "127.0.0.1", "port": smtp_port, "security": "none",
                    "sender": "billing@shop.example", "timeout": 0.5} if smtp_port else {"type": "outbox"}
         self.config.write_text(config({
-            "sources.shop": {"type": "csv", "path": "orders.csv"},
+            "sources.shop": source or {"type": "csv", "path": "orders.csv"},
             "channels.mail": channel,
             "segments.unpaid": {"sources": ["shop"], "min_age": "1h"},
             "playbooks.remind": {"segment": "unpaid", "channel": "mail", "cap": False},

@@ -31,18 +31,25 @@ class Count:
 
 
 def due_letters(shop: Shop) -> set[tuple[str, str]]:
-    return {(row[5], f"{step} reminder for order {row[1]}") for row in shop.orders for step in STEPS}
+    return letters((row[5], row[1]) for row in shop.orders)
 
 
-def count(shop: Shop, recorder: Recorder, held: int) -> Count:
-    """duplicates: Message-IDs received twice, plus letters received under two ids; losses: due, never received."""
+def letters(customers) -> set[tuple[str, str]]:
+    """Both letters for each (e-mail, order number)."""
+    return {(email, f"{step} reminder for order {number}") for email, number in customers for step in STEPS}
+
+
+def count(shop: Shop, recorder: Recorder, held: int, due: set[tuple[str, str]] | None = None) -> Count:
+    """duplicates: Message-IDs received twice, plus letters received under two ids; losses: due, never received.
+
+    ``due`` is every (address, subject) that must arrive once: by default both letters of every CSV order."""
     by_id = Counter(r.message_id for r in recorder.received)
     ids = defaultdict(set)
     for r in recorder.received:
         ids[r.letter].add(r.message_id)
     twice = [m for m, n in by_id.items() if n > 1]
     two_ids = [letter for letter, found in ids.items() if len(found) > 1]
-    lost = due_letters(shop) - set(ids)
+    lost = (due_letters(shop) if due is None else due) - set(ids)
     detail = f"twice: {twice[:5]}, two ids: {two_ids[:5]}, lost: {sorted(lost)[:5]}, faults: {dict(recorder.faults)}"
     return Count(shop.tally.runs, len(twice) + len(two_ids), len(lost), held, len(shop.tally.crashes), detail)
 
