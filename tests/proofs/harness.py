@@ -7,6 +7,8 @@ given a port, the `smtp` channel pointed at a loopback server. Nothing of unpaid
 from __future__ import annotations
 
 import csv
+import json
+import math
 import os
 import random
 import subprocess
@@ -16,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tests.playbook.procs import toml_table
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
@@ -52,9 +53,10 @@ def rng(case: str) -> random.Random:
     return random.Random(f"{seed()}:{case}")
 
 
-def crashed(text: str) -> bool:
-    """A traceback, or the CLI's catch-all for an exception nobody expected."""
-    return "Traceback (most recent call last)" in text or ("unexpected" in text and "report it" in text)
+def crashed(text: str, verbose: bool = False) -> bool:
+    """The CLI's catch-all for an exception nobody expected, or a traceback nobody asked for (``-v`` asks)."""
+    return ("unexpected" in text and "report it" in text) or (
+        not verbose and "Traceback (most recent call last)" in text)
 
 
 @dataclass
@@ -66,7 +68,7 @@ class Result:
 
     @property
     def crashed(self) -> bool:
-        return crashed(self.stdout + self.stderr)
+        return crashed(self.stdout + self.stderr, "-v" in self.args)
 
 
 @dataclass
@@ -156,6 +158,27 @@ class Shop:
             return False
         proc.kill()
         return True
+
+
+def toml_key(key: str) -> str:
+    return key if key.replace("_", "a").replace("-", "a").isalnum() and key.isascii() else json.dumps(key)
+
+
+def toml_value(value) -> str:
+    """Any value the proofs generate, as TOML (floats nan/inf included; an oversized integer stays invalid)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def toml_table(fields: dict) -> str:
+    return "\n".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in fields.items())
 
 
 def config(tables: dict[str, dict], steps: list[dict]) -> str:

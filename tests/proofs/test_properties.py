@@ -7,7 +7,7 @@ CSV files go through the CLI in-process (`unpaid.testing.fixtures.run_cli`), whe
 
 from __future__ import annotations
 
-import json
+import re
 import tempfile
 from datetime import timezone
 from pathlib import Path
@@ -17,14 +17,13 @@ import hypothesis
 import pytest
 from hypothesis import HealthCheck, strategies as st
 
-from tests.playbook.procs import toml_table, toml_value
-from tests.proofs.harness import T0, base_env, crashed, seed, size
+from tests.proofs.harness import T0, base_env, crashed, seed, size, toml_table, toml_value
 from tests.proofs.table import Row, record
 from unpaid.clock import parse_duration, parse_when
 from unpaid.testing.fixtures import run_cli
 
 UNITS = ["s", "sec", "min", "m", "h", "d", "w", "x", "", " "]
-WORDS = ["1h", "lots", "klingon", "Europe/Moscow", "UTC", "csv", "smtp", "outbox", "webhook", "99999999999w",
+WORDS = ["hours", "days", "messages", "per", "after", "09:00-21:00", "mon", "1h", "lots", "klingon", "Europe/Moscow", "UTC", "csv", "smtp", "outbox", "webhook", "99999999999w",
          "0", "-1", "1e9", "%d.%m.%Y", ";", ",", "\t", "utf-8", "cp1251", "none", "ssl", "starttls", "send", "call",
          "cancel", "goto", "first", "letter", "mail", "shop", "unpaid", "new", "paid", "Expired", "20%", "\r\n"]
 SCALARS = st.one_of(st.booleans(), st.integers(-(2**64), 2**64), st.floats(), st.text(max_size=12),
@@ -111,7 +110,8 @@ TOP = ["timezone", "default_country", "db", "cancel_reasons", "desk", "optout", 
 STEP = ["name", "action", "after", "at", "when", "channel", "template", "trigger", "params", "kind", "percent",
         "valid", "status", "reason", "script", "to", "fallback", "window", "title"]
 PLAYBOOK = ["title", "segment", "channel", "window", "cap", "enter_within", "end", "templates", "enabled"]
-GOOD_CSV = "id,number,created_at,status,name,email\n1,N1,2026-11-24T07:00:00Z,new,Anna,anna@example.com\n"
+GOOD_CSV = "id,number,created_at,status,name,email,amount\n1,N1,2026-11-24T07:00:00Z,new,Anna,anna@example.com,4990\n"
+TABLES = ("sources.shop", "channels.mail", "playbooks.p")
 TEMPLATE_BITS = ["{{", "}}", "{%", "%}", "{#", "#}", " order.number ", " order ", ".", "customer", " | ", "upper",
                  "default(", ")", "(", "'x'", "1", " + ", " * ", " if ", " endif ", " for x in ", "range(3)",
                  " endfor ", " offer ", "payment_link", "[0]", " ~ ", "/", "-", "__class__", " loop ", " set ",
@@ -125,8 +125,9 @@ def commands(config: dict, files: dict[str, str | bytes], *commands: list[str]) 
         (root / "templates").mkdir()
         for name, content in {"templates/letter.txt": "Subject: Hi\n\nPay {{ payment_link }}\n", **files}.items():
             (root / name).write_bytes(content.encode() if isinstance(content, str) else content)
-        text = "\n".join(f"{k} = {toml_value(v)}" for k, v in config.items() if not isinstance(v, dict))
-        text += "".join(f"\n[{k}]\n{toml_table(v)}\n" for k, v in config.items() if isinstance(v, dict))
+        tables = {k: v for k, v in config.items() if k in TABLES}
+        top = {k: v for k, v in config.items() if k not in tables and k != "_steps"}
+        text = toml_table(top) + "".join(f"\n[{k}]\n{toml_table(v)}\n" for k, v in tables.items())
         text += "".join(f"\n[[playbooks.p.steps]]\n{toml_table(s)}\n" for s in config.get("_steps", []))
         (root / "unpaid.toml").write_text(text, encoding="utf-8")
         env = base_env(root, UNPAID_LOAD_PLUGINS="unpaid-csv")
@@ -141,7 +142,7 @@ def config_crashes(config: dict) -> None:
 
 
 def playbook_crashes(config: dict) -> None:
-    commands(config, {"orders.csv": GOOD_CSV}, ["playbooks"], ["plan"])
+    commands(config, {"orders.csv": GOOD_CSV}, ["playbooks"], ["sync"], ["plan"], ["run"])
 
 
 def template_crashes(source: str) -> None:
@@ -163,7 +164,19 @@ CONFIGS = st.fixed_dictionaries({
     "channels.mail": st.one_of(fields(SMTP_SETTINGS, type="smtp"), fields(["path", "address"], type="outbox")),
     "desk": fields(["page_size", "lease", "promise_cap", "postpone", "call_hours", "timezone"]),
 }).map(lambda c: {**c.pop("top"), **c})
-PLAYBOOKS = st.tuples(fields(PLAYBOOK), st.lists(fields(STEP), min_size=1, max_size=3)).map(lambda pb: {
+STEPS = [{"name": "a", "action": "send", "template": "letter"}, {"name": "b", "action": "call", "after": "1h"},
+         {"name": "c", "action": "offer", "percent": 10, "valid": "2d"}, {"name": "d", "action": "goto", "to": "a",
+                                                                          "after": "1d"},
+         {"name": "e", "action": "status", "status": "in_work"}, {"name": "f", "action": "cancel", "reason": "x"}]
+
+
+def mutated(base: dict, known: list[str]) -> st.SearchStrategy[dict]:
+    """``base`` (a sound table) with up to two of its keys, or others it may hold, set to arbitrary values."""
+    return st.dictionaries(st.sampled_from(known), VALUES, max_size=2).map(lambda over: {**base, **over})
+
+
+PLAYBOOKS = st.tuples(mutated({}, PLAYBOOK), st.lists(st.one_of([mutated(s, STEP) for s in STEPS]), min_size=1,
+                                                      max_size=3)).map(lambda pb: {
     "sources.shop": {"type": "csv", "path": "orders.csv"}, "channels.mail": {"type": "outbox"},
     "playbooks.p": {"segment": {"sources": ["shop"]}, "channel": "mail", **pb[0]}, "_steps": pb[1]})
 TEMPLATES = st.lists(st.one_of(st.sampled_from(TEMPLATE_BITS), st.text(max_size=4)), max_size=20).map("".join)
@@ -193,3 +206,38 @@ def test_templates():
 
 def test_csv_reader():
     prove("CSV reader (sync of an arbitrary file)", CSV_FILES, csv_crashes, (60, 800))
+
+
+# ---- known gaps: xfail(strict=True) until templates get limits (issue 10, "Limits") ----
+
+RUNAWAY = {
+    "nested-range": "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+    "huge-string": "{{ 'x' * 10**10 }}",
+}
+
+
+def _memory_cap() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))  # 2 GB: the example fails fast, not the machine
+
+
+@pytest.mark.xfail(strict=True, reason="templates have no time or size limit: `unpaid playbooks` renders "
+                   "nested range(100000) for hours, and 'x' * 10**10 takes ~9 GB, then fails with an empty "
+                   "MemoryError message (issue 10, Limits)")
+@pytest.mark.parametrize("body", RUNAWAY.values(), ids=RUNAWAY.keys())
+def test_a_runaway_template_is_refused_quickly(tmp_path, body):
+    import subprocess
+
+    from tests.proofs.harness import Shop
+
+    shop = Shop(tmp_path, steps=[{"name": "a", "action": "send", "template": "t"}])
+    (tmp_path / "templates" / "t.txt").write_text(f"Subject: Hi\n\n{body}\n", encoding="utf-8")
+    try:
+        done = subprocess.run(shop.args(T0, "playbooks"), cwd=tmp_path, env=shop.env, capture_output=True,
+                              text=True, timeout=8, preexec_fn=_memory_cap)
+    except subprocess.TimeoutExpired:
+        pytest.fail("`unpaid playbooks` was still rendering after 8 s")
+    # under the 2 GB cap the huge string ends in a MemoryError, reported as "cannot render: " with no reason
+    assert done.returncode == 2 and "t.txt" in done.stderr and not crashed(done.stderr), done.stderr
+    assert not re.search(r"cannot render:\s+—", done.stderr), done.stderr
