@@ -97,7 +97,8 @@ def base_env(root: Path, **extra: str) -> dict[str, str]:
 class Shop:
     """A shop on disk; ``unpaid(now, ...)`` runs the CLI as a process, ``spawn`` starts one and returns it."""
 
-    def __init__(self, root: Path, *, smtp_port: int | None = None, steps: list[dict] | None = None, tally: Tally | None = None,
+    def __init__(self, root: Path, *, smtp_port: int | None = None, steps: list[dict] | None = None,
+                 tally: Tally | None = None,
                  command: list[str] = UNPAID, tables: dict[str, dict] | None = None,
                  source: dict | None = None, env: dict[str, str] | None = None):
         self.root, self.tally, self.command = root, tally or Tally(), command

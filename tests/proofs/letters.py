@@ -54,8 +54,10 @@ def count(shop: Shop, recorder: Recorder, held: int, due: set[tuple[str, str]] |
     return Count(shop.tally.runs, len(twice) + len(two_ids), len(lost), held, len(shop.tally.crashes), detail)
 
 
-def settle(shop: Shop, now: datetime, recorder: Recorder) -> int:
-    """What an admin does with the mail log: every held item is sent if the server has its Message-ID."""
+def settle(shop: Shop, now: datetime, recorder: Recorder) -> list[dict]:
+    """What an admin does with the mail log: every held item is sent if the server has its Message-ID.
+
+    Returns the held items as `unpaid review --format json` listed them."""
     listed = shop.unpaid(now, "--format", "json", "review")
     assert listed.code == 0, listed.stderr
     items = json.loads(listed.stdout or "[]")
@@ -65,7 +67,7 @@ def settle(shop: Shop, now: datetime, recorder: Recorder) -> int:
         if keys:
             result = shop.unpaid(now, "review", "resolve", *keys, "--as", outcome)
             assert result.code == 0, result.stderr
-    return len(items)
+    return items
 
 
 def complete(shop: Shop, now: datetime, recorder: Recorder) -> datetime:
@@ -108,7 +110,7 @@ def crash_loop(root: Path, case: str, kills: int, command: list[str] = UNPAID) -
                 longest = max(0.3, 0.7 * longest + 0.3 * 1.2 * (time.monotonic() - started))
             shop.finish(run)
             now += LEASE
-        held = settle(shop, now, recorder)
+        held = len(settle(shop, now, recorder))
         now = complete(shop, now, recorder)
         held += still_held(shop, now)
         return count(shop, recorder, held)

@@ -23,7 +23,8 @@ from unpaid.clock import parse_duration, parse_when
 from unpaid.testing.fixtures import run_cli
 
 UNITS = ["s", "sec", "min", "m", "h", "d", "w", "x", "", " "]
-WORDS = ["hours", "days", "messages", "per", "after", "09:00-21:00", "mon", "1h", "lots", "klingon", "Europe/Moscow", "UTC", "csv", "smtp", "outbox", "webhook", "99999999999w",
+WORDS = ["hours", "days", "messages", "per", "after", "09:00-21:00", "mon", "1h", "lots", "klingon", "Europe/Moscow",
+         "UTC", "csv", "smtp", "outbox", "webhook", "99999999999w",
          "0", "-1", "1e9", "%d.%m.%Y", ";", ",", "\t", "utf-8", "cp1251", "none", "ssl", "starttls", "send", "call",
          "cancel", "goto", "first", "letter", "mail", "shop", "unpaid", "new", "paid", "Expired", "20%", "\r\n"]
 SCALARS = st.one_of(st.booleans(), st.integers(-(2**64), 2**64), st.floats(), st.text(max_size=12),

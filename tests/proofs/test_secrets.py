@@ -38,7 +38,8 @@ ORDER = "school:7001"
 ARGS = {  # realistic arguments; a command not listed here runs bare (a usage error is output too)
     "auth get": ["school"], "auth set": ["school"], "auth delete": ["awo"], "comment": [ORDER, "called back"],
     "edit": [ORDER, "--phone", "+79990001122"], "init": ["new.toml"], "outcome": [ORDER, "thinking", "--days", "2"],
-    "postpone": [ORDER, "--days", "2"], "release": [ORDER], "send": [ORDER, "--template", "letter", "--channel", "mail"],
+    "postpone": [ORDER, "--days", "2"], "release": [ORDER],
+    "send": [ORDER, "--template", "letter", "--channel", "mail"],
     "show": [ORDER], "status": [ORDER, "cancelled", "--reason", "Too expensive"], "take": [ORDER],
     "doctor": ["--online"], "orders": ["--all"], "playbooks check": ["unpaid.toml"], "demo": ["--help"],
     "events import": ["events.csv"], "review resolve": ["--all", "--as", "unsent", "--dry-run"],
