@@ -13,6 +13,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -67,6 +68,11 @@ class Result:
     stderr: str
 
     @property
+    def argv(self) -> list[str]:
+        """What was asked of unpaid: the arguments after ``--now TIME``."""
+        return self.args[self.args.index("--now") + 2:]
+
+    @property
     def crashed(self) -> bool:
         return crashed(self.stdout + self.stderr, "-v" in self.args)
 
@@ -77,11 +83,13 @@ class Tally:
 
     runs: int = 0
     crashes: list[Result] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, result: Result) -> Result:
-        self.runs += 1
-        if result.crashed:
-            self.crashes.append(result)
+        with self.lock:  # processes may be finished from several threads
+            self.runs += 1
+            if result.crashed:
+                self.crashes.append(result)
         return result
 
 
@@ -98,9 +106,11 @@ class Shop:
     """A shop on disk; ``unpaid(now, ...)`` runs the CLI as a process, ``spawn`` starts one and returns it."""
 
     def __init__(self, root: Path, *, smtp_port: int | None = None, steps: list[dict] | None = None,
-                 tally: Tally | None = None,
-                 command: list[str] = UNPAID, tables: dict[str, dict] | None = None,
-                 source: dict | None = None, env: dict[str, str] | None = None):
+                 source: dict | None = None, tables: dict[str, dict] | None = None,
+                 env: dict[str, str] | None = None, command: list[str] = UNPAID, tally: Tally | None = None):
+        """``steps`` of the playbook ``remind`` (default: two letters 2 h apart), sent through the ``mail`` channel
+        (``smtp`` on ``smtp_port``, else an outbox); ``source`` replaces the CSV source ``shop``; ``tables``
+        add or replace whole tables of the config; ``env`` adds to the processes' environment."""
         self.root, self.tally, self.command = root, tally or Tally(), command
         self.config, self.db, self.csv = root / "unpaid.toml", root / "unpaid.db", root / "orders.csv"
         self.orders: list[list[str]] = []

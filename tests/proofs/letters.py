@@ -58,9 +58,7 @@ def settle(shop: Shop, now: datetime, recorder: Recorder) -> list[dict]:
     """What an admin does with the mail log: every held item is sent if the server has its Message-ID.
 
     Returns the held items as `unpaid review --format json` listed them."""
-    listed = shop.unpaid(now, "--format", "json", "review")
-    assert listed.code == 0, listed.stderr
-    items = json.loads(listed.stdout or "[]")
+    items = held_items(shop, now)
     got = recorder.message_ids()
     for outcome in ("sent", "unsent"):
         keys = [i["key"] for i in items if (i["message_id"] in got) == (outcome == "sent")]
@@ -80,9 +78,14 @@ def complete(shop: Shop, now: datetime, recorder: Recorder) -> datetime:
     return now
 
 
-def still_held(shop: Shop, now: datetime) -> int:
+def held_items(shop: Shop, now: datetime) -> list[dict]:
     listed = shop.unpaid(now, "--format", "json", "review")
-    return len(json.loads(listed.stdout or "[]"))
+    assert listed.code == 0, listed.stderr
+    return json.loads(listed.stdout or "[]")
+
+
+def still_held(shop: Shop, now: datetime) -> int:
+    return len(held_items(shop, now))
 
 
 def crash_loop(root: Path, case: str, kills: int, command: list[str] = UNPAID) -> Count:
