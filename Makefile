@@ -1,10 +1,10 @@
-# The README's two commands call these targets; .ci/run calls `make test`.
+# The README's commands call these targets; .ci/run calls `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PLUGINS := plugins/csv plugins/getcourse plugins/autoweboffice
 
-.PHONY: install demo test bench bench-csv clean
+.PHONY: install demo test proofs bench bench-csv clean
 
 $(BIN)/unpaid: pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The long proofs run (docs/proofs.md); `make test` runs their fast part. Seed: UNPAID_PROOFS_SEED=N.
+proofs: install
+	UNPAID_PROOFS=full $(BIN)/python -m pytest tests/proofs
 
 bench: install
 	$(BIN)/python benchmarks/run.py

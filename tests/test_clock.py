@@ -96,3 +96,16 @@ def test_huge_durations_and_far_dates_name_the_bound():
         parse_when("0001-01-01")
     with pytest.raises(ValueError, match="between 1970 and 2199"):
         parse_when("+36500d", now=NOW.replace(year=2150))
+
+
+def test_a_duration_too_long_for_timedelta_is_a_value_error():  # found by tests/proofs (hypothesis)
+    with pytest.raises(ValueError, match="too long"):
+        parse_duration("1000000000d")
+    with pytest.raises(ValueError, match="too long"):
+        parse_duration("99999999999w")
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:00-01:00", "+999999999d", "-999999d"])
+def test_a_date_past_the_calendar_is_a_value_error(text):  # found by tests/proofs (hypothesis)
+    with pytest.raises(ValueError, match="out of range|too long"):
+        parse_when(text, now=NOW)

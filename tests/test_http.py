@@ -150,8 +150,9 @@ def test_keys_never_appear_in_errors_or_logs(caplog):
 def test_not_json_is_invalid_data():
     transport, _ = scripted(httpx.Response(200, text="<html>maintenance</html>"))
     response = client(transport).get("/x")
-    with pytest.raises(InvalidData, match="not JSON: '<html>maintenance"):
+    with pytest.raises(InvalidData, match="not JSON: '<html>maintenance") as info:
         json_body("shop", response)
+    assert info.value.retryable  # a maintenance page passes: a run retries the action later, never gives up
 
 
 def test_status_error_is_none_for_success():

@@ -247,5 +247,7 @@ def json_body(source: str, response: httpx.Response) -> Any:
     except ValueError:
         where = f"{response.request.method} {safe_url(response.request.url)}"
         start = redact(response.text[:80].strip()) or "an empty body"
-        raise InvalidData(source, f"{where} answered with something that is not JSON: {start!r}",
-                          "the service may be down or behind a proxy; try again later") from None
+        exc = InvalidData(source, f"{where} answered with something that is not JSON: {start!r}",
+                          "the service may be down or behind a proxy; try again later")
+        exc.retryable = True  # a maintenance or proxy page: a run defers the action instead of giving up
+        raise exc from None

@@ -121,6 +121,8 @@ def test_demo_serves_the_shop_from_a_connector_emulator(cli, tmp_path, monkeypat
 
     pytest.importorskip(f"unpaid_{kind}")
     monkeypatch.setenv("UNPAID_LOAD_PLUGINS", kind)
+    # the GetCourse export budget lives in the user cache dir: one shared file would run out after 50 runs
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     shop = tmp_path / "shop"
     result = cli(["--now", NOW.isoformat(), "demo", "--dir", str(shop), "--source", kind])
     assert result.exit_code == 0, result.output

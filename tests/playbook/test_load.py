@@ -58,6 +58,7 @@ def assert_refused(result, *needles):
 
 CASES = {
     "unknown action": (step(action="email"), ("remind.toml", "steps[1] (first)", ".action", "'email'")),
+    "action that is a list": (step(action=[]), ("(first)", ".action", "[]")),  # found by tests/proofs
     "negative delay": (step(after="-1d"), ("remind.toml", "steps[1] (first)", ".after", "negative")),
     "offer above 100%": (step(action="offer", template=None, kind="discount", percent=150, valid="2d"),
                          ("remind.toml", "steps[1] (first)", ".percent", "150")),

@@ -267,7 +267,7 @@ def _step(index: int, body: Any, where: str, default_channel: str | None, events
         if k not in STEP_FIELDS:
             raise _err(f"{where}.{k}", "is not a step field", f"use one of: {', '.join(sorted(STEP_FIELDS))}")
     action = body.get("action")
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise _err(f"{where}.action", f"is {action!r}, not a known action",
                    f"use one of: {', '.join(ACTIONS)}")
     if "after" in body and "at" in body:

@@ -235,7 +235,8 @@ def test_emulator_control_endpoints(school):
 
     base = school.base_url.rsplit("/school/", 1)[0]
     assert httpx.post(f"{base}/_emulator/faults", json={"kind": "garbage"}).text == "ok"
-    with pytest.raises(InvalidData, match="not JSON"):
+    with pytest.raises(InvalidData, match="not JSON") as info:
         make_connector(school).fetch_order("1001")
+    assert info.value.retryable  # maintenance: the run retries the action later instead of giving up
     stats = json.loads(httpx.get(f"{base}/_emulator/stats").text)
     assert stats["requests"] >= 1 and stats["max_in_window"] >= 1

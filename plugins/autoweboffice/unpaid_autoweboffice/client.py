@@ -175,9 +175,11 @@ class AwoClient:
             values = decode_objects(text)
         except ValueError:
             start = redact(text[:80]) or "an empty body"
-            raise InvalidData(self.source, f"{response.request.method} {entity}: the answer is not JSON: {start!r}",
+            exc = InvalidData(self.source, f"{response.request.method} {entity}: the answer is not JSON: {start!r}",
                               "AutoWebOffice may be under maintenance or behind a proxy; try again later, "
-                              "and check base_url") from None
+                              "and check base_url")
+            exc.retryable = True  # a maintenance page: a run defers the action instead of giving up
+            raise exc from None
         if len(values) == 1 and isinstance(values[0], list) and values[0] and \
                 all(isinstance(v, str) for v in values[0]):
             raise self._refused(entity, values[0])

@@ -88,6 +88,7 @@ def test_missing_column_is_one_error_line_and_exit_2(cli, tmp_path):
     ("id,status,created,email,amount\n1,new,2026-11-20,a@x.io,1\n".encode() + "2,new,2026-11-20,b@x.io,Ё\n".encode("cp1251")
      + "3,new,2026-11-20,c@x.io,Ё\n".encode(), "the file mixes encodings"),
     (b"foo,bar\n1,2\n", "has no id column (headers found: 'foo', 'bar')"),
+    (b"\r\x01", "the header row is not CSV"),  # a lone CR in the header: found by tests/proofs
 ])
 def test_a_broken_file_is_exit_2_with_the_file_named(cli, tmp_path, content, expected):
     (tmp_path / "exports").mkdir()

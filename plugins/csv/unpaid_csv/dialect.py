@@ -172,7 +172,11 @@ class CsvFile:
                             "point `path` at the CSV export, or export the orders again as CSV")
         self.delimiter = delimiter or sniff_delimiter(first)
         self.head = self.lines.take()
-        self.header = next(csv.reader([first], delimiter=self.delimiter), [])
+        try:
+            self.header = next(csv.reader([first], delimiter=self.delimiter), [])
+        except csv.Error as exc:  # e.g. a lone carriage return inside the header line
+            raise BadSource(source, f"{where}: the header row is not CSV ({exc})",
+                            "export the orders again as CSV with one header row") from None
         self.width = len(self.header)
         self.reader = csv.reader(_Feed(self, stream, self.lines.number), delimiter=self.delimiter)
 

@@ -1,0 +1,32 @@
+"""Exactly once from the outside: SIGKILLed runs and overlapping runs against a loopback SMTP server."""
+
+from __future__ import annotations
+
+from tests.proofs.harness import MUTANT, size
+from tests.proofs.letters import crash_loop, overlapping
+from tests.proofs.table import Row, record
+
+
+def test_crash_loop(tmp_path):
+    kills = size(30, 200)
+    c = crash_loop(tmp_path, "crash", kills)
+    row = record(Row(f"crash loop: {kills} SIGKILLs, SMTP stalls/refuses/drops", c.runs, c.duplicates, c.losses,
+                     c.held, c.tracebacks, held_expected=True))
+    assert row.ok, c.detail
+
+
+def test_overlapping_runs(tmp_path):
+    rounds, width = size(4, 12), size(4, 8)
+    c = overlapping(tmp_path, "overlap", rounds, width)
+    row = record(Row(f"overlapping runs: {rounds} rounds of {width}", c.runs, c.duplicates, c.losses, c.held,
+                     c.tracebacks))
+    assert row.ok, c.detail
+
+
+def test_the_crash_loop_catches_a_ledger_written_after_the_send(tmp_path):
+    """The same loop against tests/proofs/mutant.py (claim after send) must count duplicates."""
+    kills = size(30, 60)
+    c = crash_loop(tmp_path, "mutant", kills, command=MUTANT)
+    row = record(Row(f"mutant (ledger after send): {kills} SIGKILLs", c.runs, c.duplicates, c.losses, c.held,
+                     c.tracebacks, held_expected=True, mutant=True))
+    assert row.ok, c.detail
