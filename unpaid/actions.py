@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
 
-from unpaid.connector import Capability, Connector, ConnectorError, NotSupported
+from unpaid.connector import Capability, Connector, NotSupported
 from unpaid.errors import ConflictError, ExitCode, InputError, UnpaidError
 from unpaid.model import Order, Status
 from unpaid.store import Store

@@ -17,6 +17,7 @@ from unpaid.channel import Delivery
 from unpaid.clock import to_iso
 from unpaid.desk.journal import DESK
 from unpaid.errors import InputError, UnpaidError
+from unpaid.output import plural
 from unpaid.playbook.model import IDEMPOTENT_ACTIONS
 from unpaid.playbook.planner import GAVE_UP
 from unpaid.store.history import Entry
@@ -132,7 +133,7 @@ class Channels:
 def waiting(entry: LedgerEntry, now: datetime, channels: Channels | None = None) -> str | None:
     """Why ``entry`` waits for a person, or None when it does not (a run retries or finishes it by itself)."""
     if entry.state == FAILED and entry.next_try_at is not None and entry.next_try_at >= GAVE_UP:
-        return f"gave up after {entry.attempts} attempt{'s' if entry.attempts != 1 else ''}: {entry.error}"
+        return f"gave up after {plural(entry.attempts, 'attempt')}: {entry.error}"
     expired = entry.state == CLAIMED and entry.lease_until is not None and entry.lease_until <= now
     if entry.state != UNCERTAIN and not expired:
         return None

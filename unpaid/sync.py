@@ -41,6 +41,8 @@ class SyncResult:
     rejects: list[Reject] = field(default_factory=list)
     complete: bool = True
     notes: list[str] = field(default_factory=list)
+    #: Things a person must look at although the sync went on (shown even with -q).
+    warnings: list[str] = field(default_factory=list)
     error: ConnectorError | None = None
     counts: dict[str, int] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
@@ -71,6 +73,7 @@ class SyncResult:
             "cancelled_missing": len(self.cancelled),
             "complete": self.complete and self.error is None,
             "notes": self.notes,
+            "warnings": self.warnings,
             "error": str(self.error) if self.error else None,
         }
 
@@ -139,7 +142,7 @@ def _reconcile(store: Store, name: str, snapshot: Snapshot, now: datetime, resul
         stored = store.orders.count_source(name)
         missing, back = store.orders.absent(name, snapshot.ids)
         if len(missing) > 10 and len(missing) > MISSING_SHARE_LIMIT * stored:
-            result.notes.append(
+            result.warnings.append(
                 f"{len(missing)} of {stored} stored orders are not in the source: nothing was marked missing "
                 "(is the export complete?); orders are marked missing only when a read misses at most half of them")
             missing = []

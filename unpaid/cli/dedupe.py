@@ -6,7 +6,7 @@ import click
 
 from unpaid.cli.options import complete_source
 from unpaid.errors import ExitCode, UnpaidError
-from unpaid.output import Column
+from unpaid.output import Column, plural
 
 
 def _columns(app) -> list[Column]:
@@ -84,7 +84,7 @@ def dedupe(app, apply_: bool, sources: tuple[str, ...], fmt: str | None):
         return
     failed = _apply(app, to_false, fmt)
     done = len(to_false) - failed
-    app.info(f"marked {done} order{'' if done == 1 else 's'} False" + (f", {failed} failed" if failed else ""))
+    app.info(f"marked {plural(done, 'order')} False" + (f", {failed} failed" if failed else ""))
     if failed:
         click.get_current_context().exit(ExitCode.FAILED)
 

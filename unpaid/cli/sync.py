@@ -136,6 +136,8 @@ def _report(app, result) -> None:
     _report_missing(app, result)
     for note in result.notes:
         app.info(f"{result.source}: {note}")
+    for warning in result.warnings:
+        app.warn(f"{result.source}: {warning}")
     if not result.complete and result.error is None:
         app.warn(f"{result.source}: stopped early, more orders remain — run `unpaid sync {result.source}` again")
     if result.error is not None:

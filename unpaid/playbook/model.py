@@ -188,8 +188,8 @@ def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segm
     if loop:
         path = " -> ".join(s.name for s in loop) + f" -> {loop[0].name}"
         raise _err(f"{where}.steps", f"loop {path} has no delay and no condition: one run would repeat it "
-                   f"until the loop limit", f'give a step in it a delay (after = "1d") or the goto a condition '
-                   f'(when = ["attempts < 3"])')
+                   "until the loop limit", 'give a step in it a delay (after = "1d") or the goto a condition '
+                   '(when = ["attempts < 3"])')
     end_after, end = None, None
     if "end" in body:
         end_body = body["end"]

@@ -17,6 +17,7 @@ from unpaid.channel import ChannelError, ChannelUnavailable, Delivery, Message
 from unpaid.clock import Clock, format_duration, to_iso
 from unpaid.connector import AuthFailed, Capability, ConnectorError, NotFound, RateLimited, Temporary
 from unpaid.errors import ExitCode, UnpaidError
+from unpaid.output import plural
 from unpaid.model import FINISHED, Order, Status
 from unpaid.playbook.cases import candidate_chunks, load_cases
 from unpaid.playbook.model import IDEMPOTENT_ACTIONS
@@ -348,7 +349,7 @@ class Runner:
             wait = max(wait, timedelta(seconds=exc.retry_after))
         self._release(d, f"deferred, source unreachable: {exc}", stamp + wait)
         self.report.stopped.setdefault(f"source {source}", exc)
-        self.report.add(d, "deferred", f"{exc} (retry at {to_iso(stamp + wait)})")
+        self.report.add(d, "deferred", f"{exc} (retry at {self._local(stamp + wait)})")
         return False
 
     def _release(self, d: Decision, error: str, next_try: datetime | None) -> None:
@@ -369,7 +370,7 @@ class Runner:
             self.contacts.release(d.key)
             if give_up:
                 self._log(pb, d.order_id, stamp, "review", f"Held for review: step {d.step} gave up after "
-                          f"{attempts} attempt{'s' if attempts != 1 else ''}: {error}", {"key": d.key})
+                          f"{plural(attempts, 'attempt')}: {error}", {"key": d.key})
         self.report.retrying += 0 if give_up else 1
         self.report.add(d, "failed" if give_up else "deferred",
                         error + ("" if give_up else f" (retry at {self._local(next_try)})"), stamp)

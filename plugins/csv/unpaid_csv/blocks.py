@@ -19,7 +19,7 @@ import json
 import struct
 from dataclasses import dataclass, field
 from hashlib import blake2b
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator
 
 VERSION = 2
 #: Small blocks: a status changed in 1 % of the rows, scattered, re-reads about 8 % of the file; the
@@ -122,6 +122,3 @@ def content_digest(raw, salt: bytes) -> str:
     raw.seek(0)
     return h.hexdigest()
 
-
-def reject_rows(offsets: Sequence[tuple[int, int, str]]) -> set[int]:
-    return {offset for offset, _, _ in offsets}

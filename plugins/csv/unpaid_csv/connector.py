@@ -20,6 +20,7 @@ from unpaid.clock import from_iso, get_zone, parse_duration
 from unpaid.connector import BadSource, Connector, ConnectorError, ConnectorSpec, InvalidData, NotFound, Page, Temporary
 from unpaid.errors import ConfigError
 from unpaid.model import Order, Status
+from unpaid.setting_values import whole
 
 from unpaid_csv import writeback
 from unpaid_csv.dialect import DELIMITERS, CsvFile, extra_columns, map_columns
@@ -34,7 +35,7 @@ class CsvConnector(Connector):
         self.where = str(settings["path"])
         path = Path(self.where).expanduser()
         self.path = path if path.is_absolute() else Path(settings.get("_config_dir") or ".") / path
-        self.page_size = _whole(settings.get("page_size"), 10000, "page_size", name, 1, 1_000_000)
+        self.page_size = whole(settings, "page_size", f"[sources.{name}]", 10000, 1, 1_000_000)
         self.columns = {str(k): str(v) for k, v in _table_setting(settings, "columns", name).items()}
         self.extra = {str(k): str(v) for k, v in _table_setting(settings, "extra", name).items()}
         self.statuses = StatusMap(_table_setting(settings, "statuses", name), name)
@@ -100,32 +101,39 @@ class CsvConnector(Connector):
         with self._open() as raw:
             yield from Reading(self, raw, since).pages()
 
-    def _find(self, native_id: str) -> tuple[int, list[str], str | None, CsvFile, dict[str, int]]:
-        """The last record with this id (the later of two rows wins, as in a sync)."""
-        found = None
-        with self._open() as raw:
-            table, columns = self.table(raw)
-            i = columns["id"]
-            for line, fields, problem in table.records():
-                if i < len(fields) and fields[i].strip() == native_id:
-                    found = (line, fields, problem, table, columns)
-        if found is None:
-            raise NotFound(self.name, f"order {native_id} is not in {self.where}")
-        return found
+    def fetch_many(self, native_ids: Sequence[str]) -> dict[str, Order | ConnectorError]:
+        """The orders as the file has them now, in one pass; the later of two rows wins, as in a sync
+        (and, as there, an unreadable later row is the answer for its id)."""
+        from unpaid_csv.reading import native_id_of
+
+        wanted = {str(n) for n in native_ids}
+        found: dict[str, Order | ConnectorError] = {}
+        try:
+            with self._open() as raw:
+                table, columns = self.table(raw)
+                mapper, i = self.mapper(table, columns), columns["id"]
+                for line, fields, problem in table.records():
+                    key = native_id_of(fields, problem, i, table.delimiter)
+                    if key not in wanted:
+                        continue
+                    try:
+                        if problem:
+                            raise RowError(problem)
+                        found[key] = mapper.order(fields)
+                    except RowError as exc:
+                        found[key] = InvalidData(self.name, f"{self.where}:{line}: {exc}", "fix that row in the file")
+        except ConnectorError as exc:
+            return dict.fromkeys(map(str, native_ids), exc)
+        return {str(n): found.get(str(n)) or NotFound(self.name, f"order {n} is not in {self.where}")
+                for n in native_ids}
 
     def fetch_order(self, native_id: str) -> Order:
-        line, fields, problem, table, columns = self._find(str(native_id))
-        try:
-            if problem:
-                raise RowError(problem)
-            return self.mapper(table, columns).order(fields)
-        except RowError as exc:
-            raise InvalidData(self.name, f"{self.where}:{line}: {exc}", "fix that row in the file") from None
+        found = self.fetch_many([native_id])[str(native_id)]
+        if isinstance(found, ConnectorError):
+            raise found
+        return found
 
     # ---- writing back: see unpaid_csv.writeback ----
-
-    def fetch_many(self, native_ids: Sequence[str]) -> dict[str, Order | ConnectorError]:
-        return writeback.fresh(self, [str(n) for n in native_ids])
 
     def push_status(self, native_id: str, status: Status, reason: str | None = None) -> None:
         writeback.raise_failed(self.push_statuses([(str(native_id), status, reason)]))
@@ -144,14 +152,6 @@ class CsvConnector(Connector):
 
 def _bad(name: str, key: str, value: Any, expected: str) -> ConfigError:
     return ConfigError(f"[sources.{name}] {key} = {value!r} is not {expected}", f"fix {key} under [sources.{name}]")
-
-
-def _whole(value: Any, default: int, key: str, name: str, low: int, high: int) -> int:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _bad(name, key, value, f"a whole number from {low:,} to {high:,}")
-    return value
 
 
 def _text(value: Any, key: str, name: str) -> str | None:
@@ -207,7 +207,7 @@ def _share(value: Any, name: str) -> float:
 def _duration(value: Any, key: str, name: str) -> timedelta:
     try:
         delta = parse_duration(str(value))
-    except (ValueError, OverflowError):
+    except ValueError:
         raise _bad(name, key, value, 'a duration such as "3d" or "12h"') from None
     if delta > timedelta(days=3650):
         raise _bad(name, key, value, "a duration of at most ten years")

@@ -60,8 +60,6 @@ class Ids:
 class Scan:
     """What the first pass learned."""
 
-    table: object
-    columns: dict[str, int]
     mapper: object
     salt: bytes
     kept: list[tuple[int, Order]] | None = field(default_factory=list)
@@ -155,9 +153,8 @@ class Reading:
 
     def _untouched(self, bookmark: str | None) -> Page:
         since = self.since
-        rejects = [Reject(f"{self.c.where}:{line}", reason, repeated=True)
-                   for rows in since.rejects.values() for _, line, reason in rows]
-        rejects.sort(key=_line_of)
+        found = sorted((line, reason) for rows in since.rejects.values() for _, line, reason in rows)
+        rejects = [Reject(f"{self.c.where}:{line}", reason, repeated=True) for line, reason in found]
         counts = dict(since.counts, unchanged=since.counts.get("orders", 0))
         snapshot = Snapshot(None, counts.get("orders", 0), self.c.missing_after)
         return Page([], bookmark, rejects, counts=counts, snapshot=snapshot)
@@ -167,7 +164,7 @@ class Reading:
     def _scan(self) -> Scan:
         c, since = self.c, self.since
         table, columns = c.table(self.raw)
-        scan = Scan(table, columns, c.mapper(table, columns), c.salt(table))
+        scan = Scan(c.mapper(table, columns), c.salt(table))
         idcol, watch, add = columns["id"], since.repeated, scan.hashes.append
         kept = scan.kept
         for fp, rows in blocks.cut(table.records(), scan.salt):
@@ -175,7 +172,7 @@ class Reading:
             old = {offset: reason for offset, _, reason in since.rejects.get(fp, ())} if known else {}
             bad: list[tuple[int, int, str]] = []
             for offset, (line, fields, problem) in enumerate(rows):
-                native = _native_id(fields, problem, idcol, table.delimiter)
+                native = native_id_of(fields, problem, idcol, table.delimiter)
                 if native:
                     add(hash(native))
                 reason = old.get(offset) if known else problem
@@ -255,13 +252,13 @@ class Reading:
         self.raw.seek(0)
         table, columns = self.c.table(self.raw)
         mapper, idcol = self.c.mapper(table, columns), columns["id"]
-        bad = {int(r.where.rpartition(":")[2]) for r in scan.rejects}
+        bad = {line for rows in scan.block_rejects.values() for _, line, _ in rows}
         ranges = iter(scan.changed)
         block = next(ranges, None)
         for line, fields, problem in table.records():
             while block is not None and block[2] < line:
                 block = next(ranges, None)
-            native = _native_id(fields, problem, idcol, table.delimiter)
+            native = native_id_of(fields, problem, idcol, table.delimiter)
             if problem or line in bad:
                 if native and hash(native) in repeats:
                     yield line, native, None
@@ -270,8 +267,8 @@ class Reading:
                 continue  # an unchanged row of an id in one row: stored before
             try:
                 yield line, native, mapper.order(fields)
-            except RowError:  # rejected by the first pass as well
-                continue
+            except RowError:  # a row the first pass did not check (an unchanged one): it holds its id
+                yield line, native, None
 
     def _emit(self, scan: Scan, stamp: list | None, content: str) -> Iterator[Page]:
         c, since = self.c, self.since
@@ -329,16 +326,12 @@ class Reading:
         return scan.distinct_hashes + collisions - held - lone
 
 
-def _native_id(fields: list[str], problem: str | None, idcol: int, delimiter: str) -> str:
+def native_id_of(fields: list[str], problem: str | None, idcol: int, delimiter: str) -> str:
+    """The id of a record, also of a broken one (read from its first line), so that a broken later row
+    still counts as that id's row."""
     if problem is None:
         return fields[idcol].strip() if idcol < len(fields) else ""
     # A broken record: its first line as the writer meant it, cut at the delimiter (best effort).
     parts = fields[0].split(delimiter) if len(fields) == 1 else fields
     return parts[idcol].strip().strip('"') if idcol < len(parts) else ""
 
-
-def _line_of(reject: Reject) -> int:
-    try:
-        return int(reject.where.rpartition(":")[2])
-    except ValueError:
-        return 0

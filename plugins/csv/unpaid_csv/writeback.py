@@ -24,7 +24,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator, Mapping, TypeVar
 
 try:
     import fcntl
@@ -32,10 +32,10 @@ except ImportError:  # Windows has no flock: write-backs there are not serialize
     fcntl = None  # type: ignore[assignment]
 
 from unpaid.connector import BadSource, ConnectorError, InvalidData, NotFound, Temporary
-from unpaid.model import Order, Status
+from unpaid.model import Status
 
 from unpaid_csv.dialect import CsvFile
-from unpaid_csv.mapping import RowError, StatusMap, vocabulary
+from unpaid_csv.mapping import StatusMap, vocabulary
 
 if TYPE_CHECKING:
     from unpaid_csv.connector import CsvConnector
@@ -121,30 +121,6 @@ def retrying(once: Callable[[], T], conn: "CsvConnector") -> T:
                 time.sleep(PAUSE * attempt)
     raise Temporary(conn.name, f"{conn.where} kept changing while it was being written ({TRIES} tries)",
                     "try again once the other program has saved it")
-
-
-def fresh(conn: "CsvConnector", native_ids: Sequence[str]) -> dict[str, Order | ConnectorError]:
-    """The orders of ``native_ids`` as the file has them now, read in one pass (for a batch write-back).
-
-    The later of two rows with one id wins, as in a sync.
-    """
-    wanted, found = set(native_ids), {}
-    try:
-        with conn._open() as raw:
-            table, columns = conn.table(raw)
-            mapper, i = conn.mapper(table, columns), columns["id"]
-            for line, fields, problem in table.records():
-                key = fields[i].strip() if i < len(fields) else ""
-                if key in wanted:
-                    try:
-                        if problem:
-                            raise RowError(problem)
-                        found[key] = mapper.order(fields)
-                    except RowError as exc:
-                        found[key] = InvalidData(conn.name, f"{conn.where}:{line}: {exc}", "fix that row in the file")
-    except ConnectorError as exc:
-        return dict.fromkeys(native_ids, exc)
-    return {n: found.get(n) or NotFound(conn.name, f"order {n} is not in {conn.where}") for n in native_ids}
 
 
 def _check_writable(conn: "CsvConnector", real: Path) -> None:
