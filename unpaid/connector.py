@@ -16,6 +16,7 @@ from unpaid.errors import ExitCode, UnpaidError
 
 if TYPE_CHECKING:
     from unpaid.model import Order, Status
+    from unpaid.source_state import State
 
 
 class Capability(str, Enum):
@@ -141,6 +142,36 @@ class Connector:
 
     spec: ConnectorSpec
     name: str
+
+    @property
+    def state(self) -> "State":
+        """What the connector remembers between processes (:mod:`unpaid.source_state`), scoped to its
+        source; ``state.scoped("account:…")`` shares values between sources of one account. The core
+        sets a store-backed one; a connector built directly gets a private in-memory one."""
+        found = self.__dict__.get("_state")
+        if found is None:
+            from unpaid.source_state import MemoryState
+
+            found = self.__dict__["_state"] = MemoryState(getattr(self, "name", ""))
+        return found
+
+    @state.setter
+    def state(self, value: "State") -> None:
+        self.__dict__["_state"] = value
+
+    def probe(self) -> str:
+        """One cheap authenticated request that proves the settings work (``unpaid doctor --online``).
+
+        Returns what was checked ("reachable; credentials accepted"); raises the connector's error
+        otherwise (:class:`AuthFailed`, :class:`Temporary`, a config error…). The default reads an
+        order that does not exist and expects :class:`NotFound`; override it when that is not cheap
+        or not a proof (a source that answers every unknown id with "not found", keys or not).
+        """
+        try:
+            self.fetch_order("unpaid-doctor-probe-0")
+        except NotFound:
+            pass
+        return "reachable; credentials accepted"
 
     def fetch_orders(self, since: str | None) -> Iterator[Page]:
         """Yield pages of orders changed since the bookmark (all orders when None)."""

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 OK, WARN, SKIP, FAIL = "ok", "warn", "skip", "fail"
 #: A nonexistent order id: reading it is the cheapest call that proves the credentials work.
-PROBE_ID = "unpaid-doctor-probe-0"
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ def run_checks(load_config: Callable[[], "Config"], get_plugins: Callable[[], "P
         yield from _plugin_checks(plugins, connectors)
     if config is not None and plugins is not None:
         for name in sorted(config.sources):
-            yield from _source_checks(config, plugins, name, online)
+            yield from _source_checks(config, plugins, name, online, db_path)
         try:
             channels = sorted(config.section("channels"))
         except UnpaidError as exc:
@@ -88,7 +87,8 @@ def _plugin_checks(plugins: "Plugins", connectors: dict) -> Iterator[Check]:
         yield Check(f"plugin {problem.plugin}", FAIL, problem.error, problem.fix, ExitCode.USAGE)
 
 
-def _source_checks(config: "Config", plugins: "Plugins", name: str, online: bool) -> Iterator[Check]:
+def _source_checks(config: "Config", plugins: "Plugins", name: str, online: bool,
+                   db_path: Callable[[], Path]) -> Iterator[Check]:
     from unpaid.sources import check_settings, load_secrets
 
     source = config.sources[name]
@@ -110,24 +110,22 @@ def _source_checks(config: "Config", plugins: "Plugins", name: str, online: bool
     if not online:
         yield Check(f"{label}: online", SKIP, "not checked", "run `unpaid doctor --online` to call the source")
         return
-    yield _online_check(config, plugins, name, label)
+    yield _online_check(config, plugins, name, label, db_path)
 
 
-def _online_check(config: "Config", plugins: "Plugins", name: str, label: str) -> Check:
-    from unpaid.connector import Capability, NotFound
+def _online_check(config: "Config", plugins: "Plugins", name: str, label: str, db_path: Callable[[], Path]) -> Check:
+    from unpaid.connector import Capability, Connector
     from unpaid.sources import open_connector
 
     try:
-        with open_connector(config, name, plugins) as connector:
-            if Capability.FETCH_ONE not in connector.spec.capabilities:
+        with open_connector(config, name, plugins, db_path=db_path()) as connector:
+            overridden = type(connector).probe is not Connector.probe
+            if not overridden and Capability.FETCH_ONE not in connector.spec.capabilities:
                 return Check(f"{label}: online", SKIP, "the connector offers no cheap read to test with")
-            try:
-                connector.fetch_order(PROBE_ID)
-            except NotFound:
-                pass  # the expected answer: the source is reachable and took the credentials
+            said = connector.probe()
     except UnpaidError as exc:
         return _fail(f"{label}: online", exc)
-    return Check(f"{label}: online", OK, "reachable; credentials accepted")
+    return Check(f"{label}: online", OK, said)
 
 
 def _channel_checks(config: "Config", plugins: "Plugins", name: str, online: bool) -> Iterator[Check]:

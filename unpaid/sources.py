@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from unpaid.config import Config
@@ -56,11 +57,12 @@ def load_secrets(name: str, spec_settings: "tuple[Setting, ...]", required: bool
 
 
 def open_connector(config: Config, name: str, plugins: "Plugins | None" = None,
-                   now: "datetime | None" = None) -> "Connector":
+                   now: "datetime | None" = None, db_path: "Path | None" = None) -> "Connector":
     """Build the connector for source ``name`` with its settings and secrets.
 
     ``now`` (the command's clock, ``--now``) is passed on as ``_now`` for connectors that judge
-    dates, e.g. a creation date in the future.
+    dates, e.g. a creation date in the future. ``db_path`` is the store the connector keeps its
+    state in (``connector.state``): the command's ``--db``, else the config's, else the default.
     """
     from unpaid.plugins import get_plugins
 
@@ -81,6 +83,13 @@ def open_connector(config: Config, name: str, plugins: "Plugins | None" = None,
         raise ConfigError(f"[sources.{name}] ({source.type}): a setting is not usable: {exc}",
                           f"check the values under [sources.{name}] against the connector's docs") from None
     connector.name = name
+    from unpaid.source_state import StoreState
+
+    if db_path is None:
+        from unpaid.store import default_db_path
+
+        db_path = config.db or default_db_path()
+    connector.state = StoreState(Path(db_path), name)
     return connector
 
 

@@ -86,7 +86,7 @@ class App:
     def connector(self, source: str) -> "Connector":
         from unpaid.sources import open_connector
 
-        return open_connector(self.config, source, self.plugins, self.now())
+        return open_connector(self.config, source, self.plugins, self.now(), self.db_path)
 
     @cached_property
     def actor(self) -> str:

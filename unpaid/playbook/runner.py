@@ -490,7 +490,8 @@ class Runner:
             else:
                 from unpaid.sources import open_connector
 
-                self._connectors[source] = open_connector(self.config, source, self.plugins, self.clock.now())
+                self._connectors[source] = open_connector(self.config, source, self.plugins, self.clock.now(),
+                                                          self.store.path)
         return self._connectors[source]
 
     def _channel(self, name: str) -> Any:

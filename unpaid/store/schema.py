@@ -199,6 +199,21 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX orders_missing ON orders (source, missing_since) WHERE missing_since IS NOT NULL;
         """,
     ),
+    (
+        6,
+        """
+        -- What a connector must remember between processes and that is not a sync bookmark: a request
+        -- budget shared by every command, a throttle window, ids it needs to address an object. JSON
+        -- values under (scope, key); scope is the source name or an account both sources share.
+        CREATE TABLE source_state (
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (scope, key)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
