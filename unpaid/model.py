@@ -21,6 +21,8 @@ class Status(str, Enum):
     PAID = "paid"
     CANCELLED = "cancelled"
     FALSE = "false"
+    #: The money was paid and given back: finished, never dunned, and never a paid twin.
+    REFUNDED = "refunded"
 
     @property
     def label(self) -> str:
@@ -52,6 +54,7 @@ STATUS_LABELS = {
     Status.PAID: "Completed",
     Status.CANCELLED: "Cancelled",
     Status.FALSE: "False",
+    Status.REFUNDED: "Refunded",
 }
 _STATUS_ALIASES = {
     "completed": "paid",
@@ -63,10 +66,11 @@ _STATUS_ALIASES = {
     "partially_paid": "part_paid",
     "part_payed": "part_paid",
     "canceled": "cancelled",
+    "returned": "refunded",
 }
 
 #: Statuses that end work on an order: hidden from the default listings.
-FINISHED = frozenset({Status.PAID, Status.CANCELLED, Status.FALSE})
+FINISHED = frozenset({Status.PAID, Status.CANCELLED, Status.FALSE, Status.REFUNDED})
 #: Statuses that still need work ("actual" orders in GetCourse's words).
 ACTUAL = frozenset(s for s in Status if s not in FINISHED)
 
