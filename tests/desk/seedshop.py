@@ -48,6 +48,11 @@ class Day:
         assert result.exit_code == code, (args, now, result.output)
         return result
 
+    def store(self):
+        from unpaid.store import Store
+
+        return Store.open(self.root / "unpaid.db")
+
     def at(self, text: str) -> datetime:
         """A local time of the shop, as UTC."""
         return datetime.fromisoformat(text).replace(tzinfo=self.zone).astimezone(timezone.utc)

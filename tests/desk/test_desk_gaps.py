@@ -140,7 +140,7 @@ when = ["calls < 3"]
 """
 
 
-def test_after_giving_up_a_new_call_from_the_playbook_starts_a_new_run_of_attempts(desk):
+def test_after_the_desk_gives_up_the_playbook_calls_no_more_until_a_person_restarts(desk):
     write_config(desk.root, CALLS)
     desk.add(make_order("1", age=timedelta(minutes=10)))
     t = NOW
@@ -150,9 +150,17 @@ def test_after_giving_up_a_new_call_from_the_playbook_starts_a_new_run_of_attemp
         out = desk("outcome shop:1 no_answer -m anna", t).stdout
         t = t + timedelta(hours=3)
     assert "given up, Not confirmed" in out and len(desk.outbox()) == 1
-    desk("run", NOW + timedelta(days=1, hours=4))  # the playbook calls again a day later
-    t = NOW + timedelta(days=1, hours=4)
-    [row] = desk.queue(t)
-    assert row["status"] == "not_confirmed" and row["calls"] == 2
+    # a day later the playbook's loop reaches its call step again: the give-up holds, nobody is asked to call
+    rows = desk("run", NOW + timedelta(days=1, hours=4), fmt="json").json()
+    skipped = [r for r in rows if r["step"] == "call"]
+    assert skipped and skipped[0]["result"] == "skipped" and "gave up calling" in skipped[0]["detail"]
+    assert desk.queue(NOW + timedelta(days=1, hours=4)) == []
+    # a manager who decides to try again does so by hand; the count of unanswered calls starts anew,
+    # and giving up a second time sends no second "we could not reach you" letter
+    t = NOW + timedelta(days=1, hours=5)
+    desk("postpone shop:1 --until " + (t + timedelta(minutes=1)).isoformat() + " -m anna", t)
+    t += timedelta(minutes=2)
     out = desk("outcome shop:1 no_answer -m anna", t).stdout
-    assert out.startswith("no answer (1 in a row); next call") and len(desk.outbox()) == 1
+    assert out.startswith("no answer (1 in a row); next call")
+    out = desk("outcome shop:1 no_answer -m anna", t + timedelta(hours=3)).stdout
+    assert "given up" in out and len(desk.outbox()) == 1

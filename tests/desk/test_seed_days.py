@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from unpaid.clock import to_iso
 from unpaid.model import Status
 from unpaid.testing.fakes import backend
 from tests.desk.seedshop import EXAMPLES, order, pay, shop, status  # noqa: F401 - shop is a fixture
@@ -40,6 +41,7 @@ def test_seed_002_promise_pause_remind_and_call_again_until_paid_or_refused(shop
         backend("gc").put(order("gc", native, created + timedelta(minutes=i), currency="RUB"))
     day("sync", created + timedelta(minutes=2))
     day.run(created + timedelta(minutes=2))  # the payment link and the product letter at once
+    assert len(day.outbox()) == 6
     pay("gc", "pays_at_once", created + timedelta(minutes=5))
     # the grace period: nobody is asked to call yet
     assert day.queue(created + timedelta(minutes=10))[0] == "Today: 0 orders to call; 0 due now"
@@ -65,12 +67,17 @@ def test_seed_002_promise_pause_remind_and_call_again_until_paid_or_refused(shop
     assert [r for r in rows if r["result"] == "done"] == []
     assert day.queue(day.at("2026-11-25T08:00"))[0].startswith("Today: 0 orders to call")
 
-    # the promised day: a reminder, no call yet
+    # the promised day: a reminder; the playbook's next call is the desk's follow-up, not a second task
     rows = day.run_until(day.at("2026-11-25T08:30"), day.at("2026-11-25T20:00"))
     reminders = [r for r in rows if r["step"] == "promised_reminder" and r["result"] == "done"]
     assert [(r["order_id"], r["ran_at"]) for r in reminders] == [("gc:pays_later", day.at("2026-11-25T09:30"))]
     assert day.subjects("gc:pays_later")[-1] == "A reminder about order pays_later"
+    [adopted] = [r for r in rows if r["step"] == "call" and r["result"] == "done"]
+    assert adopted["order_id"] == "gc:pays_later" and "Waits for call task" in adopted["detail"]
+    assert "2026-11-26 09:00" in adopted["detail"]
     assert day.ids(day.at("2026-11-25T20:00"), "--manager ivan") == []
+    plan = day("plan --order gc:pays_later", day.at("2026-11-25T20:00"), fmt="json").json()
+    assert [p["kind"] for p in plan] == ["wait"] and "2026-11-26" in plan[0]["reason"]
 
     # unpaid the day after: back in ivan's queue (he arranged it), not in maria's
     t = day.at("2026-11-26T09:00")
@@ -90,6 +97,7 @@ def test_seed_002_promise_pause_remind_and_call_again_until_paid_or_refused(shop
     assert [r["order_id"] for r in rows if r["step"] == "promised_reminder" and r["result"] == "done"] == [
         "gc:pays_later"]
     pay("gc", "pays_later", day.at("2026-11-27T11:30"))
+    day("sync", day.at("2026-11-27T11:45"))  # cron's sync brings the payment in
     t = day.at("2026-11-27T12:00")
     assert day.ids(t, "--manager maria") == ["gc:refuses"]
     day("take gc:refuses -m maria", t)
@@ -103,12 +111,19 @@ def test_seed_002_promise_pause_remind_and_call_again_until_paid_or_refused(shop
     for moment in ("2026-11-28T09:00", "2026-11-30T12:00"):
         assert day.queue(day.at(moment))[0].startswith("Today: 0 orders to call")
 
-    # the whole story is in the history: who and when, the automatic steps marked
+    # one story: one call task from the playbook, then only the desk's follow-ups after each promise;
+    # nothing was opened and cancelled behind the managers' backs
     history = day.history("gc:pays_later", t)
     auto = [(h["kind"], h["summary"].split(" to ")[0]) for h in history if h["automatic"]]
     assert auto[:3] == [("message", "Sent 'gc_payment_link'"), ("message", "Sent 'gc_product_info'"),
-                        ("task", "Call task #1 (attempt 1)")]
+                        ("task", "Call task #1")]
+    assert [s for k, s in auto if k == "task"][1:] == [s for k, s in auto if s.startswith("Waits for call task")]
     assert ("message", "Sent 'gc_promised_reminder'") in auto
+    with day.store() as store:
+        from unpaid.store.tasks import Tasks
+
+        tasks = Tasks(store).for_orders(["gc:pays_later"])["gc:pays_later"]
+    assert [t.state for t in tasks] == ["done", "done", "cancelled"]  # the last: the order paid
     manual = [(h["actor"], h["kind"]) for h in history if not h["automatic"]]
     assert manual[:4] == [("manager:ivan", "status"), ("manager:ivan", "claim"), ("manager:ivan", "status"),
                           ("manager:ivan", "call")]
@@ -228,24 +243,190 @@ def test_seed_004_a_day_at_the_pharmacy_desk(shop, tmp_path):
     assert [h["kind"] for h in history if not h["automatic"]][-3:] == ["offer", "message", "status"]
 
 
-def test_seed_002_unanswered_calls_move_the_playbook_to_ask_for_a_phone_then_give_up(shop):
+def test_seed_002_unanswered_calls_one_call_six_dials_one_letter_then_cancelled(shop):
     day = shop("Europe/Moscow", "gc", EXAMPLES / "getcourse_process.toml")
     created = day.at("2026-11-24T10:00")
     backend("gc").put(order("gc", "30", created, currency="RUB"))
     day("sync", created)
-    t, rows, outcomes = created, [], []
+    t, rows, outcomes, queued = created, [], [], []
     while status("gc", "30") is not Status.CANCELLED and t < day.at("2026-12-10T10:00"):
-        rows += [r for r in day.run(t) if r["result"] == "done"]
+        rows += [dict(r, ran_at=t) for r in day.run(t) if r["result"] in ("done", "skipped")]
         if day.ids(t):  # the manager calls whenever the order is due; nobody answers
+            queued.append(t)
             outcomes.append(day("outcome gc:30 no_answer -m maria", t).stdout)
         t += timedelta(minutes=30)
-    # the playbook's own call_again / ask_phone / end moved with each outcome ...
-    steps = [r["step"] for r in rows]
-    assert steps.count("call") == 6 and steps.count("ask_phone") == 1 and steps[-1] == "end"
-    assert steps.index("ask_phone") > [i for i, s in enumerate(steps) if s == "call"][2]
-    assert backend("gc").orders["30"].cancel_reason == "Not reachable"
-    # ... while the desk called twice a day and, after six in a row, sent its message (once)
-    assert "given up, Not confirmed" in outcomes[5] and len(outcomes) >= 7
+    # one call task: the desk moved the same call on after each unanswered dial, twice a day
+    steps = [r["step"] for r in rows if r["result"] == "done"]
+    assert steps == ["payment_link", "product_info", "call", "not_reachable"]
+    assert len(outcomes) == 6 and "given up, Not confirmed" in outcomes[5]
+    assert [o.split(";")[0] for o in outcomes[:5]] == [f"no answer ({n} in a row)" for n in range(1, 6)]
+    assert len({q.astimezone(day.zone).date() for q in queued}) == 3  # two a day, three days
+    # the desk's give-up is final: the order never came back to the queue; one "could not reach you" letter
+    gave_up = queued[-1]
     subjects = [m["subject"] for m in day.outbox()]
-    assert subjects.count("We could not reach you about order 30") == 2  # the playbook's and the desk's
+    assert subjects.count("We could not reach you about order 30") == 1
+    # three days for the customer to answer the letter, then Cancelled with the reason
+    [cancel] = [r for r in rows if r["step"] == "not_reachable"]
+    assert gave_up + timedelta(days=3) <= cancel["ran_at"] <= gave_up + timedelta(days=3, minutes=30)
+    assert backend("gc").orders["30"].cancel_reason == "Not reachable"
+    with day.store() as store:
+        from unpaid.store.tasks import Tasks
+
+        [task] = Tasks(store).for_orders(["gc:30"])["gc:30"]
+    assert (task.state, task.outcome, task.attempts) == ("done", "no_answer", 6)
     assert day.queue(t)[0].startswith("Today: 0 orders to call")
+
+
+def test_seed_002_a_callback_moves_the_same_call_and_the_playbook_waits_for_it(shop):
+    day = shop("Europe/Moscow", "gc", EXAMPLES / "getcourse_process.toml")
+    created = day.at("2026-11-24T10:00")
+    backend("gc").put(order("gc", "40", created, currency="RUB"))
+    day("sync", created)
+    day.run_until(created, created + timedelta(minutes=30), timedelta(minutes=15))
+    t = day.at("2026-11-24T10:40")
+    day("take gc:40 -m maria", t)
+    day("outcome gc:40 callback --at 2026-11-24T18:30 -m maria", t)
+    # the runs of the afternoon create no second call; the plan shows the wait for the callback
+    rows = day.run_until(day.at("2026-11-24T11:00"), day.at("2026-11-24T18:00"), timedelta(minutes=50))
+    assert [r for r in rows if r["result"] == "done"] == []
+    [wait] = day("plan --order gc:40", day.at("2026-11-24T13:50"), fmt="json").json()
+    assert wait["kind"] == "wait" and "2026-11-24T15:30:00Z" in wait["reason"]
+    assert day.ids(day.at("2026-11-24T18:00"), "--manager maria") == []
+    assert day.ids(day.at("2026-11-24T18:30"), "--manager maria") == ["gc:40"]
+    assert day.ids(day.at("2026-11-24T18:30"), "--manager ivan") == []  # a callback stays with who arranged it
+    # reached at the callback: thinking it over; still the same call, two days later
+    t = day.at("2026-11-24T18:30")
+    day("take gc:40 -m maria", t)
+    assert "next call 2026-11-26 18:30" in day("outcome gc:40 thinking -m maria", t).stdout
+    assert [r for r in day.run(t + timedelta(minutes=5)) if r["result"] == "done"] == []
+    with day.store() as store:
+        from unpaid.store.tasks import Tasks
+
+        [task] = Tasks(store).for_orders(["gc:40"])["gc:40"]
+    assert (task.state, task.attempts) == ("open", 3)
+    history = day.history("gc:40", t)
+    assert [h["summary"] for h in history if h["kind"] == "task"] == ["Call task #1"]
+
+
+ASK_PHONE = "We could not reach you about order 50"  # gc_ask_phone.txt
+
+
+def test_seed_002_no_phone_asks_by_mail_every_two_days_and_calls_once_a_phone_is_added(shop):
+    day = shop("Europe/Moscow", "gc", EXAMPLES / "getcourse_process.toml")
+    created = day.at("2026-11-24T10:00")
+    backend("gc").put(order("gc", "50", created, phone=None, currency="RUB"))
+    backend("gc").put(order("gc", "51", created, phone=None, currency="RUB"))
+    day("sync", created)
+    rows = day.run_until(created, day.at("2026-11-28T12:00"), timedelta(hours=1))
+    asks = [r["ran_at"] for r in rows if r["order_id"] == "gc:50" and r["step"] == "call" and r["result"] == "done"]
+    assert asks[0] == day.at("2026-11-24T11:00")  # the first run after the 15 minutes' grace
+    assert all(timedelta(days=2) <= b - a <= timedelta(days=2, hours=1) for a, b in zip(asks, asks[1:]))
+    subjects = day.subjects("gc:50")
+    assert subjects.count(ASK_PHONE) == len(asks) and len(subjects) == len(asks) + 2  # + the two of entry
+    # a manager got a phone for gc:51 and adds it: the next pass of the loop calls instead of writing
+    day("edit gc:51 --phone '+7 999 123 45 67' -m maria", day.at("2026-11-28T12:30"))
+    rows = day.run_until(day.at("2026-11-28T13:00"), day.at("2026-11-30T13:00"), timedelta(hours=1))
+    calls = [r for r in rows if r["order_id"] == "gc:51" and r["step"] == "call" and r["result"] == "done"]
+    assert calls and calls[0]["action"] == "call"
+    assert day.ids(day.at("2026-11-30T13:00")) == ["gc:51"]
+    # gc:50 never gave a phone: after a week of asking, three more days, then Cancelled "Not reachable"
+    rows = day.run_until(day.at("2026-11-30T14:00"), day.at("2026-12-06T14:00"), timedelta(hours=6))
+    assert backend("gc").orders["50"].cancel_reason == "Not reachable"
+    assert day.subjects("gc:50").count(ASK_PHONE) == 4  # the asks: days 0, 2, 4, 6
+
+
+
+
+def test_seed_004_more_than_7_letters_and_dials_last_letter_then_cancelled_in_week_1(shop):
+    day = shop("Europe/Kyiv", "pharmacy", EXAMPLES / "pharmacy.toml")
+    created = day.at("2026-11-02T11:00")  # a Monday: enters a week later
+    backend("pharmacy").put(order("pharmacy", "1", created))
+    day("sync", created)
+    entered = day.at("2026-11-09T11:00")
+    t, rows, dials, attempts_seen = entered - timedelta(hours=1), [], 0, []
+    while status("pharmacy", "1") is not Status.CANCELLED and t < entered + timedelta(weeks=2):
+        rows += [dict(r, ran_at=t) for r in day.run(t) if r["result"] in ("done", "skipped")]
+        due = day.queue(t)[1]
+        if due:  # the operator dials whenever the order is due; nobody answers
+            attempts_seen.append((due[0]["attempts"], due[0]["calls"], due[0]["messages"]))
+            day("outcome pharmacy:1 no_answer -m olena", t)
+            dials += 1
+        t += timedelta(hours=1)
+    # letters and dials, as the operators count them: 1 letter + 6 dials + the desk's letter = 8 > 7
+    assert dials == 6
+    assert attempts_seen[0] == (1, 0, 1) and attempts_seen[-1] == (6, 5, 1)  # the queue's column, before each dial
+    [offer] = [r for r in rows if r["step"] == "last_offer" and r["result"] == "done"]
+    assert "25% bonus" in offer["detail"]
+    history = day.history("pharmacy:1", t)
+    assert sum(h["kind"] == "call" for h in history) + sum(h["kind"] == "message" for h in history) == 9
+    subjects = day.subjects("pharmacy:1")
+    assert sorted(subjects) == sorted(["Your order 1 is waiting — +15% bonus", "We could not reach you about order 1",
+                                       "Last chance: +25% bonus on order 1"])
+    # the last letter's offer ends when the order is cancelled, not after
+    last = next(m for m in day.outbox() if m["subject"].startswith("Last chance"))
+    # cancelled in the first week, as the article's operator would
+    [cancel] = [r for r in rows if r["step"] == "give_up" and r["result"] == "done"]
+    assert cancel["ran_at"] < entered + timedelta(weeks=1)
+    assert backend("pharmacy").orders["1"].cancel_reason == "Too many attempts"
+    assert f"until {cancel['ran_at'].astimezone(day.zone):%Y-%m-%d %H}:" in last["body"]
+    # one call task: the desk moved it on after each dial
+    assert [r["step"] for r in rows if r["result"] == "done" and r["action"] == "call"] == ["call"]
+
+
+def test_seed_004_bonus_ladder_15_then_25_exactly_at_three_weeks_and_expired_at_six(shop):
+    day = shop("Europe/Kyiv", "pharmacy", EXAMPLES / "pharmacy.toml")
+    created = day.at("2026-11-02T11:00")
+    backend("pharmacy").put(order("pharmacy", "2", created, phone=None))  # letters only: nobody to call
+    day("sync", created)
+    entered = day.at("2026-11-09T11:00")
+    rows = day.run_until(entered, entered + timedelta(weeks=6, hours=2), timedelta(hours=2))
+    done = [r for r in rows if r["result"] == "done"]
+    ladder = [(r["step"], r["ran_at"]) for r in done if r["step"].startswith("ladder")]
+    assert ladder == [("ladder-1", entered), ("ladder-2", entered + timedelta(weeks=3))]  # no gap, no overlap
+    letters = [r for r in done if r["step"] == "letter"]
+    subjects = [m["subject"] for m in day.outbox() if m["data"]["step"] == "letter"]
+    assert len(letters) == 6
+    assert sorted(subjects) == sorted(["Your order 2 is waiting — +15% bonus"] * 3
+                                      + ["Your order 2 is waiting — +25% bonus"] * 3)
+    for row in letters:  # each letter carries the offer of its week
+        week = (row["ran_at"] - entered) // timedelta(weeks=1)
+        body = next(m["body"] for m in day.outbox() if m["key"] == row["key"])
+        assert ("25% more tablets" in body) == (week >= 3), (week, body)
+    # the 25% holds until the end, and the end is when the order is cancelled: no letter promises more
+    end = entered + timedelta(weeks=6)
+    last = next(m["body"] for m in day.outbox() if m["key"] == letters[-1]["key"])
+    assert f"Pay until {end.astimezone(day.zone):%Y-%m-%d %H:%M}" in last
+    [expired] = [r for r in done if r["step"] == "end"]
+    assert end <= expired["ran_at"] < end + timedelta(hours=2)
+    assert backend("pharmacy").orders["2"].cancel_reason == "Expired"
+    with day.store() as store:
+        offers = store.conn.execute("SELECT percent, valid_until FROM offers WHERE order_id = 'pharmacy:2'"
+                                    " ORDER BY percent").fetchall()
+    assert [tuple(o) for o in offers] == [(15, to_iso(entered + timedelta(weeks=3))), (25, to_iso(end))]
+
+
+def test_seed_001_awo_call_list_after_the_offer_waits_for_the_outcome(shop):
+    day = shop("Europe/Moscow", "awo", EXAMPLES / "awo_invoice.toml")
+    created = day.at("2026-11-23T12:00")
+    backend("awo").put(order("awo", "7", created, currency="RUB"))
+    backend("awo").put(order("awo", "8", created, currency="RUB"))
+    backend("awo").put(order("awo", "9", created, phone=None, currency="RUB"))
+    day("sync", created)
+    rows = day.run_until(created, day.at("2026-11-28T12:00"), timedelta(hours=1))
+    done = {(r["order_id"], r["step"]) for r in rows if r["result"] == "done"}
+    assert {("awo:7", s) for s in ("reminder", "offer", "offer_letter", "call_list")} <= done
+    # the call is the last step: the playbook waits for it; nothing closes the call behind the managers
+    t = day.at("2026-11-28T12:00")
+    assert day.ids(t) == ["awo:8", "awo:7"]
+    assert [r["order_id"] for r in rows if r["result"] == "finished"] == ["awo:9"]
+    # no phone: the call list skips the customer, and the playbook finishes
+    skipped = [r for r in rows if r["order_id"] == "awo:9" and r["step"] == "call_list"]
+    assert skipped and skipped[0]["result"] == "skipped"
+    day("take awo:7 -m anna", t)
+    day("outcome awo:7 thinking -m anna", t)
+    day("take awo:8 -m anna", t)
+    day("outcome awo:8 refused --reason 'too expensive' -m anna", t)
+    rows = day.run_until(t, t + timedelta(days=1), timedelta(hours=6))
+    assert [r["result"] for r in rows if r["order_id"] == "awo:7"] == []  # still waiting for the call
+    assert [r["result"] for r in rows if r["order_id"] == "awo:8"] == ["exited"]
+    assert day.ids(day.at("2026-11-30T12:00")) == ["awo:7"]

@@ -26,7 +26,7 @@ def test_forecast_over_a_week_with_window_twin_and_cap(shop):
     assert story(rows, "awo:1") == [
         ("", "enter later", "2026-11-25T09:00:00Z"), ("reminder", "act later", "2026-11-25T09:00:00Z"),
         ("offer", "act later", "2026-11-26T09:00:00Z"), ("offer_letter", "act later", "2026-11-26T09:00:00Z"),
-        ("", "finish", "2026-11-26T09:00:00Z")]
+        ("call_list", "act later", "2026-11-28T09:00:00Z"), ("", "wait", "2026-11-28T09:00:00Z")]
     capped = next(r for r in rows if r["order_id"] == "awo:2" and r["step"] == "reminder")
     assert capped["at"] == "2026-11-27T09:00:00Z" and "frequency cap" in capped["reason"]
     [twin] = [r for r in rows if r["order_id"] == "awo:3"]
@@ -64,28 +64,36 @@ def test_forecast_of_the_pharmacy_weeks_stops_for_the_call_outcome_and_ends_on_t
     end = rows[-1]
     assert end["step"] == "end" and end["at"] == "2026-12-21T08:00:00Z"  # six weeks after entry
     letters = [r["at"] for r in rows if r["step"] == "letter" and r["kind"] == "act later"]
-    assert len(letters) == 7 and letters[-1] < end["at"]  # weeks 0..6, each in the Kyiv window
-    second = next(r for r in rows if r["step"] == "letter" and r["at"] == letters[1])
-    assert second["at"] == "2026-11-16T07:00:00Z" and "send window" in second["reason"]  # Sunday -> Monday
-    assert [r["kind"] for r in rows if r["step"] == "bonus_25"][-3:] == ["act later", "skip later", "skip later"]
+    # weeks 0..5, every 7 days from the last letter (no call to wait for), each in the Kyiv window
+    assert len(letters) == 6 and letters[-1] < end["at"]
+    second = next(r for r in rows if r["step"] == "next_week" and r["at"] == letters[1])
+    assert "every 1w" in second["reason"]
+    # the offer ladder switches exactly three weeks after entry, not at the next weekly letter
+    ladder = [(r["step"], r["kind"], r["at"]) for r in rows if r["step"].startswith("ladder")]
+    entry = next(r["at"] for r in rows if r["kind"] == "enter later")
+    assert ladder == [("ladder-1", "act later", entry), ("ladder-2", "act later", "2026-11-30T08:00:00Z")]
+    assert entry == "2026-11-09T08:00:00Z"  # exactly 21 days apart
     no_phone = [r for r in rows if r["step"] == "call"]
     assert no_phone and all("no phone" in r["reason"] for r in no_phone)
 
 
 def test_the_cap_holds_across_playbooks_and_the_customer_zone_sets_the_window(shop):
     created = at("2026-11-24T10:00")
-    shop.add(order("gc", "1", created), order("gc", "2", at("2026-11-24T20:00"), email="far@example.com",
-                                              timezone="Asia/Vladivostok"))
-    rows = shop.step_until(created, created + timedelta(days=2), timedelta(minutes=30), "--playbook",
+    shop.add(order("gc", "1", created, phone=None),
+             order("gc", "2", at("2026-11-24T20:00"), email="far@example.com", timezone="Asia/Vladivostok"))
+    rows = shop.step_until(created, created + timedelta(days=2), timedelta(minutes=15), "--playbook",
                            "getcourse_process", "--playbook", "getcourse_mailing")
     sent = {(r["order_id"], r["step"]): r["ran_at"] for r in rows if r["result"] == "done" and r["action"] == "send"}
+    # the payment link and the product letter are transactional (cap = false): at once, and not counted
     assert sent[("gc:1", "payment_link")] == sent[("gc:1", "product_info")] == created
-    # the mailing's cap is one a day: the process's two letters push its first letter to the next day
-    assert sent[("gc:1", "first_letter")] == created + timedelta(days=1)
-    # gc:2 got the process's letters at 20:00 Moscow; the cap frees the next day at 20:00 Moscow, which is
-    # 03:00 in Vladivostok: the letter waits for 08:00 there (01:00 in Moscow), never goes out at night
+    # no phone: the call step asks for one by e-mail — a dunning letter, under the cap of one a day across
+    # playbooks, so the mailing's first letter (due at 11:00) waits until the cap frees the next day
+    assert sent[("gc:1", "call")] == created + timedelta(minutes=15)
+    assert sent[("gc:1", "first_letter")] == created + timedelta(days=1, minutes=15)
+    # gc:2 got the process's letters at 20:00 Moscow without using the cap; its first letter is due at
+    # 21:00 Moscow, which is 04:00 in Vladivostok: it waits for 08:00 there (01:00 in Moscow), never at night
     assert sent[("gc:2", "payment_link")] == at("2026-11-24T20:00")
-    assert sent[("gc:2", "first_letter")] == at("2026-11-26T01:00")
+    assert sent[("gc:2", "first_letter")] == at("2026-11-25T01:00")
 
 
 def test_plan_of_one_order_explains_why_it_is_not_in_a_playbook(shop):

@@ -157,8 +157,11 @@ def _no_answer(facts: CallFacts, now: datetime, s: DeskSettings, zone: tzinfo, d
     attempt = len(run) + 1
     data = {**base, "attempt": attempt}
     if attempt >= s.attempts:
-        return Plan("no_answer", detail, f"no answer ({attempt} in a row): given up, Not confirmed",
-                    status=Status.NOT_CONFIRMED, send=("unreachable",), data={**data, "given_up": True})
+        # One "we could not reach you" letter per order: a second give-up (a manager tried again) is silent.
+        send = ("unreachable",) if facts.gave_up_at is None else ()
+        return Plan("no_answer", detail, f"no answer ({attempt} in a row): given up, Not confirmed"
+                    + ("" if send else " (the customer already had the letter)"),
+                    status=Status.NOT_CONFIRMED, send=send, data={**data, "given_up": True})
     today = now.astimezone(zone).date()
     today_calls = 1 + sum(1 for at in run if at.astimezone(zone).date() == today)
     nxt = None

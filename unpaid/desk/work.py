@@ -101,29 +101,38 @@ def push_comment(store: "Store", connector: "Connector | None", order: "Order", 
 
 
 def _reschedule(store: "Store", order_id: str, manager: str, now: datetime, plan: Plan, finished: bool) -> None:
-    """Close the order's open call tasks with the outcome; open the follow-up call; pause the playbooks."""
+    """Move the call on (an outcome that continues it) or settle it; pause the playbooks after a promise.
+
+    One order, one call (docs/cases.md): an unanswered dial, a callback, "thinking" keep the same task
+    open with a new due time, so the playbook that asked for the call keeps waiting for it. A promise,
+    the last unanswered dial, a refusal or a duplicate close it; the playbook then goes on with its next
+    step. After a promise the desk keeps a follow-up call in the queue; a playbook that calls again
+    later waits for that call instead of opening a second one.
+    """
     from unpaid.store.desk import DeskStore
     from unpaid.store.enrollments import Enrollments
     from unpaid.store.tasks import CANCELLED, Tasks
 
     desk, tasks = DeskStore(store), Tasks(store)
     current = desk.open_task(order_id)
+    # A callback or a promise stays with the manager who arranged it; plain retries go back to everyone.
+    keep_with = manager if plan.outcome in ("callback", "promised") else None
+    continues = plan.next_call is not None and not finished and plan.outcome != "promised"
     for task in desk.open_tasks(order_id):
-        tasks.close(task.id, plan.outcome, now, manager, state=CANCELLED if finished else "done")
+        if continues and current is not None and task.id == current.id:
+            tasks.reschedule(task.id, plan.next_call, plan.outcome, keep_with)
+        else:
+            tasks.close(task.id, plan.outcome, now, manager, state=CANCELLED if finished else "done")
     if plan.pause_until is not None:
         Enrollments(store).pause(order_id, plan.pause_until, now)
-    if plan.next_call is None or finished:
+    if plan.next_call is None or finished or (continues and current is not None):
         return
-    # The follow-up is the desk's own task: the playbook moves on with the outcome (its reminder on a
-    # promised day, its own "call again" or "ask for a phone" steps) instead of waiting for the desk's
-    # retries. The queue shows the desk's call first, and the next outcome closes both.
     follow = tasks.create(f"{order_id}|{DESK}|call|{desk.task_count(order_id)}", order_id=order_id,
                           playbook=DESK, step=current.step if current else "call",
                           due_at=plan.next_call, script=current.script if current else "",
                           attempts=(current.attempts + 1) if current else 1, now=now)
-    # A callback or a promise stays with the manager who arranged it; plain retries go back to everyone.
-    if plan.outcome in ("callback", "promised"):
-        desk.assign(follow.id, manager)
+    if keep_with:
+        desk.assign(follow.id, keep_with)
 
 
 def postpone(store: "Store", order: "Order", manager: str, until: datetime, now: datetime,

@@ -57,7 +57,7 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
         ledger[oid] = {e.key: e for e in entries}
     tasks = Tasks(store)
     task_map = tasks.for_orders(ids, pb.name)
-    outcomes = tasks.last_outcomes(ids) if _uses_outcomes(pb) else {}
+    outcomes = tasks.last_outcomes(ids) if _uses_outcomes(pb) or _calls(pb) else {}
     events = Events(store).for_orders(ids) if pb.events else {}
     offers = Offers(store).for_orders(ids, now)
     twins = paid_twins(store, ((o.id, o.customer.key, o.product_key) for o in orders))
@@ -66,6 +66,9 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
     # A send claimed but not finished (a killed run's) holds a slot: it must not defer its own retry.
     pending = {k for entries in ledger.values() for k, e in entries.items() if e.state != DONE}
     contacts = Contacts(store).recent((o.customer.key for o in orders), cap_since, pending)
+    counts = store.history.contact_counts(ids)
+    chain_done = _chain_done(store, pb, orders, chain_keys)
+    open_calls = {t.order_id: t for t in tasks.open_for_orders(ids) if t.playbook != pb.name}
     cases = []
     for o in orders:
         cases.append(Case(
@@ -74,13 +77,38 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
             paid_twin=twins.get(o.id), chain_holder=holders.get(chain_keys[o.id]) if chain_keys[o.id] else None,
             optout=bool(optouts & {o.customer.key, normalize_email(o.customer.email), o.customer.phone,
                                    normalize_phone(o.customer.phone, default_country)} - {None}),
-            contacts=contacts.get(o.customer.key or "", [])))
+            contacts=contacts.get(o.customer.key or "", []), dials=counts.get(o.id, (0, 0))[0],
+            messages=counts.get(o.id, (0, 0))[1], chain_done=chain_done.get(o.id, {}), open_call=open_calls.get(o.id)))
     return cases
+
+
+def _chain_done(store: "Store", pb: "Playbook", orders: list, chain_keys: dict[str, str | None]
+                ) -> dict[str, dict[str, tuple[str, datetime]]]:
+    """Per order: steps this playbook already did for another order of its customer and product created
+    within ``same_product_within`` of it — one purchase, one story, even after that chain finished."""
+    keys = {k for k in chain_keys.values() if k}
+    if not keys:
+        return {}
+    by_chain: dict[str, list] = {}
+    for chain, step, other, created, at in Enrollments(store).chain_steps(pb.name, keys):
+        by_chain.setdefault(chain, []).append((step, other, created, at))
+    out: dict[str, dict[str, tuple[str, datetime]]] = {}
+    for o in orders:
+        for step, other, created, at in by_chain.get(chain_keys[o.id] or "", ()):
+            if other != o.id and abs(created - o.created_at) <= pb.same_product_within:
+                out.setdefault(o.id, {}).setdefault(step, (other, at))
+    return out
 
 
 def _chain(order) -> str | None:
     key = order.customer.key
     return f"{key}|{order.product_key or ''}" if key else None
+
+
+def _calls(pb: "Playbook") -> bool:
+    """Whether the playbook opens calls: then it must know when the desk gave up calling."""
+    steps = list(pb.steps) + ([pb.end] if pb.end else [])
+    return any(x.action == "call" for s in steps for x in (s, s.fallback) if x is not None)
 
 
 def _uses_outcomes(pb: "Playbook") -> bool:

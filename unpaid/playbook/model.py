@@ -38,9 +38,14 @@ IDEMPOTENT_ACTIONS = frozenset({"trigger", "offer", "status", "call", "cancel", 
 OFFER_KINDS = ("discount", "bonus")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 STEP_FIELDS = {"name", "action", "after", "at", "when", "channel", "template", "trigger", "params", "kind",
-               "percent", "valid", "status", "reason", "script", "to", "fallback", "window", "title"}
+               "percent", "valid", "status", "reason", "script", "to", "fallback", "window", "title", "cap", "every"}
 PLAYBOOK_FIELDS = {"title", "segment", "channel", "window", "cap", "enter_within", "end", "templates", "steps",
-                   "enabled"}
+                   "enabled", "count", "offers", "same_product_within"}
+#: What ``attempts`` counts (docs/cases.md): dials recorded at the desk, messages to the customer, or both.
+COUNTS = ("contacts", "calls", "messages")
+#: Orders of one customer and product this close together are one purchase: a step done for one is not
+#: repeated for the other, whether or not the first one's chain has finished.
+DEFAULT_SAME_PRODUCT_WITHIN = timedelta(days=30)
 #: Default: an order that became eligible more than this long ago does not enter (no blast of old orders).
 DEFAULT_ENTER_WITHIN = timedelta(days=3)
 MAX_RUNS_PER_STEP = 50
@@ -51,6 +56,17 @@ class Offer:
     kind: str
     percent: int
     valid: timedelta
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One rung of an offer ladder: from ``at`` after entry, ``percent`` off (or bonus) until ``until``."""
+
+    at: timedelta
+    kind: str
+    percent: int
+    until: timedelta  # from entry: the next rung's ``at``, else the playbook's end, else ``at + valid``
+    step: "Step"  # the offer action the runner carries out, named ``ladder-N``
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,10 @@ class Step:
     fallback: "Step | None" = None
     windowed: bool = True
     title: str = ""
+    #: False: a transactional message (a payment link, a thank-you) outside the frequency cap.
+    capped: bool = True
+    #: On a goto: the loop's period — the target step runs again this long after its last run.
+    every: timedelta | None = None
 
     @property
     def contacts(self) -> bool:
@@ -120,9 +140,19 @@ class Playbook:
     templates: Path | None = None
     events: frozenset[str] = frozenset()  # event kinds the conditions need (open, click)
     enabled: bool = True
+    count: str = "contacts"
+    ladder: tuple[Rung, ...] = ()
+    same_product_within: timedelta = DEFAULT_SAME_PRODUCT_WITHIN
 
     def step(self, name: str) -> Step:
+        for rung in self.ladder:
+            if rung.step.name == name:
+                return rung.step
         return next(s for s in self.steps if s.name == name)
+
+    def rung(self, step: Step) -> Rung | None:
+        """The ladder rung ``step`` carries out, or None for an ordinary step."""
+        return next((r for r in self.ladder if r.step is step), None)
 
     def index(self, name: str) -> int:
         return next(i for i, s in enumerate(self.steps) if s.name == name)
@@ -207,8 +237,55 @@ def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segm
     enabled = body.get("enabled", True)
     if not isinstance(enabled, bool):
         raise _err(f"{where}.enabled", "must be true or false", "write enabled = false to switch it off")
+    count = body.get("count", "contacts")
+    if count not in COUNTS:
+        raise _err(f"{where}.count", f"is {count!r}", f"use one of: {', '.join(COUNTS)} (what `attempts` counts)")
+    ladder = _ladder(body.get("offers"), f"{where}.offers", end_after, len(steps) + 1)
+    within = _duration(body, "same_product_within", where)
     return Playbook(name, _str(body, "title", where) or "", segment, steps, where, channel, window, cap,
-                    enter_within, end_after, end, events=frozenset(events), enabled=enabled)
+                    enter_within, end_after, end, events=frozenset(events), enabled=enabled, count=count,
+                    ladder=ladder, same_product_within=DEFAULT_SAME_PRODUCT_WITHIN if within is None else within)
+
+
+def _ladder(raw: Any, where: str, end_after: timedelta | None, index: int) -> tuple[Rung, ...]:
+    """``offers = [{ at = "0", percent = 15 }, { at = "3w", percent = 25 }]``: rungs that switch exactly on time."""
+    if raw is None:
+        return ()
+    example = 'write offers = [{ at = "0", kind = "bonus", percent = 15 }, { at = "3w", kind = "bonus", percent = 25 }]'
+    if not isinstance(raw, list) or not raw:
+        raise _err(where, "must be a list of offers", example)
+    parsed = []
+    for i, body in enumerate(raw):
+        here = f"{where}[{i + 1}]"
+        if not isinstance(body, Mapping):
+            raise _err(here, "must be a table", example)
+        unknown = set(body) - {"at", "kind", "percent", "valid"}
+        if unknown:
+            raise _err(f"{here}.{sorted(unknown)[0]}", "is not an offer field", "use at, kind, percent and valid")
+        at = _duration(body, "at", here)
+        if at is None:
+            raise _err(f"{here}.at", "is missing", 'write when it starts, counted from entry: at = "3w"')
+        offer = _offer({"valid": "1s", **body}, here)
+        parsed.append((at, offer, _duration(body, "valid", here), here))
+    rungs: list[Rung] = []
+    for i, (at, offer, valid, here) in enumerate(parsed):
+        if i and (at <= parsed[i - 1][0] or offer.percent <= parsed[i - 1][1].percent):
+            raise _err(here, "must start later and offer more than the offer before it",
+                       "list the offers in order; offers only go up")
+        if i + 1 < len(parsed):
+            until = parsed[i + 1][0]
+        elif valid is not None:
+            until = at + valid
+        elif end_after is not None:
+            until = end_after
+        else:
+            raise _err(f"{here}.valid", "is missing: the last offer needs a validity when the playbook has no end",
+                       'write valid = "3w", or give the playbook end = { after = "6w", ... }')
+        # Not held to the send window: the offer switches exactly on time (no gap, no overlap).
+        step = Step(f"ladder-{i + 1}", "offer", index + i, here, at=at, windowed=False,
+                    offer=Offer(offer.kind, offer.percent, until - at))
+        rungs.append(Rung(at, offer.kind, offer.percent, until, step))
+    return tuple(rungs)
 
 
 def zero_delay_loop(steps: tuple[Step, ...]) -> list[Step] | None:
@@ -220,7 +297,7 @@ def zero_delay_loop(steps: tuple[Step, ...]) -> list[Step] | None:
     index = {s.name: i for i, s in enumerate(steps)}
 
     def waits(i: int) -> bool:
-        return bool(steps[i].after) or steps[i].action == "call"
+        return bool(steps[i].after) or bool(steps[i].every) or steps[i].action == "call"
 
     def following(i: int) -> list[int]:
         step = steps[i]
@@ -272,6 +349,10 @@ def _step(index: int, body: Any, where: str, default_channel: str | None, events
                    f"use one of: {', '.join(ACTIONS)}")
     if "after" in body and "at" in body:
         raise _err(where, "has both after and at", "use after (from the previous step) or at (from entry)")
+    every = _duration(body, "every", where)
+    if every is not None and (action != "goto" or "after" in body or "at" in body or not every):
+        raise _err(f"{where}.every", "only applies to a goto, instead of after and at, and must not be zero",
+                   'write every = "7d" on the goto that closes a weekly loop')
     after = _duration(body, "after", where)
     at = _duration(body, "at", where)
     if after is None and at is None:
@@ -327,8 +408,12 @@ def _step(index: int, body: Any, where: str, default_channel: str | None, events
     windowed = body.get("window", True)
     if not isinstance(windowed, bool):
         raise _err(f"{where}.window", "must be true or false", "write window = false to ignore the send window")
+    capped = body.get("cap", True)
+    if not isinstance(capped, bool):
+        raise _err(f"{where}.cap", "must be true or false",
+                   "write cap = false for a transactional message outside the frequency cap")
     return Step(name, action, index, where, after, at, tuple(conditions), windowed=windowed,
-                title=_str(body, "title", where) or "", **kw)
+                title=_str(body, "title", where) or "", capped=capped, every=every, **kw)
 
 
 def _offer(body: Mapping[str, Any], where: str) -> Offer:

@@ -61,6 +61,21 @@ class Case:
     chain_holder: str | None = None
     optout: bool = False
     contacts: list[datetime] = field(default_factory=list)
+    #: Dials the desk recorded for the order, and messages sent to the customer about it (by anyone).
+    dials: int = 0
+    messages: int = 0
+    #: Steps of this playbook already done for another order of the same customer and product, within
+    #: ``same_product_within``: step name -> (that order's id, when).
+    chain_done: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
+    #: The order's open call that belongs to someone else (the desk's follow-up after a promise, another
+    #: playbook's): a call step waits for it instead of opening a second one.
+    open_call: Any = None
+
+    @property
+    def gave_up_at(self) -> datetime | None:
+        """When the desk last gave up calling (the last dial was the last unanswered one), or None."""
+        out = self.outcome
+        return out.at if out is not None and out.data.get("given_up") else None
 
     @property
     def chain_key(self) -> str | None:
@@ -80,14 +95,17 @@ class _State:
     open_task: Any
     task_closed: datetime | None
     messages: int
-    calls: int
-    triggers: int
+    calls: int  # dials: call outcomes recorded at the desk
     last_msg_at: datetime | None
     offer: int
     offer_until: datetime | None
     outcome: str | None
     contacts: list[datetime]
     ledger: Mapping[str, LedgerEntry]
+    gave_up_at: datetime | None = None
+    ladder_done: set[str] = field(default_factory=set)
+    #: When each step was last done (for a goto's ``every``: the loop's period counts from its target).
+    last_done: dict[str, datetime] = field(default_factory=dict)
     ended: bool = False
 
 
@@ -129,7 +147,7 @@ class Planner:
     def decide(self, case: Case, now: datetime, until: datetime | None = None, book: bool = False) -> list[Decision]:
         """Decisions from ``now`` up to ``until`` (default: now), plus the next one after, each with its reason."""
         until = until or now
-        pb, order = self.pb, case.order
+        order = case.order
         out: list[Decision] = []
         en = case.enrollment
         if en is not None and en.state != "active":
@@ -160,8 +178,8 @@ class Planner:
             if book and d.kind == "act" and d.action == "send" and order.customer.key:
                 self.booked.setdefault(order.customer.key, []).append(d.at)
             self._apply(state, d)
-            if d.kind == "act" and d.at < now:  # an overdue step is done now, and the next counts from then
-                state.since = now
+            if d.kind == "act" and d.at < now and self.pb.rung(self._step(d.step)) is None:
+                state.since = now  # an overdue step is done now, and the next counts from then
             t = max(t, d.at)
             if state.ended:
                 break
@@ -212,26 +230,35 @@ class Planner:
             entered_at=entered, cursor=en.cursor if en else 0, since=(en.cursor_since if en else entered),
             loops=dict(en.loops) if en else {}, paused_until=en.paused_until if en else None,
             open_task=open_tasks[-1] if open_tasks else None, task_closed=max(closed) if closed else None,
-            messages=sum(e.action == "send" for e in done), calls=sum(e.action == "call" for e in done),
-            triggers=sum(e.action == "trigger" for e in done),
+            messages=case.messages, calls=case.dials,
             last_msg_at=max((e.updated_at for e in sends), default=None),
             offer=offer.percent if offer else 0, offer_until=offer.valid_until if offer else None,
             outcome=case.outcome.outcome if case.outcome else None,
-            contacts=sorted(case.contacts + self.booked.get(case.order.customer.key or "", [])), ledger=ledger)
+            contacts=sorted(case.contacts + self.booked.get(case.order.customer.key or "", [])), ledger=ledger,
+            gave_up_at=case.gave_up_at if case.gave_up_at and entered and case.gave_up_at >= entered else None,
+            last_done=_last_done(done),
+            ladder_done={r.step.name for r in self.pb.ladder
+                         if (e := ledger.get(ledger_key(case.order.id, self.pb.name, r.step.name, 0))) is not None
+                         and e.state in (DONE, SKIPPED)})
 
     def _apply(self, st: _State, d: Decision) -> None:
         step = self._step(d.step)
         acted = self._act_step(step, d.fallback)
+        if self.pb.rung(step) is not None:  # a ladder rung: the offer changes, the steps do not move
+            st.ladder_done.add(step.name)
+            if d.kind == "act":
+                st.offer, st.offer_until = step.offer.percent, d.at + step.offer.valid
+            return
         if d.kind == "act":
             if acted.action == "send":
                 st.messages += 1
                 st.last_msg_at = d.at
-                st.contacts = sorted(st.contacts + [d.at])
+                if step.capped:
+                    st.contacts = sorted(st.contacts + [d.at])
             elif acted.action == "trigger":
-                st.triggers += 1
+                st.messages += 1
                 st.last_msg_at = d.at
             elif acted.action == "call":
-                st.calls += 1
                 st.open_task = "forecast"
             elif acted.action == "offer":
                 st.offer, st.offer_until = acted.offer.percent, d.at + acted.offer.valid
@@ -242,6 +269,7 @@ class Planner:
         st.cursor, st.loops = next_position(self.pb, st.cursor, st.loops, step, d.kind == "act")
         if d.kind == "act":  # offsets count from the previous step that was done, not from skipped ones
             st.since = d.at
+            st.last_done[step.name] = d.at
         st.ledger = {}
 
     def _step(self, name: str) -> Step:
@@ -257,18 +285,54 @@ class Planner:
     # ---- the next decision ----
 
     def _next(self, st: _State, case: Case, t: datetime, now: datetime) -> Decision:
+        d = self._next_step(st, case, t, now)
+        rung = self._rung(st, case, t, now, d)
+        return rung if rung is not None else d
+
+    def _rung(self, st: _State, case: Case, t: datetime, now: datetime, then: Decision) -> Decision | None:
+        """The next offer of the ladder when it comes before ``then`` (the steps' next decision), else None.
+
+        A rung switches exactly at its time from entry, whatever step the order is at; one whose successor
+        has already started is skipped as superseded, so a late order gets the current offer, not a ladder.
+        """
+        ladder = self.pb.ladder
+        if not ladder or st.ended or then.kind in ("finish", "exit", "out"):
+            return None
+        for i, rung in enumerate(ladder):
+            if rung.step.name in st.ladder_done:
+                continue
+            starts = st.entered_at + rung.at
+            # Waiting (a call, a review) does not hold the offers back: a rung due now goes ahead of the wait.
+            if starts > (max(now, t) if then.kind in ("wait", "review") else then.at):
+                return None
+            if self.pb.end_after is not None and rung.at >= self.pb.end_after:
+                return None
+            if i + 1 < len(ladder) and st.entered_at + ladder[i + 1].at <= max(t, now):
+                key = ledger_key(case.order.id, self.pb.name, rung.step.name, 0)
+                return self._d(max(t, starts), case, "skip", f"superseded by {ladder[i + 1].step.name} "
+                               f"({ladder[i + 1].percent}%), which has started", now, step=rung.step.name,
+                               action="offer", key=key)
+            return self._action(rung.step, st, case, starts, t, now,
+                                f"offer ladder: {format_duration(rung.at)} after entry" if rung.at else
+                                "offer ladder: at entry")
+        return None
+
+    def _next_step(self, st: _State, case: Case, t: datetime, now: datetime) -> Decision:
         pb = self.pb
         end_at = st.entered_at + pb.end_after if pb.end is not None and pb.end_after is not None else None
-        if st.cursor >= len(pb.steps):
+        if st.open_task is None and st.cursor >= len(pb.steps):
             if pb.end is not None and st.loops.get(pb.end.name, 0) == 0:
                 return self._action(pb.end, st, case, end_at or st.since, t, now, "the playbook's end")
             return self._d(st.since, case, "finish", "all steps done", now)
-        if st.open_task is not None:
+        if st.open_task is not None:  # a call the managers work, even after the last step: wait for it
             d = self._waiting(st, case, now)
         else:
             step = pb.steps[st.cursor]
             if step.at is not None:
                 base, why = st.entered_at + step.at, f"{format_duration(step.at)} after entry"
+            elif step.every is not None and step.to in st.last_done:
+                base = st.last_done[step.to] + step.every
+                why = f"every {format_duration(step.every)}: {step.to} last ran {to_iso(st.last_done[step.to])}"
             else:
                 base = max(st.since, st.task_closed or st.since) + step.after
                 if not st.cursor:
@@ -277,7 +341,8 @@ class Planner:
                     why = f"{format_duration(step.after)} after the previous step" if step.after else \
                         "right after the previous step"
             d = self._action(step, st, case, base, t, now, why)
-        if end_at is not None and (d.kind in ("wait", "review") or d.at >= end_at):
+        # A held action is never hidden by the end: the order waits for the person who must look at it.
+        if end_at is not None and d.kind != "review" and (d.kind == "wait" or d.at >= end_at):
             return self._action(pb.end, st, case, end_at, t, now,
                                 f"the playbook's end ({format_duration(pb.end_after)} after entry)")
         return d
@@ -339,6 +404,18 @@ class Planner:
                            + " is false", now, **kw)
         if step.when:
             notes.append("when " + ", ".join(c.describe(facts) for c in step.when))
+        done_for = case.chain_done.get(step.name) if step.action in _CHAINED else None
+        if done_for is not None:
+            return self._d(at, case, "skip", f"already done for this customer and product with order {done_for[0]} "
+                           f"on {to_iso(done_for[1])} (one purchase within "
+                           f"{format_duration(self.pb.same_product_within)}: same_product_within)", now, **kw)
+        if step.action == "call" and st.gave_up_at is not None:
+            return self._d(at, case, "skip", f"the desk gave up calling at {to_iso(st.gave_up_at)} (the last "
+                           "unanswered call in a row): no more calls in this playbook — a manager can still "
+                           "`unpaid take` the order", now, **kw)
+        if step.action == "offer" and not self._reachable(case):
+            return self._d(at, case, "skip", "no message or call of this playbook can reach the customer: an "
+                           "offer nobody hears of is not made", now, **kw)
         acted, fallback = step, False
         if step.action in ("send", "call"):
             need = self._address_kind(step)
@@ -353,21 +430,25 @@ class Planner:
                 return self._d(at, case, "skip", "customer opted out of messages", now, **kw)
         if step.action == "trigger" and case.optout:  # the source's own mailing is a message too
             return self._d(at, case, "skip", "customer opted out of messages", now, **kw)
+        if acted.action == "call" and case.open_call is not None:
+            notes.append(f"the order's call task #{case.open_call.id} is already in the queue (due "
+                         f"{to_iso(case.open_call.due_at)}): waits for that one")
         if step.action == "offer" and st.offer >= step.offer.percent and st.offer_until and st.offer_until > at:
             return self._d(at, case, "skip", f"an offer of {st.offer}% is active until {to_iso(st.offer_until)} "
                            "(offers only go up)", now, **kw)
-        at, more = self._slot(acted, st, case, at, now)
+        at, more = self._slot(acted, st, case, at, now, step.capped)
         notes += more
         kw.update(action=acted.action, channel=acted.channel)
         return self._d(at, case, "act", f"{acted.describe()}: " + "; ".join(notes), now,
                        fallback=fallback, retry=retry, **kw)
 
-    def _slot(self, step: Step, st: _State, case: Case, at: datetime, now: datetime) -> tuple[datetime, list[str]]:
-        """Defer to the frequency cap and the send window until both allow it."""
+    def _slot(self, step: Step, st: _State, case: Case, at: datetime, now: datetime,
+              capped: bool = True) -> tuple[datetime, list[str]]:
+        """Defer to the frequency cap (unless the step is outside it) and the send window until both allow it."""
         pb, notes, zone = self.pb, [], self._zone(case)
         for _ in range(10):
             moved = at
-            if step.action == "send" and pb.cap is not None and case.order.customer.key:
+            if step.action == "send" and capped and pb.cap is not None and case.order.customer.key:
                 # A step due in the past goes out now: the cap counts the messages before now, not before `at`.
                 sent_at = max(at, now)
                 recent = [c for c in st.contacts if sent_at - pb.cap.per < c <= sent_at]
@@ -401,6 +482,20 @@ class Planner:
         channels = [s.channel for s in (step, step.fallback) if s is not None and s.action == "send"]
         return all(self.channels[c].dedupes for c in channels if c in self.channels) and bool(channels)
 
+    def _reachable(self, case: Case) -> bool:
+        """Whether any message or call of this playbook can reach the customer (an address, not opted out)."""
+        steps = [x for s in (*self.pb.steps, *((self.pb.end,) if self.pb.end else ()))
+                 for x in (s, s.fallback) if x is not None]
+        for s in steps:
+            if s.action == "call" and case.order.customer.phone:
+                return True
+            if s.action == "send" and not case.optout and self._address(case.order, self._address_kind(s)):
+                return True
+            if s.action == "trigger" and not case.optout:
+                return True
+        # A playbook with no contact step makes offers a plugin or the shop passes on: nothing to judge.
+        return not any(s.action in ("send", "call", "trigger") for s in steps)
+
     def _address_kind(self, step: Step) -> str:
         if step.action == "call":
             return "phone"
@@ -411,6 +506,10 @@ class Planner:
     def _address(order: Order, kind: str) -> str | None:
         return order.customer.phone if kind == "phone" else order.customer.email
 
+    def _attempts(self, st: _State) -> int:
+        """``attempts`` as the playbook's ``count`` says: dials, messages, or both (docs/cases.md)."""
+        return {"calls": st.calls, "messages": st.messages}.get(self.pb.count, st.calls + st.messages)
+
     def _facts(self, st: _State, case: Case, at: datetime) -> Facts:
         o = case.order
         since = st.last_msg_at
@@ -418,7 +517,7 @@ class Planner:
         offer = st.offer if st.offer_until and st.offer_until > at else 0
         return Facts(
             values={"opened": "open" in seen, "clicked": "click" in seen, "messages": st.messages,
-                    "calls": st.calls, "attempts": st.messages + st.calls + st.triggers,
+                    "calls": st.calls, "attempts": self._attempts(st),
                     "last_outcome": st.outcome or "none", "elapsed": at - st.entered_at, "offer": offer},
             order={"status": o.status.value, "native_status": o.native_status, "source": o.source,
                    "product": o.product_key, "manager": o.manager, "number": o.number,
@@ -429,6 +528,18 @@ class Planner:
     def _d(self, at: datetime, case: Case, kind: str, reason: str, now: datetime, **kw: Any) -> Decision:
         return Decision(at=at, order_id=case.order.id, playbook=self.pb.name, kind=kind, reason=reason,
                         due=at <= now, **kw)
+
+
+def _last_done(done: list[LedgerEntry]) -> dict[str, datetime]:
+    out: dict[str, datetime] = {}
+    for e in done:
+        if e.step not in out or e.updated_at > out[e.step]:
+            out[e.step] = e.updated_at
+    return out
+
+
+#: Steps a customer must not get twice for one purchase (see ``same_product_within``).
+_CHAINED = frozenset({"send", "trigger", "call", "offer"})
 
 
 def backoff(attempts: int) -> timedelta:

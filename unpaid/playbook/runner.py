@@ -209,7 +209,8 @@ class Runner:
                                                 repeat=d.repeat, action=step.action, state=SKIPPED, now=stamp,
                                                 due_at=d.at, error=d.reason):
                     raise _Lost
-                self._move(pb, en, step, en.cursor_since, stamp, done=False)
+                if pb.rung(step) is None:  # a skipped ladder rung leaves the steps where they are
+                    self._move(pb, en, step, en.cursor_since, stamp, done=False)
         except _Lost:
             self.report.add(d, "other_run", done_at=stamp)
             return False
@@ -237,7 +238,8 @@ class Runner:
         stamp = self.clock.now()
         try:
             with self.store.transaction():
-                if acted.action == "send" and pb.cap is not None and order.customer.key:
+                capped = acted.action == "send" and step.capped and pb.cap is not None and order.customer.key
+                if capped:
                     sent = self.contacts.since(order.customer.key, stamp - pb.cap.per, exclude_key=d.key)
                     if len(sent) >= pb.cap.messages:
                         raise _Capped
@@ -247,7 +249,7 @@ class Runner:
                                                retry_uncertain=d.retry,
                                                result={"channel": acted.channel} if acted.channel else None):
                     raise _Lost
-                if acted.action == "send" and order.customer.key:
+                if capped:  # a transactional message (cap = false) neither waits for the cap nor uses it up
                     self.contacts.reserve(d.key, order.customer.key, order.id, stamp)
         except _Capped:
             self.report.add(d, "deferred", f"the customer's frequency cap ({pb.cap.messages} per "
@@ -290,7 +292,8 @@ class Runner:
                 if summary and acted.action in _HISTORY_KIND:
                     self.store.history.add(Entry(order.id, done, f"playbook:{pb.name}", _HISTORY_KIND[acted.action],
                                                  summary, {"step": step.name, "key": d.key, **result}))
-                self._move(pb, en, step, done, done, closing)
+                if pb.rung(step) is None:  # a ladder rung changes the offer, not the order's place in the steps
+                    self._move(pb, en, step, done, done, closing)
         except _Lost:
             self.report.add(d, "other_run", "the claim expired before the result was written", done)
             return False
@@ -442,9 +445,13 @@ class Runner:
             return {"trigger": acted.trigger, "params": dict(acted.params)}, \
                 f"Started the source's {acted.trigger} {dict(acted.params) or ''}".strip()
         if acted.action == "offer":
+            rung = pb.rung(step)
+            # A ladder's rung holds until the next one starts (or the end), counted from entry: exact, not
+            # from the moment this run got to it.
+            until = case.enrollment.entered_at + rung.until if rung is not None else now + acted.offer.valid
             offer, new = self.offers.make(d.key, order_id=order.id, playbook=pb.name, step=step.name,
                                           kind=acted.offer.kind, percent=acted.offer.percent,
-                                          valid_until=now + acted.offer.valid, now=now)
+                                          valid_until=until, now=now)
             return ({"percent": offer.percent, "kind": offer.kind, "valid_until": to_iso(offer.valid_until),
                      "new": new}, f"Offered {offer.percent}% {offer.kind} until {self._local(offer.valid_until)}")
         if acted.action in ("status", "cancel"):
@@ -455,10 +462,16 @@ class Runner:
         if acted.action == "call":
             script = templates.render(acted.template, ctx).body if acted.template else \
                 templates.render_string(acted.script or "", ctx, f"{acted.where}.script")
-            calls = sum(1 for t in case.tasks) + 1
-            task = self.tasks.create(d.key, order_id=order.id, playbook=pb.name, step=step.name, due_at=now,
-                                     script=script, attempts=calls, now=now)
-            return {"task_id": task.id, "attempt": task.attempts}, f"Call task #{task.id} (attempt {task.attempts})"
+            with self.store.transaction():
+                # One order, one call: a call already in the queue (the desk's follow-up after a promise)
+                # is the one this step waits for; a second task would be a second story.
+                existing = self.tasks.open_for_order(order.id)
+                if existing is not None and existing.key != d.key and self.tasks.adopt(existing.id, pb.name, step.name):
+                    return ({"task_id": existing.id, "adopted": True},
+                            f"Waits for call task #{existing.id}, already in the queue (due {self._local(existing.due_at)})")
+                task = self.tasks.create(d.key, order_id=order.id, playbook=pb.name, step=step.name, due_at=now,
+                                         script=script, attempts=1, now=now)
+            return {"task_id": task.id}, f"Call task #{task.id}"
         return {"to": acted.to}, ""
 
     def _set_status(self, order: Order, status: Status, reason: str | None) -> tuple[dict[str, Any], str]:

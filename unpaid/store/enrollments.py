@@ -100,6 +100,22 @@ class Enrollments:
             out.update(self.store.conn.execute(sql, [playbook, ACTIVE, *chunk]).fetchall())
         return out
 
+    def chain_steps(self, playbook: str, chain_keys: Iterable[str]) -> list[tuple[str, str, str, datetime, datetime]]:
+        """Contact and offer steps this playbook did for the orders of these chains, in any enrollment state:
+        (chain key, step, order id, order created at, done at), oldest first."""
+        keys, out = sorted(set(chain_keys)), []
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            sql = ("SELECT e.chain_key, l.step, l.order_id, o.created_at, l.updated_at FROM enrollments e"
+                   " JOIN ledger l ON l.order_id = e.order_id AND l.playbook = e.playbook"
+                   " JOIN orders o ON o.id = e.order_id"
+                   f" WHERE e.chain_key IN ({', '.join('?' * len(chunk))}) AND e.playbook = ?"
+                   " AND l.state = 'done' AND l.action IN ('send', 'trigger', 'call', 'offer')"
+                   " ORDER BY l.updated_at")
+            out += [(r[0], r[1], r[2], from_iso(r[3]), from_iso(r[4]))
+                    for r in self.store.conn.execute(sql, [*chunk, playbook])]
+        return out
+
     def advance(self, order_id: str, playbook: str, seq: int, cursor: int, cursor_since: datetime,
                 loops: Mapping[str, int], now: datetime) -> bool:
         """Move to step ``cursor``; only succeeds when nobody moved it since ``seq`` was read."""

@@ -65,6 +65,18 @@ class History:
             ),
         )
 
+    def contact_counts(self, order_ids: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """Per order: (dials the desk recorded, messages sent to the customer by anyone) — what
+        ``attempts`` counts (docs/cases.md), for the playbooks and the queue alike."""
+        ids, out = list(order_ids), {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            out.update((r[0], (r[1] or 0, r[2] or 0)) for r in self.store.conn.execute(
+                "SELECT order_id, SUM(kind = 'call'), SUM(kind = 'message') FROM history"
+                f" WHERE order_id IN ({', '.join('?' * len(chunk))}) AND kind IN ('call', 'message')"
+                " GROUP BY order_id", chunk))
+        return out
+
     def for_order(self, order_id: str) -> list[Entry]:
         rows = self.store.conn.execute(
             "SELECT * FROM history WHERE order_id = ? ORDER BY id", (order_id,)

@@ -214,6 +214,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        7,
+        """
+        -- A step is done once per customer and product (same_product_within), whether or not the first
+        -- order's chain has finished: the planner looks up a chain's enrollments in any state.
+        CREATE INDEX enrollments_chain ON enrollments (chain_key, playbook) WHERE chain_key IS NOT NULL;
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

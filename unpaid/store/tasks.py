@@ -1,8 +1,9 @@
 """Call tasks for the managers' queue, created by playbook ``call`` steps, and the last call outcome.
 
-A task is ``open`` until the desk closes it (``done`` with an outcome) or the playbook ends
-(``cancelled``). The desk records each call as a history entry of kind ``call`` with ``data.outcome``;
-:meth:`Tasks.last_outcomes` reads the latest one per order.
+A task is one *call* in the sense of docs/cases.md: it stays ``open`` while the desk keeps trying (an
+unanswered dial, a callback, "thinking" move its due time and count a dial), and is closed once an
+outcome settles it (``done``) or the playbook ends (``cancelled``). The desk records each dial as a
+history entry of kind ``call`` with ``data.outcome``; :meth:`Tasks.last_outcomes` reads the latest one.
 """
 
 from __future__ import annotations
@@ -85,6 +86,16 @@ class Tasks:
                 out.setdefault(row["order_id"], []).append(_task(row))
         return out
 
+    def open_for_orders(self, order_ids: Iterable[str]) -> list[Task]:
+        """The open tasks of these orders, whoever opened them."""
+        ids, out = list(order_ids), []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            out += [_task(r) for r in self.store.dicts(
+                f"SELECT * FROM tasks WHERE order_id IN ({', '.join('?' * len(chunk))}) AND state = ? ORDER BY id",
+                [*chunk, OPEN])]
+        return out
+
     def open_tasks(self, due_before: datetime | None = None) -> list[Task]:
         """Open tasks, earliest due first (``due_before`` keeps only those due by then)."""
         sql, args = "SELECT * FROM tasks WHERE state = ?", [OPEN]
@@ -101,6 +112,26 @@ class Tasks:
                 "UPDATE tasks SET state = ?, outcome = ?, manager = COALESCE(?, manager), closed_at = ?"
                 " WHERE id = ? AND state = ?", (state, outcome, manager, to_iso(at), task_id, OPEN))
             return cur.rowcount == 1
+
+    def reschedule(self, task_id: int, due_at: datetime, outcome: str, manager: str | None = None) -> bool:
+        """The call goes on: move an open task to ``due_at`` after a dial with ``outcome`` (one more attempt)."""
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE tasks SET due_at = ?, outcome = ?, attempts = attempts + 1, manager = ?"
+                " WHERE id = ? AND state = ?", (to_iso(due_at), outcome, manager, task_id, OPEN))
+            return cur.rowcount == 1
+
+    def open_for_order(self, order_id: str) -> Task | None:
+        """The order's open call, whoever opened it (a playbook or the desk), earliest due first."""
+        row = self.store.conn.execute("SELECT * FROM tasks WHERE order_id = ? AND state = ? ORDER BY due_at, id"
+                                      " LIMIT 1", (order_id, OPEN)).fetchone()
+        return _task(row) if row else None
+
+    def adopt(self, task_id: int, playbook: str, step: str) -> bool:
+        """A playbook's call step finds the order's call already open: it waits for that one instead of a second."""
+        cur = self.store.conn.execute("UPDATE tasks SET playbook = ?, step = ? WHERE id = ? AND state = ?",
+                                      (playbook, step, task_id, OPEN))
+        return cur.rowcount == 1
 
     def postpone(self, task_id: int, due_at: datetime) -> bool:
         """Move an open task's due time."""
