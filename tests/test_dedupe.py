@@ -198,8 +198,8 @@ def test_force_marks_held_orders_false_with_a_warning_each():
     decisions = plan(orders, facts, today=date(2026, 11, 24), force=True)
     assert [(d.order_id, d.action, d.warning) for d in decisions] == [
         ("shop:3", KEEP, None),
-        ("shop:2", FALSE, "promised to pay on 2026-11-24: marked False because of --force"),
-        ("shop:1", FALSE, "a manager (anna) holds it until 2026-11-24 12:00: marked False because of --force"),
+        ("shop:2", FALSE, "False although promised to pay on 2026-11-24 (--force)"),
+        ("shop:1", FALSE, "False although a manager (anna) holds it until 2026-11-24 12:00 (--force)"),
     ]
     assert decisions[1].reason == "duplicate of shop:3 (kept the newest)"
 

@@ -165,7 +165,8 @@ def _decide(group: list[Order], ctx: _Context) -> list[Decision]:
     while rest:
         keep, why = _keeper(rest, ctx)
         same = [o for o in rest if abs(o.created_at - keep.created_at) <= ctx.window]
-        rest = [o for o in rest if o not in same]
+        taken = {o.id for o in same}
+        rest = [o for o in rest if o.id not in taken]
         if len(same) < 2:
             continue
         out.append(Decision(keep, KEEP, f"{why[0]} of {len(same)} actual orders"))
@@ -200,7 +201,7 @@ def _false(order: Order, reason: str, twin: str, ctx: _Context) -> Decision:
     if hold is None:
         return Decision(order, FALSE, reason, twin)
     if ctx.force:
-        return Decision(order, FALSE, reason, twin, warning=f"{hold}: marked False because of --force")
+        return Decision(order, FALSE, reason, twin, warning=f"False although {hold} (--force)")
     return Decision(order, SKIP, f"{hold}: left alone — {reason}; --force marks it False", twin)
 
 

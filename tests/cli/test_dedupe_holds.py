@@ -138,21 +138,35 @@ def test_orders_a_manager_holds_or_with_a_promise_are_skipped_without_force(cli,
 
 def test_force_marks_them_false_with_a_warning_line_each(cli, shop, make, tmp_path):
     _held_and_promised(cli, shop, make, tmp_path)
+    dry = cli(at(T, "dedupe", "--force", "--format", "json"))
+    assert [(r["id"], r["action"]) for r in dry.json()] == [("shop:3", "keep"), ("shop:2", "false"), ("shop:1", "false")]
+    assert dry.stderr.count("Warning: ") == 2 and shop.orders["1"].status is Status.IN_WORK
     result = cli(at(T, "dedupe", "--apply", "--force", "--format", "json"))
     assert result.exit_code == 0, result.output
     assert [(r["id"], r["action"], r["warning"], r["result"]) for r in result.json()] == [
         ("shop:3", "keep", None, None),
-        ("shop:2", "false", "promised to pay on 2026-11-26: marked False because of --force", "done"),
-        ("shop:1", "false", "a manager (anna) holds it until 2026-11-24 11:00: marked False because of --force",
+        ("shop:2", "false", "False although promised to pay on 2026-11-26 (--force)", "done"),
+        ("shop:1", "false", "False although a manager (anna) holds it until 2026-11-24 11:00 (--force)",
          "done"),
     ]
     assert result.stderr.splitlines() == [
-        "Warning: shop:2: promised to pay on 2026-11-26: marked False because of --force",
-        "Warning: shop:1: a manager (anna) holds it until 2026-11-24 11:00: marked False because of --force",
+        "Warning: shop:2: False although promised to pay on 2026-11-26 (--force)",
+        "Warning: shop:1: False although a manager (anna) holds it until 2026-11-24 11:00 (--force)",
         "marked 2 orders False (3 orders looked at: 2 to mark False, 1 kept, 0 skipped)",
     ]
     assert (shop.orders["1"].status, shop.orders["2"].status) == (Status.FALSE, Status.FALSE)
     with Store.open(tmp_path / "unpaid.db") as store:
         [entry] = [e for e in store.history.for_order("shop:1") if e.kind == "dedupe"]
-        assert entry.data["forced"] == "a manager (anna) holds it until 2026-11-24 11:00: marked False because of --force"
+        assert entry.data["forced"] == "False although a manager (anna) holds it until 2026-11-24 11:00 (--force)"
     assert backend("shop").orders["3"].status is Status.NEW
+
+
+def test_the_desk_card_warns_when_the_customer_already_paid_for_the_product(cli, shop, make, tmp_path):
+    configure(tmp_path, 'same_product_within = "14d"\n' + PLAYBOOK)
+    shop.put(make("1", Status.PAID, age=timedelta(days=3)), make("2"),
+             make("3", Status.PAID, age=timedelta(days=20), product="club"), make("4", product="club"))
+    assert cli(at(T, "sync")).exit_code == 0
+    card = cli(at(T, "take", "shop:2", "--manager", "anna"))
+    assert card.exit_code == 0, card.output
+    assert "paid twin     shop:1: the customer already paid for this product" in card.stdout
+    assert cli(at(T, "take", "shop:4", "--manager", "anna", "--format", "json")).json()["paid_twin"] is None
