@@ -170,3 +170,15 @@ def test_the_desk_card_warns_when_the_customer_already_paid_for_the_product(cli,
     assert card.exit_code == 0, card.output
     assert "paid twin     shop:1: the customer already paid for this product" in card.stdout
     assert cli(at(T, "take", "shop:4", "--manager", "anna", "--format", "json")).json()["paid_twin"] is None
+
+
+def test_a_playbook_takes_in_a_renewal_but_not_an_order_paid_within_the_window(cli, shop, make, tmp_path):
+    configure(tmp_path, PLAYBOOK)
+    club, course, book = ({"email": f"{who}@example.com", "product": product} for who, product in (
+        ("anna", "club"), ("boris", "course"), ("vera", "book")))  # one customer each: one letter a day
+    shop.put(make("1", Status.PAID, age=timedelta(days=40), **club), make("2", age=timedelta(hours=2), **club),
+             make("3", Status.PAID, age=timedelta(days=10), **course), make("4", age=timedelta(hours=2), **course),
+             make("5", Status.REFUNDED, age=timedelta(days=5), **book), make("6", age=timedelta(hours=2), **book))
+    assert cli(at(T, "sync")).exit_code == 0
+    assert cli(at(T, "run")).exit_code == 0
+    assert letters(tmp_path) == [("shop:2", "first"), ("shop:6", "first")]  # shop:4's course was paid 10 days ago
