@@ -188,7 +188,8 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
         raise cfg.error("cancel_reasons", "must be a non-empty list of strings",
                         'write e.g. cancel_reasons = ["Too expensive", "Changed mind"]')
     cfg.cancel_reasons = tuple(reasons)
-    cfg.same_product_within = _same_product_within(cfg, raw.get("same_product_within", "30d"))
+    if "same_product_within" in raw:
+        cfg.same_product_within = _same_product_within(cfg, raw["same_product_within"])
 
     sources = raw.get("sources", {})
     if not isinstance(sources, dict):
