@@ -1,3 +1,4 @@
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ account = "myschool"
     assert cfg.db == tmp_path / "state" / "unpaid.db"
     assert cfg.resolve("orders.csv") == tmp_path / "orders.csv"
     assert "Too expensive" in cfg.cancel_reasons
+    assert cfg.same_product_within == timedelta(days=30)
+    assert parse_config(write(tmp_path, 'same_product_within = "2w"\n')).same_product_within == timedelta(days=14)
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -37,6 +40,9 @@ account = "myschool"
     ('colour = "red"\n', "`colour` is not a known setting"),
     ('cancel_reasons = []\n', "`cancel_reasons` must be a non-empty list"),
     ('default_country = "ru"\n', "`default_country`"),
+    ('same_product_within = "a month"\n', "`same_product_within` not a duration: 'a month'"),
+    ('same_product_within = "0d"\n', "`same_product_within` is '0d': a purchase needs a window longer than 0"),
+    ('same_product_within = 30\n', "`same_product_within` is 30, not a duration"),
 ])
 def test_errors_name_the_file_and_key(tmp_path, text, fragment):
     path = write(tmp_path, text)

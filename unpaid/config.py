@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,11 @@ KNOWN_KEYS = {
     "templates_dir": "folder of message templates",
     "desk": "the managers' call desk settings",
     "optout": "customers who asked not to be contacted",
+    "same_product_within": "orders of one customer and product created this close are one purchase (dedupe, twins)",
 }
+
+#: Orders of one customer and one product created within this of each other are one purchase.
+DEFAULT_SAME_PRODUCT_WITHIN = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ class Config:
     default_country: str = "7"
     db: Path | None = None
     cancel_reasons: tuple[str, ...] = DEFAULT_CANCEL_REASONS
+    same_product_within: timedelta = DEFAULT_SAME_PRODUCT_WITHIN
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -182,6 +188,8 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
         raise cfg.error("cancel_reasons", "must be a non-empty list of strings",
                         'write e.g. cancel_reasons = ["Too expensive", "Changed mind"]')
     cfg.cancel_reasons = tuple(reasons)
+    if "same_product_within" in raw:
+        cfg.same_product_within = _same_product_within(cfg, raw["same_product_within"])
 
     sources = raw.get("sources", {})
     if not isinstance(sources, dict):
@@ -189,6 +197,21 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
     for name, body in sources.items():
         cfg.sources[name] = _source(cfg, name, body)
     return cfg
+
+
+def _same_product_within(cfg: Config, value: Any) -> timedelta:
+    from unpaid.clock import parse_duration
+
+    fix = 'write a duration, e.g. same_product_within = "30d" (or "14d" for a monthly club)'
+    if not isinstance(value, str):
+        raise cfg.error("same_product_within", f"is {value!r}, not a duration", fix)
+    try:
+        window = parse_duration(value)
+    except ValueError as exc:
+        raise cfg.error("same_product_within", str(exc), fix) from None
+    if not window:
+        raise cfg.error("same_product_within", f"is {value!r}: a purchase needs a window longer than 0", fix)
+    return window
 
 
 def _source(cfg: Config, name: str, body: Any) -> SourceConfig:

@@ -1,36 +1,89 @@
-"""Dedupe planning: which actual orders to mark False because of a paid twin or a newer duplicate.
+"""Dedupe planning: which actual orders to mark False because of a paid twin or a duplicate.
 
-Pure: orders in, decisions out — no store, no connector, no clock. Orders are grouped by customer
-key (normalized e-mail, else phone) and product key across all sources. In a group:
+Pure: orders and what the store knows about them in, decisions out — no store, no connector, no clock.
+Orders are grouped by customer key (normalized e-mail, else phone) and product key across all sources;
+orders of a group created within ``window`` (``same_product_within``) of each other are one purchase:
 
-- an actual order with a paid twin (same customer and product, status paid) -> False;
-- several actual orders -> one is kept (a partly paid one if any, else the newest), the others False;
+- an actual order whose customer paid for the product within ``window`` before it was created, or any time
+  after, has a *paid twin* -> False (a refunded order is never a paid twin; an older payment is an earlier
+  purchase, e.g. last month's club fee);
+- of several actual orders of one purchase one is kept — the one a playbook holds (the earliest entered),
+  else a partly paid one, else the newest — and the others are False;
 - partly paid orders are never marked False (money was received: a person must look at them);
+- an order a manager holds or the customer promised to pay (see :class:`Facts`) is skipped, or marked False
+  with a warning when ``force`` is given;
 - actual orders without a customer key or a product key are left alone, with the reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Iterable, Mapping
 
+from unpaid.config import DEFAULT_SAME_PRODUCT_WITHIN
 from unpaid.model import Order, Status
 
 FALSE, KEEP, SKIP = "false", "keep", "skip"
 
 
 @dataclass(frozen=True)
+class Facts:
+    """What the store knows of one order that dedupe must respect.
+
+    ``playbook``/``entered_at``: its earliest active playbook enrollment; ``manager``/``held_until``: a live
+    claim; ``promised_on``: the promised day when the order's latest call outcome is ``promised``.
+    """
+
+    playbook: str | None = None
+    entered_at: datetime | None = None
+    manager: str | None = None
+    held_until: datetime | None = None
+    promised_on: date | None = None
+
+
+@dataclass(frozen=True)
 class Decision:
-    """What dedupe does with one order, and why; ``twin`` is the order that justifies it."""
+    """What dedupe does with one order, and why; ``twin`` is the order that justifies it.
+
+    ``warning`` is set when the order is marked False only because ``force`` overrode a hold on it.
+    """
 
     order: Order
     action: str  # FALSE, KEEP or SKIP
     reason: str
     twin: str | None = None
+    warning: str | None = None
 
     @property
     def order_id(self) -> str:
         return self.order.id
+
+
+@dataclass(frozen=True)
+class _Context:
+    window: timedelta
+    facts: Mapping[str, Facts]
+    today: date | None
+    force: bool
+    zone: tzinfo
+
+    def local(self, moment: datetime) -> str:
+        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+
+    def hold(self, order: Order) -> str | None:
+        """Why ``order`` must not be marked False without --force, or None."""
+        facts = self.facts.get(order.id)
+        if facts is None:
+            return None
+        if facts.manager is not None and facts.held_until is not None:
+            return f"a manager ({facts.manager}) holds it until {self.local(facts.held_until)}"
+        if facts.promised_on is not None:
+            if self.today is None or facts.promised_on >= self.today:
+                return f"promised to pay on {facts.promised_on.isoformat()}"
+            if order.status is Status.PAYMENT_WAITING:
+                return f"waiting for payment since a promise to pay on {facts.promised_on.isoformat()}"
+        return None
 
 
 def _age_key(order: Order) -> tuple:
@@ -42,12 +95,41 @@ def _newest(orders: list[Order]) -> Order:
     return max(orders, key=_age_key)
 
 
-def plan(orders: Iterable[Order]) -> list[Decision]:
+def paid_moment(order: Order) -> datetime:
+    """When the order was paid: ``paid_at``, else its creation when the source does not say."""
+    return order.paid_at or order.created_at
+
+
+def is_paid_twin(order: Order, paid: Order, window: timedelta = DEFAULT_SAME_PRODUCT_WITHIN) -> bool:
+    """True when ``paid`` (same customer and product) pays for the purchase ``order`` belongs to.
+
+    That is: ``paid`` is paid (refunded is not) and was paid no more than ``window`` before ``order`` was
+    created, or any time after.
+    """
+    return paid.status is Status.PAID and paid_moment(paid) >= order.created_at - window
+
+
+def related_ids(orders: Iterable[Order]) -> set[str]:
+    """Ids of actual orders that share customer and product with another order: the ones :func:`plan`
+    may need :class:`Facts` for."""
+    groups: dict[tuple[str, str], list[Order]] = {}
+    for order in orders:
+        if order.customer.key is not None and order.product_key is not None:
+            groups.setdefault((order.customer.key, order.product_key), []).append(order)
+    return {o.id for group in groups.values() if len({g.id for g in group}) > 1 for o in group if o.is_actual}
+
+
+def plan(orders: Iterable[Order], facts: Mapping[str, Facts] | None = None, *,
+         window: timedelta = DEFAULT_SAME_PRODUCT_WITHIN, today: date | None = None, force: bool = False,
+         zone: tzinfo = timezone.utc) -> list[Decision]:
     """Decide for every actual order that is a twin, a duplicate or unkeyed; order is deterministic.
 
-    Orders that need no decision (the only actual order of its customer and product) are absent.
-    Running the plan again after its False decisions were applied proposes no new False.
+    ``facts``: order id -> :class:`Facts`; ``today`` (local) tells a live promise from a past one (None:
+    every promise counts); ``zone`` renders times in reasons. Orders that need no decision (the only actual
+    order of its purchase) are absent. Running the plan again after its False decisions were applied (with
+    the same facts) proposes no new False.
     """
+    ctx = _Context(window, facts or {}, today, force, zone)
     groups: dict[tuple[str, str], dict[str, Order]] = {}
     unkeyed: list[Decision] = []
     for order in orders:
@@ -60,47 +142,81 @@ def plan(orders: Iterable[Order]) -> list[Decision]:
         groups.setdefault((customer, product), {})[order.id] = order
     decisions: list[Decision] = []
     for key in sorted(groups):
-        decisions += _decide(list(groups[key].values()))
+        decisions += _decide(list(groups[key].values()), ctx)
     unique = {d.order_id: d for d in unkeyed}
     return decisions + [unique[k] for k in sorted(unique)]
 
 
-def _decide(group: list[Order]) -> list[Decision]:
+def _decide(group: list[Order], ctx: _Context) -> list[Decision]:
     actual = sorted((o for o in group if o.is_actual), key=_age_key, reverse=True)
-    if not actual:
-        return []
     paid = [o for o in group if o.status is Status.PAID]
-    if paid:
-        twin = _newest(paid)
-        return [
-            Decision(o, SKIP, f"partly paid, with paid twin {twin.id}: check by hand", twin.id)
-            if o.status is Status.PART_PAID else Decision(o, FALSE, f"paid twin {twin.id}", twin.id)
-            for o in actual
-        ]
-    if len(actual) < 2:
-        return []
-    part_paid = [o for o in actual if o.status is Status.PART_PAID]
-    keep = _newest(part_paid or actual)
-    why = "kept the partly paid one" if part_paid else "kept the newest"
-    out = []
+    out: list[Decision] = []
+    rest = []
     for o in actual:
-        if o is keep:
-            out.append(Decision(o, KEEP, f"{why} of {len(actual)} actual orders"))
-        elif o.status is Status.PART_PAID:
-            out.append(Decision(o, SKIP, f"partly paid, duplicate of {keep.id}: check by hand", keep.id))
+        twins = [p for p in paid if is_paid_twin(o, p, ctx.window)]
+        if not twins:
+            rest.append(o)
+            continue
+        twin = _newest(twins)
+        if o.status is Status.PART_PAID:
+            out.append(Decision(o, SKIP, f"partly paid, with paid twin {twin.id}: check by hand", twin.id))
         else:
-            out.append(Decision(o, FALSE, f"duplicate of {keep.id} ({why})", keep.id))
-    return out
+            out.append(_false(o, f"paid twin {twin.id}", twin.id, ctx))
+    while rest:
+        keep, why = _keeper(rest, ctx)
+        same = [o for o in rest if abs(o.created_at - keep.created_at) <= ctx.window]
+        taken = {o.id for o in same}
+        rest = [o for o in rest if o.id not in taken]
+        if len(same) < 2:
+            continue
+        out.append(Decision(keep, KEEP, f"{why[0]} of {len(same)} actual orders"))
+        for o in same:
+            if o is keep:
+                continue
+            if o.status is Status.PART_PAID:
+                out.append(Decision(o, SKIP, f"partly paid, duplicate of {keep.id}: check by hand", keep.id))
+            else:
+                out.append(_false(o, f"duplicate of {keep.id} ({why[1]})", keep.id, ctx))
+    rank = {o.id: i for i, o in enumerate(actual)}  # newest first, as the orders were listed before
+    return sorted(out, key=lambda d: rank[d.order_id])
 
 
-def relation(order: Order, other: Order) -> str | None:
-    """How ``other`` relates to ``order`` on an order card: ``paid twin``, ``duplicate`` or None."""
+def _keeper(orders: list[Order], ctx: _Context) -> tuple[Order, tuple[str, str]]:
+    """The order to keep among ``orders`` and why: (reason on the kept one, reason on the others)."""
+    enrolled = [(f.entered_at, o.id, o, f.playbook) for o in orders
+                if (f := ctx.facts.get(o.id)) is not None and f.entered_at is not None]
+    if enrolled:
+        entered_at, _, keep, playbook = min(enrolled, key=lambda e: (e[0], e[1]))
+        return keep, (f"kept: in playbook {playbook} since {ctx.local(entered_at)}",
+                      f"kept the one in playbook {playbook}")
+    part_paid = [o for o in orders if o.status is Status.PART_PAID]
+    if part_paid:
+        return _newest(part_paid), ("kept the partly paid one", "kept the partly paid one")
+    return _newest(orders), ("kept the newest", "kept the newest")
+
+
+def _false(order: Order, reason: str, twin: str, ctx: _Context) -> Decision:
+    """Mark False — unless a manager or a promise holds the order, which only ``force`` overrides."""
+    hold = ctx.hold(order)
+    if hold is None:
+        return Decision(order, FALSE, reason, twin)
+    if ctx.force:
+        return Decision(order, FALSE, reason, twin, warning=f"False although {hold} (--force)")
+    return Decision(order, SKIP, f"{hold}: left alone — {reason}; --force marks it False", twin)
+
+
+def relation(order: Order, other: Order, window: timedelta = DEFAULT_SAME_PRODUCT_WITHIN) -> str | None:
+    """How ``other`` relates to ``order`` on an order card: ``paid twin``, ``duplicate`` or None.
+
+    Only orders of one purchase relate: a payment older than ``window`` before ``order`` was created, or
+    an actual order created further than ``window`` away, is another purchase.
+    """
     if other.id == order.id or order.product_key is None or other.product_key != order.product_key:
         return None
     if order.customer.key is None or other.customer.key != order.customer.key:
         return None
-    if other.status is Status.PAID:
+    if is_paid_twin(order, other, window):
         return "paid twin"
-    if other.is_actual:
+    if other.is_actual and abs(other.created_at - order.created_at) <= window:
         return "duplicate"
     return None

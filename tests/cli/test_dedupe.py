@@ -35,7 +35,8 @@ def test_dry_run_prints_every_decision_and_changes_nothing(cli, shop, make, tmp_
         ("shop:4", "false", "paid twin gc:9"),
         ("shop:5", "skip", "no customer e-mail or phone: cannot look for twins"),
     ]
-    assert "3 of 5 orders would be marked False — run `unpaid dedupe --apply`" in result.stderr
+    assert result.stderr == ("5 orders looked at: 3 to mark False, 1 kept, 1 skipped — "
+                             "run `unpaid dedupe --apply` to do it\n")
     assert not any(call[0] == "push_status" for call in shop.calls)
     table = cli(f"{NOW} dedupe")
     assert "paid twin gc:9" in table.stdout and table.stdout.splitlines()[0].split()[:2] == ["order", "status"]
@@ -45,9 +46,10 @@ def test_apply_pushes_each_false_records_it_and_a_second_run_proposes_nothing(cl
     seed_shops(cli, shop, make, tmp_path)
     result = cli(f"{NOW} dedupe --apply --format json", env={"UNPAID_ACTOR": "anna"})
     assert result.exit_code == 0, result.output
-    assert [(r["id"], r["result"]) for r in result.json()] == [
-        ("shop:3", "done"), ("shop:1", "done"), ("shop:4", "done")]
-    assert "marked 3 orders False" in result.stderr
+    assert [(r["id"], r["action"], r["result"]) for r in result.json()] == [
+        ("shop:2", "keep", None), ("shop:3", "false", "done"), ("shop:1", "false", "done"),
+        ("shop:4", "false", "done"), ("shop:5", "skip", None)]
+    assert result.stderr == "marked 3 orders False (5 orders looked at: 3 to mark False, 1 kept, 1 skipped)\n"
     assert {n: o.status for n, o in shop.orders.items()} == {
         "1": Status.FALSE, "2": Status.PAYMENT_WAITING, "3": Status.FALSE, "4": Status.FALSE, "5": Status.NEW}
     with Store.open(tmp_path / "unpaid.db") as store:
@@ -58,7 +60,7 @@ def test_apply_pushes_each_false_records_it_and_a_second_run_proposes_nothing(cl
     assert [o["id"] for o in cli(f"{NOW} orders --format json").json()] == ["shop:2", "shop:5"]
 
     again = cli(f"{NOW} dedupe --apply --format json")
-    assert (again.exit_code, again.json()) == (0, [])
+    assert again.exit_code == 0 and [(r["id"], r["action"]) for r in again.json()] == [("shop:5", "skip")]
     assert [a for _, a, _ in decisions(cli(f"{NOW} dedupe --format json"))] == ["skip"]
 
 
@@ -67,7 +69,7 @@ def test_apply_goes_on_past_failures_and_exits_1(cli, shop, make, tmp_path):
     shop.fail_next(Temporary("shop", "timed out"))
     result = cli(f"{NOW} dedupe --apply --format json")
     assert result.exit_code == 1
-    assert [(r["id"], r["result"]) for r in result.json()] == [
+    assert [(r["id"], r["result"]) for r in result.json() if r["action"] == "false"] == [
         ("shop:3", "failed: shop: timed out"), ("shop:1", "done"), ("shop:4", "done")]
     assert "Warning: shop:3: shop: timed out" in result.stderr and "marked 2 orders False, 1 failed" in result.stderr
     assert shop.orders["3"].status is Status.NEW
@@ -95,7 +97,7 @@ def test_apply_goes_on_past_an_unexpected_error_of_one_source(cli, shop, make, t
     assert result.exit_code == 1 and "Traceback" not in result.output
     failed = "failed: shop: unexpected PermissionError in the connector: [Errno 13] Permission denied; nothing was " \
              "pushed — check the order at the source, run again with -v for details and report it"
-    assert sorted((r["id"], r["result"]) for r in result.json()) == [
+    assert sorted((r["id"], r["result"]) for r in result.json() if r["action"] == "false") == [
         ("gc:8", "done"), ("shop:1", failed), ("shop:3", failed), ("shop:4", failed)]
     assert "marked 1 order False, 3 failed" in result.stderr
     assert backend("gc").orders["8"].status is Status.FALSE and shop.orders["3"].status is Status.NEW

@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "orders": ("unpaid.cli.orders:orders", "List orders: the actual unpaid ones by default, newest first."),
     "show": ("unpaid.cli.orders:show", "Show an order: details, the customer's other orders, history."),
     "status": ("unpaid.cli.orders:status", "Change an order's status in the source and record it."),
-    "dedupe": ("unpaid.cli.dedupe:dedupe", "Mark orders with a paid twin or a newer duplicate as False."),
+    "dedupe": ("unpaid.cli.dedupe:dedupe", "Mark orders with a paid twin or a duplicate as False."),
     "playbooks": ("unpaid.cli.playbooks:playbooks", "List dunning playbooks; `playbooks check FILE` validates one."),
     "plan": ("unpaid.cli.playbooks:plan", "Dry run of the playbooks: what would happen, when and why."),
     "run": ("unpaid.cli.playbooks:run", "Carry out due playbook actions exactly once (safe from cron)."),

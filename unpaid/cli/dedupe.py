@@ -1,4 +1,4 @@
-"""``unpaid dedupe``: mark orders with a paid twin or a newer duplicate False (dry run by default)."""
+"""``unpaid dedupe``: mark orders with a paid twin or a duplicate False (dry run by default)."""
 
 from __future__ import annotations
 
@@ -23,34 +23,45 @@ def _columns(app) -> list[Column]:
     ]
 
 
-def _row(decision, fmt: str, result: str | None = None) -> dict:
+def _row(decision, fmt: str, result: str | None = None, applied: bool = False) -> dict:
     from unpaid.records import flat_order, order_dict
 
     row = {**order_dict(decision.order), "action": decision.action, "reason": decision.reason,
-           "twin": decision.twin}
-    if result is not None:
+           "twin": decision.twin, "warning": decision.warning}
+    if applied:
         row["result"] = result
     return flat_order(row) if fmt == "csv" else row
 
 
 @click.command()
 @click.option("--apply", "apply_", is_flag=True, help="Push the False statuses to the sources (default: dry run).")
+@click.option("--force", is_flag=True,
+              help="Also mark False orders a manager holds or the customer promised to pay (a warning each).")
 @click.option("--source", "sources", multiple=True, metavar="SOURCE", shell_complete=complete_source,
               help="Only decide on orders of this source (twins in other sources still count; repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default=None,
               help="Output format [default: the global --format, else table].")
 @click.pass_obj
-def dedupe(app, apply_: bool, sources: tuple[str, ...], fmt: str | None):
-    """Mark orders with a paid twin or a newer duplicate as False.
+def dedupe(app, apply_: bool, force: bool, sources: tuple[str, ...], fmt: str | None):
+    """Mark orders with a paid twin or a duplicate as False.
 
-    Orders are grouped by customer (e-mail, else phone) and product, across sources. An actual
-    order whose customer already paid for the same product is False ("paid twin"); of several
-    actual orders of the same product the newest is kept and the others are False. Partly paid
-    orders are never marked False; orders without e-mail/phone or product are left alone.
+    Orders are grouped by customer (e-mail, else phone) and product, across sources; orders of a
+    group created within `same_product_within` (default 30d) of each other are one purchase. An
+    actual order is False ("paid twin") when the customer paid for the product within that window
+    before it was created, or any time after; an older payment is an earlier purchase (a renewal)
+    and a refunded order never counts. Of several actual orders of one purchase one is kept: the
+    one a playbook holds (the earliest entered), else a partly paid one, else the newest; the others
+    are False. Partly paid orders are never marked False; orders without e-mail/phone or product
+    are left alone.
+
+    An order a manager holds ("In work", a live claim) or whose customer promised to pay (the last
+    call outcome is `promised` for today or later, or the order still waits for payment since one)
+    is skipped with the reason; --force marks it False too, with a warning line for each.
 
     Without --apply this only prints every decision with its reason. With --apply the Falses are
     pushed to each source in batches (a CSV file is rewritten once per batch of 5,000) and recorded;
     every failure is reported with its order and the rest go on. Running it again proposes nothing new.
+    The last line counts the orders looked at: to mark False + kept + skipped.
 
     \b
     Exit status: 0 ok, 1 some orders could not be changed, 2 bad usage.
@@ -60,50 +71,75 @@ def dedupe(app, apply_: bool, sources: tuple[str, ...], fmt: str | None):
       unpaid dedupe                   # what would change, and why
       unpaid dedupe --apply --source shop
     """
-    from unpaid.dedupe import FALSE, plan
+    from unpaid.dedupe import FALSE, plan, related_ids
     from unpaid.output import render
+    from unpaid.store.dedupe_facts import dedupe_facts
     from unpaid.store.orders import OrderQuery
 
     fmt = fmt or app.format
-    store = app.store
+    store, now = app.store, app.now()
     for name in sources:
         if name not in app.config.sources and store.orders.count_source(name) == 0:
             app.config.source(name)  # raises, listing the configured sources
     # Customers with more than one order, plus every actual order (for the unkeyed ones).
     candidates = {o.id: o for o in store.orders.with_twins()}
     candidates.update((o.id, o) for o in store.orders.query(OrderQuery()) if o.id not in candidates)
-    decisions = [d for d in plan(candidates.values()) if not sources or d.order.source in sources]
+    facts = dedupe_facts(store, related_ids(candidates.values()), now)
+    decisions = [d for d in plan(candidates.values(), facts, window=app.config.same_product_within,
+                                 today=now.astimezone(app.zone).date(), force=force, zone=app.zone)
+                 if not sources or d.order.source in sources]
     to_false = [d for d in decisions if d.action == FALSE]
+    for d in to_false:
+        if d.warning:
+            app.warn(f"{d.order_id}: {d.warning}")
+    counts = _counts(decisions)
     if not apply_:
         render((_row(d, fmt) for d in decisions), fmt, app.stdout, _columns(app)[:-1])
         if to_false:
-            app.info(f"{len(to_false)} of {len(decisions)} orders would be marked False — "
-                     "run `unpaid dedupe --apply` to do it")
+            app.info(f"{counts} — run `unpaid dedupe --apply` to do it")
         else:
-            app.info(f"nothing to mark False ({len(decisions)} orders looked at)")
+            app.info(f"nothing to mark False ({counts})")
         return
-    failed = _apply(app, to_false, fmt)
+    failed = _apply(app, decisions, fmt)
     done = len(to_false) - failed
-    app.info(f"marked {plural(done, 'order')} False" + (f", {failed} failed" if failed else ""))
+    app.info(f"marked {plural(done, 'order')} False" + (f", {failed} failed" if failed else "") + f" ({counts})")
     if failed:
         click.get_current_context().exit(ExitCode.FAILED)
+
+
+def _counts(decisions) -> str:
+    """``N orders looked at: F to mark False, K kept, S skipped`` — the three always add up to N."""
+    from unpaid.dedupe import FALSE, KEEP, SKIP
+
+    n = {a: sum(1 for d in decisions if d.action == a) for a in (FALSE, KEEP, SKIP)}
+    return (f"{plural(len(decisions), 'order')} looked at: {n[FALSE]} to mark False, {n[KEEP]} kept, "
+            f"{n[SKIP]} skipped")
 
 
 #: Orders pushed in one batch: one rewrite of a CSV file, one fresh read per source.
 CHUNK = 5000
 
 
-def _apply(app, decisions, fmt: str) -> int:
-    """Push the False decisions in batches per source through the one status-change path; return how many failed.
+def _data(decision) -> dict:
+    """What the history keeps of a decision: its twin, and the hold --force overrode."""
+    return {"twin": decision.twin, **({"forced": decision.warning} if decision.warning else {})}
+
+
+def _apply(app, every, fmt: str) -> int:
+    """Push the False decisions in batches per source through the one status-change path; print every
+    decision with its result (none for kept and skipped ones); return how many failed.
 
     Every failure is reported with its order and the rest go on, whatever the error.
     """
+    from unpaid.dedupe import FALSE
+
     from unpaid.actions import StatusChange, change_statuses
     from unpaid.model import Status
     from unpaid.output import render
     from unpaid.secrets import redact
 
     store, now = app.store, app.now()
+    decisions = [d for d in every if d.action == FALSE]
     by_source: dict[str, list] = {}
     for d in decisions:
         by_source.setdefault(d.order.source, []).append(d)
@@ -115,7 +151,7 @@ def _apply(app, decisions, fmt: str) -> int:
                     chunk = group[start : start + CHUNK]
                     try:
                         results.update(change_statuses(
-                            store, connector, [StatusChange(d.order, d.reason, {"twin": d.twin}) for d in chunk],
+                            store, connector, [StatusChange(d.order, d.reason, _data(d)) for d in chunk],
                             Status.FALSE, actor=app.actor, now=now, kind="dedupe", playbook="dedupe",
                             command="unpaid dedupe --apply"))
                     except UnpaidError as exc:  # the source cannot change statuses: nothing of it was written
@@ -123,7 +159,10 @@ def _apply(app, decisions, fmt: str) -> int:
         except UnpaidError as exc:  # the source cannot be opened
             results.update((d.order_id, exc) for d in group if d.order_id not in results)
     rows, failed = [], 0
-    for d in decisions:
+    for d in every:
+        if d.action != FALSE:
+            rows.append(_row(d, fmt, applied=True))
+            continue
         outcome = results[d.order_id]
         if isinstance(outcome, UnpaidError):
             failed += 1
@@ -131,6 +170,6 @@ def _apply(app, decisions, fmt: str) -> int:
             app.warn(f"{d.order_id}: {outcome}")
         else:
             result = "done" if outcome.changed else outcome.note or "unchanged"
-        rows.append(_row(d, fmt, result))
+        rows.append(_row(d, fmt, result, applied=True))
     render(rows, fmt, app.stdout, _columns(app))
     return failed

@@ -135,6 +135,7 @@ def show_card(app: "App", order: "Order", claim, fmt: str | None = None) -> None
     task = desk.open_task(order.id) or Task(0, "", order.id, "", "", now, "", "open", 0, None, None, now, None)
     row = q.row(task, order, claim, Offers(store).active(order.id, now), desk.stats([order.id])[order.id])
     row["held_until"] = app.local(claim.lease_until)
+    row["paid_twin"] = paid_twin(app, order)
     if wants_json(fmt or app.format):
         render_one(row, fmt or app.format, app.stdout)
         return
@@ -143,10 +144,20 @@ def show_card(app: "App", order: "Order", claim, fmt: str | None = None) -> None
         "order": order.id + (f"  #{order.number}" if order.number else ""),
         "customer": row["name"], "phone": row["phone"], "e-mail": row["email"], "product": row["product"],
         "amount": money_text(row["total"]), "status": row["status_label"],
+        "paid twin": f"{row['paid_twin']}: the customer already paid for this product" if row["paid_twin"] else None,
         "offer": f"{offer['percent']}% {offer['kind']}" if offer else "none",
         "calls so far": row["calls"], "messages": row["messages"], "last comment": row["last_comment"],
         "held by": f"{claim.manager} until {row['held_until']}", "script": row["script"],
     }.items() if v not in (None, "")}, "table", app.stdout)
+
+
+def paid_twin(app: "App", order: "Order") -> str | None:
+    """The customer's paid order of the same purchase (dedupe's rule), so the manager does not ask twice."""
+    from unpaid.store.twins import paid_twins
+
+    found = paid_twins(app.store, [(order.id, order.customer.key, order.product_key, order.created_at)],
+                       app.config.same_product_within)
+    return found.get(order.id)
 
 
 def take_and_mark(app: "App", order: "Order", claim, new: bool, fmt: str | None = None) -> None:

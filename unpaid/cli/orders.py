@@ -143,7 +143,8 @@ def order_card(app: "App", order: "Order") -> dict[str, Any]:
     if order.customer.key:
         for other in reversed(store.orders.by_customer([order.customer.key])):
             if other.id != order.id:
-                related.append({**order_dict(other), "relation": relation(order, other)})
+                related.append({**order_dict(other),
+                                "relation": relation(order, other, app.config.same_product_within)})
     claim = store.claims.get(order.id, now)
     return {
         "order": order_dict(order),

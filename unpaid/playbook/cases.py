@@ -60,7 +60,8 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
     outcomes = tasks.last_outcomes(ids) if _uses_outcomes(pb) or _calls(pb) else {}
     events = Events(store).for_orders(ids) if pb.events else {}
     offers = Offers(store).for_orders(ids, now)
-    twins = paid_twins(store, ((o.id, o.customer.key, o.product_key) for o in orders))
+    twins = paid_twins(store, ((o.id, o.customer.key, o.product_key, o.created_at) for o in orders),
+                       within=pb.purchase_window)
     chain_keys = {o.id: _chain(o) for o in orders}
     holders = Enrollments(store).chain_holders(pb.name, [k for k in chain_keys.values() if k])
     # A send claimed but not finished (a killed run's) holds a slot: it must not defer its own retry.
@@ -95,7 +96,7 @@ def _chain_done(store: "Store", pb: "Playbook", orders: list, chain_keys: dict[s
     out: dict[str, dict[str, tuple[str, datetime]]] = {}
     for o in orders:
         for step, other, created, at in by_chain.get(chain_keys[o.id] or "", ()):
-            if other != o.id and abs(created - o.created_at) <= pb.same_product_within:
+            if other != o.id and abs(created - o.created_at) <= pb.purchase_window:
                 out.setdefault(o.id, {}).setdefault(step, (other, at))
     return out
 

@@ -81,6 +81,8 @@ def load_library(config: "Config", plugins: "Plugins", extra_file: Path | None =
                                   "rename one of them")
             pb = parse_playbook(name, body, where, lib.segments)
             pb = replace(pb, templates=_templates_dir(config, body, folder, from_config))
+            if pb.same_product_within is None:  # one purchase means the same to dedupe and to the playbook
+                pb = replace(pb, same_product_within=config.same_product_within)
             if pb.window.timezone is None:
                 pb = replace(pb, window=replace(pb.window, timezone=config.timezone))
             _check(pb, config, plugins, lib)

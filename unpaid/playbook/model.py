@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from unpaid.clock import parse_duration
+from unpaid.config import DEFAULT_SAME_PRODUCT_WITHIN
 from unpaid.errors import ConfigError
 from unpaid.model import Status
 from unpaid.playbook.conditions import Condition, parse_condition
@@ -43,9 +44,6 @@ PLAYBOOK_FIELDS = {"title", "segment", "channel", "window", "cap", "enter_within
                    "enabled", "count", "offers", "same_product_within"}
 #: What ``attempts`` counts (docs/cases.md): dials recorded at the desk, messages to the customer, or both.
 COUNTS = ("contacts", "calls", "messages")
-#: Orders of one customer and product this close together are one purchase: a step done for one is not
-#: repeated for the other, whether or not the first one's chain has finished.
-DEFAULT_SAME_PRODUCT_WITHIN = timedelta(days=30)
 #: Default: an order that became eligible more than this long ago does not enter (no blast of old orders).
 DEFAULT_ENTER_WITHIN = timedelta(days=3)
 MAX_RUNS_PER_STEP = 50
@@ -142,7 +140,15 @@ class Playbook:
     enabled: bool = True
     count: str = "contacts"
     ladder: tuple[Rung, ...] = ()
+    #: Orders of one customer and product this close together are one purchase: a step done for one is not
+    #: repeated for the other, even after the first one's chain finished. Parsing leaves None when the
+    #: playbook sets none; loading fills in the config's top-level ``same_product_within``.
     same_product_within: timedelta = DEFAULT_SAME_PRODUCT_WITHIN
+
+    @property
+    def purchase_window(self) -> timedelta:
+        """``same_product_within``, the default when the playbook was parsed but not loaded."""
+        return self.same_product_within or DEFAULT_SAME_PRODUCT_WITHIN
 
     def step(self, name: str) -> Step:
         for rung in self.ladder:
@@ -244,7 +250,7 @@ def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segm
     within = _duration(body, "same_product_within", where)
     return Playbook(name, _str(body, "title", where) or "", segment, steps, where, channel, window, cap,
                     enter_within, end_after, end, events=frozenset(events), enabled=enabled, count=count,
-                    ladder=ladder, same_product_within=DEFAULT_SAME_PRODUCT_WITHIN if within is None else within)
+                    ladder=ladder, same_product_within=within)  # type: ignore[arg-type]  # None: the config's
 
 
 def _ladder(raw: Any, where: str, end_after: timedelta | None, index: int) -> tuple[Rung, ...]:

@@ -408,7 +408,7 @@ class Planner:
         if done_for is not None:
             return self._d(at, case, "skip", f"already done for this customer and product with order {done_for[0]} "
                            f"on {to_iso(done_for[1])} (one purchase within "
-                           f"{format_duration(self.pb.same_product_within)}: same_product_within)", now, **kw)
+                           f"{format_duration(self.pb.purchase_window)}: same_product_within)", now, **kw)
         if step.action == "call" and st.gave_up_at is not None:
             return self._d(at, case, "skip", f"the desk gave up calling at {to_iso(st.gave_up_at)} (the last "
                            "unanswered call in a row): no more calls in this playbook — a manager can still "
