@@ -6,9 +6,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from unpaid.errors import ConfigError
+
+if TYPE_CHECKING:
+    from unpaid.workdays import Calendar
 
 FILENAME = "unpaid.toml"
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -39,6 +42,7 @@ KNOWN_KEYS = {
     "templates_dir": "folder of message templates",
     "desk": "the managers' call desk settings",
     "optout": "customers who asked not to be contacted",
+    "calendar": "the shop's days off and holidays, kept out of send windows and calling hours",
 }
 
 
@@ -64,6 +68,8 @@ class Config:
     cancel_reasons: tuple[str, ...] = DEFAULT_CANCEL_REASONS
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    #: ``[calendar]``: days off and holidays (empty: every day is a working day).
+    calendar: "Calendar | None" = None
 
     @property
     def base_dir(self) -> Path:
@@ -166,6 +172,9 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
     except ValueError as exc:
         raise cfg.error("timezone", str(exc), 'use an IANA name, e.g. "Europe/Moscow" or "UTC"') from None
     cfg.timezone = tz
+    from unpaid.workdays import parse_calendar
+
+    cfg.calendar = parse_calendar(raw.get("calendar"), cfg.where, tz)
 
     country = str(raw.get("default_country", "7")).lstrip("+")
     if not country.isdigit() or len(country) > 3:

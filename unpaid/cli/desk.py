@@ -34,7 +34,7 @@ def need(manager: str | None) -> str:
 def settings(app: "App") -> "DeskSettings":
     from unpaid.desk.settings import parse_desk
 
-    return parse_desk(app.config.raw.get("desk"), app.config.where, app.config.timezone)
+    return parse_desk(app.config.raw.get("desk"), app.config.where, app.config.timezone, app.config.calendar)
 
 
 def when(app: "App", text: str | None, option: str):
@@ -361,6 +361,7 @@ def postpone(app, order_ref, manager, days, until, force, fmt):
     from datetime import timedelta
 
     from unpaid.clock import to_iso
+    from unpaid.desk.rules import working_time
     from unpaid.desk.work import postpone as move
 
     manager = need(manager)
@@ -368,9 +369,15 @@ def postpone(app, order_ref, manager, days, until, force, fmt):
         raise InputError("give either --days or --until, not both", "drop one of them")
     s, now, order = settings(app), app.now(), find_order(app, order_ref)
     target = when(app, until, "--until") if until else now + (timedelta(days=days) if days else s.postpone)
-    echo_done(app, fmt, order.id, move(app.store, order, manager, target, now, s, app.zone, force,
-                                       command_line("postpone", order.id, "--manager", manager)),
-              until=to_iso(target))
+    if target > now:  # a past target is refused as it was given
+        target, why = working_time(target, s, app.zone)
+    else:
+        why = ""
+    done = move(app.store, order, manager, target, now, s, app.zone, force,
+                command_line("postpone", order.id, "--manager", manager))
+    if why:
+        done.notes.append(why.strip(" ()"))
+    echo_done(app, fmt, order.id, done, until=to_iso(target))
 
 
 @click.command()

@@ -112,8 +112,9 @@ def plan_outcome(text: str, opts: OutcomeOptions, facts: CallFacts, now: datetim
             raise InputError("callback needs --at TIME", "e.g. --at 18:30 or --at 2026-11-25T10:00")
         if opts.at <= now:
             raise InputError(f"--at {_local(opts.at, zone)} is in the past", "give a future time for the callback")
-        return Plan(outcome, detail, f"call back at {_local(opts.at, zone)}", next_call=opts.at,
-                    data={**base, "callback_at": opts.at})
+        at, why = working_time(opts.at, settings, zone)
+        return Plan(outcome, detail, f"call back at {_local(at, zone)}{why}", next_call=at,
+                    data={**base, "callback_at": at})
     if outcome == "promised":
         return _promised(opts, now, settings, zone, base)
     if outcome in ("thinking", "says_paid", "wrong_number"):
@@ -173,13 +174,16 @@ def _no_answer(facts: CallFacts, now: datetime, s: DeskSettings, zone: tzinfo, d
 
 
 def _next_day_other_time(now: datetime, s: DeskSettings, zone: tzinfo) -> datetime:
-    """Tomorrow, shifted by the retry gap so the customer sees the call at another time of day."""
+    """The next working day (tomorrow, or past the calendar's days off), shifted by the retry gap so the
+    customer sees the call at another time of day."""
     local = now.astimezone(zone)
-    day = local.date() + timedelta(days=1)
+    tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+    opening = s.hours.next_slot(tomorrow)
+    day = opening.astimezone(zone).date()
     candidate = datetime.combine(day, (local + s.retry_gap).time(), tzinfo=zone).astimezone(timezone.utc)
     if not s.hours.allows(candidate):
         candidate = datetime.combine(day, s.hours.start, tzinfo=zone).astimezone(timezone.utc)
-    return s.hours.next_slot(candidate)
+    return s.hours.next_slot(max(candidate, opening))
 
 
 def _promised(opts: OutcomeOptions, now: datetime, s: DeskSettings, zone: tzinfo, base: dict[str, Any]) -> Plan:
@@ -192,21 +196,35 @@ def _promised(opts: OutcomeOptions, now: datetime, s: DeskSettings, zone: tzinfo
     pause_until = max(day_start.astimezone(timezone.utc), now)
     end_of_day = datetime.combine(opts.on + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
     latest = end_of_day + s.promise_cap
-    nxt = opts.call_on or next_call_time(pause_until + s.promise_followup, s, zone)
     if opts.call_on is not None and opts.call_on <= now:
         raise InputError(f"--call-on {_local(opts.call_on, zone)} is in the past", "give a later day")
+    nxt, why = working_time(opts.call_on, s, zone) if opts.call_on else \
+        (next_call_time(pause_until + s.promise_followup, s, zone), "")
     if nxt >= latest and not opts.force:
         raise InputError(f"--call-on {_local(nxt, zone)} is more than {format_duration(s.promise_cap)} after the "
                          f"promised day {opts.on}", "a promise is followed up within days: pick an earlier day, "
                          "or add --force")
     return Plan("promised", None, f"promised to pay on {opts.on}; playbooks paused until then; next call "
-                f"{_local(nxt, zone)}", status=Status.PAYMENT_WAITING, next_call=nxt, pause_until=pause_until,
+                f"{_local(nxt, zone)}{why}", status=Status.PAYMENT_WAITING, next_call=nxt, pause_until=pause_until,
                 data={**base, "promised_on": opts.on.isoformat(), "next_call": nxt})
 
 
 def next_call_time(at: datetime, s: DeskSettings, zone: tzinfo) -> datetime:
     """``at`` moved into calling hours (the same time when it already is)."""
     return s.hours.next_slot(at)
+
+
+def working_time(at: datetime, s: DeskSettings, zone: tzinfo) -> tuple[datetime, str]:
+    """A time the manager gave (``--at``, ``--call-on``, ``postpone``), and why it moved, if it did.
+
+    It stays as given unless it falls on a day off or a holiday of ``[calendar]``: nobody calls then,
+    so it moves to the start of calling hours on the next working day.
+    """
+    calendar = s.hours.calendar
+    if not calendar or not calendar.off_at(at):
+        return at, ""
+    moved = s.hours.next_slot(at)
+    return moved, f" ({at.astimezone(zone):%Y-%m-%d} is a day off: moved to the next working day)"
 
 
 def postpone_limit(last_promise: date | None, settings: DeskSettings, zone: tzinfo) -> datetime | None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from unpaid.clock import parse_duration
 from unpaid.errors import ConfigError
 from unpaid.playbook.windows import Window, parse_window
+
+if TYPE_CHECKING:
+    from unpaid.workdays import Calendar
 
 #: Template names the desk sends on its own, by purpose; override under ``[desk.templates]``.
 TEMPLATE_PURPOSES = {
@@ -68,8 +71,12 @@ class DeskSettings:
 MAX_COUNT = 1000
 
 
-def parse_desk(raw: Any, where: str = "unpaid.toml", timezone: str | None = None) -> DeskSettings:
-    """Validate the ``[desk]`` table; ConfigError naming ``desk.KEY`` and the fix."""
+def parse_desk(raw: Any, where: str = "unpaid.toml", timezone: str | None = None,
+               calendar: "Calendar | None" = None) -> DeskSettings:
+    """Validate the ``[desk]`` table; ConfigError naming ``desk.KEY`` and the fix.
+
+    ``calendar`` (the config's ``[calendar]``) keeps days off and holidays out of the calling hours.
+    """
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -103,6 +110,8 @@ def parse_desk(raw: Any, where: str = "unpaid.toml", timezone: str | None = None
         values["hours"] = parse_window(window, "desk")
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}", 'write e.g. hours = "09:00-20:00"') from None
+    if calendar:
+        values["hours"] = replace(values["hours"], calendar=calendar)
     kind = raw.get("offer_kind", "discount")
     if kind not in ("discount", "bonus"):
         raise ConfigError(f"{where}: `desk.offer_kind` is {kind!r}", 'use "discount" or "bonus"')

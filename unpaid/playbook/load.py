@@ -83,6 +83,8 @@ def load_library(config: "Config", plugins: "Plugins", extra_file: Path | None =
             pb = replace(pb, templates=_templates_dir(config, body, folder, from_config))
             if pb.window.timezone is None:
                 pb = replace(pb, window=replace(pb.window, timezone=config.timezone))
+            if config.calendar:  # the shop's days off and holidays hold for every playbook's window
+                pb = replace(pb, window=replace(pb.window, calendar=config.calendar))
             _check(pb, config, plugins, lib)
             lib.playbooks[name] = pb
     return lib
