@@ -1,7 +1,8 @@
 """Reading the queue and claiming orders from it: one holder per order, with a lease that runs out.
 
 A claim is one conditional upsert inside ``BEGIN IMMEDIATE`` (:meth:`unpaid.store.claims.Claims.try_claim`),
-so two managers — two processes — taking the same order at once get exactly one winner.
+so two managers — two processes — taking the same order at once get exactly one winner. ``next`` checks
+in that same transaction that the order is still due and free: the page it read may be out of date.
 """
 
 from __future__ import annotations
@@ -77,10 +78,15 @@ def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettin
             raise NotFoundError("the queue is empty: no call is due now",
                                 "see what comes later with `unpaid queue --date tomorrow`")
         for _task, order in page:
-            claim = store.claims.try_claim(order.id, manager, now, now + settings.lease)
+            with store.transaction():
+                # Between the read and now another manager may have called it (the next call is hours
+                # away), taken it, or the order was paid: the write lock holds until the claim is in.
+                if not desk.still_free_and_due(order.id, now, manager):
+                    continue
+                claim = store.claims.try_claim(order.id, manager, now, now + settings.lease)
             if claim.manager == manager:
                 return claim
-        # Everything on this page went to others meanwhile: they drop out of the next read.
+        # Everything on this page went to others or stopped being due meanwhile: it drops out of the next read.
 
 
 def release(store: "Store", order: "Order", manager: str | None, now: datetime, actor: str,
