@@ -121,10 +121,23 @@ def queue(app, manager, day, sort, limit, page, fmt):
     render(view.rows, fmt, app.stdout, queue_columns(app))
 
 
+def paid_twins(app: "App", order: "Order") -> list[str]:
+    """Warnings for the card: the customer already paid for this product (a paid twin, as `dedupe` sees it)."""
+    from unpaid.dedupe import relation
+
+    if not order.customer.key:
+        return []
+    return [f"the customer already paid for this product: {o.id}"
+            + (f" (paid {app.local(o.paid_at)})" if o.paid_at else "")
+            + " — ask before you offer; if this order repeats that one, record `duplicate`"
+            for o in app.store.orders.by_customer([order.customer.key]) if relation(order, o) == "paid twin"]
+
+
 def show_card(app: "App", order: "Order", claim, fmt: str | None = None) -> None:
     """The order as a manager needs it for the call."""
     from unpaid.cli.order_view import money_text
     from unpaid.desk import queue as q
+    from unpaid.desk.claiming import MANAGER_NOTE
     from unpaid.output import render_one
     from unpaid.store.desk import DeskStore
     from unpaid.store.offers import Offers
@@ -135,17 +148,22 @@ def show_card(app: "App", order: "Order", claim, fmt: str | None = None) -> None
     task = desk.open_task(order.id) or Task(0, "", order.id, "", "", now, "", "open", 0, None, None, now, None)
     row = q.row(task, order, claim, Offers(store).active(order.id, now), desk.stats([order.id])[order.id])
     row["held_until"] = app.local(claim.lease_until)
+    row["manager"] = order.manager
+    row["warnings"] = paid_twins(app, order)
+    row["notes"] = [MANAGER_NOTE.format(manager=claim.manager)]
     if wants_json(fmt or app.format):
         render_one(row, fmt or app.format, app.stdout)
         return
     offer = row["offer"]
     render_one({k: v for k, v in {
+        "warning": "; ".join(row["warnings"]),
         "order": order.id + (f"  #{order.number}" if order.number else ""),
         "customer": row["name"], "phone": row["phone"], "e-mail": row["email"], "product": row["product"],
         "amount": money_text(row["total"]), "status": row["status_label"],
         "offer": f"{offer['percent']}% {offer['kind']}" if offer else "none",
         "calls so far": row["calls"], "messages": row["messages"], "last comment": row["last_comment"],
         "held by": f"{claim.manager} until {row['held_until']}", "script": row["script"],
+        "note": "; ".join(row["notes"]),
     }.items() if v not in (None, "")}, "table", app.stdout)
 
 

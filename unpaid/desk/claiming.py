@@ -59,11 +59,19 @@ def take(store: "Store", order: "Order", manager: str, now: datetime, settings: 
     return claim, before is None or before.manager != manager
 
 
+#: Said on every card: the source's own manager field stays as it was.
+MANAGER_NOTE = ("{manager} is the order's manager in unpaid only: the manager field at the source was not "
+                "changed (no connector can set it yet)")
+
+
 def record_take(store: "Store", claim: "Claim", now: datetime, zone: tzinfo, command: str | None = None) -> None:
+    """The take in the history, and its manager on the stored order (see :data:`MANAGER_NOTE`)."""
     until = claim.lease_until.astimezone(zone).strftime("%H:%M")
-    note(store, claim.order_id, actor=f"manager:{claim.manager}", kind="claim",
-         summary=f"taken by {claim.manager} until {until}", now=now,
-         data={"lease_until": claim.lease_until}, command=command)
+    with store.transaction():
+        note(store, claim.order_id, actor=f"manager:{claim.manager}", kind="claim",
+             summary=f"taken by {claim.manager} until {until}", now=now,
+             data={"lease_until": claim.lease_until, "manager_at_source": False}, command=command)
+        store.orders.set_manager(claim.order_id, claim.manager)
 
 
 def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettings", zone: tzinfo,
