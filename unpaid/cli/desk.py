@@ -454,7 +454,7 @@ def send(app, order_ref, manager, template, channel, offer, offer_kind, fmt):
     \b
     Examples:
       unpaid send shop:1042 --template bank_details -m anna
-      unpaid send shop:1042 --template last_chance --offer 25% --offer-kind bonus -m anna
+      unpaid send shop:1042 --template ph_last_chance --offer 25% --offer-kind bonus -m anna
     """
     from unpaid.desk import send as sending
 
