@@ -29,11 +29,11 @@ def test_the_calendar_is_read_in_the_configs_zone(tmp_path):
 
 
 @pytest.mark.parametrize("body, message", [
-    ('holidays = ["2026-12-31", "2027-01-01", "2026-13-01"]',
-     "calendar.holidays[2]: '2026-13-01' is not a date — write YYYY-MM-DD"),
-    ('holidays = ["31.12.2026"]', "calendar.holidays[0]: '31.12.2026' is not a date — write YYYY-MM-DD"),
+    ('holidays = ["2026-12-31", "2026-13-01"]',
+     "calendar.holidays[2]: '2026-13-01' is not a date — write YYYY-MM-DD"),  # counted from 1, as steps[1]
+    ('holidays = ["31.12.2026"]', "calendar.holidays[1]: '31.12.2026' is not a date — write YYYY-MM-DD"),
     ('holidays = "2026-12-31"', "calendar.holidays: '2026-12-31' is not a list — write holidays = "),
-    ('days_off = ["sun", "holiday"]', "calendar.days_off[1]: 'holiday' is not a day of the week — use mon, tue"),
+    ('days_off = ["sun", "holiday"]', "calendar.days_off[2]: 'holiday' is not a day of the week — use mon, tue"),
     ('days_off = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]', "calendar.days_off: every day of the week"),
     ('weekends = ["sun"]', "`calendar.weekends` is not a calendar setting — use days_off and holidays"),
 ])
@@ -48,7 +48,7 @@ def test_a_bad_calendar_stops_any_command_with_exit_2_and_one_line(tmp_path, cli
     result = cli(["--config", str(tmp_path / "unpaid.toml"), "queue"])
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        f"Error: {tmp_path / 'unpaid.toml'}: calendar.holidays[0]: '2026-13-01' is not a date — write YYYY-MM-DD"]
+        f"Error: {tmp_path / 'unpaid.toml'}: calendar.holidays[1]: '2026-13-01' is not a date — write YYYY-MM-DD"]
 
 
 def test_a_window_skips_days_off_and_holidays_and_keeps_its_own_days():

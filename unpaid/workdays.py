@@ -68,12 +68,12 @@ def parse_calendar(raw: Any, where: str, zone: str) -> Calendar:
         if key not in ("days_off", "holidays"):
             raise ConfigError(f"{where}: `calendar.{key}` is not a calendar setting", "use days_off and holidays")
     days = frozenset(_day(item, f"calendar.days_off[{i}]", where)
-                     for i, item in enumerate(_list(raw, "days_off", where)))
+                     for i, item in enumerate(_list(raw, "days_off", where), start=1))
     if len(days) == 7:
         raise ConfigError(f"{where}: calendar.days_off: every day of the week is off",
                           "leave at least one working day, e.g. days_off = [\"sat\", \"sun\"]")
     holidays = frozenset(_date(item, f"calendar.holidays[{i}]", where)
-                         for i, item in enumerate(_list(raw, "holidays", where)))
+                         for i, item in enumerate(_list(raw, "holidays", where), start=1))
     return Calendar(days, holidays, zone)
 
 
