@@ -52,7 +52,7 @@ def test_every_template_an_example_names_exists_and_renders(installed_plugins):
     folder = templates_dir(config)
     assert folder == EXAMPLES / "playbooks" / "templates"
     named |= {(folder, name) for name in [*desk.templates.values(), *sent_by_hand()]}
-    assert {"unreachable", "ask_phone", "ask_proof", "bank_details"} <= {n for _, n in named}
+    assert {"unreachable", "ask_phone", "ask_proof", "bank_details", "installments"} <= {n for _, n in named}
 
     order = replace(SAMPLE_ORDER, manager=None)
     offers = [None] + [StoredOffer(0, "", order.id, "desk", "", kind, 15, order.created_at + timedelta(days=2),
@@ -64,5 +64,5 @@ def test_every_template_an_example_names_exists_and_renders(installed_plugins):
             assert out.subject.strip() and out.body.strip(), name
             assert "None" not in out.subject + out.body, name
     # the desk's messages speak the customers' language
-    for name in ("unreachable", "ask_phone", "ask_proof", "bank_details"):
+    for name in ("unreachable", "ask_phone", "ask_proof", "bank_details", "installments"):
         assert re.search("[а-яё]", (folder / f"{name}.txt").read_text(encoding="utf-8").splitlines()[0]), name

@@ -267,7 +267,8 @@ def echo_done(app: "App", fmt: str | None, order_id: str, done, **extra: Any) ->
 @click.option("--at", metavar="TIME", help="callback: when to call back (18:30, 2026-11-25T10:00, +2h).")
 @click.option("--on", "on", metavar="DATE", help="promised: the day the customer will pay.")
 @click.option("--call-on", metavar="TIME", help="promised: when to call if unpaid [default: a day after --on].")
-@click.option("--days", type=DAYS, help="thinking / says_paid / wrong_number: call again after N days.")
+@click.option("--days", type=DAYS,
+              help="thinking / installments / says_paid / wrong_number: call again after N days.")
 @click.option("--reason", metavar="REASON", type=TEXT, help="refused: one of the config's cancel_reasons (required).")
 @click.option("--comment", metavar="TEXT", type=TEXT, help="What was said, kept with the call.")
 @click.option("--force", is_flag=True, help="promised: allow a follow-up later than [desk] promise_cap.")
@@ -282,6 +283,7 @@ def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason
       callback --at TIME    call back then
       promised --on DATE    Waiting for payment; playbooks paused until DATE; a call after it if unpaid
       thinking [--days N]   call again in [desk] thinking (2d)
+      installments [--days N]  call again in [desk] installments (1d); the installments message if set up
       says_paid             ask for proof of payment; check again in 2 days
       wrong_number, no_phone  ask for a phone by e-mail; check again in 2 days
       refused --reason R    Cancelled with the reason
@@ -322,6 +324,10 @@ def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason
     if not wants_json(fmt):
         click.echo(done.summary, file=app.stdout)
     for purpose in done.plan.send:
+        if not set_up(app, s, purpose):
+            app.info(f"{order.id}: no {purpose} message sent: create {s.templates[purpose]}.txt in the templates "
+                     f"folder to send one")
+            continue
         channels = channels_for(app.config, app.plugins, purpose)
         if not channels:
             app.warn(f"{order.id}: message {s.templates[purpose]!r} not sent: no channel other than the phone "
@@ -341,6 +347,17 @@ def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason
             app.warn(line)
     if failed:
         click.get_current_context().exit(ExitCode.FAILED)
+
+
+def set_up(app: "App", s: "DeskSettings", purpose: str) -> bool:
+    """Whether to send an outcome's message: always, except an optional one (installments) that has neither
+    a template file nor a name in ``[desk.templates]``; a named one that is missing is a warning as usual."""
+    from unpaid.desk.send import templates_dir
+    from unpaid.desk.settings import OPTIONAL_PURPOSES
+
+    if purpose not in OPTIONAL_PURPOSES or purpose in (app.config.raw.get("desk") or {}).get("templates", {}):
+        return True
+    return (templates_dir(app.config) / f"{s.templates[purpose]}.txt").is_file()
 
 
 def send_quietly(app: "App", s: "DeskSettings", order_id: str, template: str, manager: str, cmd: str,

@@ -28,6 +28,8 @@ MEANINGS = {
     "promised": "promised to pay: --on DATE; Waiting for payment, playbooks paused until then, "
                 "a follow-up call after it (at most [desk] promise_cap later, unless --force)",
     "thinking": "thinking it over: call again in [desk] thinking (or --days N)",
+    "installments": "wants special terms (installments, a discount): call again in [desk] installments "
+                    "(or --days N); the installments message, when its template is there",
     "says_paid": "says they paid: a request for proof of payment, check again in [desk] says_paid",
     "wrong_number": "wrong number: a message asking for a phone on the other channels, check again later",
     "no_phone": "same as wrong_number: there is no phone to call",
@@ -117,14 +119,15 @@ def plan_outcome(text: str, opts: OutcomeOptions, facts: CallFacts, now: datetim
                     data={**base, "callback_at": at})
     if outcome == "promised":
         return _promised(opts, now, settings, zone, base)
-    if outcome in ("thinking", "says_paid", "wrong_number"):
+    if outcome in ("thinking", "says_paid", "wrong_number", "installments"):
         gap = {"thinking": settings.thinking, "says_paid": settings.says_paid,
-               "wrong_number": settings.check_phone}[outcome]
+               "wrong_number": settings.check_phone, "installments": settings.installments}[outcome]
         if opts.days is not None:
             gap = timedelta(days=opts.days)
         nxt = next_call_time(now + gap, settings, zone)
-        send = {"says_paid": ("ask_proof",), "wrong_number": ("ask_phone",)}.get(outcome, ())
-        words = {"thinking": "thinking it over", "says_paid": "says they paid",
+        send = {"says_paid": ("ask_proof",), "wrong_number": ("ask_phone",),
+                "installments": ("installments",)}.get(outcome, ())
+        words = {"thinking": "thinking it over", "says_paid": "says they paid", "installments": "wants installments",
                  "wrong_number": "wrong number" if detail is None else "no phone"}[outcome]
         return Plan(outcome, detail, f"{words}; next call {_local(nxt, zone)}", next_call=nxt, send=send,
                     data={**base, "next_call": nxt})
@@ -142,7 +145,8 @@ def plan_outcome(text: str, opts: OutcomeOptions, facts: CallFacts, now: datetim
 
 def _check_options(outcome: str, opts: OutcomeOptions) -> None:
     allowed = {"callback": {"at"}, "promised": {"on", "call_on", "force"}, "thinking": {"days"},
-               "says_paid": {"days"}, "wrong_number": {"days"}, "refused": {"reason"}}.get(outcome, set())
+               "installments": {"days"}, "says_paid": {"days"}, "wrong_number": {"days"},
+               "refused": {"reason"}}.get(outcome, set())
     for name, value in (("at", opts.at), ("on", opts.on), ("call_on", opts.call_on), ("days", opts.days),
                         ("reason", opts.reason), ("force", opts.force or None)):
         if value is not None and name not in allowed:

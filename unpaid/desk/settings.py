@@ -18,11 +18,15 @@ TEMPLATE_PURPOSES = {
     "unreachable": "after the last unanswered call: ask the customer to get in touch",
     "ask_phone": "wrong or missing phone: ask for a phone on the other channels",
     "ask_proof": "the customer says they paid: ask for proof of payment",
+    "installments": "the customer wants special terms: what happens next (sent only when the template is there)",
 }
+#: Purposes whose message is sent only when its template exists: a shop without one just records the call.
+OPTIONAL_PURPOSES = frozenset({"installments"})
 DURATIONS = {
     "lease": ("2h", "how long a taken order stays with its manager"),
     "retry_gap": ("3h", "after no answer, call again this much later the same day"),
     "thinking": ("2d", "the customer is thinking: call again after"),
+    "installments": ("1d", "the customer wants installments or a discount: call again after"),
     "says_paid": ("2d", "the customer says they paid: check again after"),
     "check_phone": ("2d", "after asking for a phone: check the order again after"),
     "promise_followup": ("1d", "an unpaid promise: call this long after the promised day"),
@@ -51,6 +55,7 @@ class DeskSettings:
     lease: timedelta = timedelta(hours=2)
     retry_gap: timedelta = timedelta(hours=3)
     thinking: timedelta = timedelta(days=2)
+    installments: timedelta = timedelta(days=1)
     says_paid: timedelta = timedelta(days=2)
     check_phone: timedelta = timedelta(days=2)
     promise_followup: timedelta = timedelta(days=1)
