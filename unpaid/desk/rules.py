@@ -132,11 +132,12 @@ def plan_outcome(text: str, opts: OutcomeOptions, facts: CallFacts, now: datetim
         return Plan(outcome, detail, f"{words}; next call {_local(nxt, zone)}", next_call=nxt, send=send,
                     data={**base, "next_call": nxt})
     if outcome == "refused":
-        from unpaid.actions import resolve_reason
+        from unpaid.actions import NEAREST_REASON, resolve_reason
 
         if not opts.reason:
             raise InputError("refused needs --reason", f"use one of: {', '.join(cancel_reasons)}")
-        reason = resolve_reason(Status.CANCELLED, opts.reason, None, cancel_reasons)
+        # `outcome` has no --reason-text: the reasons are the agreed list, anything else goes in the comment.
+        reason = resolve_reason(Status.CANCELLED, opts.reason, None, cancel_reasons, NEAREST_REASON)
         return Plan(outcome, detail, f"refused: {reason}", status=Status.CANCELLED, reason=reason,
                     data={**base, "reason": reason})
     reason = "Created by mistake" if detail == "mistake" else "Duplicate"
