@@ -41,10 +41,16 @@ class Outcome:
                 "note": self.note}
 
 
-def resolve_reason(status: Status, reason: str | None, text: str | None, allowed: Sequence[str]) -> str | None:
+#: What a command without ``--reason-text`` (``outcome refused``) offers instead of a free reason.
+NEAREST_REASON = "pick the nearest one and say more with --comment TEXT"
+
+
+def resolve_reason(status: Status, reason: str | None, text: str | None, allowed: Sequence[str],
+                   other: str = "or --reason-text TEXT for another") -> str | None:
     """The reason to record: ``reason`` matched case-insensitively against ``allowed``, or free ``text``.
 
-    A cancellation needs one; other statuses take one as an optional note.
+    A cancellation needs one; other statuses take one as an optional note. ``other`` ends the hint for an
+    unknown reason: what the calling command offers besides the list.
     """
     if reason and text:
         raise InputError("give either --reason or --reason-text, not both", "drop one of them")
@@ -53,7 +59,7 @@ def resolve_reason(status: Status, reason: str | None, text: str | None, allowed
         match = next((r for r in allowed if r.casefold() == reason.strip().casefold()), None)
         if match is None:
             raise InputError(f"--reason {reason!r} is not one of the cancel reasons in the config",
-                             f"use one of: {choices} — or --reason-text TEXT for another")
+                             f"use one of: {choices} — {other}")
         return match
     if text and text.strip():
         return text.strip()

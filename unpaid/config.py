@@ -7,9 +7,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from unpaid.errors import ConfigError
+
+if TYPE_CHECKING:
+    from unpaid.workdays import Calendar
 
 FILENAME = "unpaid.toml"
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -41,6 +44,7 @@ KNOWN_KEYS = {
     "desk": "the managers' call desk settings",
     "optout": "customers who asked not to be contacted",
     "same_product_within": "orders of one customer and product created this close are one purchase (dedupe, twins)",
+    "calendar": "the shop's days off and holidays, kept out of send windows and calling hours",
 }
 
 #: Orders of one customer and one product created within this of each other are one purchase.
@@ -70,6 +74,8 @@ class Config:
     same_product_within: timedelta = DEFAULT_SAME_PRODUCT_WITHIN
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    #: ``[calendar]``: days off and holidays (empty: every day is a working day).
+    calendar: "Calendar | None" = None
 
     @property
     def base_dir(self) -> Path:
@@ -172,6 +178,9 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
     except ValueError as exc:
         raise cfg.error("timezone", str(exc), 'use an IANA name, e.g. "Europe/Moscow" or "UTC"') from None
     cfg.timezone = tz
+    from unpaid.workdays import parse_calendar
+
+    cfg.calendar = parse_calendar(raw.get("calendar"), cfg.where, tz)
 
     country = str(raw.get("default_country", "7")).lstrip("+")
     if not country.isdigit() or len(country) > 3:

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 
 import pytest
 
@@ -47,6 +48,38 @@ def test_init_writes_a_starter_that_the_config_loader_accepts(cli, tmp_path):
     for commented in ('# type = "getcourse"', '# type = "autoweboffice"', "# [channels.", "# [segments.",
                       "# [playbooks."):
         assert commented in text
+
+
+def uncomment(text: str) -> str:
+    """The starter with its commented examples switched on: `# [table]`, `# key = ...` and list lines."""
+    return re.sub(r"(?m)^# (?=\[|[a-z_]+ = |  \{|\])", "", text)
+
+
+def test_the_starters_commented_examples_load_once_uncommented(cli, tmp_path, register_plugin):
+    from unpaid.testing.fakes import MemoryPlugin
+
+    assert cli("init").exit_code == 0
+    path = tmp_path / "unpaid.toml"
+    text = path.read_text(encoding="utf-8")
+    assert "--segment" not in text  # `unpaid orders` has no such option
+    on = uncomment(text)
+    for table in ("[sources.school]", "[channels.outbox]", "[segments.fresh]", "[playbooks.reminder]", "[calendar]"):
+        assert f"\n{table}\n" in on
+    # the connectors are not what is checked here: every source reads from memory
+    path.write_text(re.sub(r'type = "(csv|getcourse|autoweboffice)"', 'type = "memory"', on), encoding="utf-8")
+    register_plugin(MemoryPlugin, name="memory")
+    result = cli(["--config", str(path), "--format", "json", "playbooks"])
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    [pb] = result.json()
+    assert pb["name"] == "reminder" and pb["steps"] == 2
+    assert (tmp_path / "templates" / "reminder.txt").read_text(encoding="utf-8").startswith("Subject: ")
+
+
+def test_init_keeps_a_letter_that_is_already_there(cli, tmp_path):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "reminder.txt").write_text("Subject: mine\n\nmine\n", encoding="utf-8")
+    assert cli("init").exit_code == 0
+    assert (tmp_path / "templates" / "reminder.txt").read_text(encoding="utf-8") == "Subject: mine\n\nmine\n"
 
 
 def test_init_refuses_to_overwrite_without_force(cli, tmp_path):

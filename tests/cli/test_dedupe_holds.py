@@ -168,8 +168,9 @@ def test_the_desk_card_warns_when_the_customer_already_paid_for_the_product(cli,
     assert cli(at(T, "sync")).exit_code == 0
     card = cli(at(T, "take", "shop:2", "--manager", "anna"))
     assert card.exit_code == 0, card.output
-    assert "paid twin     shop:1: the customer already paid for this product" in card.stdout
-    assert cli(at(T, "take", "shop:4", "--manager", "anna", "--format", "json")).json()["paid_twin"] is None
+    assert "warning       the customer already paid for this product: shop:1" in card.stdout
+    renewal = cli(at(T, "take", "shop:4", "--manager", "anna", "--format", "json")).json()
+    assert renewal["paid_twin"] is None and renewal["warnings"] == []  # paid 20 days ago: a new purchase
 
 
 def test_a_playbook_takes_in_a_renewal_but_not_an_order_paid_within_the_window(cli, shop, make, tmp_path):

@@ -46,7 +46,10 @@ def test_bad_input_changes_nothing(seed, make, shop, tmp_path, usage_error):
         ("status shop:1 paid-ish", "Error: STATUS: unknown status 'paid-ish'"),
         ("status shop:1 cancelled", "Error: cancelling an order needs a reason — add --reason with one of: "
                                     "Too expensive, Changed mind"),
-        ("status shop:1 cancelled --reason bored", "Error: --reason 'bored' is not one of the cancel reasons"),
+        ("status shop:1 cancelled --reason bored", "Error: --reason 'bored' is not one of the cancel reasons in "
+                                                   "the config — use one of: Too expensive, Changed mind, Bought "
+                                                   "elsewhere, No money now, Created by mistake, Not reachable, "
+                                                   "Expired — or --reason-text TEXT for another"),
         ("status shop:404 false", "Error: no order shop:404 — run `unpaid orders` or `unpaid sync`"),
         ("status shop:1 cancelled --reason-text '\udcff'", "Error: --reason-text holds bytes that are not UTF-8 "
                                                           "text — type it again in a UTF-8 terminal"),

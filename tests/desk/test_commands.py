@@ -113,6 +113,18 @@ def test_bad_input_is_one_line_and_changes_nothing(desk, args, expected):
     assert desk.source.calls == [] and desk.order("shop:1").status is Status.NEW
 
 
+def test_an_unknown_refusal_reason_hints_at_what_outcome_takes(desk):
+    desk.add(make_order("1"), task_due=DUE)
+    result = desk("outcome shop:1 refused --reason bored -m anna", code=2)
+    assert result.stderr == (
+        "Error: --reason 'bored' is not one of the cancel reasons in the config — use one of: Too expensive, "
+        "Changed mind, Bought elsewhere, No money now, Created by mistake, Not reachable, Expired — pick the "
+        "nearest one and say more with --comment TEXT\n")
+    # and the hint works: a listed reason with the detail in the comment
+    desk("outcome shop:1 refused --reason 'no money now' --comment 'bored of the course' -m anna")
+    assert desk.source.orders["1"].cancel_reason == "No money now"
+
+
 def test_outcomes_change_the_source_write_history_and_move_the_task(desk):
     desk.add(make_order("1"), make_order("2"), make_order("3"), task_due=DUE)
     desk("take shop:1 -m anna")

@@ -118,3 +118,79 @@ def test_two_managers_taking_one_order_at_once_one_wins_the_other_is_told_who(tm
     with Store.open(db) as store:
         claims = [e for e in store.history.for_order("shop:1") if e.kind == "claim"]
         assert [e.actor for e in claims] == [f"manager:{winners[0]}"]
+
+
+def test_next_does_not_hand_out_an_order_called_between_its_read_and_its_claim(tmp_path, monkeypatch):
+    """Two connections to one file: bob's `next` reads the page; before it claims, anna takes the same
+    order, calls and records `no_answer` (the next call 3 h away). Bob must not get the order."""
+    from datetime import timezone
+
+    import pytest
+
+    from unpaid.desk.claiming import take, take_next
+    from unpaid.desk.rules import OutcomeOptions
+    from unpaid.desk.settings import DeskSettings
+    from unpaid.desk.work import record_outcome
+    from unpaid.errors import NotFoundError
+    from unpaid.store.desk import DeskStore
+
+    db = tmp_path / "unpaid.db"
+    seed(db, 1)
+    s, utc, later = DeskSettings(comments_to_source=False), timezone.utc, NOW + timedelta(seconds=1)
+    anna, bob = Store.open(db), Store.open(db)
+    read, reads = DeskStore.due_page, []
+
+    def page_then_anna_calls(self, *args, **kwargs):
+        rows = read(self, *args, **kwargs)
+        if self.store is bob and not reads:
+            reads.append([o.id for _, o in rows])
+            order = anna.orders.get("shop:0")
+            take(anna, order, "anna", NOW, s, utc)
+            record_outcome(anna, lambda: None, order, "anna", "no_answer", OutcomeOptions(), later, s, utc, ())
+        return rows
+
+    monkeypatch.setattr(DeskStore, "due_page", page_then_anna_calls)
+    try:
+        with pytest.raises(NotFoundError, match="the queue is empty"):
+            take_next(bob, "bob", later, s, utc)
+        assert reads == [["shop:0"]]  # bob did read it while it was due and free
+        assert bob.claims.get("shop:0", later) is None
+        [task] = DeskStore(bob).open_tasks("shop:0")
+        assert task.due_at == later + timedelta(hours=3)
+        # when the call is due again, bob's `next` takes it
+        assert take_next(bob, "bob", task.due_at, s, utc).order_id == "shop:0"
+    finally:
+        anna.close()
+        bob.close()
+
+
+def test_next_checks_and_claims_under_one_write_lock(tmp_path, monkeypatch):
+    """While `next` has found the order still due, no other connection can write (record an outcome,
+    take it) until the claim is in: the check and the claim are one step."""
+    import sqlite3
+    from datetime import timezone
+
+    from unpaid.desk.claiming import take_next
+    from unpaid.desk.settings import DeskSettings
+    from unpaid.store.desk import DeskStore
+
+    db = tmp_path / "unpaid.db"
+    seed(db, 1)
+    check, seen = DeskStore.still_free_and_due, []
+
+    def check_then_try_to_write(self, *args):
+        due = check(self, *args)
+        other = sqlite3.connect(db, timeout=0.05)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            seen.append("written")
+        except sqlite3.OperationalError as exc:
+            seen.append(str(exc))
+        finally:
+            other.close()
+        return due
+
+    monkeypatch.setattr(DeskStore, "still_free_and_due", check_then_try_to_write)
+    with Store.open(db) as bob:
+        assert take_next(bob, "bob", NOW, DeskSettings(), timezone.utc).order_id == "shop:0"
+    assert seen == ["database is locked"]

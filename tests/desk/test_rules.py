@@ -74,6 +74,19 @@ def test_thinking_says_paid_and_wrong_number_come_back_in_days():
     assert plan("no_phone").send == ("ask_phone",) and plan("no_phone").outcome == "wrong_number"
 
 
+def test_installments_keep_the_call_open_a_day_on_and_ask_for_their_message():
+    wants = plan("installments", OutcomeOptions(comment="3 payments"))
+    assert (wants.outcome, wants.status, wants.send) == ("installments", None, ("installments",))
+    assert wants.next_call == MON_10 + timedelta(days=1) and wants.summary == "wants installments; next call " \
+        "2026-11-24 10:00"
+    assert plan("installments", OutcomeOptions(days=4)).next_call == MON_10 + timedelta(days=4)
+    assert plan("installments", settings=parse_desk({"installments": "3d"})).next_call == MON_10 + timedelta(days=3)
+    late = plan("installments", now=MON_10.replace(hour=20, minute=30))  # a day on is after hours
+    assert late.next_call == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    with pytest.raises(InputError, match="--reason does not apply to the outcome installments"):
+        plan("installments", OutcomeOptions(reason="Too expensive"))
+
+
 def test_refusal_needs_a_known_reason_and_duplicates_become_false():
     refused = plan("refused", OutcomeOptions(reason="too EXPENSIVE"))
     assert (refused.status, refused.reason) == (Status.CANCELLED, "Too expensive")

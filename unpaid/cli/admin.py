@@ -34,8 +34,10 @@ def init(app: "App", path: Path, force: bool, fmt: str):
     """Write a commented starter unpaid.toml to PATH [default: ./unpaid.toml].
 
     It sets the time zone, the phone country code, the database and cancel reasons, defines
-    one CSV source, and shows GetCourse and AutoWebOffice sources, channels, segments and a
-    playbook as commented examples. A PATH that is a folder gets unpaid.toml inside it.
+    one CSV source, and shows GetCourse and AutoWebOffice sources, channels, segments, a
+    playbook and a calendar as commented examples; the playbook's letter is written to
+    templates/reminder.txt beside it (unless one is there). A PATH that is a folder gets
+    unpaid.toml inside it.
 
     \b
     Examples:
@@ -48,13 +50,18 @@ def init(app: "App", path: Path, force: bool, fmt: str):
         path = path / "unpaid.toml"
     if path.exists() and not force:
         raise InputError(f"{path} already exists", "edit it, or pass --force to overwrite it with the starter")
+    data = files("unpaid").joinpath("data")
+    letter = path.parent / "templates" / "reminder.txt"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(files("unpaid").joinpath("data/unpaid.toml").read_text(encoding="utf-8"), encoding="utf-8")
+        path.write_text(data.joinpath("unpaid.toml").read_text(encoding="utf-8"), encoding="utf-8")
+        if not letter.exists():  # the sample playbook's letter, so that it loads once uncommented
+            letter.parent.mkdir(exist_ok=True)
+            letter.write_text(data.joinpath("demo_reminder.txt").read_text(encoding="utf-8"), encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}", "choose a writable path") from None
+        raise InputError(f"cannot write {exc.filename or path}: {exc.strerror}", "choose a writable path") from None
     app.info(f"wrote {path} — edit the [sources.shop] path, then run `unpaid doctor` and `unpaid sync`")
-    answer(app, fmt, {"path": str(path), "written": True})
+    answer(app, fmt, {"path": str(path), "written": True, "template": str(letter)})
 
 
 # ---- auth ----

@@ -34,7 +34,7 @@ def need(manager: str | None) -> str:
 def settings(app: "App") -> "DeskSettings":
     from unpaid.desk.settings import parse_desk
 
-    return parse_desk(app.config.raw.get("desk"), app.config.where, app.config.timezone)
+    return parse_desk(app.config.raw.get("desk"), app.config.where, app.config.timezone, app.config.calendar)
 
 
 def when(app: "App", text: str | None, option: str):
@@ -121,10 +121,24 @@ def queue(app, manager, day, sort, limit, page, fmt):
     render(view.rows, fmt, app.stdout, queue_columns(app))
 
 
+def paid_twins(app: "App", order: "Order") -> list[str]:
+    """Warnings for the card: the customer already paid for this product (a paid twin, as `dedupe` sees it)."""
+    from unpaid.dedupe import relation
+
+    if not order.customer.key:
+        return []
+    return [f"the customer already paid for this product: {o.id}"
+            + (f" (paid {app.local(o.paid_at)})" if o.paid_at else "")
+            + " — ask before you offer; if this order repeats that one, record `duplicate`"
+            for o in app.store.orders.by_customer([order.customer.key])
+            if relation(order, o, app.config.same_product_within) == "paid twin"]
+
+
 def show_card(app: "App", order: "Order", claim, fmt: str | None = None) -> None:
     """The order as a manager needs it for the call."""
     from unpaid.cli.order_view import money_text
     from unpaid.desk import queue as q
+    from unpaid.desk.claiming import MANAGER_NOTE
     from unpaid.output import render_one
     from unpaid.store.desk import DeskStore
     from unpaid.store.offers import Offers
@@ -136,18 +150,22 @@ def show_card(app: "App", order: "Order", claim, fmt: str | None = None) -> None
     row = q.row(task, order, claim, Offers(store).active(order.id, now), desk.stats([order.id])[order.id])
     row["held_until"] = app.local(claim.lease_until)
     row["paid_twin"] = paid_twin(app, order)
+    row["manager"] = order.manager
+    row["warnings"] = paid_twins(app, order)
+    row["notes"] = [MANAGER_NOTE.format(manager=claim.manager)]
     if wants_json(fmt or app.format):
         render_one(row, fmt or app.format, app.stdout)
         return
     offer = row["offer"]
     render_one({k: v for k, v in {
+        "warning": "; ".join(row["warnings"]),
         "order": order.id + (f"  #{order.number}" if order.number else ""),
         "customer": row["name"], "phone": row["phone"], "e-mail": row["email"], "product": row["product"],
         "amount": money_text(row["total"]), "status": row["status_label"],
-        "paid twin": f"{row['paid_twin']}: the customer already paid for this product" if row["paid_twin"] else None,
         "offer": f"{offer['percent']}% {offer['kind']}" if offer else "none",
         "calls so far": row["calls"], "messages": row["messages"], "last comment": row["last_comment"],
         "held by": f"{claim.manager} until {row['held_until']}", "script": row["script"],
+        "note": "; ".join(row["notes"]),
     }.items() if v not in (None, "")}, "table", app.stdout)
 
 
@@ -260,7 +278,8 @@ def echo_done(app: "App", fmt: str | None, order_id: str, done, **extra: Any) ->
 @click.option("--at", metavar="TIME", help="callback: when to call back (18:30, 2026-11-25T10:00, +2h).")
 @click.option("--on", "on", metavar="DATE", help="promised: the day the customer will pay.")
 @click.option("--call-on", metavar="TIME", help="promised: when to call if unpaid [default: a day after --on].")
-@click.option("--days", type=DAYS, help="thinking / says_paid / wrong_number: call again after N days.")
+@click.option("--days", type=DAYS,
+              help="thinking / installments / says_paid / wrong_number: call again after N days.")
 @click.option("--reason", metavar="REASON", type=TEXT, help="refused: one of the config's cancel_reasons (required).")
 @click.option("--comment", metavar="TEXT", type=TEXT, help="What was said, kept with the call.")
 @click.option("--force", is_flag=True, help="promised: allow a follow-up later than [desk] promise_cap.")
@@ -275,6 +294,7 @@ def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason
       callback --at TIME    call back then
       promised --on DATE    Waiting for payment; playbooks paused until DATE; a call after it if unpaid
       thinking [--days N]   call again in [desk] thinking (2d)
+      installments [--days N]  call again in [desk] installments (1d); the installments message if set up
       says_paid             ask for proof of payment; check again in 2 days
       wrong_number, no_phone  ask for a phone by e-mail; check again in 2 days
       refused --reason R    Cancelled with the reason
@@ -315,6 +335,10 @@ def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason
     if not wants_json(fmt):
         click.echo(done.summary, file=app.stdout)
     for purpose in done.plan.send:
+        if not set_up(app, s, purpose):
+            app.info(f"{order.id}: no {purpose} message sent: create {s.templates[purpose]}.txt in the templates "
+                     f"folder to send one")
+            continue
         channels = channels_for(app.config, app.plugins, purpose)
         if not channels:
             app.warn(f"{order.id}: message {s.templates[purpose]!r} not sent: no channel other than the phone "
@@ -334,6 +358,17 @@ def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason
             app.warn(line)
     if failed:
         click.get_current_context().exit(ExitCode.FAILED)
+
+
+def set_up(app: "App", s: "DeskSettings", purpose: str) -> bool:
+    """Whether to send an outcome's message: always, except an optional one (installments) that has neither
+    a template file nor a name in ``[desk.templates]``; a named one that is missing is a warning as usual."""
+    from unpaid.desk.send import templates_dir
+    from unpaid.desk.settings import OPTIONAL_PURPOSES
+
+    if purpose not in OPTIONAL_PURPOSES or purpose in (app.config.raw.get("desk") or {}).get("templates", {}):
+        return True
+    return (templates_dir(app.config) / f"{s.templates[purpose]}.txt").is_file()
 
 
 def send_quietly(app: "App", s: "DeskSettings", order_id: str, template: str, manager: str, cmd: str,
@@ -372,6 +407,7 @@ def postpone(app, order_ref, manager, days, until, force, fmt):
     from datetime import timedelta
 
     from unpaid.clock import to_iso
+    from unpaid.desk.rules import working_time
     from unpaid.desk.work import postpone as move
 
     manager = need(manager)
@@ -379,9 +415,15 @@ def postpone(app, order_ref, manager, days, until, force, fmt):
         raise InputError("give either --days or --until, not both", "drop one of them")
     s, now, order = settings(app), app.now(), find_order(app, order_ref)
     target = when(app, until, "--until") if until else now + (timedelta(days=days) if days else s.postpone)
-    echo_done(app, fmt, order.id, move(app.store, order, manager, target, now, s, app.zone, force,
-                                       command_line("postpone", order.id, "--manager", manager)),
-              until=to_iso(target))
+    if target > now:  # a past target is refused as it was given
+        target, why = working_time(target, s, app.zone)
+    else:
+        why = ""
+    done = move(app.store, order, manager, target, now, s, app.zone, force,
+                command_line("postpone", order.id, "--manager", manager))
+    if why:
+        done.notes.append(why.strip(" ()"))
+    echo_done(app, fmt, order.id, done, until=to_iso(target))
 
 
 @click.command()
@@ -440,7 +482,7 @@ def send(app, order_ref, manager, template, channel, offer, offer_kind, fmt):
     \b
     Examples:
       unpaid send shop:1042 --template bank_details -m anna
-      unpaid send shop:1042 --template last_chance --offer 25% --offer-kind bonus -m anna
+      unpaid send shop:1042 --template ph_last_chance --offer 25% --offer-kind bonus -m anna
     """
     from unpaid.desk import send as sending
 

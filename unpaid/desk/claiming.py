@@ -1,7 +1,8 @@
 """Reading the queue and claiming orders from it: one holder per order, with a lease that runs out.
 
 A claim is one conditional upsert inside ``BEGIN IMMEDIATE`` (:meth:`unpaid.store.claims.Claims.try_claim`),
-so two managers — two processes — taking the same order at once get exactly one winner.
+so two managers — two processes — taking the same order at once get exactly one winner. ``next`` checks
+in that same transaction that the order is still due and free: the page it read may be out of date.
 """
 
 from __future__ import annotations
@@ -58,11 +59,19 @@ def take(store: "Store", order: "Order", manager: str, now: datetime, settings: 
     return claim, before is None or before.manager != manager
 
 
+#: Said on every card: the source's own manager field stays as it was.
+MANAGER_NOTE = ("{manager} is the order's manager in unpaid only: the manager field at the source was not "
+                "changed (no connector can set it yet)")
+
+
 def record_take(store: "Store", claim: "Claim", now: datetime, zone: tzinfo, command: str | None = None) -> None:
+    """The take in the history, and its manager on the stored order (see :data:`MANAGER_NOTE`)."""
     until = claim.lease_until.astimezone(zone).strftime("%H:%M")
-    note(store, claim.order_id, actor=f"manager:{claim.manager}", kind="claim",
-         summary=f"taken by {claim.manager} until {until}", now=now,
-         data={"lease_until": claim.lease_until}, command=command)
+    with store.transaction():
+        note(store, claim.order_id, actor=f"manager:{claim.manager}", kind="claim",
+             summary=f"taken by {claim.manager} until {until}", now=now,
+             data={"lease_until": claim.lease_until, "manager_at_source": False}, command=command)
+        store.orders.set_manager(claim.order_id, claim.manager)
 
 
 def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettings", zone: tzinfo,
@@ -77,10 +86,15 @@ def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettin
             raise NotFoundError("the queue is empty: no call is due now",
                                 "see what comes later with `unpaid queue --date tomorrow`")
         for _task, order in page:
-            claim = store.claims.try_claim(order.id, manager, now, now + settings.lease)
+            with store.transaction():
+                # Between the read and now another manager may have called it (the next call is hours
+                # away), taken it, or the order was paid: the write lock holds until the claim is in.
+                if not desk.still_free_and_due(order.id, now, manager):
+                    continue
+                claim = store.claims.try_claim(order.id, manager, now, now + settings.lease)
             if claim.manager == manager:
                 return claim
-        # Everything on this page went to others meanwhile: they drop out of the next read.
+        # Everything on this page went to others or stopped being due meanwhile: it drops out of the next read.
 
 
 def release(store: "Store", order: "Order", manager: str | None, now: datetime, actor: str,

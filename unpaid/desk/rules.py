@@ -28,6 +28,8 @@ MEANINGS = {
     "promised": "promised to pay: --on DATE; Waiting for payment, playbooks paused until then, "
                 "a follow-up call after it (at most [desk] promise_cap later, unless --force)",
     "thinking": "thinking it over: call again in [desk] thinking (or --days N)",
+    "installments": "wants special terms (installments, a discount): call again in [desk] installments "
+                    "(or --days N); the installments message, when its template is there",
     "says_paid": "says they paid: a request for proof of payment, check again in [desk] says_paid",
     "wrong_number": "wrong number: a message asking for a phone on the other channels, check again later",
     "no_phone": "same as wrong_number: there is no phone to call",
@@ -112,27 +114,30 @@ def plan_outcome(text: str, opts: OutcomeOptions, facts: CallFacts, now: datetim
             raise InputError("callback needs --at TIME", "e.g. --at 18:30 or --at 2026-11-25T10:00")
         if opts.at <= now:
             raise InputError(f"--at {_local(opts.at, zone)} is in the past", "give a future time for the callback")
-        return Plan(outcome, detail, f"call back at {_local(opts.at, zone)}", next_call=opts.at,
-                    data={**base, "callback_at": opts.at})
+        at, why = working_time(opts.at, settings, zone)
+        return Plan(outcome, detail, f"call back at {_local(at, zone)}{why}", next_call=at,
+                    data={**base, "callback_at": at})
     if outcome == "promised":
         return _promised(opts, now, settings, zone, base)
-    if outcome in ("thinking", "says_paid", "wrong_number"):
+    if outcome in ("thinking", "says_paid", "wrong_number", "installments"):
         gap = {"thinking": settings.thinking, "says_paid": settings.says_paid,
-               "wrong_number": settings.check_phone}[outcome]
+               "wrong_number": settings.check_phone, "installments": settings.installments}[outcome]
         if opts.days is not None:
             gap = timedelta(days=opts.days)
         nxt = next_call_time(now + gap, settings, zone)
-        send = {"says_paid": ("ask_proof",), "wrong_number": ("ask_phone",)}.get(outcome, ())
-        words = {"thinking": "thinking it over", "says_paid": "says they paid",
+        send = {"says_paid": ("ask_proof",), "wrong_number": ("ask_phone",),
+                "installments": ("installments",)}.get(outcome, ())
+        words = {"thinking": "thinking it over", "says_paid": "says they paid", "installments": "wants installments",
                  "wrong_number": "wrong number" if detail is None else "no phone"}[outcome]
         return Plan(outcome, detail, f"{words}; next call {_local(nxt, zone)}", next_call=nxt, send=send,
                     data={**base, "next_call": nxt})
     if outcome == "refused":
-        from unpaid.actions import resolve_reason
+        from unpaid.actions import NEAREST_REASON, resolve_reason
 
         if not opts.reason:
             raise InputError("refused needs --reason", f"use one of: {', '.join(cancel_reasons)}")
-        reason = resolve_reason(Status.CANCELLED, opts.reason, None, cancel_reasons)
+        # `outcome` has no --reason-text: the reasons are the agreed list, anything else goes in the comment.
+        reason = resolve_reason(Status.CANCELLED, opts.reason, None, cancel_reasons, NEAREST_REASON)
         return Plan(outcome, detail, f"refused: {reason}", status=Status.CANCELLED, reason=reason,
                     data={**base, "reason": reason})
     reason = "Created by mistake" if detail == "mistake" else "Duplicate"
@@ -141,7 +146,8 @@ def plan_outcome(text: str, opts: OutcomeOptions, facts: CallFacts, now: datetim
 
 def _check_options(outcome: str, opts: OutcomeOptions) -> None:
     allowed = {"callback": {"at"}, "promised": {"on", "call_on", "force"}, "thinking": {"days"},
-               "says_paid": {"days"}, "wrong_number": {"days"}, "refused": {"reason"}}.get(outcome, set())
+               "installments": {"days"}, "says_paid": {"days"}, "wrong_number": {"days"},
+               "refused": {"reason"}}.get(outcome, set())
     for name, value in (("at", opts.at), ("on", opts.on), ("call_on", opts.call_on), ("days", opts.days),
                         ("reason", opts.reason), ("force", opts.force or None)):
         if value is not None and name not in allowed:
@@ -176,13 +182,16 @@ def _no_answer(facts: CallFacts, now: datetime, s: DeskSettings, zone: tzinfo, d
 
 
 def _next_day_other_time(now: datetime, s: DeskSettings, zone: tzinfo) -> datetime:
-    """Tomorrow, shifted by the retry gap so the customer sees the call at another time of day."""
+    """The next working day (tomorrow, or past the calendar's days off), shifted by the retry gap so the
+    customer sees the call at another time of day."""
     local = now.astimezone(zone)
-    day = local.date() + timedelta(days=1)
+    tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+    opening = s.hours.next_slot(tomorrow)
+    day = opening.astimezone(zone).date()
     candidate = datetime.combine(day, (local + s.retry_gap).time(), tzinfo=zone).astimezone(timezone.utc)
     if not s.hours.allows(candidate):
         candidate = datetime.combine(day, s.hours.start, tzinfo=zone).astimezone(timezone.utc)
-    return s.hours.next_slot(candidate)
+    return s.hours.next_slot(max(candidate, opening))
 
 
 def _promised(opts: OutcomeOptions, now: datetime, s: DeskSettings, zone: tzinfo, base: dict[str, Any]) -> Plan:
@@ -195,21 +204,35 @@ def _promised(opts: OutcomeOptions, now: datetime, s: DeskSettings, zone: tzinfo
     pause_until = max(day_start.astimezone(timezone.utc), now)
     end_of_day = datetime.combine(opts.on + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
     latest = end_of_day + s.promise_cap
-    nxt = opts.call_on or next_call_time(pause_until + s.promise_followup, s, zone)
     if opts.call_on is not None and opts.call_on <= now:
         raise InputError(f"--call-on {_local(opts.call_on, zone)} is in the past", "give a later day")
+    nxt, why = working_time(opts.call_on, s, zone) if opts.call_on else \
+        (next_call_time(pause_until + s.promise_followup, s, zone), "")
     if nxt >= latest and not opts.force:
         raise InputError(f"--call-on {_local(nxt, zone)} is more than {format_duration(s.promise_cap)} after the "
                          f"promised day {opts.on}", "a promise is followed up within days: pick an earlier day, "
                          "or add --force")
     return Plan("promised", None, f"promised to pay on {opts.on}; playbooks paused until then; next call "
-                f"{_local(nxt, zone)}", status=Status.PAYMENT_WAITING, next_call=nxt, pause_until=pause_until,
+                f"{_local(nxt, zone)}{why}", status=Status.PAYMENT_WAITING, next_call=nxt, pause_until=pause_until,
                 data={**base, "promised_on": opts.on.isoformat(), "next_call": nxt})
 
 
 def next_call_time(at: datetime, s: DeskSettings, zone: tzinfo) -> datetime:
     """``at`` moved into calling hours (the same time when it already is)."""
     return s.hours.next_slot(at)
+
+
+def working_time(at: datetime, s: DeskSettings, zone: tzinfo) -> tuple[datetime, str]:
+    """A time the manager gave (``--at``, ``--call-on``, ``postpone``), and why it moved, if it did.
+
+    It stays as given unless it falls on a day off or a holiday of ``[calendar]``: nobody calls then,
+    so it moves to the start of calling hours on the next working day.
+    """
+    calendar = s.hours.calendar
+    if not calendar or not calendar.off_at(at):
+        return at, ""
+    moved = s.hours.next_slot(at)
+    return moved, f" ({at.astimezone(zone):%Y-%m-%d} is a day off: moved to the next working day)"
 
 
 def postpone_limit(last_promise: date | None, settings: DeskSettings, zone: tzinfo) -> datetime | None:

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from unpaid.clock import parse_duration
 from unpaid.errors import ConfigError
 from unpaid.playbook.windows import Window, parse_window
+
+if TYPE_CHECKING:
+    from unpaid.workdays import Calendar
 
 #: Template names the desk sends on its own, by purpose; override under ``[desk.templates]``.
 TEMPLATE_PURPOSES = {
     "unreachable": "after the last unanswered call: ask the customer to get in touch",
     "ask_phone": "wrong or missing phone: ask for a phone on the other channels",
     "ask_proof": "the customer says they paid: ask for proof of payment",
+    "installments": "the customer wants special terms: what happens next (sent only when the template is there)",
 }
+#: Purposes whose message is sent only when its template exists: a shop without one just records the call.
+OPTIONAL_PURPOSES = frozenset({"installments"})
 DURATIONS = {
     "lease": ("2h", "how long a taken order stays with its manager"),
     "retry_gap": ("3h", "after no answer, call again this much later the same day"),
     "thinking": ("2d", "the customer is thinking: call again after"),
+    "installments": ("1d", "the customer wants installments or a discount: call again after"),
     "says_paid": ("2d", "the customer says they paid: check again after"),
     "check_phone": ("2d", "after asking for a phone: check the order again after"),
     "promise_followup": ("1d", "an unpaid promise: call this long after the promised day"),
@@ -48,6 +55,7 @@ class DeskSettings:
     lease: timedelta = timedelta(hours=2)
     retry_gap: timedelta = timedelta(hours=3)
     thinking: timedelta = timedelta(days=2)
+    installments: timedelta = timedelta(days=1)
     says_paid: timedelta = timedelta(days=2)
     check_phone: timedelta = timedelta(days=2)
     promise_followup: timedelta = timedelta(days=1)
@@ -68,8 +76,12 @@ class DeskSettings:
 MAX_COUNT = 1000
 
 
-def parse_desk(raw: Any, where: str = "unpaid.toml", timezone: str | None = None) -> DeskSettings:
-    """Validate the ``[desk]`` table; ConfigError naming ``desk.KEY`` and the fix."""
+def parse_desk(raw: Any, where: str = "unpaid.toml", timezone: str | None = None,
+               calendar: "Calendar | None" = None) -> DeskSettings:
+    """Validate the ``[desk]`` table; ConfigError naming ``desk.KEY`` and the fix.
+
+    ``calendar`` (the config's ``[calendar]``) keeps days off and holidays out of the calling hours.
+    """
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -103,6 +115,8 @@ def parse_desk(raw: Any, where: str = "unpaid.toml", timezone: str | None = None
         values["hours"] = parse_window(window, "desk")
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}", 'write e.g. hours = "09:00-20:00"') from None
+    if calendar:
+        values["hours"] = replace(values["hours"], calendar=calendar)
     kind = raw.get("offer_kind", "discount")
     if kind not in ("discount", "bonus"):
         raise ConfigError(f"{where}: `desk.offer_kind` is {kind!r}", 'use "discount" or "bonus"')

@@ -13,7 +13,8 @@ from typing import Any, Mapping
 from unpaid.clock import format_duration, parse_duration
 
 #: What the desk records as ``data.outcome`` of a ``call`` history entry.
-OUTCOMES = ("no_answer", "callback", "promised", "thinking", "says_paid", "wrong_number", "refused", "duplicate")
+OUTCOMES = ("no_answer", "callback", "promised", "thinking", "says_paid", "wrong_number", "refused", "duplicate",
+            "installments")
 
 #: Condition fields and their value types.
 FIELDS = {

@@ -85,6 +85,8 @@ def load_library(config: "Config", plugins: "Plugins", extra_file: Path | None =
                 pb = replace(pb, same_product_within=config.same_product_within)
             if pb.window.timezone is None:
                 pb = replace(pb, window=replace(pb.window, timezone=config.timezone))
+            if config.calendar:  # the shop's days off and holidays hold for every playbook's window
+                pb = replace(pb, window=replace(pb.window, calendar=config.calendar))
             _check(pb, config, plugins, lib)
             lib.playbooks[name] = pb
     return lib

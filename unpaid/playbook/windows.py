@@ -1,6 +1,7 @@
 """Send windows: the hours and weekdays a playbook may reach a customer, in a time zone.
 
-An action that falls outside the window is deferred to the next allowed moment, never dropped.
+An action that falls outside the window is deferred to the next allowed moment, never dropped. The
+shop's ``[calendar]`` (days off, holidays) is attached to every window at load and applies on top.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Mapping
 
 from unpaid.clock import get_zone
+from unpaid.workdays import DAYS, Calendar
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -24,20 +25,35 @@ class Window:
     end: time = time(0, 0)
     days: frozenset[int] = frozenset(range(7))
     timezone: str | None = None
+    #: The shop's days off and holidays (in the config's zone), on top of ``days``.
+    calendar: Calendar | None = None
 
     @property
     def always(self) -> bool:
-        return self.start == self.end == time(0, 0) and len(self.days) == 7
+        return self.start == self.end == time(0, 0) and len(self.days) == 7 and not self.calendar
 
     def describe(self, zone_name: str | None = None) -> str:
         """``09:00-21:00 every day Europe/Moscow``, in ``zone_name`` (the customer's) when given."""
         days = "every day" if len(self.days) == 7 else ",".join(DAYS[d] for d in sorted(self.days))
-        return f"{self.start:%H:%M}-{self.end:%H:%M} {days} {zone_name or self.timezone or 'UTC'}"
+        text = f"{self.start:%H:%M}-{self.end:%H:%M} {days} {zone_name or self.timezone or 'UTC'}"
+        return f"{text}, {self.calendar.describe()}" if self.calendar else text
 
     def next_slot(self, at: datetime, zone_name: str | None = None) -> datetime:
         """The first allowed moment at or after ``at`` (UTC), in the customer's zone when known."""
         if self.always:
             return at
+        if not self.calendar:
+            return self._slot(at, zone_name)
+        # The window and the calendar may be in different zones: step between the two until both agree.
+        for _ in range(400):
+            slot = self._slot(at, zone_name)
+            at = self.calendar.next_open(slot)
+            if at == slot:
+                return slot
+        return at
+
+    def _slot(self, at: datetime, zone_name: str | None) -> datetime:
+        """:meth:`next_slot` by hours and weekdays alone."""
         zone = _zone(zone_name or self.timezone)
         local = at.astimezone(zone)
         for offset in range(-1, 9):

@@ -131,6 +131,15 @@ class DeskStore:
             out.append((_task(row), order_from_row(order_row)))
         return out
 
+    def still_free_and_due(self, order_id: str, now: datetime, manager: str | None) -> bool:
+        """Whether the order is still a row of ``manager``'s queue that nobody holds (the queue's own rule).
+
+        ``unpaid next`` asks this inside the transaction that claims the order.
+        """
+        where, args = self._where(now, now, manager, free_only=True)
+        return self.store.conn.execute("SELECT 1" + where + " AND t.order_id = ? LIMIT 1",
+                                       [*args, order_id]).fetchone() is not None
+
     def open_task(self, order_id: str) -> Task | None:
         """The order's current call task: the one a manager scheduled, else the earliest open one."""
         tasks = self.open_tasks(order_id)

@@ -304,6 +304,10 @@ class Orders:
             (status.value, native_status, status.value, reason, to_iso(at), order_id),
         )
 
+    def set_manager(self, order_id: str, manager: str) -> None:
+        """Record the manager who took the order (in unpaid: no source takes it yet; a sync brings back theirs)."""
+        self.conn.execute("UPDATE orders SET manager = ? WHERE id = ?", (manager, order_id))
+
     def set_contact(self, order_id: str, *, email: str | None, phone: str | None, name: str | None,
                     customer_key: str | None) -> None:
         """Record corrected contact details."""
