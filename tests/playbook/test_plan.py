@@ -119,3 +119,22 @@ def test_a_paged_plan_says_its_counts_cover_the_pages_so_far(shop):
     whole = shop.cli(now)
     assert whole.stderr.startswith("Plan: ") and "more with" not in whole.stderr
     assert "4 enter" in whole.stderr and "8 act" in whole.stderr
+
+
+def test_a_new_order_of_the_same_purchase_never_gets_a_step_twice_after_the_first_chain_ended(shop):
+    first = at("2026-11-23T12:00")
+    shop.add(order("awo", "1", first))
+    shop.step_until(first + timedelta(days=2), first + timedelta(days=2), HOUR, "--playbook", "awo_reminder")
+    assert [m["data"]["step"] for m in shop.outbox()] == ["reminder"]
+    # the customer cancels that order and, three days on, orders the same product again
+    with shop.store() as store, store.transaction():
+        store.orders.set_status("awo:1", Status.CANCELLED, None, "Changed mind", first + timedelta(days=2, hours=2))
+    shop.add(order("awo", "2", first + timedelta(days=3)))
+    rows = shop.step_until(first + timedelta(days=2, hours=3), first + timedelta(days=7), HOUR,
+                           "--playbook", "awo_reminder")
+    mine = [r for r in rows if r["order_id"] == "awo:2"]
+    [again] = [r for r in mine if r["step"] == "reminder"]
+    assert again["result"] == "skipped" and "already done for this customer and product with order awo:1" in \
+        again["detail"]
+    # what the first order never got, the second one does: the offer and its letter
+    assert [m["data"]["step"] for m in shop.outbox() if m["order_id"] == "awo:2"] == ["offer_letter"]

@@ -247,3 +247,90 @@ def test_order_conditions_see_the_order_and_its_extra_fields():
     assert parse_condition("order.total >= 1000").holds(facts)
     assert parse_condition("order.extra.city == Kazan").holds(facts)
     assert not parse_condition("order.extra.region == north").holds(facts)
+
+
+# ---- one order, one story (docs/cases.md) ----
+
+CALL = {"name": "call", "action": "call", "script": "Call {{ order.number }}"}
+
+
+def test_a_call_as_the_last_step_waits_for_the_outcome_instead_of_finishing():
+    from unpaid.store.tasks import Task
+
+    now = at("2026-11-24T12:00")
+    o = order("gc", "1", now - timedelta(hours=3))
+    pb = book(SEND, CALL)
+    task = Task(1, "k", o.id, pb.name, "call", now, "", "open", 1, None, None, now, None)
+    case = Case(o, enrolled(o, pb, now - timedelta(hours=2), cursor=2), tasks=[task])
+    [d] = Planner(pb, CHANNELS).decide(case, now)
+    assert d.kind == "wait" and "call task #1" in d.reason
+
+
+def test_after_the_desk_gave_up_a_later_call_step_is_skipped():
+    from unpaid.store.tasks import Outcome
+
+    now = at("2026-11-24T12:00")
+    o = order("gc", "1", now - timedelta(days=2))
+    pb = book(CALL, {"name": "again", "action": "goto", "to": "call", "after": "1d"})
+    gave_up = Outcome(o.id, "no_answer", now - timedelta(hours=1), {"given_up": True})
+    case = Case(o, enrolled(o, pb, now - timedelta(days=1)), outcome=gave_up)
+    d = Planner(pb, CHANNELS).first(case, now)
+    assert d.kind == "skip" and "gave up calling" in d.reason
+    # a give-up before the order entered this playbook belongs to another case
+    earlier = Case(o, enrolled(o, pb, now - timedelta(minutes=30)), outcome=gave_up)
+    assert Planner(pb, CHANNELS).first(earlier, now).kind == "act"
+
+
+def test_an_offer_nobody_can_hear_of_is_not_made():
+    now = at("2026-11-24T12:00")
+    mute = order("gc", "1", now - timedelta(hours=2), email=None, phone=None)
+    pb = book({"name": "offer", "action": "offer", "percent": 5, "valid": "2d"}, SEND)
+    d = [x for x in Planner(pb, CHANNELS).decide(Case(mute), now) if x.step == "offer"][0]
+    assert d.kind == "skip" and "nobody hears of" in d.reason
+    reachable = order("gc", "2", now - timedelta(hours=2))
+    assert [x for x in Planner(pb, CHANNELS).decide(Case(reachable), now) if x.step == "offer"][0].kind == "act"
+
+
+def test_attempts_count_what_the_playbook_says():
+    now = at("2026-11-24T12:00")
+    o = order("gc", "1", now - timedelta(hours=2))
+    for count, expected in (("contacts", "skip"), ("calls", "act"), ("messages", "act")):
+        pb = book({**SEND, "when": ["attempts < 5"]}, count=count)
+        case = Case(o, dials=3, messages=2)  # 3 dials + 2 messages = 5 contacts
+        d = [x for x in Planner(pb, CHANNELS).decide(case, now) if x.step == "letter"][0]
+        assert d.kind == expected, count
+
+
+def test_a_step_done_for_the_same_purchase_is_not_repeated_after_that_chain_finished():
+    now = at("2026-11-24T12:00")
+    o = order("gc", "2", now - timedelta(hours=2))
+    pb = book(SEND, {"name": "second", "action": "send", "template": "t", "after": "1d"})
+    case = Case(o, chain_done={"letter": ("gc:1", now - timedelta(days=3))})
+    decisions = Planner(pb, CHANNELS).decide(case, now)
+    letter = [d for d in decisions if d.step == "letter"][0]
+    assert letter.kind == "skip" and "already done for this customer and product with order gc:1" in letter.reason
+
+
+def test_a_held_action_is_never_hidden_by_the_end():
+    from unpaid.playbook.planner import GAVE_UP
+    from unpaid.store.ledger import FAILED, LedgerEntry, ledger_key
+
+    now = at("2026-12-24T12:00")
+    o = order("gc", "1", now - timedelta(weeks=7))
+    pb = book(SEND, end={"after": "6w", "reason": "Expired"})
+    key = ledger_key(o.id, pb.name, "letter", 0)
+    failed = LedgerEntry(key, o.id, pb.name, "letter", 0, "send", FAILED, now, None, None, 5, GAVE_UP, "550 no",
+                         None, now - timedelta(weeks=6, days=5), now - timedelta(weeks=6, days=5))
+    case = Case(o, enrolled(o, pb, now - timedelta(weeks=6, days=6)), ledger={key: failed})
+    d = Planner(pb, CHANNELS).first(case, now)
+    assert d.kind == "review" and d.step == "letter"
+
+
+def test_a_transactional_step_is_outside_the_cap():
+    now = at("2026-11-24T12:00")
+    o = order("gc", "1", now - timedelta(hours=2))
+    busy = [now - timedelta(hours=1)]  # the customer had a letter an hour ago
+    capped = first_act(Planner(book(SEND), CHANNELS).decide(Case(o, contacts=busy), now, now + timedelta(days=2)))
+    assert capped.at > now and "frequency cap" in capped.reason
+    free = first_act(Planner(book({**SEND, "cap": False}), CHANNELS).decide(Case(o, contacts=busy), now))
+    assert free.at == now - timedelta(hours=1) and free.due
