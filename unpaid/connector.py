@@ -34,6 +34,8 @@ class Capability(str, Enum):
     TRIGGER = "trigger"
     #: ``add_comment`` — add a comment to the order in the source.
     COMMENT = "comment"
+    #: ``set_manager`` — make a manager the order's manager in the source (``unpaid take``).
+    SET_MANAGER = "set_manager"
     #: ``fetch_events`` — opens, clicks and payments the source knows of.
     EVENTS = "events"
 
@@ -228,6 +230,10 @@ class Connector:
     def add_comment(self, native_id: str, text: str) -> None:
         """Add a comment to the order in the source."""
         raise NotSupported(self.name, Capability.COMMENT)
+
+    def set_manager(self, native_id: str, manager: str) -> None:
+        """Make ``manager`` (the name managers use with ``--manager``) the order's manager in the source."""
+        raise NotSupported(self.name, Capability.SET_MANAGER)
 
     def fetch_events(self, since: str | None) -> Iterator[Event]:
         """Yield events (opens, clicks, payments) since the bookmark."""

@@ -134,11 +134,12 @@ def paid_twins(app: "App", order: "Order") -> list[str]:
             if relation(order, o, app.config.same_product_within) == "paid twin"]
 
 
-def show_card(app: "App", order: "Order", claim, fmt: str | None = None) -> None:
+def show_card(app: "App", order: "Order", claim, fmt: str | None = None,
+              manager_note: str | None = "the source was not asked") -> None:
     """The order as a manager needs it for the call."""
     from unpaid.cli.order_view import money_text
     from unpaid.desk import queue as q
-    from unpaid.desk.claiming import MANAGER_NOTE
+    from unpaid.desk.claiming import MANAGER_NOTE, MANAGER_SET
     from unpaid.output import render_one
     from unpaid.store.desk import DeskStore
     from unpaid.store.offers import Offers
@@ -152,7 +153,8 @@ def show_card(app: "App", order: "Order", claim, fmt: str | None = None) -> None
     row["paid_twin"] = paid_twin(app, order)
     row["manager"] = order.manager
     row["warnings"] = paid_twins(app, order)
-    row["notes"] = [MANAGER_NOTE.format(manager=claim.manager)]
+    row["notes"] = [MANAGER_SET.format(manager=claim.manager) if manager_note is None
+                    else MANAGER_NOTE.format(manager=claim.manager, why=manager_note)]
     if wants_json(fmt or app.format):
         render_one(row, fmt or app.format, app.stdout)
         return
@@ -186,10 +188,13 @@ def take_and_mark(app: "App", order: "Order", claim, new: bool, fmt: str | None 
     from unpaid.model import Status
 
     now, cmd = app.now(), command_line("take", order.id, "--manager", claim.manager)
-    if order.status is not Status.IN_WORK:
+    why_not = "the source was not asked: the order was taken before"
+    if order.status is not Status.IN_WORK or new:
         connector = connector_for(app, order)
         with connector:
-            if Capability.PUSH_STATUS not in connector.spec.capabilities:
+            if order.status is Status.IN_WORK:
+                pass
+            elif Capability.PUSH_STATUS not in connector.spec.capabilities:
                 app.warn(f"the source of {order.id} cannot change statuses; it stays {order.status.label} there")
             else:
                 try:
@@ -199,9 +204,24 @@ def take_and_mark(app: "App", order: "Order", claim, new: bool, fmt: str | None 
                     if new:
                         app.store.claims.release(order.id, claim.manager)
                     raise
+            why_not = _set_manager(app, connector, order, claim.manager) if new else why_not
     if new:
-        record_take(app.store, claim, now, app.zone, cmd)
-    show_card(app, app.store.orders.get(order.id), claim, fmt)
+        record_take(app.store, claim, now, app.zone, cmd, at_source=why_not is None)
+    show_card(app, app.store.orders.get(order.id), claim, fmt, manager_note=why_not)
+
+
+def _set_manager(app: "App", connector, order: "Order", manager: str) -> str | None:
+    """Make the manager the order's manager at the source; None when done, else why not (the take stands)."""
+    from unpaid.connector import Capability, ConnectorError
+
+    if Capability.SET_MANAGER not in connector.spec.capabilities:
+        return "its connector cannot set it"
+    try:
+        connector.set_manager(order.native_id, manager)
+    except ConnectorError as exc:  # the call can go ahead; the source's field is a courtesy, said plainly
+        app.warn(f"{order.id}: the manager was not set at the source: {exc}")
+        return f"the source refused: {exc}"
+    return None
 
 
 @click.command()

@@ -59,18 +59,21 @@ def take(store: "Store", order: "Order", manager: str, now: datetime, settings: 
     return claim, before is None or before.manager != manager
 
 
-#: Said on every card: the source's own manager field stays as it was.
+#: Said on the card when the source's own manager field stays as it was.
 MANAGER_NOTE = ("{manager} is the order's manager in unpaid only: the manager field at the source was not "
-                "changed (no connector can set it yet)")
+                "changed ({why})")
+#: Said on the card when the source took it.
+MANAGER_SET = "{manager} is the order's manager here and at the source"
 
 
-def record_take(store: "Store", claim: "Claim", now: datetime, zone: tzinfo, command: str | None = None) -> None:
-    """The take in the history, and its manager on the stored order (see :data:`MANAGER_NOTE`)."""
+def record_take(store: "Store", claim: "Claim", now: datetime, zone: tzinfo, command: str | None = None,
+                at_source: bool = False) -> None:
+    """The take in the history, and its manager on the stored order (and at the source when ``at_source``)."""
     until = claim.lease_until.astimezone(zone).strftime("%H:%M")
     with store.transaction():
         note(store, claim.order_id, actor=f"manager:{claim.manager}", kind="claim",
              summary=f"taken by {claim.manager} until {until}", now=now,
-             data={"lease_until": claim.lease_until, "manager_at_source": False}, command=command)
+             data={"lease_until": claim.lease_until, "manager_at_source": at_source}, command=command)
         store.orders.set_manager(claim.order_id, claim.manager)
 
 

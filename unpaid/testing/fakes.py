@@ -14,7 +14,7 @@ from unpaid.connector import (
 from unpaid.model import Order, Status
 
 CAPABILITIES = frozenset({Capability.FETCH, Capability.FETCH_ONE, Capability.PUSH_STATUS, Capability.TRIGGER,
-                          Capability.COMMENT, Capability.UPDATE_CONTACT})
+                          Capability.COMMENT, Capability.UPDATE_CONTACT, Capability.SET_MANAGER})
 
 #: Orders of every InMemoryConnector, by source name: tests seed them, connectors read them.
 BACKENDS: dict[str, "MemoryBackend"] = {}
@@ -101,6 +101,11 @@ class InMemoryConnector(Connector):
                            phone=phone or order.customer.phone, name=name or order.customer.name)
         self.backend.orders[native_id] = replace(order, customer=customer)
         self.backend.calls.append(("update_contact", (native_id, email, phone, name)))
+
+    def set_manager(self, native_id: str, manager: str) -> None:
+        self.backend.check()
+        self.backend.orders[native_id] = replace(self.fetch_order(native_id), manager=manager)
+        self.backend.calls.append(("set_manager", (native_id, manager)))
 
 
 def _factory(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> InMemoryConnector:

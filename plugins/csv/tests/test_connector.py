@@ -171,3 +171,15 @@ def test_write_back_of_an_unknown_order_or_missing_column(tmp_path):
         connector.push_status("9", Status.PAID)
     with pytest.raises(InvalidData, match="has no phone column"):
         connector.update_contact("1", phone="+79990001122")
+
+
+def test_set_manager_writes_the_manager_column_and_a_file_without_one_says_so(tmp_path):
+    path = write_csv(tmp_path / "orders.csv", DEMO_HEADER, [row("1"), row("2")])
+    connector = build(path)
+    connector.set_manager("2", "Ольга")
+    assert connector.fetch_order("2").manager == "Ольга" and connector.fetch_order("1").manager != "Ольга"
+    header = [h for h in DEMO_HEADER if h != "manager"]
+    where = DEMO_HEADER.index("manager")
+    bare = write_csv(tmp_path / "bare.csv", header, [[v for i, v in enumerate(row("1")) if i != where]])
+    with pytest.raises(InvalidData, match="has no manager column"):
+        build(bare).set_manager("1", "Ольга")

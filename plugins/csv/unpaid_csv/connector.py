@@ -146,6 +146,10 @@ class CsvConnector(Connector):
         wanted = {k: v for k, v in (("email", email), ("phone", phone), ("name", name)) if v}
         writeback.raise_failed(writeback.rewrite(self, {str(native_id): writeback.set_contact(self, wanted)}))
 
+    def set_manager(self, native_id: str, manager: str) -> None:
+        # The manager column, like a contact field: a file without one says so (InvalidData), naming the fix.
+        writeback.raise_failed(writeback.rewrite(self, {str(native_id): writeback.set_contact(self, {"manager": manager})}))
+
 
 # ---- settings: each value checked once, with the key named ----
 

@@ -19,7 +19,7 @@ SPEC = ConnectorSpec(
     name="csv",
     title="Order export in a CSV file (any shop; UTF-8 or Windows-1251)",
     capabilities=frozenset({Capability.FETCH, Capability.FETCH_ONE, Capability.PUSH_STATUS,
-                            Capability.UPDATE_CONTACT}),
+                            Capability.UPDATE_CONTACT, Capability.SET_MANAGER}),
     factory=_factory,
     settings=(
         Setting("path", "the CSV file, relative to the config file", required=True),
