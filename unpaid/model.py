@@ -23,6 +23,10 @@ class Status(str, Enum):
     FALSE = "false"
     #: The money was paid and given back: finished, never dunned, and never a paid twin.
     REFUNDED = "refunded"
+    #: The source's own status is one its connector cannot map (a code added after the connector was
+    #: written); ``native_status`` keeps it. Neither actual nor finished: listed, never worked or cancelled,
+    #: until the status is mapped (a connector setting) and the order synced again.
+    UNMAPPED = "unmapped"
 
     @property
     def label(self) -> str:
@@ -30,8 +34,8 @@ class Status(str, Enum):
 
     @property
     def is_actual(self) -> bool:
-        """True while the order still needs work (not paid, cancelled or false)."""
-        return self not in FINISHED
+        """True while the order still needs work (not finished, and its status is known)."""
+        return self in ACTUAL
 
     @classmethod
     def parse(cls, text: str) -> "Status":
@@ -55,6 +59,7 @@ STATUS_LABELS = {
     Status.CANCELLED: "Cancelled",
     Status.FALSE: "False",
     Status.REFUNDED: "Refunded",
+    Status.UNMAPPED: "Unmapped source status",
 }
 _STATUS_ALIASES = {
     "completed": "paid",
@@ -71,8 +76,8 @@ _STATUS_ALIASES = {
 
 #: Statuses that end work on an order: hidden from the default listings.
 FINISHED = frozenset({Status.PAID, Status.CANCELLED, Status.FALSE, Status.REFUNDED})
-#: Statuses that still need work ("actual" orders in GetCourse's words).
-ACTUAL = frozenset(s for s in Status if s not in FINISHED)
+#: Statuses that still need work ("actual" orders in GetCourse's words); an unmapped one is not known to.
+ACTUAL = frozenset(s for s in Status if s not in FINISHED and s is not Status.UNMAPPED)
 
 
 @dataclass(frozen=True, order=True)

@@ -6,6 +6,16 @@ from unpaid.http import RetryPolicy
 
 KEYS = {"get_key": "test-get-key-4f2a", "set_key": "test-set-key-9c1b"}
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
+#: ``unpaid.toml`` for the demo school on an emulator (``open_school`` fills in the two places).
+SOURCE_CONFIG = """\
+timezone = "Europe/Moscow"
+
+[sources.awo]
+type = "autoweboffice"
+subdomain = "{subdomain}"
+base_url = "{base_url}"
+rate_limit = "1000/1s"
+"""
 
 
 def make_seed(**extra):
@@ -21,7 +31,7 @@ def make_connector(emulator, *, name="awo", keys=None, clock=None, retry=None, *
     from unpaid_autoweboffice.connector import AutoWebOfficeConnector
 
     options = {"subdomain": emulator.account.subdomain, "base_url": emulator.base_url, "rate_limit": "10000/1s",
-               "recheck_every": "0m", "cancel_comment": True, "group": 7, "tag": 8, "funnel": 9}
+               "recheck_every": "0m", "cancel_comment": True, "group": 7, "tag": 8, "funnel": 9, "allow_resend_invoice": True}
     options.update(settings)
     return AutoWebOfficeConnector(name, options, KEYS if keys is None else keys, clock=clock or (lambda: NOW),
                                   retry=retry or RetryPolicy(attempts=1))
