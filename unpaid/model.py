@@ -24,8 +24,9 @@ class Status(str, Enum):
     #: The money was paid and given back: finished, never dunned, and never a paid twin.
     REFUNDED = "refunded"
     #: The source's own status is one its connector cannot map (a code added after the connector was
-    #: written); ``native_status`` keeps it. Neither actual nor finished: listed, never worked or cancelled,
-    #: until the status is mapped (a connector setting) and the order synced again.
+    #: written); ``native_status`` keeps it. Counted with the finished statuses, so that no engine works
+    #: it (not even after a fresh read right before acting) and sync never cancels it, until the status is
+    #: mapped (a connector setting) and the order synced again.
     UNMAPPED = "unmapped"
 
     @property
@@ -34,8 +35,8 @@ class Status(str, Enum):
 
     @property
     def is_actual(self) -> bool:
-        """True while the order still needs work (not finished, and its status is known)."""
-        return self in ACTUAL
+        """True while the order still needs work (not paid, cancelled, false, refunded or unmapped)."""
+        return self not in FINISHED
 
     @classmethod
     def parse(cls, text: str) -> "Status":
@@ -74,10 +75,10 @@ _STATUS_ALIASES = {
     "returned": "refunded",
 }
 
-#: Statuses that end work on an order: hidden from the default listings.
-FINISHED = frozenset({Status.PAID, Status.CANCELLED, Status.FALSE, Status.REFUNDED})
-#: Statuses that still need work ("actual" orders in GetCourse's words); an unmapped one is not known to.
-ACTUAL = frozenset(s for s in Status if s not in FINISHED and s is not Status.UNMAPPED)
+#: Statuses that end work on an order: hidden from the default listings. Unmapped stops work until mapped.
+FINISHED = frozenset({Status.PAID, Status.CANCELLED, Status.FALSE, Status.REFUNDED, Status.UNMAPPED})
+#: Statuses that still need work ("actual" orders in GetCourse's words).
+ACTUAL = frozenset(s for s in Status if s not in FINISHED)
 
 
 @dataclass(frozen=True, order=True)

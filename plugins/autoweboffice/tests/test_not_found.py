@@ -155,3 +155,20 @@ def test_edit_with_an_address_the_api_refuses_exits_1(cli, cli_school):
     result = cli(["edit", "awo:1001", "-m", "Ольга", "--email", "anna..smirnova@example.ru"])
     assert result.exit_code == ExitCode.FAILED, result.output
     assert "Email не является правильным E-Mail адресом" in result.stderr
+
+
+def test_the_emulator_process_takes_the_switches():
+    import subprocess
+    import sys
+
+    import httpx
+
+    server = subprocess.Popen([sys.executable, "-m", "unpaid_autoweboffice.emulator", "--port", "0", "--plain",
+                               "--not-found", "200", "--rate", "off"], stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().split(" at ", 1)[1].split(" ", 1)[0]
+        answer = httpx.get(url, params={"r": "api/rest/accounts", "key": "demo-get-key-0000", "id": "999"})
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert answer.status_code == 200 and answer.text == "Error: Didn't find any model accounts with ID 999."

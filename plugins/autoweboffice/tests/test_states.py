@@ -72,7 +72,7 @@ def test_an_unknown_status_code_is_kept_reported_once_and_not_worked_until_mappe
     assert (order["status"], order["native_status"]) == ("unmapped", "7")
     listed = {r["native_id"] for r in cli(["orders", "--format", "json"]).json()}
     assert "1002" not in listed and "1001" in listed  # not worked: out of the actual orders
-    assert Status.UNMAPPED not in ACTUAL and Status.UNMAPPED not in FINISHED
+    assert Status.UNMAPPED not in ACTUAL and Status.UNMAPPED in FINISHED  # no playbook step, even after a re-read
 
     config = tmp_path / "unpaid.toml"
     config.write_text(config.read_text() + 'status_map = { 7 = "in_work" }\n')
@@ -127,3 +127,20 @@ def test_pushing_refunded_is_refused_and_changes_nothing():
         with pytest.raises(Exception, match="AutoWebOffice has no status for refunded"):
             make_connector(emu).push_status("1005", Status.REFUNDED)
         assert emu.account.tables["accounts"]["1005"]["deleted"] == "0"
+
+
+def test_a_step_whose_fresh_read_finds_an_unmapped_code_leaves_the_order_alone(cli, open_school, tmp_path):
+    emu = open_school('playbook_files = ["playbooks.toml"]\n' + SOURCE_CONFIG)
+    (tmp_path / "playbooks.toml").write_text(
+        '[segments.all]\nsources = ["awo"]\n\n[playbooks.tag]\nsegment = "all"\nenter_within = "30d"\n\n'
+        '[[playbooks.tag.steps]]\nname = "tag"\naction = "trigger"\ntrigger = "tag"\nparams = { tag = 31 }\n',
+        encoding="utf-8")
+    now = to_iso(NOW)
+    assert cli(["--now", now, "sync"]).exit_code == 0
+    emu.account.tables["accounts"]["1003"]["id_account_status"] = "7"  # Вера's, changed after the sync
+    result = cli(["--now", now, "--format", "json", "run"])
+    assert result.exit_code in (0, 1), result.output
+    row = next(r for r in result.json() if r["order_id"] == "awo:1003" and r["step"] == "tag")
+    assert row["result"] == "skipped" and "unmapped" in row["detail"]
+    tagged = {r["id_contact"] for r in emu.account.tables["contacttaglnk"].values()}
+    assert "3" not in tagged and "1" in tagged

@@ -341,6 +341,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--rate", default="20/5s", help="requests per window, or 'off' (default 20/5s)")
+    parser.add_argument("--not-found", choices=("http", "200"), default="http", help="status of an unknown id")
+    parser.add_argument("--plain", action="store_true", help="no <b> tags in the API's texts")
+    parser.add_argument("--empty-status", type=int, choices=(200, 404), default=200)
+    parser.add_argument("--past-end", choices=("empty", "repeat"), default="empty", help="a page past the end")
+    parser.add_argument("--refusal-status", type=int, choices=(200, 400), default=200)
+    parser.add_argument("--total-header", action="store_true", help="send X-Pagination-Total-Count")
     args = parser.parse_args(argv)
     try:
         seed = load_seed(args.seed)
@@ -354,7 +360,9 @@ def main(argv: list[str] | None = None) -> None:
             rate = parse_rate(args.rate)
         except ValueError as exc:
             parser.exit(2, f"Error: --rate: {exc}\n")
-    emu = Emulator(seed, host=args.host, port=args.port, rate_limit=rate)
+    emu = Emulator(seed, host=args.host, port=args.port, rate_limit=rate, not_found=args.not_found,
+                   tagged=not args.plain, empty_status=args.empty_status, past_end=args.past_end,
+                   refusal_status=args.refusal_status, total_header=args.total_header)
     print(f"AutoWebOffice emulator at {emu.base_url} (keys: the seed's `keys`); Ctrl-C stops it", flush=True)
     try:
         emu.server.serve_forever()
