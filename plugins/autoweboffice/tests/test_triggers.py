@@ -5,7 +5,7 @@ import pytest
 
 from awo_env import KEYS, NOW, SOURCE_CONFIG, make_connector
 from unpaid.clock import to_iso
-from unpaid.connector import InvalidData
+from unpaid.connector import InvalidData, NotFound
 from unpaid_autoweboffice.emulator import Emulator
 from unpaid_autoweboffice.mapping import format_date
 from unpaid_autoweboffice.seeds import demo_seed
@@ -139,3 +139,10 @@ def test_the_patronymic_is_kept_both_ways(school):
     contact = school.account.tables["contacts"]["1"]
     assert (contact["name"], contact["middle_name"], contact["last_name"]) == ("Анна", "Сергеевна", "Смирнова")
     assert conn.fetch_order("1001").customer.name == "Анна Сергеевна Смирнова"
+
+
+def test_a_trigger_for_a_contact_deleted_for_good_names_it(school):
+    del school.account.tables["contacts"]["3"]
+    with pytest.raises(NotFound, match="contact 3 of invoice 1003 no longer exists in AutoWebOffice: the tag") as info:
+        connector(school).trigger("1003", "tag", {})
+    assert "<" not in str(info.value) and school.account.tables["contacttaglnk"] == {}

@@ -96,9 +96,7 @@ def update_contact(conn: "AutoWebOfficeConnector", native_id: str, *, email: str
         try:
             conn.client.update("contacts", contact_id, fields)
         except NotFound:
-            raise NotFound(conn.name, f"contact {contact_id} of invoice {native_id} no longer exists in "
-                           "AutoWebOffice: nothing was changed",
-                           "link the invoice to a contact in AutoWebOffice, then run the command again") from None
+            raise _contact_gone(conn, contact_id, native_id, "nothing was changed") from None
     conn.client.update("accounts", native_id, fields)
 
 
@@ -140,7 +138,10 @@ def trigger(conn: "AutoWebOfficeConnector", native_id: str, action: str, params:
         ordered = text(invoice, "date_of_order")
         found = [r for r in found if not text(r, "creation_date") or text(r, "creation_date") >= ordered]
     if not found:
-        client.create(entity, [search])
+        try:
+            client.create(entity, [search])
+        except NotFound:
+            raise _contact_gone(conn, contact_id, native_id, f"the {action} step was not done") from None
 
 
 def _resend(conn: "AutoWebOfficeConnector", native_id: str) -> None:
@@ -166,6 +167,11 @@ def _contact_id(conn: "AutoWebOfficeConnector", invoice: Mapping[str, Any], nati
                           "link the invoice to a contact in AutoWebOffice")
     created = conn.client.create("contacts", [{"email": email, **{k: text(invoice, k) for k in NAME_FIELDS}}])
     return text(created[0], "id_contact")
+
+
+def _contact_gone(conn: "AutoWebOfficeConnector", contact_id: str, native_id: str, outcome: str) -> NotFound:
+    return NotFound(conn.name, f"contact {contact_id} of invoice {native_id} no longer exists in AutoWebOffice: "
+                    f"{outcome}", "link the invoice to a contact in AutoWebOffice, then run it again")
 
 
 def _append(current: str, line: str) -> str:
