@@ -172,3 +172,15 @@ def test_the_emulator_process_takes_the_switches():
         server.terminate()
         server.wait(10)
     assert answer.status_code == 200 and answer.text == "Error: Didn't find any model accounts with ID 999."
+
+
+def test_a_step_for_an_invoice_deleted_for_good_leaves_the_playbook(cli, open_school, tmp_path):
+    from awo_env import one_step_playbook
+
+    emu = open_school(one_step_playbook(tmp_path, "tag", "{ tag = 31 }") + CONFIG)
+    now = to_iso(NOW)
+    assert cli(["--now", now, "sync"]).exit_code == 0
+    del emu.account.tables["accounts"]["1003"]
+    result = cli(["--now", now, "--format", "json", "run"])
+    row = next(r for r in result.json() if r["order_id"] == "awo:1003" and r["step"] == "tag")
+    assert row["result"] == "skipped" and "no longer exists at the source" in row["detail"]

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from awo_env import KEYS, NOW, SOURCE_CONFIG, make_connector
+from awo_env import KEYS, NOW, SOURCE_CONFIG, make_connector, one_step_playbook
 from unpaid.clock import to_iso
 from unpaid.model import ACTUAL, FINISHED, Status
 from unpaid_autoweboffice.emulator import Emulator
@@ -130,11 +130,7 @@ def test_pushing_refunded_is_refused_and_changes_nothing():
 
 
 def test_a_step_whose_fresh_read_finds_an_unmapped_code_leaves_the_order_alone(cli, open_school, tmp_path):
-    emu = open_school('playbook_files = ["playbooks.toml"]\n' + SOURCE_CONFIG)
-    (tmp_path / "playbooks.toml").write_text(
-        '[segments.all]\nsources = ["awo"]\n\n[playbooks.tag]\nsegment = "all"\nenter_within = "30d"\n\n'
-        '[[playbooks.tag.steps]]\nname = "tag"\naction = "trigger"\ntrigger = "tag"\nparams = { tag = 31 }\n',
-        encoding="utf-8")
+    emu = open_school(one_step_playbook(tmp_path, "tag", "{ tag = 31 }") + SOURCE_CONFIG)
     now = to_iso(NOW)
     assert cli(["--now", now, "sync"]).exit_code == 0
     emu.account.tables["accounts"]["1003"]["id_account_status"] = "7"  # Вера's, changed after the sync

@@ -3,7 +3,7 @@ one contact for every trigger, the cost in requests, and resend_invoice held unt
 
 import pytest
 
-from awo_env import KEYS, NOW, SOURCE_CONFIG, make_connector
+from awo_env import KEYS, NOW, SOURCE_CONFIG, make_connector, one_step_playbook
 from unpaid.clock import to_iso
 from unpaid.connector import InvalidData, NotFound
 from unpaid_autoweboffice.emulator import Emulator
@@ -100,32 +100,13 @@ def test_resend_invoice_is_held_until_it_is_allowed(school):
     assert school.account.sent_mails == ["1002"]
 
 
-PLAYBOOK = """\
-playbook_files = ["playbooks.toml"]
-"""
-STEPS = """\
-[playbooks.resend]
-segment = "all"
-enter_within = "30d"
-
-[[playbooks.resend.steps]]
-name = "order_link"
-action = "trigger"
-trigger = "resend_invoice"
-
-[segments.all]
-sources = ["awo"]
-"""
-
-
 def test_a_resend_step_of_unpaid_run_is_held_for_review_with_the_reason(cli, open_school, tmp_path):
-    emu = open_school(PLAYBOOK + SOURCE_CONFIG)
-    (tmp_path / "playbooks.toml").write_text(STEPS, encoding="utf-8")
+    emu = open_school(one_step_playbook(tmp_path, "resend_invoice") + SOURCE_CONFIG)
     now = to_iso(NOW)
     assert cli(["--now", now, "sync"]).exit_code == 0
     result = cli(["--now", now, "--format", "json", "run"])
     assert result.exit_code == 1, result.output
-    held = [r for r in result.json() if r["order_id"] == "awo:1001" and r["step"] == "order_link"]
+    held = [r for r in result.json() if r["order_id"] == "awo:1001" and r["step"] == "resend_invoice"]
     assert held and "resend_invoice is experimental" in held[0]["detail"]
     assert emu.account.sent_mails == []
     assert "awo:1001" in cli(["--now", now, "review"]).stdout

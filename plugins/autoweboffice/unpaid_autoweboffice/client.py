@@ -30,7 +30,8 @@ MAX_PAGE = 1000
 TABLES = {"accounts": ("id_account", "invoice"), "accountline": ("id_account_line", "invoice line"),
           "contacts": ("id_contact", "contact"), "goods": ("id_goods", "product"),
           "contactnewsletterlinks": ("id_contact_newsletter_links", "subscription"),
-          "contacttaglnk": ("id_contact_tag_lnk", "contact tag"), "funnelcontact": ("id_funnel_contact", "funnel entry"),
+          "contacttaglnk": ("id_contact_tag_lnk", "contact tag"),
+          "funnelcontact": ("id_funnel_contact", "funnel entry"),
           "accountssendmail": ("id_account", "invoice")}
 DNS_FAILURES = ("Name or service not known", "nodename nor servname", "getaddrinfo failed", "No address associated")
 

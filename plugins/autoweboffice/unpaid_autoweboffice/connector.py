@@ -150,8 +150,9 @@ class AutoWebOfficeConnector(Connector):
                                            currency=self.currency, default_country=self.country, contact=contact,
                                            status_map=self.codes)
             except MappingError as exc:
+                unchanged = bool(native_id) and known.get(native_id) == prints.get(native_id)
                 rejects.append(Reject(f"invoice {native_id or '?'} (№ {text(row, 'account_number') or '?'})",
-                                      str(exc), repeated=bool(native_id) and known.get(native_id) == prints.get(native_id)))
+                                      str(exc), repeated=unchanged))
                 continue
             warnings += mapped.warnings
             order = mapped.order

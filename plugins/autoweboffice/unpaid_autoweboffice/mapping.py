@@ -119,7 +119,7 @@ def cancel_reason(comment: str) -> str | None:
 
 
 def split_name(name: str) -> dict[str, str]:
-    """``"Анна Петровна Смирнова"`` -> ``name``, ``middle_name``, ``last_name``: the inverse of :func:`full_name`.
+    """A full name -> ``name``, ``middle_name``, ``last_name`` (the inverse of :func:`full_name`).
 
     Two words are a first and a last name (the patronymic is cleared: the whole name was given).
     """
