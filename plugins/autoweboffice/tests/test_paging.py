@@ -58,3 +58,25 @@ def test_the_ceiling_comes_from_the_reported_total_or_the_highest_id():
     assert ceiling(100, 50) == 4 and ceiling(0, 50) == 2 and ceiling(None, 50) >= 10_000
     with shop(7) as emu:
         assert make_connector(emu).client.highest_id("accounts") == 7
+
+
+def test_the_request_costs_the_docs_state():
+    from unpaid.model import Status
+    from unpaid_autoweboffice.seeds import demo_seed
+
+    with Emulator(demo_seed(NOW, subdomain="school"), rate_limit=None, now=lambda: NOW) as emu:
+        emu.account.get_key, emu.account.set_key = KEYS["get_key"], KEYS["set_key"]
+        conn = make_connector(emu)
+
+        def cost(call):
+            before = emu.stats.requests
+            call()
+            return emu.stats.requests - before
+
+        pages = []
+        assert cost(lambda: pages.extend(conn.fetch_orders(None))) == 2  # one page of invoices, one of lines
+        assert cost(lambda: list(conn.fetch_orders(pages[-1].bookmark))) == 1  # nothing new, re-read included
+        assert cost(lambda: conn.fetch_order("1001")) == 2
+        assert cost(lambda: conn.push_status("1001", Status.CANCELLED, "Дорого")) == 1  # comment from the read
+        assert cost(lambda: conn.add_comment("1002", "Перезвонить")) == 2
+        assert cost(lambda: conn.update_contact("1002", phone="+79990001122")) == 3
