@@ -49,3 +49,35 @@ def test_parse_rate(text, expected):
 def test_parse_rate_refuses_nonsense(text):
     with pytest.raises(ValueError, match="20/5s"):
         parse_rate(text)
+
+
+def test_a_stored_window_is_one_budget_for_every_process_that_shares_the_state():
+    from unpaid.ratelimit import StoredWindow
+    from unpaid.source_state import MemoryState
+
+    t = FakeTime()
+    state = MemoryState("awo")
+    starts = []
+    for _ in range(3):  # three commands one after another, each a fresh window object on the same state
+        window = StoredWindow(2, 5.0, lambda: state.scoped("account:x"), clock=t.clock, sleep=t.sleep)
+        for _ in range(2):
+            with window.slot():
+                starts.append(t.now)
+                t.now += 0.1
+    assert len(starts) == 6
+    for i in range(len(starts) - 2):
+        assert starts[i + 2] - starts[i] >= 5.0  # never three requests inside one window
+    assert state.scoped("account:x").get("window") and t.slept
+
+
+def test_a_stored_window_forgets_a_slot_left_by_a_killed_process():
+    from unpaid.ratelimit import StoredWindow
+    from unpaid.source_state import MemoryState
+
+    t = FakeTime()
+    state = MemoryState("awo")
+    state.put("window", [[t.now, "dead.1"]])  # taken, never finished
+    window = StoredWindow(1, 5.0, state, clock=t.clock, sleep=t.sleep)
+    with window.slot():
+        pass
+    assert t.slept == [5.0]

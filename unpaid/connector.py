@@ -124,6 +124,9 @@ class Page:
     note: str | None = None
     counts: Mapping[str, int] | None = None
     snapshot: Snapshot | None = None
+    #: Things a person must act on although the orders were stored (shown even by a quiet sync), e.g.
+    #: statuses the connector could not map: those orders are kept but not worked.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

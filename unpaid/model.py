@@ -23,6 +23,11 @@ class Status(str, Enum):
     FALSE = "false"
     #: The money was paid and given back: finished, never dunned, and never a paid twin.
     REFUNDED = "refunded"
+    #: The source's own status is one its connector cannot map (a code added after the connector was
+    #: written); ``native_status`` keeps it. Counted with the finished statuses, so that no engine works
+    #: it (not even after a fresh read right before acting) and sync never cancels it, until the status is
+    #: mapped (a connector setting) and the order synced again.
+    UNMAPPED = "unmapped"
 
     @property
     def label(self) -> str:
@@ -30,7 +35,7 @@ class Status(str, Enum):
 
     @property
     def is_actual(self) -> bool:
-        """True while the order still needs work (not paid, cancelled or false)."""
+        """True while the order still needs work (not paid, cancelled, false, refunded or unmapped)."""
         return self not in FINISHED
 
     @classmethod
@@ -55,6 +60,7 @@ STATUS_LABELS = {
     Status.CANCELLED: "Cancelled",
     Status.FALSE: "False",
     Status.REFUNDED: "Refunded",
+    Status.UNMAPPED: "Unmapped source status",
 }
 _STATUS_ALIASES = {
     "completed": "paid",
@@ -69,8 +75,8 @@ _STATUS_ALIASES = {
     "returned": "refunded",
 }
 
-#: Statuses that end work on an order: hidden from the default listings.
-FINISHED = frozenset({Status.PAID, Status.CANCELLED, Status.FALSE, Status.REFUNDED})
+#: Statuses that end work on an order: hidden from the default listings. Unmapped stops work until mapped.
+FINISHED = frozenset({Status.PAID, Status.CANCELLED, Status.FALSE, Status.REFUNDED, Status.UNMAPPED})
 #: Statuses that still need work ("actual" orders in GetCourse's words).
 ACTUAL = frozenset(s for s in Status if s not in FINISHED)
 

@@ -4,16 +4,24 @@ Sources such as AutoWebOffice allow a fixed number of requests per window per ac
 answer with errors beyond it; waiting on our side is cheaper than being refused. A slot is
 stamped when its request *finishes*, so even a slow request cannot make two of them land on
 the server within one window more than ``limit`` times.
+
+:class:`StoredWindow` keeps the window in a connector's state (:mod:`unpaid.source_state`) instead,
+so that commands run one after another (``sync && run && queue``) or side by side share one budget:
+each new process would otherwise start with an empty window and spend a full one at once.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
 from collections import deque
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+if TYPE_CHECKING:
+    from unpaid.source_state import State
 
 _SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min)?\s*$")
 
@@ -89,3 +97,69 @@ def shared(key: str, limit: int, period: float) -> SlidingWindow:
         if window is None or (window.limit, window.period) != (limit, period):
             window = _shared[key] = SlidingWindow(limit, period)
         return window
+
+
+class StoredWindow:
+    """A sliding window kept in a :class:`~unpaid.source_state.State`: one budget across processes.
+
+    Each request takes a slot (stamped with its start) in one atomic update of the state, and
+    re-stamps it with its finish time after; stamps older than ``period`` are dropped. A process
+    killed mid-request leaves a stamp that simply ages out. ``state`` may be a callable, so a
+    connector can build its client before the core hands it its state. Times are wall-clock
+    seconds (shared between processes), injectable for tests.
+    """
+
+    def __init__(self, limit: int, period: float, state: "State | Callable[[], State]", key: str = "window", *,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+        if limit < 1 or period <= 0:
+            raise ValueError("limit must be >= 1 and period > 0")
+        self.limit = limit
+        self.period = period
+        self.key = key
+        self.clock = clock
+        self.sleep = sleep
+        self._state = state
+        self._token = 0
+        self.waited = 0.0
+
+    @property
+    def state(self) -> "State":
+        return self._state() if callable(self._state) else self._state
+
+    def _take(self, token: str) -> float:
+        """Take a slot now, or say how long to wait for one (nothing is taken then)."""
+        now = self.clock()
+        wait = [0.0]
+
+        def change(stamps: Any) -> list:
+            live = [s for s in (stamps or []) if isinstance(s, list) and len(s) == 2 and s[0] > now - self.period]
+            if len(live) >= self.limit:
+                wait[0] = max(0.01, min(s[0] for s in live) + self.period - now)
+            else:
+                live.append([now, token])
+            return live
+
+        self.state.update(self.key, change, [])
+        return wait[0]
+
+    def _finish(self, token: str) -> None:
+        end = self.clock()
+        self.state.update(self.key, lambda stamps: [[end, t] if t == token else [s, t]
+                                                    for s, t in (stamps or []) if s > end - self.period or t == token],
+                          [])
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one request slot of the shared window for the duration of the ``with`` block."""
+        self._token += 1
+        token = f"{os.getpid()}.{id(self):x}.{self._token}"
+        while True:
+            delay = self._take(token)
+            if delay <= 0:
+                break
+            self.waited += delay
+            self.sleep(delay)
+        try:
+            yield
+        finally:
+            self._finish(token)

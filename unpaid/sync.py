@@ -121,6 +121,7 @@ def sync_source(store: Store, connector: Connector, now: datetime,
                 result.counts = dict(page.counts)
             if page.note:
                 result.notes.append(page.note)
+            result.warnings += page.warnings
             if not page.complete:
                 result.complete = False
             if progress:

@@ -60,6 +60,9 @@ def render_card(app: "App", card: dict[str, Any], now: datetime) -> None:
         "manager": order["manager"],
         "payment link": order["payment_link"],
         "cancel reason": order["cancel_reason"],
+        # What the source says of the order beyond the model: its state flags and the buyer's comment.
+        "source flags": order["extra"].get("flags"),
+        "comment": order["extra"].get("comment"),
     }
     claim = card.get("claim")
     if claim:

@@ -82,7 +82,8 @@ def build_query(app: "App", *, statuses: tuple[str, ...], all_: bool, sources: t
 @click.command()
 @click.option("--status", "statuses", multiple=True, metavar="STATUS",
               help="Only orders in this status: code or label, finished ones too (repeatable).")
-@click.option("--all", "all_", is_flag=True, help="Include finished orders (paid, cancelled, false, refunded).")
+@click.option("--all", "all_", is_flag=True,
+              help="Include finished orders (paid, cancelled, false, refunded, unmapped).")
 @click.option("--source", "sources", multiple=True, metavar="SOURCE", shell_complete=complete_source,
               help="Only orders of this source (repeatable).")
 @click.option("--product", "products", multiple=True, metavar="ID", help="Only this product id (repeatable).")
@@ -96,7 +97,7 @@ def build_query(app: "App", *, statuses: tuple[str, ...], all_: bool, sources: t
 @click.pass_obj
 def orders(app, statuses, all_, sources, products, older_than, newer_than, customer, manager, sort,
            fmt, limit, page):
-    """List orders: the actual (unpaid, not cancelled, false or refunded) ones by default, newest first.
+    """List orders: the actual ones (not paid, cancelled, false, refunded or unmapped) by default, newest first.
 
     The count goes to stderr, the rows to stdout. JSON rows follow docs/json.md.
 

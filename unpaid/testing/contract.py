@@ -39,6 +39,7 @@ METHODS = {
     Capability.UPDATE_CONTACT: "update_contact",
     Capability.TRIGGER: "trigger",
     Capability.COMMENT: "add_comment",
+    Capability.SET_MANAGER: "set_manager",
     Capability.EVENTS: "fetch_events",
 }
 #: Setting keys that look like credentials and must be marked ``secret=True``.
@@ -160,6 +161,7 @@ class ConnectorContract:
             Capability.UPDATE_CONTACT: lambda: connector.update_contact(native, email="new@example.com"),
             Capability.TRIGGER: lambda: connector.trigger(native, "group"),
             Capability.COMMENT: lambda: connector.add_comment(native, "hello"),
+            Capability.SET_MANAGER: lambda: connector.set_manager(native, "anna"),
             Capability.EVENTS: lambda: list(connector.fetch_events(None)),
         }
         for cap, call in calls.items():
@@ -282,6 +284,15 @@ class ConnectorContract:
                                  name="Анна Смирнова")
         after = connector.fetch_order(target.native_id).customer
         assert (after.email, after.phone, after.name) == ("anna.new@example.com", "+79995550011", "Анна Смирнова")
+
+    def test_set_manager_round_trips(self, connector, seed):
+        """The manager set by `unpaid take` is the order's manager the source reports afterwards; twice is once."""
+        self.needs(connector, Capability.SET_MANAGER)
+        self.needs(connector, Capability.FETCH_ONE)
+        target = self.seeded(connector, seed)[0]
+        connector.set_manager(target.native_id, "Ольга")
+        connector.set_manager(target.native_id, "Ольга")
+        assert connector.fetch_order(target.native_id).manager == "Ольга"
 
     def test_triggers_work(self, connector, seed):
         """Each declared trigger action runs on a seeded order, and again (triggers are idempotent)."""

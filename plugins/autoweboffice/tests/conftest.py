@@ -32,8 +32,8 @@ def open_school(cli, tmp_path, monkeypatch, register_plugin):
     register_plugin(plugin, name="autoweboffice")
     started = []
 
-    def open_(config: str) -> Emulator:
-        emu = Emulator(demo_seed(NOW), rate_limit=None, now=lambda: NOW).start()
+    def open_(config: str, **options) -> Emulator:
+        emu = Emulator(demo_seed(NOW), **{"rate_limit": None, "now": lambda: NOW, **options}).start()
         started.append(emu)
         text = config.format(subdomain=emu.account.subdomain, base_url=emu.base_url)
         (tmp_path / "unpaid.toml").write_text(text, encoding="utf-8")

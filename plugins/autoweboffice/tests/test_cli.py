@@ -12,21 +12,15 @@ from datetime import timedelta
 
 import pytest
 
-from awo_env import NOW
+from awo_env import NOW, SOURCE_CONFIG
 from unpaid.clock import to_iso
 
-CONFIG = """\
-timezone = "Europe/Moscow"
-
-[sources.awo]
-type = "autoweboffice"
-subdomain = "{subdomain}"
-base_url = "{base_url}"
-rate_limit = "1000/1s"
+CONFIG = SOURCE_CONFIG + """\
 group = 1
 tag = 31
 funnel = 41
 cancel_comment = true
+allow_resend_invoice = true
 """
 
 

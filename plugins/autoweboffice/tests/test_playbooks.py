@@ -24,6 +24,7 @@ type = "autoweboffice"
 subdomain = "{subdomain}"
 base_url = "{base_url}"
 rate_limit = "1000/1s"
+allow_resend_invoice = true
 
 [channels.email]
 type = "outbox"

@@ -6,54 +6,103 @@ Every request, retries included, passes the account's sliding-window throttle fi
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Sequence
+import threading
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 import httpx  # this module is imported only when a connector is built, never by `unpaid --help`
 
 from unpaid.connector import AuthFailed, ConnectorError, InvalidData, NotFound, Temporary
-from unpaid.errors import ConfigError
+from unpaid.errors import ConfigError, ExitCode
 from unpaid.http import HttpClient, RetryPolicy, safe_url
-from unpaid.ratelimit import SlidingWindow, shared
+from unpaid.ratelimit import SlidingWindow, StoredWindow, shared
 from unpaid.secrets import env_var, redact
-from unpaid_autoweboffice.wire import decode_objects, is_no_items, route, search_params, xml_body
+from unpaid_autoweboffice.paging import ceiling, walk
+from unpaid_autoweboffice.wire import (
+    decode_objects, is_no_items, is_not_found, plain, route, search_params, xml_body,
+)
+
+if TYPE_CHECKING:
+    from unpaid.source_state import State
 
 MAX_PAGE = 1000
+#: Each table's key, and what one of its rows is called in messages.
+TABLES = {"accounts": ("id_account", "invoice"), "accountline": ("id_account_line", "invoice line"),
+          "contacts": ("id_contact", "contact"), "goods": ("id_goods", "product"),
+          "contactnewsletterlinks": ("id_contact_newsletter_links", "subscription"),
+          "contacttaglnk": ("id_contact_tag_lnk", "contact tag"),
+          "funnelcontact": ("id_funnel_contact", "funnel entry"),
+          "accountssendmail": ("id_account", "invoice")}
 DNS_FAILURES = ("Name or service not known", "nodename nor servname", "getaddrinfo failed", "No address associated")
 
 
-class ThrottledTransport(httpx.BaseTransport):
-    """Takes a throttle slot around every request that goes on the wire, retries included."""
+class Refused(InvalidData):
+    """AutoWebOffice refused a value sent (its validation messages): sending it again cannot help.
 
-    def __init__(self, inner: httpx.BaseTransport, window: SlidingWindow):
+    Exit 1, as for a refused value in a batch — not 3, which means the source could not be reached.
+    """
+
+    exit_code = ExitCode.FAILED
+
+
+class ThrottledTransport(httpx.BaseTransport):
+    """Takes a throttle slot around every request that goes on the wire, retries included.
+
+    It also keeps the body of the last error answer (per thread): :mod:`unpaid.http` turns a 404 or
+    400 into an error without it, and only the body tells an unknown id from an unknown account.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport, window: SlidingWindow, stored: StoredWindow | None = None):
         self.inner = inner
         self.window = window
+        self.stored = stored
         self.sent = 0
+        self._last = threading.local()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        with self.window.slot():
+        with self.window.slot(), (self.stored.slot() if self.stored else nullcontext()):
             self.sent += 1
             response = self.inner.handle_request(request)
             response.read()  # the slot covers the whole answer, so the server is done with it
+            failed = response.status_code >= 400
+            self._last.error = (response.status_code, response.text) if failed else None
+            total = response.headers.get("X-Pagination-Total-Count", "")
+            self._last.total = int(total) if total.isdigit() else None
             return response
+
+    def last_error(self) -> tuple[int, str] | None:
+        """(HTTP status, body) of this thread's last answer when it was an error."""
+        return getattr(self._last, "error", None)
+
+    def last_total(self) -> int | None:
+        """The row count the last answer reported (Yii's ``X-Pagination-Total-Count``), if any."""
+        return getattr(self._last, "total", None)
 
     def close(self) -> None:
         self.inner.close()
 
 
 class AwoClient:
-    """One account's API: ``base_url`` (``{subdomain}`` filled in), the GET and SET keys."""
+    """One account's API: ``base_url`` (``{subdomain}`` filled in), the GET and SET keys.
+
+    ``state`` (a callable, as the core hands a connector its state after building it) keeps the
+    account's throttle window between processes; without it the window lives in this process only.
+    """
 
     def __init__(self, source: str, base_url: str, subdomain: str, get_key: str, set_key: str | None, *,
                  rate: tuple[int, float] = (20, 5.0), timeout: float = 30.0, retry: RetryPolicy | None = None,
-                 transport: httpx.BaseTransport | None = None):
+                 transport: httpx.BaseTransport | None = None, state: "Callable[[], State] | None" = None):
         self.source = source
         self.subdomain = subdomain
         self.base_url = base_url.replace("{subdomain}", subdomain)
         self._get_key = get_key
         self._set_key = set_key
-        # One budget per account in this process: two sources on one account share it.
-        self.window = shared(f"autoweboffice:{self.base_url}", *rate)
-        self.transport = ThrottledTransport(transport or httpx.HTTPTransport(), self.window)
+        account = f"autoweboffice:{self.base_url}"
+        # One budget per account in this process: two sources on one account share it ...
+        self.window = shared(account, *rate)
+        # ... and, through the store, with every other command working the same account.
+        stored = StoredWindow(*rate, lambda: state().scoped(f"account:{account}"), "throttle") if state else None
+        self.transport = ThrottledTransport(transport or httpx.HTTPTransport(), self.window, stored)
         self.http = HttpClient(source, self.base_url, timeout=timeout, retry=retry, transport=self.transport)
 
     @property
@@ -61,13 +110,16 @@ class AwoClient:
         """Requests sent so far, retries included."""
         return self.transport.sent
 
+    @property
+    def has_set_key(self) -> bool:
+        return bool(self._set_key)
+
     # ---- calls ----
 
     def list(self, entity: str, search: Mapping[str, Any] | None = None, *, page: int = 0,
              page_size: int = MAX_PAGE, sort: str | None = None) -> list[dict[str, Any]]:
         """One zero-based page of a search; ``[]`` for the API's "No items where found" text."""
-        size = max(1, min(MAX_PAGE, int(page_size)))
-        params = search_params(search, page=page, page_size=size, sort=sort)
+        params = search_params(search, page=page, page_size=_size(page_size), sort=sort)
         values = self._call("GET", entity, params, empty_ok=True)
         if not values:
             return []
@@ -75,27 +127,41 @@ class AwoClient:
         if isinstance(rows, dict):  # a single row may come back as an object
             rows = [rows]
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise InvalidData(self.source, f"the {entity} search answered with {str(rows)[:80]!r}, not rows",
+            raise InvalidData(self.source, f"the {entity} search answered with {plain(str(rows))[:80]!r}, not rows",
                               "report it: the API changed its answer")
         return rows
 
     def pages(self, entity: str, search: Mapping[str, Any] | None = None, *, page_size: int = MAX_PAGE,
               sort: str | None = None, start: int = 0) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-        """Yield (page number, rows) until a short page or the "no items" text."""
-        page = start
-        while True:
-            rows = self.list(entity, search, page=page, page_size=page_size, sort=sort)
-            if rows:
-                yield page, rows
-            if len(rows) < max(1, min(MAX_PAGE, int(page_size))):
-                return
-            page += 1
+        """Yield (page number, rows) until the walk ends (:mod:`unpaid_autoweboffice.paging`)."""
+        size = _size(page_size)
+        totals: list[int | None] = []
+
+        def fetch(page: int) -> list[dict[str, Any]]:
+            rows = self.list(entity, search, page=page, page_size=size, sort=sort)
+            totals.append(self.transport.last_total())
+            return rows
+
+        def limit() -> int:
+            reported = totals[0] if totals else None
+            return ceiling(reported if reported is not None else self.highest_id(entity), size)
+
+        return walk(self.source, entity, fetch, size, start=start, limit=limit)
+
+    def highest_id(self, entity: str) -> int | None:
+        """The highest row id of a table (one request): ids count up, so no more rows than that exist."""
+        key = TABLES.get(entity, ("", ""))[0]
+        if not key:
+            return None
+        rows = self.list(entity, page=0, page_size=1, sort=f"{key} DESC")
+        value = str(rows[0].get(key) or "") if rows else "0"
+        return int(value) if value.isdigit() else None
 
     def get(self, entity: str, row_id: str) -> dict[str, Any]:
         """One row by id (with computed fields such as ``link_for_pay``); NotFound when absent."""
         values = self._call("GET", entity, [("id", str(row_id))], row_id=row_id)
         if not isinstance(values[0], dict):
-            raise InvalidData(self.source, f"{entity} {row_id}: answered with {str(values[0])[:80]!r}",
+            raise InvalidData(self.source, f"{entity} {row_id}: answered with {plain(str(values[0]))[:80]!r}",
                               "report it: the API changed its answer")
         return values[0]
 
@@ -147,55 +213,82 @@ class AwoClient:
             response = self.http.request(method, "", params=query, idempotent=idempotent, **kwargs)
         except AuthFailed as exc:
             raise self._auth(write, exc) from None
-        except NotFound:
-            raise ConnectorError(self.source, f"no AutoWebOffice account {self.subdomain!r} at "
-                                 f"{safe_url(self.base_url)} (or no resource {entity!r})",
-                                 f"check `subdomain` (and `base_url`) in [sources.{self.source}]") from None
+        except (NotFound, InvalidData) as exc:
+            code, body = self.transport.last_error() or (0, "")
+            if is_not_found(body) or is_no_items(body) or _messages(body):
+                # The API's own answer with an error status (404 for a read, 400 for a change).
+                return self._decode(body, method, entity, row_id, empty_ok)
+            if isinstance(exc, NotFound):
+                raise ConnectorError(self.source, f"no AutoWebOffice account {self.subdomain!r} at "
+                                     f"{safe_url(self.base_url)} (or no resource {entity!r}): it answered 404 "
+                                     "without the API's own text",
+                                     f"check `subdomain` (and `base_url`) in [sources.{self.source}]") from None
+            raise InvalidData(self.source, f"{method} {entity}: AutoWebOffice answered {code}: "
+                              f"{redact(plain(body))[:160]!r}", "check the values sent; report it if they are "
+                              "right") from None
         except Temporary as exc:
             if any(marker in str(exc) for marker in DNS_FAILURES):
                 raise ConnectorError(self.source, f"{safe_url(self.base_url)} does not exist",
                                      f"check `subdomain` in [sources.{self.source}]: it is the ACCOUNT in "
                                      "https://ACCOUNT.autoweboffice.ru") from None
             raise
-        return self._decode(response, entity, row_id, empty_ok)
+        return self._decode(response.text, method, entity, row_id, empty_ok)
 
-    def _decode(self, response: httpx.Response, entity: str, row_id: str | None, empty_ok: bool) -> list[Any]:
-        text = response.text.strip()
+    def _decode(self, body: str, method: str, entity: str, row_id: str | None, empty_ok: bool) -> list[Any]:
+        text = body.strip()
+        what = f"{TABLES.get(entity, ('', entity))[1]} {row_id}" if row_id else entity
         if is_no_items(text):
             if empty_ok:
                 return []
-            raise NotFound(self.source, f"{entity} {row_id}: not found", "check the id")
+            raise NotFound(self.source, f"{what} does not exist in AutoWebOffice", "check the id")
+        if is_not_found(text):
+            raise NotFound(self.source, f"{what} does not exist in AutoWebOffice",
+                           "it was deleted for good there, or the id is wrong; run `unpaid sync`")
         if text.startswith("Error:"):
-            if "find any model" in text:
-                raise NotFound(self.source, f"{entity} {row_id} does not exist in AutoWebOffice",
-                               "it may have been deleted for good; run `unpaid sync`")
-            raise InvalidData(self.source, f"{entity}: AutoWebOffice answered {redact(text[:160])!r}",
+            raise InvalidData(self.source, f"{what}: AutoWebOffice answered {redact(plain(text))[:160]!r}",
                               "check the values sent")
+        messages = _messages(text)
+        if messages:
+            raise self._refused(entity, messages)
         try:
-            values = decode_objects(text)
+            return decode_objects(text)
         except ValueError:
-            start = redact(text[:80]) or "an empty body"
-            exc = InvalidData(self.source, f"{response.request.method} {entity}: the answer is not JSON: {start!r}",
+            start = redact(plain(text))[:80] or "an empty body"
+            exc = InvalidData(self.source, f"{method} {entity}: the answer is not JSON: {start!r}",
                               "AutoWebOffice may be under maintenance or behind a proxy; try again later, "
                               "and check base_url")
             exc.retryable = True  # a maintenance page: a run defers the action instead of giving up
             raise exc from None
-        if len(values) == 1 and isinstance(values[0], list) and values[0] and \
-                all(isinstance(v, str) for v in values[0]):
-            raise self._refused(entity, values[0])
-        return values
 
-    def _refused(self, entity: str, messages: list[Any]) -> InvalidData:
-        text = "; ".join(str(m) for m in messages)
-        return InvalidData(self.source, f"AutoWebOffice refused the {entity} change: {text}",
-                           "correct the value (in unpaid or in AutoWebOffice) and try again")
+    def _refused(self, entity: str, messages: list[Any]) -> Refused:
+        text = "; ".join(plain(str(m)) for m in messages)
+        return Refused(self.source, f"AutoWebOffice refused the {TABLES.get(entity, ('', entity))[1]} change: "
+                       f"{text}", "correct the value (in unpaid or in AutoWebOffice) and try again")
 
     def _auth(self, write: bool, exc: AuthFailed) -> AuthFailed:
         code = "403" if "(403)" in str(exc) else "401"
-        if write and code == "403":
-            return AuthFailed(self.source, "the key used for a change has no write access — is the GET key "
-                              "stored as set_key?", f"store the API KEY SET (Настройки → API) with "
-                              f"`unpaid auth set {self.source}`")
-        which = "set_key (API KEY SET)" if write else "get_key (API KEY GET)"
-        return AuthFailed(self.source, f"AutoWebOffice refused the {which} ({code})",
-                          f"copy the key from Настройки → API and run `unpaid auth set {self.source}`")
+        fix = f"copy the keys from Настройки → API and run `unpaid auth set {self.source}`"
+        # The API refuses a key of the other kind like a wrong one (401): name the swap as the likely cause.
+        if write:
+            return AuthFailed(self.source, f"AutoWebOffice refused the set_key (API KEY SET) for a change ({code}) "
+                              "— is the GET key stored as set_key?", fix)
+        return AuthFailed(self.source, f"AutoWebOffice refused the get_key (API KEY GET) ({code}) — a wrong key, "
+                          "or the SET key stored as get_key?", fix)
+
+
+def _size(page_size: int) -> int:
+    return max(1, min(MAX_PAGE, int(page_size)))
+
+
+def _messages(text: str) -> list[str]:
+    """The validation messages of a refusal (a JSON array of strings), else ``[]``."""
+    text = text.strip()
+    if not text.startswith("["):
+        return []
+    try:
+        values = decode_objects(text)
+    except ValueError:
+        return []
+    if len(values) == 1 and isinstance(values[0], list) and values[0] and all(isinstance(v, str) for v in values[0]):
+        return values[0]
+    return []

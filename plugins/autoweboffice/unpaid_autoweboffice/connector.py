@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping
@@ -18,17 +20,20 @@ from unpaid.clock import from_iso, to_iso
 from unpaid.connector import Connector, InvalidData, NotFound, Page, Reject
 from unpaid.errors import ConfigError
 from unpaid.model import Order, Status
-from unpaid_autoweboffice import writes
+from unpaid_autoweboffice import pushed, writes
 from unpaid_autoweboffice.client import AwoClient
 from unpaid_autoweboffice.lines import LineIndex
 from unpaid_autoweboffice.mapping import (
-    MappingError, fingerprint, format_date, line_from_native, order_from_native, parse_date, text,
+    STATUS_FROM_NATIVE, MappingError, fingerprint, format_date, line_from_native, order_from_native, parse_date,
+    text,
 )
 from unpaid_autoweboffice.plugin import SPEC
 
 SORT = "date_of_order ASC, id_account ASC"
 #: Invoices written a little late (a slow payment page) still land inside the next window.
 OVERLAP = timedelta(minutes=10)
+#: How long the invoice read right before acting (``fetch_order``) serves the action that follows.
+FRESH_FOR = 60.0
 
 
 class AutoWebOfficeConnector(Connector):
@@ -60,13 +65,17 @@ class AutoWebOfficeConnector(Connector):
         self.country = str(settings.get("_default_country") or "7")
         self.cancel_comment = bool(settings.get("cancel_comment", False))
         self.funnel_field = str(settings.get("funnel_field") or "id_funnel")
+        self.codes = {**STATUS_FROM_NATIVE, **_status_map(settings.get("status_map"), where)}
+        self.allow_resend = bool(settings.get("allow_resend_invoice", False))
+        self._fresh: dict[str, tuple[float, dict]] = {}  # invoice id -> (monotonic time, the row read)
         #: trigger action -> the id used when the playbook step names none
         self.trigger_defaults = {"subscribe": settings.get("group"), "tag": settings.get("tag"),
                                  "funnel": settings.get("funnel")}
         self.clock = clock or _clock(settings)
         base_url = str(settings.get("base_url") or "https://{subdomain}.autoweboffice.ru/")
         self.client = AwoClient(name, base_url, self.subdomain, secrets.get("get_key", ""), secrets.get("set_key"),
-                                rate=rate, timeout=timeout, retry=retry, transport=transport)
+                                rate=rate, timeout=timeout, retry=retry, transport=transport,
+                                state=lambda: self.state)
 
     def __repr__(self) -> str:
         return f"AutoWebOfficeConnector(name={self.name!r}, subdomain={self.subdomain!r})"
@@ -88,6 +97,8 @@ class AutoWebOfficeConnector(Connector):
         lines = LineIndex(self.client, self.currency, self.page_size)
         contacts: dict[str, dict] = {}
         mark, hold = state.created, None
+        rejected: dict[str, str] = {}  # id -> fingerprint of the invoices not stored in this read
+        unmapped: Counter[str] = Counter()
         pages = self.client.pages("accounts", {"creation_date_start": floor} if floor else {},
                                   page_size=self.page_size, sort=SORT)
         following = next(pages, None)
@@ -98,26 +109,37 @@ class AutoWebOfficeConnector(Connector):
             rows = [r for r in (current[1] if current else []) if text(r, "date_of_order") >= floor]
             prints = {text(r, "id_account"): fingerprint(r) for r in rows}
             fresh = [r for r in rows if state.seen.get(text(r, "id_account")) != prints[text(r, "id_account")]]
-            orders, rejects, warnings = self._read_page(fresh, lines, contacts)
+            orders, rejects, warnings = self._read_page(fresh, lines, contacts, prints, state.rejected)
+            orders = pushed.recall(self.state, orders, self.codes)
+            unmapped.update(o.native_status or "?" for o in orders if o.status is Status.UNMAPPED)
             stored = {o.native_id for o in orders}
             unread = {text(r, "id_account") for r in fresh} - stored
-            hold = _oldest_rejected([r for r in fresh if text(r, "id_account") in unread], self.zone, hold)
+            rejected.update((i, prints[i]) for i in unread)
+            # An unmapped invoice is read again at each sync, like a rejected one, until a status_map names it.
+            again = unread | {o.native_id for o in orders if o.status is Status.UNMAPPED}
+            hold = _oldest_rejected([r for r in fresh if text(r, "id_account") in again], self.zone, hold)
             mark = max([o.created_at for o in orders] + ([mark] if mark else []), default=None)
             seen_now.update((text(r, "id_account"), (text(r, "date_of_order"), prints[text(r, "id_account")]))
-                            for r in rows if text(r, "id_account") not in unread)
-            # Keep what a later window reads again: the recent ones and those within the overlap of the mark.
-            keep_from = min(recent, format_date(mark - OVERLAP, self.zone)) if mark else recent
+                            for r in rows if text(r, "id_account") not in again)
+            start_next = min(mark, hold) if mark and hold else mark
+            # Keep what a later window reads again: the recent ones and everything from where the next window
+            # starts (a rejected invoice holds it back: the invoices after it are not stored again each time).
+            keep_from = min(recent, format_date(start_next - OVERLAP, self.zone)) if start_next else recent
             seen_now = {k: v for k, v in seen_now.items() if v[0] >= keep_from}
             pruning = last and (full or recheck)  # a complete re-read: forget what is no longer recent
             seen = {k: fp for k, (_, fp) in seen_now.items()}
-            bookmark = _Bookmark(min(mark, hold) if mark and hold else mark,
-                                 now if pruning else state.rechecked, seen if pruning else {**state.seen, **seen})
-            yield Page(orders, bookmark.dump(), rejects=rejects + _drain(lines.rejects), note=_note(warnings))
+            still = rejected if pruning else {**{k: v for k, v in state.rejected.items() if k not in stored},
+                                               **rejected}
+            bookmark = _Bookmark(start_next, now if pruning else state.rechecked,
+                                 seen if pruning else {**state.seen, **seen}, still)
+            yield Page(orders, bookmark.dump(), rejects=rejects + _drain(lines.rejects), note=_note(warnings),
+                       warnings=_unmapped_warning(self.name, unmapped) if last else [])
             if last:
                 return
 
-    def _read_page(self, rows: list[dict], lines: LineIndex,
-                   contacts: dict[str, dict]) -> tuple[list[Order], list[Reject], list[str]]:
+    def _read_page(self, rows: list[dict], lines: LineIndex, contacts: dict[str, dict], prints: dict[str, str],
+                   known: dict[str, str]) -> tuple[list[Order], list[Reject], list[str]]:
+        """Map rows to orders; a row rejected before and unchanged since is a ``repeated`` reject."""
         by_invoice = lines.take(text(r, "id_account") for r in rows)
         orders, rejects, warnings = [], [], []
         for row in rows:
@@ -125,10 +147,12 @@ class AutoWebOfficeConnector(Connector):
             try:
                 contact = self._contact_for(row, contacts)
                 mapped = order_from_native(self.name, row, by_invoice.get(native_id, []), zone=self.zone,
-                                           currency=self.currency, default_country=self.country, contact=contact)
+                                           currency=self.currency, default_country=self.country, contact=contact,
+                                           status_map=self.codes)
             except MappingError as exc:
+                unchanged = bool(native_id) and known.get(native_id) == prints.get(native_id)
                 rejects.append(Reject(f"invoice {native_id or '?'} (№ {text(row, 'account_number') or '?'})",
-                                      str(exc)))
+                                      str(exc), repeated=unchanged))
                 continue
             warnings += mapped.warnings
             order = mapped.order
@@ -151,15 +175,37 @@ class AutoWebOfficeConnector(Connector):
 
     def fetch_order(self, native_id: str) -> Order:
         row = self.client.get("accounts", native_id)
+        self._fresh[native_id] = (time.monotonic(), row)
         lines = [line_from_native(r, self.currency) for r in
                  writes.rows_matching(self.client, "accountline", {"id_account": native_id})]
         try:
             mapped = order_from_native(self.name, row, lines, zone=self.zone, currency=self.currency,
-                                       default_country=self.country, contact=self._contact_for(row, {}))
+                                       default_country=self.country, contact=self._contact_for(row, {}),
+                                       status_map=self.codes)
         except MappingError as exc:
             raise InvalidData(self.name, f"invoice {native_id}: {exc}",
                                      "correct the invoice in AutoWebOffice") from None
-        return mapped.order
+        return pushed.recall(self.state, [mapped.order], self.codes)[0]
+
+    def invoice(self, native_id: str) -> dict:
+        """The invoice row: the one ``fetch_order`` just read when it is still fresh (the runner reads an
+        order right before acting on it: the action need not read it again), else a new read."""
+        taken = self._fresh.pop(native_id, None)
+        if taken is not None and time.monotonic() - taken[0] <= FRESH_FOR:
+            return taken[1]
+        return self.client.get("accounts", native_id)
+
+    def probe(self) -> str:
+        """One read with the GET key; with a SET key stored, also a change of invoice 0, which never exists."""
+        self.client.list("accounts", page=0, page_size=1)
+        said = "reachable; get_key accepted"
+        if self.client.has_set_key:
+            try:
+                self.client.update("accounts", "0", {})
+            except NotFound:
+                pass  # what a right SET key gets for an id that does not exist
+            said += "; set_key accepted"
+        return said
 
     # ---- writing ----
 
@@ -203,6 +249,8 @@ class _Bookmark:
     created: datetime | None = None
     rechecked: datetime | None = None
     seen: dict[str, str] = field(default_factory=dict)
+    #: Fingerprints of the invoices rejected so far: an unchanged one is not warned about again.
+    rejected: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, since: str | None) -> "_Bookmark":
@@ -210,17 +258,20 @@ class _Bookmark:
             return cls()
         try:
             data = json.loads(since)
-            return cls(from_iso(data.get("created")), from_iso(data.get("rechecked")), dict(data.get("seen") or {}))
+            return cls(from_iso(data.get("created")), from_iso(data.get("rechecked")), dict(data.get("seen") or {}),
+                       dict(data.get("rejected") or {}))
         except (ValueError, AttributeError, TypeError):
             return cls()  # an unreadable bookmark means a full sync: repeats are harmless, gaps are not
 
     def dump(self) -> str:
-        return json.dumps({"created": to_iso(self.created), "rechecked": to_iso(self.rechecked), "seen": self.seen},
-                          separators=(",", ":"))
+        data = {"created": to_iso(self.created), "rechecked": to_iso(self.rechecked), "seen": self.seen}
+        if self.rejected:
+            data["rejected"] = self.rejected
+        return json.dumps(data, separators=(",", ":"))
 
 
 def _oldest_rejected(rows: list[dict], zone: Any, hold: datetime | None) -> datetime | None:
-    """Just before the earliest creation time among rows that were not stored (readable dates only)."""
+    """Just before the earliest creation time among rows to read again (readable dates only)."""
     for row in rows:
         try:
             created = parse_date(row.get("date_of_order"), zone)
@@ -229,6 +280,31 @@ def _oldest_rejected(rows: list[dict], zone: Any, hold: datetime | None) -> date
         if created is not None and (hold is None or created - timedelta(seconds=1) < hold):
             hold = created - timedelta(seconds=1)
     return hold
+
+
+def _status_map(value: Any, where: str) -> dict[str, Status]:
+    """The ``status_map`` setting: more ``id_account_status`` codes and their canonical statuses."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} status_map must be a table of codes", 'write e.g. status_map = { 6 = "part_paid" }')
+    found = {}
+    for code, status in value.items():
+        try:
+            found[str(code).strip()] = Status.parse(str(status))
+        except ValueError as exc:
+            raise ConfigError(f"{where} status_map.{code}: {exc}", "name a canonical status") from None
+    return found
+
+
+def _unmapped_warning(source: str, codes: Counter) -> list[str]:
+    """One line for every invoice read with a status code no mapping knows."""
+    if not codes:
+        return []
+    listed = ", ".join(f"{code} ({n})" for code, n in sorted(codes.items()))
+    return [f"{sum(codes.values())} invoices have status codes unpaid cannot map ({listed}): stored as unmapped "
+            "and not worked — map each under [sources." + source + "], e.g. status_map = { "
+            + next(iter(sorted(codes))) + ' = "in_work" }, then run `unpaid sync`']
 
 
 def _drain(items: list) -> list:

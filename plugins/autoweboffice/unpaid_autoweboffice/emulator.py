@@ -11,6 +11,13 @@ string; answers are string-typed JSON or the API's plain-text bodies. It enforce
     emu.fail_next("500")         # also: "429", "503", "garbage", "no_items", "auth", "slow", "drop"
     emu.stop()
 
+What the fact sheet leaves unknown is a switch, so a test can hold the connector to either answer:
+``not_found`` ("http": 404 for a read, 400 for a change — the default; "200": the text with HTTP 200),
+``tagged`` (model names in ``<b>`` tags, the default), ``empty_status`` (200, or 404 for "No items where
+found"), ``past_end`` ("empty", or "repeat": a page past the end repeats the last one),
+``refusal_status`` (200, or 400 for a validation refusal) and ``total_header`` (send Yii's
+``X-Pagination-Total-Count``; off by default).
+
 Control endpoints for a separate process: ``GET /_emulator/stats``, ``POST /_emulator/faults``
 with ``{"kind": "500", "count": 1}``.
 """
@@ -28,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
-from unpaid_autoweboffice.fake_account import ENTITIES, WRITE_ONLY, ApiError, FakeAccount, Invalid
+from unpaid_autoweboffice.fake_account import ENTITIES, WRITE_ONLY, ApiError, FakeAccount, Invalid, Missing
 from unpaid_autoweboffice.wire import ROUTE_PREFIX, encode_objects, parse_xml_items
 
 FAULTS = ("500", "503", "429", "garbage", "no_items", "auth", "slow", "drop")
@@ -51,8 +58,15 @@ class Emulator:
 
     def __init__(self, seed: Mapping[str, Any] | None = None, *, host: str = "127.0.0.1", port: int = 0,
                  rate_limit: tuple[int, float] | None = (20, 5.0), rate_status: int = 429,
-                 now: Callable[[], datetime] | None = None, slow_seconds: float = 3.0):
+                 now: Callable[[], datetime] | None = None, slow_seconds: float = 3.0, not_found: str = "http",
+                 tagged: bool = True, empty_status: int = 200, past_end: str = "empty", refusal_status: int = 200,
+                 total_header: bool = False):
+        if not_found not in ("http", "200") or past_end not in ("empty", "repeat"):
+            raise ValueError("not_found is 'http' or '200'; past_end is 'empty' or 'repeat'")
         self.account = FakeAccount(seed or {}, now)
+        self.not_found, self.tagged, self.empty_status = not_found, tagged, empty_status
+        self.past_end, self.refusal_status, self.total_header = past_end, refusal_status, total_header
+        self._local = threading.local()  # the total of this thread's request, for the header
         self.rate_limit = rate_limit
         self.rate_status = rate_status
         self.slow_seconds = slow_seconds
@@ -136,12 +150,33 @@ class Emulator:
             answer = self._faulty(*fault)
             if answer is not None:
                 return answer
+        self._local.total = None
         try:
-            return 200, self._api(method, query, body), {}
+            text = self._api(method, query, body)
+        except Missing as exc:
+            status = 200 if self.not_found == "200" else 404 if method == "GET" else 400
+            return status, self._markup(f"Error: Didn't find any model {exc.model} with ID {exc.row_id}."), {}
         except ApiError as exc:
             return exc.status, exc.body, {}
         except Invalid as exc:
-            return 200, json.dumps(exc.messages, ensure_ascii=False), {}
+            return self.refusal_status, json.dumps(exc.messages, ensure_ascii=False), {}
+        if text.startswith("No items where found"):
+            return self.empty_status, self._markup(text), {}
+        total = self._local.total
+        headers = {"X-Pagination-Total-Count": str(total)} if self.total_header and total is not None else {}
+        return 200, text, headers
+
+    def _markup(self, text: str) -> str:
+        """The model name in ``<b>`` tags, as the real server's texts have it (when ``tagged``)."""
+        if not self.tagged:
+            return text
+        for word in ("model ", "ID "):
+            head, sep, tail = text.partition(word)
+            if sep:
+                name, space, rest = tail.partition(" ")
+                name, dot = (name[:-1], ".") if name.endswith(".") else (name, "")
+                text = f"{head}{sep}<b>{name}</b>{dot}{space}{rest}"
+        return text
 
     def _faulty(self, fault: str, retry_after: int) -> tuple[int, str, dict] | None:
         if fault == "slow":
@@ -168,8 +203,8 @@ class Emulator:
         writes = method in ("POST", "PUT", "DELETE") or entity == "accountssendmail"
         if key not in (acc.get_key, acc.set_key):
             raise ApiError(401, "Error: wrong API key")
-        if writes and key != acc.set_key:
-            raise ApiError(403, "Error: API KEY GET cannot change data; use API KEY SET")
+        if (key == acc.set_key) != writes:  # the other key of the pair: refused like a wrong one
+            raise ApiError(401, "Error: wrong API key")
         with acc.lock:
             if entity == "accountssendmail":
                 return json.dumps(acc.send_mail(params.get("id", "")))
@@ -202,7 +237,8 @@ class Emulator:
             page = max(0, int(params.get("param[currentpage]", "0")))
         except ValueError:
             raise ApiError(500, "<h1>PHP Error [500]</h1><p>Invalid page parameter</p>") from None
-        rows = self.account.list(entity, search, page, size, params.get("param[sort]"))
+        rows, self._local.total = self.account.list(entity, search, page, size, params.get("param[sort]"),
+                                                    self.past_end)
         if not rows:
             return f"No items where found for model {ENTITIES[entity].model}."
         return json.dumps(rows, ensure_ascii=False)
@@ -305,6 +341,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--rate", default="20/5s", help="requests per window, or 'off' (default 20/5s)")
+    parser.add_argument("--not-found", choices=("http", "200"), default="http", help="status of an unknown id")
+    parser.add_argument("--plain", action="store_true", help="no <b> tags in the API's texts")
+    parser.add_argument("--empty-status", type=int, choices=(200, 404), default=200)
+    parser.add_argument("--past-end", choices=("empty", "repeat"), default="empty", help="a page past the end")
+    parser.add_argument("--refusal-status", type=int, choices=(200, 400), default=200)
+    parser.add_argument("--total-header", action="store_true", help="send X-Pagination-Total-Count")
     args = parser.parse_args(argv)
     try:
         seed = load_seed(args.seed)
@@ -318,7 +360,9 @@ def main(argv: list[str] | None = None) -> None:
             rate = parse_rate(args.rate)
         except ValueError as exc:
             parser.exit(2, f"Error: --rate: {exc}\n")
-    emu = Emulator(seed, host=args.host, port=args.port, rate_limit=rate)
+    emu = Emulator(seed, host=args.host, port=args.port, rate_limit=rate, not_found=args.not_found,
+                   tagged=not args.plain, empty_status=args.empty_status, past_end=args.past_end,
+                   refusal_status=args.refusal_status, total_header=args.total_header)
     print(f"AutoWebOffice emulator at {emu.base_url} (keys: the seed's `keys`); Ctrl-C stops it", flush=True)
     try:
         emu.server.serve_forever()

@@ -54,17 +54,30 @@ ENTITIES = {e.name: e for e in (
             "id_contact email", soft=True, id_partner="0", deleted="0", deleted_date=_Z),
     _entity("goods", "Goods", "id_goods", "goods price marking deleted", "id_goods goods", deleted="0"),
     _entity("newsletter", "Newsletter", "id_newsletter", "newsletter deleted", "", deleted="0"),
+    # Links go to the recycle bin (deleted=1) and are still listed, like invoices and contacts.
     _entity("contactnewsletterlinks", "ContactNewsletterLinks", "id_contact_newsletter_links",
             "id_contact id_newsletter confirmed confirmed_date creation_date deleted deleted_date",
-            "id_contact id_newsletter", id_partner="0", confirmed="1", deleted="0", deleted_date=_Z),
-    _entity("contacttaglnk", "ContactTagLnk", "id_contact_tag_lnk", "id_contact id_contact_tag creation_date",
-            "id_contact id_contact_tag"),
+            "id_contact id_newsletter", soft=True, id_partner="0", confirmed="1", deleted="0", deleted_date=_Z),
+    _entity("contacttaglnk", "ContactTagLnk", "id_contact_tag_lnk",
+            "id_contact id_contact_tag creation_date deleted deleted_date", "id_contact id_contact_tag", soft=True,
+            deleted="0", deleted_date=_Z),
     # Only id_contact is honoured: a search by funnel is silently ignored, as on the real server.
-    _entity("funnelcontact", "FunnelContact", "id_funnel_contact", "id_contact id_funnel creation_date",
-            "id_contact"),
+    _entity("funnelcontact", "FunnelContact", "id_funnel_contact",
+            "id_contact id_funnel creation_date deleted deleted_date", "id_contact", soft=True, deleted="0",
+            deleted_date=_Z),
 )}
+#: Fields the server checks as numbers: a create or update with ``account_sum=abc`` is refused.
+NUMBERS = {"accounts": {"account_sum": "Сумма счета должна быть числом.",
+                        "id_account_status": "Статус счета должен быть целым числом.",
+                        "id_contact": "Контакт должен быть целым числом."},
+           "accountline": {"price": "Цена должна быть числом.", "quantity": "Количество должно быть целым числом.",
+                           "sum_price": "Сумма должна быть числом."}}
+#: The state flags of an invoice and the date the server stamps when one is set.
+FLAG_DATES = {"goods_return": "goods_return_date", "close_account": "close_date", "deleted": "deleted_date"}
 WRITE_ONLY = {"subscription", "accountssendmail"}
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: Yii's EmailValidator pattern (the framework behind the API): no Cyrillic, no double dots.
+EMAIL = re.compile(r"^[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                   r"@(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)+[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$")
 MSG_EMAIL = "Email не является правильным E-Mail адресом."
 
 
@@ -75,6 +88,15 @@ class ApiError(Exception):
         super().__init__(body)
         self.status = status
         self.body = body
+
+
+class Missing(ApiError):
+    """An id the table does not hold; the emulator picks the HTTP status and the markup of the text."""
+
+    def __init__(self, model: str, row_id: str):
+        super().__init__(200, f"Error: Didn't find any model {model} with ID {row_id}.")
+        self.model = model
+        self.row_id = row_id
 
 
 class Invalid(Exception):
@@ -141,7 +163,7 @@ class FakeAccount:
     def _find(self, name: str, row_id: str) -> dict[str, str]:
         row = self.tables[name].get(str(row_id))
         if row is None:
-            raise ApiError(200, f"Error: Didn't find any model {name} with ID {row_id}.")
+            raise Missing(name, str(row_id))
         return row
 
     def put_invoice(self, row: Mapping[str, Any], lines: list[Mapping[str, Any]]) -> None:
@@ -158,8 +180,13 @@ class FakeAccount:
 
     # ---- the API calls ----
 
-    def list(self, name: str, search: Mapping[str, Any], page: int, size: int, sort: str | None) -> list[dict]:
-        """Filter by the honoured search keys, sort, and cut one zero-based page."""
+    def list(self, name: str, search: Mapping[str, Any], page: int, size: int, sort: str | None,
+             past_end: str = "empty") -> tuple[list[dict], int]:
+        """Filter by the honoured search keys, sort, and cut one zero-based page; with the total.
+
+        ``past_end="repeat"``: a page past the end repeats the last one, as a framework that clamps
+        the page number does (what the real server does is unknown).
+        """
         entity = ENTITIES[name]
         order = self._order(entity, sort)
         rows = self._sorted_rows(entity, order)
@@ -168,7 +195,9 @@ class FakeAccount:
                 continue  # unknown search keys are ignored, not refused
             rows = [r for r in rows if _matches(key, value, r)]
         start = page * size
-        return [self.view(name, r) for r in rows[start : start + size]]
+        if past_end == "repeat" and rows and start >= len(rows):
+            start = (len(rows) - 1) // size * size
+        return [self.view(name, r) for r in rows[start : start + size]], len(rows)
 
     def _order(self, entity: Entity, sort: str | None) -> tuple[tuple[str, bool], ...]:
         if not sort:
@@ -200,6 +229,7 @@ class FakeAccount:
     def create(self, name: str, item: Mapping[str, Any]) -> dict[str, str]:
         """Create one item (or upsert / return the existing one, where the API does)."""
         item = {k: ("" if v is None else str(v).strip()) for k, v in item.items() if not isinstance(v, (list, dict))}
+        _check_numbers(name, item)
         if name == "subscription":
             return self._subscribe(item)
         if name == "contacts":
@@ -254,9 +284,11 @@ class FakeAccount:
         changes = {k: v for k, v in fields.items() if k in row and k != ENTITIES[name].pk}
         if "email" in changes and changes["email"] and not EMAIL.match(changes["email"]):
             raise Invalid(MSG_EMAIL)
+        _check_numbers(name, changes)
+        for flag, stamp in FLAG_DATES.items():
+            if name == "accounts" and changes.get(flag) == "1" and row.get(flag) != "1":
+                changes[stamp] = self.stamp()
         if name == "accounts" and "id_account_status" in changes:
-            if not changes["id_account_status"].isdigit():
-                raise Invalid("Статус счета должен быть целым числом.")
             if changes["id_account_status"] != row["id_account_status"]:
                 changes["account_status_change_date"] = self.stamp()
                 if changes["id_account_status"] == "5":
@@ -268,9 +300,7 @@ class FakeAccount:
     def delete(self, name: str, row_id: str) -> str:
         """Soft delete where the API has a recycle bin, hard delete elsewhere; the id either way."""
         entity = ENTITIES[name]
-        row = self.tables[name].get(str(row_id))
-        if row is None:
-            raise ApiError(200, f"Error: Didn't find any model {name} with ID {row_id}.")
+        row = self._find(name, row_id)
         if entity.soft_delete:
             if row["deleted"] != "1":
                 row.update(deleted="1", deleted_date=self.stamp())
@@ -286,6 +316,15 @@ class FakeAccount:
         self.sent_mails.append(row["id_account"])
         self.version += 1
         return {"id_account": row["id_account"], "result": "1"}
+
+
+def _check_numbers(name: str, fields: Mapping[str, str]) -> None:
+    """Refuse what is not a number where the server wants one, with its (Yii-style) message."""
+    messages = [msg for key, msg in NUMBERS.get(name, {}).items()
+                if fields.get(key) and not re.fullmatch(r"-?\d+(\.\d+)?" if "целым" not in msg else r"\d+",
+                                                        fields[key])]
+    if messages:
+        raise Invalid(*messages)
 
 
 def _matches(key: str, wanted: Any, row: Mapping[str, str]) -> bool:

@@ -35,6 +35,7 @@ class LineIndex:
         self.page_size = page_size
         self._lines: dict[str, dict[str, Line]] = {}
         self._page = 0
+        self._walk = client.pages("accountline", page_size=page_size, sort=SORT)  # ends however the server pages
         self._done = False
         self._low: int | None = None  # every invoice above this id has all its lines read
         self._top: int | None = None  # the highest invoice id when the walk began
@@ -72,7 +73,7 @@ class LineIndex:
 
     def _walk_down_to(self, lowest: int) -> None:
         while not self._done and (self._low is None or self._low >= lowest):
-            rows = self.client.list("accountline", page=self._page, page_size=self.page_size, sort=SORT)
+            _page, rows = next(self._walk, (None, []))
             self._page += 1
             self._done = len(rows) < self.page_size
             lines = [line for line in map(self._read, rows) if line is not None]

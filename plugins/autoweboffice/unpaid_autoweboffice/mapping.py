@@ -11,7 +11,7 @@ from datetime import datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, Sequence
 
-from unpaid.model import Customer, LineItem, Money, Order, Status, normalize_email, normalize_phone
+from unpaid.model import FINISHED, Customer, LineItem, Money, Order, Status, normalize_email, normalize_phone
 from unpaid.text import clean, clean_text
 
 ZERO_DATE = "0000-00-00 00:00:00"
@@ -27,6 +27,13 @@ STATUS_FROM_NATIVE = {
 }
 #: How a cancel reason is written into ``account_comment`` (and read back from it).
 CANCEL_PREFIX = "Отказ: "
+#: The cancel reason of an invoice closed (``close_account = 1``) before it was paid.
+CLOSED_REASON = "closed in AutoWebOffice"
+#: The invoice's state flags: the word ``order.extra["flags"]`` uses, the field with its date and the
+#: ``order.extra`` key that date goes to.
+FLAGS = {"goods_return": ("refunded", "goods_return_date", "refunded_at"),
+         "close_account": ("closed", "close_date", "closed_at"),
+         "deleted": ("in the recycle bin", "deleted_date", "deleted_at")}
 STATUS_LABELS_RU = {"1": "Создан", "2": "Отказ", "3": "В обработке", "4": "Ошибка", "5": "Оплачен"}
 
 #: Canonical status -> ``id_account_status`` to PUT. ``False`` is not a status in AutoWebOffice:
@@ -83,11 +90,21 @@ def parse_amount(value: Any, currency: str, field_name: str) -> Money:
     return Money(int((amount * 100).to_integral_value()), currency)
 
 
-def status_of(record: Mapping[str, Any]) -> Status:
-    """Canonical status of an invoice: soft-deleted is False, unknown codes count as waiting."""
+def status_of(record: Mapping[str, Any], status_map: Mapping[str, Status] | None = None) -> Status:
+    """Canonical status of an invoice, every state flag considered.
+
+    In the recycle bin (``deleted``) it is False; returned (``goods_return``) it is refunded,
+    whatever its code; closed (``close_account``) it is finished: paid stays paid, anything else is
+    cancelled. Otherwise the code decides (``status_map`` adds codes); an unknown code is unmapped.
+    """
     if text(record, "deleted") == "1":
         return Status.FALSE
-    return STATUS_FROM_NATIVE.get(text(record, "id_account_status"), Status.PAYMENT_WAITING)
+    if text(record, "goods_return") == "1":
+        return Status.REFUNDED
+    status = (status_map or STATUS_FROM_NATIVE).get(text(record, "id_account_status"), Status.UNMAPPED)
+    if text(record, "close_account") == "1" and status not in FINISHED:
+        return Status.CANCELLED
+    return status
 
 
 def native_status_for(status: Status) -> str | None:
@@ -102,14 +119,20 @@ def cancel_reason(comment: str) -> str | None:
 
 
 def split_name(name: str) -> dict[str, str]:
-    """``"Анна Смирнова"`` -> ``name`` and ``last_name`` fields, the inverse of :func:`full_name`."""
-    first, _, rest = name.strip().partition(" ")
-    return {"name": first, "last_name": rest.strip()}
+    """A full name -> ``name``, ``middle_name``, ``last_name`` (the inverse of :func:`full_name`).
+
+    Two words are a first and a last name (the patronymic is cleared: the whole name was given).
+    """
+    words = name.split()
+    first = words[0] if words else ""
+    middle = words[1] if len(words) > 2 else ""
+    last = " ".join(words[2:] if len(words) > 2 else words[1:])
+    return {"name": first, "middle_name": middle, "last_name": last}
 
 
 def full_name(record: Mapping[str, Any]) -> str | None:
-    """``name last_name`` as the buyer typed them; None when both are empty."""
-    parts = [text(record, "name"), text(record, "last_name")]
+    """``name middle_name last_name`` as the buyer typed them (the patronymic kept); None when all are empty."""
+    parts = [text(record, "name"), text(record, "middle_name"), text(record, "last_name")]
     return clean(" ".join(p for p in parts if p))
 
 
@@ -150,7 +173,8 @@ class Mapped:
 
 def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Line], *, zone: tzinfo,
                       currency: str = "RUB", default_country: str = "7",
-                      contact: Mapping[str, Any] | None = None) -> Mapped:
+                      contact: Mapping[str, Any] | None = None,
+                      status_map: Mapping[str, Status] | None = None) -> Mapped:
     """Build the canonical Order from an ``accounts`` row, its lines and (optionally) its contact.
 
     The invoice's own buyer snapshot wins; the contact only fills what the snapshot lacks.
@@ -167,7 +191,7 @@ def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Li
     total = parse_amount(record.get("account_sum"), currency, "account_sum")
     paid_at = parse_date(record.get("date_of_payment"), zone, "date_of_payment")
     changed = parse_date(record.get("account_status_change_date"), zone, "account_status_change_date")
-    status = status_of(record)
+    status = status_of(record, status_map)
     warnings: list[str] = []
 
     snap = dict(contact or {})
@@ -188,15 +212,15 @@ def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Li
             warnings.append(f"invoice {native_id}: account_sum {total.decimal} does not match its lines "
                             f"({Money(lines_sum, currency).decimal}) — stored with the invoice sum; "
                             "correct the invoice in AutoWebOffice")
-    extra = {"native_status_label": STATUS_LABELS_RU.get(text(record, "id_account_status"), "")}
-    for key in ("deleted", "goods_return", "close_account"):
-        if text(record, key) == "1":
-            extra[key] = "1"
+    extra = {"native_status_label": STATUS_LABELS_RU.get(text(record, "id_account_status"), ""),
+             **_flags(record, zone)}
     if text(record, "account_comment"):
         extra["comment"] = clean_text(text(record, "account_comment"))
     stamps = [d for d in (created, paid_at, changed) if d is not None]
     # The reason is read from the comment's own lines before they are joined into one.
     reason = clean(cancel_reason(text(record, "account_comment"))) if status is Status.CANCELLED else None
+    if status is Status.CANCELLED and not reason and text(record, "close_account") == "1":
+        reason = CLOSED_REASON
     order = Order(
         source=source,
         native_id=native_id,
@@ -217,6 +241,27 @@ def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Li
     return Mapped(order, warnings)
 
 
+def _flags(record: Mapping[str, Any], zone: tzinfo) -> dict[str, str]:
+    """The set state flags: ``flags`` in words (``"refunded, closed"``), each raw flag as ``"1"`` and its
+    moment (``refunded_at``, ``closed_at``, ``deleted_at``; ISO UTC) when the date reads."""
+    out: dict[str, str] = {}
+    words = []
+    for key, (word, date_field, at) in FLAGS.items():
+        if text(record, key) != "1":
+            continue
+        out[key] = "1"
+        words.append(word)
+        try:
+            moment = parse_date(record.get(date_field), zone, date_field)
+        except MappingError:
+            moment = None  # a flag's date is a detail: an unreadable one does not reject the invoice
+        if moment is not None:
+            out[at] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if words:
+        out["flags"] = ", ".join(words)
+    return out
+
+
 def _int(value: str) -> int:
     return int(value) if value.isdigit() else 0
 
@@ -226,7 +271,8 @@ def invoice_from_order(order: Order, zone: tzinfo) -> tuple[dict[str, str], list
 
     The inverse of :func:`order_from_native` for everything AutoWebOffice can hold.
     """
-    native = native_status_for(order.status) or "1"
+    native = native_status_for(order.status) or (order.native_status if order.status is Status.UNMAPPED else "") \
+        or ("5" if order.status is Status.REFUNDED else "1")
     paid_at = order.paid_at or (order.updated_at if order.status is Status.PAID else None)
     row = {"id_account": order.native_id, "account_number": order.number or order.native_id,
            "id_contact": order.customer.native_id or "", "id_account_status": native,
@@ -236,6 +282,7 @@ def invoice_from_order(order: Order, zone: tzinfo) -> tuple[dict[str, str], list
            "email": order.customer.email or "", "phone_number": order.customer.phone or "",
            **split_name(order.customer.name or ""), "deleted": "1" if order.status is Status.FALSE else "0",
            "account_comment": CANCEL_PREFIX + order.cancel_reason if order.cancel_reason else "",
+           "goods_return": "1" if order.status is Status.REFUNDED else "0",
            "link_for_pay": order.payment_link or ""}
     lines = []
     for n, item in enumerate(order.items, start=1):
@@ -248,7 +295,7 @@ def invoice_from_order(order: Order, zone: tzinfo) -> tuple[dict[str, str], list
 
 #: Fields whose change makes an already-seen invoice worth reading again.
 FINGERPRINT_FIELDS = ("id_account_status", "deleted", "account_sum", "date_of_payment", "email", "phone_number",
-                      "name", "last_name", "goods_return", "close_account", "account_comment")
+                      "name", "last_name", "goods_return", "close_account", "account_comment", "middle_name")
 
 
 def fingerprint(record: Mapping[str, Any]) -> str:

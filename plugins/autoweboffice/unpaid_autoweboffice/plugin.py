@@ -26,6 +26,9 @@ SETTINGS = (
     Setting("tag", "default contact tag id for the `tag` trigger"),
     Setting("funnel", "default auto-funnel id for the `funnel` trigger"),
     Setting("funnel_field", "field of `funnelcontact` that names the funnel", default="id_funnel"),
+    Setting("status_map", "more invoice status codes and their canonical statuses, e.g. { 6 = \"part_paid\" }"),
+    Setting("allow_resend_invoice", "let `resend_invoice` steps call accountssendmail, a route AutoWebOffice "
+            "does not document (held for review until set)", default=False),
     Setting("timeout", "seconds to wait for one answer", default=30),
 )
 TRIGGERS = ("subscribe", "tag", "funnel", "resend_invoice")

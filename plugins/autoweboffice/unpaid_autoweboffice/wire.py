@@ -4,17 +4,22 @@
 - creates POST an XML body ``<root><item><field>value</field></item>…</root>``;
 - answers are JSON, except that several created items come back as concatenated objects
   (``{…}{…}``), an empty search is the text ``No items where found for model …`` and a missing
-  id is the text ``Error: Didn't find any model …``.
+  id is the text ``Error: Didn't find any model …`` — each with HTTP 200 or an error status, and the
+  model name perhaps in ``<b>`` tags.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import Any, Iterable, Mapping
 from xml.etree import ElementTree
 
 NO_ITEMS = "No items where found for model"
+NOT_FOUND = "Didn't find any model"
 ROUTE_PREFIX = "api/rest/"
+_TAG = re.compile(r"<[^>]*>")
 
 
 def route(entity: str) -> str:
@@ -105,6 +110,16 @@ def encode_objects(values: list[Any]) -> str:
     return "".join(json.dumps(v, ensure_ascii=False) for v in values)
 
 
+def plain(text: str) -> str:
+    """An answer's text without its HTML markup (``<b>accounts</b>`` -> ``accounts``), one line."""
+    return " ".join(html.unescape(_TAG.sub("", text)).split())
+
+
 def is_no_items(text: str) -> bool:
-    """True for the text AutoWebOffice sends instead of ``[]``."""
-    return text.lstrip().startswith(NO_ITEMS)
+    """True for the text AutoWebOffice sends instead of ``[]`` (with or without tags)."""
+    return plain(text[:200]).startswith(NO_ITEMS)
+
+
+def is_not_found(text: str) -> bool:
+    """True for the text of an unknown id: ``[Error: ]Didn't find any model <b>accounts</b> …``."""
+    return NOT_FOUND.casefold() in plain(text[:300]).casefold()
