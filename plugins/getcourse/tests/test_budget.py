@@ -1,0 +1,163 @@
+"""The export budget as a school spends it: request counts of each command, counted by the emulator.
+
+GetCourse allows about 100 export requests per 2 hours for the whole account. The figures the docs
+promise (docs/connectors/getcourse.md, "What each command costs"):
+
+- a sync with nothing new: at most 3 requests;
+- `take` on an order whose stored copy is fresher than `fresh_within`: no export, under a second;
+- cron `sync && run` every 15 minutes for a school with 200 due actions a day, plus 8 managers doing
+  20 desk actions an hour each: at most 50 of the 100 requests in 2 hours.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from unpaid import plugins
+
+from .conftest import DEVELOPER, SECRET, deal
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+CONFIG = '''timezone = "Europe/Moscow"
+
+[sources.school]
+type = "getcourse"
+account = "school"
+base_url = "{url}"
+first_wait = "0"
+poll_interval = "0.01"
+poll_max = "0.05"
+retry_wait = "0.01"
+{extra}
+
+[channels.mail]
+type = "outbox"
+path = "outbox"
+
+[segments.unpaid]
+sources = ["school"]
+min_age = "1h"
+
+[playbooks.remind]
+segment = "unpaid"
+channel = "mail"
+cap = false
+
+[[playbooks.remind.steps]]
+name = "first"
+action = "send"
+template = "first"
+'''
+
+
+def local(moment: datetime) -> str:
+    return moment.astimezone(MOSCOW).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.fixture
+def school(emulator, tmp_path, monkeypatch, cli):
+    """A school on the emulator with a reminder playbook; ``school(extra, developer)`` writes the config."""
+    monkeypatch.setenv("UNPAID_LOAD_PLUGINS", "unpaid-getcourse")
+    monkeypatch.setenv("UNPAID_SECRET_SCHOOL_SECRET_KEY", SECRET)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "first.txt").write_text("Subject: Order {{ order.number }}\n\nPay: {{ order.total }}\n",
+                                                     encoding="utf-8")
+    plugins.set_plugins(None)
+
+    def configure(extra: str = "", developer: bool = False):
+        if developer:
+            monkeypatch.setenv("UNPAID_SECRET_SCHOOL_DEVELOPER_KEY", DEVELOPER)
+        (tmp_path / "unpaid.toml").write_text(CONFIG.format(url=emulator.base_url, extra=extra), encoding="utf-8")
+
+    yield configure
+    plugins.set_plugins(None)
+
+
+def unpaid(cli, now: datetime, *args: str, code: int = 0):
+    result = cli(["--now", now.isoformat(), *args])
+    assert result.exit_code == code, (args, result.output)
+    return result
+
+
+def exports(emulator) -> int:
+    return emulator.requests("/pl/api/account/")
+
+
+def test_a_sync_with_nothing_new_costs_at_most_3_requests(emulator, school, cli):
+    school()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    emulator.account.put_deal(deal(1, created_at=local(now - timedelta(hours=2))))
+    unpaid(cli, now, "sync", "school")
+    before = exports(emulator)
+    unpaid(cli, now + timedelta(minutes=15), "sync", "school")
+    assert exports(emulator) - before <= 3
+
+
+def test_take_on_a_fresh_copy_needs_no_export_and_a_stale_one_one_sync(emulator, school, cli):
+    school()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    emulator.account.put_deal(deal(1, created_at=local(now - timedelta(hours=2))))
+    unpaid(cli, now, "sync", "school")
+    before = exports(emulator)
+    started = time.perf_counter()
+    unpaid(cli, now + timedelta(minutes=1), "take", "school:7001", "--manager", "anna")
+    assert time.perf_counter() - started <= 1.0
+    assert exports(emulator) == before  # the copy is 1 minute old: fresher than fresh_within (2m)
+    assert emulator.account.deals[7001]["status"] == "in_work"
+    unpaid(cli, now + timedelta(minutes=10), "status", "school:7001", "payment_waiting")
+    assert exports(emulator) - before <= 3  # stale: one incremental sync re-reads every change at once
+
+
+def test_a_stale_copy_that_was_paid_meanwhile_is_not_touched(emulator, school, cli):
+    school()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    emulator.account.put_deal(deal(1, created_at=local(now - timedelta(hours=2))))
+    unpaid(cli, now, "sync", "school")
+    emulator.account.set_status(emulator.account.deals[7001], "payed")
+    result = unpaid(cli, now + timedelta(minutes=5), "status", "school:7001", "in_work", code=1)
+    assert "changed at the source" in result.stderr or "paid" in result.output.lower()
+    assert emulator.account.deals[7001]["status"] == "payed"
+
+
+@pytest.mark.parametrize("developer, extra", [(True, ""), (False, 'fresh_within = "10m"')],
+                         ids=["developer-key", "export-only"])
+def test_cron_sync_run_and_a_busy_desk_stay_within_half_the_budget(emulator, school, cli, developer, extra):
+    """*/15 `sync && run` for 2 hours, 200 due actions a day, 8 managers x 20 desk actions an hour."""
+    school(extra, developer)
+    acc = emulator.account
+    start = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    for n in range(1, 31):  # the backlog: created over the last day, due now
+        acc.put_deal(deal(n, created_at=local(start - timedelta(hours=2, minutes=40 * n))))
+    unpaid(cli, start - timedelta(minutes=15), "sync", "school")  # the first, full sync: before the window
+    unpaid(cli, start - timedelta(minutes=15), "run")
+    before, sent_before = exports(emulator), len(list(emulator_outbox(cli)))
+    n, desk_actions = 30, 0
+    for cycle in range(8):  # 2 hours of cron
+        now = start + timedelta(minutes=15 * cycle)
+        for _ in range(3):  # ~200 due actions a day: 24 new orders in 2 hours, each due an hour later
+            n += 1
+            acc.put_deal(deal(n, created_at=local(now - timedelta(hours=1, minutes=10))))
+        acc.set_status(acc.deals[7000 + 1 + cycle], "payed")  # some pay meanwhile
+        unpaid(cli, now, "sync", "school")
+        unpaid(cli, now, "run")
+        for i in range(40):  # 8 managers x 20 actions an hour = 40 in 15 minutes
+            at = now + timedelta(seconds=22.5 * i)
+            order = f"school:{7000 + 10 + (cycle * 40 + i) % 20}"
+            unpaid(cli, at, "status", order, "in_work" if (cycle * 40 + i) // 20 % 2 == 0 else "payment_waiting")
+            desk_actions += 1
+    used = exports(emulator) - before
+    sent = len(list(emulator_outbox(cli))) - sent_before
+    assert desk_actions == 320 and sent >= 20
+    assert used <= 50, f"{used} export requests in 2 hours"
+    print(f"\n{'developer key' if developer else 'export API only'}: {used} export requests in 2 hours "
+          f"(8 syncs, 8 runs sending {sent} letters, {desk_actions} desk status changes)")
+
+
+def emulator_outbox(cli):
+    from pathlib import Path
+
+    return Path("outbox").glob("*") if Path("outbox").exists() else []
