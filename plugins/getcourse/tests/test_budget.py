@@ -197,3 +197,24 @@ def emulator_outbox(cli):
     from pathlib import Path
 
     return Path("outbox").glob("*.eml") if Path("outbox").exists() else []
+
+
+def comments_kept(tmp_path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "unpaid.db") as db:
+        return db.execute("SELECT count(*) FROM history WHERE kind = 'comment'").fetchone()[0]
+
+
+def test_a_comment_reaches_getcourse_once_and_a_refused_one_is_not_kept(emulator, school, cli, tmp_path, monkeypatch):
+    now = synced(emulator, school, cli)
+    without = unpaid(cli, now, "comment", "school:7001", "перезвонить после 18", "--manager", "anna", code=2)
+    assert "developer_key" in without.stderr and comments_kept(tmp_path) == 0
+    school('author_user_id = 77', developer=True)
+    emulator.inject("500", "/pl/api/v1/deal/add-comment", count=10)
+    unpaid(cli, now, "comment", "school:7001", "перезвонить после 18", "--manager", "anna", code=3)
+    assert comments_kept(tmp_path) == 0 and emulator.account.comments == []
+    emulator.faults.clear()
+    unpaid(cli, now, "comment", "school:7001", "перезвонить после 18", "--manager", "anna")
+    assert comments_kept(tmp_path) == 1
+    assert emulator.account.comments == [{"deal_id": 7001, "text": "перезвонить после 18", "user_id": 77}]
