@@ -122,7 +122,6 @@ def test_demo_serves_the_shop_from_a_connector_emulator(cli, tmp_path, monkeypat
 
     pytest.importorskip(f"unpaid_{kind}")
     monkeypatch.setenv("UNPAID_LOAD_PLUGINS", kind)
-    # the GetCourse export budget lives in the user cache dir: one shared file would run out after 50 runs
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     shop = tmp_path / "shop"
     result = cli(["--now", NOW.isoformat(), "demo", "--dir", str(shop), "--source", kind])
@@ -137,6 +136,8 @@ def test_demo_serves_the_shop_from_a_connector_emulator(cli, tmp_path, monkeypat
     assert all(o.created_at < NOW for o in every) and max(o.created_at for o in every) > NOW - timedelta(days=3)
     assert f"{actual} actual unpaid orders need work" in result.stderr
     assert not [k for k in os.environ if k.startswith(env_var("shop", ""))]  # the keys were only lent
+    assert not (tmp_path / "cache").exists()  # connector state lives in the demo's own store
+    assert "unpaid status" not in result.stderr  # it would need the stopped emulator and its keys
 
 
 def test_demo_refuses_an_unknown_source_type(cli, with_csv, tmp_path):

@@ -19,10 +19,14 @@ COLUMNS = (
     "total_minor", "currency", "paid_minor", "manager", "payment_link", "cancel_reason", "items", "extra",
     "synced_at",
 )
+#: Columns a read without them leaves as stored: a payment link that one kind of read carries (GetCourse's
+#: Tech API) and another does not (its export) is not wiped by the next sync.
+_KEPT = frozenset({"payment_link"})
 _UPSERT = (
     f"INSERT INTO orders ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
     "ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "id")
+    + ", ".join(f"{c} = COALESCE(excluded.{c}, orders.{c})" if c in _KEPT else f"{c} = excluded.{c}"
+                for c in COLUMNS if c != "id")
 )
 _CHUNK = 500
 

@@ -64,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         emu = self.server.emulator
         emu.account.log.append((method, url.path))
         fault = emu.take_fault(url.path)
-        if fault and fault.kind != "lost" and self._fault(fault, url.path):
+        if fault and fault.kind != "lost" and self._fault(fault, self.path):  # the path with its query
             return
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         form: dict[str, Any] = {}
