@@ -21,7 +21,7 @@ def test_a_finished_run_moves_the_window_to_its_start_day():
     mark = bm.progressed(mark, mark.run, 1000, rejects=False)
     assert bm.Bookmark.loads(mark.dumps()) == mark and mark.run.offset == 1000
     done = bm.finished_export(mark, mark.run, rejects=False)
-    assert done == bm.Bookmark("2026-11-24", None, "2026-11-24", 100.0)
+    assert done == bm.Bookmark("2026-11-24", None, "2026-11-24", 100.0, full_at=100.0)
     later = bm.plan(done, "2026-11-25", "2014-01-01")
     assert later.windows == (("status_changed_at", "2026-11-24", None),)  # one export: a quiet sync is 2 requests
 

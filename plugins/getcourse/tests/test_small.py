@@ -75,3 +75,17 @@ def test_retries_leave_no_stray_line_on_stderr(emulator, make_connector, capfd):
     finally:
         stamina.set_testing(True, attempts=3, cap=True)
     assert "stamina" not in capfd.readouterr().err
+
+
+def test_a_buyers_new_phone_arrives_with_the_daily_full_read(emulator, make_connector, tmp_store, fixed_now):
+    import time
+
+    emulator.account.put_deal(deal(1))
+    sync_source(tmp_store, make_connector(), fixed_now)
+    emulator.account.users[emulator.account.deals[7001]["user_id"]]["phone"] = "+79995554433"
+    sync_source(tmp_store, make_connector(), fixed_now)  # no status changed: no export names the deal
+    assert tmp_store.orders.get("school:7001").customer.phone != "+79995554433"
+    tomorrow = make_connector()
+    tomorrow.moment = lambda: time.time() + 86_400
+    sync_source(tmp_store, tomorrow, fixed_now)
+    assert tmp_store.orders.get("school:7001").customer.phone == "+79995554433"

@@ -7,6 +7,8 @@ A bookmark is JSON: ``{"v": 2, "from": "YYYY-MM-DD" | null, "created": {...}, "r
 - ``created`` is when the extra created-at check last ran (``at``, epoch seconds) and from which day
   (``from``): a sync that exports only status changes still sees new orders within ``created_check``,
   whether or not GetCourse stamps a status change on a new order (the API does not say).
+- ``full`` is when the last full read started (epoch seconds): once per ``full_every`` a sync reads
+  every deal again, which brings what no filter finds (a buyer's new phone, a row fixed in GetCourse).
 - ``run`` is a sync in progress: the day it started (``to``, which becomes the next ``from``), the
   export windows it reads one after the other (filter, first day, last day), how many are done, and
   the export being read (``export_id`` and the rows already stored, ``offset``). A run cut short by the
@@ -50,9 +52,12 @@ class Bookmark:
     run: Run | None = field(default=None)
     created_from: str | None = None
     created_at: float = 0.0
+    full_at: float = 0.0
 
     def dumps(self) -> str:
         data: dict = {"v": 2, "from": self.since}
+        if self.full_at:
+            data["full"] = self.full_at
         if self.created_from is not None:
             data["created"] = {"from": self.created_from, "at": self.created_at}
         if self.run is not None:
@@ -75,7 +80,7 @@ class Bookmark:
             created = data.get("created") or {}
             return cls(data.get("from"),
                        Run(**{**run, "windows": tuple(tuple(w) for w in run["windows"])}) if run else None,
-                       created.get("from"), float(created.get("at") or 0))
+                       created.get("from"), float(created.get("at") or 0), float(data.get("full") or 0))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise ValueError(f"not a GetCourse bookmark: {text[:60]!r} ({exc})") from None
 
@@ -119,9 +124,10 @@ def finished_export(bookmark: Bookmark, run: Run, rejects: bool) -> Bookmark:
     run = replace(run, done=run.done + 1, export_id=None, offset=0, rejects=run.rejects or rejects)
     if run.current is not None:
         return replace(bookmark, run=run)
+    full_at = (run.started or bookmark.full_at) if run.full else bookmark.full_at
     if run.created:
-        return Bookmark(run.to, None, run.to, run.started or bookmark.created_at)
-    return Bookmark(run.to, None, bookmark.created_from, bookmark.created_at)
+        return Bookmark(run.to, None, run.to, run.started or bookmark.created_at, full_at)
+    return Bookmark(run.to, None, bookmark.created_from, bookmark.created_at, full_at)
 
 
 def restart_export(bookmark: Bookmark, run: Run) -> Bookmark:

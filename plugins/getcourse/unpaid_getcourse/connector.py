@@ -56,6 +56,7 @@ class GetCourseConnector(Connector):
         self.first_from = _day(settings.get("first_sync_from") or "2014-01-01", f"{where} first_sync_from")
         self.incremental = tuple(settings.get("incremental") or bm.INCREMENTAL)
         self.created_check = seconds(settings, "created_check", where, "1h")
+        self.full_every = seconds(settings, "full_every", where, "1d")
         self.first_wait = seconds(settings, "first_wait", where, "10s")
         self.poll_interval = seconds(settings, "poll_interval", where, "15s")
         self.poll_max = seconds(settings, "poll_max", where, "2m")
@@ -105,7 +106,8 @@ class GetCourseConnector(Connector):
             raise InvalidData(self.name, str(exc), "the source's bookmark was not written by the GetCourse connector; "
                               f"run `unpaid sync --full {self.name}`") from None
         moment = self.moment()
-        rebuild = mark.run is None and mark.since is not None and self.index.rebuild_wanted()
+        due = self.full_every > 0 and moment - mark.full_at >= self.full_every
+        rebuild = mark.run is None and mark.since is not None and (due or self.index.rebuild_wanted())
         run = bm.plan(mark, self.clock().astimezone(self.zone).strftime("%Y-%m-%d"), self.first_from,
                       self.incremental, check_created=moment - mark.created_at >= self.created_check, full=rebuild,
                       now=moment)

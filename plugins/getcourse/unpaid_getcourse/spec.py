@@ -35,6 +35,8 @@ SPEC = ConnectorSpec(
                 default=["status_changed_at"]),
         Setting("created_check", "how often a later sync also exports the orders created since the last check",
                 default="1h"),
+        Setting("full_every", "how often a sync reads every deal again (a buyer's new phone, fixed rows); 0: never",
+                default="1d"),
         Setting("fresh_within", "a stored copy younger than this is acted on without a fresh read", default="2m"),
         Setting("row_cap", "rows at which an export counts as cut short and its window is split", default=50000),
         Setting("busy_wait", "how long to wait while another export of the account is being built (905)",
