@@ -4,7 +4,8 @@ A copy is as fresh as the later of its own write (``orders.synced_at``) and the 
 complete sync of its source, which read every change up to then. A connector sets ``fresh_within``
 (seconds, default 0: always re-read): a copy younger than that is acted on without a fresh read.
 A connector that sets ``refresh_by_sync`` (one order costs as much as every change, as with an
-export API) is refreshed by one incremental sync for all stale copies instead of a read per order.
+export API) is refreshed by one incremental sync for all stale copies instead of a read per order;
+when its ``wait_for_sync()`` says another command was syncing it, that sync's result is used instead.
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ def refresh(store: "Store", connector: "Connector", orders: Sequence["Order"], n
     from unpaid.connector import Temporary
     from unpaid.sync import sync_source
 
+    waited = getattr(connector, "wait_for_sync", None)
+    if waited is not None and waited() and not stale(store, connector, orders, now):
+        # Another command of ours was syncing the source: what it read serves, at no cost.
+        return {o.native_id: store.orders.get(o.id) or o for o in orders}, True
     result = sync_source(store, connector, now)
     failure = result.error or (None if result.complete else Temporary(
         connector.name, "the sync that re-reads orders before acting stopped early",

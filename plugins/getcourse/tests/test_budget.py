@@ -218,3 +218,28 @@ def test_a_comment_reaches_getcourse_once_and_a_refused_one_is_not_kept(emulator
     unpaid(cli, now, "comment", "school:7001", "перезвонить после 18", "--manager", "anna")
     assert comments_kept(tmp_path) == 1
     assert emulator.account.comments == [{"deal_id": 7001, "text": "перезвонить после 18", "user_id": 77}]
+
+
+def test_a_desk_action_during_our_own_sync_waits_and_uses_what_it_read(emulator, school, cli, tmp_path):
+    import threading
+
+    from unpaid.freshness import mark_synced
+    from unpaid.source_state import StoreState
+    from unpaid.store import Store
+    from unpaid_getcourse.state import ExportMarker, account_scope
+
+    now = synced(emulator, school, cli)
+    later = now + timedelta(minutes=15)
+    cron = ExportMarker(lambda: StoreState(tmp_path / "unpaid.db", "school").scoped(account_scope("school")))
+    cron.hold()  # cron's sync is exporting when the manager acts
+
+    def cron_finishes():
+        with Store.open(tmp_path / "unpaid.db") as store, store.transaction():
+            mark_synced(store, "school", later)
+        cron.release()
+
+    threading.Timer(0.3, cron_finishes).start()
+    before = exports(emulator)
+    unpaid(cli, later, "status", "school:7001", "in_work")
+    assert exports(emulator) == before  # no 905, no second export: cron's read served
+    assert emulator.account.deals[7001]["status"] == "in_work"

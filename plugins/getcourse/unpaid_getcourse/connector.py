@@ -147,12 +147,18 @@ class GetCourseConnector(Connector):
                 f"(this sync used {self.client.budget.used_here - used_before})")
         yield Page([], mark.dumps(), note=note)
 
-    def _start(self, filters: Mapping[str, str]) -> int:
-        """Start an export; while another export of the account is built, wait (bounded)."""
+    def wait_for_sync(self) -> bool:
+        """Wait (up to ``busy_wait``, no budget spent) while another command of ours is exporting from the
+        account; True when it did: the core then uses what that sync read (unpaid.freshness)."""
         waited = 0.0
         while self.marker.busy(self.export_timeout) and waited < self.busy_wait:
-            self.sleep(self.poll_interval)  # our own sync is exporting: waiting costs no budget
+            self.sleep(self.poll_interval)
             waited += max(self.poll_interval, 0.001)
+        return waited > 0
+
+    def _start(self, filters: Mapping[str, str]) -> int:
+        """Start an export; while another export of the account is built, wait (bounded)."""
+        self.wait_for_sync()  # our own: waiting costs no budget
         interval = min(BUSY_INTERVAL, self.busy_wait)
         tries = 1 + (math.ceil(self.busy_wait / interval) if interval > 0 else 0)
         for attempt in range(tries):
