@@ -264,8 +264,7 @@ class GetCourseConnector(Connector):
     def _tech_read(self, native_id: str) -> Order:
         """Tech API ``deal/get-fields`` and the buyer's ``user/get-fields`` (no export budget)."""
         if not native_id.isdigit():
-            raise NotFound(self.name, f"deal {native_id!r} of account {self.account} does not exist "
-                           "(GetCourse deal ids are numbers)", "check the id")
+            raise self._no_such_id(native_id)
         deal = self.client.tech("GET", "deal/get-fields", params={"dealId": native_id})
         deal = deal[0] if isinstance(deal, list) and deal else deal
         if not isinstance(deal, dict) or not deal.get("id"):
@@ -322,12 +321,15 @@ class GetCourseConnector(Connector):
     def _unknown(self, native_id: str) -> ConnectorError:
         """A deal the index lacks: never "gone" — a retryable failure, and the next sync re-reads every deal."""
         if not native_id.isdigit():
-            return NotFound(self.name, f"deal {native_id!r} of account {self.account} does not exist "
-                            "(GetCourse deal ids are numbers)", "check the id")
+            return self._no_such_id(native_id)
         self.index.want_rebuild()
         return Temporary(self.name, f"deal {native_id} of account {self.account} is not in the connector's index "
                          "(it learns deals from exports)", f"the next `unpaid sync {self.name}` re-reads every deal "
                          "and fills it; or store a developer_key. Nothing was changed")
+
+    def _no_such_id(self, native_id: str) -> NotFound:
+        return NotFound(self.name, f"deal {native_id!r} of account {self.account} does not exist "
+                        "(GetCourse deal ids are numbers)", "check the id")
 
     def _address(self, native_id: str) -> tuple[str, str, str, str]:
         """(user id, number, e-mail, phone) of a deal: from the index, else the Tech API, else a retryable failure."""
