@@ -50,8 +50,11 @@ def run(deals: int, build_delay: float) -> None:
 
         with tempfile.TemporaryDirectory() as folder:
             settings = {"account": "school", "base_url": f"http://127.0.0.1:{port}", "timezone": "Europe/Moscow",
-                        "first_wait": "1", "poll_interval": "1", "poll_max": "5", "state_dir": folder}
+                        "first_wait": "1", "poll_interval": "1", "poll_max": "5"}
             connector = GetCourseConnector("school", settings, {"secret_key": "gc-secret-0001"}, sleep=sleep)
+            from unpaid.source_state import StoreState
+
+            connector.state = StoreState(Path(folder) / "unpaid.db", "school")
             with Store.open(Path(folder) / "unpaid.db") as store, connector:
                 started = time.perf_counter()
                 result = sync_source(store, connector, NOW)

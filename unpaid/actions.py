@@ -171,10 +171,18 @@ def _claim(store: Store, change: StatusChange, to: Status, playbook: str, now: d
 
 def _unchanged_at_source(store: Store, connector: Connector, claims: list[_Claim], to: Status, now: datetime,
                          results: dict[str, Outcome | UnpaidError]) -> list[_Claim]:
-    """The claims whose order the source still has as stored; the others are settled in ``results``."""
-    fresh = _ask(connector, claims, False, lambda: connector.fetch_many([c.change.order.native_id for c in claims]))
-    keep = []
-    for claim in claims:
+    """The claims whose order the source still has as stored; the others are settled in ``results``.
+
+    A stored copy younger than the connector's ``fresh_within`` is not read again (:mod:`unpaid.freshness`).
+    """
+    from unpaid.freshness import refresh, stale
+
+    old = {id(o) for o in stale(store, connector, [c.change.order for c in claims], now)}
+    reread = [c for c in claims if id(c.change.order) in old]
+    fresh, stored = _ask(connector, reread, False, lambda: refresh(store, connector, [c.change.order for c in reread],
+                                                                   now))
+    keep = [c for c in claims if id(c.change.order) not in old]
+    for claim in reread:
         order = claim.change.order
         copy = _answer(connector, fresh, claim)
         if isinstance(copy, UnpaidError):
@@ -183,20 +191,21 @@ def _unchanged_at_source(store: Store, connector: Connector, claims: list[_Claim
             keep.append(claim)
         else:
             try:
-                results[order.id] = _changed_at_source(store, order, copy, to, claim.key, claim.run_id, now)
+                results[order.id] = _changed_at_source(store, order, copy, to, claim.key, claim.run_id, now, stored)
             except ConflictError as exc:
                 results[order.id] = exc
     return keep
 
 
-def _ask(connector: Connector, claims: list[_Claim], pushing: bool, call: Callable[[], dict]) -> dict:
+def _ask(connector: Connector, claims: list[_Claim], pushing: bool, call: Callable[[], Any]) -> Any:
     """``call()``'s answer by native id; an unexpected error (a plugin's bug) becomes every claim's error."""
     if not claims:
-        return {}
+        return {} if pushing else ({}, False)
     try:
         return call()
     except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the orders of other sources
-        return {c.change.order.native_id: Unexpected(connector.name, exc, pushing) for c in claims}
+        failed = {c.change.order.native_id: Unexpected(connector.name, exc, pushing) for c in claims}
+        return failed if pushing else (failed, False)
 
 
 def _answer(connector: Connector, answers: Mapping[str, Any], claim: _Claim) -> Any:
@@ -228,14 +237,16 @@ def _record(store: Store, claim: _Claim, to: Status, actor: str, now: datetime, 
 
 
 def _changed_at_source(store: Store, order: Order, fresh: Order, to: Status, key: str, run_id: str,
-                       now: datetime) -> Outcome:
-    """The source moved on since the last sync: take its copy, and act only if it already is ``to``."""
+                       now: datetime, stored: bool = False) -> Outcome:
+    """The source moved on since the last sync: take its copy (unless a sync just ``stored`` it, with its
+    history), and act only if it already is ``to``."""
     fresh = replace(fresh, source=order.source)
     with store.transaction():
-        store.orders.upsert([fresh], now)
-        store.history.add(Entry(order.id, now, "sync", "status",
-                                f"status changed at the source: {order.status.label} → {fresh.status.label}",
-                                {"from": order.status.value, "to": fresh.status.value}))
+        if not stored:
+            store.orders.upsert([fresh], now)
+            store.history.add(Entry(order.id, now, "sync", "status",
+                                    f"status changed at the source: {order.status.label} → {fresh.status.label}",
+                                    {"from": order.status.value, "to": fresh.status.value}))
         store.ledger.finish(key, run_id, SKIPPED, now,
                             result={"reason": f"already {fresh.status.value} at the source"})
     if fresh.status is to:

@@ -35,6 +35,16 @@ from unpaid.secrets import redact
 
 log = logging.getLogger("unpaid.http")
 
+
+def _retry_scheduled(details: "stamina.instrumentation.RetryDetails") -> None:
+    log.debug("retry %d of %s in %.1fs after %s", details.retry_num, details.name, details.wait_for,
+              redact(str(details.caused_by)))
+
+
+# stamina's own hook logs each retry as a bare warning line ("stamina.retry_scheduled") that lands on
+# stderr and in cron's mail; retries are ours to report, so they go to the debug log (-v) instead.
+stamina.instrumentation.set_on_retry_hooks([_retry_scheduled])
+
 #: A hook that inspects a 2xx response and raises a ConnectorError when its body reports a failure.
 BodyCheck = Callable[[httpx.Response], None]
 
@@ -216,7 +226,13 @@ class HttpClient:
         log.debug("%s %s (streamed)", method, safe_url(request.url))
         written = 0
         try:
-            response = self._client.send(request, stream=True)
+            for _hop in range(6 if method.upper() == "GET" else 1):  # redirects as for request(): GET only
+                response = self._client.send(request, stream=True)
+                if not (response.is_redirect and response.next_request is not None and method.upper() == "GET"):
+                    break
+                response.close()
+                log.debug("redirected to %s", safe_url(response.next_request.url))
+                request = response.next_request
             try:
                 error = status_error(self.source, response)
                 if error is not None:

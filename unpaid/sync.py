@@ -86,22 +86,31 @@ def _label(value: str) -> str:
 
 
 def sync_source(store: Store, connector: Connector, now: datetime,
-                progress: Callable[[SyncResult], None] | None = None) -> SyncResult:
-    """Fetch everything new since the stored bookmark and upsert it.
+                progress: Callable[[SyncResult], None] | None = None, *, full: bool = False) -> SyncResult:
+    """Fetch everything new since the stored bookmark (everything, with ``full``) and upsert it.
 
     Connector errors stop the sync and are returned in ``result.error``; whatever pages arrived
-    before are already committed with their bookmark, so the next run resumes from there.
+    before are already committed with their bookmark, so the next run resumes from there. A sync
+    that reads to the end vouches for every stored order of the source as of ``now``
+    (:mod:`unpaid.freshness`).
     """
+    from unpaid.freshness import forget_synced, mark_synced
+
     name = connector.name
     result = SyncResult(name)
     first_sync = store.orders.count_source(name) == 0
+    bookmark = store.bookmarks.get(name)
+    if full:  # a deliberate re-read from the start; the bookmark is replaced by the new one page by page
+        bookmark = None
+        with store.transaction():
+            forget_synced(store, name)
     # Orders and pages hold no reference cycles, so reference counting frees them; the cyclic
     # collector would only re-scan a connector's long-lived tables (a million ids) again and again,
     # which doubled the time of a large sync.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for page in connector.fetch_orders(store.bookmarks.get(name)):
+        for page in connector.fetch_orders(bookmark):
             with store.transaction():
                 changes = store.orders.upsert(page.orders, now, known_new=first_sync)
                 store.history.add_many(
@@ -131,6 +140,9 @@ def sync_source(store: Store, connector: Connector, now: datetime,
     finally:
         if collecting:
             gc.enable()
+    if result.error is None and result.complete:
+        with store.transaction():
+            mark_synced(store, name, now)
     if result.orders >= ANALYZE_AFTER:
         with store.transaction():
             store.orders.analyze()

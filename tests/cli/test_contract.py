@@ -64,7 +64,7 @@ def test_getcourse_settings_are_checked_and_named(cli, monkeypatch, tmp_path, se
     monkeypatch.setenv("UNPAID_LOAD_PLUGINS", "getcourse")
     monkeypatch.setenv("UNPAID_SECRET_SCHOOL_SECRET_KEY", "k")
     (tmp_path / "unpaid.toml").write_text(
-        f'[sources.school]\ntype = "getcourse"\naccount = "school"\nstate_dir = "state"\n{setting}\n')
+        f'[sources.school]\ntype = "getcourse"\naccount = "school"\n{setting}\n')
     key = setting.split(" =")[0]
     assert_contract(cli("sync school"), 2, named=f"[sources.school] {key}")
 

@@ -45,6 +45,10 @@ def test_an_order_gone_from_the_source_is_left_alone(world):
     world.orders_file.write_text("{}")
     assert results(world.run(T0)) == [("shop:1", "skipped")]
     assert world.sent() == [] and "no longer exists" in world.ledger(KEY).error
+    with world.store() as store:  # the source said so: the order is marked missing, in its history too
+        assert store.conn.execute("SELECT missing_since FROM orders WHERE id = 'shop:1'").fetchone()[0]
+        [missing] = [e.summary for e in store.history.for_order("shop:1") if e.kind == "missing"]
+        assert missing.startswith("no longer found at the source: ")
 
 
 def test_a_cancel_is_not_pushed_over_a_payment(world):

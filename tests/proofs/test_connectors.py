@@ -38,7 +38,7 @@ def test_getcourse_faults_lose_and_repeat_nothing(tmp_path):
     emu.fault_delay = 0.3  # a "timeout" stalls this long, then hangs up
     recorder = Recorder(rng("getcourse:server"), CALM)
     source = {"type": "getcourse", "account": "school", "base_url": emu.base_url, "first_wait": "0",
-              "poll_interval": "0.05", "retry_wait": "0.01", "timeout": "1s", "state_dir": str(tmp_path / "gc"),
+              "poll_interval": "0.05", "retry_wait": "0.01", "timeout": "1s",
               "timezone": "Europe/Moscow", "budget": 100_000}
     deals, now = [], datetime.now(timezone.utc).replace(microsecond=0)
     try:

@@ -73,8 +73,7 @@ def test_no_command_prints_a_secret(tmp_path):
     gc.account.put_deal({"id": 7001, "number": "501", "email": "buyer@example.com", "name": "Buyer", "cost": 100})
     try:
         school = {"type": "getcourse", "account": "school", "base_url": gc.base_url, "first_wait": "0",
-                  "poll_interval": "0.05", "retry_wait": "0.01", "timeout": "2s", "timezone": "Europe/Moscow",
-                  "state_dir": str(tmp_path / "gc")}
+                  "poll_interval": "0.05", "retry_wait": "0.01", "timeout": "2s", "timezone": "Europe/Moscow"}
         shop = Shop(tmp_path, tally=Tally(), env={**SECRETS, "UNPAID_MANAGER": "anna"},
                     tables={"sources.school": school,
                             "sources.awo": {"type": "autoweboffice", "subdomain": "awo", "base_url": awo.base_url},

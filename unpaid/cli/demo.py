@@ -115,12 +115,14 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str, fmt
         finally:
             shop.close()
     app.info(f"\n{total} actual unpaid orders need work. Next, in {folder}:")
-    for line in (f"cd {folder}", "unpaid orders --page 2              # the next page",
-                 f"unpaid show {newest}             # one order, the customer's others, history",
-                 "unpaid plan --until 3d             # what the playbook will do over three days",
-                 "ls outbox                          # the messages `unpaid run` wrote",
-                 "unpaid orders --all --format json   # everything, for scripts",
-                 f'unpaid status {newest} cancelled --reason "Changed mind"'):
+    lines = [f"cd {folder}", "unpaid orders --page 2              # the next page",
+             f"unpaid show {newest}             # one order, the customer's others, history",
+             "unpaid plan --until 3d             # what the playbook will do over three days",
+             "ls outbox                          # the messages `unpaid run` wrote",
+             "unpaid orders --all --format json   # everything, for scripts"]
+    if source_type == "csv":  # a status change reaches the source: the emulator and its keys are gone by now
+        lines.append(f'unpaid status {newest} cancelled --reason "Changed mind"')
+    for line in lines:
         app.info(f"  {line}")
     if source_type != "csv":
         app.info(f"  (the {source_type} emulator stopped with the demo: the store keeps what it served; "

@@ -17,8 +17,9 @@ SHOWN_REJECTS = 20
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default=None,
               help="table: summary lines on stderr; json/jsonl: one result object per source on stdout.")
 @click.option("--strict", is_flag=True, help="Exit 1 when a source rejected rows (default: warn, exit 0).")
+@click.option("--full", is_flag=True, help="Read everything again from the start instead of from the bookmark.")
 @click.pass_obj
-def sync(app, sources: tuple[str, ...], fmt: str | None, strict: bool):
+def sync(app, sources: tuple[str, ...], fmt: str | None, strict: bool, full: bool):
     """Pull new and changed orders from the sources into the store.
 
     Each source resumes from where its last sync stopped. Sources run one after the other; one
@@ -37,6 +38,7 @@ def sync(app, sources: tuple[str, ...], fmt: str | None, strict: bool):
     Examples:
       unpaid sync                 # every configured source
       unpaid sync shop            # one source
+      unpaid sync --full shop     # a deliberate re-read of everything
       unpaid -q sync --format json | jq '.[] | select(.error)'
     """
     from unpaid.sync import SyncResult, sync_source
@@ -58,7 +60,7 @@ def sync(app, sources: tuple[str, ...], fmt: str | None, strict: bool):
             result = SyncResult(name, error=exc)
         else:
             with connector:  # store errors are not the source's fault: they stop the command
-                result = sync_source(store, connector, now, _progress(app))
+                result = sync_source(store, connector, now, _progress(app), full=full)
         if app.stderr_tty and not app.quiet:
             click.echo("\r\033[K", nl=False, err=True)
         results.append(result)

@@ -167,13 +167,18 @@ def postpone(store: "Store", order: "Order", manager: str, until: datetime, now:
 
 def comment(store: "Store", connector: "Connector | None", order: "Order", manager: str, text: str,
             now: datetime, command: str | None = None) -> Done:
-    """Keep a comment in the history, then add it to the source when the source takes comments."""
+    """Add a comment to the source when the source takes comments, then keep it in the history.
+
+    The source comes first: when it refuses, nothing is kept here, so running the command again does
+    not leave the comment twice in the history.
+    """
     text = text.strip()
     if not text:
         raise InputError("the comment is empty", "write what happened, e.g. \"asked to call after 18:00\"")
+    pushed = push_comment(store, connector, order, text, now)
     note(store, order.id, actor=f"manager:{manager}", kind="comment", summary=text, now=now, command=command)
     done = Done(f"{order.id}: comment saved")
-    if not push_comment(store, connector, order, text, now):
+    if not pushed:
         done.notes.append(f"the source of {order.id} does not take comments; kept in unpaid only")
         return done
     done.summary += " and added in the source"

@@ -110,12 +110,13 @@ class Runner:
         self._channels: dict[str, Any] = {}
         self.optouts = optout_addresses(config, store)
         self.expired: set[str] = set()
+        self._started: datetime | None = None  # what a run read from a source itself counts as fresh until it ends
         self._review_channels: Any = None  # unpaid.review.Channels, for the Message-IDs of held actions
 
     # ---- the loop ----
 
     def run(self, names: list[str] | None = None) -> RunReport:
-        now = self.clock.now()
+        now = self._started = self.clock.now()
         self.expired = set(self.store.ledger.expire_leases(now))
         for key in sorted(self.expired):
             self.progress(f"claim expired, outcome unknown: {key}")
@@ -301,16 +302,36 @@ class Runner:
         return True
 
     def _recheck(self, order: Order, wanted: frozenset) -> Order | str:
-        """The order fresh from its source (stored too), or the reason it must not be touched any more."""
+        """The order fresh from its source (stored too), or the reason it must not be touched any more.
+
+        A copy read in this run, or younger than the source's ``fresh_within``, is not read again
+        (:mod:`unpaid.freshness`): a source whose reads are dear is refreshed once per run, not per action.
+        """
+        from unpaid.freshness import refresh, stale
+
         connector = self._connector(order.source)
         if connector is None or Capability.FETCH_ONE not in connector.spec.capabilities:
             return order
-        try:
-            fresh = connector.fetch_order(order.native_id)
-        except NotFound:
-            return "the order no longer exists at the source"
-        with self.store.transaction():
-            self.store.orders.upsert([fresh], self.clock.now())
+        now = self.clock.now()
+        if not stale(self.store, connector, [order], now, since=self._started):
+            fresh = self.store.orders.get(order.id) or order
+        else:
+            answers, stored = refresh(self.store, connector, [order], now)
+            # No answer for the order is not an answer that it is gone: only the source's own "not found" is.
+            fresh = answers.get(order.native_id) or Temporary(order.source, f"the source gave no answer for {order.id}",
+                                                              "it is read again at the next run")
+            if isinstance(fresh, NotFound):
+                with self.store.transaction():  # the source said so: kept out of work, and shown as missing
+                    if self.store.orders.mark_missing(order.id, now):
+                        self.store.history.add(Entry(order.id, now, "run", "missing",
+                                                     f"no longer found at the source: {fresh}", None))
+                        self.tasks.cancel_open(order.id, None, now)  # nobody calls about an order the shop lost
+                return "the order no longer exists at the source"
+            if isinstance(fresh, ConnectorError):
+                raise fresh
+            if not stored:
+                with self.store.transaction():
+                    self.store.orders.upsert([fresh], now)
         if fresh.status in FINISHED and fresh.status not in wanted:
             return f"order is {fresh.status.value} at the source by now"
         return fresh

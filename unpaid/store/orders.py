@@ -19,10 +19,14 @@ COLUMNS = (
     "total_minor", "currency", "paid_minor", "manager", "payment_link", "cancel_reason", "items", "extra",
     "synced_at",
 )
+#: Columns a read without them leaves as stored: a payment link that one kind of read carries (GetCourse's
+#: Tech API) and another does not (its export) is not wiped by the next sync.
+_KEPT = frozenset({"payment_link"})
 _UPSERT = (
     f"INSERT INTO orders ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
     "ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "id")
+    + ", ".join(f"{c} = COALESCE(excluded.{c}, orders.{c})" if c in _KEPT else f"{c} = excluded.{c}"
+                for c in COLUMNS if c != "id")
 )
 _CHUNK = 500
 
@@ -284,6 +288,11 @@ class Orders:
         """Record when the orders went missing at their source (None: they are there again)."""
         stamp = to_iso(since)
         self.conn.executemany("UPDATE orders SET missing_since = ? WHERE id = ?", ((stamp, i) for i in order_ids))
+
+    def mark_missing(self, order_id: str, at: datetime) -> bool:
+        """The source said the order does not exist (a fresh read): missing since ``at``, unless already."""
+        return self.conn.execute("UPDATE orders SET missing_since = ? WHERE id = ? AND missing_since IS NULL",
+                                 (to_iso(at), order_id)).rowcount == 1
 
     def missing(self, source: str, before: datetime | None = None) -> list[tuple[str, str, datetime]]:
         """``(id, status, missing since)`` of the source's orders missing since before ``before`` (or at all)."""

@@ -7,6 +7,7 @@ from typing import Any, Callable
 import pytest
 import stamina
 
+from unpaid.source_state import StoreState
 from unpaid.sources import check_settings
 from unpaid_getcourse.emulator import Emulator, start
 from unpaid_getcourse.sample import base_seed
@@ -44,16 +45,18 @@ def emulator() -> Emulator:
 
 @pytest.fixture
 def make_connector(emulator, tmp_path) -> Callable[..., Any]:
-    """Build a connector for the emulator the way ``open_connector`` does (settings checked, defaults filled)."""
+    """Build a connector for the emulator the way ``open_connector`` does (settings checked, defaults filled,
+    state in a store shared by every connector the test builds, as by every process)."""
     from unpaid_getcourse.spec import SPEC
 
     def make(name: str = "school", secrets: dict[str, str] | None = None, **settings: Any):
         values = check_settings("test", name, {"account": "school", "base_url": emulator.base_url,
                                                "first_wait": 0.01, "poll_interval": 0.02, "poll_max": 0.05,
-                                               "export_timeout": 5, "state_dir": str(tmp_path / "state"),
+                                               "export_timeout": 5, "busy_wait": 0.05,
                                                "retry_wait": 0.01, "timezone": "Europe/Moscow", **settings}, SPEC.settings, "sources")
         values.update({"_timezone": "UTC", "_default_country": "7", "_config_dir": str(tmp_path)})
         connector = SPEC.factory(name, values, {"secret_key": SECRET} if secrets is None else secrets)
+        connector.state = StoreState(tmp_path / "unpaid.db", name)  # as open_connector does: in the store
         return connector
 
     return make

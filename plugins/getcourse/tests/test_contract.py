@@ -40,7 +40,8 @@ class TestGetCourseConnector(ConnectorContract):
 
     @pytest.fixture
     def connector(self, make_connector, secrets):
-        connector = make_connector(secrets=secrets, page_size=2, default_group="Дожим: 3 письма")
+        connector = make_connector(secrets=secrets, page_size=2, default_group="Дожим: 3 письма",
+                                   author_user_id=1)
         # The seeded orders are from T0's day; the sync runs the next day, as it would from cron.
         connector.clock = lambda: T0 + timedelta(days=1)
         yield connector

@@ -32,7 +32,7 @@ def test_ten_codes_map_both_ways():
         if code not in ("pending", "waiting_for_return"):
             assert to_native(to_canonical(code)) == code
     assert to_canonical("pending") is Status.IN_WORK
-    assert to_canonical("waiting_for_return") is Status.CANCELLED
+    assert to_canonical("waiting_for_return") is Status.REFUNDED
 
 
 @pytest.mark.parametrize("label, code", [("Завершен", "payed"), ("завершён", "payed"), ("Pending refund",

@@ -30,7 +30,7 @@ def test_first_sync_is_one_export_and_reads_the_russian_table(emulator, make_con
     by_id = {o.native_id: o for o in orders}
     assert by_id["7001"].status is Status.PAID and by_id["7001"].paid.minor == 499000
     assert by_id["7002"].status is Status.IN_WORK and by_id["7002"].native_status == "pending"
-    assert by_id["7003"].status is Status.CANCELLED and by_id["7003"].native_status == "waiting_for_return"
+    assert by_id["7003"].status is Status.REFUNDED and by_id["7003"].native_status == "waiting_for_return"
     assert by_id["7003"].total.minor == 1234567 and by_id["7003"].total.currency == "USD"
     assert by_id["7001"].created_at.isoformat() == "2026-10-02T09:00:00+00:00"  # 12:00 Moscow
     assert by_id["7001"].customer.email == "buyer1@example.com" and by_id["7001"].number == "501"
@@ -51,14 +51,15 @@ def test_incremental_sync_picks_up_status_changes_and_payments(emulator, make_co
     by_id = {o.native_id: o for o in orders}
     assert by_id["7002"].status is Status.PAID and by_id["7003"].status is Status.CANCELLED
     assert "7004" in by_id and "7001" not in by_id  # unchanged orders from earlier days stay out
-    assert emulator.requests("/pl/api/account/deals") == 1 + 3  # created, status changed, paid
+    # One export: a new deal's creation is a status change too; the creation-date check runs hourly.
+    assert emulator.requests("/pl/api/account/deals") == 1 + 1
 
 
 def test_budget_is_shared_by_every_connector_of_the_account(emulator, make_connector):
     seed(emulator, deal(1))
     drain(make_connector().fetch_orders(None))
     used = emulator.requests("/pl/api/account/")
-    other = make_connector(name="again")  # another process: same state_dir, same account
+    other = make_connector(name="again")  # another source of the account: the same budget in the store
     assert other.client.budget.remaining() == 100 - used
 
 
@@ -119,7 +120,7 @@ def test_api_off_for_the_plan(emulator, make_connector):
         drain(make_connector().fetch_orders(None))
 
 
-def test_bad_rows_are_rejected_and_the_window_kept(emulator, make_connector, tmp_store, fixed_now):
+def test_bad_rows_are_rejected_and_the_window_moves_on(emulator, make_connector, tmp_store, fixed_now):
     seed(emulator, deal(1), deal(2, created_at="2026-13-45 99:00:00"), deal(3, cost_text="двенадцать"),
          deal(4, status="archived"))
     result = sync_source(tmp_store, make_connector(), fixed_now)
@@ -128,7 +129,10 @@ def test_bad_rows_are_rejected_and_the_window_kept(emulator, make_connector, tmp
     assert "Дата создания" in reasons["deal 7002"] and "2026-13-45" in reasons["deal 7002"]
     assert "Стоимость" in reasons["deal 7003"] and "двенадцать" in reasons["deal 7003"]
     assert "unknown status 'archived'" in reasons["deal 7004"]
-    assert json.loads(tmp_store.bookmarks.get("school"))["from"] is None  # read again next run
+    # One bad row no longer turns every later sync into a full export: the next one is incremental.
+    assert json.loads(tmp_store.bookmarks.get("school"))["from"] is not None
+    sync_source(tmp_store, make_connector(), fixed_now)
+    assert "status_changed_at[from]" in list(emulator.account.exports.values())[-1].query
 
 
 def test_transient_faults_are_retried(emulator, make_connector):

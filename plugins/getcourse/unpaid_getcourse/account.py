@@ -41,6 +41,9 @@ class Export:
     id: int
     deal_ids: list[int]
     ready_at: float
+    started_at: float = 0.0
+    collected: bool = False
+    query: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -56,6 +59,14 @@ class Account:
     build_delay: float = 0.0
     budget: int = 100
     budget_window: float = 7200.0
+    #: [UNK] the row cap of one export (None: none) and what GetCourse does past it: "truncate" (the
+    #: first ``row_cap`` rows, no sign) or "refuse" («Файл не создан, попробуйте другой фильтр»).
+    row_cap: int | None = None
+    row_cap_mode: str = "truncate"
+    #: [UNK] whether a new deal carries a status-change time (found by a ``status_changed_at`` export).
+    status_changed_on_create: bool = True
+    #: [LIVE] an export nobody collected keeps blocking new starts (905); for how long is [UNK] (seconds).
+    uncollected_blocks: float = 600.0
     deals: dict[int, dict[str, Any]] = field(default_factory=dict)
     users: dict[int, dict[str, Any]] = field(default_factory=dict)
     groups: dict[int, str] = field(default_factory=dict)
@@ -76,6 +87,9 @@ class Account:
                   zone=ZoneInfo(seed.get("timezone", "Europe/Moscow")), api_enabled=seed.get("api_enabled", True),
                   build_delay=float(seed.get("build_delay", 0.0)), budget=int(seed.get("budget", 100)),
                   budget_window=float(seed.get("budget_window", 7200)),
+                  row_cap=seed.get("row_cap"), row_cap_mode=seed.get("row_cap_mode", "truncate"),
+                  status_changed_on_create=bool(seed.get("status_changed_on_create", True)),
+                  uncollected_blocks=float(seed.get("uncollected_blocks", 600)),
                   custom_fields=list(seed.get("custom_fields", [])))
         acc.groups = {int(g["id"]): g["name"] for g in seed.get("groups", [])}
         acc.cancel_reasons = {int(r["id"]): r["name"] for r in seed.get("cancel_reasons", [])}
@@ -93,7 +107,7 @@ class Account:
     def user_by_email(self, email: str | None, create: bool = True, **profile: Any) -> dict[str, Any] | None:
         """The user with this e-mail (or, without one, this phone), created when ``create``."""
         email = (email or "").strip().lower() or None
-        phone = profile.get("phone")
+        phone = profile.get("phone") or None
         for user in self.users.values():
             if (email and (user.get("email") or "").lower() == email) or (
                     not email and phone and user.get("phone") == phone):
@@ -116,16 +130,18 @@ class Account:
         deal.setdefault("currency", "RUB")
         deal.setdefault("paid", 0)
         deal.setdefault("created_at", self.now_local())
-        deal.setdefault("status_changed_at", deal["created_at"])
-        deal.setdefault("updated_at", deal["status_changed_at"])
+        if self.status_changed_on_create or "status_changed_at" in deal:
+            deal.setdefault("status_changed_at", deal["created_at"])
+        deal.setdefault("updated_at", deal.get("status_changed_at") or deal["created_at"])
         self.deals[deal["id"]] = deal
         return deal
 
-    def set_status(self, deal: dict[str, Any], code: str) -> None:
+    def set_status(self, deal: dict[str, Any], code: str, payment: bool = True) -> None:
+        """Change the status; ``payed`` records a payment when ``payment`` (an import does, [LIVE])."""
         if deal["status"] != code:
             deal["status"] = code
             deal["status_changed_at"] = self.now_local()
-            if code == "payed":
+            if code == "payed" and payment:
                 deal["paid"] = deal.get("cost", 0)
                 deal["payed_at"] = deal["status_changed_at"]
         deal["updated_at"] = self.now_local()
@@ -158,19 +174,20 @@ class Account:
             refused = self.key_error(key) or (None if self.api_enabled else wire.error(wire.API_OFF)) or self.spend()
             if refused:
                 return 200, refused
-            if any(e.ready_at > time.time() for e in self.exports.values()):
+            if any(self._blocking(e) for e in self.exports.values()):
                 return 200, wire.error(wire.EXPORT_RUNNING)
             status = query.get("status")
             if status and any(s not in STATUSES for s in status.split(",")):
                 return 200, wire.error(wire.BAD_DEAL_STATUS, "Неверно указано поле статус, попробуйте один из - "
                                        + ",".join(STATUSES))
-            windows = {f: (query.get(f"{f}[from]"), query.get(f"{f}[to]")) for f in FILTERS}
+            # A date that is not YYYY-MM-DD is ignored, and an ignored parameter is no filter (908).
+            windows = {f: (_day(query.get(f"{f}[from]")), _day(query.get(f"{f}[to]"))) for f in FILTERS}
             windows = {f: w for f, w in windows.items() if any(w)}
             users = {int(u) for u in query.get("user_id", "").split(",") if u.strip().isdigit()}
             if not windows and not status and not users:
                 return 200, wire.error(wire.NO_FILTER)
             ids = [d["id"] for d in self.deals.values() if _matches(d, windows, status, users)]
-            export = Export(next(self._ids), ids, time.time() + self.build_delay)
+            export = Export(next(self._ids), ids, time.time() + self.build_delay, time.time(), query=dict(query))
             self.exports[export.id] = export
             return 200, {"success": True, "info": {"export_id": export.id}}
 
@@ -184,7 +201,16 @@ class Account:
                 return 200, {"success": False, "error": True, "error_message": wire.NOT_FOUND}
             if export.ready_at > time.time():
                 return 200, wire.error(wire.NOT_READY)
+            if self.row_cap is not None and len(export.deal_ids) > self.row_cap and self.row_cap_mode == "refuse":
+                export.collected = True
+                return 200, {"success": False, "error": True, "error_message": wire.NOT_BUILT}
+            export.collected = True
             return 200, self._export_body(export)
+
+    def _blocking(self, export: Export) -> bool:
+        """Still building, or built and never collected (for ``uncollected_blocks`` seconds)."""
+        now = time.time()
+        return export.ready_at > now or (not export.collected and now - export.started_at < self.uncollected_blocks)
 
     def fields(self) -> list[str]:
         return EXPORT_HEAD + self.custom_fields + EXPORT_TAIL
@@ -193,7 +219,8 @@ class Account:
         fields = self.fields()
         yield '{"success":true,"info":{"fields":' + json.dumps(fields, ensure_ascii=False) + ',"items":['
         batch: list[str] = []
-        for n, deal_id in enumerate(export.deal_ids):
+        ids = export.deal_ids if self.row_cap is None else export.deal_ids[:self.row_cap]
+        for n, deal_id in enumerate(ids):
             deal = self.deals.get(deal_id)
             if deal is None:
                 continue
@@ -227,6 +254,13 @@ class Account:
                 return 200, refused
             return 200, {"success": True, "info": [{"id": str(i), "name": n, "last_added_at": ""}
                                                    for i, n in sorted(self.groups.items())]}
+
+
+def _day(value: str | None) -> str | None:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").strftime("%Y-%m-%d") if value else None
+    except ValueError:
+        return None
 
 
 def _matches(deal: Mapping[str, Any], windows: Mapping[str, tuple[str | None, str | None]], status: str | None,

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 import tempfile
-from typing import IO, Any, Mapping
+from contextlib import contextmanager
+from typing import IO, Any, Iterator, Mapping
 
 import httpx
 
 from unpaid.connector import AuthFailed, ConnectorError, InvalidData, NotFound, RateLimited
+from unpaid.errors import ExitCode
 from unpaid.http import HttpClient, RetryPolicy, json_body
 from unpaid_getcourse import wire
 from unpaid_getcourse.mapping import truthy
@@ -23,6 +25,24 @@ ACCEPT = "application/json; q=1.0, */*; q=0.1"
 
 class NotReady(Exception):
     """The export is still being built (909): poll again later."""
+
+
+class Busy(RateLimited):
+    """Another export of the account is being built (905): nothing was started."""
+
+
+class TooLarge(InvalidData):
+    """GetCourse would not build the export for this filter («Файл не создан, попробуйте другой фильтр»)."""
+
+
+class NoDeveloperKey(ConnectorError):
+    """The call needs the Tech API and no developer key is stored: a setup matter (exit 2), not an outage."""
+
+    exit_code = ExitCode.USAGE
+
+
+class WrongAccount(AuthFailed):
+    """The address answered «Wrong subdomain»: no such account."""
 
 
 class GetCourseClient:
@@ -59,7 +79,7 @@ class GetCourseClient:
                                f"run again after {_clock(until)}; the sync resumes where it stopped",
                                retry_after=max(0.0, until - self.budget.clock()))
         if code == wire.EXPORT_RUNNING:
-            return RateLimited(self.source, f"{where}: another export is running (905; GetCourse builds one at "
+            return Busy(self.source, f"{where}: another export is running (905; GetCourse builds one at "
                                "a time per account, another integration may be exporting)",
                                "run again in a few minutes; nothing was lost", retry_after=300)
         if code == wire.API_OFF:
@@ -75,15 +95,23 @@ class GetCourseClient:
                                   "turned the POST into a GET)", "set base_url to the school's own domain")
         if text == wire.NOT_FOUND:
             return NotFound(self.source, f"{where}: {text}", "the export or object no longer exists")
+        if text == wire.NOT_BUILT:
+            return TooLarge(self.source, f"{where} would not build the export ({text})",
+                            "the connector splits the window; report it if this stays")
         return InvalidData(self.source, f"{where} refused the request ({code or 'no code'}: {text})",
                            "check the values sent; the message is GetCourse's own")
 
     def _check(self, response: httpx.Response) -> None:
+        tech = response.request.url.path.startswith("/pl/api/v1/")
         if not response.content.strip():
+            if tech:  # not a refusal (that is a 403 with a body): the Tech API said nothing at all
+                raise InvalidData(self.source, f"account {self.account}: the Tech API answered {response.request.method} "
+                                  f"{response.request.url.path} with an empty body",
+                                  "try again later; if it stays, check the account's plan and the developer key")
             raise AuthFailed(self.source, f"account {self.account} answered with an empty body: the API is off "
                              "for the account's plan (or the key's account is wrong)",
                              "GetCourse opens the API on paid plans only; check the plan and the account name")
-        if response.request.url.path.startswith("/pl/api/v1/"):
+        if tech:
             return
         body = json_body(self.source, response)
         if isinstance(body, dict) and not truthy(body.get("success")):
@@ -107,9 +135,19 @@ class GetCourseClient:
 
     # ---- export API (each call counts against the budget) ----
 
+    @contextmanager
+    def _legacy(self) -> Iterator[None]:
+        """The import/export API answers an unknown account with 404 «Wrong subdomain»: name that."""
+        try:
+            yield
+        except NotFound as exc:
+            raise WrongAccount(self.source, f"there is no GetCourse account at this address ({exc.message})",
+                               "check `account` (NAME in NAME.getcourse.ru) and base_url") from None
+
     def start_export(self, filters: Mapping[str, str]) -> int:
         """Start a deals export; its id."""
-        response = self.http.get("/pl/api/account/deals", params={"key": self.key, **filters}, idempotent=False)
+        with self._legacy():
+            response = self.http.get("/pl/api/account/deals", params={"key": self.key, **filters}, idempotent=False)
         body = json_body(self.source, response)
         try:
             return int((body.get("info") or {})["export_id"])
@@ -122,7 +160,8 @@ class GetCourseClient:
         sink = tempfile.TemporaryFile()
         text = io.TextIOWrapper(sink, encoding="utf-8")  # owns sink: closing it removes the file
         try:
-            self.http.stream_to("GET", f"/pl/api/account/exports/{export_id}", sink, params={"key": self.key})
+            with self._legacy():
+                self.http.stream_to("GET", f"/pl/api/account/exports/{export_id}", sink, params={"key": self.key})
             sink.seek(0)
             _, meta = next(wire.read_export(text))
             if not truthy(meta.get("success")):
@@ -141,7 +180,8 @@ class GetCourseClient:
 
     def groups(self) -> list[dict[str, Any]]:
         """Groups through the export API (counts against the budget)."""
-        response = self.http.get("/pl/api/account/groups", params={"key": self.key})
+        with self._legacy():
+            response = self.http.get("/pl/api/account/groups", params={"key": self.key})
         return list(json_body(self.source, response).get("info") or [])
 
     # ---- import API ----
@@ -149,7 +189,8 @@ class GetCourseClient:
     def import_(self, entity: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """``action=add`` on users or deals; the inner result, checked."""
         form = {"action": "add", "key": self.key, "params": wire.encode_params(dict(params))}
-        response = self.http.post(f"/pl/api/{entity}", data=form, idempotent=True)
+        with self._legacy():
+            response = self.http.post(f"/pl/api/{entity}", data=form, idempotent=True)
         result = json_body(self.source, response).get("result") or {}
         if not truthy(result.get("success", True)) or truthy(result.get("error")):
             raise InvalidData(self.source, f"account {self.account} did not apply the {entity[:-1]} import: "
@@ -159,12 +200,17 @@ class GetCourseClient:
 
     # ---- Tech API ----
 
+    def need_tech(self) -> None:
+        """NoDeveloperKey (exit 2) when no developer key is stored; nothing is sent."""
+        if not self.developer_key:
+            raise NoDeveloperKey(self.source, f"account {self.account}: this needs the Tech API and no developer_key "
+                                 "is stored", f"get a developer key from GetCourse and run `unpaid auth set "
+                                 f"{self.source}` to store developer_key")
+
     def tech(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
              json: Mapping[str, Any] | None = None, idempotent: bool = True) -> Any:
         """``/pl/api/v1/{path}``; the envelope's ``data``."""
-        if not self.developer_key:
-            raise AuthFailed(self.source, f"account {self.account}: this needs the Tech API",
-                             f"get a developer key and run `unpaid auth set {self.source}` to store developer_key")
+        self.need_tech()
         headers = {"Authorization": f"Bearer {self.developer_key}_{self.key}"}
         try:
             response = self.http.request(method, f"/pl/api/v1/{path}", params=params, json=json, headers=headers,

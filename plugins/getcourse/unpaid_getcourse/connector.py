@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
+import math
 import time
-from datetime import datetime
-from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from datetime import date, datetime
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from unpaid.connector import (
-    Connector, InvalidData, NotFound, Page, Reject, Temporary,
+    BadSource, Connector, ConnectorError, InvalidData, NotFound, Page, Reject, Temporary,
 )
 from unpaid.errors import ConfigError
 from unpaid.http import RetryPolicy
 from unpaid.setting_values import seconds, whole, zone
 from unpaid.model import Order, Status
 from unpaid_getcourse import bookmark as bm
-from unpaid_getcourse.client import GetCourseClient, NotReady
-from unpaid_getcourse.mapping import COL_EMAIL, COL_ID, COL_NUMBER, COL_USER_ID, RowReader, deal_to_order, to_native
+from unpaid_getcourse.client import Busy, GetCourseClient, NotReady, TooLarge
+from unpaid_getcourse.mapping import (
+    COL_EMAIL, COL_ID, COL_NUMBER, COL_PHONE, COL_USER_ID, RowReader, deal_to_order, to_native,
+)
 from unpaid_getcourse.spec import SPEC
-from unpaid_getcourse.state import Budget, DealIndex, cache_dir
+from unpaid_getcourse.state import Budget, DealIndex, ExportMarker, account_scope
 from unpaid_getcourse.wire import read_export
 
 PAGE_SIZE = 1000
 #: Export requests an export needs at the least: the start and one poll.
 EXPORT_MIN = 2
+#: Rows at which an export is taken for truncated and its window split (one client's experience).
+ROW_CAP = 50_000
+#: Seconds between export starts while another export of the account is being built (905).
+BUSY_INTERVAL = 30.0
 
 
 class GetCourseConnector(Connector):
@@ -38,30 +44,58 @@ class GetCourseConnector(Connector):
         if not self.account:
             raise ConfigError(f"source {name!r}: `account` is required (the NAME in NAME.getcourse.ru)",
                               f"add account = \"myschool\" under [sources.{name}]")
+        if settings.get("state_dir"):
+            raise ConfigError(f"{where}: `state_dir` is no longer used: the export budget and the deal index "
+                              "now live in unpaid's database, shared by every command",
+                              f"remove state_dir from [sources.{name}]; the old files can be deleted")
         base_url = str(settings.get("base_url") or "https://{account}.getcourse.ru").format(account=self.account)
-        self.zone = zone(settings, "timezone", where, str(settings.get("_timezone") or "Europe/Moscow"))
+        # GetCourse accounts keep Moscow time unless changed; a config without a zone says UTC by default.
+        fallback = str(settings.get("_timezone") or "UTC")
+        self.zone = zone(settings, "timezone", where, "Europe/Moscow" if fallback == "UTC" else fallback)
         self.country = str(settings.get("_default_country") or "7")
-        self.first_from = str(settings.get("first_sync_from") or "2014-01-01")
+        self.first_from = _day(settings.get("first_sync_from") or "2014-01-01", f"{where} first_sync_from")
         self.incremental = tuple(settings.get("incremental") or bm.INCREMENTAL)
+        self.created_check = seconds(settings, "created_check", where, "1h")
+        self.full_every = seconds(settings, "full_every", where, "1d")
         self.first_wait = seconds(settings, "first_wait", where, "10s")
         self.poll_interval = seconds(settings, "poll_interval", where, "15s")
         self.poll_max = seconds(settings, "poll_max", where, "2m")
         self.export_timeout = seconds(settings, "export_timeout", where, "15m")
+        self.busy_wait = seconds(settings, "busy_wait", where, "2m")
+        self.row_cap = whole(settings, "row_cap", where, ROW_CAP, 2, 10_000_000)
         self.reason_field = settings.get("reason_field") or None
         self.default_group = settings.get("default_group") or None
+        author = settings.get("author_user_id")
+        self.author = str(author).strip() if author not in (None, "") else None
+        if self.author is not None and not self.author.isdigit():
+            raise ConfigError(f"{where}: author_user_id {author!r} is not a GetCourse user id",
+                              "give the number from the user's card URL (/user/control/user/update/id/NUMBER)")
         self.page_size = whole(settings, "page_size", where, PAGE_SIZE, 1, 100_000)
-        #: "Today" in the account's zone decides the next incremental window; tests pin it.
+        #: The core acts on a stored copy younger than this without a fresh read (unpaid.freshness).
+        self.fresh_within = seconds(settings, "fresh_within", where, "2m")
+        #: "Today" in the account's zone decides the next window: the real day, as GetCourse's own clock says.
         self.clock: Callable[[], datetime] = lambda: datetime.now(self.zone)
+        fixed = settings.get("_now")
+        #: The command's moment (--now): how long since the last creation-date check.
+        self.moment: Callable[[], float] = (
+            (lambda: datetime.fromisoformat(str(fixed)).timestamp()) if fixed else time.time)
         self.sleep = sleep
-        state = Path(settings.get("state_dir") or cache_dir())
-        budget = Budget(state / f"getcourse-{self.account}.budget.json", whole(settings, "budget", where, 100, 1, 100_000),
+        shared = lambda: self.state.scoped(account_scope(self.account))  # noqa: E731 - set after construction
+        budget = Budget(shared, whole(settings, "budget", where, 100, 1, 100_000),
                         seconds(settings, "budget_window", where, "2h", lo=1))
-        self.index = DealIndex(state / f"getcourse-{self.account}.deals.json")
+        self.index = DealIndex(lambda: self.state)
+        self.marker = ExportMarker(shared)
         retry = RetryPolicy(attempts=whole(settings, "retries", where, 3, 1, 20),
                             wait_initial=seconds(settings, "retry_wait", where, "2s"))
         self.client = GetCourseClient(name, self.account, base_url, secrets.get("secret_key", ""),
                                       secrets.get("developer_key"), budget,
                                       timeout=seconds(settings, "timeout", where, "30s", lo=0.01), retry=retry)
+
+    @property
+    def refresh_by_sync(self) -> bool:
+        """Without the Tech API one order costs a whole export, and so does every change since the last
+        sync: the core refreshes stale copies with one sync for all of them (unpaid.freshness)."""
+        return not self.client.developer_key
 
     # ---- sync ----
 
@@ -70,36 +104,81 @@ class GetCourseConnector(Connector):
             mark = bm.Bookmark.loads(since)
         except ValueError as exc:
             raise InvalidData(self.name, str(exc), "the source's bookmark was not written by the GetCourse connector; "
-                              "give the source a new name to sync it afresh") from None
-        run = bm.plan(mark, self.clock().astimezone(self.zone).strftime("%Y-%m-%d"), self.first_from, self.incremental)
+                              f"run `unpaid sync --full {self.name}`") from None
+        moment = self.moment()
+        due = self.full_every > 0 and moment - mark.full_at >= self.full_every
+        rebuild = mark.run is None and mark.since is not None and (due or self.index.rebuild_wanted())
+        run = bm.plan(mark, self.clock().astimezone(self.zone).strftime("%Y-%m-%d"), self.first_from,
+                      self.incremental, check_created=moment - mark.created_at >= self.created_check, full=rebuild,
+                      now=moment)
+        full = run.full
         used_before = self.client.budget.used_here
-        while run.current is not None:
-            if run.export_id is None:
-                self.client.require_budget(EXPORT_MIN, "an export")
-                filters = {f"{run.current}[from]": run.since}
-                export_id = self.client.start_export(filters)
-                mark = bm.started(mark, run, export_id)
+        try:
+            while run.current is not None:
+                if run.export_id is None:
+                    mark = bm.started(mark, run, self._start(_filters(run.current)))
+                    run = mark.run
+                    yield Page([], mark.dumps())  # a crash from here on re-reads this export
+                try:
+                    body = self._wait(run.export_id)
+                except NotFound:
+                    mark = bm.restart_export(mark, run)  # the export expired: start this window again
+                    run = mark.run
+                    continue
+                except TooLarge:
+                    mark = self._split(mark, run, "GetCourse would not build it")
+                    run = mark.run
+                    yield Page([], mark.dumps())
+                    continue
+                self.marker.release()
+                with body:
+                    for page in self._read(body, mark, run):
+                        mark = bm.Bookmark.loads(page.bookmark)
+                        yield page
+                if mark.run is None:
+                    break
                 run = mark.run
-                yield Page([], mark.dumps())  # a crash from here on re-reads this export
-            try:
-                body = self._wait(run.export_id, mark)
-            except NotFound:
-                mark = bm.restart_export(mark, run)  # the export expired: start this filter again
-                run = mark.run
-                continue
-            with body:
-                for page in self._read(body, mark, run):
-                    mark = bm.Bookmark.loads(page.bookmark)
-                    yield page
-            run = mark.run
-            if run is None:
-                break
+        finally:
+            self.marker.release()
+        if full:
+            self.index.rebuilt()
         left = self.client.budget.remaining()
         note = (f"export budget: {left} of {self.client.budget.limit} requests left in the 2-hour window "
                 f"(this sync used {self.client.budget.used_here - used_before})")
         yield Page([], mark.dumps(), note=note)
 
-    def _wait(self, export_id: int, mark: bm.Bookmark):
+    def wait_for_sync(self) -> bool:
+        """Wait (up to ``busy_wait``, no budget spent) while another command of ours is exporting from the
+        account; True when it did: the core then uses what that sync read (unpaid.freshness)."""
+        waited = 0.0
+        while self.marker.busy(self.export_timeout) and waited < self.busy_wait:
+            self.sleep(self.poll_interval)
+            waited += max(self.poll_interval, 0.001)
+        return waited > 0
+
+    def _start(self, filters: Mapping[str, str]) -> int:
+        """Start an export; while another export of the account is built, wait (bounded)."""
+        self.wait_for_sync()  # our own: waiting costs no budget
+        interval = min(BUSY_INTERVAL, self.busy_wait)
+        tries = 1 + (math.ceil(self.busy_wait / interval) if interval > 0 else 0)
+        for attempt in range(tries):
+            self.client.require_budget(EXPORT_MIN, "an export")
+            self.marker.hold()
+            try:
+                return self.client.start_export(filters)
+            except Busy as exc:
+                self.marker.release()
+                if attempt == tries - 1:
+                    raise Busy(self.name, exc.message.removeprefix(f"{self.name}: ") + f"; waited "
+                               f"{self.busy_wait:.0f}s for it", f"run `unpaid sync {self.name}` again in a few "
+                               "minutes; nothing was lost", retry_after=300) from None
+                self.sleep(interval)
+            except BaseException:
+                self.marker.release()
+                raise
+        raise AssertionError("unreachable")
+
+    def _wait(self, export_id: int):
         """Poll until the export is ready, backing off; stop cleanly on budget or time."""
         started = time.monotonic()
         wait = self.first_wait
@@ -116,6 +195,15 @@ class GetCourseConnector(Connector):
                                 f"{self.export_timeout:.0f}s", f"run `unpaid sync {self.name}` again later: it collects "
                                 "the same export (or raise export_timeout)")
             wait, interval = interval, min(interval * 1.5, self.poll_max)
+
+    def _split(self, mark: bm.Bookmark, run: bm.Run, why: str) -> bm.Bookmark:
+        cut = bm.split(mark, run)
+        if cut is None:
+            name, start, end = run.current  # type: ignore[misc]
+            raise InvalidData(self.name, f"account {self.account}: the export of {name} {start}..{end or run.to} "
+                              f"cannot be read whole ({why}) and a day or two cannot be split further",
+                              f"lower row_cap if GetCourse caps exports lower, or report it")
+        return cut
 
     def _read(self, body, mark: bm.Bookmark, run: bm.Run) -> Iterator[Page]:
         events = read_export(body)
@@ -145,60 +233,137 @@ class GetCourseConnector(Connector):
         except ValueError as exc:
             raise InvalidData(self.name, f"account {self.account}: export {run.export_id} is broken: {exc}",
                               f"run `unpaid sync {self.name}` again; the same export is read again") from None
-        final = bm.finished_export(mark, run, bool(rejects) or run.rejects)
-        yield Page(orders, final.dumps(), rejects)
+        if seen >= self.row_cap:  # cut short at the cap: what was read is real, the rest is read in halves
+            yield Page(orders, self._split(mark, run, f"{seen} rows, the row cap").dumps(), rejects,
+                       note=f"export {run.export_id} stopped at the row cap ({seen} rows): its window is read "
+                       "again in two halves")
+        else:
+            yield Page(orders, bm.finished_export(mark, run, bool(rejects)).dumps(), rejects)
         self.index.flush()
 
     def _remember(self, reader: RowReader, row: list[Any]) -> None:
         deal_id = reader.cell(row, COL_ID)
         if deal_id:
             self.index.add(deal_id, reader.cell(row, COL_USER_ID), reader.cell(row, COL_NUMBER),
-                           reader.cell(row, COL_EMAIL))
+                           reader.cell(row, COL_EMAIL), reader.cell(row, COL_PHONE))
 
-    # ---- one order ----
-
-    def _known(self, native_id: str) -> tuple[str, str, str]:
-        found = self.index.get(native_id)
-        if found is None:
-            raise NotFound(self.name, f"deal {native_id} of account {self.account} is not known here",
-                           f"run `unpaid sync {self.name}` first, or store a developer_key for the Tech API")
-        return found
+    # ---- fresh reads ----
 
     def fetch_order(self, native_id: str) -> Order:
-        if self.client.developer_key:
-            deal = self.client.tech("GET", "deal/get-fields", params={"dealId": native_id})
-            deal = deal[0] if isinstance(deal, list) and deal else deal
-            if not isinstance(deal, dict) or not deal.get("id"):
-                raise NotFound(self.name, f"deal {native_id} of account {self.account} does not exist", "check the id")
-            user = self.client.tech("GET", "user/get-fields", params={"userId": deal.get("user_id")})
-            try:
-                return deal_to_order(self.name, deal, user, self.zone, self.country)
-            except ValueError as exc:
-                raise InvalidData(self.name, f"deal {native_id}: {exc}", "check the deal in GetCourse") from None
-        user_id, _, _ = self._known(native_id)
-        return self._fetch_by_export(native_id, user_id)
+        found = self.fetch_many([native_id])[native_id]
+        if isinstance(found, ConnectorError):
+            raise found
+        return found
 
-    def _fetch_by_export(self, native_id: str, user_id: str) -> Order:
-        """Without a developer key: the narrowest export there is, the deals of one user."""
-        self.client.require_budget(EXPORT_MIN, f"a fresh read of deal {native_id}")
-        export_id = self.client.start_export({"user_id": user_id})
-        with self._wait(export_id, bm.Bookmark()) as body:
+    def fetch_many(self, native_ids: Sequence[str]) -> dict[str, Order | ConnectorError]:
+        """With a developer key one Tech API read per order; without, one export for all of them."""
+        if self.client.developer_key:
+            return {str(n): _answer(self._tech_read, str(n)) for n in native_ids}
+        return self._fetch_by_export([str(n) for n in native_ids])
+
+    def _tech_read(self, native_id: str) -> Order:
+        """Tech API ``deal/get-fields`` and the buyer's ``user/get-fields`` (no export budget)."""
+        if not native_id.isdigit():
+            raise self._no_such_id(native_id)
+        deal = self.client.tech("GET", "deal/get-fields", params={"dealId": native_id})
+        deal = deal[0] if isinstance(deal, list) and deal else deal
+        if not isinstance(deal, dict) or not deal.get("id"):
+            raise NotFound(self.name, f"deal {native_id} of account {self.account} does not exist", "check the id")
+        try:
+            user = self.client.tech("GET", "user/get-fields", params={"userId": deal.get("user_id")})
+        except NotFound:  # the deal is there; its buyer could not be read: not the deal's absence
+            raise Temporary(self.name, f"deal {native_id} of account {self.account}: its buyer (user "
+                            f"{deal.get('user_id')}) could not be read (404)",
+                            "try again later; nothing was changed") from None
+        try:
+            order = deal_to_order(self.name, deal, user, self.zone, self.country)
+        except ValueError as exc:
+            raise InvalidData(self.name, f"deal {native_id}: {exc}", "check the deal in GetCourse") from None
+        self.index.add(native_id, str(deal.get("user_id") or ""), order.number or "", order.customer.email or "",
+                       order.customer.phone or "")
+        return order
+
+    def _fetch_by_export(self, native_ids: list[str]) -> dict[str, Order | ConnectorError]:
+        """Without a developer key: one export of the deals of every buyer asked about (``user_id`` list)."""
+        found: dict[str, Order | ConnectorError] = {}
+        known = self.index.get_many(native_ids)
+        for native_id in native_ids:
+            if native_id not in known or not known[native_id][0]:
+                found[native_id] = self._unknown(native_id)
+        users = sorted({known[n][0] for n in native_ids if n not in found})
+        if not users:
+            return found
+        wanted = {n for n in native_ids if n not in found}
+        export_id = self._start({"user_id": ",".join(users)})
+        try:
+            body = self._wait(export_id)
+        finally:
+            self.marker.release()
+        with body:
             reader = None
             for kind, value in read_export(body):
                 if kind == "fields":
                     reader = RowReader(self.name, value, self.zone, self.country)
-                elif kind == "row" and reader is not None and reader.cell(value, COL_ID) == native_id:
+                elif kind == "row" and reader is not None and reader.cell(value, COL_ID) in wanted:
+                    self._remember(reader, value)
                     item = reader.read(value)
-                    if isinstance(item, Reject):
-                        raise InvalidData(self.name, f"{item.where}: {item.reason}", "fix the deal in GetCourse")
-                    return item
-        raise NotFound(self.name, f"deal {native_id} of account {self.account} does not exist", "check the id")
+                    deal = reader.cell(value, COL_ID)
+                    found[deal] = item if not isinstance(item, Reject) else InvalidData(
+                        self.name, f"{item.where}: {item.reason}", "fix the deal in GetCourse")
+        self.index.flush()
+        for native_id in wanted - set(found):
+            self.index.want_rebuild()
+            found[native_id] = Temporary(self.name, f"deal {native_id} was not among the deals of its buyer (user "
+                                         f"{known[native_id][0]}) in account {self.account}'s export",
+                                         f"the next `unpaid sync {self.name}` re-reads every deal; nothing was changed")
+        return found
+
+    def _unknown(self, native_id: str) -> ConnectorError:
+        """A deal the index lacks: never "gone" — a retryable failure, and the next sync re-reads every deal."""
+        if not native_id.isdigit():
+            return self._no_such_id(native_id)
+        self.index.want_rebuild()
+        return Temporary(self.name, f"deal {native_id} of account {self.account} is not in the connector's index "
+                         "(it learns deals from exports)", f"the next `unpaid sync {self.name}` re-reads every deal "
+                         "and fills it; or store a developer_key. Nothing was changed")
+
+    def _no_such_id(self, native_id: str) -> NotFound:
+        return NotFound(self.name, f"deal {native_id!r} of account {self.account} does not exist "
+                        "(GetCourse deal ids are numbers)", "check the id")
+
+    def _address(self, native_id: str) -> tuple[str, str, str, str]:
+        """(user id, number, e-mail, phone) of a deal: from the index, else the Tech API, else a retryable failure."""
+        found = self.index.get(native_id)
+        if found is not None and found[0]:
+            return found
+        if self.client.developer_key:
+            order = self._tech_read(native_id)
+            self.index.flush()
+            return (order.customer.native_id or "", order.number or "", order.customer.email or "",
+                    order.customer.phone or "")
+        raise self._unknown(native_id)
+
+    def _buyer(self, native_id: str, email: str, phone: str) -> dict[str, str]:
+        """How an import names the buyer: e-mail, else phone (GetCourse's documented fallback)."""
+        if email:
+            return {"email": email}
+        if phone:
+            return {"phone": phone}
+        raise BadSource(self.name, f"deal {native_id} of account {self.account}: its buyer has neither an e-mail "
+                        "nor a phone in GetCourse, and the import API finds users by one of them",
+                        "add an e-mail or a phone to the user in GetCourse, then run `unpaid sync` and try again")
+
+    # ---- writes ----
 
     def push_status(self, native_id: str, status: Status, reason: str | None = None) -> None:
-        code = to_native(status)
-        if self.client.developer_key:
+        try:
+            code = to_native(status)
+        except ValueError as exc:
+            raise BadSource(self.name, f"deal {native_id}: {exc}", "change it in GetCourse") from None
+        reason = reason if status is Status.CANCELLED and reason else None
+        if self.client.developer_key and status is not Status.PAID:
             body: dict[str, Any] = {"dealId": int(native_id), "status": code}
-            if status is Status.CANCELLED and reason:
+            if reason:
                 body["cancel_reason_comment"] = reason
                 match = next((r["id"] for r in self.cancel_reasons() if r["name"].casefold() == reason.casefold()),
                              None)
@@ -206,11 +371,18 @@ class GetCourseConnector(Connector):
                     body["cancel_reason_id"] = match
             self.client.tech("POST", "deal/update-fields", json=body)
             return
-        _, number, email = self._known(native_id)
+        if reason and not self.reason_field and not self.client.developer_key:
+            raise BadSource(self.name, f"account {self.account}: the cancel reason «{reason}» has nowhere to go in "
+                            "GetCourse without a developer key; nothing was changed",
+                            f"set reason_field = \"<order custom field title>\" under [sources.{self.name}], or store "
+                            f"a developer_key with `unpaid auth set {self.name}`")
+        # Completed goes through the import API even with a developer key: only an import records a payment.
+        _, number, email, phone = self._address(native_id)
         deal: dict[str, Any] = {"deal_number": number, "deal_status": code}
-        if status is Status.CANCELLED and reason and self.reason_field:
+        if reason:
             deal["addfields"] = {self.reason_field: reason}
-        self.client.import_("deals", {"user": {"email": email}, "deal": deal, "system": {"refresh_if_exists": 0}})
+        self.client.import_("deals", {"user": self._buyer(native_id, email, phone), "deal": deal,
+                                      "system": {"refresh_if_exists": 0}})
 
     def trigger(self, native_id: str, action: str, params: Mapping[str, Any] | None = None) -> None:
         """``group``: add the order's customer to a group (``name`` or ``id``) — a process or mailing
@@ -224,24 +396,29 @@ class GetCourseConnector(Connector):
         if not name and group_id is None:
             name = self.default_group
         if group_id is not None and self.client.developer_key:
-            deal = self.client.tech("GET", "deal/get-fields", params={"dealId": native_id})
-            deal = deal[0] if isinstance(deal, list) and deal else deal
-            self.client.tech("POST", "user/add-groups", json={"userId": deal["user_id"], "groups": [int(group_id)]})
+            user_id = self._address(native_id)[0]
+            self.client.tech("POST", "user/add-groups", json={"userId": int(user_id), "groups": [int(group_id)]})
             return
         if not name:
             raise InvalidData(self.name, "the group trigger needs the group's name (or its id with a developer_key)",
                               f"see `unpaid getcourse groups {self.name}`")
-        email = params.get("email") or self._email(native_id)
-        self.client.import_("users", {"user": {"email": email, "group_name": [str(name)]},
+        if params.get("email"):
+            buyer = {"email": str(params["email"])}
+        else:
+            _, _, email, phone = self._address(native_id)
+            buyer = self._buyer(native_id, email, phone)
+        self.client.import_("users", {"user": {**buyer, "group_name": [str(name)]},
                                       "system": {"refresh_if_exists": 0}})
 
-    def _email(self, native_id: str) -> str:
-        if self.index.get(native_id) is None and self.client.developer_key:
-            return self.fetch_order(native_id).customer.email or ""
-        return self._known(native_id)[2]
-
     def add_comment(self, native_id: str, text: str) -> None:
-        self.client.tech("POST", "deal/add-comment", json={"dealId": int(native_id), "text": text}, idempotent=False)
+        """Tech API ``deal/add-comment`` with the author's user id (``author_user_id``)."""
+        self.client.need_tech()
+        if self.author is None:
+            raise ConfigError(f"[sources.{self.name}]: comments need author_user_id, the GetCourse user the "
+                              "comments are written as", f"add author_user_id = NUMBER under [sources.{self.name}] "
+                              "(the id in that user's card URL); `unpaid doctor --online` checks it")
+        self.client.tech("POST", "deal/add-comment", json={"dealId": int(native_id), "userId": int(self.author),
+                                                           "text": text}, idempotent=False)
 
     # ---- dictionaries, for `unpaid getcourse groups|reasons` ----
 
@@ -254,6 +431,32 @@ class GetCourseConnector(Connector):
     def cancel_reasons(self) -> list[dict[str, Any]]:
         return [{"id": r["id"], "name": r["name"]} for r in self.client.tech("GET", "deal/get-cancel-reasons") or []]
 
+    def probe(self) -> str:
+        from unpaid_getcourse.probe import probe
+
+        return probe(self)
+
     def close(self) -> None:
-        self.index.flush()
-        self.client.close()
+        try:
+            self.index.flush()
+        finally:
+            self.client.close()
+
+
+def _filters(window: bm.Window) -> dict[str, str]:
+    name, start, end = window
+    return {f"{name}[from]": start, **({f"{name}[to]": end} if end else {})}
+
+
+def _answer(read: Callable[[str], Order], native_id: str) -> Order | ConnectorError:
+    try:
+        return read(native_id)
+    except ConnectorError as exc:
+        return exc
+
+
+def _day(value: Any, where: str) -> str:
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a day", "write it as YYYY-MM-DD, e.g. \"2019-01-01\"") from None

@@ -5,7 +5,9 @@ build delay (909 until ready), one export at a time (905), the 100-per-2-hours b
 checks (901/904), read-only keys, a plan without API (917 / empty 200), import upserts by deal
 number, the Tech API envelope, group adds, and exports in the Russian UI format. Faults can be
 injected for the next matching requests: ``timeout``, ``reset``, ``500``, ``503``, ``429``,
-``empty``, ``garbage``, ``redirect``.
+``empty``, ``garbage``, ``redirect``, ``lost`` (done at the server, the answer dropped) and
+``subdomain`` (404 «Wrong subdomain»). Choices the fact sheet leaves open ([UNK]) are seed keys:
+``row_cap`` / ``row_cap_mode``, ``status_changed_on_create`` and ``uncollected_blocks``.
 
 Run it::
 
@@ -32,7 +34,7 @@ from urllib.parse import parse_qsl, urlsplit
 from unpaid_getcourse.account import Account
 from unpaid_getcourse.writes import import_call, tech_call
 
-FAULTS = ("timeout", "reset", "500", "503", "429", "empty", "garbage", "redirect")
+FAULTS = ("timeout", "reset", "500", "503", "429", "empty", "garbage", "redirect", "lost", "subdomain")
 
 
 @dataclass
@@ -62,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         emu = self.server.emulator
         emu.account.log.append((method, url.path))
         fault = emu.take_fault(url.path)
-        if fault and self._fault(fault, url.path):
+        if fault and fault.kind != "lost" and self._fault(fault, self.path):  # the path with its query
             return
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         form: dict[str, Any] = {}
@@ -75,6 +77,8 @@ class _Handler(BaseHTTPRequestHandler):
             form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
         args = {**query, **form} if isinstance(form, dict) else query
         status, body = self._route(method, url.path, args, query, form)
+        if fault and fault.kind == "lost":  # done at the server, the answer never arrives
+            return self._drop()
         self._send(status, body)
 
     def _route(self, method: str, path: str, args: Mapping[str, Any], query: Mapping[str, str],
@@ -133,6 +137,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, None)
         elif fault.kind == "garbage":
             self._send(200, "<html><body>Технические работы</body></html>")
+        elif fault.kind == "subdomain":
+            self._send(404, "Wrong subdomain")
         elif fault.kind == "redirect":
             self._send(301, "", {"Location": f"{emu.redirect_to or emu.base_url}{path}"})
         else:

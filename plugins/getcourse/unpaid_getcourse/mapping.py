@@ -17,7 +17,8 @@ from unpaid.text import clean, clean_text
 #: GetCourse's ten order status codes -> (canonical status, RU label, EN label).
 #: ``pending`` (Отложен, "postponed") is a manager's hold: still actual, so it maps to in_work.
 #: ``waiting_for_return`` (Ожидаем возврата) is a refund in progress: the customer is leaving, no
-#: reminder may go out, so it maps to cancelled. Both keep their code in ``native_status``.
+#: reminder may go out and the order is never a paid twin, so it maps to refunded. Both keep their
+#: code in ``native_status``.
 STATUSES: dict[str, tuple[Status, str, str]] = {
     "new": (Status.NEW, "Новый", "New"),
     "in_work": (Status.IN_WORK, "В работе", "Processing"),
@@ -26,7 +27,7 @@ STATUSES: dict[str, tuple[Status, str, str]] = {
     "pending": (Status.IN_WORK, "Отложен", "Postponed"),
     "part_payed": (Status.PART_PAID, "Частично оплачен", "Partially paid"),
     "payed": (Status.PAID, "Завершен", "Completed"),
-    "waiting_for_return": (Status.CANCELLED, "Ожидаем возврата", "Pending refund"),
+    "waiting_for_return": (Status.REFUNDED, "Ожидаем возврата", "Pending refund"),
     "cancelled": (Status.CANCELLED, "Отменен", "Cancelled"),
     "false": (Status.FALSE, "Ложный", "False"),
 }
@@ -84,8 +85,11 @@ def to_canonical(code: str) -> Status:
 
 
 def to_native(status: Status) -> str:
-    """The GetCourse code written for a canonical status."""
-    return TO_NATIVE[status]
+    """The GetCourse code written for a canonical status; ValueError for one GetCourse cannot be set to."""
+    try:
+        return TO_NATIVE[status]
+    except KeyError:
+        raise ValueError(f"GetCourse has no status to write for {status.value} (a refund is made in GetCourse)") from None
 
 
 def truthy(value: Any) -> bool:

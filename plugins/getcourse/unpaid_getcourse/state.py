@@ -1,69 +1,35 @@
-"""Small files the connector keeps per GetCourse account, in the user cache directory.
+"""What the connector remembers between processes, in the store (:mod:`unpaid.source_state`).
 
-- the **budget** file: when each export-API request was sent, so every process (cron's
-  ``unpaid sync``, ``unpaid run`` doing fresh reads, a manager's desk) sees the same account-wide
-  budget of about 100 requests per 2 hours. It is not in the bookmark because the budget belongs to
-  the account, not to one source's sync, and the bookmark is only saved with a stored page.
-- the **deal index**: deal id -> (user id, number, e-mail) learnt from exports, which lets a
-  connector without a developer key address a deal through the import API (by number and e-mail)
-  and re-read it with the narrowest export (by user id).
-
-Both are caches: deleting them loses nothing but budget accuracy and the index (the next sync
-rebuilds it). Writes go through a temporary file and ``os.replace``, under a lock file.
+- the **budget**: when each export-API request was sent, under the account's scope, so every process
+  (cron's ``unpaid sync``, ``unpaid run``, a manager's desk) and every source of one account sees the
+  same budget of about 100 requests per 2 hours;
+- the **deal index**: deal id -> (user id, number, e-mail, phone), learnt from every export read, which
+  lets a write without a developer key name the deal's number and its buyer. A deal missing from it is
+  never "gone": the connector says so, flags a rebuild, and the next sync re-reads every deal;
+- the **export marker**: which of our processes is building an export now, so another one waits for it
+  instead of running into GetCourse's one-export-per-account lock (905).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable
+
+from unpaid.source_state import State
+
+REBUILD = "index:rebuild"
 
 
-def cache_dir() -> Path:
-    # Imported here: platformdirs is needed only when a GetCourse connector is built.
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("unpaid"))
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(path.suffix + ".lock"), "a+") as lock:
-        try:
-            import fcntl
-
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        except ImportError:  # Windows: one process at a time is the user's job there
-            pass
-        yield
-
-
-def _read(path: Path, default: Any) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return default
-
-
-def _write(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    try:
-        tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:  # a stop signal mid-write included: no half-written file is left behind
-        tmp.unlink(missing_ok=True)
-        raise
+def account_scope(account: str) -> str:
+    return f"getcourse:{account}"
 
 
 class Budget:
     """The account's export-request budget: ``limit`` requests in any ``window`` seconds."""
 
-    def __init__(self, path: Path, limit: int = 100, window: float = 7200.0, clock: Callable[[], float] = time.time):
-        self.path = path
+    def __init__(self, state: Callable[[], State], limit: int = 100, window: float = 7200.0,
+                 clock: Callable[[], float] = time.time):
+        self._state = state
         self.limit = limit
         self.window = window
         self.clock = clock
@@ -73,63 +39,100 @@ class Budget:
         cutoff = self.clock() - self.window
         return [t for t in data.get("sent", []) if t > cutoff]
 
+    def _data(self) -> dict:
+        return self._state().get("budget") or {}
+
     def remaining(self) -> int:
-        data = _read(self.path, {})
+        data = self._data()
         if data.get("blocked_until", 0) > self.clock():
             return 0
         return max(0, self.limit - len(self._recent(data)))
 
     def free_at(self) -> float:
         """When the next request slot opens (epoch seconds)."""
-        data = _read(self.path, {})
+        data = self._data()
         sent = sorted(self._recent(data))
         at = sent[len(sent) - self.limit] + self.window if len(sent) >= self.limit else self.clock()
         return max(at, data.get("blocked_until", 0))
 
     def spend(self) -> None:
         """Record one request sent now."""
-        with _locked(self.path):
-            data = _read(self.path, {})
-            data["sent"] = self._recent(data) + [self.clock()]
-            _write(self.path, data)
+        def add(data: dict) -> dict:
+            return {**data, "sent": self._recent(data) + [self.clock()]}
+
+        self._state().update("budget", add, {})
         self.used_here += 1
 
-    def exhausted(self, retry_after: float | None = None) -> float:
+    def exhausted(self) -> float:
         """The server said 903: block until the window clears (our estimate); returns that moment."""
-        with _locked(self.path):
-            data = _read(self.path, {})
+        def block(data: dict) -> dict:
             sent = sorted(self._recent(data))
-            until = (sent[0] + self.window) if sent else self.clock() + (retry_after or self.window / 4)
-            data["blocked_until"] = max(until, self.clock() + 60)
-            _write(self.path, data)
-            return data["blocked_until"]
+            until = (sent[0] + self.window) if sent else self.clock() + self.window / 4
+            return {**data, "blocked_until": max(until, self.clock() + 60)}
+
+        return self._state().update("budget", block, {})["blocked_until"]
 
 
 class DealIndex:
-    """deal id -> [user id, number, e-mail], merged from every export the connector reads."""
+    """deal id -> [user id, number, e-mail, phone], merged from every export the connector reads."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, state: Callable[[], State]):
+        self._state = state
         self._pending: dict[str, list[str]] = {}
-        self._cache: dict[str, list[str]] | None = None
 
-    def add(self, deal_id: str, user_id: str, number: str, email: str) -> None:
-        self._pending[deal_id] = [user_id, number, email]
+    def add(self, deal_id: str, user_id: str, number: str, email: str, phone: str) -> None:
+        self._pending[f"deal:{deal_id}"] = [user_id, number, email, phone]
 
     def flush(self) -> None:
-        if not self._pending:
-            return
-        with _locked(self.path):
-            data = _read(self.path, {})
-            data.update(self._pending)
-            _write(self.path, data)
-        self._pending = {}
-        self._cache = None
+        if self._pending:
+            self._state().put_many(self._pending)
+            self._pending = {}
 
-    def get(self, deal_id: str) -> tuple[str, str, str] | None:
-        if deal_id in self._pending:
-            return tuple(self._pending[deal_id])  # type: ignore[return-value]
-        if self._cache is None:
-            self._cache = _read(self.path, {})
-        found = self._cache.get(deal_id)
-        return tuple(found) if found else None  # type: ignore[return-value]
+    def get_many(self, deal_ids: Iterable[str]) -> dict[str, tuple[str, str, str, str]]:
+        keys = [f"deal:{d}" for d in deal_ids]
+        found = {k: v for k, v in self._pending.items() if k in set(keys)}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            found.update(self._state().get_many(missing))
+        return {k.removeprefix("deal:"): _entry(v) for k, v in found.items()}
+
+    def get(self, deal_id: str) -> tuple[str, str, str, str] | None:
+        return self.get_many([deal_id]).get(deal_id)
+
+    def want_rebuild(self) -> None:
+        """A deal was asked for that the index lacks: the next sync reads every deal again."""
+        self._state().put(REBUILD, True)
+
+    def rebuild_wanted(self) -> bool:
+        return bool(self._state().get(REBUILD))
+
+    def rebuilt(self) -> None:
+        self._state().delete(REBUILD)
+
+
+def _entry(value: Any) -> tuple[str, str, str, str]:
+    value = list(value) + ["", "", "", ""]
+    return tuple(str(v or "") for v in value[:4])  # type: ignore[return-value]
+
+
+class ExportMarker:
+    """Which of our processes is building an export of the account, so others wait instead of hitting 905."""
+
+    def __init__(self, state: Callable[[], State], clock: Callable[[], float] = time.time):
+        self._state = state
+        self.clock = clock
+        self.token = f"{id(self)}-{time.monotonic_ns()}"
+
+    def busy(self, stale_after: float) -> bool:
+        """True while another process of ours holds a marker younger than ``stale_after`` seconds."""
+        held = self._state().get("exporting")
+        return bool(held) and held.get("token") != self.token and held.get("at", 0) > self.clock() - stale_after
+
+    def hold(self) -> None:
+        self._state().put("exporting", {"token": self.token, "at": self.clock()})
+
+    def release(self) -> None:
+        def drop(held: Any) -> Any:
+            return None if not held or held.get("token") == self.token else held
+
+        self._state().update("exporting", drop, None)

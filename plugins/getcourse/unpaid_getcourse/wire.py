@@ -36,6 +36,9 @@ FORBIDDEN = "Действие запрещено"
 NO_PARAMS = "Не указаны параметры"
 NO_ACTION = "Пустой параметр action"
 NOT_FOUND = "Объект не найден"
+NOT_BUILT = "Файл не создан, попробуйте другой фильтр"
+NO_CONTACT = "Не указан ни эл. адрес, ни телефон"
+WRONG_SUBDOMAIN = "Wrong subdomain"
 
 
 def encode_params(params: dict[str, Any]) -> str:

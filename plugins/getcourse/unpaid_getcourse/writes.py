@@ -37,9 +37,10 @@ def import_call(acc: Account, entity: str, form: Mapping[str, str]) -> tuple[int
             return 200, {"success": False, "error": wire.NO_PARAMS}
         user_in = params.get("user") or {}
         email = str(user_in.get("email") or "").strip()
-        if not email:
-            return 200, _inner(error_message="Не указан ни эл. адрес, ни телефон")
-        user = acc.user_by_email(email)
+        phone = str(user_in.get("phone") or "").strip()
+        if not email and not phone:  # e-mail identifies the user, the phone is the fallback [DOC]
+            return 200, _inner(error_message=wire.NO_CONTACT)
+        user = acc.user_by_email(email, phone=phone or None)
         for key in ("first_name", "last_name", "phone"):
             if user_in.get(key) and (truthy((params.get("system") or {}).get("refresh_if_exists")) or not user.get(key)):
                 user[key] = user_in[key]
@@ -129,8 +130,9 @@ def tech_call(acc: Account, method: str, path: str, auth: str | None, query: Map
         if path == "deal/get-fields":
             return _tech(200, _deal_object(acc, deal))
         if path == "deal/add-comment":
-            if not str(args.get("text") or "").strip():
-                return _tech(400, message="Ошибка данных", errors=["Не заполнено поле text"])
+            for name in ("userId", "text"):  # {dealId, userId, text}, userId = the author [DOC]
+                if not str(args.get(name) or "").strip():
+                    return _tech(400, message="Ошибка данных", errors=[f"Не заполнено поле {name}"])
             acc.comments.append({"deal_id": deal["id"], "text": args["text"], "user_id": args.get("userId")})
             return _tech(200, {"result": True})
         if path == "deal/update-fields":
@@ -146,7 +148,7 @@ def _update_deal(acc: Account, deal: dict[str, Any], args: Mapping[str, Any]) ->
     if reason_id is not None and int(reason_id) not in acc.cancel_reasons:
         return _tech(400, message="Ошибка данных", errors=[f"Неизвестная причина отказа: {reason_id}"])
     if status:
-        acc.set_status(deal, status)
+        acc.set_status(deal, status, payment=False)  # a payment is recorded by an import, not by this
     if reason_id is not None:
         deal["cancel_reason_id"] = int(reason_id)
     if args.get("cancel_reason_comment") or reason_id is not None:
