@@ -290,7 +290,7 @@ def test_seed_002_a_callback_moves_the_same_call_and_the_playbook_waits_for_it(s
     rows = day.run_until(day.at("2026-11-24T11:00"), day.at("2026-11-24T18:00"), timedelta(minutes=50))
     assert [r for r in rows if r["result"] == "done"] == []
     [wait] = day("plan --order gc:40", day.at("2026-11-24T13:50"), fmt="json").json()
-    assert wait["kind"] == "wait" and "2026-11-24T15:30:00Z" in wait["reason"]
+    assert wait["kind"] == "wait" and "(due 2026-11-24 18:30)" in wait["reason"]  # in the shop's zone
     assert day.ids(day.at("2026-11-24T18:00"), "--manager maria") == []
     assert day.ids(day.at("2026-11-24T18:30"), "--manager maria") == ["gc:40"]
     assert day.ids(day.at("2026-11-24T18:30"), "--manager ivan") == []  # a callback stays with who arranged it

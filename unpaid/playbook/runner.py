@@ -143,7 +143,9 @@ class Runner:
         return self.report
 
     def _run_playbook(self, pb: "Playbook", now: datetime) -> None:
-        planner = Planner(pb, self.lib.channels)
+        from unpaid.clock import get_zone
+
+        planner = Planner(pb, self.lib.channels, get_zone(self.config.timezone))
         ids = [i for chunk in candidate_chunks(self.store, pb, now) for i in chunk]
         for start in range(0, len(ids), 500):
             for case in self._cases(pb, ids[start : start + 500], now):
