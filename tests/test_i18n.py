@@ -57,3 +57,19 @@ def test_an_unknown_language_is_a_config_error_naming_the_key(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_config(str(path))
     assert "language" in str(exc.value) and "ru" in (exc.value.fix or "")
+
+
+def test_a_letter_in_the_reader_s_language_is_picked_and_checked(tmp_path):
+    from unpaid.errors import ConfigError
+    from unpaid.templates import Templates
+
+    (tmp_path / "hi.txt").write_text("Subject: Hello\n\nHello!\n", encoding="utf-8")
+    (tmp_path / "hi.ru.txt").write_text("Subject: Здравствуйте\n\nЗдравствуйте!\n", encoding="utf-8")
+    templates = Templates(tmp_path)
+    assert templates.render("hi", {"language": "ru"}).subject == "Здравствуйте"
+    assert templates.render("hi", {"language": "uk"}).subject == "Hello"  # no Ukrainian one: the base letter
+    assert templates.render("hi", {}).subject == "Hello"
+    templates.check("hi", "test", [{}])
+    (tmp_path / "hi.uk.txt").write_text("Subject: Вітаємо\n\n{{ nobody }}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="hi.uk.txt"):
+        Templates(tmp_path).check("hi", "test", [{}])

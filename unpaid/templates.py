@@ -16,7 +16,7 @@ from unpaid.errors import ConfigError
 from unpaid.template_limits import TemplateLimit, render_limited
 
 #: Names a template may use.
-VARIABLES = ("order", "customer", "offer", "payment_link", "playbook", "step", "now")
+VARIABLES = ("order", "customer", "offer", "payment_link", "playbook", "step", "now", "language")
 
 
 @dataclass(frozen=True)
@@ -41,19 +41,35 @@ class Templates:
         self.html_env = limited_environment(loader=FileSystemLoader(str(folder)), undefined=StrictUndefined,
                                             autoescape=True)
 
-    def files(self, name: str) -> tuple[Path, Path | None]:
+    def files(self, name: str, language: str | None = None) -> tuple[Path, Path | None]:
+        """``NAME.LANG.txt`` (and ``.html``) when the letter's language has its own, else ``NAME.txt``."""
+        if language:
+            text = self.folder / f"{name}.{language}.txt"
+            if text.is_file():
+                html = self.folder / f"{name}.{language}.html"
+                return text, (html if html.is_file() else None)
         text = self.folder / f"{name}.txt"
         html = self.folder / f"{name}.html"
         return text, (html if html.is_file() else None)
 
     def check(self, name: str, where: str, contexts: list[Mapping[str, Any]]) -> None:
-        """Parse the template and render it with each sample context; ConfigError naming file and line."""
-        from jinja2 import TemplateSyntaxError, UndefinedError, meta
+        """Parse the template and each language's version of it, render each with every sample context;
+        ConfigError naming file and line."""
+        from unpaid.i18n import LANGUAGES
 
-        text, html = self.files(name)
+        text, _ = self.files(name)
         if not text.is_file():
             raise ConfigError(f"{where}: template {name!r} not found ({text})",
                               f"create {text.name} in {self.folder} (first line: Subject: ...)")
+        for language in (None, *LANGUAGES):
+            found = self.files(name, language)
+            if language is None or found[0] != text:
+                self._check_files(*found, where, [{**c, "language": language or c.get("language", "en")}
+                                                  for c in contexts])
+
+    def _check_files(self, text: Path, html: Path | None, where: str, contexts: list[Mapping[str, Any]]) -> None:
+        from jinja2 import TemplateSyntaxError, UndefinedError, meta
+
         for path, env in ((text, self.env), (html, self.html_env)):
             if path is None:
                 continue
@@ -85,7 +101,7 @@ class Templates:
         """Render subject, body (and HTML when present); errors become ConfigError naming the file."""
         from jinja2 import TemplateError
 
-        text, html = self.files(name)
+        text, html = self.files(name, context.get("language"))
         try:
             full = render_limited(self.env.get_template(text.name), context)
             html_body = render_limited(self.html_env.get_template(html.name), context) if html else None
