@@ -24,6 +24,7 @@ from unpaid.cli.options import format_option
 
 if TYPE_CHECKING:
     from unpaid.cli.context import App
+    from datetime import datetime
 
 DEMO_ZONE = "Europe/Moscow"
 CONFIG = """\
@@ -140,7 +141,7 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str, fmt
         click.get_current_context().exit(worst)
 
 
-def _daytime(real: "datetime") -> str | None:
+def _daytime(real: datetime) -> str | None:
     """The tour's clock: None (now), or — at night in the shop, when the playbook's letters would only wait
     for the morning and the outbox stay empty — today's (or yesterday's) noon; the orders move to match."""
     from datetime import time, timedelta
