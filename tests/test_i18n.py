@@ -73,3 +73,17 @@ def test_a_letter_in_the_reader_s_language_is_picked_and_checked(tmp_path):
     (tmp_path / "hi.uk.txt").write_text("Subject: Вітаємо\n\n{{ nobody }}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="hi.uk.txt"):
         Templates(tmp_path).check("hi", "test", [{}])
+
+
+def test_the_languages_page_shows_what_the_filters_write():
+    """docs/languages.md's table of formats is what the code writes."""
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from unpaid.i18n import format_moment
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "languages.md").read_text(encoding="utf-8")
+    moment = datetime(2026, 11, 28, 9, tzinfo=timezone.utc)
+    for language, currency in (("en", "USD"), ("ru", "RUB"), ("uk", "UAH")):
+        assert f"`{format_money(1_290_000, currency, language)}`" in page
+        assert f"`{format_moment(moment, language, ZoneInfo('Europe/Moscow'))}`" in page
