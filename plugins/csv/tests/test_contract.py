@@ -29,11 +29,15 @@ class TestCsvConnector(ConnectorContract):
         return tmp_path / "orders.csv"
 
     @pytest.fixture
-    def connector(self, path):
+    def reopen(self, path):
         settings = {"page_size": 2}
         if self.flavor == "ru":
             settings["_timezone"] = "Europe/Moscow"
-        return build(path, **settings)
+        return lambda: build(path, **settings)
+
+    @pytest.fixture
+    def connector(self, reopen):
+        return reopen()
 
     @pytest.fixture
     def seed(self, path):
