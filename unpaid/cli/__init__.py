@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "auth": ("unpaid.cli.admin:auth", "Store, check or delete a source's secret keys."),
     "doctor": ("unpaid.cli.admin:doctor", "Check config, credentials, store and connectivity."),
     "plugins": ("unpaid.cli.admin:plugins", "List installed plugins and what their connectors can do."),
+    "install": ("unpaid.cli.install:install", "Install plugins (pip packages or folders) where unpaid runs."),
+    "connector": ("unpaid.cli.connector:connector", "Write a new connector plugin: `unpaid connector new NAME`."),
     "demo": ("unpaid.cli.demo:demo", "Build a sample shop, sync it, dedupe it and show today's work."),
     "sync": ("unpaid.cli.sync:sync", "Pull new and changed orders from the sources into the store."),
     "orders": ("unpaid.cli.orders:orders", "List orders: the actual unpaid ones by default, newest first."),
