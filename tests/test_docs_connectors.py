@@ -132,3 +132,18 @@ def test_plugin_hooks_points_to_writing_for_the_contract():
     assert "connectors/writing.md" in HOOKS
     for switch in ("UNPAID_TRACE_PLUGINS=1", "UNPAID_PLUGINS_STRICT=1", "UNPAID_LOAD_PLUGINS", "UNPAID_BLOCK_PLUGINS"):
         assert switch in HOOKS and switch in WRITING
+
+
+def test_the_guide_installs_from_paths_that_exist_and_from_make_dist():
+    guide = (DOCS / "guide.md").read_text(encoding="utf-8")
+    root = DOCS.parent
+    block = re.search(r"## Install\n.*?```sh\n(.*?)```", guide, re.S)[1]
+    for path in re.findall(r"(?<![\w/])\./([\w/]*)", block):
+        assert (root / path).exists(), path
+    assert "pip install unpaid unpaid-csv" not in guide and "uv tool install unpaid " not in guide
+    wheels = re.findall(r"dist/(\S+\.whl)", block)
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+    assert "\ndist: " in makefile and wheels
+    for wheel in wheels:  # the names `make dist` gives the wheels it builds
+        project = wheel.split("-")[0].replace("_", "-")
+        assert project == "unpaid" or (root / "plugins" / project.removeprefix("unpaid-") / "pyproject.toml").exists()

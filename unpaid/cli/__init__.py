@@ -46,7 +46,8 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix":
 
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings=CONTEXT_SETTINGS,
-             epilog="Plugins may add commands of their own: see `unpaid plugins`. Docs: docs/guide.md")
+             epilog="Plugins may add commands of their own: see `unpaid plugins`. Docs: docs/guide.md in unpaid's "
+                    "source; a wheel installs them in share/doc/unpaid of the environment unpaid runs in.")
 @click.option("--config", metavar="FILE", envvar="UNPAID_CONFIG", show_envvar=True,
               help="Config file [default: ./unpaid.toml, then the user config dir].")
 @click.option("--db", metavar="FILE", envvar="UNPAID_DB", show_envvar=True,
