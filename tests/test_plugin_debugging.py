@@ -102,3 +102,13 @@ def test_strict_mode_prints_the_traceback(installed, cli):
     assert result.exit_code != 0
     assert "Traceback (most recent call last)" in result.stderr
     assert "ImportError: No module named 'requests'" in result.stderr
+
+
+def test_trace_shows_the_factory_building_a_source(cli, register_plugin, tmp_path):
+    from unpaid.testing.fakes import MemoryPlugin
+
+    register_plugin(MemoryPlugin, name="memory")
+    (tmp_path / "unpaid.toml").write_text('[sources.shop]\ntype = "memory"\n', encoding="utf-8")
+    result = cli("sync shop", env={"UNPAID_TRACE_PLUGINS": "1"})
+    assert result.exit_code == 0, result.output
+    assert "unpaid plugins: source shop: the memory factory built InMemoryConnector\n" in result.stderr

@@ -199,6 +199,9 @@ def _trace(message: str) -> None:
         print(f"unpaid plugins: {message}", file=sys.stderr)
 
 
+trace = _trace  # for the core's calls into plugin code beyond the hooks (a spec's factory)
+
+
 def _fix(distribution: str | None) -> str:
     if distribution:
         return f"upgrade or remove it: `pip install -U {distribution}` or `pip uninstall {distribution}`"
