@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PLUGINS := plugins/csv plugins/getcourse plugins/autoweboffice
 
-.PHONY: install demo test proofs bench bench-csv clean
+.PHONY: install demo test proofs bench bench-csv dist clean
 
 $(BIN)/unpaid: pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ bench: install
 ROWS ?= 1000000
 bench-csv: install
 	$(BIN)/python benchmarks/csv_bench.py --rows $(ROWS)
+
+# Wheels of the core and of each plugin in dist/: `pip install dist/*.whl` (or `unpaid install dist/*.whl`)
+# installs unpaid where there is no checkout; the docs are in the core's wheel (share/doc/unpaid).
+dist: install
+	rm -rf dist
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist . $(PLUGINS)
+	@ls dist
 
 clean:
 	rm -rf $(VENV) build *.egg-info plugins/*/*.egg-info

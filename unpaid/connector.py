@@ -74,6 +74,9 @@ class ConnectorSpec:
     triggers: tuple[str, ...] = ()
     #: Event kinds ``fetch_events`` reports, e.g. ("open", "click", "payment").
     events: tuple[str, ...] = ()
+    #: Canonical statuses ``push_status`` writes so that the source reports them back (the conformance
+    #: suite pushes each one); None means every status but ``unmapped``.
+    pushes: "frozenset[Status] | None" = None
 
     def setting(self, key: str) -> Setting | None:
         return next((s for s in self.settings if s.key == key), None)

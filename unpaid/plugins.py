@@ -2,8 +2,11 @@
 
 Nothing happens at import. The manager is built on first need; entry points in the ``unpaid``
 group are filtered by ``UNPAID_LOAD_PLUGINS`` *before* they are imported, and a plugin that fails
-to import or register becomes a :class:`PluginProblem` row (shown by ``unpaid plugins`` and
-``unpaid doctor``) instead of a crash.
+to import or register becomes a :class:`PluginProblem` row (shown by ``unpaid plugins``,
+``unpaid doctor`` and a command that needs what it would have registered) instead of a crash.
+
+``UNPAID_TRACE_PLUGINS=1`` prints every load and hook call with its result to stderr;
+``UNPAID_PLUGINS_STRICT=1`` raises a plugin's error instead, after printing its traceback.
 """
 
 from __future__ import annotations
@@ -79,15 +82,34 @@ class Plugins:
         return {name: spec for name, (spec, _) in self._channels.items()}
 
     def connector_spec(self, type_name: str) -> "ConnectorSpec":
-        """Return the spec for a connector type or raise a ConfigError naming the fix."""
+        """Return the spec for a connector type or raise a ConfigError naming the fix.
+
+        When a plugin failed to load, the error names it (the one named like the type first): the
+        connector is then most likely installed and broken, not missing."""
         specs = self.connectors
         if type_name not in specs:
             known = ", ".join(sorted(specs)) or "none installed"
+            broken = self.broken_for(type_name)
+            if broken:
+                p = broken[0]
+                what = f"{p.plugin!r}" + (f" ({p.distribution} {p.version})" if p.distribution else "")
+                likely = p.plugin == type_name or p.distribution == f"unpaid-{type_name}"
+                lead = "its plugin" if likely else "a plugin that may provide it,"
+                raise ConfigError(
+                    f"no connector of type {type_name!r}: {lead} {what} is installed but failed to load: {p.error}",
+                    f"{p.fix}; UNPAID_PLUGINS_STRICT=1 shows the traceback",
+                )
             raise ConfigError(
                 f"no connector of type {type_name!r} (installed: {known})",
-                f"install its plugin, e.g. `pip install unpaid-{type_name}`, then check `unpaid plugins`",
+                f"install its plugin, e.g. `unpaid install unpaid-{type_name}` (from a checkout of unpaid: "
+                f"`unpaid install ./plugins/{type_name}`), then check `unpaid plugins`",
             )
         return specs[type_name]
+
+    def broken_for(self, type_name: str) -> list[PluginProblem]:
+        """Plugins that failed to load, the one named like ``type_name`` first."""
+        named = {type_name, f"unpaid-{type_name}", f"unpaid_{type_name}"}
+        return sorted(self.problems, key=lambda p: not ({p.plugin, p.distribution} & named))
 
     def channel_spec(self, type_name: str) -> "ChannelSpec":
         """Return the spec for a channel type or raise a ConfigError naming the fix."""
@@ -101,10 +123,16 @@ class Plugins:
     def add_commands(self, cli: Any) -> None:
         """Let each plugin add its commands to ``cli``; a failing plugin is recorded, not raised."""
         for impl in self.pm.hook.register_commands.get_hookimpls():
+            before = set(getattr(cli, "commands", {}))
+            _trace(f"{impl.plugin_name}: register_commands(cli)")
             try:
                 impl.function(**_args(impl, cli=cli))
             except Exception as exc:  # noqa: BLE001 - one plugin must not break the CLI
+                _trace(f"{impl.plugin_name}: register_commands raised {exc!r}")
                 self._problem(impl.plugin_name, f"register_commands raised {exc!r}")
+            else:
+                added = sorted(set(getattr(cli, "commands", {})) - before)
+                _trace(f"{impl.plugin_name}: register_commands added {', '.join(added) or 'no command'}")
 
     def _collect(self, hook_name: str, kind: str) -> dict[str, tuple[Any, str]]:
         found: dict[str, tuple[Any, str]] = {}
@@ -122,16 +150,23 @@ class Plugins:
                 if _plugin in self.info:
                     getattr(self.info[_plugin], kind).append(spec.name)
 
+            _trace(f"{plugin}: {hook_name}(register)")
+            before = set(found)
             try:
                 impl.function(**_args(impl, register=register))
             except ConfigError:
                 raise
             except Exception as exc:  # noqa: BLE001 - isolate and attribute a failing plugin
+                _trace(f"{plugin}: {hook_name} raised {exc!r}")
                 self._problem(plugin, f"{hook_name} raised {exc!r}")
+            else:
+                added = sorted(set(found) - before)
+                _trace(f"{plugin}: {hook_name} registered {', '.join(added) or f'no {kind}'}")
         return found
 
     def _problem(self, plugin: str, error: str) -> None:
         if _strict():
+            _print_traceback()
             raise
         info = self.info.get(plugin)
         self.problems.append(PluginProblem(plugin, info and info.distribution, info and info.version, error,
@@ -145,6 +180,26 @@ def _args(impl: Any, **available: Any) -> dict[str, Any]:
 
 def _strict() -> bool:
     return os.environ.get("UNPAID_PLUGINS_STRICT", "") not in ("", "0")
+
+
+def _print_traceback() -> None:
+    """Under UNPAID_PLUGINS_STRICT the plugin author wants where it failed, not only the one-line error."""
+    import traceback
+
+    print("UNPAID_PLUGINS_STRICT: a plugin failed; its traceback:", file=sys.stderr)
+    traceback.print_exc(file=sys.stderr)
+
+
+def tracing() -> bool:
+    return os.environ.get("UNPAID_TRACE_PLUGINS", "") not in ("", "0")
+
+
+def _trace(message: str) -> None:
+    if tracing():
+        print(f"unpaid plugins: {message}", file=sys.stderr)
+
+
+trace = _trace  # for the core's calls into plugin code beyond the hooks (a spec's factory)
 
 
 def _fix(distribution: str | None) -> str:
@@ -222,6 +277,8 @@ def _register(plugins: Plugins, name: str, loader: Callable[[], object], info: P
             plugins.problems.append(PluginProblem(name, info.distribution, info.version,
                                                   "a plugin of that name is already loaded", _fix(info.distribution)))
         return
+    origin = f" ({info.distribution} {info.version})" if info.distribution and not info.default else ""
+    _trace(f"loading {name}{origin}")
     try:
         module = loader()
         pm.register(module, name=name)
@@ -231,13 +288,16 @@ def _register(plugins: Plugins, name: str, loader: Callable[[], object], info: P
             pm.unregister(name=name)
             raise
     except Exception as exc:  # noqa: BLE001 - a broken plugin is a row, not a crash
+        _trace(f"{name} failed to load: {type(exc).__name__}: {exc}")
         if _strict():
+            _print_traceback()
             raise
         plugins.problems.append(PluginProblem(name, info.distribution, info.version,
                                               f"{type(exc).__name__}: {exc}", _fix(info.distribution)))
         return
     info.hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
     plugins.info[name] = info
+    _trace(f"loaded {name} from {getattr(module, '__name__', module)!s}: hooks {', '.join(info.hooks) or 'none'}")
 
 
 def _dist_name(ep: Any) -> str | None:
@@ -264,9 +324,6 @@ def get_plugins() -> Plugins:
     global _current
     if _current is None:
         _current = load()
-        if os.environ.get("UNPAID_TRACE_PLUGINS", "") not in ("", "0"):
-            _current.pm.trace.root.setwriter(sys.stderr.write)
-            _current.pm.enable_tracing()
         for problem in _current.problems:
             print(f"Warning: {problem}", file=sys.stderr)
     return _current

@@ -83,6 +83,16 @@ def open_connector(config: Config, name: str, plugins: "Plugins | None" = None,
         raise ConfigError(f"[sources.{name}] ({source.type}): a setting is not usable: {exc}",
                           f"check the values under [sources.{name}] against the connector's docs") from None
     connector.name = name
+    from unpaid.connector import ConnectorSpec
+    from unpaid.plugins import trace
+
+    trace(f"source {name}: the {spec.name} factory built {type(connector).__name__}"
+          + ("" if isinstance(getattr(connector, "spec", None), ConnectorSpec) else " (without self.spec)"))
+
+    if not isinstance(getattr(connector, "spec", None), ConnectorSpec):
+        # The contract says to set it; one that forgot still gets the spec it was registered with, so that
+        # commands reading capabilities (`unpaid status`) work rather than fail with an AttributeError.
+        connector.spec = spec
     from unpaid.source_state import StoreState
 
     if db_path is None:

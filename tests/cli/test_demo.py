@@ -110,7 +110,7 @@ def test_demo_syncs_dedupes_and_lists_todays_work(cli, with_csv, tmp_path):
 def test_demo_without_the_csv_plugin_says_how_to_install_it(cli, tmp_path):
     result = cli(["demo", "--dir", str(tmp_path / "shop")])
     assert result.exit_code == 2
-    assert "pip install unpaid-csv" in result.stderr
+    assert "unpaid install unpaid-csv" in result.stderr
     assert not (tmp_path / "shop").exists()
 
 

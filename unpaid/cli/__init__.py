@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "auth": ("unpaid.cli.admin:auth", "Store, check or delete a source's secret keys."),
     "doctor": ("unpaid.cli.admin:doctor", "Check config, credentials, store and connectivity."),
     "plugins": ("unpaid.cli.admin:plugins", "List installed plugins and what their connectors can do."),
+    "install": ("unpaid.cli.install:install", "Install plugins (pip packages or folders) where unpaid runs."),
+    "connector": ("unpaid.cli.connector:connector", "Write a new connector plugin: `unpaid connector new NAME`."),
     "demo": ("unpaid.cli.demo:demo", "Build a sample shop, sync it, dedupe it and show today's work."),
     "sync": ("unpaid.cli.sync:sync", "Pull new and changed orders from the sources into the store."),
     "orders": ("unpaid.cli.orders:orders", "List orders: the actual unpaid ones by default, newest first."),
@@ -44,7 +46,8 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix":
 
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings=CONTEXT_SETTINGS,
-             epilog="Plugins may add commands of their own: see `unpaid plugins`. Docs: docs/guide.md")
+             epilog="Plugins may add commands of their own: see `unpaid plugins`. Docs: docs/guide.md in unpaid's "
+                    "source; a wheel installs them in share/doc/unpaid of the environment unpaid runs in.")
 @click.option("--config", metavar="FILE", envvar="UNPAID_CONFIG", show_envvar=True,
               help="Config file [default: ./unpaid.toml, then the user config dir].")
 @click.option("--db", metavar="FILE", envvar="UNPAID_DB", show_envvar=True,

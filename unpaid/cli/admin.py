@@ -301,7 +301,8 @@ def plugins(app: "App", all_: bool, fmt: str | None):
         columns = [Column("name", "plugin"), Column("distribution", "distribution"), Column("version", "version"),
                    Column("provides", "provides")]
         if not rows:
-            app.info("no plugins installed — e.g. `pip install unpaid-csv`; `--all` shows the built-in ones")
+            app.info("no plugins installed — e.g. `unpaid install ./plugins/csv` from a checkout of unpaid; "
+                     "`--all` shows the built-in ones")
         render(rows, fmt, app.stdout, columns)
     else:
         render(rows, fmt, app.stdout)

@@ -9,7 +9,6 @@ started for the length of the demo.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import shutil
@@ -171,8 +170,9 @@ def _served(app: "App", spec: Any, folder: Path, now_option: str | None) -> Iter
         count = copy_shifted(folder / "orders.csv", moment)
         yield {"path": "orders.csv"}, f"{count} orders in {folder / 'orders.csv'}"
         return
-    module, _, attr = spec.emulator.partition(":")
-    emulator = getattr(importlib.import_module(module), attr)(as_of=moment)
+    from unpaid.emulators import start_emulator
+
+    emulator = start_emulator(spec, moment)
     secrets = {env_var("shop", k): v for k, v in emulator.secrets().items()}
     saved = {k: os.environ.get(k) for k in secrets}
     os.environ.update(secrets)

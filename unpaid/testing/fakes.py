@@ -9,7 +9,7 @@ from typing import Any, Iterator, Mapping
 from unpaid import hookimpl
 from unpaid.clock import from_iso, to_iso
 from unpaid.connector import (
-    Capability, Connector, ConnectorError, ConnectorSpec, NotFound, Page, Setting,
+    Capability, Connector, ConnectorError, ConnectorSpec, InvalidData, NotFound, Page, Reject, Setting,
 )
 from unpaid.model import Order, Status
 
@@ -27,11 +27,14 @@ class MemoryBackend:
         self.orders: dict[str, Order] = {}
         self.calls: list[tuple[str, Any]] = []
         self.faults: list[ConnectorError] = []
+        #: Ids of records that cannot be read until they are put again (repaired).
+        self.unreadable: set[str] = set()
 
     def put(self, *orders: Order) -> None:
         for o in orders:
             stamp = o.updated_at or o.created_at
             self.orders[o.native_id] = replace(o, updated_at=stamp)
+            self.unreadable.discard(o.native_id)
 
     def fail_next(self, error: ConnectorError) -> None:
         """Make the next call raise ``error`` (fault injection)."""
@@ -47,8 +50,32 @@ def backend(source: str) -> MemoryBackend:
     return BACKENDS.setdefault(source, MemoryBackend())
 
 
+#: The bookmark of "nothing read yet" (a page's bookmark is never empty).
+START = "start"
+
+
+def position(order: Order) -> tuple[datetime, str]:
+    """Where an order sorts in a fetch: changed time, then id, so that equal times still have an order."""
+    return (order.updated_at or order.created_at, order.native_id)
+
+
+def bookmark_of(where: tuple[datetime, str] | None) -> str:
+    return START if where is None else f"{to_iso(where[0])}|{where[1]}"
+
+
+def bookmark_position(bookmark: str | None) -> tuple[datetime, str] | None:
+    if not bookmark or bookmark == START:
+        return None
+    moment, _, native_id = bookmark.partition("|")
+    return (from_iso(moment), native_id)
+
+
 class InMemoryConnector(Connector):
-    """Orders held in a :class:`MemoryBackend`; bookmark = last ``updated_at`` seen."""
+    """Orders held in a :class:`MemoryBackend`; bookmark = (``updated_at``, id) of the last order read.
+
+    An unreadable record becomes a :class:`Reject` and holds the bookmark before it, so that the
+    record is read again once it is repaired.
+    """
 
     def __init__(self, name: str, settings: Mapping[str, Any], page_size: int = 2):
         self.name = name
@@ -61,19 +88,31 @@ class InMemoryConnector(Connector):
 
     def fetch_orders(self, since: str | None) -> Iterator[Page]:
         self.backend.check()
-        after = from_iso(since) if since else None
-        todo = sorted((o for o in self.backend.orders.values() if after is None or o.updated_at > after),
-                      key=lambda o: (o.updated_at, o.native_id))
+        after = bookmark_position(since)
+        todo = sorted((o for o in self.backend.orders.values() if after is None or position(o) > after),
+                      key=position)
+        held = False
         for start in range(0, len(todo), self.page_size):
             chunk = todo[start : start + self.page_size]
             self.backend.check()
-            yield Page([replace(o, source=self.name) for o in chunk], to_iso(chunk[-1].updated_at))
+            good, rejects = [], []
+            for o in chunk:
+                if o.native_id in self.backend.unreadable:
+                    rejects.append(Reject(f"order {o.native_id}", "the record cannot be read"))
+                    held = True
+                else:
+                    good.append(replace(o, source=self.name))
+                    if not held:
+                        after = position(o)
+            yield Page(good, bookmark_of(after), rejects)
 
     def fetch_order(self, native_id: str) -> Order:
         self.backend.check()
         self.backend.calls.append(("fetch_order", native_id))
         if native_id not in self.backend.orders:
             raise NotFound(self.name, f"order {native_id} does not exist")
+        if native_id in self.backend.unreadable:
+            raise InvalidData(self.name, f"order {native_id} cannot be read", "fix the record at the source")
         return replace(self.backend.orders[native_id], source=self.name)
 
     def push_status(self, native_id: str, status: Status, reason: str | None = None) -> None:

@@ -39,10 +39,20 @@ class TestAutoWebOfficeConnector(ConnectorContract):
         return adapted
 
     @pytest.fixture
-    def connector(self, emulator):
-        conn = make_connector(emulator, page_size=2)
-        yield conn
-        conn.close()
+    def reopen(self, emulator):
+        built = []
+
+        def build():
+            built.append(make_connector(emulator, page_size=2))
+            return built[-1]
+
+        yield build
+        for conn in built:
+            conn.close()
+
+    @pytest.fixture
+    def connector(self, reopen):
+        return reopen()
 
     @pytest.fixture
     def seed(self, emulator):

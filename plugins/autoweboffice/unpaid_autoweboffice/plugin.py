@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from unpaid import hookimpl
 from unpaid.connector import Capability, ConnectorSpec, Setting
+from unpaid.model import Status
 
 SETTINGS = (
     Setting("subdomain", "the account name: ACCOUNT in https://ACCOUNT.autoweboffice.ru", required=True),
@@ -50,6 +51,8 @@ SPEC = ConnectorSpec(
     settings=SETTINGS,
     emulator="unpaid_autoweboffice.emulator:start",
     triggers=TRIGGERS,
+    # A refund is made in the source itself: push_status refuses it with a fix saying so.
+    pushes=frozenset(Status) - {Status.REFUNDED, Status.UNMAPPED},
 )
 
 

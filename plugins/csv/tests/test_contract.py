@@ -10,10 +10,23 @@ from .conftest import FLAVORS, build, write_csv
 
 
 class CsvFaults:
-    """A file can only be unreadable: garbage is a file that switches encoding midway."""
+    """A file can only be unreadable: garbage is a file that switches encoding midway, or one bad row."""
 
-    def __init__(self, path):
-        self.path = path
+    def __init__(self, path, flavor):
+        self.path, self.flavor = path, FLAVORS[flavor]
+
+    def unreadable(self, native_id):
+        """The row's creation date becomes text no reader takes; the seed's next rewrite repairs it."""
+        import csv
+        import io
+
+        text = self.path.read_bytes().decode(self.flavor["encoding"])
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=self.flavor["delimiter"]))
+        for row in rows[1:]:
+            if row and row[0] == native_id:
+                row[2] = "not a date"
+        write_csv(self.path, rows[0], rows[1:], self.flavor["encoding"], self.flavor["delimiter"],
+                  self.flavor["newline"])
 
     def garbage(self):
         data = self.path.read_bytes()
@@ -29,11 +42,15 @@ class TestCsvConnector(ConnectorContract):
         return tmp_path / "orders.csv"
 
     @pytest.fixture
-    def connector(self, path):
+    def reopen(self, path):
         settings = {"page_size": 2}
         if self.flavor == "ru":
             settings["_timezone"] = "Europe/Moscow"
-        return build(path, **settings)
+        return lambda: build(path, **settings)
+
+    @pytest.fixture
+    def connector(self, reopen):
+        return reopen()
 
     @pytest.fixture
     def seed(self, path):
@@ -51,7 +68,7 @@ class TestCsvConnector(ConnectorContract):
 
     @pytest.fixture
     def faults(self, path):
-        return CsvFaults(path)
+        return CsvFaults(path, self.flavor)
 
 
 class TestCsvConnectorRussianExcel(TestCsvConnector):

@@ -118,7 +118,8 @@ class StatusMap:
         """The text to write for ``status``: configured label, else ``family``'s label, else the code."""
         if status in self.write:
             return self.write[status]
-        return FAMILIES[family][status] if family else status.value
+        # A family without a label for the status (refunded) gets the canonical code, which every family reads.
+        return FAMILIES[family].get(status, status.value) if family else status.value
 
 
 def vocabulary(counts: Mapping[str, int]) -> str | None:

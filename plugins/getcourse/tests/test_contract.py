@@ -39,13 +39,24 @@ class TestGetCourseConnector(ConnectorContract):
         return {"secret_key": SECRET, "developer_key": DEVELOPER}
 
     @pytest.fixture
-    def connector(self, make_connector, secrets):
-        connector = make_connector(secrets=secrets, page_size=2, default_group="Дожим: 3 письма",
-                                   author_user_id=1)
-        # The seeded orders are from T0's day; the sync runs the next day, as it would from cron.
-        connector.clock = lambda: T0 + timedelta(days=1)
-        yield connector
-        connector.close()
+    def reopen(self, make_connector, secrets):
+        built = []
+
+        def build():
+            connector = make_connector(secrets=secrets, page_size=2, default_group="Дожим: 3 письма",
+                                       author_user_id=1)
+            # The seeded orders are from T0's day; the sync runs the next day, as it would from cron.
+            connector.clock = lambda: T0 + timedelta(days=1)
+            built.append(connector)
+            return connector
+
+        yield build
+        for connector in built:
+            connector.close()
+
+    @pytest.fixture
+    def connector(self, reopen):
+        return reopen()
 
     @pytest.fixture
     def seed(self, emulator):

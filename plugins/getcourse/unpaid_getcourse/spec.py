@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from unpaid.connector import Capability, ConnectorSpec, Setting
+from unpaid.model import Status
 
 
 def _factory(name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]):
@@ -59,4 +60,6 @@ SPEC = ConnectorSpec(
     ),
     emulator="unpaid_getcourse.emulator:start",
     triggers=("group",),
+    # A refund is made in the source itself: push_status refuses it with a fix saying so.
+    pushes=frozenset(Status) - {Status.REFUNDED, Status.UNMAPPED},
 )
