@@ -29,6 +29,8 @@ _UPSERT = (
                 for c in COLUMNS if c != "id")
 )
 _CHUNK = 500
+#: Status by stored value: a dict look-up, where ``Status(value)`` costs an enum call per row read.
+_STATUS = {s.value: s for s in Status}
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ def from_row(row) -> Order:
         source=row["source"],
         native_id=row["native_id"],
         number=row["number"],
-        status=Status(row["status"]),
+        status=_STATUS.get(row["status"]) or Status(row["status"]),
         native_status=row["native_status"],
         created_at=from_iso(row["created_at"]),
         updated_at=from_iso(row["updated_at"]),
