@@ -231,6 +231,20 @@ class Orders:
         for row in self.store.dicts(sql, args):
             yield from_row(row)
 
+    def records(self, q: OrderQuery, limit: int | None = None, offset: int = 0) -> Iterator[dict]:
+        """:meth:`query`'s orders as JSON records (:func:`unpaid.records.order_dict`), read as plain tuples and
+        never built as orders: the export path, a row at a time."""
+        from unpaid.records import RECORD_COLUMNS, row_record
+
+        where, args = q.where()
+        sql = f"SELECT {', '.join(RECORD_COLUMNS)} FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        return map(row_record, cur.execute(sql, args))
+
     def count(self, q: OrderQuery) -> int:
         where, args = q.where()
         return self.conn.execute(f"SELECT COUNT(*) FROM orders{where}", args).fetchone()[0]
