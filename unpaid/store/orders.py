@@ -191,15 +191,25 @@ class Orders:
         if not orders:
             return []
         changes: list[StatusChange] = []
+        moved: list[Order] = []  # new here or with another status: their call tasks carry the status
         if not known_new:
             before = self.statuses([o.id for o in orders])
             for o in orders:
                 old = before.get(o.id)
-                if old is not None and old != o.status.value:
-                    changes.append(StatusChange(o.id, old, o.status.value))
+                if old != o.status.value:
+                    moved.append(o)
+                    if old is not None:
+                        changes.append(StatusChange(o.id, old, o.status.value))
         stamp = to_iso(synced_at)
         self.conn.executemany(_UPSERT, (to_row(o, stamp) for o in orders))
+        self._tasks_follow((o.status.value, o.id) for o in moved)
         return changes
+
+    def _tasks_follow(self, statuses: Iterable[tuple[str, str]]) -> None:
+        """Pass (status, order id) on to the orders' call tasks, which the queue counts by (schema 9).
+
+        A source's first sync (``known_new``) skips this: no task can name an order not stored yet."""
+        self.conn.executemany("UPDATE tasks SET order_status = ? WHERE order_id = ?", statuses)
 
     def statuses(self, ids: Sequence[str]) -> dict[str, str]:
         """Current status of each stored id among ``ids``."""
@@ -328,6 +338,7 @@ class Orders:
             " WHERE id = ?",
             (status.value, native_status, status.value, reason, to_iso(at), order_id),
         )
+        self._tasks_follow([(status.value, order_id)])
 
     def set_manager(self, order_id: str, manager: str) -> None:
         """Record the manager who took the order (in unpaid: no source takes it yet; a sync brings back theirs)."""
