@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PLUGINS := plugins/csv plugins/getcourse plugins/autoweboffice
 
-.PHONY: install demo test proofs bench bench-csv dist clean
+.PHONY: install demo test proofs bench bench-foundation bench-csv dist clean
 
 $(BIN)/unpaid: pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,13 @@ test: install
 proofs: install
 	UNPAID_PROOFS=full $(BIN)/python -m pytest tests/proofs
 
+# One table: every command at 10k, 100k and 1M orders against anchors timed in the same run (minutes at 1M);
+# `make bench SIZES=10000,100000` for a quick one. Start-up and sync figures: `make bench-foundation`.
+SIZES ?= 10000,100000,1000000
 bench: install
+	$(BIN)/python benchmarks/table.py --sizes $(SIZES)
+
+bench-foundation: install
 	$(BIN)/python benchmarks/run.py
 
 # The CSV sync against anchors timed in the same run; `make bench-csv ROWS=100000` for a quick one.

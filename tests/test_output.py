@@ -52,3 +52,22 @@ def test_render_one_as_json_and_lines():
     out = io.StringIO()
     render_one({"id": "shop:1", "paid": False}, "table", out)
     assert "paid  no" in out.getvalue()
+
+
+def test_rows_read_before_a_failure_are_written_before_it_propagates():
+    import io
+
+    import pytest
+
+    from unpaid.output import render
+
+    def rows():
+        yield {"a": 1}
+        yield {"a": 2}
+        raise RuntimeError("the source broke")
+
+    for fmt, expected in (("jsonl", '{"a": 1}\n{"a": 2}\n'), ("json", '[\n  {"a": 1},\n  {"a": 2}')):
+        out = io.StringIO()
+        with pytest.raises(RuntimeError):
+            render(rows(), fmt, out)
+        assert out.getvalue() == expected

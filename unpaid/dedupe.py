@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 from unpaid.config import DEFAULT_SAME_PRODUCT_WITHIN
 from unpaid.model import Order, Status
@@ -136,8 +136,7 @@ def plan(orders: Iterable[Order], facts: Mapping[str, Facts] | None = None, *,
         customer, product = order.customer.key, order.product_key
         if customer is None or product is None:
             if order.is_actual:
-                why = "no customer e-mail or phone" if customer is None else "no product"
-                unkeyed.append(Decision(order, SKIP, f"{why}: cannot look for twins"))
+                unkeyed.append(unkeyed_decision(order))
             continue
         groups.setdefault((customer, product), {})[order.id] = order
     decisions: list[Decision] = []
@@ -145,6 +144,31 @@ def plan(orders: Iterable[Order], facts: Mapping[str, Facts] | None = None, *,
         decisions += _decide(list(groups[key].values()), ctx)
     unique = {d.order_id: d for d in unkeyed}
     return decisions + [unique[k] for k in sorted(unique)]
+
+
+def unkeyed_decision(order: Order) -> Decision:
+    """An actual order without a customer key or a product key: left alone, with the reason."""
+    why = "no customer e-mail or phone" if order.customer.key is None else "no product"
+    return Decision(order, SKIP, f"{why}: cannot look for twins")
+
+
+def plan_stream(batches: Iterable[list[list[Order]]], facts_of: Callable[[set[str]], Mapping[str, Facts]],
+                unkeyed: Iterable[Order], *, window: timedelta = DEFAULT_SAME_PRODUCT_WITHIN,
+                today: date | None = None, force: bool = False, zone: tzinfo = timezone.utc) -> Iterator[Decision]:
+    """:func:`plan`'s decisions, in its order, from orders already grouped: a batch at a time.
+
+    ``batches`` yield groups (one customer and product each, in key order; groups that cannot need a
+    decision may be left out), ``facts_of(ids)`` gives the facts of a batch's related orders, ``unkeyed``
+    the actual orders without a customer or product key, by id. Memory holds one batch, not every order.
+    """
+    for groups in batches:
+        # The orders related_ids would name: the actual ones of groups with more than one order.
+        facts = facts_of({o.id for group in groups if len(group) > 1 for o in group if o.is_actual})
+        ctx = _Context(window, facts, today, force, zone)
+        for group in groups:
+            yield from _decide(group, ctx)
+    for order in unkeyed:
+        yield unkeyed_decision(order)
 
 
 def _decide(group: list[Order], ctx: _Context) -> list[Decision]:

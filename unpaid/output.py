@@ -18,6 +18,10 @@ from unpaid.text import terminal_safe
 FORMATS = ("table", "json", "jsonl", "csv")
 # Characters that make Excel, LibreOffice or Google Sheets evaluate a cell (OWASP CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# One encoder each for every row: json.dumps with options builds a new encoder per call, which costs as
+# much as encoding an order.
+_row_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+_cell_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ def _cell(value: Any) -> str:
 
 def _flat(value: Any) -> Any:
     if isinstance(value, (list, tuple, dict)):
-        return json.dumps(value, ensure_ascii=False)
+        return _cell_json(value)
     return value
 
 
@@ -65,9 +69,9 @@ def render(rows: Iterable[Mapping[str, Any]], fmt: str, out: TextIO,
         return _json(rows, out)
     if fmt == "jsonl":
         n = 0
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-            n += 1
+        for chunk in _chunks(rows):
+            out.write("".join(_row_json(row) + "\n" for row in chunk))
+            n += len(chunk)
         return n
     if fmt == "csv":
         return _csv(rows, out)
@@ -77,22 +81,41 @@ def render(rows: Iterable[Mapping[str, Any]], fmt: str, out: TextIO,
 def _json(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
     n = 0
     out.write("[")
-    for row in rows:
-        out.write(",\n  " if n else "\n  ")
-        out.write(json.dumps(row, ensure_ascii=False, default=str))
-        n += 1
+    for chunk in _chunks(rows):
+        out.write(("\n  " if not n else ",\n  ") + ",\n  ".join(map(_row_json, chunk)))
+        n += len(chunk)
     out.write("\n]\n" if n else "]\n")
     return n
 
 
+def _chunks(rows: Iterable[Mapping[str, Any]], size: int = 256) -> Iterable[list]:
+    """Rows a few hundred at a time: one write per chunk, not per row (a write costs as much as encoding
+    a row); memory holds one chunk, and a slow source still shows its first rows after a chunk."""
+    chunk: list = []
+    try:
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    except Exception:
+        if chunk:  # the rows read before a failure are written, as they were one by one
+            yield chunk
+        raise
+    if chunk:
+        yield chunk
+
+
 def _csv(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
     writer = None
+    fields: list[str] = []
     n = 0
     for row in rows:
-        if writer is None:
-            writer = csv.DictWriter(out, fieldnames=list(row.keys()), extrasaction="ignore", lineterminator="\n")
-            writer.writeheader()
-        writer.writerow({k: csv_safe(_flat(v)) for k, v in row.items()})
+        if writer is None:  # the first row's keys are the columns; others' extra keys are left out
+            fields = list(row.keys())
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(fields)
+        writer.writerow([csv_safe(_flat(row[k])) if k in row else "" for k in fields])
         n += 1
     return n
 

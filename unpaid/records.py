@@ -6,10 +6,11 @@ that emits orders stay identical. Ids are strings, times ISO-8601 UTC, money min
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from unpaid.clock import to_iso
-from unpaid.model import Money, Order
+from unpaid.clock import from_iso, to_iso
+from unpaid.model import STATUS_LABELS, Money, Order, Status, normalize_email, normalize_phone
 
 
 def money_dict(money: Money | None) -> dict[str, Any] | None:
@@ -56,3 +57,60 @@ def flat_order(record: dict[str, Any]) -> dict[str, Any]:
         out[f"{key}_minor"] = money.get("minor")
         out[f"{key}_currency"] = money.get("currency")
     return out
+
+
+#: The orders columns :func:`row_record` reads, in its order.
+RECORD_COLUMNS = ("source", "native_id", "number", "status", "native_status", "created_at", "updated_at", "paid_at",
+                  "email", "phone", "name", "product_key", "product_title", "total_minor", "currency", "paid_minor",
+                  "manager", "payment_link", "cancel_reason", "items", "extra")
+
+
+def row_record(row: tuple) -> dict[str, Any]:
+    """``order_dict(from_row(row))`` straight from a tuple of :data:`RECORD_COLUMNS`, for exports of many
+    rows: no Order is built on the way (a third of an export's time)."""
+    (source, native_id, number, status, native_status, created_at, updated_at, paid_at, email, phone, name,
+     product_key, product_title, total_minor, currency, paid_minor, manager, payment_link, cancel_reason,
+     items, extra) = row
+    state = _STATUS.get(status) or Status(status)
+    total = {"minor": total_minor, "currency": currency}
+    if items is None and product_key is not None:
+        lines = [{"product_id": product_key, "title": product_title or "", "quantity": 1, "price": dict(total)}]
+    elif items:
+        lines = [{"product_id": pid, "title": title or "", "quantity": qty or 1,
+                  "price": {"minor": price, "currency": currency} if price is not None else None}
+                 for pid, title, qty, price in json.loads(items)]
+    else:
+        lines = []
+    return {
+        "id": f"{source}:{native_id}",
+        "source": source,
+        "native_id": native_id,
+        "number": number,
+        "status": state.value,
+        "status_label": STATUS_LABELS[state],
+        "native_status": native_status,
+        "created_at": _iso(created_at),
+        "updated_at": _iso(updated_at),
+        "paid_at": _iso(paid_at),
+        "customer": {"email": email, "phone": phone, "name": name,
+                     "key": normalize_email(email) or normalize_phone(phone)},
+        "items": lines,
+        "total": total,
+        "paid": {"minor": paid_minor, "currency": currency} if paid_minor is not None else None,
+        "manager": manager,
+        "payment_link": payment_link,
+        "cancel_reason": cancel_reason,
+        "extra": json.loads(extra) if extra else {},
+    }
+
+
+def _iso(text: str | None) -> str | None:
+    # The store writes to_iso's form (20 characters, Z); anything else is read and written again.
+    if not text:
+        return None
+    if len(text) == 20 and text[-1] == "Z":
+        return text
+    return to_iso(from_iso(text))
+
+
+_STATUS = {s.value: s for s in Status}

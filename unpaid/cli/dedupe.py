@@ -71,35 +71,36 @@ def dedupe(app, apply_: bool, force: bool, sources: tuple[str, ...], fmt: str | 
       unpaid dedupe                   # what would change, and why
       unpaid dedupe --apply --source shop
     """
-    from unpaid.dedupe import FALSE, plan, related_ids
+    from unpaid.dedupe import FALSE, plan_stream
     from unpaid.output import render
-    from unpaid.store.dedupe_facts import dedupe_facts
-    from unpaid.store.orders import OrderQuery
+    from unpaid.store.dedupe_facts import dedupe_facts, dedupe_groups, unkeyed_orders
 
     fmt = fmt or app.format
     store, now = app.store, app.now()
     for name in sources:
         if name not in app.config.sources and store.orders.count_source(name) == 0:
             app.config.source(name)  # raises, listing the configured sources
-    # Customers with more than one order, plus every actual order (for the unkeyed ones).
-    candidates = {o.id: o for o in store.orders.with_twins()}
-    candidates.update((o.id, o) for o in store.orders.query(OrderQuery()) if o.id not in candidates)
-    facts = dedupe_facts(store, related_ids(candidates.values()), now)
-    decisions = [d for d in plan(candidates.values(), facts, window=app.config.same_product_within,
-                                 today=now.astimezone(app.zone).date(), force=force, zone=app.zone)
-                 if not sources or d.order.source in sources]
+    # Grouped in SQL and decided a batch of groups at a time: never every order in memory at once.
+    window = app.config.same_product_within
+    stream = plan_stream(dedupe_groups(store, window), lambda ids: dedupe_facts(store, ids, now),
+                         unkeyed_orders(store), window=window, today=now.astimezone(app.zone).date(),
+                         force=force, zone=app.zone)
+    decisions = (d for d in stream if not sources or d.order.source in sources)
+    if not apply_:
+        tally = _Tally()
+        render((_row(d, fmt) for d in tally.watch(app, decisions)), fmt, app.stdout, _columns(app)[:-1])
+        counts = tally.text()
+        if tally.n[FALSE]:
+            app.info(f"{counts} — run `unpaid dedupe --apply` to do it")
+        else:
+            app.info(f"nothing to mark False ({counts})")
+        return
+    decisions = list(decisions)
     to_false = [d for d in decisions if d.action == FALSE]
     for d in to_false:
         if d.warning:
             app.warn(f"{d.order_id}: {d.warning}")
     counts = _counts(decisions)
-    if not apply_:
-        render((_row(d, fmt) for d in decisions), fmt, app.stdout, _columns(app)[:-1])
-        if to_false:
-            app.info(f"{counts} — run `unpaid dedupe --apply` to do it")
-        else:
-            app.info(f"nothing to mark False ({counts})")
-        return
     failed = _apply(app, decisions, fmt)
     done = len(to_false) - failed
     app.info(f"marked {plural(done, 'order')} False" + (f", {failed} failed" if failed else "") + f" ({counts})")
@@ -107,12 +108,36 @@ def dedupe(app, apply_: bool, force: bool, sources: tuple[str, ...], fmt: str | 
         click.get_current_context().exit(ExitCode.FAILED)
 
 
+class _Tally:
+    """Counts decisions by action as they stream past, and warns of each forced False as it comes."""
+
+    def __init__(self) -> None:
+        from unpaid.dedupe import FALSE, KEEP, SKIP
+
+        self.n = {FALSE: 0, KEEP: 0, SKIP: 0}
+
+    def watch(self, app, decisions):
+        for d in decisions:
+            self.n[d.action] += 1
+            if d.warning:
+                app.warn(f"{d.order_id}: {d.warning}")
+            yield d
+
+    def text(self) -> str:
+        return _text(self.n)
+
+
 def _counts(decisions) -> str:
     """``N orders looked at: F to mark False, K kept, S skipped`` — the three always add up to N."""
     from unpaid.dedupe import FALSE, KEEP, SKIP
 
-    n = {a: sum(1 for d in decisions if d.action == a) for a in (FALSE, KEEP, SKIP)}
-    return (f"{plural(len(decisions), 'order')} looked at: {n[FALSE]} to mark False, {n[KEEP]} kept, "
+    return _text({a: sum(1 for d in decisions if d.action == a) for a in (FALSE, KEEP, SKIP)})
+
+
+def _text(n: dict[str, int]) -> str:
+    from unpaid.dedupe import FALSE, KEEP, SKIP
+
+    return (f"{plural(sum(n.values()), 'order')} looked at: {n[FALSE]} to mark False, {n[KEEP]} kept, "
             f"{n[SKIP]} skipped")
 
 

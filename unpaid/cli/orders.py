@@ -108,7 +108,7 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
       unpaid orders --all --customer anna@example.com --format json
     """
     from unpaid.output import plural, render
-    from unpaid.records import flat_order, order_dict
+    from unpaid.records import flat_order
 
     query = build_query(app, statuses=statuses, all_=all_, sources=sources, products=products,
                         older_than=older_than, newer_than=newer_than, customer=customer, manager=manager,
@@ -116,7 +116,7 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
     store, now = app.store, app.now()
     total = store.orders.count(query)
     offset = (page - 1) * limit if limit else 0
-    rows = (order_dict(o) for o in store.orders.query(query, limit=limit, offset=offset))
+    rows = store.orders.records(query, limit=limit, offset=offset)
     if fmt == "csv":
         rows = (flat_order(r) for r in rows)
     from unpaid.cli.order_view import order_columns

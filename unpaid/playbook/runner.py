@@ -1,5 +1,9 @@
 """The runner: for each due decision, claim it in the ledger -> re-check the order at its source -> act -> record.
 
+The re-check is batched: before acting, a run reads the orders it is about to act on from each source that
+reads many as cheaply as one (a file) in one :meth:`~unpaid.connector.Connector.fetch_many`, after the run
+started, so a copy from before the run is never acted on and a file is not scanned once per action.
+
 Exactly once, cron-safe: the claim is one atomic statement, so two runs never do the same action; the
 result is written with the enrollment's move in one transaction, so a run killed at any point leaves
 either a claim (outcome unknown: retried when safe, else reported) or a finished action, never a gap.
@@ -15,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from unpaid import signals
 from unpaid.channel import ChannelError, ChannelUnavailable, Delivery, Message
 from unpaid.clock import Clock, format_duration, to_iso
-from unpaid.connector import AuthFailed, Capability, ConnectorError, NotFound, RateLimited, Temporary
+from unpaid.connector import AuthFailed, Capability, Connector, ConnectorError, NotFound, RateLimited, Temporary
 from unpaid.errors import ExitCode, UnpaidError
 from unpaid.output import plural
 from unpaid.model import FINISHED, Order, Status
@@ -111,6 +115,9 @@ class Runner:
         self.optouts = optout_addresses(config, store)
         self.expired: set[str] = set()
         self._started: datetime | None = None  # what a run read from a source itself counts as fresh until it ends
+        #: Fresh answers read in one batch per source before acting (order id -> order or error): see _prefetch.
+        self._prefetched: dict[str, Order | ConnectorError] = {}
+        self._read: set[str] = set()  # orders read fresh in this run: their stored copy is as fresh until it ends
         self._review_channels: Any = None  # unpaid.review.Channels, for the Message-IDs of held actions
 
     # ---- the loop ----
@@ -136,6 +143,7 @@ class Runner:
                 from unpaid.playbook.events import sync_events
 
                 sync_events(self, playbooks, now)
+                self._prefetch(playbooks, now)
                 for pb in playbooks:
                     self._run_playbook(pb, now)
         finally:
@@ -160,6 +168,54 @@ class Runner:
                     if not fresh:
                         break
                     case = fresh[0]
+
+    def _prefetch(self, playbooks: "list[Playbook]", now: datetime) -> None:
+        """Read fresh, in one batch per source, the orders whose first decision is due now.
+
+        Only for sources that read many orders as cheaply as one (they override ``fetch_many``; an export-API
+        source is refreshed by one sync in :meth:`_recheck` already): per order, a file would be scanned once
+        per action. An order not read here (one that becomes due during the run) is read on its own as before.
+        """
+        from unpaid.freshness import stale
+
+        wide = any(not pb.segment.sources for pb in playbooks)
+        batched: dict[str, Any] = {}
+        for source in self.config.sources:
+            if not wide and not any(source in pb.segment.sources for pb in playbooks):
+                continue
+            try:
+                connector = self._connector(source)
+            except UnpaidError:  # reported, as before, by the action that needs it
+                continue
+            if connector is not None and Capability.FETCH_ONE in connector.spec.capabilities \
+                    and not getattr(connector, "refresh_by_sync", False) \
+                    and type(connector).fetch_many is not Connector.fetch_many:
+                batched[source] = connector
+        if not batched:
+            return
+        due: dict[str, dict[str, Order]] = {}
+        for pb in playbooks:
+            if pb.segment.sources and not set(pb.segment.sources) & set(batched):
+                continue
+            planner = Planner(pb, self.lib.channels)
+            ids = [i for chunk in candidate_chunks(self.store, pb, now) for i in chunk]
+            for start in range(0, len(ids), 500):
+                for case in self._cases(pb, ids[start : start + 500], now):
+                    if case.order.source not in batched:
+                        continue
+                    d = planner.first(case, now)
+                    if d is not None and d.due and d.kind in ("enter", "act", "skip", "advance"):
+                        due.setdefault(case.order.source, {})[case.order.id] = case.order
+        for source, orders in due.items():
+            connector = batched[source]
+            wanted = stale(self.store, connector, list(orders.values()), now, since=self._started)
+            if not wanted:
+                continue
+            self.progress(f"reading {plural(len(wanted), 'order')} fresh from {source}")
+            answers = connector.fetch_many([o.native_id for o in wanted])
+            for order in wanted:
+                if order.native_id in answers:
+                    self._prefetched[order.id] = answers[order.native_id]
 
     def _cases(self, pb: "Playbook", ids: list[str], now: datetime) -> list[Case]:
         since = now - (pb.cap.per if pb.cap else timedelta(days=1))
@@ -315,10 +371,12 @@ class Runner:
         if connector is None or Capability.FETCH_ONE not in connector.spec.capabilities:
             return order
         now = self.clock.now()
-        if not stale(self.store, connector, [order], now, since=self._started):
+        if order.id in self._read or not stale(self.store, connector, [order], now, since=self._started):
             fresh = self.store.orders.get(order.id) or order
         else:
-            answers, stored = refresh(self.store, connector, [order], now)
+            early = self._prefetched.pop(order.id, None)  # read in this run, after it started: see _prefetch
+            answers, stored = ({order.native_id: early}, False) if early is not None else \
+                refresh(self.store, connector, [order], now)
             # No answer for the order is not an answer that it is gone: only the source's own "not found" is.
             fresh = answers.get(order.native_id) or Temporary(order.source, f"the source gave no answer for {order.id}",
                                                               "it is read again at the next run")
@@ -334,6 +392,7 @@ class Runner:
             if not stored:
                 with self.store.transaction():
                     self.store.orders.upsert([fresh], now)
+            self._read.add(order.id)
         if fresh.status in FINISHED and fresh.status not in wanted:
             return f"order is {fresh.status.value} at the source by now"
         return fresh
@@ -502,6 +561,7 @@ class Runner:
         return {"to": acted.to}, ""
 
     def _set_status(self, order: Order, status: Status, reason: str | None) -> tuple[dict[str, Any], str]:
+        self._prefetched.pop(order.id, None)  # the read before this change is not the order any more
         connector = self._connector(order.source)
         pushed = False
         if connector is not None and Capability.PUSH_STATUS in connector.spec.capabilities:

@@ -1,9 +1,10 @@
-"""What dedupe must respect, read from the store: active playbook enrollments, live claims, payment promises."""
+"""What dedupe reads from the store: the groups of orders that may be twins (grouped in SQL), the orders it
+cannot group, and what it must respect: active playbook enrollments, live claims, payment promises."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Iterable
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from unpaid.clock import from_iso
 from unpaid.dedupe import Facts
@@ -11,6 +12,7 @@ from unpaid.store.enrollments import ACTIVE
 from unpaid.store.tasks import Tasks
 
 if TYPE_CHECKING:
+    from unpaid.model import Order
     from unpaid.store import Store
 
 _CHUNK = 500
@@ -40,3 +42,66 @@ def dedupe_facts(store: "Store", order_ids: Iterable[str], now: datetime) -> dic
         out[oid] = Facts(playbook, entered_at, claim.manager if claim else None, claim.lease_until if claim else None,
                          promises.get(oid))
     return out
+
+
+def _actual() -> tuple[str, list[str]]:
+    from unpaid.model import ACTUAL
+
+    values = sorted(s.value for s in ACTUAL)
+    return f"status IN ({', '.join('?' * len(values))})", values
+
+
+def dedupe_groups(store: "Store", window: timedelta, batch: int = 20_000) -> Iterator[list[list["Order"]]]:
+    """Orders grouped by customer and product key, in key order, in batches of about ``batch`` orders.
+
+    Only groups that may need a decision are read: more than one order and either two actual ones or one
+    actual order and a payment at most ``window`` (and a second, for rounding) before it. The grouping runs
+    in SQL over the ``orders_dedupe`` index, in its order (no sort of every row); each group comes whole.
+    """
+    from unpaid.model import Status
+    from unpaid.store.orders import from_row
+
+    actual, values = _actual()
+    days = (window + timedelta(seconds=1)).total_seconds() / 86400
+    sql = (
+        "WITH a AS (SELECT customer_key AS c, product_key AS p, COUNT(*) AS n,"
+        f" SUM({actual}) AS na, MIN(CASE WHEN {actual} THEN created_at END) AS first_actual,"
+        " MAX(CASE WHEN status = ? THEN COALESCE(paid_at, created_at) END) AS last_paid"
+        " FROM orders WHERE customer_key IS NOT NULL AND product_key IS NOT NULL"
+        " GROUP BY customer_key, product_key ORDER BY customer_key, product_key),"
+        " g AS (SELECT c, p FROM a WHERE n > 1 AND (na > 1 OR (na = 1 AND last_paid IS NOT NULL AND ("
+        " julianday(last_paid) IS NULL OR julianday(first_actual) IS NULL"
+        " OR julianday(last_paid) >= julianday(first_actual) - ?))))"
+        # Cancelled, false and refunded orders neither decide nor get a decision: not read.
+        f" SELECT o.* FROM g CROSS JOIN orders o ON o.customer_key = g.c AND o.product_key = g.p"
+        f" AND (o.status = ? OR o.{actual})"
+    )
+    out: list[list[Order]] = []
+    size, key, group = 0, None, []
+    for row in store.conn.execute(sql, [*values, *values, Status.PAID.value, days, Status.PAID.value, *values]):
+        k = (row["customer_key"], row["product_key"])
+        if k != key:
+            if key is not None and k < key:  # the index's order, which the planner's output order relies on
+                raise RuntimeError(f"dedupe read the groups out of order: {k} after {key}")
+            if group:
+                out.append(group)
+                size += len(group)
+                if size >= batch:
+                    yield out
+                    out, size = [], 0
+            key, group = k, []
+        group.append(from_row(row))
+    if group:
+        out.append(group)
+    if out:
+        yield out
+
+
+def unkeyed_orders(store: "Store") -> Iterator["Order"]:
+    """Actual orders without a customer key or a product key, by id."""
+    from unpaid.store.orders import from_row
+
+    actual, values = _actual()
+    sql = f"SELECT * FROM orders WHERE {actual} AND (customer_key IS NULL OR product_key IS NULL) ORDER BY id"
+    for row in store.conn.execute(sql, values):
+        yield from_row(row)

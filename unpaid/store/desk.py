@@ -61,10 +61,12 @@ class DeskStore:
             one_per_order = (" AND (t.order_id NOT IN (SELECT order_id FROM tasks WHERE state = ? GROUP BY order_id"
                              " HAVING COUNT(*) > 1) OR t.id = (SELECT t2.id FROM tasks t2 WHERE t2.order_id ="
                              f" t.order_id AND t2.state = ? ORDER BY {_MANAGER_FIRST}, t2.due_at, t2.id LIMIT 1))")
-        sql = (" FROM tasks t JOIN orders o ON o.id = t.order_id"
+        # A count needs no order column: the status each task carries (kept by triggers) spares a look-up
+        # of every due task's order; a page joins its orders anyway.
+        sql = (" FROM tasks t" + ("" if counting else " JOIN orders o ON o.id = t.order_id") +
                " LEFT JOIN claims c ON c.order_id = t.order_id AND c.lease_until > ?"
                " WHERE t.state = ? AND t.due_at <= ?"
-               f" AND o.status IN ({', '.join('?' * len(actual))})"
+               f" AND {'t.order_status' if counting else 'o.status'} IN ({', '.join('?' * len(actual))})"
                # One row per order: the call a manager scheduled wins over the playbooks' own, else the earliest.
                + one_per_order)
         args: list = [to_iso(now), OPEN, to_iso(until), *actual, OPEN] + ([OPEN] if counting else [])

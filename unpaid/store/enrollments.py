@@ -106,9 +106,12 @@ class Enrollments:
         keys, out = sorted(set(chain_keys)), []
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
+            # CROSS JOIN keeps the chains' enrollments the outer loop: left to itself, SQLite may walk every
+            # done ledger entry per call (it has no statistics for a ledger that was empty at ANALYZE), and
+            # a run that loads a case per action grows quadratic with the ledger.
             sql = ("SELECT e.chain_key, l.step, l.order_id, o.created_at, l.updated_at FROM enrollments e"
-                   " JOIN ledger l ON l.order_id = e.order_id AND l.playbook = e.playbook"
-                   " JOIN orders o ON o.id = e.order_id"
+                   " CROSS JOIN ledger l ON l.order_id = e.order_id AND l.playbook = e.playbook"
+                   " CROSS JOIN orders o ON o.id = e.order_id"
                    f" WHERE e.chain_key IN ({', '.join('?' * len(chunk))}) AND e.playbook = ?"
                    " AND l.state = 'done' AND l.action IN ('send', 'trigger', 'call', 'offer')"
                    " ORDER BY l.updated_at")

@@ -29,6 +29,8 @@ _UPSERT = (
                 for c in COLUMNS if c != "id")
 )
 _CHUNK = 500
+#: Status by stored value: a dict look-up, where ``Status(value)`` costs an enum call per row read.
+_STATUS = {s.value: s for s in Status}
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ def from_row(row) -> Order:
         source=row["source"],
         native_id=row["native_id"],
         number=row["number"],
-        status=Status(row["status"]),
+        status=_STATUS.get(row["status"]) or Status(row["status"]),
         native_status=row["native_status"],
         created_at=from_iso(row["created_at"]),
         updated_at=from_iso(row["updated_at"]),
@@ -189,15 +191,25 @@ class Orders:
         if not orders:
             return []
         changes: list[StatusChange] = []
+        moved: list[Order] = []  # new here or with another status: their call tasks carry the status
         if not known_new:
             before = self.statuses([o.id for o in orders])
             for o in orders:
                 old = before.get(o.id)
-                if old is not None and old != o.status.value:
-                    changes.append(StatusChange(o.id, old, o.status.value))
+                if old != o.status.value:
+                    moved.append(o)
+                    if old is not None:
+                        changes.append(StatusChange(o.id, old, o.status.value))
         stamp = to_iso(synced_at)
         self.conn.executemany(_UPSERT, (to_row(o, stamp) for o in orders))
+        self._tasks_follow((o.status.value, o.id) for o in moved)
         return changes
+
+    def _tasks_follow(self, statuses: Iterable[tuple[str, str]]) -> None:
+        """Pass (status, order id) on to the orders' call tasks, which the queue counts by (schema 9).
+
+        A source's first sync (``known_new``) skips this: no task can name an order not stored yet."""
+        self.conn.executemany("UPDATE tasks SET order_status = ? WHERE order_id = ?", statuses)
 
     def statuses(self, ids: Sequence[str]) -> dict[str, str]:
         """Current status of each stored id among ``ids``."""
@@ -228,6 +240,20 @@ class Orders:
             args += [limit, offset]
         for row in self.store.dicts(sql, args):
             yield from_row(row)
+
+    def records(self, q: OrderQuery, limit: int | None = None, offset: int = 0) -> Iterator[dict]:
+        """:meth:`query`'s orders as JSON records (:func:`unpaid.records.order_dict`), read as plain tuples and
+        never built as orders: the export path, a row at a time."""
+        from unpaid.records import RECORD_COLUMNS, row_record
+
+        where, args = q.where()
+        sql = f"SELECT {', '.join(RECORD_COLUMNS)} FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        return map(row_record, cur.execute(sql, args))
 
     def count(self, q: OrderQuery) -> int:
         where, args = q.where()
@@ -312,6 +338,7 @@ class Orders:
             " WHERE id = ?",
             (status.value, native_status, status.value, reason, to_iso(at), order_id),
         )
+        self._tasks_follow([(status.value, order_id)])
 
     def set_manager(self, order_id: str, manager: str) -> None:
         """Record the manager who took the order (in unpaid: no source takes it yet; a sync brings back theirs)."""

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""`make bench`: one table of whole commands at each store size, each against an anchor timed in the same run.
+
+    python benchmarks/table.py                        # 10k, 100k and 1M orders (builds take minutes at 1M)
+    python benchmarks/table.py --sizes 10000,100000   # a quick run
+    python benchmarks/table.py --keep /tmp/bench      # build stores there once and reuse them next time
+
+Columns: command, size, unpaid (median wall seconds), anchor (the same work without unpaid: sqlite3 or a
+bare smtplib loop), ratio, peak RSS of unpaid, target and pass/fail. Commands without an anchor are held
+to an absolute target. The shared 2-core box makes wall times swing; ratios are the figures to compare.
+Where the time goes: benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._common import NOW, clean_env, free_port, timed  # noqa: E402
+
+
+@dataclass
+class Row:
+    command: str
+    size: int
+    unpaid: float
+    anchor: float | None
+    rss_kib: int
+    target: str
+    passed: bool
+
+    def cells(self) -> list[str]:
+        ratio = f"{self.unpaid / self.anchor:.2f}" if self.anchor else "-"
+        return [self.command, f"{self.size:,}", f"{self.unpaid:.2f}", f"{self.anchor:.2f}" if self.anchor else "-",
+                ratio, f"{self.rss_kib / 1024:.0f} MiB", self.target, "pass" if self.passed else "FAIL"]
+
+
+def ratio_row(command: str, size: int, unpaid: float, anchor: float, rss: int, limit: float) -> Row:
+    return Row(command, size, unpaid, anchor, rss, f"<= {limit}x", unpaid <= anchor * limit)
+
+
+def playbook_rows(size: int, folder: Path, runs: int) -> list[Row]:
+    """dedupe, exports, plan: on a store of the playbook benchmark (history, due work, enrollments)."""
+    from benchmarks import dedupe_bench, export_bench, playbook_bench
+
+    db = folder / f"playbooks-{size}.db"
+    if not db.exists():
+        emails = max(100, size // 100)
+        playbook_bench.build(db, size, emails, max(300, size * 3 // 100), 1)
+    rows = []
+    d = dedupe_bench.measure(db, folder, runs)
+    rows.append(Row("dedupe (dry run)", size, d["unpaid"], d["anchor"], d["rss"], "<= 3 s, <= 300 MiB",
+                    d["unpaid"] <= 3 and d["rss"] / 1024 <= 300))
+    for fmt in ("json", "jsonl", "csv"):
+        e = export_bench.measure(db, fmt, runs)
+        rows.append(ratio_row(f"orders --format {fmt}", size, e["unpaid"], e["anchor"], e["rss"], 1.5))
+    config = playbook_bench.write_config(folder, db, free_port())
+    walls, rss = [], 0
+    for _ in range(runs):
+        wall, peak, _, _ = playbook_bench.plan(config, folder, "jsonl")
+        walls.append(wall)
+        rss = max(rss, peak)
+    median = statistics.median(walls)
+    rows.append(Row("plan --format jsonl", size, median, None, rss, "<= 3 s", median <= 3))
+    return rows
+
+
+def queue_row(size: int, folder: Path, runs: int) -> Row:
+    """`unpaid queue` with a fifth of the orders unpaid, each with an open call (half of them due now)."""
+    from benchmarks import desk_bench
+    from unpaid.clock import to_iso
+
+    db = folder / f"desk-{size}.db"
+    if not db.exists():
+        desk_bench.build(db, size, 0.2, 1)
+    walls, rss = [], 0
+    for _ in range(runs):
+        wall, peak, _ = timed([sys.executable, "-m", "unpaid", "--db", str(db), "--now", to_iso(NOW), "queue", "-m",
+                               "anna"], env=clean_env(UNPAID_CONFIG=str(_config(folder))), cwd=folder)
+        walls.append(wall)
+        rss = max(rss, peak)
+    median = statistics.median(walls)
+    return Row("queue", size, median, None, rss, "<= 0.3 s", median <= 0.3)
+
+
+def run_row(size: int, folder: Path) -> Row:
+    """`unpaid run` with a CSV source: each letter re-read from the file, sent over loopback SMTP."""
+    from benchmarks import csv_run_bench
+
+    r = csv_run_bench.measure(size, max(100, min(10_000, size // 100)), folder / f"csv-run-{size}")
+    row = ratio_row(f"run, CSV source ({r['sent']:,} letters)", size, r["unpaid"], r["anchor"], r["rss"], 1.5)
+    row.passed = row.passed and r["ok"]
+    return row
+
+
+def _config(folder: Path) -> Path:
+    path = folder / "plain.toml"
+    path.write_text('timezone = "UTC"\n', encoding="utf-8")
+    return path
+
+
+def print_table(rows: list[Row]) -> None:
+    header = ["command", "size", "unpaid s", "anchor s", "ratio", "peak RSS", "target", "result"]
+    body = [r.cells() for r in rows]
+    widths = [max(len(x) for x in col) for col in zip(header, *body)]
+    for line in [header, ["-" * w for w in widths], *body]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each timed command [%(default)s]")
+    parser.add_argument("--keep", type=Path, help="a folder for the stores, kept and reused")
+    args = parser.parse_args(argv)
+    if shutil.which("sqlite3") is None:
+        sys.exit("the sqlite3 CLI is the anchor: apt-get install -y sqlite3")
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="unpaid-bench-table-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: list[Row] = []
+    try:
+        for size in map(int, args.sizes.split(",")):
+            print(f"size {size:,} ...", file=sys.stderr)
+            rows += playbook_rows(size, folder, args.runs)
+            rows.append(queue_row(size, folder, args.runs))
+            rows.append(run_row(size, folder))
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    print_table(rows)
+    return 0 if all(r.passed for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The export path builds each JSON record straight from the row; it must equal the record of the order."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+from unpaid.model import Customer, LineItem, Money, Order, Status
+from unpaid.records import order_dict
+from unpaid.store.orders import OrderQuery
+
+T0 = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def generate(rng: random.Random, n: int) -> list[Order]:
+    out = []
+    for i in range(n):
+        items = rng.choice([
+            (), (LineItem("course", "Курс"),), (LineItem("course", "", 1, Money(1000, "USD")),),
+            (LineItem("a", "A", 2, Money(500)), LineItem("b", "", 1, None)), (LineItem("c", "C", 3),),
+        ])
+        total = Money(rng.choice([0, 1000, 4990_00]), rng.choice(["RUB", "USD"]))
+        out.append(Order(
+            rng.choice(["shop", "gc"]), str(i), rng.choice(list(Status)), T0 + timedelta(seconds=rng.randrange(10**7)),
+            total, Customer(rng.choice([None, "", " Anna@Example.com ", "bad"]), rng.choice([None, "8 999 123-45-67"]),
+                            rng.choice([None, "Анна"])),
+            items, number=rng.choice([None, f"N{i}"]), native_status=rng.choice([None, "pending"]),
+            paid=rng.choice([None, Money(100, total.currency)]),
+            updated_at=rng.choice([None, T0]), paid_at=rng.choice([None, T0 + timedelta(days=1)]),
+            manager=rng.choice([None, "olga"]), payment_link=rng.choice([None, "https://pay/1"]),
+            cancel_reason=rng.choice([None, "=2+2"]), extra=rng.choice([{}, {"utm": "x", "note": "ü"}])))
+    return out
+
+
+def test_export_records_equal_the_orders_records(tmp_store):
+    with tmp_store.transaction():
+        tmp_store.orders.upsert(generate(random.Random(7), 300), T0)
+    # An older store's time written with an offset is read the same way as through an order.
+    tmp_store.conn.execute("UPDATE orders SET updated_at = '2026-11-01T13:00:00+03:00' WHERE native_id = '5'")
+    for query in (OrderQuery(statuses=None), OrderQuery(sort="amount"), OrderQuery(statuses=None, sort="oldest")):
+        fast = list(tmp_store.orders.records(query))
+        assert fast == [order_dict(o) for o in tmp_store.orders.query(query)]
+        assert fast
+    assert list(tmp_store.orders.records(OrderQuery(statuses=None), limit=5, offset=3)) == \
+        [order_dict(o) for o in tmp_store.orders.query(OrderQuery(statuses=None), limit=5, offset=3)]
