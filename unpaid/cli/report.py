@@ -1,0 +1,103 @@
+"""``unpaid report``: what working unpaid orders earns (docs/reports.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from unpaid.cli.options import format_option, parse_age
+from unpaid.errors import InputError
+
+if TYPE_CHECKING:
+    from unpaid.cli.context import App
+
+_NAMES = "recovery|reasons|managers|steps|offers|funnel|lift"
+#: What a report without rows says on stderr, by what is missing.
+_EMPTY_STORE = "the store holds no orders yet — run `unpaid sync` first"
+_NO_DATA = "no data for this report in the period and filters given"
+
+
+@click.command()
+@click.argument("name", metavar=f"[{_NAMES}]", required=False, default="recovery")
+@click.option("--since", metavar="WHEN", help="Orders created at or after WHEN (a date or moment, config's zone).")
+@click.option("--until", metavar="WHEN", help="Orders created before WHEN [default: now].")
+@click.option("--source", metavar="NAME", help="Only orders of this source.")
+@click.option("--product", metavar="ID", help="Only orders of this product (its id in the source).")
+@click.option("--playbook", metavar="NAME", help="Only orders that entered this playbook.")
+@click.option("--window", metavar="AGE", default="7d", show_default=True,
+              help="Attribution window: a payment is credited to a touch at most this long before it.")
+@format_option
+@click.pass_obj
+def report(app: "App", name: str, since: str | None, until: str | None, source: str | None, product: str | None,
+           playbook: str | None, window: str, fmt: str):
+    """Show what the work earns: recovered revenue, refusal reasons, managers, steps, offers, the funnel
+    and the lift over a hold-out group.
+
+    Reports cover the orders created in the period that entered a playbook. A payment counts as recovered
+    when a message, an offer or a call reached the customer before it, the last one at most --window
+    earlier; see docs/reports.md for every figure.
+
+    \b
+    Examples:
+      unpaid report
+      unpaid report reasons --since 2026-11-01 --until 2026-12-01
+      unpaid report managers --format csv > managers.csv
+    """
+    from unpaid.output import render
+    from unpaid.reports import NAMES
+    from unpaid.reports.build import build, has_orders
+    from unpaid.reports.scope import parse_scope
+
+    if name not in NAMES:
+        raise InputError(f"REPORT: unknown report {name!r}", f"use one of: {', '.join(NAMES)}")
+    span = parse_age(window, "--window")
+    if not span:
+        raise InputError("--window: must be longer than 0", "e.g. --window 7d")
+    scope = parse_scope(since, until, app.now(), app.zone, source=source, product=product, playbook=playbook)
+    rows = build(name, app.store, scope, span, app.zone)
+    if not rows and fmt == "table":
+        app.info(_EMPTY_STORE if not has_orders(app.store) else _NO_DATA)
+        return
+    render(rows, fmt, app.stdout, _columns(name))
+    if not rows:
+        app.info(_EMPTY_STORE if not has_orders(app.store) else _NO_DATA)
+
+
+def _columns(name: str) -> list:
+    from unpaid.cli.order_view import money_text
+    from unpaid.output import Column
+
+    def pct(value: Any) -> str:
+        return "" if value is None else f"{value * 100:.1f}%"
+
+    def num(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    cols = {
+        "recovery": [Column("currency", "currency"), Column("entered", "entered"), Column("touched", "touched"),
+                     Column("paid", "paid"), Column("recovered", "recovered"),
+                     Column("recovery_rate", "rate", pct), Column("recovered_revenue", "revenue", money_text),
+                     Column("discount_given", "discounts", money_text),
+                     Column("net_recovered_revenue", "net revenue", money_text),
+                     Column("median_days_to_pay", "median days", num),
+                     Column("paid_before_touch", "paid untouched"), Column("paid_outside_window", "outside window"),
+                     Column("created_by_manager", "by manager")],
+        "reasons": [Column("by", "by"), Column("group", "group"), Column("reason", "reason"),
+                    Column("count", "count"), Column("share", "share", pct)],
+        "managers": [Column("manager", "manager"), Column("currency", "currency"), Column("calls", "calls"),
+                     Column("reached", "reached"), Column("promises", "promises"),
+                     Column("promises_kept", "kept"), Column("payments_after_calls", "paid after calls"),
+                     Column("recovered_revenue", "revenue", money_text)],
+        "steps": [Column("playbook", "playbook"), Column("step", "step"), Column("sent", "sent"),
+                  Column("opened", "opened", num), Column("paid_after", "paid after"),
+                  Column("revenue", "revenue", money_text), Column("discount_cost", "discounts", money_text)],
+        "offers": [Column("kind", "kind"), Column("percent", "percent", lambda v: f"{v}%"), Column("sent", "sent"),
+                   Column("opened", "opened", num), Column("paid_after", "paid after"),
+                   Column("revenue", "revenue", money_text), Column("discount_cost", "discounts", money_text)],
+        "funnel": [Column("stage", "stage"), Column("count", "count"), Column("share", "of new", pct)],
+        "lift": [Column("playbook", "playbook"), Column("worked", "worked"), Column("worked_rate", "paid", pct),
+                 Column("held_out", "held out"), Column("held_out_rate", "paid", pct),
+                 Column("lift", "lift", pct), Column("lift_low", "from", pct), Column("lift_high", "to", pct)],
+    }
+    return cols[name]
