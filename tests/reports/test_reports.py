@@ -32,6 +32,11 @@ def test_recovery_credits_only_payments_after_a_recent_touch(rows):
     assert (usd["entered"], usd["recovered"], usd["recovered_revenue"]) == (1, 1, {"minor": 1000, "currency": "USD"})
 
 
+def test_a_touch_exactly_one_window_before_the_payment_counts(rows):
+    assert by(rows("recovery", "--window", "19d"), currency="RUB")["recovered"] == 3  # C: 19 days to the second
+    assert by(rows("recovery", "--window", "455h"), currency="RUB")["recovered"] == 2  # an hour short
+
+
 def test_a_longer_window_credits_the_late_payment(rows):
     r = by(rows("recovery", "--window", "20d"), currency="RUB")
     assert (r["recovered"], r["paid_outside_window"]) == (3, 0)  # C paid 19 days after its letter

@@ -6,7 +6,6 @@ from datetime import timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from unpaid.reports import NAMES
-from unpaid.reports.attribution import RECOVERED, credit
 from unpaid.reports.scope import Scope
 
 if TYPE_CHECKING:
@@ -21,7 +20,7 @@ def build(name: str, store: "Store", scope: Scope, window: timedelta, zone: tzin
     if name == "recovery":
         from unpaid.reports.recovery import recovery
 
-        return recovery(facts.counts(scope), facts.paid(scope), window)
+        return recovery(facts.tally(scope, window))
     if name == "reasons":
         from unpaid.reports.reasons import reasons
 
@@ -41,8 +40,7 @@ def build(name: str, store: "Store", scope: Scope, window: timedelta, zone: tzin
     if name == "funnel":
         from unpaid.reports.funnel import funnel
 
-        recovered = sum(credit(f, window) == RECOVERED for f in facts.paid(scope))
-        return funnel(facts.created(scope), facts.counts(scope), facts.promised(scope), recovered)
+        return funnel(facts.created(scope), facts.tally(scope, window), facts.promised(scope))
     if name == "lift":
         from unpaid.reports.lift import lift
 
