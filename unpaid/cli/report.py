@@ -27,10 +27,12 @@ _NO_DATA = "no data for this report in the period and filters given"
 @click.option("--playbook", metavar="NAME", help="Only orders that entered this playbook.")
 @click.option("--window", metavar="AGE", default="7d", show_default=True,
               help="Attribution window: a payment is credited to a touch at most this long before it.")
+@click.option("--html", "html_file", metavar="FILE", type=click.Path(dir_okay=False, writable=True),
+              help="Write every report, with charts, to one self-contained HTML page (needs unpaid[reports]).")
 @format_option
 @click.pass_obj
 def report(app: "App", name: str, since: str | None, until: str | None, source: str | None, product: str | None,
-           playbook: str | None, window: str, fmt: str):
+           playbook: str | None, window: str, html_file: str | None, fmt: str):
     """Show what the work earns: recovered revenue, refusal reasons, managers, steps, offers, the funnel
     and the lift over a hold-out group.
 
@@ -43,6 +45,7 @@ def report(app: "App", name: str, since: str | None, until: str | None, source: 
       unpaid report
       unpaid report reasons --since 2026-11-01 --until 2026-12-01
       unpaid report managers --format csv > managers.csv
+      unpaid report --since 2026-11-01 --html november.html
     """
     from unpaid.output import render
     from unpaid.reports import NAMES
@@ -55,6 +58,9 @@ def report(app: "App", name: str, since: str | None, until: str | None, source: 
     if not span:
         raise InputError("--window: must be longer than 0", "e.g. --window 7d")
     scope = parse_scope(since, until, app.now(), app.zone, source=source, product=product, playbook=playbook)
+    if html_file is not None:
+        _write_page(app, html_file, scope, span, fmt)
+        return
     rows = build(name, app.store, scope, span, app.zone)
     if not rows and fmt == "table":
         app.info(_EMPTY_STORE if not has_orders(app.store) else _NO_DATA)
@@ -101,3 +107,26 @@ def _columns(name: str) -> list:
                  Column("lift", "lift", pct), Column("lift_low", "from", pct), Column("lift_high", "to", pct)],
     }
     return cols[name]
+
+
+def _write_page(app: "App", path: str, scope: Any, window: Any, fmt: str) -> None:
+    """Every report on one HTML page at ``path``; answers ``{path, written}``."""
+    from pathlib import Path
+
+    from unpaid.cli.order_view import money_text
+    from unpaid.output import render_one
+    from unpaid.reports.build import build_page, has_orders
+    from unpaid.reports.html import require_charts
+
+    require_charts()
+    since = "the beginning" if scope.since.year == 1970 else app.local(scope.since)
+    title = f"unpaid: what the work earns, orders created from {since} to {app.local(scope.until)}"
+    text = build_page(app.store, scope, window, app.zone, title, money_text)
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--html: cannot write {path}: {exc.strerror}", "choose a writable file") from None
+    if not has_orders(app.store):
+        app.info(_EMPTY_STORE)
+    render_one({"path": str(Path(path).resolve()), "written": True}, fmt, app.stdout) if fmt != "table" else \
+        app.info(f"wrote {path}")
