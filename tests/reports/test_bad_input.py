@@ -43,12 +43,15 @@ def test_a_period_with_no_data(report):
 
 @pytest.mark.parametrize("args, expected", [
     (("bogus",), "Error: REPORT: unknown report 'bogus' — use one of: recovery, reasons"),
+    (("--html", "/nonexistent-folder/r.html"), "Error: --html: cannot write /nonexistent-folder/r.html"),
     (("--since", "2026-12-01", "--until", "2026-11-01"), "Error: --since 2026-12-01 is not before --until"),
     (("--since", "2026-11-01", "--until", "2026-11-01"), "Error: --since 2026-11-01 is not before --until"),
     (("--since", "yesterday-ish"), "Error: --since: "),
     (("--until", "31.02.2026"), "Error: --until: "),
     (("--window", "soon"), "Error: --window: "),
     (("--window", "0d"), "Error: --window: must be longer than 0"),
+    (("forecast", "--ahead", "0d"), "Error: --ahead: must be longer than 0"),
+    (("forecast", "--ahead", "later"), "Error: --ahead: "),
 ])
 def test_bad_input_is_one_line_and_exit_2(empty, args, expected):
     result = empty(*args)

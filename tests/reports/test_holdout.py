@@ -127,3 +127,27 @@ def test_no_hold_out_no_lift_rows(lab):
     shop.run(T0)
     result = shop.cli(["--now", "2026-11-04T00:00:00Z", "--format", "json", "report", "lift"])
     assert result.json() == []
+
+
+def test_forecast_counts_the_plan_per_day_and_expects_payments_at_each_steps_past_rate(lab):
+    shop = lab("0%")
+    shop.add(*(order("shop", f"old{i}", T0 - timedelta(hours=1), email=f"o{i}@example.com") for i in range(4)))
+    shop.run(T0)  # four letters
+    with shop.store() as store, store.transaction():  # one of them paid a day later: 1 payment per 4 letters
+        store.conn.execute("UPDATE orders SET status = 'paid', paid_at = '2026-11-03T10:00:00Z' WHERE id = 'shop:old0'")
+    t1 = T0 + timedelta(days=2)
+    shop.add(*(order("shop", f"new{i}", t1 - timedelta(hours=1), email=f"n{i}@example.com") for i in range(3)))
+    result = shop.cli(["--now", t1.isoformat(), "--format", "json", "report", "forecast", "--ahead", "14d"])
+    assert result.exit_code == 0, result.output
+    days = {r["day"]: r for r in result.json()}
+    # today: the three new orders' letters, each expected to bring 1/4 of a payment
+    assert (days["2026-11-04"]["messages"], days["2026-11-04"]["expected_payments"]) == (3, 0.75)
+    # the end (a cancel) ten days after entry: the three unpaid old orders, then the three new ones
+    assert days["2026-11-12"]["status_changes"] == 3 and days["2026-11-14"]["status_changes"] == 3
+    assert sum(r["calls"] + r["offers"] for r in days.values()) == 0
+
+
+def test_forecast_of_an_unknown_playbook_names_it(lab):
+    shop = lab("0%")
+    result = shop.cli(["--now", T0.isoformat(), "report", "forecast", "--playbook", "nope"])
+    assert result.exit_code == 2 and result.stderr.startswith("Error: --playbook: no playbook 'nope'")

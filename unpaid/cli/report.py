@@ -12,7 +12,7 @@ from unpaid.errors import InputError
 if TYPE_CHECKING:
     from unpaid.cli.context import App
 
-_NAMES = "recovery|reasons|managers|steps|offers|funnel|lift"
+_NAMES = "recovery|reasons|managers|steps|offers|funnel|lift|forecast"
 #: What a report without rows says on stderr, by what is missing.
 _EMPTY_STORE = "the store holds no orders yet — run `unpaid sync` first"
 _NO_DATA = "no data for this report in the period and filters given"
@@ -27,14 +27,16 @@ _NO_DATA = "no data for this report in the period and filters given"
 @click.option("--playbook", metavar="NAME", help="Only orders that entered this playbook.")
 @click.option("--window", metavar="AGE", default="7d", show_default=True,
               help="Attribution window: a payment is credited to a touch at most this long before it.")
+@click.option("--ahead", metavar="AGE", default="14d", show_default=True,
+              help="forecast: the coming days the playbooks' plan covers.")
 @click.option("--html", "html_file", metavar="FILE", type=click.Path(dir_okay=False, writable=True),
               help="Write every report, with charts, to one self-contained HTML page (needs unpaid[reports]).")
 @format_option
 @click.pass_obj
 def report(app: "App", name: str, since: str | None, until: str | None, source: str | None, product: str | None,
-           playbook: str | None, window: str, html_file: str | None, fmt: str):
-    """Show what the work earns: recovered revenue, refusal reasons, managers, steps, offers, the funnel
-    and the lift over a hold-out group.
+           playbook: str | None, window: str, ahead: str, html_file: str | None, fmt: str):
+    """Show what the work earns: recovered revenue, refusal reasons, managers, steps, offers, the funnel,
+    the lift over a hold-out group, and the forecast of the coming days.
 
     Reports cover the orders created in the period that entered a playbook. A payment counts as recovered
     when a message, an offer or a call reached the customer before it, the last one at most --window
@@ -45,6 +47,7 @@ def report(app: "App", name: str, since: str | None, until: str | None, source: 
       unpaid report
       unpaid report reasons --since 2026-11-01 --until 2026-12-01
       unpaid report managers --format csv > managers.csv
+      unpaid report forecast --ahead 7d
       unpaid report --since 2026-11-01 --html november.html
     """
     from unpaid.output import render
@@ -61,13 +64,33 @@ def report(app: "App", name: str, since: str | None, until: str | None, source: 
     if html_file is not None:
         _write_page(app, html_file, scope, span, fmt)
         return
-    rows = build(name, app.store, scope, span, app.zone)
+    if name == "forecast":
+        rows = _forecast(app, scope, span, parse_age(ahead, "--ahead"))
+    else:
+        rows = build(name, app.store, scope, span, app.zone)
     if not rows and fmt == "table":
         app.info(_EMPTY_STORE if not has_orders(app.store) else _NO_DATA)
         return
     render(rows, fmt, app.stdout, _columns(name))
     if not rows:
         app.info(_EMPTY_STORE if not has_orders(app.store) else _NO_DATA)
+
+
+def _forecast(app: "App", scope: Any, window: Any, ahead: Any) -> list[dict]:
+    """The playbooks' plan over the coming ``ahead`` (as `unpaid plan --until`), per day, with the payments
+    the past of each step says to expect; --playbook picks the playbook, the other filters the past."""
+    from unpaid.cli.playbooks import _library, _names, _plan_rows
+    from unpaid.reports.build import build
+    from unpaid.reports.forecast import forecast, step_rates
+    from unpaid.reports.scope import EPOCH, Scope
+
+    if not ahead:
+        raise InputError("--ahead: must be longer than 0", "e.g. --ahead 14d")
+    lib, now = _library(app), app.now()
+    names = _names(lib, (scope.playbook,) if scope.playbook else ())
+    past = Scope(EPOCH, now, scope.source, scope.product, scope.playbook)
+    rates = step_rates(build("steps", app.store, past, window, app.zone))
+    return forecast(_plan_rows(app, lib, names, now, now + ahead, None, {}), rates, app.zone)
 
 
 def _columns(name: str) -> list:
@@ -102,6 +125,9 @@ def _columns(name: str) -> list:
                    Column("opened", "opened", num), Column("paid_after", "paid after"),
                    Column("revenue", "revenue", money_text), Column("discount_cost", "discounts", money_text)],
         "funnel": [Column("stage", "stage"), Column("count", "count"), Column("share", "of new", pct)],
+        "forecast": [Column("day", "day"), Column("messages", "messages"), Column("offers", "offers"),
+                     Column("calls", "calls"), Column("status_changes", "status changes"),
+                     Column("expected_payments", "expected payments")],
         "lift": [Column("playbook", "playbook"), Column("worked", "worked"), Column("worked_rate", "paid", pct),
                  Column("held_out", "held out"), Column("held_out_rate", "paid", pct),
                  Column("lift", "lift", pct), Column("lift_low", "from", pct), Column("lift_high", "to", pct)],

@@ -5,4 +5,4 @@ is the one module that reads the store.
 """
 
 #: Report names in the order ``unpaid report --help`` lists them.
-NAMES = ("recovery", "reasons", "managers", "steps", "offers", "funnel", "lift")
+NAMES = ("recovery", "reasons", "managers", "steps", "offers", "funnel", "lift", "forecast")
