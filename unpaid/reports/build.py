@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 
 def build(name: str, store: "Store", scope: Scope, window: timedelta, zone: tzinfo) -> list[dict]:
-    """The rows of report ``name`` (one of :data:`unpaid.reports.NAMES`) over ``scope``."""
+    """The rows of report ``name`` over ``scope``: one of :data:`unpaid.reports.NAMES` but ``forecast``, which
+    asks the playbooks' planner (``unpaid.cli.report``)."""
     from unpaid.store.reporting import ReportStore
 
     facts = ReportStore(store)
