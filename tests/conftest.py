@@ -14,3 +14,10 @@ def _isolated_plugins(monkeypatch):
     plugins.set_plugins(None)
     yield
     plugins.set_plugins(None)
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked(monkeypatch):
+    """The language comes from the machine's locale when nothing sets it: tests pin English, so a run on a
+    Russian desktop reads the same letters as CI; a test about languages sets its own."""
+    monkeypatch.setenv("UNPAID_LANG", "en")

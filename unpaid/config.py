@@ -45,6 +45,7 @@ KNOWN_KEYS = {
     "optout": "customers who asked not to be contacted",
     "same_product_within": "orders of one customer and product created this close are one purchase (dedupe, twins)",
     "calendar": "the shop's days off and holidays, kept out of send windows and calling hours",
+    "language": "the shop's language (en, ru, uk): letters' money and dates; else UNPAID_LANG or the locale",
 }
 
 #: Orders of one customer and one product created within this of each other are one purchase.
@@ -60,6 +61,8 @@ class SourceConfig:
     settings: dict[str, Any]
     #: Event kinds (open, click) that reach unpaid from outside, with `unpaid events import`.
     imported_events: tuple[str, ...] = ()
+    #: How the source writes a customer's full name: ``auto``, ``first_last`` or ``last_first`` (unpaid.names).
+    name_order: str = "auto"
 
 
 @dataclass
@@ -73,6 +76,8 @@ class Config:
     cancel_reasons: tuple[str, ...] = DEFAULT_CANCEL_REASONS
     same_product_within: timedelta = DEFAULT_SAME_PRODUCT_WITHIN
     sources: dict[str, SourceConfig] = field(default_factory=dict)
+    #: ``language`` as written in the file (None: UNPAID_LANG or the locale decides, see unpaid.i18n).
+    language: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     #: ``[calendar]``: days off and holidays (empty: every day is a working day).
     calendar: "Calendar | None" = None
@@ -182,6 +187,15 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
 
     cfg.calendar = parse_calendar(raw.get("calendar"), cfg.where, tz)
 
+    from unpaid.i18n import LANGUAGES, parse_language
+
+    if "language" in raw:
+        found = parse_language(raw["language"]) if isinstance(raw["language"], str) else None
+        if found is None:
+            raise cfg.error("language", f"is {raw['language']!r}, not a language unpaid speaks",
+                            f"write one of: {', '.join(LANGUAGES)} (language = \"ru\")")
+        cfg.language = found
+
     country = str(raw.get("default_country", "7")).lstrip("+")
     if not country.isdigit() or len(country) > 3:
         raise cfg.error("default_country", f"is {country!r}, not a calling code", 'write e.g. default_country = "7"')
@@ -237,5 +251,11 @@ def _source(cfg: Config, name: str, body: Any) -> SourceConfig:
     if not isinstance(imported, list) or not set(imported) <= set(EVENT_KINDS):
         raise cfg.error(f"{key}.imported_events", f"is {imported!r}",
                         f"list the kinds your mail service reports, from: {', '.join(EVENT_KINDS)}")
-    settings = {k: v for k, v in body.items() if k not in ("type", "imported_events")}
-    return SourceConfig(name, source_type, settings, tuple(imported))
+    from unpaid.names import ORDERS
+
+    name_order = body.get("name_order", "auto")
+    if name_order not in ORDERS:
+        raise cfg.error(f"{key}.name_order", f"is {name_order!r}",
+                        'write name_order = "last_first" (surname first, as most Russian exports), "first_last" or "auto"')
+    settings = {k: v for k, v in body.items() if k not in ("type", "imported_events", "name_order")}
+    return SourceConfig(name, source_type, settings, tuple(imported), name_order)

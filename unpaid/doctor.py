@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from unpaid.errors import ExitCode, UnpaidError
+from unpaid.output import plural
 
 if TYPE_CHECKING:
     from unpaid.config import Config
@@ -56,7 +57,7 @@ def run_checks(load_config: Callable[[], "Config"], get_plugins: Callable[[], "P
             yield Check("config", FAIL, "no unpaid.toml in this folder or the user config dir",
                         "create one with `unpaid init`, or pass --config FILE", ExitCode.USAGE)
         else:
-            yield Check("config", OK, f"{config.path}: {len(config.sources)} sources")
+            yield Check("config", OK, f"{config.path}: {plural(len(config.sources), 'source')}")
     try:
         plugins = get_plugins()
         connectors, _ = plugins.connectors, plugins.channels

@@ -28,8 +28,16 @@ class TemplateLimit(Exception):
 
 
 def limited_environment(**options: Any) -> Any:
-    """A Jinja2 sandbox whose ``*`` and ``**`` are checked before they build a huge string, list or number."""
-    return _environment_class()(**options)
+    """A Jinja2 sandbox whose ``*`` and ``**`` are checked before they build a huge string, list or number,
+    with the ``money`` and ``date`` filters that follow the letter's language (:mod:`unpaid.i18n`)."""
+    from jinja2 import pass_context
+
+    from unpaid.i18n import date_filter, money_filter
+
+    env = _environment_class()(**options)
+    env.filters["money"] = pass_context(money_filter)
+    env.filters["date"] = pass_context(date_filter)
+    return env
 
 
 @cache

@@ -16,7 +16,7 @@ from unpaid.errors import ConfigError
 from unpaid.template_limits import TemplateLimit, render_limited
 
 #: Names a template may use.
-VARIABLES = ("order", "customer", "offer", "payment_link", "playbook", "step", "now")
+VARIABLES = ("order", "customer", "offer", "payment_link", "playbook", "step", "now", "language")
 
 
 @dataclass(frozen=True)
@@ -41,19 +41,35 @@ class Templates:
         self.html_env = limited_environment(loader=FileSystemLoader(str(folder)), undefined=StrictUndefined,
                                             autoescape=True)
 
-    def files(self, name: str) -> tuple[Path, Path | None]:
+    def files(self, name: str, language: str | None = None) -> tuple[Path, Path | None]:
+        """``NAME.LANG.txt`` (and ``.html``) when the letter's language has its own, else ``NAME.txt``."""
+        if language:
+            text = self.folder / f"{name}.{language}.txt"
+            if text.is_file():
+                html = self.folder / f"{name}.{language}.html"
+                return text, (html if html.is_file() else None)
         text = self.folder / f"{name}.txt"
         html = self.folder / f"{name}.html"
         return text, (html if html.is_file() else None)
 
     def check(self, name: str, where: str, contexts: list[Mapping[str, Any]]) -> None:
-        """Parse the template and render it with each sample context; ConfigError naming file and line."""
-        from jinja2 import TemplateSyntaxError, UndefinedError, meta
+        """Parse the template and each language's version of it, render each with every sample context;
+        ConfigError naming file and line."""
+        from unpaid.i18n import LANGUAGES
 
-        text, html = self.files(name)
+        text, _ = self.files(name)
         if not text.is_file():
             raise ConfigError(f"{where}: template {name!r} not found ({text})",
                               f"create {text.name} in {self.folder} (first line: Subject: ...)")
+        for language in (None, *LANGUAGES):
+            found = self.files(name, language)
+            if language is None or found[0] != text:
+                self._check_files(*found, where, [{**c, "language": language or c.get("language", "en")}
+                                                  for c in contexts])
+
+    def _check_files(self, text: Path, html: Path | None, where: str, contexts: list[Mapping[str, Any]]) -> None:
+        from jinja2 import TemplateSyntaxError, UndefinedError, meta
+
         for path, env in ((text, self.env), (html, self.html_env)):
             if path is None:
                 continue
@@ -85,7 +101,7 @@ class Templates:
         """Render subject, body (and HTML when present); errors become ConfigError naming the file."""
         from jinja2 import TemplateError
 
-        text, html = self.files(name)
+        text, html = self.files(name, context.get("language"))
         try:
             full = render_limited(self.env.get_template(text.name), context)
             html_body = render_limited(self.html_env.get_template(html.name), context) if html else None
@@ -137,32 +153,43 @@ def reader_zone(order: Any, *fallbacks: str | None) -> tzinfo | None:
 
 
 def context(order: Any, offer: Any = None, playbook: str = "", step: str = "",
-            now: datetime | None = None, zone: tzinfo | None = None) -> dict[str, Any]:
+            now: datetime | None = None, zone: tzinfo | None = None, name_order: str = "auto",
+            language: str = "en") -> dict[str, Any]:
     """The variables a template sees, from an :class:`~unpaid.model.Order` and the active offer.
 
     Times are written in ``zone`` (the customer's, else the shop's): a customer reads "until
-    2026-11-26 23:59" in their own clock, not in UTC.
+    2026-11-26 23:59" in their own clock, not in UTC. The name is split as the source writes it
+    (``name_order``, see :mod:`unpaid.names`): "Кузнецов Иван Петрович" greets "Иван Петрович". Money
+    and times print as before; the ``money`` and ``date`` filters write them in ``language``.
     """
+    from unpaid.i18n import MomentText, MoneyText
+    from unpaid.names import split_name
+
+    reader = zone or timezone.utc
+
     def local(dt: datetime) -> str:
-        return dt.astimezone(zone or timezone.utc).strftime("%Y-%m-%d %H:%M")
+        return MomentText(dt.astimezone(reader).strftime("%Y-%m-%d %H:%M"), dt, reader)
 
     customer = order.customer
     total = order.total
     order_vars = {
         "id": order.id, "number": order.number or order.native_id, "source": order.source,
-        "status": order.status.value, "total": str(total), "amount": f"{total.decimal:.2f}",
+        "status": order.status.value, "total": MoneyText(str(total), total.minor, total.currency),
+        "amount": f"{total.decimal:.2f}",
         "currency": total.currency, "product": order.product_title or (order.product_key or ""),
         "product_id": order.product_key or "", "created_at": local(order.created_at),
         "payment_link": order.payment_link or "", "manager": order.manager or "", "extra": dict(order.extra),
     }
+    person = split_name(customer.name, name_order)
     customer_vars = {"name": customer.name or "", "email": customer.email or "", "phone": customer.phone or "",
-                     "first_name": (customer.name or "").split(" ")[0]}
+                     "first_name": person.first, "last_name": person.last, "middle_name": person.middle,
+                     "greeting_name": person.greeting}
     offer_vars = None
     if offer is not None:
         price = total.minor * (100 - offer.percent) // 100 if offer.kind == "discount" else total.minor
         offer_vars = {"kind": offer.kind, "percent": offer.percent,
                       "valid_until": local(offer.valid_until),
-                      "price": f"{price / 100:.2f} {total.currency}"}
+                      "price": MoneyText(str(type(total)(price, total.currency)), price, total.currency)}
     return {"order": order_vars, "customer": customer_vars, "offer": offer_vars,
-            "payment_link": order.payment_link or "", "playbook": playbook, "step": step,
+            "payment_link": order.payment_link or "", "playbook": playbook, "step": step, "language": language,
             "now": local(now or datetime.now(timezone.utc))}

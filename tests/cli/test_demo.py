@@ -143,3 +143,12 @@ def test_demo_refuses_an_unknown_source_type(cli, with_csv, tmp_path):
     result = cli(["demo", "--dir", str(tmp_path / "shop"), "--source", "nope"])
     assert result.exit_code == 2 and "no connector of type 'nope'" in result.stderr
     assert not (tmp_path / "shop").exists()
+
+
+def test_at_night_the_tour_runs_at_noon_so_its_letters_go_out():
+    from unpaid.cli.demo import _daytime
+
+    msk = timezone(timedelta(hours=3))
+    assert _daytime(datetime(2026, 12, 1, 14, 0, tzinfo=msk)) is None  # inside the window: real time
+    assert _daytime(datetime(2026, 12, 1, 23, 30, tzinfo=msk)) == "2026-12-01T12:00:00+03:00"
+    assert _daytime(datetime(2026, 12, 1, 3, 0, tzinfo=msk)) == "2026-11-30T12:00:00+03:00"

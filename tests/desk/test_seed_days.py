@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from unpaid.clock import to_iso
+from unpaid.i18n import format_moment
 from unpaid.model import Status
 from unpaid.testing.fakes import backend
 from tests.desk.seedshop import EXAMPLES, order, pay, shop, status  # noqa: F401 - shop is a fixture
@@ -290,7 +291,7 @@ def test_seed_002_a_callback_moves_the_same_call_and_the_playbook_waits_for_it(s
     rows = day.run_until(day.at("2026-11-24T11:00"), day.at("2026-11-24T18:00"), timedelta(minutes=50))
     assert [r for r in rows if r["result"] == "done"] == []
     [wait] = day("plan --order gc:40", day.at("2026-11-24T13:50"), fmt="json").json()
-    assert wait["kind"] == "wait" and "2026-11-24T15:30:00Z" in wait["reason"]
+    assert wait["kind"] == "wait" and "(due 2026-11-24 18:30)" in wait["reason"]  # in the shop's zone
     assert day.ids(day.at("2026-11-24T18:00"), "--manager maria") == []
     assert day.ids(day.at("2026-11-24T18:30"), "--manager maria") == ["gc:40"]
     assert day.ids(day.at("2026-11-24T18:30"), "--manager ivan") == []  # a callback stays with who arranged it
@@ -360,15 +361,19 @@ def test_seed_004_more_than_7_letters_and_dials_last_letter_then_cancelled_in_we
     history = day.history("pharmacy:1", t)
     assert sum(h["kind"] == "call" for h in history) + sum(h["kind"] == "message" for h in history) == 9
     subjects = day.subjects("pharmacy:1")
-    assert sorted(subjects) == sorted(["Your order 1 is waiting — +15% bonus", "We could not reach you about order 1",
-                                       "Last chance: +25% bonus on order 1"])
+    # the pharmacy's letters are Ukrainian (language = "uk"); the desk's message comes from the shop's templates
+    assert sorted(subjects) == sorted(["Ваше замовлення 1 чекає на оплату — +15% бонусу",
+                                       "We could not reach you about order 1",
+                                       "Остання можливість: +25% бонусу до замовлення 1"])
     # the last letter's offer ends when the order is cancelled, not after
-    last = next(m for m in day.outbox() if m["subject"].startswith("Last chance"))
+    last = next(m for m in day.outbox() if m["subject"].startswith("Остання можливість"))
     # cancelled in the first week, as the article's operator would
     [cancel] = [r for r in rows if r["step"] == "give_up" and r["result"] == "done"]
     assert cancel["ran_at"] < entered + timedelta(weeks=1)
     assert backend("pharmacy").orders["1"].cancel_reason == "Too many attempts"
-    assert f"until {cancel['ran_at'].astimezone(day.zone):%Y-%m-%d %H}:" in last["body"]
+    assert f"до {format_moment(cancel['ran_at'], 'uk', day.zone)[:-3]}" in last["body"]  # the hour, in Ukrainian
+    first = next(m for m in day.outbox() if m["subject"].startswith("Ваше замовлення"))
+    assert "(1 500,00 грн)" in first["body"]  # money the Ukrainian way
     # one call task: the desk moved it on after each dial
     assert [r["step"] for r in rows if r["result"] == "done" and r["action"] == "call"] == ["call"]
 
@@ -386,16 +391,16 @@ def test_seed_004_bonus_ladder_15_then_25_exactly_at_three_weeks_and_expired_at_
     letters = [r for r in done if r["step"] == "letter"]
     subjects = [m["subject"] for m in day.outbox() if m["data"]["step"] == "letter"]
     assert len(letters) == 6
-    assert sorted(subjects) == sorted(["Your order 2 is waiting — +15% bonus"] * 3
-                                      + ["Your order 2 is waiting — +25% bonus"] * 3)
+    assert sorted(subjects) == sorted(["Ваше замовлення 2 чекає на оплату — +15% бонусу"] * 3
+                                      + ["Ваше замовлення 2 чекає на оплату — +25% бонусу"] * 3)
     for row in letters:  # each letter carries the offer of its week
         week = (row["ran_at"] - entered) // timedelta(weeks=1)
         body = next(m["body"] for m in day.outbox() if m["key"] == row["key"])
-        assert ("25% more tablets" in body) == (week >= 3), (week, body)
+        assert ("на 25% більше таблеток" in body) == (week >= 3), (week, body)
     # the 25% holds until the end, and the end is when the order is cancelled: no letter promises more
     end = entered + timedelta(weeks=6)
     last = next(m["body"] for m in day.outbox() if m["key"] == letters[-1]["key"])
-    assert f"Pay until {end.astimezone(day.zone):%Y-%m-%d %H:%M}" in last
+    assert f"Оплатіть до {format_moment(end, 'uk', day.zone)}" in last
     [expired] = [r for r in done if r["step"] == "end"]
     assert end <= expired["ran_at"] < end + timedelta(hours=2)
     assert backend("pharmacy").orders["2"].cancel_reason == "Expired"

@@ -69,7 +69,8 @@ def test_awo_thanks_the_paid_and_reminds_then_offers_5_percent_to_the_unpaid(sho
                          ("awo:3", "reminder"), ("awo:3", "thanks")}
     assert "https://pay.example.com/2" in mail[("awo:2", "reminder")]["body"]
     letter = mail[("awo:2", "offer_letter")]
-    assert "5%" in letter["subject"] and "9500.00 RUB" in letter["body"] and "2026-11-28" in letter["body"]
+    assert "5%" in letter["subject"] and "9 500.00 RUB instead of 10 000.00 RUB" in letter["body"]
+    assert "2026-11-28" in letter["body"]
     assert done(rows, "thanks")[0]["ran_at"] == created + timedelta(days=2)
     assert done(rows, "offer", "awo:2")[0]["ran_at"] == created + timedelta(days=3)
     assert not done(rows, "offer", "awo:3")

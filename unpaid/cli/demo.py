@@ -24,7 +24,9 @@ from unpaid.cli.options import format_option
 
 if TYPE_CHECKING:
     from unpaid.cli.context import App
+    from datetime import datetime
 
+DEMO_ZONE = "Europe/Moscow"
 CONFIG = """\
 # The sample shop written by `unpaid demo`. Try the commands below with --config {config}
 timezone = "Europe/Moscow"
@@ -103,12 +105,17 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str, fmt
         raise InputError(f"{folder} already holds a shop (unpaid.toml)", "pass another --dir, or remove that folder")
     folder.mkdir(parents=True, exist_ok=True)
     db_path = (db or folder / "unpaid.db").resolve()
-    with _served(app, spec, folder) as (settings, where):
+    from datetime import datetime, timezone
+
+    now_option = app.now_option or _daytime(datetime.now(timezone.utc))
+    if now_option and not app.now_option:
+        app.info(f"(night in the sample shop: the tour runs at noon, --now {now_option[:16]}, so the letters go out)")
+    with _served(app, spec, folder, now_option) as (settings, where):
         config.write_text(CONFIG.format(config=config, db=db_path.as_posix(), type=source_type,
                                         settings=_toml_table(settings), playbook=_playbook(folder)),
                           encoding="utf-8")
         # Asked for JSON, the tour's tables go to stderr: stdout carries the one answer below.
-        shop = App(config=str(config), db=str(db_path), now=app.now_option, fmt="table", verbose=app.verbose,
+        shop = App(config=str(config), db=str(db_path), now=now_option, fmt="table", verbose=app.verbose,
                    quiet=app.quiet, stdout=app.stderr if wants_json(fmt) else app.stdout, stderr=app.stderr)
         try:
             total, newest, codes = _tour(app, shop, where, source_type)
@@ -134,8 +141,21 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str, fmt
         click.get_current_context().exit(worst)
 
 
+def _daytime(real: datetime) -> str | None:
+    """The tour's clock: None (now), or — at night in the shop, when the playbook's letters would only wait
+    for the morning and the outbox stay empty — today's (or yesterday's) noon; the orders move to match."""
+    from datetime import time, timedelta
+    from zoneinfo import ZoneInfo
+
+    local = real.astimezone(ZoneInfo(DEMO_ZONE))
+    if time(9) <= local.time() < time(21):  # the demo playbook's window
+        return None
+    noon = local.replace(hour=12, minute=0, second=0, microsecond=0)
+    return (noon if noon <= local else noon - timedelta(days=1)).isoformat()
+
+
 @contextlib.contextmanager
-def _served(app: "App", spec: Any, folder: Path) -> Iterator[tuple[dict[str, Any], str]]:
+def _served(app: "App", spec: Any, folder: Path, now_option: str | None) -> Iterator[tuple[dict[str, Any], str]]:
     """Serve the shop for the demo: the bundled CSV copied into ``folder``, or the connector's emulator.
 
     Yields the source's settings and a description of where the orders come from. An emulator's keys
@@ -144,12 +164,15 @@ def _served(app: "App", spec: Any, folder: Path) -> Iterator[tuple[dict[str, Any
     from unpaid.demo import copy_shifted
     from unpaid.secrets import env_var
 
+    from unpaid.clock import Clock
+
+    moment = Clock.from_option(now_option, app.zone).now() if now_option else app.now()
     if spec.emulator is None or spec.name == "csv":
-        count = copy_shifted(folder / "orders.csv", app.now())
+        count = copy_shifted(folder / "orders.csv", moment)
         yield {"path": "orders.csv"}, f"{count} orders in {folder / 'orders.csv'}"
         return
     module, _, attr = spec.emulator.partition(":")
-    emulator = getattr(importlib.import_module(module), attr)(as_of=app.now())
+    emulator = getattr(importlib.import_module(module), attr)(as_of=moment)
     secrets = {env_var("shop", k): v for k, v in emulator.secrets().items()}
     saved = {k: os.environ.get(k) for k in secrets}
     os.environ.update(secrets)

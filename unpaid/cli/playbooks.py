@@ -187,7 +187,7 @@ def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, 
     optouts = optout_addresses(app.config, store)
     for name in names:
         pb = lib.playbooks[name]
-        planner = Planner(pb, lib.channels)
+        planner = Planner(pb, lib.channels, app.zone)
         cap_since = now - (pb.cap.per if pb.cap else timedelta(days=1))
         for chunk in candidate_chunks(store, pb, now, horizon, ids):
             for case in load_cases(store, pb, chunk, now, optouts, cap_since, app.config.default_country):

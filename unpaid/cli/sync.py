@@ -169,7 +169,7 @@ def _total(app, results) -> None:
     if len(results) < 2:
         return
     failed = sum(1 for r in results if r.error is not None)
-    line = (f"total: {sum(r.orders for r in results)} orders stored from {len(results)} sources, "
-            f"{sum(len(r.changes) for r in results)} status changes, {sum(r.paid for r in results)} newly paid, "
-            f"{sum(len(r.rejects) for r in results)} rejected")
+    line = (f"total: {plural(sum(r.orders for r in results), 'order')} stored from {plural(len(results), 'source')}, "
+            f"{plural(sum(len(r.changes) for r in results), 'status change')}, {sum(r.paid for r in results)} newly "
+            f"paid, {sum(len(r.rejects) for r in results)} rejected")
     app.info(line + (f", {failed} failed" if failed else ""))

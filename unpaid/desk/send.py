@@ -126,7 +126,12 @@ def send(store: "Store", config: "Config", plugins: "Plugins", settings: "DeskSe
         offer = StoredOffer(0, "", order.id, DESK, f"send:{p.template}", p.offer_kind, p.offer_percent,
                             now + settings.offer_valid, "active", now)
     zone = reader_zone(order, settings.hours.timezone, config.timezone)
-    rendered = Templates(p.folder).render(p.template, context(order, offer, DESK, p.template, now, zone))
+    source = config.sources.get(order.source)
+    from unpaid.i18n import resolve as resolve_language
+
+    rendered = Templates(p.folder).render(p.template, context(order, offer, DESK, p.template, now, zone,
+                                                              name_order=source.name_order if source else "auto",
+                                                              language=resolve_language(config.language)))
     customer_key = order.customer.key or order.id
     contacts = Contacts(store)
     key, run_id = claim_effect(store, order.id, f"send:{p.template}", f"send {p.template} via {p.channel}", now,

@@ -41,7 +41,7 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 STEP_FIELDS = {"name", "action", "after", "at", "when", "channel", "template", "trigger", "params", "kind",
                "percent", "valid", "status", "reason", "script", "to", "fallback", "window", "title", "cap", "every"}
 PLAYBOOK_FIELDS = {"title", "segment", "channel", "window", "cap", "enter_within", "end", "templates", "steps",
-                   "enabled", "count", "offers", "same_product_within", "holdout"}
+                   "enabled", "count", "offers", "same_product_within", "language", "holdout"}
 #: The largest hold-out group a playbook may keep: beyond half, the playbook is the experiment, not the rule.
 MAX_HOLDOUT = 0.5
 #: What ``attempts`` counts (docs/cases.md): dials recorded at the desk, messages to the customer, or both.
@@ -141,6 +141,8 @@ class Playbook:
     events: frozenset[str] = frozenset()  # event kinds the conditions need (open, click)
     enabled: bool = True
     count: str = "contacts"
+    #: The letters' language (money and dates in them); None: the shop's.
+    language: str | None = None
     ladder: tuple[Rung, ...] = ()
     #: Orders of one customer and product this close together are one purchase: a step done for one is not
     #: repeated for the other, even after the first one's chain finished. Parsing leaves None when the
@@ -276,11 +278,17 @@ def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segm
     if count not in COUNTS:
         raise _err(f"{where}.count", f"is {count!r}", f"use one of: {', '.join(COUNTS)} (what `attempts` counts)")
     ladder = _ladder(body.get("offers"), f"{where}.offers", end_after, len(steps) + 1)
+    from unpaid.i18n import LANGUAGES, parse_language
+
+    language = body.get("language")
+    if language is not None and (not isinstance(language, str) or parse_language(language) is None):
+        raise _err(f"{where}.language", f"is {language!r}", f"use one of: {', '.join(LANGUAGES)}")
     within = _duration(body, "same_product_within", where)
     return Playbook(name, _str(body, "title", where) or "", segment, steps, where, channel, window, cap,
                     enter_within, end_after, end, events=frozenset(events), enabled=enabled, count=count,
-                    ladder=ladder, same_product_within=within,
-                    holdout=_holdout(body.get("holdout"), f"{where}.holdout"))  # type: ignore[arg-type]  # None: the config's
+                    language=parse_language(language) if language else None,
+                    ladder=ladder, same_product_within=within,  # type: ignore[arg-type]  # None: the config's
+                    holdout=_holdout(body.get("holdout"), f"{where}.holdout"))
 
 
 def _ladder(raw: Any, where: str, end_after: timedelta | None, index: int) -> tuple[Rung, ...]:

@@ -8,7 +8,7 @@ each action succeeds, to forecast what will happen and when — and says why oth
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Mapping
 
 from unpaid.clock import format_duration, to_iso
@@ -124,9 +124,11 @@ def next_position(pb: Playbook, cursor: int, loops: Mapping[str, int], step: Ste
 class Planner:
     """Decisions for one playbook. ``channels`` maps channel name -> ChannelInfo (address, dedupes)."""
 
-    def __init__(self, playbook: Playbook, channels: Mapping[str, Any]):
+    def __init__(self, playbook: Playbook, channels: Mapping[str, Any], zone: tzinfo | None = None):
         self.pb = playbook
         self.channels = channels
+        #: Times in reasons are for people: written in the shop's zone (UTC, marked, when none is given).
+        self.zone = zone
         #: Messages planned in this pass, per customer: the cap sees them when one customer has several orders.
         self.booked: dict[str, list[datetime]] = {}
         #: Chains taken in this pass (chain key -> order id): a duplicate planned later will not enter.
@@ -190,6 +192,11 @@ class Planner:
                 break
         return out
 
+    def _when(self, moment: datetime) -> str:
+        if self.zone is None:
+            return to_iso(moment)
+        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+
     # ---- entry and exit ----
 
     def _held_reason(self) -> str:
@@ -222,7 +229,7 @@ class Planner:
             return self._d(now, case, "out", "not in the segment: " + "; ".join(reasons), now)
         late = now - eligible
         if late > pb.enter_within:
-            return self._d(eligible, case, "out", f"eligible since {to_iso(eligible)}, more than "
+            return self._d(eligible, case, "out", f"eligible since {self._when(eligible)}, more than "
                            f"{format_duration(pb.enter_within)} ago: too old to enter (enter_within)", now)
         if case.chain_holder and case.chain_holder != o.id:
             return self._d(now, case, "out", f"one chain per customer and product: {case.chain_holder} "
@@ -348,7 +355,7 @@ class Planner:
                 base, why = st.entered_at + step.at, f"{format_duration(step.at)} after entry"
             elif step.every is not None and step.to in st.last_done:
                 base = st.last_done[step.to] + step.every
-                why = f"every {format_duration(step.every)}: {step.to} last ran {to_iso(st.last_done[step.to])}"
+                why = f"every {format_duration(step.every)}: {step.to} last ran {self._when(st.last_done[step.to])}"
             else:
                 base = max(st.since, st.task_closed or st.since) + step.after
                 if not st.cursor:
@@ -368,7 +375,7 @@ class Planner:
         if task == "forecast":
             return self._d(st.since, case, "wait", "then waits for the manager's call outcome", now)
         return self._d(task.due_at, case, "wait", f"waits for the outcome of call task #{task.id} "
-                       f"(due {to_iso(task.due_at)})", now, step=task.step)
+                       f"(due {self._when(task.due_at)})", now, step=task.step)
 
     def _action(self, step: Step, st: _State, case: Case, base: datetime, t: datetime, now: datetime,
                 why: str) -> Decision:
@@ -383,7 +390,7 @@ class Planner:
             if entry.state == CLAIMED and entry.lease_until and entry.lease_until > now:
                 # A run that died still holds its claim until the lease ends; say when, so nobody waits blindly.
                 return self._d(now, case, "wait", f"being done by run {entry.run_id} (claimed until "
-                               f"{to_iso(entry.lease_until)}; if that run died, it is reviewed then)", now, **kw)
+                               f"{self._when(entry.lease_until)}; if that run died, it is reviewed then)", now, **kw)
             if entry.state in (CLAIMED, UNCERTAIN):
                 if not self._safe_to_repeat(step, case):
                     from unpaid.review import resolve_command
@@ -409,7 +416,7 @@ class Planner:
             return self._d(at, case, "skip", f"step ran {n} times: loop limit", now, **kw)
         if st.paused_until and at < st.paused_until:
             at = st.paused_until
-            notes.append(f"paused until {to_iso(st.paused_until)}")
+            notes.append(f"paused until {self._when(st.paused_until)}")
         # Judge the conditions when the action can really happen: a step reached on a quiet Sunday
         # sees Monday's facts ("elapsed >= 3w"), not the ones of the moment it was reached.
         at = self._windowed(step, at, now, self._zone(case), notes)
@@ -423,10 +430,10 @@ class Planner:
         done_for = case.chain_done.get(step.name) if step.action in _CHAINED else None
         if done_for is not None:
             return self._d(at, case, "skip", f"already done for this customer and product with order {done_for[0]} "
-                           f"on {to_iso(done_for[1])} (one purchase within "
+                           f"on {self._when(done_for[1])} (one purchase within "
                            f"{format_duration(self.pb.purchase_window)}: same_product_within)", now, **kw)
         if step.action == "call" and st.gave_up_at is not None:
-            return self._d(at, case, "skip", f"the desk gave up calling at {to_iso(st.gave_up_at)} (the last "
+            return self._d(at, case, "skip", f"the desk gave up calling at {self._when(st.gave_up_at)} (the last "
                            "unanswered call in a row): no more calls in this playbook — a manager can still "
                            "`unpaid take` the order", now, **kw)
         if step.action == "offer" and not self._reachable(case):
@@ -448,9 +455,9 @@ class Planner:
             return self._d(at, case, "skip", "customer opted out of messages", now, **kw)
         if acted.action == "call" and case.open_call is not None:
             notes.append(f"the order's call task #{case.open_call.id} is already in the queue (due "
-                         f"{to_iso(case.open_call.due_at)}): waits for that one")
+                         f"{self._when(case.open_call.due_at)}): waits for that one")
         if step.action == "offer" and st.offer >= step.offer.percent and st.offer_until and st.offer_until > at:
-            return self._d(at, case, "skip", f"an offer of {st.offer}% is active until {to_iso(st.offer_until)} "
+            return self._d(at, case, "skip", f"an offer of {st.offer}% is active until {self._when(st.offer_until)} "
                            "(offers only go up)", now, **kw)
         at, more = self._slot(acted, st, case, at, now, step.capped)
         notes += more
@@ -471,7 +478,7 @@ class Planner:
                 if len(recent) >= pb.cap.messages:
                     at = recent[len(recent) - pb.cap.messages] + pb.cap.per
                     notes.append(f"deferred by the frequency cap ({pb.cap.messages} per "
-                                 f"{format_duration(pb.cap.per)}; last message {to_iso(recent[-1])})")
+                                 f"{format_duration(pb.cap.per)}; last message {self._when(recent[-1])})")
             at = self._windowed(step, at, now, zone, notes)
             if at == moved:
                 break

@@ -143,7 +143,9 @@ class Runner:
         return self.report
 
     def _run_playbook(self, pb: "Playbook", now: datetime) -> None:
-        planner = Planner(pb, self.lib.channels)
+        from unpaid.clock import get_zone
+
+        planner = Planner(pb, self.lib.channels, get_zone(self.config.timezone))
         ids = [i for chunk in candidate_chunks(self.store, pb, now) for i in chunk]
         for start in range(0, len(ids), 500):
             for case in self._cases(pb, ids[start : start + 500], now):
@@ -447,12 +449,16 @@ class Runner:
 
     def _perform(self, pb: "Playbook", case: Case, order: Order, step: "Step", acted: "Step",
                  d: Decision) -> tuple[dict[str, Any], str]:
+        from unpaid.i18n import resolve as resolve_language
         from unpaid.templates import context, reader_zone
 
         now = self.clock.now()
         actor_offer = self.offers.active(order.id, now)
+        source = self.config.sources.get(order.source)
         ctx = context(order, actor_offer, pb.name, step.name, now,
-                      reader_zone(order, pb.window.timezone, self.config.timezone))
+                      reader_zone(order, pb.window.timezone, self.config.timezone),
+                      name_order=source.name_order if source else "auto",
+                      language=pb.language or resolve_language(self.config.language))
         templates = self.lib.templates_for(pb)
         if acted.action == "send":
             info = self.lib.channels[acted.channel]
