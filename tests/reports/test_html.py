@@ -12,6 +12,7 @@ import pytest
 
 from tests.reports import world
 from unpaid.reports.html import TABLES
+from unpaid.reports.words import COLUMNS, source_field
 from unpaid.store.history import Entry
 
 pygal = pytest.importorskip("pygal", reason="the HTML report needs the reports extra: pip install 'unpaid[reports]'")
@@ -62,9 +63,8 @@ def page_of(report, cli, tmp_path):
         result = report(*world.PERIOD, "--html", str(path), "--format", "json")
         assert result.json() == {"path": str(path.resolve()), "written": True}
         # the JSON reports' figures, the fields each table of the page shows
-        expected = {name: [{f: row[f] for f, _ in fields} for row in report(name, *world.PERIOD, "--format",
-                                                                          "json").json()]
-                    for name, fields in TABLES.items()}
+        expected = {name: [{source_field(name, f): row[source_field(name, f)] for f in COLUMNS[name]}
+                           for row in report(name, *world.PERIOD, "--format", "json").json()] for name in TABLES}
         return path, expected
 
     return write

@@ -131,7 +131,16 @@ def test_every_format(report, fmt):
     out = report("recovery", "--since", "2026-11-01", "--format", fmt).stdout
     assert "RUB" in out and "USD" in out
     if fmt == "table":
-        assert "300.00 RUB" in out  # the recovered revenue, 30000 kopecks
+        assert "RUB300.00" in out and "20.0%" in out  # the recovered revenue, 30000 kopecks, of 10 entered
+
+
+def test_tables_speak_the_shops_language(report, tmp_path):
+    (tmp_path / "unpaid.toml").write_text('timezone = "UTC"\nlanguage = "ru"\n', encoding="utf-8")
+    out = report("recovery", "--since", "2026-11-01").stdout
+    assert "возвращены" in out and "300,00 ₽" in out and "20,0%" in out and "3,54" in out
+    assert report("recovery", "--since", "2026-11-01", "--format", "json").json()[0]["median_days_to_pay"] == 3.54
+    (tmp_path / "unpaid.toml").write_text('timezone = "UTC"\nlanguage = "uk"\n', encoding="utf-8")
+    assert "повернуті" in report("recovery", "--since", "2026-11-01").stdout
 
 
 def test_table_of_every_report(report):

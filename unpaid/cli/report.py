@@ -71,7 +71,9 @@ def report(app: "App", name: str, since: str | None, until: str | None, source: 
     if not rows and fmt == "table":
         app.info(_EMPTY_STORE if not has_orders(app.store) else _NO_DATA)
         return
-    render(rows, fmt, app.stdout, _columns(name))
+    from unpaid.i18n import resolve
+
+    render(rows, fmt, app.stdout, _columns(name, resolve(app.config.language)))
     if not rows:
         app.info(_EMPTY_STORE if not has_orders(app.store) else _NO_DATA)
 
@@ -93,53 +95,21 @@ def _forecast(app: "App", scope: Any, window: Any, ahead: Any) -> list[dict]:
     return forecast(_plan_rows(app, lib, names, now, now + ahead, None, {}), rates, app.zone)
 
 
-def _columns(name: str) -> list:
-    from unpaid.cli.order_view import money_text
+def _columns(name: str, language: str) -> list:
     from unpaid.output import Column
+    from unpaid.reports.words import COLUMNS, cell, header, source_field
 
-    def pct(value: Any) -> str:
-        return "" if value is None else f"{value * 100:.1f}%"
+    def fmt(field: str):
+        return lambda value: cell(field, value, language)
 
-    def num(value: Any) -> str:
-        return "" if value is None else str(value)
-
-    cols = {
-        "recovery": [Column("currency", "currency"), Column("entered", "entered"), Column("touched", "touched"),
-                     Column("paid", "paid"), Column("recovered", "recovered"),
-                     Column("recovery_rate", "rate", pct), Column("recovered_revenue", "revenue", money_text),
-                     Column("discount_given", "discounts", money_text),
-                     Column("net_recovered_revenue", "net revenue", money_text),
-                     Column("median_days_to_pay", "median days", num),
-                     Column("paid_before_touch", "paid untouched"), Column("paid_outside_window", "outside window"),
-                     Column("created_by_manager", "by manager")],
-        "reasons": [Column("by", "by"), Column("group", "group"), Column("reason", "reason"),
-                    Column("count", "count"), Column("share", "share", pct)],
-        "managers": [Column("manager", "manager"), Column("currency", "currency"), Column("calls", "calls"),
-                     Column("reached", "reached"), Column("promises", "promises"),
-                     Column("promises_kept", "kept"), Column("payments_after_calls", "paid after calls"),
-                     Column("recovered_revenue", "revenue", money_text)],
-        "steps": [Column("playbook", "playbook"), Column("step", "step"), Column("sent", "sent"),
-                  Column("opened", "opened", num), Column("paid_after", "paid after"),
-                  Column("revenue", "revenue", money_text), Column("discount_cost", "discounts", money_text)],
-        "offers": [Column("kind", "kind"), Column("percent", "percent", lambda v: f"{v}%"), Column("sent", "sent"),
-                   Column("opened", "opened", num), Column("paid_after", "paid after"),
-                   Column("revenue", "revenue", money_text), Column("discount_cost", "discounts", money_text)],
-        "funnel": [Column("stage", "stage"), Column("count", "count"), Column("share", "of new", pct)],
-        "forecast": [Column("day", "day"), Column("messages", "messages"), Column("offers", "offers"),
-                     Column("calls", "calls"), Column("status_changes", "status changes"),
-                     Column("expected_payments", "expected payments")],
-        "lift": [Column("playbook", "playbook"), Column("worked", "worked"), Column("worked_rate", "paid", pct),
-                 Column("held_out", "held out"), Column("held_out_rate", "paid", pct),
-                 Column("lift", "lift", pct), Column("lift_low", "from", pct), Column("lift_high", "to", pct)],
-    }
-    return cols[name]
+    return [Column(source_field(name, f), header(f, language), fmt(f)) for f in COLUMNS[name]]
 
 
 def _write_page(app: "App", path: str, scope: Any, window: Any, fmt: str) -> None:
     """Every report on one HTML page at ``path``; answers ``{path, written}``."""
     from pathlib import Path
 
-    from unpaid.cli.order_view import money_text
+    from unpaid.i18n import resolve
     from unpaid.output import render_one
     from unpaid.reports.build import build_page, has_orders
     from unpaid.reports.html import require_charts
@@ -147,7 +117,7 @@ def _write_page(app: "App", path: str, scope: Any, window: Any, fmt: str) -> Non
     require_charts()
     since = "the beginning" if scope.since.year == 1970 else app.local(scope.since)
     title = f"unpaid: what the work earns, orders created from {since} to {app.local(scope.until)}"
-    text = build_page(app.store, scope, window, app.zone, title, money_text)
+    text = build_page(app.store, scope, window, app.zone, title, resolve(app.config.language))
     try:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:

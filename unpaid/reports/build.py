@@ -55,11 +55,11 @@ def has_orders(store: "Store") -> bool:
     return ReportStore(store).any_orders()
 
 
-def build_page(store: "Store", scope: Scope, window: timedelta, zone: tzinfo, title: str, money) -> str:
+def build_page(store: "Store", scope: Scope, window: timedelta, zone: tzinfo, title: str, language: str) -> str:
     """Every report of ``scope`` on one HTML page (:mod:`unpaid.reports.html`)."""
     from unpaid.reports.html import TABLES, page
     from unpaid.reports.recovery import timeline
     from unpaid.store.reporting import ReportStore
 
     reports = {name: build(name, store, scope, window, zone) for name in TABLES}
-    return page(reports, timeline(ReportStore(store).paid(scope), window, zone), title, money)
+    return page(reports, timeline(ReportStore(store).paid(scope), window, zone), title, language)

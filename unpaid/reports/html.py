@@ -9,30 +9,13 @@ from __future__ import annotations
 
 import json
 from html import escape
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from unpaid.errors import InputError
 
 EXTRA_HINT = "install the charts with `pip install 'unpaid[reports]'` (pygal), or leave out --html"
-#: Tables of the page: report -> (field, header) in the order shown.
-TABLES: dict[str, tuple[tuple[str, str], ...]] = {
-    "recovery": (("currency", "Currency"), ("entered", "Entered work"), ("touched", "Touched"), ("paid", "Paid"),
-                 ("recovered", "Recovered"), ("recovery_rate", "Recovery rate"),
-                 ("recovered_revenue", "Recovered revenue"), ("discount_given", "Discounts"),
-                 ("net_recovered_revenue", "Net recovered"), ("median_days_to_pay", "Median days to pay")),
-    "reasons": (("by", "By"), ("group", "Group"), ("reason", "Reason"), ("count", "Count"), ("share", "Share")),
-    "managers": (("manager", "Manager"), ("currency", "Currency"), ("calls", "Calls"), ("reached", "Reached"),
-                 ("promises", "Promises"), ("promises_kept", "Kept"), ("payments_after_calls", "Paid after calls"),
-                 ("recovered_revenue", "Recovered revenue")),
-    "steps": (("playbook", "Playbook"), ("step", "Step"), ("sent", "Sent"), ("opened", "Opened"),
-              ("paid_after", "Paid after"), ("revenue", "Revenue"), ("discount_cost", "Discounts")),
-    "offers": (("kind", "Kind"), ("percent", "Percent"), ("sent", "Sent"), ("opened", "Opened"),
-               ("paid_after", "Paid after"), ("revenue", "Revenue"), ("discount_cost", "Discounts")),
-    "funnel": (("stage", "Stage"), ("count", "Orders"), ("share", "Of new")),
-    "lift": (("playbook", "Playbook"), ("worked", "Worked"), ("worked_rate", "Paid"), ("held_out", "Held out"),
-             ("held_out_rate", "Paid"), ("lift", "Lift"), ("lift_low", "95% from"), ("lift_high", "95% to")),
-}
-_RATES = {"recovery_rate", "share", "worked_rate", "held_out_rate", "lift", "lift_low", "lift_high"}
+#: The reports whose tables the page shows, in order (the forecast looks ahead, not back).
+TABLES = ("recovery", "reasons", "managers", "steps", "offers", "funnel", "lift")
 #: Counts the browser test finds drawn: one per chart, each the number of SVG shapes with an area.
 _DRAWN = """
 document.querySelectorAll('figure.chart').forEach(function (f) {
@@ -55,9 +38,9 @@ def require_charts() -> None:
 
 
 def page(reports: Mapping[str, list[dict]], timeline: Sequence[Mapping[str, Any]], title: str,
-         money: Callable[[Mapping[str, Any]], str]) -> str:
+         language: str) -> str:
     """The page: ``reports`` (name -> rows, as ``--format json`` gives them), ``timeline`` (rows ``{day,
-    currency, recovered, revenue}``, revenue as money), a ``title`` naming the period, ``money`` to write amounts."""
+    currency, recovered, revenue}``, revenue as money), a ``title`` naming the period, the tables' ``language``."""
     require_charts()
     import pygal
     charts = [
@@ -71,9 +54,9 @@ def page(reports: Mapping[str, list[dict]], timeline: Sequence[Mapping[str, Any]
     for key, heading, svg in charts:
         body.append(f'<figure class="chart" data-chart="{key}"><figcaption>{escape(heading)}</figcaption>{svg}'
                     "</figure>")
-    for name, fields in TABLES.items():
-        body.append(f"<h2>{escape(name.title())}</h2>" + _table(name, fields, reports[name], money))
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    for name in TABLES:
+        body.append(f"<h2>{escape(name.title())}</h2>" + _table(name, reports[name], language))
+    return (f"<!DOCTYPE html>\n<html lang=\"{escape(language)}\"><head><meta charset=\"utf-8\">"
             f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>\n" + "\n".join(body)
             + f"\n<script>{_DRAWN}</script>\n</body></html>\n")
 
@@ -135,29 +118,19 @@ def _lift(pygal: Any, rows: list[dict]) -> str:
     return _render(chart)
 
 
-def _table(name: str, fields: tuple[tuple[str, str], ...], rows: list[dict],
-           money: Callable[[Mapping[str, Any]], str]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for _, h in fields)
+def _table(name: str, rows: list[dict], language: str) -> str:
+    from unpaid.reports.words import COLUMNS, cell, header, source_field
+
+    fields = [(source_field(name, f), f) for f in COLUMNS[name]]
+    head = "".join(f"<th>{escape(header(f, language))}</th>" for _, f in fields)
     body = []
     for i, row in enumerate(rows):
-        cells = "".join(f'<td data-field="{f}" data-value="{escape(json.dumps(row.get(f)), quote=True)}">'
-                        f"{escape(_text(f, row.get(f), money))}</td>" for f, _ in fields)
+        cells = "".join(f'<td data-field="{key}" data-value="{escape(json.dumps(row.get(key)), quote=True)}">'
+                        f"{escape(cell(f, row.get(key), language) or '—')}</td>" for key, f in fields)
         body.append(f'<tr data-row="{i}">{cells}</tr>')
     if not rows:
-        body.append(f'<tr><td colspan="{len(fields)}">no data</td></tr>')
+        body.append(f'<tr><td colspan="{len(fields)}">—</td></tr>')
     return f'<table data-report="{name}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-
-
-def _text(field: str, value: Any, money: Callable[[Mapping[str, Any]], str]) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, dict):
-        return money(value)
-    if field in _RATES:
-        return f"{value * 100:.1f}%"
-    if field == "percent":
-        return f"{value}%"
-    return str(value)
 
 
 _CSS = """
