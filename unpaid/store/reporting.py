@@ -1,8 +1,9 @@
 """The reads behind ``unpaid report``: facts about the orders that entered work, gathered in SQL.
 
-The rules (what a touch is, which payment is credited) live in :mod:`unpaid.reports`; this module only
-fetches. Counts over every order are aggregated here so a million orders never cross into Python; rows
-come back one per paid, cancelled or called order, a small part of the whole.
+The rules (what a touch is, which payment is credited) live in :mod:`unpaid.reports`; this module fetches,
+and counts over every order here so a million orders never cross into Python: :meth:`ReportStore.tally`
+applies the attribution rule in SQL (a test holds it to the Python one). Rows come back one per paid,
+cancelled or called order, a small part of the whole.
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ class ReportStore:
         return self.store.conn.execute(sql, args).fetchone()[0]
 
     def paid(self, scope: "Scope", detail: bool = False) -> Iterator[PaidFact]:
-        """The cohort's paid orders with their first and last touch at or before the payment."""
+        """The cohort's paid orders with their last touch at or before the payment (and, with ``detail``, who
+        made it, the last playbook step and the highest offer before it)."""
         cte, args = self._cohort(scope)
         extra = ""
         if detail:
