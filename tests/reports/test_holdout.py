@@ -151,3 +151,15 @@ def test_forecast_of_an_unknown_playbook_names_it(lab):
     shop = lab("0%")
     result = shop.cli(["--now", T0.isoformat(), "report", "forecast", "--playbook", "nope"])
     assert result.exit_code == 2 and result.stderr.startswith("Error: --playbook: no playbook 'nope'")
+
+
+def test_a_held_out_order_that_pays_leaves_like_any_other(lab):
+    shop = lab("50%")
+    orders = [order("shop", str(i), T0 - timedelta(hours=1), email=f"c{i}@example.com") for i in range(10)]
+    shop.add(*orders)
+    held = sorted(o.id for o in orders if playbook("50%").holds_out(o.id))
+    shop.run(T0)
+    with shop.store() as store, store.transaction():
+        store.conn.execute("UPDATE orders SET status = 'paid', paid_at = ? WHERE id = ?", ("2026-11-02T12:00:00Z", held[0]))
+    rows = shop.run(T0 + timedelta(hours=3))
+    assert [r["result"] for r in rows if r["order_id"] == held[0]] == ["exited"]
