@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "comment": ("unpaid.cli.desk:comment", "Add a comment to an order (and in the source)."),
     "edit": ("unpaid.cli.desk:edit", "Correct an order's phone, e-mail, name or address."),
     "send": ("unpaid.cli.desk:send", "Send a customer a message or offer by hand, recorded like automatic ones."),
+    "report": ("unpaid.cli.report:report", "What the work earns: recovered revenue, refusal reasons, managers, lift."),
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "UNPAID"}

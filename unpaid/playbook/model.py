@@ -41,7 +41,9 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 STEP_FIELDS = {"name", "action", "after", "at", "when", "channel", "template", "trigger", "params", "kind",
                "percent", "valid", "status", "reason", "script", "to", "fallback", "window", "title", "cap", "every"}
 PLAYBOOK_FIELDS = {"title", "segment", "channel", "window", "cap", "enter_within", "end", "templates", "steps",
-                   "enabled", "count", "offers", "same_product_within", "language"}
+                   "enabled", "count", "offers", "same_product_within", "language", "holdout"}
+#: The largest hold-out group a playbook may keep: beyond half, the playbook is the experiment, not the rule.
+MAX_HOLDOUT = 0.5
 #: What ``attempts`` counts (docs/cases.md): dials recorded at the desk, messages to the customer, or both.
 COUNTS = ("contacts", "calls", "messages")
 #: Default: an order that became eligible more than this long ago does not enter (no blast of old orders).
@@ -146,6 +148,19 @@ class Playbook:
     #: repeated for the other, even after the first one's chain finished. Parsing leaves None when the
     #: playbook sets none; loading fills in the config's top-level ``same_product_within``.
     same_product_within: timedelta = DEFAULT_SAME_PRODUCT_WITHIN
+    #: The share of entering orders kept untouched as a control group (``holdout = "10%"``): they enter,
+    #: are recorded as held out and get no action, so reports can show the playbook's lift.
+    holdout: float = 0.0
+
+    def holds_out(self, order_id: str) -> bool:
+        """Whether ``order_id`` falls in the hold-out group: by a hash of the id alone, so the same order is
+        held out on every run and machine (and of every playbook with the same share)."""
+        if not self.holdout:
+            return False
+        import hashlib
+
+        bucket = int.from_bytes(hashlib.sha256(order_id.encode()).digest()[:8], "big") % 10_000
+        return bucket < round(self.holdout * 10_000)
 
     @property
     def purchase_window(self) -> timedelta:
@@ -176,6 +191,20 @@ class Playbook:
                 return None
             total = s.at if s.at is not None else total + (s.after or timedelta(0))
         return total
+
+
+def _holdout(value: Any, where: str) -> float:
+    """``holdout = "10%"``: the share of entering orders kept untouched (0 when unset)."""
+    if value is None:
+        return 0.0
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else -1.0
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= MAX_HOLDOUT:
+        raise _err(where, f"is {value!r}, not a share from 0% to {MAX_HOLDOUT:.0%}", 'write e.g. holdout = "10%"')
+    return share
 
 
 def _err(where: str, problem: str, fix: str) -> ConfigError:
@@ -258,7 +287,8 @@ def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segm
     return Playbook(name, _str(body, "title", where) or "", segment, steps, where, channel, window, cap,
                     enter_within, end_after, end, events=frozenset(events), enabled=enabled, count=count,
                     language=parse_language(language) if language else None,
-                    ladder=ladder, same_product_within=within)  # type: ignore[arg-type]  # None: the config's
+                    ladder=ladder, same_product_within=within,  # type: ignore[arg-type]  # None: the config's
+                    holdout=_holdout(body.get("holdout"), f"{where}.holdout"))
 
 
 def _ladder(raw: Any, where: str, end_after: timedelta | None, index: int) -> tuple[Rung, ...]:

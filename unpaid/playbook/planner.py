@@ -162,14 +162,19 @@ class Planner:
             entry = self._entry(case, now, until, gone)
             if book and entry.kind == "enter" and case.chain_key:
                 self.chains[case.chain_key] = order.id
+            held = entry.kind == "enter" and self.pb.holds_out(order.id)
+            if held:
+                entry = replace(entry, reason=f"{entry.reason}; {self._held_reason()}")
             out.append(entry)
-            if entry.kind != "enter" or entry.at > until:
+            if entry.kind != "enter" or entry.at > until or held:
                 return out
             state = self._state(case, entered_at=entry.at)
             t = max(now, entry.at)
         else:
             if gone:
                 return [self._d(now, case, "exit", gone, now)]
+            if self.pb.holds_out(order.id):
+                return [self._held(case, now)]
             state = self._state(case)
             t = now
         for _ in range(_HORIZON_STEPS):
@@ -193,6 +198,17 @@ class Planner:
         return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
 
     # ---- entry and exit ----
+
+    def _held_reason(self) -> str:
+        return f"held out (hold-out group {self.pb.holdout:.0%}): no action, a control for `unpaid report lift`"
+
+    def _held(self, case: Case, now: datetime) -> Decision:
+        """A held-out order gets no step, not even the end: it leaves when paid or cancelled, or finishes
+        quietly when the playbook's ``end`` would have come."""
+        en, pb = case.enrollment, self.pb
+        if pb.end is not None and pb.end_after is not None:
+            return self._d(en.entered_at + pb.end_after, case, "finish", self._held_reason(), now)
+        return self._d(now, case, "wait", self._held_reason(), now)
 
     def _exit_reason(self, case: Case) -> str | None:
         o, wanted = case.order, self.pb.segment.statuses

@@ -227,7 +227,12 @@ class Runner:
         """Carry out one decision; True when the case may have more due right away."""
         en = case.enrollment
         if d.kind == "enter":
-            won = self.enrollments.enter(d.order_id, pb.name, case.chain_key, d.at, self.clock.now())
+            with self.store.transaction():  # one write: a held-out order is never enrolled without the mark
+                won = self.enrollments.enter(d.order_id, pb.name, case.chain_key, d.at, self.clock.now())
+                if won and pb.holds_out(d.order_id):  # the control group of `report lift`: never touched
+                    self._log(pb, d.order_id, self.clock.now(), "playbook",
+                              f"Held out of playbook {pb.name} (hold-out group {pb.holdout:.0%}): no action",
+                              {"holdout": True})
             self.report.add(d, "entered" if won else "other_run", done_at=self.clock.now())
             return won
         if d.kind in ("exit", "finish"):

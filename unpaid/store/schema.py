@@ -249,6 +249,17 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX tasks_state_order ON tasks (state, order_id);
         """,
     ),
+    (
+        10,
+        """
+        -- `unpaid report` asks of every order whether, and when last before its payment, it was touched
+        -- (a message, an offer, a dial): answered from this index alone, not the history rows (whether
+        -- each of 100,000 orders was touched: 0.03 s instead of 0.11 s).
+        CREATE INDEX history_touch ON history (order_id, kind, at);
+        -- ... and when each order entered work, from the index too.
+        CREATE INDEX enrollments_entered ON enrollments (order_id, entered_at, playbook);
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

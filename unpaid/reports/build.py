@@ -1,0 +1,65 @@
+"""The one module of :mod:`unpaid.reports` that reads the store: facts in, report rows out."""
+
+from __future__ import annotations
+
+from datetime import timedelta, tzinfo
+from typing import TYPE_CHECKING
+
+from unpaid.reports import NAMES
+from unpaid.reports.scope import Scope
+
+if TYPE_CHECKING:
+    from unpaid.store import Store
+
+
+def build(name: str, store: "Store", scope: Scope, window: timedelta, zone: tzinfo) -> list[dict]:
+    """The rows of report ``name`` over ``scope``: one of :data:`unpaid.reports.NAMES` but ``forecast``, which
+    asks the playbooks' planner (``unpaid.cli.report``)."""
+    from unpaid.store.reporting import ReportStore
+
+    facts = ReportStore(store)
+    if name == "recovery":
+        from unpaid.reports.recovery import recovery
+
+        return recovery(facts.tally(scope, window))
+    if name == "reasons":
+        from unpaid.reports.reasons import reasons
+
+        return reasons(facts.cancellations(scope))
+    if name == "managers":
+        from unpaid.reports.managers import managers
+
+        return managers(facts.calls(scope), facts.paid(scope, detail=True), window, zone)
+    if name == "steps":
+        from unpaid.reports.steps import steps
+
+        return steps(facts.step_actions(scope), facts.paid(scope, detail=True), window)
+    if name == "offers":
+        from unpaid.reports.steps import offers
+
+        return offers(facts.offers_made(scope), facts.paid(scope, detail=True), window)
+    if name == "funnel":
+        from unpaid.reports.funnel import funnel
+
+        return funnel(facts.created(scope), facts.tally(scope, window), facts.promised(scope))
+    if name == "lift":
+        from unpaid.reports.lift import lift
+
+        return lift(facts.holdout(scope))
+    raise ValueError(f"unknown report {name!r}; one of {NAMES}")
+
+
+def has_orders(store: "Store") -> bool:
+    from unpaid.store.reporting import ReportStore
+
+    return ReportStore(store).any_orders()
+
+
+def build_page(store: "Store", scope: Scope, window: timedelta, zone: tzinfo, title: str, language: str) -> str:
+    """Every report of ``scope`` on one HTML page (:mod:`unpaid.reports.html`)."""
+    from unpaid.reports.html import TABLES, page
+    from unpaid.reports.recovery import timeline
+    from unpaid.store.reporting import ReportStore
+
+    reports = {name: build(name, store, scope, window, zone) for name in TABLES}
+    return page(reports, timeline(ReportStore(store).paid(scope), window, zone), title, language)
