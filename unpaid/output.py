@@ -117,9 +117,18 @@ def _csv(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
             fields = list(row.keys())
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(fields)
-        writer.writerow([csv_safe(_flat(row[k])) if k in row else "" for k in fields])
+        writer.writerow([_csv_cell(row[k]) if k in row else "" for k in fields])
         n += 1
     return n
+
+
+def _csv_cell(value: Any) -> Any:
+    """``csv_safe(_flat(value))`` in one step (a JSON text never starts like a formula)."""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_START) else value
+    if isinstance(value, (list, tuple, dict)):
+        return _cell_json(value)
+    return value
 
 
 def _table(rows: Iterable[Mapping[str, Any]], out: TextIO, columns: Sequence[Column] | None) -> int:
