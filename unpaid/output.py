@@ -59,18 +59,20 @@ def _flat(value: Any) -> Any:
 
 
 def render(rows: Iterable[Mapping[str, Any]], fmt: str, out: TextIO,
-           columns: Sequence[Column] | None = None) -> int:
+           columns: Sequence[Column] | None = None, encoded: bool = False) -> int:
     """Write ``rows`` to ``out`` in ``fmt``; return how many rows were written.
 
     ``columns`` chooses and labels the table's columns (the other formats carry every key, so
-    scripts get the whole documented record).
+    scripts get the whole documented record). ``encoded``: for json and jsonl, the rows are already
+    JSON texts (as this module would write them).
     """
+    encode = str if encoded else _row_json
     if fmt == "json":
-        return _json(rows, out)
+        return _json(rows, out, encode)
     if fmt == "jsonl":
         n = 0
         for chunk in _chunks(rows):
-            out.write("".join(_row_json(row) + "\n" for row in chunk))
+            out.write("".join(encode(row) + "\n" for row in chunk))
             n += len(chunk)
         return n
     if fmt == "csv":
@@ -78,11 +80,11 @@ def render(rows: Iterable[Mapping[str, Any]], fmt: str, out: TextIO,
     return _table(rows, out, columns)
 
 
-def _json(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
+def _json(rows: Iterable[Any], out: TextIO, encode: Callable[[Any], str]) -> int:
     n = 0
     out.write("[")
     for chunk in _chunks(rows):
-        out.write(("\n  " if not n else ",\n  ") + ",\n  ".join(map(_row_json, chunk)))
+        out.write(("\n  " if not n else ",\n  ") + ",\n  ".join(map(encode, chunk)))
         n += len(chunk)
     out.write("\n]\n" if n else "]\n")
     return n
@@ -115,9 +117,18 @@ def _csv(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
             fields = list(row.keys())
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(fields)
-        writer.writerow([csv_safe(_flat(row[k])) if k in row else "" for k in fields])
+        writer.writerow([_csv_cell(row[k]) if k in row else "" for k in fields])
         n += 1
     return n
+
+
+def _csv_cell(value: Any) -> Any:
+    """``csv_safe(_flat(value))`` in one step (a JSON text never starts like a formula)."""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_START) else value
+    if isinstance(value, (list, tuple, dict)):
+        return _cell_json(value)
+    return value
 
 
 def _table(rows: Iterable[Mapping[str, Any]], out: TextIO, columns: Sequence[Column] | None) -> int:

@@ -104,6 +104,47 @@ def row_record(row: tuple) -> dict[str, Any]:
     }
 
 
+def row_json(row: tuple) -> str:
+    """The JSON text of :func:`row_record` (as :func:`unpaid.output.render` writes it) built as a string:
+    half the cost of building the record and encoding it, for exports of a million rows."""
+    (source, native_id, number, status, native_status, created_at, updated_at, paid_at, email, phone, name,
+     product_key, product_title, total_minor, currency, paid_minor, manager, payment_link, cancel_reason,
+     items, extra) = row
+    state = _STATUS.get(status) or Status(status)
+    cur = _j(currency)
+    total = f'{{"minor": {_j(total_minor)}, "currency": {cur}}}'
+    if items is None and product_key is not None:
+        lines = (f'[{{"product_id": {_j(product_key)}, "title": {_j(product_title or "")}, "quantity": 1, '
+                 f'"price": {total}}}]')
+    elif items:
+        lines = "[" + ", ".join(
+            f'{{"product_id": {_j(pid)}, "title": {_j(title or "")}, "quantity": {_j(qty or 1)}, "price": '
+            + (f'{{"minor": {_j(price)}, "currency": {cur}}}' if price is not None else "null") + "}"
+            for pid, title, qty, price in json.loads(items)) + "]"
+    else:
+        lines = "[]"
+    paid = f'{{"minor": {_j(paid_minor)}, "currency": {cur}}}' if paid_minor is not None else "null"
+    return (f'{{"id": {_j(f"{source}:{native_id}")}, "source": {_j(source)}, "native_id": {_j(native_id)}, '
+            f'"number": {_j(number)}, "status": {_j(state.value)}, "status_label": {_j(STATUS_LABELS[state])}, '
+            f'"native_status": {_j(native_status)}, "created_at": {_j(_iso(created_at))}, '
+            f'"updated_at": {_j(_iso(updated_at))}, "paid_at": {_j(_iso(paid_at))}, '
+            f'"customer": {{"email": {_j(email)}, "phone": {_j(phone)}, "name": {_j(name)}, '
+            f'"key": {_j(normalize_email(email) or normalize_phone(phone))}}}, "items": {lines}, "total": {total}, '
+            f'"paid": {paid}, "manager": {_j(manager)}, "payment_link": {_j(payment_link)}, '
+            f'"cancel_reason": {_j(cancel_reason)}, "extra": {_json_text(json.loads(extra)) if extra else "{}"}}}')
+
+
+def _j(value: Any) -> str:
+    # What the encoder writes for a value: strings and integers directly, anything else through it.
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return _string(value)
+    if type(value) is int:
+        return int.__repr__(value)
+    return _json_text(value)
+
+
 def _iso(text: str | None) -> str | None:
     # The store writes to_iso's form (20 characters, Z); anything else is read and written again.
     if not text:
@@ -114,3 +155,6 @@ def _iso(text: str | None) -> str | None:
 
 
 _STATUS = {s.value: s for s in Status}
+_string = json.encoder.encode_basestring  # the encoder's strings with ensure_ascii=False
+#: The encoder :func:`unpaid.output.render` writes JSON rows with.
+_json_text = json.JSONEncoder(ensure_ascii=False, default=str).encode

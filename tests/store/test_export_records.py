@@ -6,7 +6,8 @@ import random
 from datetime import datetime, timedelta, timezone
 
 from unpaid.model import Customer, LineItem, Money, Order, Status
-from unpaid.records import order_dict
+from unpaid.output import render
+from unpaid.records import RECORD_COLUMNS, order_dict, row_json, row_record
 from unpaid.store.orders import OrderQuery
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
@@ -43,3 +44,20 @@ def test_export_records_equal_the_orders_records(tmp_store):
         assert fast
     assert list(tmp_store.orders.records(OrderQuery(statuses=None), limit=5, offset=3)) == \
         [order_dict(o) for o in tmp_store.orders.query(OrderQuery(statuses=None), limit=5, offset=3)]
+
+
+def test_export_json_texts_equal_the_encoded_records(tmp_store):
+    import io
+    import json
+
+    with tmp_store.transaction():
+        tmp_store.orders.upsert(generate(random.Random(11), 300), T0)
+    tmp_store.conn.execute("UPDATE orders SET extra = ?, items = ? WHERE native_id = '3'",
+                           (json.dumps({"n": 1.5, "list": [1, 'a"b'], "x": None}),
+                            json.dumps([["p", None, 2.0, 7], ["q", "Q\n\u0001", None, None]])))
+    rows = [tuple(r) for r in tmp_store.conn.execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM orders")]
+    for fmt in ("json", "jsonl"):
+        fast, slow = io.StringIO(), io.StringIO()
+        render(map(row_json, rows), fmt, fast, encoded=True)
+        render(map(row_record, rows), fmt, slow)
+        assert fast.getvalue() and fast.getvalue() == slow.getvalue()

@@ -116,12 +116,13 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
     store, now = app.store, app.now()
     total = store.orders.count(query)
     offset = (page - 1) * limit if limit else 0
-    rows = store.orders.records(query, limit=limit, offset=offset)
+    encoded = fmt in ("json", "jsonl")  # written as the JSON texts the rows make, not records to encode
+    rows = store.orders.records(query, limit=limit, offset=offset, as_json=encoded)
     if fmt == "csv":
         rows = (flat_order(r) for r in rows)
     from unpaid.cli.order_view import order_columns
 
-    shown = render(rows, fmt, app.stdout, order_columns(app, now))
+    shown = render(rows, fmt, app.stdout, order_columns(app, now), encoded)
     if shown:
         app.info(f"{plural(total, 'order')} (showing {offset + 1}–{offset + shown})")
     elif total:

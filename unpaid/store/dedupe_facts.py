@@ -78,7 +78,7 @@ def dedupe_groups(store: "Store", window: timedelta, batch: int = 20_000) -> Ite
     )
     out: list[list[Order]] = []
     size, key, group = 0, None, []
-    for row in store.conn.execute(sql, [*values, *values, Status.PAID.value, days, Status.PAID.value, *values]):
+    for row in store.dicts(sql, [*values, *values, Status.PAID.value, days, Status.PAID.value, *values]):
         k = (row["customer_key"], row["product_key"])
         if k != key:
             if key is not None and k < key:  # the index's order, which the planner's output order relies on
@@ -103,5 +103,5 @@ def unkeyed_orders(store: "Store") -> Iterator["Order"]:
 
     actual, values = _actual()
     sql = f"SELECT * FROM orders WHERE {actual} AND (customer_key IS NULL OR product_key IS NULL) ORDER BY id"
-    for row in store.conn.execute(sql, values):
+    for row in store.dicts(sql, values):
         yield from_row(row)

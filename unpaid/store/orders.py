@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Container, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Container, Iterable, Iterator, Sequence
 
 from unpaid.clock import from_iso, to_iso
 from unpaid.model import ACTUAL, Customer, LineItem, Money, Order, Status
@@ -241,10 +241,11 @@ class Orders:
         for row in self.store.dicts(sql, args):
             yield from_row(row)
 
-    def records(self, q: OrderQuery, limit: int | None = None, offset: int = 0) -> Iterator[dict]:
-        """:meth:`query`'s orders as JSON records (:func:`unpaid.records.order_dict`), read as plain tuples and
-        never built as orders: the export path, a row at a time."""
-        from unpaid.records import RECORD_COLUMNS, row_record
+    def records(self, q: OrderQuery, limit: int | None = None, offset: int = 0, *, as_json: bool = False
+                ) -> Iterator[Any]:
+        """:meth:`query`'s orders as JSON records (:func:`unpaid.records.order_dict`), or with ``as_json`` their
+        JSON texts, read as plain tuples and never built as orders: the export path, a row at a time."""
+        from unpaid.records import RECORD_COLUMNS, row_json, row_record
 
         where, args = q.where()
         sql = f"SELECT {', '.join(RECORD_COLUMNS)} FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
@@ -253,7 +254,7 @@ class Orders:
             args += [limit, offset]
         cur = self.conn.cursor()
         cur.row_factory = None
-        return map(row_record, cur.execute(sql, args))
+        return map(row_json if as_json else row_record, cur.execute(sql, args))
 
     def count(self, q: OrderQuery) -> int:
         where, args = q.where()
