@@ -202,7 +202,7 @@ class GetCourseConnector(Connector):
             name, start, end = run.current  # type: ignore[misc]
             raise InvalidData(self.name, f"account {self.account}: the export of {name} {start}..{end or run.to} "
                               f"cannot be read whole ({why}) and a day or two cannot be split further",
-                              f"lower row_cap if GetCourse caps exports lower, or report it")
+                              "lower row_cap if GetCourse caps exports lower, or report it")
         return cut
 
     def _read(self, body, mark: bm.Bookmark, run: bm.Run) -> Iterator[Page]:
