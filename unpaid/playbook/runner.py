@@ -212,7 +212,10 @@ class Runner:
             if not wanted:
                 continue
             self.progress(f"reading {plural(len(wanted), 'order')} fresh from {source}")
-            answers = connector.fetch_many([o.native_id for o in wanted])
+            try:
+                answers = connector.fetch_many([o.native_id for o in wanted])
+            except ConnectorError:  # the source as a whole failed: each action reads it again and reports it
+                continue
             for order in wanted:
                 if order.native_id in answers:
                     self._prefetched[order.id] = answers[order.native_id]

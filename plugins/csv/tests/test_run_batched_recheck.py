@@ -59,3 +59,22 @@ def test_one_pass_over_the_file_serves_every_action_and_paid_ones_are_skipped(cl
     result = cli(["--now", (T0 + timedelta(hours=1)).isoformat(), "--format", "json", "run"], env=ENV)
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "outbox").glob("*.json"))) == 4
+
+
+def test_a_file_that_cannot_be_read_at_the_batch_defers_the_actions_instead_of_stopping_the_run(cli, tmp_path):
+    path = tmp_path / "orders.csv"
+    write_csv(path, DEMO_HEADER, [row(i) for i in range(1, 4)])
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "letter.txt").write_text("Subject: Order {{ order.number }}\n\nPlease pay\n")
+    (tmp_path / "unpaid.toml").write_text(CONFIG, encoding="utf-8")
+    assert cli(["--now", T0.isoformat(), "sync"], env=ENV).exit_code == 0
+    path.unlink()  # gone (a mount away, a rename in progress): nothing is sent, nothing is lost
+    result = cli(["--now", T0.isoformat(), "--format", "json", "run"], env=ENV)
+    assert result.exit_code in (2, 3), result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "outbox").exists() or not list((tmp_path / "outbox").glob("*.json"))
+    write_csv(path, DEMO_HEADER, [row(i) for i in range(1, 4)])  # back: the letters go out once
+    result = cli(["--now", (T0 + timedelta(hours=3)).isoformat(), "--format", "json", "run"], env=ENV)
+    assert result.exit_code == 0, result.output
+    sent = sorted(json.loads(p.read_text())["order_id"] for p in (tmp_path / "outbox").glob("*.json"))
+    assert sent == ["shop:1", "shop:2", "shop:3"]
