@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 DEMO_ZONE = "Europe/Moscow"
 CONFIG = """\
 # The sample shop written by `unpaid demo`. Try the commands below with --config {config}
-timezone = "Europe/Moscow"
+timezone = "{zone}"
 default_country = "7"
 db = "{db}"
 
@@ -110,7 +110,7 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str, fmt
     if now_option and not app.now_option:
         app.info(f"(night in the sample shop: the tour runs at noon, --now {now_option[:16]}, so the letters go out)")
     with _served(app, spec, folder, now_option) as (settings, where):
-        config.write_text(CONFIG.format(config=config, db=db_path.as_posix(), type=source_type,
+        config.write_text(CONFIG.format(config=config, db=db_path.as_posix(), type=source_type, zone=DEMO_ZONE,
                                         settings=_toml_table(settings), playbook=_playbook(folder)),
                           encoding="utf-8")
         # Asked for JSON, the tour's tables go to stderr: stdout carries the one answer below.

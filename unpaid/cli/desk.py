@@ -192,11 +192,9 @@ def take_and_mark(app: "App", order: "Order", claim, new: bool, fmt: str | None 
     if order.status is not Status.IN_WORK or new:
         connector = connector_for(app, order)
         with connector:
-            if order.status is Status.IN_WORK:
-                pass
-            elif Capability.PUSH_STATUS not in connector.spec.capabilities:
+            if order.status is not Status.IN_WORK and Capability.PUSH_STATUS not in connector.spec.capabilities:
                 app.warn(f"the source of {order.id} cannot change statuses; it stays {order.status.label} there")
-            else:
+            elif order.status is not Status.IN_WORK:
                 try:
                     change_status(app.store, connector, order, Status.IN_WORK, actor=f"manager:{claim.manager}",
                                   now=now, playbook="desk", command=cmd)

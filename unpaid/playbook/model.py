@@ -147,7 +147,7 @@ class Playbook:
     #: Orders of one customer and product this close together are one purchase: a step done for one is not
     #: repeated for the other, even after the first one's chain finished. Parsing leaves None when the
     #: playbook sets none; loading fills in the config's top-level ``same_product_within``.
-    same_product_within: timedelta = DEFAULT_SAME_PRODUCT_WITHIN
+    same_product_within: timedelta | None = None
     #: The share of entering orders kept untouched as a control group (``holdout = "10%"``): they enter,
     #: are recorded as held out and get no action, so reports can show the playbook's lift.
     holdout: float = 0.0
@@ -287,7 +287,7 @@ def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segm
     return Playbook(name, _str(body, "title", where) or "", segment, steps, where, channel, window, cap,
                     enter_within, end_after, end, events=frozenset(events), enabled=enabled, count=count,
                     language=parse_language(language) if language else None,
-                    ladder=ladder, same_product_within=within,  # type: ignore[arg-type]  # None: the config's
+                    ladder=ladder, same_product_within=within,
                     holdout=_holdout(body.get("holdout"), f"{where}.holdout"))
 
 

@@ -160,14 +160,15 @@ class DeskStore:
         self.store.conn.execute("UPDATE tasks SET manager = ? WHERE id = ?", (manager, task_id))
 
     def stats(self, order_ids: Iterable[str]) -> dict[str, OrderStats]:
-        """Calls, messages and the last comment (a comment or a call note) per order."""
+        """Calls, messages and the last comment (a comment or a call note) per order.
+
+        The counts are the playbooks' (``History.contact_counts``): the queue's attempts and a playbook's
+        ``attempts`` are one number."""
         ids, out = list(order_ids), {}
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
-            counts = {r[0]: (r[1], r[2]) for r in self.store.conn.execute(
-                f"SELECT order_id, SUM(kind = 'call'), SUM(kind = 'message') FROM history"
-                f" WHERE order_id IN ({marks}) GROUP BY order_id", chunk)}
+            counts = self.store.history.contact_counts(chunk)
             comments: dict[str, tuple[str, str]] = {}
             for order_id, kind, at, summary, data in self.store.conn.execute(
                     f"SELECT order_id, kind, at, summary, data FROM history WHERE order_id IN ({marks})"
@@ -178,7 +179,7 @@ class DeskStore:
             for order_id in chunk:
                 calls, messages = counts.get(order_id, (0, 0))
                 text, at = comments.get(order_id, (None, None))
-                out[order_id] = OrderStats(calls or 0, messages or 0, text, from_iso(at))
+                out[order_id] = OrderStats(calls, messages, text, from_iso(at))
         return out
 
     def calls(self, order_id: str) -> list[tuple[str, datetime, dict]]:
