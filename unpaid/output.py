@@ -52,12 +52,6 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _flat(value: Any) -> Any:
-    if isinstance(value, (list, tuple, dict)):
-        return _cell_json(value)
-    return value
-
-
 def render(rows: Iterable[Mapping[str, Any]], fmt: str, out: TextIO,
            columns: Sequence[Column] | None = None, encoded: bool = False) -> int:
     """Write ``rows`` to ``out`` in ``fmt``; return how many rows were written.
@@ -123,7 +117,8 @@ def _csv(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
 
 
 def _csv_cell(value: Any) -> Any:
-    """``csv_safe(_flat(value))`` in one step (a JSON text never starts like a formula)."""
+    """A CSV cell: a string as :func:`csv_safe` makes it, a list or mapping as JSON (which never starts
+    like a formula)."""
     if isinstance(value, str):
         return "'" + value if value.startswith(_FORMULA_START) else value
     if isinstance(value, (list, tuple, dict)):
