@@ -20,7 +20,7 @@ FORMATS = ("table", "json", "jsonl", "csv")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 # One encoder each for every row: json.dumps with options builds a new encoder per call, which costs as
 # much as encoding an order.
-_row_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+json_row = json.JSONEncoder(ensure_ascii=False, default=str).encode
 _cell_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
@@ -60,7 +60,7 @@ def render(rows: Iterable[Mapping[str, Any]], fmt: str, out: TextIO,
     scripts get the whole documented record). ``encoded``: for json and jsonl, the rows are already
     JSON texts (as this module would write them).
     """
-    encode = str if encoded else _row_json
+    encode = str if encoded else json_row
     if fmt == "json":
         return _json(rows, out, encode)
     if fmt == "jsonl":
