@@ -36,6 +36,10 @@ def test_csv_neutralizes_formulas_but_keeps_numbers():
     for bad in ("+1+2", "-1+cmd", "@SUM(A1)", "\tx", "＝1"):
         assert csv_safe(bad).startswith("'")
     assert csv_safe("Anna") == "Anna"
+    out = io.StringIO()
+    render([{"v": bad} for bad in ("+1+2", "-1+cmd", "@SUM(A1)", "\tx", "＝1", "Anna")], "csv", out)
+    assert [r["v"] for r in csv.DictReader(io.StringIO(out.getvalue()))] == [
+        csv_safe(v) for v in ("+1+2", "-1+cmd", "@SUM(A1)", "\tx", "＝1", "Anna")]
 
 
 def test_table_uses_chosen_columns_and_formatters():

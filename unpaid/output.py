@@ -20,7 +20,7 @@ FORMATS = ("table", "json", "jsonl", "csv")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 # One encoder each for every row: json.dumps with options builds a new encoder per call, which costs as
 # much as encoding an order.
-_row_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+json_row = json.JSONEncoder(ensure_ascii=False, default=str).encode
 _cell_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
@@ -52,12 +52,6 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _flat(value: Any) -> Any:
-    if isinstance(value, (list, tuple, dict)):
-        return _cell_json(value)
-    return value
-
-
 def render(rows: Iterable[Mapping[str, Any]], fmt: str, out: TextIO,
            columns: Sequence[Column] | None = None, encoded: bool = False) -> int:
     """Write ``rows`` to ``out`` in ``fmt``; return how many rows were written.
@@ -66,7 +60,7 @@ def render(rows: Iterable[Mapping[str, Any]], fmt: str, out: TextIO,
     scripts get the whole documented record). ``encoded``: for json and jsonl, the rows are already
     JSON texts (as this module would write them).
     """
-    encode = str if encoded else _row_json
+    encode = str if encoded else json_row
     if fmt == "json":
         return _json(rows, out, encode)
     if fmt == "jsonl":
@@ -123,7 +117,8 @@ def _csv(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
 
 
 def _csv_cell(value: Any) -> Any:
-    """``csv_safe(_flat(value))`` in one step (a JSON text never starts like a formula)."""
+    """A CSV cell: a string as :func:`csv_safe` makes it, a list or mapping as JSON (which never starts
+    like a formula)."""
     if isinstance(value, str):
         return "'" + value if value.startswith(_FORMULA_START) else value
     if isinstance(value, (list, tuple, dict)):

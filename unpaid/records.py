@@ -11,6 +11,7 @@ from typing import Any
 
 from unpaid.clock import from_iso, to_iso
 from unpaid.model import STATUS_LABELS, Money, Order, Status, normalize_email, normalize_phone
+from unpaid.output import json_row as _json_text  # the encoder render writes JSON rows with
 
 
 def money_dict(money: Money | None) -> dict[str, Any] | None:
@@ -156,5 +157,3 @@ def _iso(text: str | None) -> str | None:
 
 _STATUS = {s.value: s for s in Status}
 _string = json.encoder.encode_basestring  # the encoder's strings with ensure_ascii=False
-#: The encoder :func:`unpaid.output.render` writes JSON rows with.
-_json_text = json.JSONEncoder(ensure_ascii=False, default=str).encode

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from datetime import timedelta, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from unpaid.reports import NAMES
 from unpaid.reports.scope import Scope
 
 if TYPE_CHECKING:
     from unpaid.store import Store
+    from unpaid.store.reporting import PaidFact
 
 
-def build(name: str, store: "Store", scope: Scope, window: timedelta, zone: tzinfo) -> list[dict]:
+def build(name: str, store: "Store", scope: Scope, window: timedelta, zone: tzinfo,
+          paid: "list[PaidFact] | None" = None) -> list[dict]:
     """The rows of report ``name`` over ``scope``: one of :data:`unpaid.reports.NAMES` but ``forecast``, which
-    asks the playbooks' planner (``unpaid.cli.report``)."""
+    asks the playbooks' planner (``unpaid.cli.report``). ``paid``: the scope's paid facts with ``detail``,
+    when already read."""
     from unpaid.store.reporting import ReportStore
 
     facts = ReportStore(store)
+
+    def detailed() -> "Iterable[PaidFact]":
+        return facts.paid(scope, detail=True) if paid is None else paid
+
     if name == "recovery":
         from unpaid.reports.recovery import recovery
 
@@ -29,15 +36,15 @@ def build(name: str, store: "Store", scope: Scope, window: timedelta, zone: tzin
     if name == "managers":
         from unpaid.reports.managers import managers
 
-        return managers(facts.calls(scope), facts.paid(scope, detail=True), window, zone)
+        return managers(facts.calls(scope), detailed(), window, zone)
     if name == "steps":
         from unpaid.reports.steps import steps
 
-        return steps(facts.step_actions(scope), facts.paid(scope, detail=True), window)
+        return steps(facts.step_actions(scope), detailed(), window)
     if name == "offers":
         from unpaid.reports.steps import offers
 
-        return offers(facts.offers_made(scope), facts.paid(scope, detail=True), window)
+        return offers(facts.offers_made(scope), detailed(), window)
     if name == "funnel":
         from unpaid.reports.funnel import funnel
 
@@ -61,5 +68,6 @@ def build_page(store: "Store", scope: Scope, window: timedelta, zone: tzinfo, ti
     from unpaid.reports.recovery import timeline
     from unpaid.store.reporting import ReportStore
 
-    reports = {name: build(name, store, scope, window, zone) for name in TABLES}
-    return page(reports, timeline(ReportStore(store).paid(scope), window, zone), title, language)
+    paid = list(ReportStore(store).paid(scope, detail=True))  # read once for managers, steps, offers and the chart
+    reports = {name: build(name, store, scope, window, zone, paid) for name in TABLES}
+    return page(reports, timeline(paid, window, zone), title, language)
