@@ -11,6 +11,7 @@ from datetime import datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, Sequence
 
+from unpaid.clock import to_iso
 from unpaid.model import FINISHED, Customer, LineItem, Money, Order, Status, normalize_email, normalize_phone
 from unpaid.text import clean, clean_text
 
@@ -256,7 +257,7 @@ def _flags(record: Mapping[str, Any], zone: tzinfo) -> dict[str, str]:
         except MappingError:
             moment = None  # a flag's date is a detail: an unreadable one does not reject the invoice
         if moment is not None:
-            out[at] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+            out[at] = to_iso(moment)
     if words:
         out["flags"] = ", ".join(words)
     return out
