@@ -129,7 +129,7 @@ class GetCourseClient:
         if left < needed:
             at = self.budget.free_at()
             raise RateLimited(self.source, f"account {self.account}: {what} needs {needed} export requests and "
-                              f"{left} of {self.budget.limit} are left in the 2-hour window",
+                              f"{left} of {self.budget.limit} are left in the {self.budget.span()} window",
                               f"run again after {_clock(at)}; the sync resumes where it stopped",
                               retry_after=max(0.0, at - self.budget.clock()))
 

@@ -142,9 +142,9 @@ class GetCourseConnector(Connector):
             self.marker.release()
         if full:
             self.index.rebuilt()
-        left = self.client.budget.remaining()
-        note = (f"export budget: {left} of {self.client.budget.limit} requests left in the 2-hour window "
-                f"(this sync used {self.client.budget.used_here - used_before})")
+        budget = self.client.budget
+        note = (f"export budget: {budget.remaining()} of {budget.limit} requests left in the {budget.span()} window "
+                f"(this sync used {budget.used_here - used_before})")
         yield Page([], mark.dumps(), note=note)
 
     def wait_for_sync(self) -> bool:

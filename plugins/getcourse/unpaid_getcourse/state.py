@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any, Callable, Iterable
 
+from unpaid.clock import format_duration
 from unpaid.source_state import State
 
 REBUILD = "index:rebuild"
@@ -34,6 +36,10 @@ class Budget:
         self.window = window
         self.clock = clock
         self.used_here = 0  # requests this process sent, for the summary
+
+    def span(self) -> str:
+        """The window as messages name it (``2h``): ``budget_window`` is configurable."""
+        return format_duration(timedelta(seconds=self.window))
 
     def _recent(self, data: dict) -> list[float]:
         cutoff = self.clock() - self.window
