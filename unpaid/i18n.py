@@ -1,15 +1,25 @@
-"""The shop's language and its formats: money and moments written the way its customers and managers read them.
+"""The shop's language: the interface's words (gettext catalogs) and money and moments written its way.
 
 The language is ``language`` in unpaid.toml, else ``UNPAID_LANG``, else the POSIX locale (``LC_ALL``,
-``LC_MESSAGES``, ``LANG``), else English. Formats come from Babel's CLDR data ("12 900,00 ₽", "$12,900.00",
-"28 ноября 2026, 12:00"), imported only when something is formatted.
+``LC_MESSAGES``, ``LANG``), else English. Words come from the gettext catalogs in ``unpaid/locale`` (one
+domain per package: a plugin ships its own, see :class:`Domain`), compiled with Babel by
+``python -m unpaid.catalogs``; plural forms are the catalog's (Russian and Ukrainian have three). Formats
+come from Babel's CLDR data ("12 900,00 ₽", "$12,900.00", "28 ноября 2026, 12:00"), imported only when
+something is formatted. Machine output (JSON, JSONL, CSV) is English whatever the language.
+
+Code marks a message with ``_("Order {number} is paid").format(number=...)``: the text is the key, so
+placeholders are named and never built with an f-string; ``ngettext`` for counts; ``N_`` marks a message
+kept in a table and translated where it is shown.
 """
 
 from __future__ import annotations
 
+import gettext as _gettext
 import os
+from contextlib import contextmanager
 from datetime import datetime, tzinfo
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Iterator, Mapping
 
 LANGUAGES = ("en", "ru", "uk")
 DEFAULT = "en"
@@ -33,6 +43,104 @@ def resolve(configured: str | None = None, environ: Mapping[str, str] | None = N
         if found:
             return found
     return DEFAULT
+
+
+#: The language the interface speaks now (one per process; set by :func:`activate`).
+_active = DEFAULT
+_HERE = Path(__file__).resolve().parent
+
+
+def activate(language: str | None) -> str:
+    """Speak ``language`` from now on (None or an unknown one: English); return the language now active."""
+    global _active
+    _active = language if language in LANGUAGES else DEFAULT
+    return _active
+
+
+def active() -> str:
+    """The language the interface speaks now."""
+    return _active
+
+
+@contextmanager
+def speaking(language: str | None) -> Iterator[str]:
+    """Speak ``language`` inside the block, then what was spoken before."""
+    before = _active
+    try:
+        yield activate(language)
+    finally:
+        activate(before)
+
+
+class Domain:
+    """One package's catalogs: ``Domain("unpaid_getcourse", Path(__file__).parent / "locale")``.
+
+    Looks words up in the active language; English (the keys themselves) needs no catalog.
+    """
+
+    def __init__(self, name: str, localedir: Path | str, helps: bool = True):
+        self.name, self.localedir = name, str(localedir)
+        if helps:  # its catalog may hold the help texts of commands a plugin adds
+            _DOMAINS.append(self)
+
+    def catalog(self, language: str | None = None) -> _gettext.NullTranslations:
+        language = language or _active
+        if language == DEFAULT:
+            return _NULL
+        # gettext caches the parsed .mo by path: the file is read once per process.
+        return _gettext.translation(self.name, self.localedir, languages=[language], fallback=True)
+
+    def gettext(self, message: str) -> str:
+        return message if _active == DEFAULT else self.catalog().gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        if _active == DEFAULT:
+            return singular if n == 1 else plural
+        return self.catalog().ngettext(singular, plural, n)
+
+    def pgettext(self, context: str, message: str) -> str:
+        return message if _active == DEFAULT else self.catalog().pgettext(context, message)
+
+
+_NULL = _gettext.NullTranslations()
+_DOMAINS: list[Domain] = []
+UNPAID = Domain("unpaid", _HERE / "locale")
+
+
+def domains() -> list[Domain]:
+    """unpaid's catalog domain, then those plugins made, in the order they were made."""
+    return list(_DOMAINS)
+
+
+def _(message: str) -> str:
+    """``message`` in the active language (the English text when the catalog has no translation)."""
+    return UNPAID.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form for ``n``: ``ngettext("{n} order", "{n} orders", n).format(n=n)``."""
+    return UNPAID.ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """``message`` as meant in ``context`` (one English word, two meanings)."""
+    return UNPAID.pgettext(context, message)
+
+
+def lookup(message: str) -> str:
+    """``message`` from whichever catalog knows it: unpaid's, then the plugins' (headers, help texts)."""
+    if _active == DEFAULT:
+        return message
+    for domain in _DOMAINS:
+        found = domain.gettext(message)
+        if found != message:
+            return found
+    return message
+
+
+def N_(message: str) -> str:
+    """Mark a message for the catalog without translating it now (tables built at import time)."""
+    return message
 
 
 def format_money(minor: int, currency: str, language: str) -> str:

@@ -9,6 +9,8 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from functools import cached_property
 
+from unpaid.i18n import N_, _
+
 
 class Status(str, Enum):
     """Canonical order status; every connector maps its native statuses onto these."""
@@ -31,7 +33,8 @@ class Status(str, Enum):
 
     @property
     def label(self) -> str:
-        return STATUS_LABELS[self]
+        """The status as people read it, in the active language ("Waiting for payment", "Ожидаем оплаты")."""
+        return _(STATUS_LABELS[self])
 
     @property
     def is_actual(self) -> bool:
@@ -51,16 +54,16 @@ class Status(str, Enum):
 
 
 STATUS_LABELS = {
-    Status.NEW: "New",
-    Status.IN_WORK: "In work",
-    Status.PAYMENT_WAITING: "Waiting for payment",
-    Status.NOT_CONFIRMED: "Not confirmed",
-    Status.PART_PAID: "Partly paid",
-    Status.PAID: "Completed",
-    Status.CANCELLED: "Cancelled",
-    Status.FALSE: "False",
-    Status.REFUNDED: "Refunded",
-    Status.UNMAPPED: "Unmapped source status",
+    Status.NEW: N_("New"),
+    Status.IN_WORK: N_("In work"),
+    Status.PAYMENT_WAITING: N_("Waiting for payment"),
+    Status.NOT_CONFIRMED: N_("Not confirmed"),
+    Status.PART_PAID: N_("Partly paid"),
+    Status.PAID: N_("Completed"),
+    Status.CANCELLED: N_("Cancelled"),
+    Status.FALSE: N_("False"),
+    Status.REFUNDED: N_("Refunded"),
+    Status.UNMAPPED: N_("Unmapped source status"),
 }
 _STATUS_ALIASES = {
     "completed": "paid",
@@ -108,6 +111,13 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.decimal:,.2f} {self.currency}".replace(",", " ")
+
+    def human(self) -> str:
+        """The amount for people in the active language: ``12 900,00 ₽``; English keeps ``12 900.00 RUB``."""
+        from unpaid.i18n import DEFAULT, active, format_money
+
+        language = active()
+        return str(self) if language == DEFAULT else format_money(self.minor, self.currency, language)
 
 
 _SPACES = re.compile(r"[\s\u00a0\u202f']")

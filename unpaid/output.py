@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
+from unpaid.i18n import _, lookup
 from unpaid.text import terminal_safe
 
 FORMATS = ("table", "json", "jsonl", "csv")
@@ -44,7 +45,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, (list, tuple)):
         return ", ".join(_cell(v) for v in value)
     if isinstance(value, dict):
@@ -135,7 +136,9 @@ def _table(rows: Iterable[Mapping[str, Any]], out: TextIO, columns: Sequence[Col
     cols = list(columns) if columns else [Column(k, k) for k in data[0].keys()]
     body = [[terminal_safe(c.fmt(row.get(c.key)) if c.fmt else _cell(row.get(c.key)), newlines=True) for c in cols]
             for row in data]
-    out.write(tabulate(body, headers=[c.header for c in cols], tablefmt="simple", disable_numparse=True) + "\n")
+    # Headers are English keys kept in tables built at import time: shown in the active language.
+    headers = [lookup(c.header) for c in cols]
+    out.write(tabulate(body, headers=headers, tablefmt="simple", disable_numparse=True) + "\n")
     return len(data)
 
 
@@ -147,9 +150,10 @@ def render_one(record: Mapping[str, Any], fmt: str, out: TextIO) -> None:
     if fmt == "csv":
         _csv([record], out)
         return
-    width = max((len(k) for k in record), default=0)
+    keys = {key: lookup(key) for key in record}
+    width = max((len(k) for k in keys.values()), default=0)
     for key, value in record.items():
-        out.write(f"{terminal_safe(key).ljust(width)}  {terminal_safe(_cell(value), newlines=True)}\n")
+        out.write(f"{terminal_safe(keys[key]).ljust(width)}  {terminal_safe(_cell(value), newlines=True)}\n")
 
 
 def plural(count: int, word: str) -> str:

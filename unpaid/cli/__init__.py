@@ -10,37 +10,38 @@ import click
 from unpaid import __version__
 from unpaid.cli.lazy import LazyGroup
 from unpaid.errors import ExitCode, UnpaidError
+from unpaid.i18n import N_
 
 #: name -> ("module:attribute", short help). Modules are imported only when their command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("unpaid.cli.admin:init", "Write a commented starter unpaid.toml."),
-    "auth": ("unpaid.cli.admin:auth", "Store, check or delete a source's secret keys."),
-    "doctor": ("unpaid.cli.admin:doctor", "Check config, credentials, store and connectivity."),
-    "plugins": ("unpaid.cli.admin:plugins", "List installed plugins and what their connectors can do."),
-    "install": ("unpaid.cli.install:install", "Install plugins (pip packages or folders) where unpaid runs."),
-    "connector": ("unpaid.cli.connector:connector", "Write a new connector plugin: `unpaid connector new NAME`."),
-    "demo": ("unpaid.cli.demo:demo", "Build a sample shop, sync it, dedupe it and show today's work."),
-    "sync": ("unpaid.cli.sync:sync", "Pull new and changed orders from the sources into the store."),
-    "orders": ("unpaid.cli.orders:orders", "List orders: the actual unpaid ones by default, newest first."),
-    "show": ("unpaid.cli.orders:show", "Show an order: details, the customer's other orders, history."),
-    "status": ("unpaid.cli.orders:status", "Change an order's status in the source and record it."),
-    "dedupe": ("unpaid.cli.dedupe:dedupe", "Mark orders with a paid twin or a duplicate as False."),
-    "playbooks": ("unpaid.cli.playbooks:playbooks", "List dunning playbooks; `playbooks check FILE` validates one."),
-    "plan": ("unpaid.cli.playbooks:plan", "Dry run of the playbooks: what would happen, when and why."),
-    "run": ("unpaid.cli.playbooks:run", "Carry out due playbook actions exactly once (safe from cron)."),
-    "optout": ("unpaid.cli.playbooks:optout", "Stop all messages to a customer, or list who opted out."),
-    "review": ("unpaid.cli.review:review", "List actions held for a person (outcome unknown) and settle them."),
-    "events": ("unpaid.cli.events:events", "List, import or add the opens and clicks that conditions wait for."),
-    "queue": ("unpaid.cli.desk:queue", "Today's calls: due orders nobody else holds, with phone, offer, script."),
-    "take": ("unpaid.cli.desk:take", "Take an order for a call: yours for a lease, In work in the source."),
-    "next": ("unpaid.cli.desk:next_", "Take the top of your call queue."),
-    "release": ("unpaid.cli.desk:release", "Give a taken order back to the queue."),
-    "outcome": ("unpaid.cli.desk:outcome", "Record a call's result and set up what follows."),
-    "postpone": ("unpaid.cli.desk:postpone", "Move an order's next call to a later day."),
-    "comment": ("unpaid.cli.desk:comment", "Add a comment to an order (and in the source)."),
-    "edit": ("unpaid.cli.desk:edit", "Correct an order's phone, e-mail, name or address."),
-    "send": ("unpaid.cli.desk:send", "Send a customer a message or offer by hand, recorded like automatic ones."),
-    "report": ("unpaid.cli.report:report", "What the work earns: recovered revenue, refusal reasons, managers, lift."),
+    "init": ("unpaid.cli.admin:init", N_("Write a commented starter unpaid.toml.")),
+    "auth": ("unpaid.cli.admin:auth", N_("Store, check or delete a source's secret keys.")),
+    "doctor": ("unpaid.cli.admin:doctor", N_("Check config, credentials, store and connectivity.")),
+    "plugins": ("unpaid.cli.admin:plugins", N_("List installed plugins and what their connectors can do.")),
+    "install": ("unpaid.cli.install:install", N_("Install plugins (pip packages or folders) where unpaid runs.")),
+    "connector": ("unpaid.cli.connector:connector", N_("Write a new connector plugin: `unpaid connector new NAME`.")),
+    "demo": ("unpaid.cli.demo:demo", N_("Build a sample shop, sync it, dedupe it and show today's work.")),
+    "sync": ("unpaid.cli.sync:sync", N_("Pull new and changed orders from the sources into the store.")),
+    "orders": ("unpaid.cli.orders:orders", N_("List orders: the actual unpaid ones by default, newest first.")),
+    "show": ("unpaid.cli.orders:show", N_("Show an order: details, the customer's other orders, history.")),
+    "status": ("unpaid.cli.orders:status", N_("Change an order's status in the source and record it.")),
+    "dedupe": ("unpaid.cli.dedupe:dedupe", N_("Mark orders with a paid twin or a duplicate as False.")),
+    "playbooks": ("unpaid.cli.playbooks:playbooks", N_("List dunning playbooks; `playbooks check FILE` validates one.")),
+    "plan": ("unpaid.cli.playbooks:plan", N_("Dry run of the playbooks: what would happen, when and why.")),
+    "run": ("unpaid.cli.playbooks:run", N_("Carry out due playbook actions exactly once (safe from cron).")),
+    "optout": ("unpaid.cli.playbooks:optout", N_("Stop all messages to a customer, or list who opted out.")),
+    "review": ("unpaid.cli.review:review", N_("List actions held for a person (outcome unknown) and settle them.")),
+    "events": ("unpaid.cli.events:events", N_("List, import or add the opens and clicks that conditions wait for.")),
+    "queue": ("unpaid.cli.desk:queue", N_("Today's calls: due orders nobody else holds, with phone, offer, script.")),
+    "take": ("unpaid.cli.desk:take", N_("Take an order for a call: yours for a lease, In work in the source.")),
+    "next": ("unpaid.cli.desk:next_", N_("Take the top of your call queue.")),
+    "release": ("unpaid.cli.desk:release", N_("Give a taken order back to the queue.")),
+    "outcome": ("unpaid.cli.desk:outcome", N_("Record a call's result and set up what follows.")),
+    "postpone": ("unpaid.cli.desk:postpone", N_("Move an order's next call to a later day.")),
+    "comment": ("unpaid.cli.desk:comment", N_("Add a comment to an order (and in the source).")),
+    "edit": ("unpaid.cli.desk:edit", N_("Correct an order's phone, e-mail, name or address.")),
+    "send": ("unpaid.cli.desk:send", N_("Send a customer a message or offer by hand, recorded like automatic ones.")),
+    "report": ("unpaid.cli.report:report", N_("What the work earns: recovered revenue, refusal reasons, managers, lift.")),
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "UNPAID"}
@@ -103,12 +104,13 @@ def _run(args: list[str], stdout) -> object:
     import errno
     from functools import partial
 
-    from unpaid.cli import failure
+    from unpaid.cli import failure, language
     from unpaid.cli.failure import quiet_exit
     from unpaid.signals import Interrupted, handled
 
     ctx = None
     fail = partial(failure.fail, args)
+    language.start(args, cli)
     try:
         with handled():
             # Not cli.main(): it turns a closed pipe into exit 1 and Ctrl-C into a bare Abort.

@@ -6,6 +6,8 @@ import importlib
 
 import click
 
+from unpaid.cli.language import localize, translate
+
 
 class LazyGroup(click.Group):
     """Commands come from a table ``name -> ("module:attr", short help)``.
@@ -28,11 +30,11 @@ class LazyGroup(click.Group):
         if cmd_name in self.lazy_commands:
             path, _ = self.lazy_commands[cmd_name]
             module_name, attr = path.split(":")
-            return getattr(importlib.import_module(module_name), attr)
+            return localize(getattr(importlib.import_module(module_name), attr))
         command = super().get_command(ctx, cmd_name)
-        if command is not None:
-            return command
-        return self.plugin_commands().get_command(ctx, cmd_name)
+        if command is None:
+            command = self.plugin_commands().get_command(ctx, cmd_name)
+        return localize(command) if command is not None else None
 
     def plugin_commands(self) -> click.Group:
         """The commands plugins add, collected once per set of loaded plugins (tests swap them in one process)."""
@@ -49,7 +51,7 @@ class LazyGroup(click.Group):
         rows = []
         for name in self.list_commands(ctx):
             if name in self.lazy_commands:
-                rows.append((name, self.lazy_commands[name][1]))
+                rows.append((name, translate(self.lazy_commands[name][1])))
             else:
                 cmd = super().get_command(ctx, name)
                 if cmd is not None and not cmd.hidden:
