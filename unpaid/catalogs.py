@@ -27,8 +27,11 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+from unpaid import i18n
+
 ROOT = Path(__file__).resolve().parent.parent
-LANGUAGES = ("ru", "uk")
+#: The languages with catalogs: all unpaid speaks but English, whose texts are the keys.
+LANGUAGES = tuple(language for language in i18n.LANGUAGES if language != i18n.DEFAULT)
 #: name -> (source folders, relative to the repository; locale folder)
 DOMAINS: dict[str, tuple[tuple[str, ...], str]] = {
     "unpaid": (("unpaid",), "unpaid/locale"),
