@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from unpaid.clock import format_duration, parse_duration
 from unpaid.errors import ConfigError
+from unpaid.i18n import N_, _
 from unpaid.model import ACTUAL, Order, Status
 
 if TYPE_CHECKING:
@@ -20,16 +21,16 @@ if TYPE_CHECKING:
     from unpaid.store.orders import OrderQuery
 
 FIELDS = {
-    "title": "what the segment is, for listings",
-    "statuses": "order statuses that match [default: the actual ones]",
-    "sources": "source names that match [default: all]",
-    "products": "product ids that match [default: all]",
-    "min_age": "minimum time since the order was created, e.g. 1h, 7d, 2w",
-    "max_age": "maximum time since the order was created",
-    "min_amount": "smallest order total, in major units (rubles, dollars)",
-    "max_amount": "largest order total, in major units",
-    "has_email": "true: only orders with an e-mail; false: only without",
-    "has_phone": "true: only orders with a phone; false: only without",
+    "title": N_("what the segment is, for listings"),
+    "statuses": N_("order statuses that match [default: the actual ones]"),
+    "sources": N_("source names that match [default: all]"),
+    "products": N_("product ids that match [default: all]"),
+    "min_age": N_("minimum time since the order was created, e.g. 1h, 7d, 2w"),
+    "max_age": N_("maximum time since the order was created"),
+    "min_amount": N_("smallest order total, in major units (rubles, dollars)"),
+    "max_amount": N_("largest order total, in major units"),
+    "has_email": N_("true: only orders with an e-mail; false: only without"),
+    "has_phone": N_("true: only orders with a phone; false: only without"),
 }
 
 
@@ -54,30 +55,40 @@ class Segment:
         """The moment the order becomes old enough to match."""
         return order.created_at + self.min_age
 
-    def explain(self, order: Order, now: datetime) -> list[str]:
-        """Reasons the order does not match now; empty when it matches."""
+    def explain(self, order: Order, now: datetime, young: bool = True) -> list[str]:
+        """Reasons (in the active language) the order does not match now; empty when it matches.
+
+        ``young=False`` leaves out "too young": the planner says when the order becomes old enough.
+        """
         reasons = []
         if order.status not in self.statuses:
-            reasons.append(f"status is {order.status.value}, segment wants {_names(self.statuses)}")
+            reasons.append(_("status is {status}, segment wants {wanted}").format(
+                status=order.status.value, wanted=_names(self.statuses)))
         if self.sources and order.source not in self.sources:
-            reasons.append(f"source {order.source} is not one of {', '.join(self.sources)}")
+            reasons.append(_("source {source} is not one of {sources}").format(
+                source=order.source, sources=", ".join(self.sources)))
         if self.products and order.product_key not in self.products:
-            reasons.append(f"product {order.product_key or '(none)'} is not one of {', '.join(self.products)}")
+            reasons.append(_("product {product} is not one of {products}").format(
+                product=order.product_key or _("(none)"), products=", ".join(self.products)))
         age = now - order.created_at
-        if age < self.min_age:
-            reasons.append(f"only {format_duration(age)} old, segment wants at least {format_duration(self.min_age)}")
+        if age < self.min_age and young:
+            reasons.append(_("only {age} old, segment wants at least {min_age}").format(
+                age=format_duration(age), min_age=format_duration(self.min_age)))
         if self.max_age is not None and age > self.max_age:
-            reasons.append(f"{format_duration(age)} old, segment wants at most {format_duration(self.max_age)}")
+            reasons.append(_("{age} old, segment wants at most {max_age}").format(
+                age=format_duration(age), max_age=format_duration(self.max_age)))
         if self.min_total is not None and order.total.minor < self.min_total:
-            reasons.append(f"total {order.total} is below {self.min_total / 100:g}")
+            reasons.append(_("total {total} is below {limit:g}").format(total=order.total.human(),
+                                                                        limit=self.min_total / 100))
         if self.max_total is not None and order.total.minor > self.max_total:
-            reasons.append(f"total {order.total} is above {self.max_total / 100:g}")
-        for label, flag, value in (("e-mail", self.has_email, order.customer.email),
-                                   ("phone", self.has_phone, order.customer.phone)):
+            reasons.append(_("total {total} is above {limit:g}").format(total=order.total.human(),
+                                                                        limit=self.max_total / 100))
+        for kind, flag, value in (("e-mail", self.has_email, order.customer.email),
+                                  ("phone", self.has_phone, order.customer.phone)):
             if flag is True and not value:
-                reasons.append(f"no {label}")
+                reasons.append(_("no e-mail") if kind == "e-mail" else _("no phone"))
             elif flag is False and value:
-                reasons.append(f"has a {label}")
+                reasons.append(_("has a e-mail") if kind == "e-mail" else _("has a phone"))
         return reasons
 
     def matches(self, order: Order, now: datetime) -> bool:

@@ -57,7 +57,7 @@ class Templates:
         ConfigError naming file and line."""
         from unpaid.i18n import LANGUAGES
 
-        text, _ = self.files(name)
+        text, _html = self.files(name)
         if not text.is_file():
             raise ConfigError(f"{where}: template {name!r} not found ({text})",
                               f"create {text.name} in {self.folder} (first line: Subject: ...)")

@@ -42,7 +42,7 @@ class Calendar:
         day = at.astimezone(zone).date()
         if not self.is_off(day):
             return at
-        for _ in range(_HORIZON):
+        for _round in range(_HORIZON):
             day += timedelta(days=1)
             if not self.is_off(day):
                 return datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)

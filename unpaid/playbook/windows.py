@@ -45,7 +45,7 @@ class Window:
         if not self.calendar:
             return self._slot(at, zone_name)
         # The window and the calendar may be in different zones: step between the two until both agree.
-        for _ in range(400):
+        for _round in range(400):
             slot = self._slot(at, zone_name)
             at = self.calendar.next_open(slot)
             if at == slot:
