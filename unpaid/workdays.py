@@ -11,6 +11,7 @@ from typing import Any
 
 from unpaid.clock import get_zone
 from unpaid.errors import ConfigError
+from unpaid.i18n import _, ngettext
 
 #: Weekday names, Monday first: the same words as a playbook window's ``days``.
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -50,11 +51,13 @@ class Calendar:
 
     def describe(self) -> str:
         """``except sun and 2 holidays``, for window descriptions."""
-        parts = [",".join(DAYS[d] for d in sorted(self.days_off))] if self.days_off else []
-        if self.holidays:
-            n = len(self.holidays)
-            parts.append(f"{n} holiday" + ("s" if n != 1 else ""))
-        return "except " + " and ".join(parts)
+        days = ",".join(DAYS[d] for d in sorted(self.days_off))
+        n = len(self.holidays)
+        if days and n:
+            return ngettext("except {days} and {n} holiday", "except {days} and {n} holidays", n).format(days=days, n=n)
+        if n:
+            return ngettext("except {n} holiday", "except {n} holidays", n).format(n=n)
+        return _("except {days}").format(days=days)
 
 
 def parse_calendar(raw: Any, where: str, zone: str) -> Calendar:

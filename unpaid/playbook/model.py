@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from unpaid.clock import parse_duration
 from unpaid.config import DEFAULT_SAME_PRODUCT_WITHIN
 from unpaid.errors import ConfigError
+from unpaid.i18n import _
 from unpaid.model import Status
 from unpaid.playbook.conditions import Condition, parse_condition
 from unpaid.playbook.windows import Window, parse_window
@@ -110,18 +111,18 @@ class Step:
     def describe(self) -> str:
         """A short human summary: ``send reminder via email``."""
         if self.action == "send":
-            return f"send {self.template} via {self.channel}"
+            return _("send {template} via {channel}").format(template=self.template, channel=self.channel)
         if self.action == "trigger":
-            return f"trigger {self.trigger}"
+            return _("trigger {trigger}").format(trigger=self.trigger)
         if self.action == "offer":
-            return f"offer {self.offer.percent}% {self.offer.kind}"
+            return _("offer {percent}% {kind}").format(percent=self.offer.percent, kind=self.offer.kind)
         if self.action == "status":
-            return f"set status {self.status.value}"
+            return _("set status {status}").format(status=self.status.value)
         if self.action == "cancel":
-            return f"cancel ({self.reason})"
+            return _("cancel ({reason})").format(reason=self.reason)
         if self.action == "goto":
-            return f"go to {self.to}"
-        return "call task"
+            return _("go to {step}").format(step=self.to)
+        return _("call task")
 
 
 @dataclass(frozen=True)

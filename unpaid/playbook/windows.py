@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Mapping
 
 from unpaid.clock import get_zone
+from unpaid.i18n import _
 from unpaid.workdays import DAYS, Calendar
 
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -34,7 +35,7 @@ class Window:
 
     def describe(self, zone_name: str | None = None) -> str:
         """``09:00-21:00 every day Europe/Moscow``, in ``zone_name`` (the customer's) when given."""
-        days = "every day" if len(self.days) == 7 else ",".join(DAYS[d] for d in sorted(self.days))
+        days = _("every day") if len(self.days) == 7 else ",".join(DAYS[d] for d in sorted(self.days))
         text = f"{self.start:%H:%M}-{self.end:%H:%M} {days} {zone_name or self.timezone or 'UTC'}"
         return f"{text}, {self.calendar.describe()}" if self.calendar else text
 
