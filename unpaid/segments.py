@@ -117,44 +117,44 @@ def parse_segment(name: str, body: Any, where: str) -> Segment:
     """Validate one segment table; ``where`` names the file and key for errors."""
     key = where
     if not isinstance(body, Mapping):
-        raise ConfigError(f"{key} must be a table", "write it as a TOML table, e.g. statuses = [\"new\"]")
+        raise ConfigError(_("{key} must be a table").format(key=key), _("write it as a TOML table, e.g. statuses = [\"new\"]"))
     for k in body:
         if k not in FIELDS:
-            raise ConfigError(f"{key}.{k} is not a segment field",
-                              f"remove it or use one of: {', '.join(sorted(FIELDS))}")
+            raise ConfigError(_("{key}.{k} is not a segment field").format(key=key, k=k),
+                              _("remove it or use one of: {names}").format(names=', '.join(sorted(FIELDS))))
     statuses = ACTUAL
     if "statuses" in body:
         raw = body["statuses"]
         if not isinstance(raw, list) or not raw:
-            raise ConfigError(f"{key}.statuses must be a non-empty list", 'write e.g. statuses = ["new", "in_work"]')
+            raise ConfigError(_("{key}.statuses must be a non-empty list").format(key=key), _("write e.g. statuses = [\"new\", \"in_work\"]"))
         try:
             statuses = frozenset(Status.parse(str(s)) for s in raw)
         except ValueError as exc:
-            raise ConfigError(f"{key}.statuses: {exc}", "fix the status name") from None
+            raise ConfigError(_("{key}.statuses: {exc}").format(key=key, exc=exc), _("fix the status name")) from None
     lists = {}
     for k in ("sources", "products"):
         raw = body.get(k, [])
         if isinstance(raw, str):
             raw = [raw]
         if not isinstance(raw, list) or not all(isinstance(v, (str, int)) for v in raw):
-            raise ConfigError(f"{key}.{k} must be a list of names", f'write e.g. {k} = ["a", "b"]')
+            raise ConfigError(_("{key}.{k} must be a list of names").format(key=key, k=k), _("write e.g. {k} = [\"a\", \"b\"]").format(k=k))
         lists[k] = tuple(str(v) for v in raw)
     min_age = _duration(body, "min_age", key) or timedelta(0)
     max_age = _duration(body, "max_age", key)
     if max_age is not None and max_age < min_age:
-        raise ConfigError(f"{key}.max_age is shorter than min_age", "make max_age longer, or drop it")
+        raise ConfigError(_("{key}.max_age is shorter than min_age").format(key=key), _("make max_age longer, or drop it"))
     totals = [_amount(body, k, key) for k in ("min_amount", "max_amount")]
     if None not in totals and totals[0] > totals[1]:
-        raise ConfigError(f"{key}.min_amount is above max_amount", "swap them")
+        raise ConfigError(_("{key}.min_amount is above max_amount").format(key=key), _("swap them"))
     flags = []
     for k in ("has_email", "has_phone"):
         value = body.get(k)
         if value is not None and not isinstance(value, bool):
-            raise ConfigError(f"{key}.{k} must be true or false", f"write {k} = true")
+            raise ConfigError(_("{key}.{k} must be true or false").format(key=key, k=k), _("write {k} = true").format(k=k))
         flags.append(value)
     title = body.get("title", "")
     if not isinstance(title, str):
-        raise ConfigError(f"{key}.title must be a string", 'write title = "..."')
+        raise ConfigError(_("{key}.title must be a string").format(key=key), _("write title = \"...\""))
     return Segment(name, title, statuses, lists["sources"], lists["products"], min_age, max_age,
                    totals[0], totals[1], flags[0], flags[1], where=key)
 
@@ -166,7 +166,7 @@ def _duration(body: Mapping[str, Any], k: str, key: str) -> timedelta | None:
     try:
         value = parse_duration(str(raw))
     except ValueError as exc:
-        raise ConfigError(f"{key}.{k}: {exc}", f'write e.g. {k} = "7d"') from None
+        raise ConfigError(_("{key}.{k}: {exc}").format(key=key, k=k, exc=exc), _("write e.g. {k} = \"7d\"").format(k=k)) from None
     return value
 
 
@@ -175,7 +175,7 @@ def _amount(body: Mapping[str, Any], k: str, key: str) -> int | None:
         return None
     raw = body[k]
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
-        raise ConfigError(f"{key}.{k} must be a non-negative number (major units)", f"write e.g. {k} = 1000")
+        raise ConfigError(_("{key}.{k} must be a non-negative number (major units)").format(key=key, k=k), _("write e.g. {k} = 1000").format(k=k))
     return int(round(raw * 100))
 
 
@@ -190,6 +190,6 @@ def get_segment(config: "Config", name: str) -> Segment:
     segments = load_segments(config)
     if name not in segments:
         known = ", ".join(sorted(segments)) or "none"
-        raise ConfigError(f"unknown segment {name!r} (defined in {config.where}: {known})",
-                          f"add [segments.{name}] to the config or use one of the defined names")
+        raise ConfigError(_("unknown segment {name!r} (defined in {where}: {known})").format(name=name, where=config.where, known=known),
+                          _("add [segments.{name}] to the config or use one of the defined names").format(name=name))
     return segments[name]

@@ -65,8 +65,8 @@ def playbooks(ctx: click.Context, fmt: str, limit: int | None, page: int):
              "window": pb.window.describe() if not pb.window.always else _("any time"),
              "enabled": pb.enabled, "where": pb.where.split(": ")[0]} for pb in lib.playbooks.values())
     n = render(_page(rows, limit, page), fmt, app.stdout,
-               [Column("name", "Playbook"), Column("title", "Title"), Column("segment", "Segment"),
-                Column("steps", "Steps"), Column("span", "Span"), Column("window", "Window")])
+               [Column("name", N_("Playbook")), Column("title", N_("Title")), Column("segment", N_("Segment")),
+                Column("steps", N_("Steps")), Column("span", N_("Span")), Column("window", N_("Window"))])
     if n == 0 and fmt == "table":
         app.info(_("No playbooks: add [playbooks.NAME] to the config or list files in `playbook_files`."))
 
