@@ -6,38 +6,13 @@ import re
 
 import pytest
 
+from tests.cli.test_events import CONFIG as EVENTS_CONFIG
 from unpaid.i18n import speaking
 from unpaid.playbook.summary import summary_line
 
-CONFIG = """
-timezone = "Europe/Moscow"
-db = "unpaid.db"
-
-[sources.shop]
-type = "csv"
-path = "orders.csv"
-
-[channels.email]
-type = "outbox"
-path = "outbox"
-
-[playbooks.mailing]
-segment = { min_age = "1h" }
-channel = "email"
-cap = false
-window = { hours = "09:00-21:00" }
-
-[[playbooks.mailing.steps]]
-name = "first"
-action = "send"
-template = "letter"
-
-[[playbooks.mailing.steps]]
-name = "second"
-action = "send"
-after = "1d"
-template = "letter"
-"""
+#: The two-letter playbook of the events tests, with a send window and no condition.
+CONFIG = EVENTS_CONFIG.format(events="").replace('cap = false', 'cap = false\nwindow = { hours = "09:00-21:00" }') \
+    .replace('when = ["not opened"]\n', "")
 #: 22:00 in Moscow: the send window is closed, so the letters wait for 09:00 the next morning.
 LATE = ["--now", "2026-11-24T22:00+03:00"]
 MORNING = ["--now", "2026-11-25T09:30+03:00"]
@@ -162,3 +137,15 @@ def test_plan_summary_and_check_count_in_plural_forms(cli, shop):
     checked = cli(["playbooks", "check", "playbooks.toml"], env={"UNPAID_LANG": "uk"})
     assert "ok  mailing: 2 кроки" in checked.stdout, checked.output
     assert "ok  канал email" in checked.stdout
+
+
+def test_the_store_keeps_english_and_a_plan_shows_it_in_the_shops_language(cli, shop):
+    shop(1)
+    env = {"UNPAID_LANG": "ru"}
+    assert cli([*MORNING, "sync"], env=env).exit_code == 0
+    for day in ("2026-11-25T09:30+03:00", "2026-11-26T09:30+03:00"):
+        assert cli(["--now", day, "run"], env=env).exit_code == 0
+    later = ["--now", "2026-11-27T10:00+03:00", "plan", "--order", "shop:1"]
+    assert "вышел из сценария: все шаги выполнены" in cli(later, env=env).stdout
+    [row] = cli([*later, "--format", "json"], env=env).json()
+    assert row["reason"] == "left the playbook: all steps done"

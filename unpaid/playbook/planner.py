@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Mapping
 
 from unpaid.clock import format_duration, to_iso
-from unpaid.i18n import _, ngettext, speaking
+from unpaid.i18n import _, lookup, ngettext, speaking
 from unpaid.model import FINISHED, Order, Status
 from unpaid.playbook.conditions import Facts
 from unpaid.playbook.model import IDEMPOTENT_ACTIONS, MAX_RUNS_PER_STEP, WINDOWED_ACTIONS, Playbook, Step
@@ -157,7 +157,8 @@ class Planner:
         en = case.enrollment
         if en is not None and en.state != "active":
             return [self._d(en.exited_at or now, case, "out",
-                           _("left the playbook: {reason}").format(reason=en.exit_reason), now)]
+                           _("left the playbook: {reason}").format(
+                reason=lookup(en.exit_reason) if en.exit_reason else en.exit_reason), now)]
         gone = self._exit_reason(case)
         if en is None:
             taken = self.chains.get(case.chain_key or "") if book else None
