@@ -117,7 +117,8 @@ def parse_segment(name: str, body: Any, where: str) -> Segment:
     """Validate one segment table; ``where`` names the file and key for errors."""
     key = where
     if not isinstance(body, Mapping):
-        raise ConfigError(_("{key} must be a table").format(key=key), _("write it as a TOML table, e.g. statuses = [\"new\"]"))
+        raise ConfigError(_("{key} must be a table").format(key=key),
+                          _("write it as a TOML table, e.g. statuses = [\"new\"]"))
     for k in body:
         if k not in FIELDS:
             raise ConfigError(_("{key}.{k} is not a segment field").format(key=key, k=k),
@@ -126,7 +127,8 @@ def parse_segment(name: str, body: Any, where: str) -> Segment:
     if "statuses" in body:
         raw = body["statuses"]
         if not isinstance(raw, list) or not raw:
-            raise ConfigError(_("{key}.statuses must be a non-empty list").format(key=key), _("write e.g. statuses = [\"new\", \"in_work\"]"))
+            raise ConfigError(_("{key}.statuses must be a non-empty list").format(key=key),
+                              _("write e.g. statuses = [\"new\", \"in_work\"]"))
         try:
             statuses = frozenset(Status.parse(str(s)) for s in raw)
         except ValueError as exc:
@@ -137,12 +139,14 @@ def parse_segment(name: str, body: Any, where: str) -> Segment:
         if isinstance(raw, str):
             raw = [raw]
         if not isinstance(raw, list) or not all(isinstance(v, (str, int)) for v in raw):
-            raise ConfigError(_("{key}.{k} must be a list of names").format(key=key, k=k), _("write e.g. {k} = [\"a\", \"b\"]").format(k=k))
+            raise ConfigError(_("{key}.{k} must be a list of names").format(key=key, k=k),
+                              _("write e.g. {k} = [\"a\", \"b\"]").format(k=k))
         lists[k] = tuple(str(v) for v in raw)
     min_age = _duration(body, "min_age", key) or timedelta(0)
     max_age = _duration(body, "max_age", key)
     if max_age is not None and max_age < min_age:
-        raise ConfigError(_("{key}.max_age is shorter than min_age").format(key=key), _("make max_age longer, or drop it"))
+        raise ConfigError(_("{key}.max_age is shorter than min_age").format(key=key),
+                          _("make max_age longer, or drop it"))
     totals = [_amount(body, k, key) for k in ("min_amount", "max_amount")]
     if None not in totals and totals[0] > totals[1]:
         raise ConfigError(_("{key}.min_amount is above max_amount").format(key=key), _("swap them"))
@@ -150,7 +154,8 @@ def parse_segment(name: str, body: Any, where: str) -> Segment:
     for k in ("has_email", "has_phone"):
         value = body.get(k)
         if value is not None and not isinstance(value, bool):
-            raise ConfigError(_("{key}.{k} must be true or false").format(key=key, k=k), _("write {k} = true").format(k=k))
+            raise ConfigError(_("{key}.{k} must be true or false").format(key=key, k=k),
+                              _("write {k} = true").format(k=k))
         flags.append(value)
     title = body.get("title", "")
     if not isinstance(title, str):
@@ -166,7 +171,8 @@ def _duration(body: Mapping[str, Any], k: str, key: str) -> timedelta | None:
     try:
         value = parse_duration(str(raw))
     except ValueError as exc:
-        raise ConfigError(_("{key}.{k}: {exc}").format(key=key, k=k, exc=exc), _("write e.g. {k} = \"7d\"").format(k=k)) from None
+        raise ConfigError(_("{key}.{k}: {exc}").format(key=key, k=k, exc=exc),
+                          _("write e.g. {k} = \"7d\"").format(k=k)) from None
     return value
 
 
@@ -175,7 +181,8 @@ def _amount(body: Mapping[str, Any], k: str, key: str) -> int | None:
         return None
     raw = body[k]
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
-        raise ConfigError(_("{key}.{k} must be a non-negative number (major units)").format(key=key, k=k), _("write e.g. {k} = 1000").format(k=k))
+        raise ConfigError(_("{key}.{k} must be a non-negative number (major units)").format(key=key, k=k),
+                          _("write e.g. {k} = 1000").format(k=k))
     return int(round(raw * 100))
 
 
@@ -190,6 +197,7 @@ def get_segment(config: "Config", name: str) -> Segment:
     segments = load_segments(config)
     if name not in segments:
         known = ", ".join(sorted(segments)) or "none"
-        raise ConfigError(_("unknown segment {name!r} (defined in {where}: {known})").format(name=name, where=config.where, known=known),
+        raise ConfigError(_("unknown segment {name!r} (defined in {where}: {known})").format(
+            name=name, where=config.where, known=known),
                           _("add [segments.{name}] to the config or use one of the defined names").format(name=name))
     return segments[name]

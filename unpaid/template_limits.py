@@ -55,9 +55,11 @@ def _environment_class() -> type:
                 for seq, times in ((left, right), (right, left)):
                     if isinstance(seq, (str, list, tuple)) and isinstance(times, int) \
                             and len(seq) * times > MAX_CHARS:
-                        raise TemplateLimit(_("`*` would make {value:,} items (at most {MAX_CHARS:,})").format(value=len(seq) * times, MAX_CHARS=MAX_CHARS))
+                        raise TemplateLimit(_("`*` would make {value:,} items (at most {MAX_CHARS:,})").format(
+                            value=len(seq) * times, MAX_CHARS=MAX_CHARS))
             if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
-                raise TemplateLimit(_("`**` with an exponent of {right} (at most {MAX_EXPONENT})").format(right=right, MAX_EXPONENT=MAX_EXPONENT))
+                raise TemplateLimit(_("`**` with an exponent of {right} (at most {MAX_EXPONENT})").format(
+                    right=right, MAX_EXPONENT=MAX_EXPONENT))
             return super().call_binop(context, operator, left, right)
 
     return LimitedEnvironment

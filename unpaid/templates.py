@@ -60,8 +60,10 @@ class Templates:
 
         text, _html = self.files(name)
         if not text.is_file():
-            raise ConfigError(_("{where}: template {name!r} not found ({text})").format(where=where, name=name, text=text),
-                              _("create {name} in {folder} (first line: Subject: ...)").format(name=text.name, folder=self.folder))
+            raise ConfigError(_("{where}: template {name!r} not found ({text})").format(
+                where=where, name=name, text=text),
+                              _("create {name} in {folder} (first line: Subject: ...)").format(
+                                  name=text.name, folder=self.folder))
         for language in (None, *LANGUAGES):
             found = self.files(name, language)
             if language is None or found[0] != text:
@@ -78,11 +80,13 @@ class Templates:
             try:
                 parsed = env.parse(source)
             except TemplateSyntaxError as exc:
-                raise ConfigError(_("{path}:{lineno}: template syntax error: {message}").format(path=path, lineno=exc.lineno, message=exc.message),
+                raise ConfigError(_("{path}:{lineno}: template syntax error: {message}").format(
+                    path=path, lineno=exc.lineno, message=exc.message),
                                   _("fix the template (Jinja2 syntax: {{ order.number }}, {% if offer %})")) from None
             unknown = sorted(meta.find_undeclared_variables(parsed) - set(VARIABLES))
             if unknown:
-                raise ConfigError(_("{path}: unknown variable {value!r} (used by {where})").format(path=path, value=unknown[0], where=where),
+                raise ConfigError(_("{path}: unknown variable {value!r} (used by {where})").format(
+                    path=path, value=unknown[0], where=where),
                                   _("use only: {names}").format(names=', '.join(VARIABLES)))
             for context in contexts:
                 try:
@@ -91,12 +95,15 @@ class Templates:
                     raise _too_big(path, exc, where) from None
                 except UndefinedError as exc:
                     state = _("without an offer") if context.get("offer") is None else _("with an offer")
-                    raise ConfigError(_("{path}: {message} (rendering {state}, used by {where})").format(path=path, message=exc.message, state=state, where=where),
+                    raise ConfigError(_("{path}: {message} (rendering {state}, used by {where})").format(
+                        path=path, message=exc.message, state=state, where=where),
                                       _("fix the name, or guard it: {% if offer %}...{% endif %}")) from None
                 except Exception as exc:  # noqa: BLE001 - sandbox violations, bad filters: a template error
-                    raise ConfigError(_("{path}: cannot render: {exc}").format(path=path, exc=exc), _("fix the template")) from None
+                    raise ConfigError(_("{path}: cannot render: {exc}").format(path=path, exc=exc),
+                                      _("fix the template")) from None
         if not self._subject(text.read_text(encoding="utf-8")):
-            raise ConfigError(_("{text}: first line must be `Subject: ...`").format(text=text), _("add a subject line, then a blank line"))
+            raise ConfigError(_("{text}: first line must be `Subject: ...`").format(text=text),
+                              _("add a subject line, then a blank line"))
 
     def render(self, name: str, context: Mapping[str, Any]) -> Rendered:
         """Render subject, body (and HTML when present); errors become ConfigError naming the file."""
@@ -109,7 +116,8 @@ class Templates:
         except TemplateLimit as exc:
             raise _too_big(text, exc, name) from None
         except TemplateError as exc:
-            raise ConfigError(_("{text}: cannot render: {exc}").format(text=text, exc=exc), _("run `unpaid playbooks check` and fix it")) from None
+            raise ConfigError(_("{text}: cannot render: {exc}").format(text=text, exc=exc),
+                              _("run `unpaid playbooks check` and fix it")) from None
         subject, body = self._split(full)
         return Rendered(subject, body, html_body)
 
@@ -122,7 +130,8 @@ class Templates:
         except TemplateLimit as exc:
             raise _too_big(where, exc, where) from None
         except TemplateError as exc:
-            raise ConfigError(_("{where}: {exc}").format(where=where, exc=exc), _("fix the text (Jinja2 syntax)")) from None
+            raise ConfigError(_("{where}: {exc}").format(where=where, exc=exc),
+                              _("fix the text (Jinja2 syntax)")) from None
 
     @staticmethod
     def _subject(source: str) -> str | None:

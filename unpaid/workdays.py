@@ -69,7 +69,8 @@ def parse_calendar(raw: Any, where: str, zone: str) -> Calendar:
                           _("write [calendar] with days_off = [\"sun\"] and holidays = [\"2026-12-31\"]"))
     for key in raw:
         if key not in ("days_off", "holidays"):
-            raise ConfigError(_("{where}: `calendar.{key}` is not a calendar setting").format(where=where, key=key), _("use days_off and holidays"))
+            raise ConfigError(_("{where}: `calendar.{key}` is not a calendar setting").format(where=where, key=key),
+                              _("use days_off and holidays"))
     days = frozenset(_day(item, f"calendar.days_off[{i}]", where)
                      for i, item in enumerate(_list(raw, "days_off", where), start=1))
     if len(days) == 7:
@@ -84,14 +85,18 @@ def _list(raw: dict, key: str, where: str) -> list:
     value = raw.get(key, [])
     if not isinstance(value, list):
         example = '["sun"]' if key == "days_off" else '["2026-12-31", "2027-01-01"]'
-        raise ConfigError(_("{where}: calendar.{key}: {value!r} is not a list").format(where=where, key=key, value=value), _("write {key} = {example}").format(key=key, example=example))
+        raise ConfigError(_("{where}: calendar.{key}: {value!r} is not a list").format(
+            where=where, key=key, value=value),
+                          _("write {key} = {example}").format(key=key, example=example))
     return value
 
 
 def _day(item: Any, key: str, where: str) -> int:
     text = item.strip().lower()[:3] if isinstance(item, str) else None  # "sun" or "sunday", as in windows
     if text not in DAYS:
-        raise ConfigError(_("{where}: {key}: {item!r} is not a day of the week").format(where=where, key=key, item=item), _("use {names}").format(names=', '.join(DAYS)))
+        raise ConfigError(_("{where}: {key}: {item!r} is not a day of the week").format(
+            where=where, key=key, item=item),
+                          _("use {names}").format(names=', '.join(DAYS)))
     return DAYS.index(text)
 
 
@@ -103,4 +108,5 @@ def _date(item: Any, key: str, where: str) -> date:
             return date.fromisoformat(item.strip())
     except ValueError:
         pass
-    raise ConfigError(_("{where}: {key}: {item!r} is not a date").format(where=where, key=key, item=item), _("write YYYY-MM-DD"))
+    raise ConfigError(_("{where}: {key}: {item!r} is not a date").format(where=where, key=key, item=item),
+                      _("write YYYY-MM-DD"))

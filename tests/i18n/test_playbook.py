@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.cli.test_events import CONFIG as EVENTS_CONFIG
-from unpaid.i18n import speaking
+from unpaid.i18n import activate, speaking
 from unpaid.playbook.summary import summary_line
 
 #: The two-letter playbook of the events tests, with a send window and no condition.
@@ -17,6 +17,13 @@ CONFIG = EVENTS_CONFIG.format(events="").replace('cap = false', 'cap = false\nwi
 LATE = ["--now", "2026-11-24T22:00+03:00"]
 MORNING = ["--now", "2026-11-25T09:30+03:00"]
 UTC_STAMP = re.compile(r"\d{2}:\d{2}(:\d{2})?Z")
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """A command run in Russian leaves the process speaking it: later tests read English again."""
+    yield
+    activate("en")
 
 
 @pytest.fixture

@@ -95,16 +95,19 @@ def parse_condition(text: Any, uses_events: set[str] | None = None) -> Condition
         raise ValueError(_("a condition must be a non-empty string such as \"attempts >= 3\""))
     m = _SHAPE.match(text)
     if not m:
-        raise ValueError(_("cannot read condition {text!r}; write FIELD OP VALUE, e.g. \"attempts >= 3\"").format(text=text))
+        raise ValueError(_("cannot read condition {text!r}; write FIELD OP VALUE, e.g. \"attempts >= 3\"").format(
+            text=text))
     negate, name, op, raw = m.group(1), m.group(2).lower(), m.group(3), m.group(4)
     kind = _kind(name)
     if op is None:
         if kind != "bool":
-            raise ValueError(_("condition {text!r}: {name} is not true/false; compare it, e.g. \"{name} >= 1\"").format(text=text, name=name))
+            raise ValueError(_("condition {text!r}: {name} is not true/false; compare it, e.g. \"{name} >= 1\"").format(
+                text=text, name=name))
         op, value = ("!=" if negate else "=="), True
     else:
         if negate:
-            raise ValueError(_("condition {text!r}: put `not` only before a true/false field (\"not opened\")").format(text=text))
+            raise ValueError(_("condition {text!r}: put `not` only before a true/false field (\"not opened\")").format(
+                text=text))
         op = re.sub(r"\s+", " ", op.lower())
         value = _value(raw, kind, op, text)
     if name in ("opened", "clicked") and uses_events is not None:
@@ -127,11 +130,13 @@ def _value(raw: str, kind: str, op: str, text: str) -> Any:
     if op in ("in", "not in"):
         body = raw.strip()
         if not (body.startswith("[") and body.endswith("]")):
-            raise ValueError(_("condition {text!r}: `{op}` needs a list, e.g. [no_answer, refused]").format(text=text, op=op))
+            raise ValueError(_("condition {text!r}: `{op}` needs a list, e.g. [no_answer, refused]").format(
+                text=text, op=op))
         items = [i.strip().strip("'\"") for i in body[1:-1].split(",") if i.strip()]
         return frozenset(_scalar(i, kind, text) for i in items)
     if kind in ("bool", "outcome", "str") and op not in ("==", "!="):
-        raise ValueError(_("condition {text!r}: {kind} values can only be compared with == or !=").format(text=text, kind=kind))
+        raise ValueError(_("condition {text!r}: {kind} values can only be compared with == or !=").format(
+            text=text, kind=kind))
     return _scalar(raw.strip().strip("'\""), kind, text)
 
 
@@ -149,7 +154,8 @@ def _scalar(raw: str, kind: str, text: str) -> Any:
         return parse_duration(raw)
     if kind == "outcome":
         if raw not in OUTCOMES and raw != "none":
-            raise ValueError(_("condition {text!r}: unknown call outcome {raw!r}; use one of: {names}, none").format(text=text, raw=raw, names=', '.join(OUTCOMES)))
+            raise ValueError(_("condition {text!r}: unknown call outcome {raw!r}; use one of: {names}, none").format(
+                text=text, raw=raw, names=', '.join(OUTCOMES)))
         return raw
     return raw
 

@@ -204,7 +204,9 @@ def _holdout(value: Any, where: str) -> float:
     except ValueError:
         share = -1.0
     if not 0 <= share <= MAX_HOLDOUT:
-        raise _err(where, _("is {value!r}, not a share from 0% to {MAX_HOLDOUT:.0%}").format(value=value, MAX_HOLDOUT=MAX_HOLDOUT), _("write e.g. holdout = \"10%\""))
+        raise _err(where, _("is {value!r}, not a share from 0% to {MAX_HOLDOUT:.0%}").format(
+            value=value, MAX_HOLDOUT=MAX_HOLDOUT),
+                   _("write e.g. holdout = \"10%\""))
     return share
 
 
@@ -222,18 +224,22 @@ def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segm
         raise _err(where, _("must be a table"), _("write [playbooks.{name}] with segment and steps").format(name=name))
     for k in body:
         if k not in PLAYBOOK_FIELDS:
-            raise _err(f"{where}.{k}", _("is not a playbook field"), _("use one of: {names}").format(names=', '.join(sorted(PLAYBOOK_FIELDS))))
+            raise _err(f"{where}.{k}", _("is not a playbook field"),
+                       _("use one of: {names}").format(names=', '.join(sorted(PLAYBOOK_FIELDS))))
     raw_segment = body.get("segment")
     if isinstance(raw_segment, str):
         if raw_segment not in segments:
             known = ", ".join(sorted(segments)) or "none"
-            raise _err(f"{where}.segment", _("names an unknown segment {raw_segment!r} (defined: {known})").format(raw_segment=raw_segment, known=known),
-                       _("define [segments.{raw_segment}] in the config or the playbook file").format(raw_segment=raw_segment))
+            raise _err(f"{where}.segment", _("names an unknown segment {raw_segment!r} (defined: {known})").format(
+                raw_segment=raw_segment, known=known),
+                       _("define [segments.{raw_segment}] in the config or the playbook file").format(
+                           raw_segment=raw_segment))
         segment = segments[raw_segment]
     elif isinstance(raw_segment, Mapping):
         segment = parse_segment(f"{name}:entry", raw_segment, f"{where}.segment")
     else:
-        raise _err(f"{where}.segment", _("is missing"), _("name a segment (segment = \"fresh\") or write an inline table"))
+        raise _err(f"{where}.segment", _("is missing"),
+                   _("name a segment (segment = \"fresh\") or write an inline table"))
     channel = _str(body, "channel", where)
     try:
         window = parse_window(body.get("window", {}), f"{where}.window")
@@ -249,24 +255,30 @@ def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segm
     names = [s.name for s in steps]
     for s in steps:
         if names.count(s.name) > 1:
-            raise _err(s.where, _("reuses the step name {name!r}").format(name=s.name), _("give every step a unique name"))
+            raise _err(s.where, _("reuses the step name {name!r}").format(name=s.name),
+                       _("give every step a unique name"))
         if s.action == "goto" and s.to not in names:
-            raise _err(f"{s.where}.to", _("names an unknown step {to!r}").format(to=s.to), _("use one of: {names}").format(names=', '.join(names)))
+            raise _err(f"{s.where}.to", _("names an unknown step {to!r}").format(to=s.to),
+                       _("use one of: {names}").format(names=', '.join(names)))
     loop = zero_delay_loop(steps)
     if loop:
         path = " -> ".join(s.name for s in loop) + f" -> {loop[0].name}"
-        raise _err(f"{where}.steps", _("loop {path} has no delay and no condition: one run would repeat it until the loop limit").format(path=path), _("give a step in it a delay (after = \"1d\") or the goto a condition (when = [\"attempts < 3\"])"))
+        raise _err(f"{where}.steps", _("loop {path} has no delay and no condition: one run would repeat it until the loop limit").format(
+            path=path),
+                   _("give a step in it a delay (after = \"1d\") or the goto a condition (when = [\"attempts < 3\"])"))
     end_after, end = None, None
     if "end" in body:
         end_body = body["end"]
         if not isinstance(end_body, Mapping):
-            raise _err(f"{where}.end", _("must be a table"), _("write end = { after = \"6w\", action = \"cancel\", ... }"))
+            raise _err(f"{where}.end", _("must be a table"),
+                       _("write end = { after = \"6w\", action = \"cancel\", ... }"))
         end_after = _duration(end_body, "after", f"{where}.end")
         rest = {k: v for k, v in end_body.items() if k != "after"}
         rest.setdefault("name", "end")
         rest.setdefault("action", "cancel")
         if rest.get("name") in names:
-            raise _err(f"{where}.end.name", _("clashes with step {value!r}").format(value=rest['name']), _("rename the end step"))
+            raise _err(f"{where}.end.name", _("clashes with step {value!r}").format(value=rest['name']),
+                       _("rename the end step"))
         end = _step(len(steps), rest, f"{where}.end", channel, events)
         if end.action == "goto":
             raise _err(f"{where}.end.action", _("cannot be goto"), _("end with cancel, status, send or call"))
@@ -275,13 +287,15 @@ def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segm
         raise _err(f"{where}.enabled", _("must be true or false"), _("write enabled = false to switch it off"))
     count = body.get("count", "contacts")
     if count not in COUNTS:
-        raise _err(f"{where}.count", _("is {count!r}").format(count=count), _("use one of: {names} (what `attempts` counts)").format(names=', '.join(COUNTS)))
+        raise _err(f"{where}.count", _("is {count!r}").format(count=count),
+                   _("use one of: {names} (what `attempts` counts)").format(names=', '.join(COUNTS)))
     ladder = _ladder(body.get("offers"), f"{where}.offers", end_after, len(steps) + 1)
     from unpaid.i18n import LANGUAGES, parse_language
 
     language = body.get("language")
     if language is not None and (not isinstance(language, str) or parse_language(language) is None):
-        raise _err(f"{where}.language", _("is {language!r}").format(language=language), _("use one of: {names}").format(names=', '.join(LANGUAGES)))
+        raise _err(f"{where}.language", _("is {language!r}").format(language=language),
+                   _("use one of: {names}").format(names=', '.join(LANGUAGES)))
     within = _duration(body, "same_product_within", where)
     return Playbook(name, _str(body, "title", where) or "", segment, steps, where, channel, window, cap,
                     enter_within, end_after, end, events=frozenset(events), enabled=enabled, count=count,
@@ -385,7 +399,8 @@ def _step(index: int, body: Any, where: str, default_channel: str | None, events
     where = f"{where} ({name})"
     for k in body:
         if k not in STEP_FIELDS:
-            raise _err(f"{where}.{k}", _("is not a step field"), _("use one of: {names}").format(names=', '.join(sorted(STEP_FIELDS))))
+            raise _err(f"{where}.{k}", _("is not a step field"),
+                       _("use one of: {names}").format(names=', '.join(sorted(STEP_FIELDS))))
     action = body.get("action")
     if not isinstance(action, str) or action not in ACTIONS:
         raise _err(f"{where}.action", _("is {action!r}, not a known action").format(action=action),
@@ -404,7 +419,8 @@ def _step(index: int, body: Any, where: str, default_channel: str | None, events
     if isinstance(raw_when, str):
         raw_when = [raw_when]
     if not isinstance(raw_when, list):
-        raise _err(f"{where}.when", _("must be a list of conditions"), _("write when = [\"not opened\", \"attempts < 3\"]"))
+        raise _err(f"{where}.when", _("must be a list of conditions"),
+                   _("write when = [\"not opened\", \"attempts < 3\"]"))
     conditions = []
     for text in raw_when:
         try:
@@ -462,10 +478,12 @@ def _step(index: int, body: Any, where: str, default_channel: str | None, events
 def _offer(body: Mapping[str, Any], where: str) -> Offer:
     kind = body.get("kind", "discount")
     if kind not in OFFER_KINDS:
-        raise _err(f"{where}.kind", _("is {kind!r}").format(kind=kind), _("use one of: {names}").format(names=', '.join(OFFER_KINDS)))
+        raise _err(f"{where}.kind", _("is {kind!r}").format(kind=kind),
+                   _("use one of: {names}").format(names=', '.join(OFFER_KINDS)))
     percent = body.get("percent")
     if isinstance(percent, bool) or not isinstance(percent, int) or not 0 < percent <= 100:
-        raise _err(f"{where}.percent", _("is {percent!r}, not a whole percent from 1 to 100").format(percent=percent), _("write e.g. percent = 5"))
+        raise _err(f"{where}.percent", _("is {percent!r}, not a whole percent from 1 to 100").format(percent=percent),
+                   _("write e.g. percent = 5"))
     valid = _duration(body, "valid", where)
     if not valid:
         raise _err(f"{where}.valid", _("is missing or zero"), _("write how long the offer holds, e.g. valid = \"2d\""))
@@ -493,7 +511,8 @@ def _duration(body: Mapping[str, Any], key: str, where: str) -> timedelta | None
     raw = body[key]
     text = str(raw).strip()
     if text.startswith("-"):
-        raise _err(f"{where}.{key}", _("is negative ({raw!r})").format(raw=raw), _("use a positive duration, e.g. {key} = \"1d\"").format(key=key))
+        raise _err(f"{where}.{key}", _("is negative ({raw!r})").format(raw=raw),
+                   _("use a positive duration, e.g. {key} = \"1d\"").format(key=key))
     if text == "0":
         return timedelta(0)
     try:

@@ -93,7 +93,8 @@ def parse_window(body: Any, where: str) -> Window:
         raise ValueError(_("{where} must be a table like {{ hours = \"09:00-21:00\" }}").format(where=where))
     unknown = set(body) - {"hours", "quiet", "days", "timezone"}
     if unknown:
-        raise ValueError(_("{where}.{value} is not a window field (use hours, quiet, days, timezone)").format(where=where, value=sorted(unknown)[0]))
+        raise ValueError(_("{where}.{value} is not a window field (use hours, quiet, days, timezone)").format(
+            where=where, value=sorted(unknown)[0]))
     if "hours" in body and "quiet" in body:
         raise ValueError(_("{where}: give either hours or quiet, not both").format(where=where))
     start = end = time(0, 0)
@@ -111,7 +112,8 @@ def parse_window(body: Any, where: str) -> Window:
         try:
             days = frozenset(DAYS.index(str(d).lower()[:3]) for d in raw)
         except ValueError:
-            raise ValueError(_("{where}.days: use day names {names}").format(where=where, names=', '.join(DAYS))) from None
+            raise ValueError(_("{where}.days: use day names {names}").format(
+                where=where, names=', '.join(DAYS))) from None
     zone = body.get("timezone")
     if zone is not None:
         try:
