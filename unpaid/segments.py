@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from unpaid.clock import format_duration, parse_duration
 from unpaid.errors import ConfigError
+from unpaid.i18n import N_, _
 from unpaid.model import ACTUAL, Order, Status
 
 if TYPE_CHECKING:
@@ -20,16 +21,16 @@ if TYPE_CHECKING:
     from unpaid.store.orders import OrderQuery
 
 FIELDS = {
-    "title": "what the segment is, for listings",
-    "statuses": "order statuses that match [default: the actual ones]",
-    "sources": "source names that match [default: all]",
-    "products": "product ids that match [default: all]",
-    "min_age": "minimum time since the order was created, e.g. 1h, 7d, 2w",
-    "max_age": "maximum time since the order was created",
-    "min_amount": "smallest order total, in major units (rubles, dollars)",
-    "max_amount": "largest order total, in major units",
-    "has_email": "true: only orders with an e-mail; false: only without",
-    "has_phone": "true: only orders with a phone; false: only without",
+    "title": N_("what the segment is, for listings"),
+    "statuses": N_("order statuses that match [default: the actual ones]"),
+    "sources": N_("source names that match [default: all]"),
+    "products": N_("product ids that match [default: all]"),
+    "min_age": N_("minimum time since the order was created, e.g. 1h, 7d, 2w"),
+    "max_age": N_("maximum time since the order was created"),
+    "min_amount": N_("smallest order total, in major units (rubles, dollars)"),
+    "max_amount": N_("largest order total, in major units"),
+    "has_email": N_("true: only orders with an e-mail; false: only without"),
+    "has_phone": N_("true: only orders with a phone; false: only without"),
 }
 
 
@@ -54,30 +55,40 @@ class Segment:
         """The moment the order becomes old enough to match."""
         return order.created_at + self.min_age
 
-    def explain(self, order: Order, now: datetime) -> list[str]:
-        """Reasons the order does not match now; empty when it matches."""
+    def explain(self, order: Order, now: datetime, young: bool = True) -> list[str]:
+        """Reasons (in the active language) the order does not match now; empty when it matches.
+
+        ``young=False`` leaves out "too young": the planner says when the order becomes old enough.
+        """
         reasons = []
         if order.status not in self.statuses:
-            reasons.append(f"status is {order.status.value}, segment wants {_names(self.statuses)}")
+            reasons.append(_("status is {status}, segment wants {wanted}").format(
+                status=order.status.value, wanted=_names(self.statuses)))
         if self.sources and order.source not in self.sources:
-            reasons.append(f"source {order.source} is not one of {', '.join(self.sources)}")
+            reasons.append(_("source {source} is not one of {sources}").format(
+                source=order.source, sources=", ".join(self.sources)))
         if self.products and order.product_key not in self.products:
-            reasons.append(f"product {order.product_key or '(none)'} is not one of {', '.join(self.products)}")
+            reasons.append(_("product {product} is not one of {products}").format(
+                product=order.product_key or _("(none)"), products=", ".join(self.products)))
         age = now - order.created_at
-        if age < self.min_age:
-            reasons.append(f"only {format_duration(age)} old, segment wants at least {format_duration(self.min_age)}")
+        if age < self.min_age and young:
+            reasons.append(_("only {age} old, segment wants at least {min_age}").format(
+                age=format_duration(age), min_age=format_duration(self.min_age)))
         if self.max_age is not None and age > self.max_age:
-            reasons.append(f"{format_duration(age)} old, segment wants at most {format_duration(self.max_age)}")
+            reasons.append(_("{age} old, segment wants at most {max_age}").format(
+                age=format_duration(age), max_age=format_duration(self.max_age)))
         if self.min_total is not None and order.total.minor < self.min_total:
-            reasons.append(f"total {order.total} is below {self.min_total / 100:g}")
+            reasons.append(_("total {total} is below {limit:g}").format(total=order.total.human(),
+                                                                        limit=self.min_total / 100))
         if self.max_total is not None and order.total.minor > self.max_total:
-            reasons.append(f"total {order.total} is above {self.max_total / 100:g}")
-        for label, flag, value in (("e-mail", self.has_email, order.customer.email),
-                                   ("phone", self.has_phone, order.customer.phone)):
+            reasons.append(_("total {total} is above {limit:g}").format(total=order.total.human(),
+                                                                        limit=self.max_total / 100))
+        for kind, flag, value in (("e-mail", self.has_email, order.customer.email),
+                                  ("phone", self.has_phone, order.customer.phone)):
             if flag is True and not value:
-                reasons.append(f"no {label}")
+                reasons.append(_("no e-mail") if kind == "e-mail" else _("no phone"))
             elif flag is False and value:
-                reasons.append(f"has a {label}")
+                reasons.append(_("has a e-mail") if kind == "e-mail" else _("has a phone"))
         return reasons
 
     def matches(self, order: Order, now: datetime) -> bool:
@@ -106,44 +117,49 @@ def parse_segment(name: str, body: Any, where: str) -> Segment:
     """Validate one segment table; ``where`` names the file and key for errors."""
     key = where
     if not isinstance(body, Mapping):
-        raise ConfigError(f"{key} must be a table", "write it as a TOML table, e.g. statuses = [\"new\"]")
+        raise ConfigError(_("{key} must be a table").format(key=key),
+                          _("write it as a TOML table, e.g. statuses = [\"new\"]"))
     for k in body:
         if k not in FIELDS:
-            raise ConfigError(f"{key}.{k} is not a segment field",
-                              f"remove it or use one of: {', '.join(sorted(FIELDS))}")
+            raise ConfigError(_("{key}.{k} is not a segment field").format(key=key, k=k),
+                              _("remove it or use one of: {names}").format(names=', '.join(sorted(FIELDS))))
     statuses = ACTUAL
     if "statuses" in body:
         raw = body["statuses"]
         if not isinstance(raw, list) or not raw:
-            raise ConfigError(f"{key}.statuses must be a non-empty list", 'write e.g. statuses = ["new", "in_work"]')
+            raise ConfigError(_("{key}.statuses must be a non-empty list").format(key=key),
+                              _("write e.g. statuses = [\"new\", \"in_work\"]"))
         try:
             statuses = frozenset(Status.parse(str(s)) for s in raw)
         except ValueError as exc:
-            raise ConfigError(f"{key}.statuses: {exc}", "fix the status name") from None
+            raise ConfigError(_("{key}.statuses: {exc}").format(key=key, exc=exc), _("fix the status name")) from None
     lists = {}
     for k in ("sources", "products"):
         raw = body.get(k, [])
         if isinstance(raw, str):
             raw = [raw]
         if not isinstance(raw, list) or not all(isinstance(v, (str, int)) for v in raw):
-            raise ConfigError(f"{key}.{k} must be a list of names", f'write e.g. {k} = ["a", "b"]')
+            raise ConfigError(_("{key}.{k} must be a list of names").format(key=key, k=k),
+                              _("write e.g. {k} = [\"a\", \"b\"]").format(k=k))
         lists[k] = tuple(str(v) for v in raw)
     min_age = _duration(body, "min_age", key) or timedelta(0)
     max_age = _duration(body, "max_age", key)
     if max_age is not None and max_age < min_age:
-        raise ConfigError(f"{key}.max_age is shorter than min_age", "make max_age longer, or drop it")
+        raise ConfigError(_("{key}.max_age is shorter than min_age").format(key=key),
+                          _("make max_age longer, or drop it"))
     totals = [_amount(body, k, key) for k in ("min_amount", "max_amount")]
     if None not in totals and totals[0] > totals[1]:
-        raise ConfigError(f"{key}.min_amount is above max_amount", "swap them")
+        raise ConfigError(_("{key}.min_amount is above max_amount").format(key=key), _("swap them"))
     flags = []
     for k in ("has_email", "has_phone"):
         value = body.get(k)
         if value is not None and not isinstance(value, bool):
-            raise ConfigError(f"{key}.{k} must be true or false", f"write {k} = true")
+            raise ConfigError(_("{key}.{k} must be true or false").format(key=key, k=k),
+                              _("write {k} = true").format(k=k))
         flags.append(value)
     title = body.get("title", "")
     if not isinstance(title, str):
-        raise ConfigError(f"{key}.title must be a string", 'write title = "..."')
+        raise ConfigError(_("{key}.title must be a string").format(key=key), _("write title = \"...\""))
     return Segment(name, title, statuses, lists["sources"], lists["products"], min_age, max_age,
                    totals[0], totals[1], flags[0], flags[1], where=key)
 
@@ -155,7 +171,8 @@ def _duration(body: Mapping[str, Any], k: str, key: str) -> timedelta | None:
     try:
         value = parse_duration(str(raw))
     except ValueError as exc:
-        raise ConfigError(f"{key}.{k}: {exc}", f'write e.g. {k} = "7d"') from None
+        raise ConfigError(_("{key}.{k}: {exc}").format(key=key, k=k, exc=exc),
+                          _("write e.g. {k} = \"7d\"").format(k=k)) from None
     return value
 
 
@@ -164,7 +181,8 @@ def _amount(body: Mapping[str, Any], k: str, key: str) -> int | None:
         return None
     raw = body[k]
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
-        raise ConfigError(f"{key}.{k} must be a non-negative number (major units)", f"write e.g. {k} = 1000")
+        raise ConfigError(_("{key}.{k} must be a non-negative number (major units)").format(key=key, k=k),
+                          _("write e.g. {k} = 1000").format(k=k))
     return int(round(raw * 100))
 
 
@@ -179,6 +197,7 @@ def get_segment(config: "Config", name: str) -> Segment:
     segments = load_segments(config)
     if name not in segments:
         known = ", ".join(sorted(segments)) or "none"
-        raise ConfigError(f"unknown segment {name!r} (defined in {config.where}: {known})",
-                          f"add [segments.{name}] to the config or use one of the defined names")
+        raise ConfigError(_("unknown segment {name!r} (defined in {where}: {known})").format(
+            name=name, where=config.where, known=known),
+                          _("add [segments.{name}] to the config or use one of the defined names").format(name=name))
     return segments[name]

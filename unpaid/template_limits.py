@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any, Iterator, Mapping
 
+from unpaid.i18n import _
+
 #: Characters a rendered message may have (subject, body or HTML part).
 MAX_CHARS = 1_000_000
 #: Seconds one rendering may take.
@@ -53,9 +55,11 @@ def _environment_class() -> type:
                 for seq, times in ((left, right), (right, left)):
                     if isinstance(seq, (str, list, tuple)) and isinstance(times, int) \
                             and len(seq) * times > MAX_CHARS:
-                        raise TemplateLimit(f"`*` would make {len(seq) * times:,} items (at most {MAX_CHARS:,})")
+                        raise TemplateLimit(_("`*` would make {value:,} items (at most {MAX_CHARS:,})").format(
+                            value=len(seq) * times, MAX_CHARS=MAX_CHARS))
             if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
-                raise TemplateLimit(f"`**` with an exponent of {right} (at most {MAX_EXPONENT})")
+                raise TemplateLimit(_("`**` with an exponent of {right} (at most {MAX_EXPONENT})").format(
+                    right=right, MAX_EXPONENT=MAX_EXPONENT))
             return super().call_binop(context, operator, left, right)
 
     return LimitedEnvironment
@@ -69,9 +73,9 @@ def render_limited(template: Any, context: Mapping[str, Any]) -> str:
         for chunk in template.generate(**context):
             size += len(chunk)
             if size > MAX_CHARS:
-                raise TemplateLimit(f"the output passes {MAX_CHARS:,} characters")
+                raise TemplateLimit(_("the output passes {MAX_CHARS:,} characters").format(MAX_CHARS=MAX_CHARS))
             if time.monotonic() > deadline:
-                raise TemplateLimit(f"rendering takes more than {MAX_SECONDS:g} s")
+                raise TemplateLimit(_("rendering takes more than {MAX_SECONDS:g} s").format(MAX_SECONDS=MAX_SECONDS))
             parts.append(chunk)
     return "".join(parts)
 
@@ -87,7 +91,7 @@ def _alarm(seconds: float) -> Iterator[None]:
         return
 
     def expired(_signum: int, _frame: object) -> None:
-        raise TemplateLimit(f"rendering takes more than {seconds:g} s")
+        raise TemplateLimit(_("rendering takes more than {seconds:g} s").format(seconds=seconds))
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, seconds)

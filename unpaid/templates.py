@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from unpaid.errors import ConfigError
+from unpaid.i18n import _
 from unpaid.template_limits import TemplateLimit, render_limited
 
 #: Names a template may use.
@@ -57,10 +58,12 @@ class Templates:
         ConfigError naming file and line."""
         from unpaid.i18n import LANGUAGES
 
-        text, _ = self.files(name)
+        text, _html = self.files(name)
         if not text.is_file():
-            raise ConfigError(f"{where}: template {name!r} not found ({text})",
-                              f"create {text.name} in {self.folder} (first line: Subject: ...)")
+            raise ConfigError(_("{where}: template {name!r} not found ({text})").format(
+                where=where, name=name, text=text),
+                              _("create {name} in {folder} (first line: Subject: ...)").format(
+                                  name=text.name, folder=self.folder))
         for language in (None, *LANGUAGES):
             found = self.files(name, language)
             if language is None or found[0] != text:
@@ -77,25 +80,30 @@ class Templates:
             try:
                 parsed = env.parse(source)
             except TemplateSyntaxError as exc:
-                raise ConfigError(f"{path}:{exc.lineno}: template syntax error: {exc.message}",
-                                  "fix the template (Jinja2 syntax: {{ order.number }}, {% if offer %})") from None
+                raise ConfigError(_("{path}:{lineno}: template syntax error: {message}").format(
+                    path=path, lineno=exc.lineno, message=exc.message),
+                                  _("fix the template (Jinja2 syntax: {{ order.number }}, {% if offer %})")) from None
             unknown = sorted(meta.find_undeclared_variables(parsed) - set(VARIABLES))
             if unknown:
-                raise ConfigError(f"{path}: unknown variable {unknown[0]!r} (used by {where})",
-                                  f"use only: {', '.join(VARIABLES)}")
+                raise ConfigError(_("{path}: unknown variable {value!r} (used by {where})").format(
+                    path=path, value=unknown[0], where=where),
+                                  _("use only: {names}").format(names=', '.join(VARIABLES)))
             for context in contexts:
                 try:
                     render_limited(env.get_template(path.name), context)
                 except TemplateLimit as exc:
                     raise _too_big(path, exc, where) from None
                 except UndefinedError as exc:
-                    state = "without an offer" if context.get("offer") is None else "with an offer"
-                    raise ConfigError(f"{path}: {exc.message} (rendering {state}, used by {where})",
-                                      "fix the name, or guard it: {% if offer %}...{% endif %}") from None
+                    state = _("without an offer") if context.get("offer") is None else _("with an offer")
+                    raise ConfigError(_("{path}: {message} (rendering {state}, used by {where})").format(
+                        path=path, message=exc.message, state=state, where=where),
+                                      _("fix the name, or guard it: {% if offer %}...{% endif %}")) from None
                 except Exception as exc:  # noqa: BLE001 - sandbox violations, bad filters: a template error
-                    raise ConfigError(f"{path}: cannot render: {exc}", "fix the template") from None
+                    raise ConfigError(_("{path}: cannot render: {exc}").format(path=path, exc=exc),
+                                      _("fix the template")) from None
         if not self._subject(text.read_text(encoding="utf-8")):
-            raise ConfigError(f"{text}: first line must be `Subject: ...`", "add a subject line, then a blank line")
+            raise ConfigError(_("{text}: first line must be `Subject: ...`").format(text=text),
+                              _("add a subject line, then a blank line"))
 
     def render(self, name: str, context: Mapping[str, Any]) -> Rendered:
         """Render subject, body (and HTML when present); errors become ConfigError naming the file."""
@@ -108,7 +116,8 @@ class Templates:
         except TemplateLimit as exc:
             raise _too_big(text, exc, name) from None
         except TemplateError as exc:
-            raise ConfigError(f"{text}: cannot render: {exc}", "run `unpaid playbooks check` and fix it") from None
+            raise ConfigError(_("{text}: cannot render: {exc}").format(text=text, exc=exc),
+                              _("run `unpaid playbooks check` and fix it")) from None
         subject, body = self._split(full)
         return Rendered(subject, body, html_body)
 
@@ -121,7 +130,8 @@ class Templates:
         except TemplateLimit as exc:
             raise _too_big(where, exc, where) from None
         except TemplateError as exc:
-            raise ConfigError(f"{where}: {exc}", "fix the text (Jinja2 syntax)") from None
+            raise ConfigError(_("{where}: {exc}").format(where=where, exc=exc),
+                              _("fix the text (Jinja2 syntax)")) from None
 
     @staticmethod
     def _subject(source: str) -> str | None:
@@ -129,14 +139,14 @@ class Templates:
         return first[len("Subject:"):].strip() if first.lower().startswith("subject:") else None
 
     def _split(self, full: str) -> tuple[str, str]:
-        head, _, body = full.partition("\n")
+        head, _newline, body = full.partition("\n")
         subject = head[len("Subject:"):].strip() if head.lower().startswith("subject:") else ""
         return subject, body.lstrip("\n")
 
 
 def _too_big(path: Any, exc: Exception, where: str) -> ConfigError:
-    return ConfigError(f"{path}: cannot render: {exc} (used by {where})",
-                       "a message is a letter: shorten the loops or the repeated text")
+    return ConfigError(_("{path}: cannot render: {exc} (used by {where})").format(path=path, exc=exc, where=where),
+                       _("a message is a letter: shorten the loops or the repeated text"))
 
 
 def reader_zone(order: Any, *fallbacks: str | None) -> tzinfo | None:

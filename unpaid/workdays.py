@@ -11,6 +11,7 @@ from typing import Any
 
 from unpaid.clock import get_zone
 from unpaid.errors import ConfigError
+from unpaid.i18n import _, ngettext
 
 #: Weekday names, Monday first: the same words as a playbook window's ``days``.
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -42,7 +43,7 @@ class Calendar:
         day = at.astimezone(zone).date()
         if not self.is_off(day):
             return at
-        for _ in range(_HORIZON):
+        for _round in range(_HORIZON):
             day += timedelta(days=1)
             if not self.is_off(day):
                 return datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
@@ -50,11 +51,13 @@ class Calendar:
 
     def describe(self) -> str:
         """``except sun and 2 holidays``, for window descriptions."""
-        parts = [",".join(DAYS[d] for d in sorted(self.days_off))] if self.days_off else []
-        if self.holidays:
-            n = len(self.holidays)
-            parts.append(f"{n} holiday" + ("s" if n != 1 else ""))
-        return "except " + " and ".join(parts)
+        days = ",".join(DAYS[d] for d in sorted(self.days_off))
+        n = len(self.holidays)
+        if days and n:
+            return ngettext("except {days} and {n} holiday", "except {days} and {n} holidays", n).format(days=days, n=n)
+        if n:
+            return ngettext("except {n} holiday", "except {n} holidays", n).format(n=n)
+        return _("except {days}").format(days=days)
 
 
 def parse_calendar(raw: Any, where: str, zone: str) -> Calendar:
@@ -62,16 +65,17 @@ def parse_calendar(raw: Any, where: str, zone: str) -> Calendar:
     if raw is None:
         return Calendar(timezone=zone)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: `calendar` must be a table",
-                          'write [calendar] with days_off = ["sun"] and holidays = ["2026-12-31"]')
+        raise ConfigError(_("{where}: `calendar` must be a table").format(where=where),
+                          _("write [calendar] with days_off = [\"sun\"] and holidays = [\"2026-12-31\"]"))
     for key in raw:
         if key not in ("days_off", "holidays"):
-            raise ConfigError(f"{where}: `calendar.{key}` is not a calendar setting", "use days_off and holidays")
+            raise ConfigError(_("{where}: `calendar.{key}` is not a calendar setting").format(where=where, key=key),
+                              _("use days_off and holidays"))
     days = frozenset(_day(item, f"calendar.days_off[{i}]", where)
                      for i, item in enumerate(_list(raw, "days_off", where), start=1))
     if len(days) == 7:
-        raise ConfigError(f"{where}: calendar.days_off: every day of the week is off",
-                          "leave at least one working day, e.g. days_off = [\"sat\", \"sun\"]")
+        raise ConfigError(_("{where}: calendar.days_off: every day of the week is off").format(where=where),
+                          _("leave at least one working day, e.g. days_off = [\"sat\", \"sun\"]"))
     holidays = frozenset(_date(item, f"calendar.holidays[{i}]", where)
                          for i, item in enumerate(_list(raw, "holidays", where), start=1))
     return Calendar(days, holidays, zone)
@@ -81,14 +85,18 @@ def _list(raw: dict, key: str, where: str) -> list:
     value = raw.get(key, [])
     if not isinstance(value, list):
         example = '["sun"]' if key == "days_off" else '["2026-12-31", "2027-01-01"]'
-        raise ConfigError(f"{where}: calendar.{key}: {value!r} is not a list", f"write {key} = {example}")
+        raise ConfigError(_("{where}: calendar.{key}: {value!r} is not a list").format(
+            where=where, key=key, value=value),
+                          _("write {key} = {example}").format(key=key, example=example))
     return value
 
 
 def _day(item: Any, key: str, where: str) -> int:
     text = item.strip().lower()[:3] if isinstance(item, str) else None  # "sun" or "sunday", as in windows
     if text not in DAYS:
-        raise ConfigError(f"{where}: {key}: {item!r} is not a day of the week", f"use {', '.join(DAYS)}")
+        raise ConfigError(_("{where}: {key}: {item!r} is not a day of the week").format(
+            where=where, key=key, item=item),
+                          _("use {names}").format(names=', '.join(DAYS)))
     return DAYS.index(text)
 
 
@@ -100,4 +108,5 @@ def _date(item: Any, key: str, where: str) -> date:
             return date.fromisoformat(item.strip())
     except ValueError:
         pass
-    raise ConfigError(f"{where}: {key}: {item!r} is not a date", "write YYYY-MM-DD")
+    raise ConfigError(_("{where}: {key}: {item!r} is not a date").format(where=where, key=key, item=item),
+                      _("write YYYY-MM-DD"))

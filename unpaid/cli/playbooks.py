@@ -13,6 +13,7 @@ import click
 from unpaid.cli.answer import answer, wants_json
 from unpaid.cli.options import TEXT, format_option, output_options
 from unpaid.errors import InputError
+from unpaid.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from unpaid.cli.context import App
@@ -28,8 +29,9 @@ def _library(app: "App", extra: Path | None = None, only: bool = False) -> "Libr
 def _names(lib: "Library", names: tuple[str, ...]) -> list[str]:
     for name in names:
         if name not in lib.playbooks:
-            known = ", ".join(sorted(lib.playbooks)) or "none"
-            raise InputError(f"--playbook: no playbook {name!r} (defined: {known})", "see `unpaid playbooks`")
+            known = ", ".join(sorted(lib.playbooks)) or _("none")
+            raise InputError(_("--playbook: no playbook {name!r} (defined: {known})").format(name=name, known=known),
+                             _("see `unpaid playbooks`"))
     # Named explicitly, a switched-off playbook can still be previewed by `plan`; `run` never runs it.
     return list(names) or sorted(n for n, pb in lib.playbooks.items() if pb.enabled)
 
@@ -59,14 +61,14 @@ def playbooks(ctx: click.Context, fmt: str, limit: int | None, page: int):
     app: App = ctx.obj
     lib = _library(app)
     rows = ({"name": pb.name, "title": pb.title, "segment": pb.segment.name, "steps": len(pb.steps),
-             "span": format_duration(pb.span) if pb.span is not None else "loops",
-             "window": pb.window.describe() if not pb.window.always else "any time",
+             "span": format_duration(pb.span) if pb.span is not None else _("loops"),
+             "window": pb.window.describe() if not pb.window.always else _("any time"),
              "enabled": pb.enabled, "where": pb.where.split(": ")[0]} for pb in lib.playbooks.values())
     n = render(_page(rows, limit, page), fmt, app.stdout,
-               [Column("name", "Playbook"), Column("title", "Title"), Column("segment", "Segment"),
-                Column("steps", "Steps"), Column("span", "Span"), Column("window", "Window")])
+               [Column("name", N_("Playbook")), Column("title", N_("Title")), Column("segment", N_("Segment")),
+                Column("steps", N_("Steps")), Column("span", N_("Span")), Column("window", N_("Window"))])
     if n == 0 and fmt == "table":
-        app.info("No playbooks: add [playbooks.NAME] to the config or list files in `playbook_files`.")
+        app.info(_("No playbooks: add [playbooks.NAME] to the config or list files in `playbook_files`."))
 
 
 @playbooks.command("check")
@@ -80,15 +82,15 @@ def check(app: "App", file: Path, online: bool, fmt: str):
     Each problem of a channel's settings prints one `fail` line with the fix; the exit code is 2 for
     a setting, 3 for a channel that --online could not reach or that refused the login.
     """
-    from unpaid.output import plural
     from unpaid.playbook.runner import channels_of
     from unpaid.preflight import check_channel, worst
 
     if not file.is_file():
-        raise InputError(f"FILE: {file} does not exist", "give the path of a playbook .toml file")
+        raise InputError(_("FILE: {file} does not exist").format(file=file), _("give the path of a playbook .toml file"))
     lib = _library(app, file, only=True)
     if not lib.playbooks:
-        raise InputError(f"{file}: no [playbooks.NAME] table", "a playbook file defines at least one playbook")
+        raise InputError(_("{file}: no [playbooks.NAME] table").format(file=file),
+                         _("a playbook file defines at least one playbook"))
     checked = [{"playbook": pb.name, "ok": True, "steps": len(pb.steps), "end": pb.end.describe() if pb.end else None}
                for pb in lib.playbooks.values()]
     problems, channels = [], []
@@ -99,11 +101,14 @@ def check(app: "App", file: Path, online: bool, fmt: str):
     answer(app, fmt, {"file": str(file), "playbooks": checked, "channels": channels})
     if not wants_json(fmt):
         for row in checked:
-            click.echo(f"ok  {row['playbook']}: {plural(row['steps'], 'step')}"
-                       + (f", end: {row['end']}" if row["end"] else ""), file=app.stdout)
+            steps = ngettext("{n} step", "{n} steps", row["steps"]).format(n=row["steps"])
+            click.echo(_("ok  {playbook}: {steps}, end: {end}").format(playbook=row["playbook"], steps=steps,
+                                                                      end=row["end"]) if row["end"] else
+                       _("ok  {playbook}: {steps}").format(playbook=row["playbook"], steps=steps), file=app.stdout)
         for row in channels:
-            lines = [f"fail  {p}" for p in row["problems"]] or [
-                f"ok  channel {row['channel']}" + (": reachable" if online else "")]
+            lines = [_("fail  {problem}").format(problem=p) for p in row["problems"]] or [
+                (_("ok  channel {channel}: reachable") if online else _("ok  channel {channel}")).format(
+                    channel=row["channel"])]
             click.echo("\n".join(lines), file=app.stdout)
     if problems:
         click.get_current_context().exit(worst(problems))
@@ -135,9 +140,9 @@ def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | 
         try:
             horizon = parse_when(until, app.zone, now)
         except ValueError as exc:
-            raise InputError(f"--until: {exc}", "e.g. --until +2w or --until 2026-12-31") from None
+            raise InputError("--until: {exc}".format(exc=exc), _("e.g. --until +2w or --until 2026-12-31")) from None
         if horizon < now:
-            raise InputError("--until is before --now", "give a later moment")
+            raise InputError(_("--until is before --now"), _("give a later moment"))
     ids = None
     if order_id:
         from unpaid.cli.orders import find_order
@@ -145,8 +150,8 @@ def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | 
         ids = [find_order(app, order_id).id]
     counts: dict[str, int] = {}
     rows = _plan_rows(app, lib, _names(lib, names), now, horizon, ids, counts)
-    columns = [Column("when", "When"), Column("order_id", "Order"), Column("playbook", "Playbook"),
-               Column("step", "Step"), Column("kind", "Decision"), Column("reason", "Why")]
+    columns = [Column("when", N_("When")), Column("order_id", N_("Order")), Column("playbook", N_("Playbook")),
+               Column("step", N_("Step")), Column("kind", N_("Decision")), Column("reason", N_("Why"))]
     from unpaid.review import Channels
 
     channels = Channels(app.config, app.plugins)  # opened only for the Message-ID of a held send
@@ -159,11 +164,36 @@ def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | 
     covered = dict(counts)
     more = limit is not None and next(rows, None) is not None
     if covered:
-        app.info(("Plan up to this page: " if more else "Plan: ")
-                 + ", ".join(f"{v} {k}" for k, v in sorted(covered.items()))
-                 + (f". {shown} rows shown; more with --page {page + 1}, or all with --format jsonl" if more else ""))
+        told = ", ".join(_count_kind(k, v) for k, v in sorted(covered.items()))
+        if more:
+            app.info(ngettext("Plan up to this page: {counts}. {shown} rows shown; more with --page {next}, "
+                              "or all with --format jsonl",
+                              "Plan up to this page: {counts}. {shown} rows shown; more with --page {next}, "
+                              "or all with --format jsonl", shown).format(counts=told, shown=shown, next=page + 1))
+        else:
+            app.info(_("Plan: {counts}").format(counts=told))
     else:
-        app.info("Nothing to do: no order is due or waiting in any playbook.")
+        app.info(_("Nothing to do: no order is due or waiting in any playbook."))
+
+
+#: Decision kinds as the plan's summary counts them (the kind codes stay English in the rows and JSON).
+_KIND_COUNTS = {
+    "act": lambda n: ngettext("{n} act", "{n} act", n),
+    "advance": lambda n: ngettext("{n} advance", "{n} advance", n),
+    "enter": lambda n: ngettext("{n} enter", "{n} enter", n),
+    "exit": lambda n: ngettext("{n} exit", "{n} exit", n),
+    "finish": lambda n: ngettext("{n} finish", "{n} finish", n),
+    "out": lambda n: ngettext("{n} out", "{n} out", n),
+    "review": lambda n: ngettext("{n} review", "{n} review", n),
+    "skip": lambda n: ngettext("{n} skip", "{n} skip", n),
+    "wait": lambda n: ngettext("{n} wait", "{n} wait", n),
+}
+
+
+def _count_kind(kind: str, n: int) -> str:
+    """``3 act`` in English (as before), a counted phrase in other languages."""
+    said = _KIND_COUNTS.get(kind)
+    return said(n).format(n=n) if said is not None else f"{n} {kind}"
 
 
 def _message_ids(app: "App", rows: Iterator[dict], channels) -> Iterator[dict]:
@@ -193,7 +223,7 @@ def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, 
             for case in load_cases(store, pb, chunk, now, optouts, cap_since, app.config.default_country):
                 for d in planner.decide(case, now, horizon, book=True):
                     kind = d.kind if d.due or d.kind not in ("act", "enter", "skip") else f"{d.kind} later"
-                    if d.kind == "out" and ids is None and "too old" in d.reason:
+                    if d.kind == "out" and ids is None and d.stale:
                         continue
                     counts[d.kind] = counts.get(d.kind, 0) + 1
                     row = d.as_dict()
@@ -233,7 +263,8 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resol
     from unpaid.signals import Interrupted
 
     if (resolve_key is None) != (resolve_as is None):
-        raise InputError("--resolve KEY and --as sent|unsent go together", "give both, e.g. --resolve KEY --as sent")
+        raise InputError(_("--resolve KEY and --as sent|unsent go together"),
+                         _("give both, e.g. --resolve KEY --as sent"))
     lib = _library(app)
     if resolve_key is not None:
         from unpaid.cli.orders import check_id
@@ -246,7 +277,8 @@ def run(app: "App", names: tuple[str, ...], lease: str, max_attempts: int, resol
             settle(app.store, item, resolve_as == "sent", app.now(), app.actor)
         finally:
             channels.close()
-        app.info(f"{shlex.quote(resolve_key)}: marked {resolve_as}.")
+        app.info((_("{key}: marked sent.") if resolve_as == "sent" else _("{key}: marked unsent.")).format(
+            key=shlex.quote(resolve_key)))
     runner = Runner(app.store, app.config, lib, app.plugins, app.clock, lease=parse_age(lease, "--lease"),
                     max_attempts=max_attempts, progress=app.info)
     try:
@@ -267,20 +299,25 @@ def _report_run(app: "App", report, fmt: str, limit: int | None, page: int, stop
     rows = [dict(r, when=app.local(_from(r["at"])), done=app.local(_from(r["done_at"])))
             for r in report.rows if r["result"] != "other_run"]
     render(_page(iter(rows), limit, page), fmt, app.stdout,
-           [Column("when", "Due"), Column("done", "Done"), Column("order_id", "Order"),
-            Column("playbook", "Playbook"), Column("step", "Step"), Column("action", "Action"),
-            Column("result", "Result"), Column("detail", "Detail")])
+           [Column("when", N_("Due")), Column("done", N_("Done")), Column("order_id", N_("Order")),
+            Column("playbook", N_("Playbook")), Column("step", N_("Step")), Column("action", N_("Action")),
+            Column("result", N_("Result")), Column("detail", N_("Detail"))])
     reasons: dict[str, int] = {}
     for r in report.rows:
         if r["result"] == "skipped":
             reasons[r["detail"]] = reasons.get(r["detail"], 0) + 1
-    app.info(f"Run {report.run_id}" + (" (stopped)" if stopped else "") + f": {summary_line(report.counts, reasons)}.")
+    said = (_("Run {run} (stopped): {summary}.") if stopped else _("Run {run}: {summary}.")).format(
+        run=report.run_id, summary=summary_line(report.counts, reasons))
+    app.info(said)
     if report.held_before:
-        app.info(f"{report.held_before} held by earlier runs still wait for review: see `unpaid review`.")
+        app.info(ngettext("{n} held by earlier runs still wait for review: see `unpaid review`.",
+                          "{n} held by earlier runs still wait for review: see `unpaid review`.",
+                          report.held_before).format(n=report.held_before))
     for what, error in report.stopped.items():  # one line each: why the rest of its actions wait
-        app.error(f"{error.message} — {error.fix or 'fix it'}; the rest of {what}'s actions stay due for a later run")
+        app.error(_("{message} — {fix}; the rest of {what}'s actions stay due for a later run").format(
+            message=error.message, fix=error.fix or _("fix it"), what=what))
     if report.failed and not stopped:
-        app.info("Some actions failed or need review: `unpaid plan` lists them with the reason.")
+        app.info(_("Some actions failed or need review: `unpaid plan` lists them with the reason."))
     if report.exit_code and not stopped:
         click.get_current_context().exit(report.exit_code)
 
@@ -310,9 +347,12 @@ def optout(app: "App", address: str | None, remove: bool, reason: str | None, fm
         return
     key = normalize_email(address) or normalize_phone(address, app.config.default_country)
     if not key:
-        raise InputError(f"ADDRESS: {address!r} is neither an e-mail nor a phone", "e.g. anna@example.com")
+        raise InputError(_("ADDRESS: {address!r} is neither an e-mail nor a phone").format(address=address),
+                         _("e.g. anna@example.com"))
     if remove:
-        app.info(f"{key} may be contacted again." if table.remove(key) else f"{key} was not opted out.")
+        said = _("{key} may be contacted again.") if table.remove(key) else _("{key} was not opted out.")
+        app.info(said.format(key=key))
     else:
         added = table.add(key, app.actor, app.now(), reason)
-        app.info(f"{key} will get no more messages." if added else f"{key} had already opted out.")
+        said = _("{key} will get no more messages.") if added else _("{key} had already opted out.")
+        app.info(said.format(key=key))

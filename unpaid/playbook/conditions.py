@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, Mapping
 
 from unpaid.clock import format_duration, parse_duration
+from unpaid.i18n import _
 
 #: What the desk records as ``data.outcome`` of a ``call`` history entry.
 OUTCOMES = ("no_answer", "callback", "promised", "thinking", "says_paid", "wrong_number", "refused", "duplicate",
@@ -91,19 +92,22 @@ def parse_condition(text: Any, uses_events: set[str] | None = None) -> Condition
     ``uses_events`` collects ``open``/``click`` when the condition needs the source's events.
     """
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("a condition must be a non-empty string such as \"attempts >= 3\"")
+        raise ValueError(_("a condition must be a non-empty string such as \"attempts >= 3\""))
     m = _SHAPE.match(text)
     if not m:
-        raise ValueError(f"cannot read condition {text!r}; write FIELD OP VALUE, e.g. \"attempts >= 3\"")
+        raise ValueError(_("cannot read condition {text!r}; write FIELD OP VALUE, e.g. \"attempts >= 3\"").format(
+            text=text))
     negate, name, op, raw = m.group(1), m.group(2).lower(), m.group(3), m.group(4)
     kind = _kind(name)
     if op is None:
         if kind != "bool":
-            raise ValueError(f"condition {text!r}: {name} is not true/false; compare it, e.g. \"{name} >= 1\"")
+            raise ValueError(_("condition {text!r}: {name} is not true/false; compare it, e.g. \"{name} >= 1\"").format(
+                text=text, name=name))
         op, value = ("!=" if negate else "=="), True
     else:
         if negate:
-            raise ValueError(f"condition {text!r}: put `not` only before a true/false field (\"not opened\")")
+            raise ValueError(_("condition {text!r}: put `not` only before a true/false field (\"not opened\")").format(
+                text=text))
         op = re.sub(r"\s+", " ", op.lower())
         value = _value(raw, kind, op, text)
     if name in ("opened", "clicked") and uses_events is not None:
@@ -119,37 +123,39 @@ def _kind(name: str) -> str:
     if name.startswith("order.") and name[len("order."):] in ORDER_FIELDS:
         return ORDER_FIELDS[name[len("order."):]]
     known = ", ".join(list(FIELDS) + [f"order.{k}" for k in ORDER_FIELDS] + ["order.extra.KEY"])
-    raise ValueError(f"unknown condition field {name!r}; use one of: {known}")
+    raise ValueError(_("unknown condition field {name!r}; use one of: {known}").format(name=name, known=known))
 
 
 def _value(raw: str, kind: str, op: str, text: str) -> Any:
     if op in ("in", "not in"):
         body = raw.strip()
         if not (body.startswith("[") and body.endswith("]")):
-            raise ValueError(f"condition {text!r}: `{op}` needs a list, e.g. [no_answer, refused]")
+            raise ValueError(_("condition {text!r}: `{op}` needs a list, e.g. [no_answer, refused]").format(
+                text=text, op=op))
         items = [i.strip().strip("'\"") for i in body[1:-1].split(",") if i.strip()]
         return frozenset(_scalar(i, kind, text) for i in items)
     if kind in ("bool", "outcome", "str") and op not in ("==", "!="):
-        raise ValueError(f"condition {text!r}: {kind} values can only be compared with == or !=")
+        raise ValueError(_("condition {text!r}: {kind} values can only be compared with == or !=").format(
+            text=text, kind=kind))
     return _scalar(raw.strip().strip("'\""), kind, text)
 
 
 def _scalar(raw: str, kind: str, text: str) -> Any:
     if kind == "bool":
         if raw.lower() not in ("true", "false"):
-            raise ValueError(f"condition {text!r}: expected true or false, got {raw!r}")
+            raise ValueError(_("condition {text!r}: expected true or false, got {raw!r}").format(text=text, raw=raw))
         return raw.lower() == "true"
     if kind == "int" or kind == "number":
         try:
             return int(raw) if kind == "int" else float(raw)
         except ValueError:
-            raise ValueError(f"condition {text!r}: {raw!r} is not a number") from None
+            raise ValueError(_("condition {text!r}: {raw!r} is not a number").format(text=text, raw=raw)) from None
     if kind == "duration":
         return parse_duration(raw)
     if kind == "outcome":
         if raw not in OUTCOMES and raw != "none":
-            raise ValueError(f"condition {text!r}: unknown call outcome {raw!r}; use one of: "
-                             f"{', '.join(OUTCOMES)}, none")
+            raise ValueError(_("condition {text!r}: unknown call outcome {raw!r}; use one of: {names}, none").format(
+                text=text, raw=raw, names=', '.join(OUTCOMES)))
         return raw
     return raw
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from unpaid.clock import from_iso, to_iso
 from unpaid.connector import Capability, ConnectorError
+from unpaid.i18n import _
 from unpaid.store.events import Events
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def sync_events(runner: "Runner", playbooks: Iterable["Playbook"], now: datetime
                 rows.append((f"{source}:{ev.order_native_id}", ev.kind, ev.at, dict(ev.data)))
                 last = ev.at if last is None or ev.at > last else last
         except ConnectorError as exc:
-            runner.progress(f"Warning: events of {source} not read: {exc}")
+            runner.progress(_("Warning: events of {source} not read: {error}").format(source=source, error=exc))
             continue
         with store.transaction():
             added += Events(store).add_many(rows)

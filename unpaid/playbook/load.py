@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from unpaid.connector import Capability
 from unpaid.errors import ConfigError
+from unpaid.i18n import _
 from unpaid.model import Customer, LineItem, Money, Order, Status
 from unpaid.playbook.model import Playbook, Step, parse_playbook
 from unpaid.segments import Segment, parse_segment
@@ -61,24 +62,27 @@ def load_library(config: "Config", plugins: "Plugins", extra_file: Path | None =
             sources.append((_read(path), path.parent, str(path), False))
     if extra_file is not None:
         sources.append((_read(extra_file), extra_file.parent, str(extra_file), False))
-    for doc, _, label, from_config in sources:
+    for doc, _folder, label, from_config in sources:
         if from_config:
             continue
         unknown = set(doc) - {"playbooks", "segments"}
         if unknown:
-            raise ConfigError(f"{label}: `{sorted(unknown)[0]}` does not belong in a playbook file",
-                              "a playbook file holds [playbooks.NAME] and [segments.NAME] tables only")
+            raise ConfigError(_("{label}: `{value}` does not belong in a playbook file").format(
+                label=label, value=sorted(unknown)[0]),
+                              _("a playbook file holds [playbooks.NAME] and [segments.NAME] tables only"))
         for name, body in doc.get("segments", {}).items():
             lib.segments[name] = parse_segment(name, body, f"{label}: segments.{name}")
     for doc, folder, label, from_config in sources:
         playbooks = doc.get("playbooks", {})
         if not isinstance(playbooks, Mapping):
-            raise ConfigError(f"{label}: `playbooks` must be a table", "write [playbooks.NAME] sections")
+            raise ConfigError(_("{label}: `playbooks` must be a table").format(label=label),
+                              _("write [playbooks.NAME] sections"))
         for name, body in playbooks.items():
             where = f"{label}: playbooks.{name}"
             if name in lib.playbooks:
-                raise ConfigError(f"{where} is defined twice (also in {lib.playbooks[name].where})",
-                                  "rename one of them")
+                raise ConfigError(_("{where} is defined twice (also in {where2})").format(
+                    where=where, where2=lib.playbooks[name].where),
+                                  _("rename one of them"))
             pb = parse_playbook(name, body, where, lib.segments)
             pb = replace(pb, templates=_templates_dir(config, body, folder, from_config))
             if pb.same_product_within is None:  # one purchase means the same to dedupe and to the playbook
@@ -98,9 +102,11 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}", "check the path") from None
+        raise ConfigError(_("cannot read {path}: {strerror}").format(path=path, strerror=exc.strerror),
+                          _("check the path")) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}", "fix the syntax at that line") from None
+        raise ConfigError(_("{path}: invalid TOML: {exc}").format(path=path, exc=exc),
+                          _("fix the syntax at that line")) from None
 
 
 def _playbook_files(config: "Config") -> list[Path]:
@@ -108,14 +114,15 @@ def _playbook_files(config: "Config") -> list[Path]:
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list):
-        raise config.error("playbook_files", "must be a list of paths", 'write playbook_files = ["playbooks/*.toml"]')
+        raise config.error("playbook_files", _("must be a list of paths"),
+                           _("write playbook_files = [\"playbooks/*.toml\"]"))
     found: list[Path] = []
     for pattern in raw:
         full = config.resolve(str(pattern))
         matches = sorted(Path(p) for p in glob.glob(str(full)))
         if not matches:
-            raise config.error("playbook_files", f"names {pattern!r}, which matches no file",
-                               "fix the path (relative to the config file)")
+            raise config.error("playbook_files", _("names {pattern!r}, which matches no file").format(pattern=pattern),
+                               _("fix the path (relative to the config file)"))
         found += matches
     return found
 
@@ -144,14 +151,14 @@ def _check(pb: Playbook, config: "Config", plugins: "Plugins", lib: Library) -> 
             if not reported and kind not in config.sources[source].imported_events:
                 field_name = "opened" if kind == "open" else "clicked"
                 raise ConfigError(
-                    f"{pb.where}: a condition uses `{field_name}`, but source {source!r} ({spec.name}) does not "
-                    f"report {kind} events",
-                    f"import them from your mail service (imported_events = [\"{kind}\"] under [sources.{source}], "
-                    "then `unpaid events import FILE`), drop the condition, or limit the segment to sources "
-                    "that report them")
+                    _("{where}: a condition uses `{field_name}`, but source {source!r} ({name}) does not report {kind} events").format(
+                        where=pb.where, field_name=field_name, source=source, name=spec.name, kind=kind),
+                    _("import them from your mail service (imported_events = [\"{kind}\"] under [sources.{source}], then `unpaid events import FILE`), drop the condition, or limit the segment to sources that report them").format(
+                        kind=kind, source=source))
         if not specs:
-            raise ConfigError(f"{pb.where}: a condition needs {kind} events, but no source is configured",
-                              "add a source that reports opens/clicks, or drop the condition")
+            raise ConfigError(_("{where}: a condition needs {kind} events, but no source is configured").format(
+                where=pb.where, kind=kind),
+                              _("add a source that reports opens/clicks, or drop the condition"))
     templates = Templates(pb.templates)
     lib.templates[pb.name] = templates
     samples = sample_contexts(pb)
@@ -169,9 +176,9 @@ def _check(pb: Playbook, config: "Config", plugins: "Plugins", lib: Library) -> 
             for source, spec in specs.items():
                 if Capability.TRIGGER not in spec.capabilities or (spec.triggers and step.trigger not in spec.triggers):
                     can = ", ".join(spec.triggers) or "nothing"
-                    raise ConfigError(f"{step.where}.trigger: source {source!r} ({spec.name}) cannot trigger "
-                                      f"{step.trigger!r} (it can: {can})",
-                                      "use a trigger the source supports, or narrow the segment's sources")
+                    raise ConfigError(_("{where}.trigger: source {source!r} ({name}) cannot trigger {trigger!r} (it can: {can})").format(
+                        where=step.where, source=source, name=spec.name, trigger=step.trigger, can=can),
+                                      _("use a trigger the source supports, or narrow the segment's sources"))
 
 
 def _source_specs(pb: Playbook, config: "Config", plugins: "Plugins") -> dict[str, Any]:
@@ -179,8 +186,10 @@ def _source_specs(pb: Playbook, config: "Config", plugins: "Plugins") -> dict[st
     out = {}
     for name in names:
         if name not in config.sources:
-            raise ConfigError(f"{pb.segment.where or pb.where}: source {name!r} is not configured",
-                              f"add [sources.{name}] to {config.where} or fix the name")
+            raise ConfigError(_("{value}: source {name!r} is not configured").format(
+                value=pb.segment.where or pb.where, name=name),
+                              _("add [sources.{name}] to {where} or fix the name").format(
+                                  name=name, where=config.where))
         out[name] = plugins.connector_spec(config.sources[name].type)
     return out
 
@@ -189,18 +198,22 @@ def _channel(step: Step, config: "Config", plugins: "Plugins") -> ChannelInfo:
     section = config.section("channels")
     if step.channel not in section:
         known = ", ".join(sorted(section)) or "none"
-        raise ConfigError(f"{step.where}.channel: channel {step.channel!r} is not configured (configured: {known})",
-                          f"add [channels.{step.channel}] with type = \"smtp\", \"webhook\" or \"outbox\"")
+        raise ConfigError(_("{where}.channel: channel {channel!r} is not configured (configured: {known})").format(
+            where=step.where, channel=step.channel, known=known),
+                          _("add [channels.{channel}] with type = \"smtp\", \"webhook\" or \"outbox\"").format(
+                              channel=step.channel))
     body = section[step.channel]
     channel_type = body.get("type") if isinstance(body, Mapping) else None
     if not channel_type:
-        raise config.error(f"channels.{step.channel}.type", "is missing", 'set type = "smtp", "webhook" or "outbox"')
+        raise config.error(f"channels.{step.channel}.type", _("is missing"),
+                           _("set type = \"smtp\", \"webhook\" or \"outbox\""))
     spec = plugins.channel_spec(channel_type)
     address = spec.address
     if address == "any":
         address = str(body.get("address", "email"))
     if address not in ("email", "phone"):
-        raise config.error(f"channels.{step.channel}.address", f"is {address!r}", 'use "email" or "phone"')
+        raise config.error(f"channels.{step.channel}.address", _("is {address!r}").format(address=address),
+                           _("use \"email\" or \"phone\""))
     return ChannelInfo(step.channel, channel_type, address, spec.dedupes)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from unpaid.clock import parse_duration
 from unpaid.config import DEFAULT_SAME_PRODUCT_WITHIN
 from unpaid.errors import ConfigError
+from unpaid.i18n import _
 from unpaid.model import Status
 from unpaid.playbook.conditions import Condition, parse_condition
 from unpaid.playbook.windows import Window, parse_window
@@ -110,18 +111,18 @@ class Step:
     def describe(self) -> str:
         """A short human summary: ``send reminder via email``."""
         if self.action == "send":
-            return f"send {self.template} via {self.channel}"
+            return _("send {template} via {channel}").format(template=self.template, channel=self.channel)
         if self.action == "trigger":
-            return f"trigger {self.trigger}"
+            return _("trigger {trigger}").format(trigger=self.trigger)
         if self.action == "offer":
-            return f"offer {self.offer.percent}% {self.offer.kind}"
+            return _("offer {percent}% {kind}").format(percent=self.offer.percent, kind=self.offer.kind)
         if self.action == "status":
-            return f"set status {self.status.value}"
+            return _("set status {status}").format(status=self.status.value)
         if self.action == "cancel":
-            return f"cancel ({self.reason})"
+            return _("cancel ({reason})").format(reason=self.reason)
         if self.action == "goto":
-            return f"go to {self.to}"
-        return "call task"
+            return _("go to {step}").format(step=self.to)
+        return _("call task")
 
 
 @dataclass(frozen=True)
@@ -203,12 +204,14 @@ def _holdout(value: Any, where: str) -> float:
     except ValueError:
         share = -1.0
     if not 0 <= share <= MAX_HOLDOUT:
-        raise _err(where, f"is {value!r}, not a share from 0% to {MAX_HOLDOUT:.0%}", 'write e.g. holdout = "10%"')
+        raise _err(where, _("is {value!r}, not a share from 0% to {MAX_HOLDOUT:.0%}").format(
+            value=value, MAX_HOLDOUT=MAX_HOLDOUT),
+                   _("write e.g. holdout = \"10%\""))
     return share
 
 
 def _err(where: str, problem: str, fix: str) -> ConfigError:
-    return ConfigError(f"{where} {problem}", fix)
+    return ConfigError(_("{where} {problem}").format(where=where, problem=problem), fix)
 
 
 def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segment]) -> Playbook:
@@ -216,73 +219,83 @@ def parse_playbook(name: str, body: Any, where: str, segments: Mapping[str, Segm
     from unpaid.segments import parse_segment
 
     if not NAME.match(name):
-        raise _err(where, "has an invalid name", "use lower-case letters, digits, '-' and '_'")
+        raise _err(where, _("has an invalid name"), _("use lower-case letters, digits, '-' and '_'"))
     if not isinstance(body, Mapping):
-        raise _err(where, "must be a table", f"write [playbooks.{name}] with segment and steps")
+        raise _err(where, _("must be a table"), _("write [playbooks.{name}] with segment and steps").format(name=name))
     for k in body:
         if k not in PLAYBOOK_FIELDS:
-            raise _err(f"{where}.{k}", "is not a playbook field", f"use one of: {', '.join(sorted(PLAYBOOK_FIELDS))}")
+            raise _err(f"{where}.{k}", _("is not a playbook field"),
+                       _("use one of: {names}").format(names=', '.join(sorted(PLAYBOOK_FIELDS))))
     raw_segment = body.get("segment")
     if isinstance(raw_segment, str):
         if raw_segment not in segments:
             known = ", ".join(sorted(segments)) or "none"
-            raise _err(f"{where}.segment", f"names an unknown segment {raw_segment!r} (defined: {known})",
-                       f"define [segments.{raw_segment}] in the config or the playbook file")
+            raise _err(f"{where}.segment", _("names an unknown segment {raw_segment!r} (defined: {known})").format(
+                raw_segment=raw_segment, known=known),
+                       _("define [segments.{raw_segment}] in the config or the playbook file").format(
+                           raw_segment=raw_segment))
         segment = segments[raw_segment]
     elif isinstance(raw_segment, Mapping):
         segment = parse_segment(f"{name}:entry", raw_segment, f"{where}.segment")
     else:
-        raise _err(f"{where}.segment", "is missing", 'name a segment (segment = "fresh") or write an inline table')
+        raise _err(f"{where}.segment", _("is missing"),
+                   _("name a segment (segment = \"fresh\") or write an inline table"))
     channel = _str(body, "channel", where)
     try:
         window = parse_window(body.get("window", {}), f"{where}.window")
     except ValueError as exc:
-        raise ConfigError(str(exc), "fix the window: hours = \"09:00-21:00\", days = [\"mon\", ...]") from None
+        raise ConfigError(str(exc), _("fix the window: hours = \"09:00-21:00\", days = [\"mon\", ...]")) from None
     cap = _cap(body.get("cap", {}), f"{where}.cap")
     enter_within = _duration(body, "enter_within", where) or DEFAULT_ENTER_WITHIN
     raw_steps = body.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
-        raise _err(f"{where}.steps", "is missing or empty", "add [[playbooks.NAME.steps]] tables, one per step")
+        raise _err(f"{where}.steps", _("is missing or empty"), _("add [[playbooks.NAME.steps]] tables, one per step"))
     events: set[str] = set()
     steps = tuple(_step(i, s, f"{where}.steps[{i + 1}]", channel, events) for i, s in enumerate(raw_steps))
     names = [s.name for s in steps]
     for s in steps:
         if names.count(s.name) > 1:
-            raise _err(s.where, f"reuses the step name {s.name!r}", "give every step a unique name")
+            raise _err(s.where, _("reuses the step name {name!r}").format(name=s.name),
+                       _("give every step a unique name"))
         if s.action == "goto" and s.to not in names:
-            raise _err(f"{s.where}.to", f"names an unknown step {s.to!r}", f"use one of: {', '.join(names)}")
+            raise _err(f"{s.where}.to", _("names an unknown step {to!r}").format(to=s.to),
+                       _("use one of: {names}").format(names=', '.join(names)))
     loop = zero_delay_loop(steps)
     if loop:
         path = " -> ".join(s.name for s in loop) + f" -> {loop[0].name}"
-        raise _err(f"{where}.steps", f"loop {path} has no delay and no condition: one run would repeat it "
-                   "until the loop limit", 'give a step in it a delay (after = "1d") or the goto a condition '
-                   '(when = ["attempts < 3"])')
+        raise _err(f"{where}.steps", _("loop {path} has no delay and no condition: one run would repeat it until the loop limit").format(
+            path=path),
+                   _("give a step in it a delay (after = \"1d\") or the goto a condition (when = [\"attempts < 3\"])"))
     end_after, end = None, None
     if "end" in body:
         end_body = body["end"]
         if not isinstance(end_body, Mapping):
-            raise _err(f"{where}.end", "must be a table", 'write end = { after = "6w", action = "cancel", ... }')
+            raise _err(f"{where}.end", _("must be a table"),
+                       _("write end = { after = \"6w\", action = \"cancel\", ... }"))
         end_after = _duration(end_body, "after", f"{where}.end")
         rest = {k: v for k, v in end_body.items() if k != "after"}
         rest.setdefault("name", "end")
         rest.setdefault("action", "cancel")
         if rest.get("name") in names:
-            raise _err(f"{where}.end.name", f"clashes with step {rest['name']!r}", "rename the end step")
+            raise _err(f"{where}.end.name", _("clashes with step {value!r}").format(value=rest['name']),
+                       _("rename the end step"))
         end = _step(len(steps), rest, f"{where}.end", channel, events)
         if end.action == "goto":
-            raise _err(f"{where}.end.action", "cannot be goto", "end with cancel, status, send or call")
+            raise _err(f"{where}.end.action", _("cannot be goto"), _("end with cancel, status, send or call"))
     enabled = body.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise _err(f"{where}.enabled", "must be true or false", "write enabled = false to switch it off")
+        raise _err(f"{where}.enabled", _("must be true or false"), _("write enabled = false to switch it off"))
     count = body.get("count", "contacts")
     if count not in COUNTS:
-        raise _err(f"{where}.count", f"is {count!r}", f"use one of: {', '.join(COUNTS)} (what `attempts` counts)")
+        raise _err(f"{where}.count", _("is {count!r}").format(count=count),
+                   _("use one of: {names} (what `attempts` counts)").format(names=', '.join(COUNTS)))
     ladder = _ladder(body.get("offers"), f"{where}.offers", end_after, len(steps) + 1)
     from unpaid.i18n import LANGUAGES, parse_language
 
     language = body.get("language")
     if language is not None and (not isinstance(language, str) or parse_language(language) is None):
-        raise _err(f"{where}.language", f"is {language!r}", f"use one of: {', '.join(LANGUAGES)}")
+        raise _err(f"{where}.language", _("is {language!r}").format(language=language),
+                   _("use one of: {names}").format(names=', '.join(LANGUAGES)))
     within = _duration(body, "same_product_within", where)
     return Playbook(name, _str(body, "title", where) or "", segment, steps, where, channel, window, cap,
                     enter_within, end_after, end, events=frozenset(events), enabled=enabled, count=count,
@@ -297,25 +310,25 @@ def _ladder(raw: Any, where: str, end_after: timedelta | None, index: int) -> tu
         return ()
     example = 'write offers = [{ at = "0", kind = "bonus", percent = 15 }, { at = "3w", kind = "bonus", percent = 25 }]'
     if not isinstance(raw, list) or not raw:
-        raise _err(where, "must be a list of offers", example)
+        raise _err(where, _("must be a list of offers"), example)
     parsed = []
     for i, body in enumerate(raw):
         here = f"{where}[{i + 1}]"
         if not isinstance(body, Mapping):
-            raise _err(here, "must be a table", example)
+            raise _err(here, _("must be a table"), example)
         unknown = set(body) - {"at", "kind", "percent", "valid"}
         if unknown:
-            raise _err(f"{here}.{sorted(unknown)[0]}", "is not an offer field", "use at, kind, percent and valid")
+            raise _err(f"{here}.{sorted(unknown)[0]}", _("is not an offer field"), _("use at, kind, percent and valid"))
         at = _duration(body, "at", here)
         if at is None:
-            raise _err(f"{here}.at", "is missing", 'write when it starts, counted from entry: at = "3w"')
+            raise _err(f"{here}.at", _("is missing"), _("write when it starts, counted from entry: at = \"3w\""))
         offer = _offer({"valid": "1s", **body}, here)
         parsed.append((at, offer, _duration(body, "valid", here), here))
     rungs: list[Rung] = []
     for i, (at, offer, valid, here) in enumerate(parsed):
         if i and (at <= parsed[i - 1][0] or offer.percent <= parsed[i - 1][1].percent):
-            raise _err(here, "must start later and offer more than the offer before it",
-                       "list the offers in order; offers only go up")
+            raise _err(here, _("must start later and offer more than the offer before it"),
+                       _("list the offers in order; offers only go up"))
         if i + 1 < len(parsed):
             until = parsed[i + 1][0]
         elif valid is not None:
@@ -323,8 +336,8 @@ def _ladder(raw: Any, where: str, end_after: timedelta | None, index: int) -> tu
         elif end_after is not None:
             until = end_after
         else:
-            raise _err(f"{here}.valid", "is missing: the last offer needs a validity when the playbook has no end",
-                       'write valid = "3w", or give the playbook end = { after = "6w", ... }')
+            raise _err(f"{here}.valid", _("is missing: the last offer needs a validity when the playbook has no end"),
+                       _("write valid = \"3w\", or give the playbook end = { after = \"6w\", ... }"))
         # Not held to the send window: the offer switches exactly on time (no gap, no overlap).
         step = Step(f"ladder-{i + 1}", "offer", index + i, here, at=at, windowed=False,
                     offer=Offer(offer.kind, offer.percent, until - at))
@@ -379,24 +392,25 @@ def zero_delay_loop(steps: tuple[Step, ...]) -> list[Step] | None:
 
 def _step(index: int, body: Any, where: str, default_channel: str | None, events: set[str]) -> Step:
     if not isinstance(body, Mapping):
-        raise _err(where, "must be a table", "write [[playbooks.NAME.steps]] with name and action")
+        raise _err(where, _("must be a table"), _("write [[playbooks.NAME.steps]] with name and action"))
     name = body.get("name")
     if not isinstance(name, str) or not NAME.match(name):
-        raise _err(f"{where}.name", "is missing or invalid", 'give the step a name like "first_reminder"')
+        raise _err(f"{where}.name", _("is missing or invalid"), _("give the step a name like \"first_reminder\""))
     where = f"{where} ({name})"
     for k in body:
         if k not in STEP_FIELDS:
-            raise _err(f"{where}.{k}", "is not a step field", f"use one of: {', '.join(sorted(STEP_FIELDS))}")
+            raise _err(f"{where}.{k}", _("is not a step field"),
+                       _("use one of: {names}").format(names=', '.join(sorted(STEP_FIELDS))))
     action = body.get("action")
     if not isinstance(action, str) or action not in ACTIONS:
-        raise _err(f"{where}.action", f"is {action!r}, not a known action",
-                   f"use one of: {', '.join(ACTIONS)}")
+        raise _err(f"{where}.action", _("is {action!r}, not a known action").format(action=action),
+                   _("use one of: {names}").format(names=', '.join(ACTIONS)))
     if "after" in body and "at" in body:
-        raise _err(where, "has both after and at", "use after (from the previous step) or at (from entry)")
+        raise _err(where, _("has both after and at"), _("use after (from the previous step) or at (from entry)"))
     every = _duration(body, "every", where)
     if every is not None and (action != "goto" or "after" in body or "at" in body or not every):
-        raise _err(f"{where}.every", "only applies to a goto, instead of after and at, and must not be zero",
-                   'write every = "7d" on the goto that closes a weekly loop')
+        raise _err(f"{where}.every", _("only applies to a goto, instead of after and at, and must not be zero"),
+                   _("write every = \"7d\" on the goto that closes a weekly loop"))
     after = _duration(body, "after", where)
     at = _duration(body, "at", where)
     if after is None and at is None:
@@ -405,24 +419,25 @@ def _step(index: int, body: Any, where: str, default_channel: str | None, events
     if isinstance(raw_when, str):
         raw_when = [raw_when]
     if not isinstance(raw_when, list):
-        raise _err(f"{where}.when", "must be a list of conditions", 'write when = ["not opened", "attempts < 3"]')
+        raise _err(f"{where}.when", _("must be a list of conditions"),
+                   _("write when = [\"not opened\", \"attempts < 3\"]"))
     conditions = []
     for text in raw_when:
         try:
             conditions.append(parse_condition(text, events))
         except ValueError as exc:
-            raise _err(f"{where}.when:", str(exc), "see docs/playbooks.md#conditions") from None
+            raise _err(f"{where}.when:", str(exc), _("see docs/playbooks.md#conditions")) from None
     kw: dict[str, Any] = {}
     if action == "send":
         kw["channel"] = _str(body, "channel", where) or default_channel
         if not kw["channel"]:
-            raise _err(f"{where}.channel", "is missing", "set channel on the step or the playbook")
+            raise _err(f"{where}.channel", _("is missing"), _("set channel on the step or the playbook"))
         kw["template"] = _required(body, "template", where, 'template = "reminder"')
     elif action == "trigger":
         kw["trigger"] = _required(body, "trigger", where, 'trigger = "group"')
         params = body.get("params", {})
         if not isinstance(params, Mapping):
-            raise _err(f"{where}.params", "must be a table", 'write params = { group = "unpaid-reminders" }')
+            raise _err(f"{where}.params", _("must be a table"), _("write params = { group = \"unpaid-reminders\" }"))
         kw["params"] = dict(params)
     elif action == "offer":
         kw["offer"] = _offer(body, where)
@@ -431,7 +446,7 @@ def _step(index: int, body: Any, where: str, default_channel: str | None, events
         try:
             kw["status"] = Status.parse(raw)
         except ValueError as exc:
-            raise _err(f"{where}.status:", str(exc), "fix the status name") from None
+            raise _err(f"{where}.status:", str(exc), _("fix the status name")) from None
         kw["reason"] = _str(body, "reason", where)
     elif action == "cancel":
         kw["status"] = Status.CANCELLED
@@ -444,18 +459,18 @@ def _step(index: int, body: Any, where: str, default_channel: str | None, events
     if "fallback" in body:
         fb = body["fallback"]
         if not isinstance(fb, Mapping) or fb.get("action") not in ("send", "call"):
-            raise _err(f"{where}.fallback", "must be a table with action = \"send\" or \"call\"",
-                       'write fallback = { action = "send", channel = "email", template = "ask_phone" }')
+            raise _err(f"{where}.fallback", _("must be a table with action = \"send\" or \"call\""),
+                       _("write fallback = { action = \"send\", channel = \"email\", template = \"ask_phone\" }"))
         if action not in ("send", "call"):
-            raise _err(f"{where}.fallback", "only applies to send and call steps", "remove it")
+            raise _err(f"{where}.fallback", _("only applies to send and call steps"), _("remove it"))
         kw["fallback"] = _step(index, {"name": f"{name}", **fb}, f"{where}.fallback", default_channel, events)
     windowed = body.get("window", True)
     if not isinstance(windowed, bool):
-        raise _err(f"{where}.window", "must be true or false", "write window = false to ignore the send window")
+        raise _err(f"{where}.window", _("must be true or false"), _("write window = false to ignore the send window"))
     capped = body.get("cap", True)
     if not isinstance(capped, bool):
-        raise _err(f"{where}.cap", "must be true or false",
-                   "write cap = false for a transactional message outside the frequency cap")
+        raise _err(f"{where}.cap", _("must be true or false"),
+                   _("write cap = false for a transactional message outside the frequency cap"))
     return Step(name, action, index, where, after, at, tuple(conditions), windowed=windowed,
                 title=_str(body, "title", where) or "", capped=capped, every=every, **kw)
 
@@ -463,13 +478,15 @@ def _step(index: int, body: Any, where: str, default_channel: str | None, events
 def _offer(body: Mapping[str, Any], where: str) -> Offer:
     kind = body.get("kind", "discount")
     if kind not in OFFER_KINDS:
-        raise _err(f"{where}.kind", f"is {kind!r}", f"use one of: {', '.join(OFFER_KINDS)}")
+        raise _err(f"{where}.kind", _("is {kind!r}").format(kind=kind),
+                   _("use one of: {names}").format(names=', '.join(OFFER_KINDS)))
     percent = body.get("percent")
     if isinstance(percent, bool) or not isinstance(percent, int) or not 0 < percent <= 100:
-        raise _err(f"{where}.percent", f"is {percent!r}, not a whole percent from 1 to 100", "write e.g. percent = 5")
+        raise _err(f"{where}.percent", _("is {percent!r}, not a whole percent from 1 to 100").format(percent=percent),
+                   _("write e.g. percent = 5"))
     valid = _duration(body, "valid", where)
     if not valid:
-        raise _err(f"{where}.valid", "is missing or zero", 'write how long the offer holds, e.g. valid = "2d"')
+        raise _err(f"{where}.valid", _("is missing or zero"), _("write how long the offer holds, e.g. valid = \"2d\""))
     return Offer(kind, percent, valid)
 
 
@@ -477,13 +494,13 @@ def _cap(raw: Any, where: str) -> Cap | None:
     if raw is False:
         return None
     if not isinstance(raw, Mapping):
-        raise _err(where, "must be a table or false", 'write cap = { messages = 1, per = "1d" }')
+        raise _err(where, _("must be a table or false"), _("write cap = { messages = 1, per = \"1d\" }"))
     unknown = set(raw) - {"messages", "per"}
     if unknown:
-        raise _err(f"{where}.{sorted(unknown)[0]}", "is not a cap field", "use messages and per")
+        raise _err(f"{where}.{sorted(unknown)[0]}", _("is not a cap field"), _("use messages and per"))
     messages = raw.get("messages", 1)
     if isinstance(messages, bool) or not isinstance(messages, int) or messages < 1:
-        raise _err(f"{where}.messages", "must be a whole number of at least 1", "write messages = 1")
+        raise _err(f"{where}.messages", _("must be a whole number of at least 1"), _("write messages = 1"))
     per = _duration(raw, "per", where) or timedelta(days=1)
     return Cap(messages, per)
 
@@ -494,24 +511,25 @@ def _duration(body: Mapping[str, Any], key: str, where: str) -> timedelta | None
     raw = body[key]
     text = str(raw).strip()
     if text.startswith("-"):
-        raise _err(f"{where}.{key}", f"is negative ({raw!r})", f'use a positive duration, e.g. {key} = "1d"')
+        raise _err(f"{where}.{key}", _("is negative ({raw!r})").format(raw=raw),
+                   _("use a positive duration, e.g. {key} = \"1d\"").format(key=key))
     if text == "0":
         return timedelta(0)
     try:
         return parse_duration(text)
     except ValueError as exc:
-        raise _err(f"{where}.{key}:", str(exc), f'write e.g. {key} = "2d"') from None
+        raise _err(f"{where}.{key}:", str(exc), _("write e.g. {key} = \"2d\"").format(key=key)) from None
 
 
 def _str(body: Mapping[str, Any], key: str, where: str) -> str | None:
     value = body.get(key)
     if value is not None and not isinstance(value, str):
-        raise _err(f"{where}.{key}", "must be a string", f'write {key} = "..."')
+        raise _err(f"{where}.{key}", _("must be a string"), _("write {key} = \"...\"").format(key=key))
     return value
 
 
 def _required(body: Mapping[str, Any], key: str, where: str, example: str) -> str:
     value = _str(body, key, where)
     if not value:
-        raise _err(f"{where}.{key}", "is missing", f"write {example}")
+        raise _err(f"{where}.{key}", _("is missing"), _("write {example}").format(example=example))
     return value

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Mapping
 
 from unpaid.clock import format_duration, to_iso
+from unpaid.i18n import _, lookup, ngettext, speaking
 from unpaid.model import FINISHED, Order, Status
 from unpaid.playbook.conditions import Facts
 from unpaid.playbook.model import IDEMPOTENT_ACTIONS, MAX_RUNS_PER_STEP, WINDOWED_ACTIONS, Playbook, Step
@@ -40,6 +41,8 @@ class Decision:
     fallback: bool = False
     retry: bool = False
     channel: str | None = None
+    #: An ``out`` of an order eligible too long ago to enter (``enter_within``): the plan leaves it out.
+    stale: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"at": to_iso(self.at), "order_id": self.order_id, "playbook": self.playbook, "kind": self.kind,
@@ -153,7 +156,9 @@ class Planner:
         out: list[Decision] = []
         en = case.enrollment
         if en is not None and en.state != "active":
-            return [self._d(en.exited_at or now, case, "out", f"left the playbook: {en.exit_reason}", now)]
+            return [self._d(en.exited_at or now, case, "out",
+                           _("left the playbook: {reason}").format(
+                reason=lookup(en.exit_reason) if en.exit_reason else en.exit_reason), now)]
         gone = self._exit_reason(case)
         if en is None:
             taken = self.chains.get(case.chain_key or "") if book else None
@@ -164,7 +169,7 @@ class Planner:
                 self.chains[case.chain_key] = order.id
             held = entry.kind == "enter" and self.pb.holds_out(order.id)
             if held:
-                entry = replace(entry, reason=f"{entry.reason}; {self._held_reason()}")
+                entry = replace(entry, reason=_("{reason}; {held}").format(reason=entry.reason, held=self._held_reason()))
             out.append(entry)
             if entry.kind != "enter" or entry.at > until or held:
                 return out
@@ -177,7 +182,7 @@ class Planner:
                 return [self._held(case, now)]
             state = self._state(case)
             t = now
-        for _ in range(_HORIZON_STEPS):
+        for _round in range(_HORIZON_STEPS):
             d = self._next(state, case, t, now)
             out.append(d)
             if d.kind not in ("act", "skip") or d.at > until:
@@ -192,6 +197,14 @@ class Planner:
                 break
         return out
 
+    def english(self, case: Case, d: Decision, now: datetime) -> str:
+        """``d``'s reason in English: what the store keeps (history, enrollments, the ledger) whatever is spoken."""
+        with speaking("en"):
+            for again in self.decide(case, now, now):
+                if (again.kind, again.step, again.key) == (d.kind, d.step, d.key):
+                    return again.reason
+        return d.reason
+
     def _when(self, moment: datetime) -> str:
         if self.zone is None:
             return to_iso(moment)
@@ -200,7 +213,8 @@ class Planner:
     # ---- entry and exit ----
 
     def _held_reason(self) -> str:
-        return f"held out (hold-out group {self.pb.holdout:.0%}): no action, a control for `unpaid report lift`"
+        return _("held out (hold-out group {share:.0%}): no action, a control for `unpaid report lift`").format(
+            share=self.pb.holdout)
 
     def _held(self, case: Case, now: datetime) -> Decision:
         """A held-out order gets no step, not even the end: it leaves when paid or cancelled, or finishes
@@ -213,29 +227,30 @@ class Planner:
     def _exit_reason(self, case: Case) -> str | None:
         o, wanted = case.order, self.pb.segment.statuses
         if o.status in FINISHED and o.status not in wanted:
-            return f"order is {o.status.value}"
+            return _("order is {status}").format(status=o.status.value)
         if case.paid_twin and Status.PAID not in wanted:
-            return f"customer paid twin order {case.paid_twin} for the same product"
+            return _("customer paid twin order {twin} for the same product").format(twin=case.paid_twin)
         return None
 
     def _entry(self, case: Case, now: datetime, until: datetime, gone: str | None) -> Decision:
         pb, o = self.pb, case.order
         eligible = pb.segment.eligible_at(o)
         if gone:
-            return self._d(now, case, "out", f"will not enter: {gone}", now)
-        reasons = pb.segment.explain(o, max(eligible, now))
-        reasons = [r for r in reasons if "old, segment wants at least" not in r]
+            return self._d(now, case, "out", _("will not enter: {reason}").format(reason=gone), now)
+        reasons = pb.segment.explain(o, max(eligible, now), young=False)
         if reasons:
-            return self._d(now, case, "out", "not in the segment: " + "; ".join(reasons), now)
+            return self._d(now, case, "out", _("not in the segment: {reasons}").format(reasons="; ".join(reasons)),
+                           now)
         late = now - eligible
         if late > pb.enter_within:
-            return self._d(eligible, case, "out", f"eligible since {self._when(eligible)}, more than "
-                           f"{format_duration(pb.enter_within)} ago: too old to enter (enter_within)", now)
+            return self._d(eligible, case, "out", _("eligible since {since}, more than {within} ago: too old to "
+                                                    "enter (enter_within)").format(
+                since=self._when(eligible), within=format_duration(pb.enter_within)), now, stale=True)
         if case.chain_holder and case.chain_holder != o.id:
-            return self._d(now, case, "out", f"one chain per customer and product: {case.chain_holder} "
-                           "is already in this playbook", now)
-        why = "matches the segment" + (f" ({format_duration(pb.segment.min_age)} after creation)"
-                                      if pb.segment.min_age else "")
+            return self._d(now, case, "out", _("one chain per customer and product: {order} is already in this "
+                                               "playbook").format(order=case.chain_holder), now)
+        why = _("matches the segment ({age} after creation)").format(age=format_duration(pb.segment.min_age)) \
+            if pb.segment.min_age else _("matches the segment")
         return self._d(eligible, case, "enter", why, now)
 
     # ---- state ----
@@ -332,12 +347,13 @@ class Planner:
                 return None
             if i + 1 < len(ladder) and st.entered_at + ladder[i + 1].at <= max(t, now):
                 key = ledger_key(case.order.id, self.pb.name, rung.step.name, 0)
-                return self._d(max(t, starts), case, "skip", f"superseded by {ladder[i + 1].step.name} "
-                               f"({ladder[i + 1].percent}%), which has started", now, step=rung.step.name,
-                               action="offer", key=key)
+                return self._d(max(t, starts), case, "skip", _("superseded by {step} ({percent}%), which has "
+                                                               "started").format(
+                    step=ladder[i + 1].step.name, percent=ladder[i + 1].percent), now, step=rung.step.name,
+                    action="offer", key=key)
             return self._action(rung.step, st, case, starts, t, now,
-                                f"offer ladder: {format_duration(rung.at)} after entry" if rung.at else
-                                "offer ladder: at entry")
+                                _("offer ladder: {age} after entry").format(age=format_duration(rung.at))
+                                if rung.at else _("offer ladder: at entry"))
         return None
 
     def _next_step(self, st: _State, case: Case, t: datetime, now: datetime) -> Decision:
@@ -345,37 +361,41 @@ class Planner:
         end_at = st.entered_at + pb.end_after if pb.end is not None and pb.end_after is not None else None
         if st.open_task is None and st.cursor >= len(pb.steps):
             if pb.end is not None and st.loops.get(pb.end.name, 0) == 0:
-                return self._action(pb.end, st, case, end_at or st.since, t, now, "the playbook's end")
-            return self._d(st.since, case, "finish", "all steps done", now)
+                return self._action(pb.end, st, case, end_at or st.since, t, now, _("the playbook's end"))
+            return self._d(st.since, case, "finish", _("all steps done"), now)
         if st.open_task is not None:  # a call the managers work, even after the last step: wait for it
             d = self._waiting(st, case, now)
         else:
             step = pb.steps[st.cursor]
             if step.at is not None:
-                base, why = st.entered_at + step.at, f"{format_duration(step.at)} after entry"
+                base = st.entered_at + step.at
+                why = _("{age} after entry").format(age=format_duration(step.at))
             elif step.every is not None and step.to in st.last_done:
                 base = st.last_done[step.to] + step.every
-                why = f"every {format_duration(step.every)}: {step.to} last ran {self._when(st.last_done[step.to])}"
+                why = _("every {period}: {step} last ran {when}").format(
+                    period=format_duration(step.every), step=step.to, when=self._when(st.last_done[step.to]))
             else:
                 base = max(st.since, st.task_closed or st.since) + step.after
                 if not st.cursor:
-                    why = f"{format_duration(step.after)} after entry" if step.after else "at entry"
+                    why = _("{age} after entry").format(age=format_duration(step.after)) if step.after else \
+                        _("at entry")
                 else:
-                    why = f"{format_duration(step.after)} after the previous step" if step.after else \
-                        "right after the previous step"
+                    why = _("{age} after the previous step").format(age=format_duration(step.after)) \
+                        if step.after else _("right after the previous step")
             d = self._action(step, st, case, base, t, now, why)
         # A held action is never hidden by the end: the order waits for the person who must look at it.
         if end_at is not None and d.kind != "review" and (d.kind == "wait" or d.at >= end_at):
             return self._action(pb.end, st, case, end_at, t, now,
-                                f"the playbook's end ({format_duration(pb.end_after)} after entry)")
+                                _("the playbook's end ({age} after entry)").format(
+                                    age=format_duration(pb.end_after)))
         return d
 
     def _waiting(self, st: _State, case: Case, now: datetime) -> Decision:
         task = st.open_task
         if task == "forecast":
-            return self._d(st.since, case, "wait", "then waits for the manager's call outcome", now)
-        return self._d(task.due_at, case, "wait", f"waits for the outcome of call task #{task.id} "
-                       f"(due {self._when(task.due_at)})", now, step=task.step)
+            return self._d(st.since, case, "wait", _("then waits for the manager's call outcome"), now)
+        return self._d(task.due_at, case, "wait", _("waits for the outcome of call task #{task} (due {due})").format(
+            task=task.id, due=self._when(task.due_at)), now, step=task.step)
 
     def _action(self, step: Step, st: _State, case: Case, base: datetime, t: datetime, now: datetime,
                 why: str) -> Decision:
@@ -389,87 +409,104 @@ class Planner:
         if entry is not None:
             if entry.state == CLAIMED and entry.lease_until and entry.lease_until > now:
                 # A run that died still holds its claim until the lease ends; say when, so nobody waits blindly.
-                return self._d(now, case, "wait", f"being done by run {entry.run_id} (claimed until "
-                               f"{self._when(entry.lease_until)}; if that run died, it is reviewed then)", now, **kw)
+                return self._d(now, case, "wait", _("being done by run {run} (claimed until {until}; if that run "
+                                                    "died, it is reviewed then)").format(
+                    run=entry.run_id, until=self._when(entry.lease_until)), now, **kw)
             if entry.state in (CLAIMED, UNCERTAIN):
                 if not self._safe_to_repeat(step, case):
                     from unpaid.review import resolve_command
 
-                    why = entry.error or "outcome unknown after an interrupted run"
+                    why = entry.error or _("outcome unknown after an interrupted run")
                     return self._d(entry.updated_at, case, "review",
-                                   f"{why}; the channel cannot drop a repeat: check, then "
-                                   f"`{resolve_command(key)}`", now, **kw)
-                retry, notes = True, notes + ["repeating an action whose outcome is unknown (safe: "
-                                              "idempotent or the channel drops repeats)"]
+                                   _("{why}; the channel cannot drop a repeat: check, then `{command}`").format(
+                                       why=why, command=resolve_command(key)), now, **kw)
+                retry, notes = True, notes + [_("repeating an action whose outcome is unknown (safe: "
+                                                "idempotent or the channel drops repeats)")]
             elif entry.state == FAILED:
                 if entry.next_try_at is None or entry.next_try_at >= GAVE_UP:
                     from unpaid.review import resolve_command
 
                     return self._d(entry.updated_at, case, "review",
-                                   f"gave up after {entry.attempts} attempts: {entry.error}; fix the cause, then "
-                                   f"`{resolve_command(key, 'unsent')}` to try again", now, **kw)
+                                   ngettext("gave up after {n} attempts: {error}; fix the cause, then `{command}` "
+                                            "to try again",
+                                            "gave up after {n} attempts: {error}; fix the cause, then `{command}` "
+                                            "to try again", entry.attempts).format(
+                                       n=entry.attempts, error=entry.error,
+                                       command=resolve_command(key, "unsent")), now, **kw)
                 at = max(at, entry.next_try_at)
-                notes.append(f"retry {entry.attempts + 1} after: {entry.error}")
+                notes.append(_("retry {n} after: {error}").format(n=entry.attempts + 1, error=entry.error))
             elif entry.state in (DONE, SKIPPED):
-                return self._d(now, case, "advance", f"already {entry.state}; moving on", now, **kw)
+                said = _("already done; moving on") if entry.state == DONE else _("already skipped; moving on")
+                return self._d(now, case, "advance", said, now, **kw)
         if n >= MAX_RUNS_PER_STEP:
-            return self._d(at, case, "skip", f"step ran {n} times: loop limit", now, **kw)
+            return self._d(at, case, "skip", ngettext("step ran {n} times: loop limit",
+                                                      "step ran {n} times: loop limit", n).format(n=n), now, **kw)
         if st.paused_until and at < st.paused_until:
             at = st.paused_until
-            notes.append(f"paused until {self._when(st.paused_until)}")
+            notes.append(_("paused until {when}").format(when=self._when(st.paused_until)))
         # Judge the conditions when the action can really happen: a step reached on a quiet Sunday
         # sees Monday's facts ("elapsed >= 3w"), not the ones of the moment it was reached.
         at = self._windowed(step, at, now, self._zone(case), notes)
         facts = self._facts(st, case, max(at, t))
         failed = [c for c in step.when if not c.holds(facts)]
         if failed:
-            return self._d(at, case, "skip", "condition " + ", ".join(c.describe(facts) for c in failed)
-                           + " is false", now, **kw)
+            return self._d(at, case, "skip", _("condition {conditions} is false").format(
+                conditions=", ".join(c.describe(facts) for c in failed)), now, **kw)
         if step.when:
-            notes.append("when " + ", ".join(c.describe(facts) for c in step.when))
+            notes.append(_("when {conditions}").format(conditions=", ".join(c.describe(facts) for c in step.when)))
         done_for = case.chain_done.get(step.name) if step.action in _CHAINED else None
         if done_for is not None:
-            return self._d(at, case, "skip", f"already done for this customer and product with order {done_for[0]} "
-                           f"on {self._when(done_for[1])} (one purchase within "
-                           f"{format_duration(self.pb.purchase_window)}: same_product_within)", now, **kw)
+            return self._d(at, case, "skip", _("already done for this customer and product with order {order} on "
+                                               "{when} (one purchase within {window}: same_product_within)").format(
+                order=done_for[0], when=self._when(done_for[1]), window=format_duration(self.pb.purchase_window)),
+                now, **kw)
         if step.action == "call" and st.gave_up_at is not None:
-            return self._d(at, case, "skip", f"the desk gave up calling at {self._when(st.gave_up_at)} (the last "
-                           "unanswered call in a row): no more calls in this playbook — a manager can still "
-                           "`unpaid take` the order", now, **kw)
+            return self._d(at, case, "skip", _("the desk gave up calling at {when} (the last unanswered call in a "
+                                               "row): no more calls in this playbook — a manager can still "
+                                               "`unpaid take` the order").format(when=self._when(st.gave_up_at)),
+                           now, **kw)
         if step.action == "offer" and not self._reachable(case):
-            return self._d(at, case, "skip", "no message or call of this playbook can reach the customer: an "
-                           "offer nobody hears of is not made", now, **kw)
+            return self._d(at, case, "skip", _("no message or call of this playbook can reach the customer: an "
+                                               "offer nobody hears of is not made"), now, **kw)
         acted, fallback = step, False
         if step.action in ("send", "call"):
             need = self._address_kind(step)
             if not self._address(o, need):
                 if step.fallback and self._address(o, self._address_kind(step.fallback)):
                     acted, fallback = step.fallback, True
-                    notes.append(f"no {need}: falls back to {step.fallback.describe()}")
+                    notes.append((_("no phone: falls back to {fallback}") if need == "phone" else
+                                  _("no email: falls back to {fallback}")).format(
+                        fallback=step.fallback.describe()))
                 else:
-                    extra = f" (and none for the fallback {step.fallback.describe()})" if step.fallback else ""
-                    return self._d(at, case, "skip", f"customer has no {need}{extra}", now, **kw)
+                    if step.fallback:
+                        said = (_("customer has no phone (and none for the fallback {fallback})") if need == "phone"
+                                else _("customer has no email (and none for the fallback {fallback})")).format(
+                            fallback=step.fallback.describe())
+                    else:
+                        said = _("customer has no phone") if need == "phone" else _("customer has no email")
+                    return self._d(at, case, "skip", said, now, **kw)
             if acted.action == "send" and case.optout:
-                return self._d(at, case, "skip", "customer opted out of messages", now, **kw)
+                return self._d(at, case, "skip", _("customer opted out of messages"), now, **kw)
         if step.action == "trigger" and case.optout:  # the source's own mailing is a message too
-            return self._d(at, case, "skip", "customer opted out of messages", now, **kw)
+            return self._d(at, case, "skip", _("customer opted out of messages"), now, **kw)
         if acted.action == "call" and case.open_call is not None:
-            notes.append(f"the order's call task #{case.open_call.id} is already in the queue (due "
-                         f"{self._when(case.open_call.due_at)}): waits for that one")
+            notes.append(_("the order's call task #{task} is already in the queue (due {due}): waits for that "
+                           "one").format(task=case.open_call.id, due=self._when(case.open_call.due_at)))
         if step.action == "offer" and st.offer >= step.offer.percent and st.offer_until and st.offer_until > at:
-            return self._d(at, case, "skip", f"an offer of {st.offer}% is active until {self._when(st.offer_until)} "
-                           "(offers only go up)", now, **kw)
+            return self._d(at, case, "skip", _("an offer of {percent}% is active until {until} (offers only go "
+                                               "up)").format(percent=st.offer, until=self._when(st.offer_until)),
+                           now, **kw)
         at, more = self._slot(acted, st, case, at, now, step.capped)
         notes += more
         kw.update(action=acted.action, channel=acted.channel)
-        return self._d(at, case, "act", f"{acted.describe()}: " + "; ".join(notes), now,
-                       fallback=fallback, retry=retry, **kw)
+        return self._d(at, case, "act", _("{action}: {notes}").format(action=acted.describe(), notes="; ".join(notes)),
+                       now, fallback=fallback, retry=retry, **kw)
 
     def _slot(self, step: Step, st: _State, case: Case, at: datetime, now: datetime,
               capped: bool = True) -> tuple[datetime, list[str]]:
         """Defer to the frequency cap (unless the step is outside it) and the send window until both allow it."""
         pb, notes, zone = self.pb, [], self._zone(case)
-        for _ in range(10):
+        for _round in range(10):
             moved = at
             if step.action == "send" and capped and pb.cap is not None and case.order.customer.key:
                 # A step due in the past goes out now: the cap counts the messages before now, not before `at`.
@@ -477,8 +514,10 @@ class Planner:
                 recent = [c for c in st.contacts if sent_at - pb.cap.per < c <= sent_at]
                 if len(recent) >= pb.cap.messages:
                     at = recent[len(recent) - pb.cap.messages] + pb.cap.per
-                    notes.append(f"deferred by the frequency cap ({pb.cap.messages} per "
-                                 f"{format_duration(pb.cap.per)}; last message {self._when(recent[-1])})")
+                    notes.append(ngettext("deferred by the frequency cap ({n} per {per}; last message {when})",
+                                          "deferred by the frequency cap ({n} per {per}; last message {when})",
+                                          pb.cap.messages).format(
+                        n=pb.cap.messages, per=format_duration(pb.cap.per), when=self._when(recent[-1])))
             at = self._windowed(step, at, now, zone, notes)
             if at == moved:
                 break
@@ -492,7 +531,7 @@ class Planner:
         slot = self.pb.window.next_slot(happens, zone)
         if slot == happens:
             return at
-        notes.append(f"deferred to the send window {self.pb.window.describe(zone)}")
+        notes.append(_("deferred to the send window {window}").format(window=self.pb.window.describe(zone)))
         return slot
 
     @staticmethod

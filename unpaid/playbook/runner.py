@@ -21,6 +21,7 @@ from unpaid.channel import ChannelError, ChannelUnavailable, Delivery, Message
 from unpaid.clock import Clock, format_duration, to_iso
 from unpaid.connector import AuthFailed, Capability, Connector, ConnectorError, NotFound, RateLimited, Temporary
 from unpaid.errors import ExitCode, UnpaidError
+from unpaid.i18n import N_, _, ngettext
 from unpaid.output import plural
 from unpaid.model import FINISHED, Order, Status
 from unpaid.playbook.cases import candidate_chunks, load_cases
@@ -46,6 +47,27 @@ DEFAULT_LEASE = timedelta(minutes=15)
 DEFER_MIN, DEFER_MAX = timedelta(minutes=1), timedelta(hours=2)
 MAX_ATTEMPTS = 5
 _PER_CASE = 60
+class _Said(str):
+    """English text for the store (history, the ledger), with ``shown``: the same in the active language for the
+    run's rows."""
+
+    shown: str
+
+    def __new__(cls, english: str, shown: str) -> "_Said":
+        made = super().__new__(cls, english)
+        made.shown = shown
+        return made
+
+
+def _say(message: str, **fields: Any) -> _Said:
+    """``message`` (marked with ``N_``) filled in: English for the store, the active language for people."""
+    return _Said(message.format(**fields), _(message).format(**fields))
+
+
+def _shown(text: str) -> str:
+    return getattr(text, "shown", text)
+
+
 _HISTORY_KIND = {"send": "message", "trigger": "message", "offer": "offer", "status": "status",
                  "cancel": "status", "call": "task"}
 
@@ -81,7 +103,7 @@ class RunReport:
         self.counts[result] = self.counts.get(result, 0) + 1
         self.rows.append({"at": to_iso(d.at), "done_at": to_iso(done_at), "order_id": d.order_id,
                           "playbook": d.playbook, "step": d.step, "action": d.action or d.kind, "result": result,
-                          "detail": detail or d.reason, "key": d.key})
+                          "detail": _shown(detail) or d.reason, "key": d.key})
 
     @property
     def failed(self) -> int:
@@ -126,7 +148,7 @@ class Runner:
         now = self._started = self.clock.now()
         self.expired = set(self.store.ledger.expire_leases(now))
         for key in sorted(self.expired):
-            self.progress(f"claim expired, outcome unknown: {key}")
+            self.progress(_("claim expired, outcome unknown: {key}").format(key=key))
             entry = self.store.ledger.get(key)
             if entry is not None:  # the order's story says why it stopped at this step
                 self.store.history.add(Entry(entry.order_id, now, f"playbook:{entry.playbook}", "review",
@@ -157,7 +179,7 @@ class Runner:
         ids = [i for chunk in candidate_chunks(self.store, pb, now) for i in chunk]
         for start in range(0, len(ids), 500):
             for case in self._cases(pb, ids[start : start + 500], now):
-                for _ in range(_PER_CASE):
+                for _round in range(_PER_CASE):
                     signals.check()
                     d = planner.first(case, now)
                     if d is not None and d.kind == "review":  # held for a human: reported on every run
@@ -211,7 +233,8 @@ class Runner:
             wanted = stale(self.store, connector, list(orders.values()), now, since=self._started)
             if not wanted:
                 continue
-            self.progress(f"reading {plural(len(wanted), 'order')} fresh from {source}")
+            self.progress(ngettext("reading {n} order fresh from {source}", "reading {n} orders fresh from {source}",
+                                   len(wanted)).format(n=len(wanted), source=source))
             try:
                 answers = connector.fetch_many([o.native_id for o in wanted])
             except ConnectorError:  # the source as a whole failed: each action reads it again and reports it
@@ -239,14 +262,14 @@ class Runner:
             self.report.add(d, "entered" if won else "other_run", done_at=self.clock.now())
             return won
         if d.kind in ("exit", "finish"):
-            stamp = self.clock.now()
+            stamp, reason = self.clock.now(), planner.english(case, d, now)
             with self.store.transaction():
                 closed = self.enrollments.close(d.order_id, pb.name, EXITED if d.kind == "exit" else ENDED,
-                                                d.reason, stamp)
+                                                reason, stamp)
                 self.tasks.cancel_open(d.order_id, pb.name, stamp)
                 if closed:
                     self._log(pb, d.order_id, stamp, "playbook",
-                              f"{'Left' if d.kind == 'exit' else 'Finished'} playbook {pb.name}: {d.reason}")
+                              f"{'Left' if d.kind == 'exit' else 'Finished'} playbook {pb.name}: {reason}")
             # Counted only when this run closed it: another run (or an earlier one) may have got there first.
             self.report.add(d, ("exited" if d.kind == "exit" else "finished") if closed else "other_run",
                             done_at=stamp)
@@ -255,7 +278,7 @@ class Runner:
         if d.kind == "advance":
             return self._advance_only(pb, case, step, d)
         if d.kind == "skip":
-            return self._skip(pb, case, step, d)
+            return self._skip(pb, case, step, d, planner.english(case, d, now))
         return self._act(pb, case, step, d, en)
 
     def _advance_only(self, pb: "Playbook", case: Case, step: "Step", d: Decision) -> bool:
@@ -268,13 +291,13 @@ class Runner:
         self.report.add(d, "advanced" if moved else "other_run", done_at=self.clock.now())
         return moved
 
-    def _skip(self, pb: "Playbook", case: Case, step: "Step", d: Decision) -> bool:
+    def _skip(self, pb: "Playbook", case: Case, step: "Step", d: Decision, reason: str) -> bool:
         en, stamp = case.enrollment, self.clock.now()
         try:
             with self.store.transaction():
                 if not self.store.ledger.record(d.key, order_id=d.order_id, playbook=pb.name, step=step.name,
                                                 repeat=d.repeat, action=step.action, state=SKIPPED, now=stamp,
-                                                due_at=d.at, error=d.reason):
+                                                due_at=d.at, error=reason):
                     raise _Lost
                 if pb.rung(step) is None:  # a skipped ladder rung leaves the steps where they are
                     self._move(pb, en, step, en.cursor_since, stamp, done=False)
@@ -300,7 +323,7 @@ class Runner:
         order = case.order
         blocked = self._blocked(acted, order)
         if blocked is not None:  # its channel or source failed earlier in this run: not even claimed
-            self.report.add(d, "deferred", f"not tried: {blocked}")
+            self.report.add(d, "deferred", _("not tried: {why}").format(why=blocked))
             return False
         stamp = self.clock.now()
         try:
@@ -319,11 +342,13 @@ class Runner:
                 if capped:  # a transactional message (cap = false) neither waits for the cap nor uses it up
                     self.contacts.reserve(d.key, order.customer.key, order.id, stamp)
         except _Capped:
-            self.report.add(d, "deferred", f"the customer's frequency cap ({pb.cap.messages} per "
-                                           f"{format_duration(pb.cap.per)}) is full: a later run sends it", stamp)
+            self.report.add(d, "deferred", ngettext(
+                "the customer's frequency cap ({n} per {per}) is full: a later run sends it",
+                "the customer's frequency cap ({n} per {per}) is full: a later run sends it", pb.cap.messages).format(
+                n=pb.cap.messages, per=format_duration(pb.cap.per)), stamp)
             return False
         except _Lost:
-            self.report.add(d, "other_run", "claimed by another run", stamp)
+            self.report.add(d, "other_run", _("claimed by another run"), stamp)
             return False
         try:  # a goto touches nobody; everything else is checked against the source first
             fresh = order if acted.action == "goto" else self._recheck(order, pb.segment.statuses)
@@ -346,8 +371,8 @@ class Runner:
         except UnpaidError as exc:
             return self._failed(pb, d, acted, exc, False)
         except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the run for every other order
-            return self._unknown(pb, d, acted, exc, f"unexpected {type(exc).__name__} in the channel or connector: "
-                                 f"{exc}")
+            return self._unknown(pb, d, acted, exc, _say(N_("unexpected {kind} in the channel or connector: {error}"),
+                                                         kind=type(exc).__name__, error=exc))
         done = self.clock.now()
         closing = None
         if acted.action in ("cancel", "status") and acted.status in FINISHED:
@@ -362,7 +387,7 @@ class Runner:
                 if pb.rung(step) is None:  # a ladder rung changes the offer, not the order's place in the steps
                     self._move(pb, en, step, done, done, closing)
         except _Lost:
-            self.report.add(d, "other_run", "the claim expired before the result was written", done)
+            self.report.add(d, "other_run", _("the claim expired before the result was written"), done)
             return False
         self.report.add(d, "done", summary or d.reason, done)
         return True
@@ -394,7 +419,7 @@ class Runner:
                         self.store.history.add(Entry(order.id, now, "run", "missing",
                                                      f"no longer found at the source: {fresh}", None))
                         self.tasks.cancel_open(order.id, None, now)  # nobody calls about an order the shop lost
-                return "the order no longer exists at the source"
+                return _say(N_("the order no longer exists at the source"))
             if isinstance(fresh, ConnectorError):
                 raise fresh
             if not stored:
@@ -402,7 +427,7 @@ class Runner:
                     self.store.orders.upsert([fresh], now)
             self._read.add(order.id)
         if fresh.status in FINISHED and fresh.status not in wanted:
-            return f"order is {fresh.status.value} at the source by now"
+            return _say(N_("order is {status} at the source by now"), status=fresh.status.value)
         return fresh
 
     def _gone(self, pb: "Playbook", case: Case, step: "Step", d: Decision, reason: str) -> bool:
@@ -419,16 +444,16 @@ class Runner:
     def _blocked(self, acted: "Step", order: Order) -> str | None:
         """Why this action cannot be tried in this run (its channel or source stopped), or None."""
         if acted.action == "send" and f"channel {acted.channel}" in self.report.stopped:
-            return f"channel {acted.channel} cannot send in this run"
+            return _("channel {channel} cannot send in this run").format(channel=acted.channel)
         if acted.action != "goto" and f"source {order.source}" in self.report.stopped:
-            return f"source {order.source} cannot be read in this run"
+            return _("source {source} cannot be read in this run").format(source=order.source)
         return None
 
     def _channel_down(self, d: Decision, channel: str, exc: ChannelUnavailable) -> bool:
         """Put the claim back as due, count no attempt, and send nothing more through ``channel`` in this run."""
         self._release(d, str(exc), None)
         self.report.stopped.setdefault(f"channel {channel}", exc)
-        self.report.add(d, "deferred", f"not sent: {exc}")
+        self.report.add(d, "deferred", _("not sent: {error}").format(error=exc))
         return False
 
     def _source_down(self, d: Decision, source: str, exc: ConnectorError) -> bool:
@@ -442,7 +467,7 @@ class Runner:
             wait = max(wait, timedelta(seconds=exc.retry_after))
         self._release(d, f"deferred, source unreachable: {exc}", stamp + wait)
         self.report.stopped.setdefault(f"source {source}", exc)
-        self.report.add(d, "deferred", f"{exc} (retry at {self._local(stamp + wait)})")
+        self.report.add(d, "deferred", _("{error} (retry at {when})").format(error=exc, when=self._local(stamp + wait)))
         return False
 
     def _release(self, d: Decision, error: str, next_try: datetime | None) -> None:
@@ -465,8 +490,8 @@ class Runner:
                 self._log(pb, d.order_id, stamp, "review", f"Held for review: step {d.step} gave up after "
                           f"{plural(attempts, 'attempt')}: {error}", {"key": d.key})
         self.report.retrying += 0 if give_up else 1
-        self.report.add(d, "failed" if give_up else "deferred",
-                        error + ("" if give_up else f" (retry at {self._local(next_try)})"), stamp)
+        self.report.add(d, "failed" if give_up else "deferred", _shown(error) if give_up else
+                        _("{error} (retry at {when})").format(error=_shown(error), when=self._local(next_try)), stamp)
         return False
 
     def _unknown(self, pb: "Playbook", d: Decision, acted: "Step", exc: Exception, why: str | None = None) -> bool:
@@ -477,8 +502,9 @@ class Runner:
         why = why or str(exc)
         info = self.lib.channels.get(acted.channel or "")
         if acted.action in IDEMPOTENT_ACTIONS or (info is not None and info.dedupes):
-            return self._failed(pb, d, acted, exc, True, f"{why}; outcome unknown, so it is repeated with the "
-                                "same key, which the receiver drops if it has it")
+            said = N_("{why}; outcome unknown, so it is repeated with the same key, which the receiver drops if it "
+                      "has it")
+            return self._failed(pb, d, acted, exc, True, _Said(said.format(why=why), _(said).format(why=_shown(why))))
         stamp = self.clock.now()
         channel = self._channels.get(acted.channel) if acted.channel else None
         mid = channel.message_id(d.key) if channel is not None else None
@@ -487,8 +513,9 @@ class Runner:
                                      result={"message_id": mid, "channel": acted.channel} if mid else None)
             self._log(pb, d.order_id, stamp, "review", f"Held for review: step {d.step}, outcome unknown: {why}",
                       {"key": d.key, "message_id": mid})
-        self.report.add(d, "review", f"{why}; outcome unknown"
-                        + (f", Message-ID {mid}" if mid else "") + f": check, then `{resolve_command(d.key)}`")
+        said = _("{why}; outcome unknown, Message-ID {mid}: check, then `{command}`") if mid else \
+            _("{why}; outcome unknown: check, then `{command}`")
+        self.report.add(d, "review", said.format(why=_shown(why), mid=mid, command=resolve_command(d.key)))
         return False
 
     def _report_held(self, d: Decision) -> None:
@@ -532,12 +559,14 @@ class Runner:
             receipt = self._channel(acted.channel).send(msg)
             return ({"channel": acted.channel, "to": to, "subject": rendered.subject,
                      "message_id": receipt.message_id},
-                    f"Sent {acted.template!r} to {to} via {acted.channel}")
+                    _say(N_("Sent {template!r} to {to} via {channel}"), template=acted.template, to=to,
+                         channel=acted.channel))
         if acted.action == "trigger":
             connector = self._connector(order.source, required=True)
             connector.trigger(order.native_id, acted.trigger, dict(acted.params))
             return {"trigger": acted.trigger, "params": dict(acted.params)}, \
-                f"Started the source's {acted.trigger} {dict(acted.params) or ''}".strip()
+                (_say(N_("Started the source's {trigger} {params}"), trigger=acted.trigger, params=dict(acted.params))
+                 if acted.params else _say(N_("Started the source's {trigger}"), trigger=acted.trigger))
         if acted.action == "offer":
             rung = pb.rung(step)
             # A ladder's rung holds until the next one starts (or the end), counted from entry: exact, not
@@ -547,7 +576,8 @@ class Runner:
                                           kind=acted.offer.kind, percent=acted.offer.percent,
                                           valid_until=until, now=now)
             return ({"percent": offer.percent, "kind": offer.kind, "valid_until": to_iso(offer.valid_until),
-                     "new": new}, f"Offered {offer.percent}% {offer.kind} until {self._local(offer.valid_until)}")
+                     "new": new}, _say(N_("Offered {percent}% {kind} until {until}"), percent=offer.percent,
+                                       kind=offer.kind, until=self._local(offer.valid_until)))
         if acted.action in ("status", "cancel"):
             reason = acted.reason
             if acted.action == "cancel" and case.outcome is not None and case.outcome.data.get("reason"):
@@ -562,10 +592,11 @@ class Runner:
                 existing = self.tasks.open_for_order(order.id)
                 if existing is not None and existing.key != d.key and self.tasks.adopt(existing.id, pb.name, step.name):
                     return ({"task_id": existing.id, "adopted": True},
-                            f"Waits for call task #{existing.id}, already in the queue (due {self._local(existing.due_at)})")
+                            _say(N_("Waits for call task #{task}, already in the queue (due {due})"),
+                                 task=existing.id, due=self._local(existing.due_at)))
                 task = self.tasks.create(d.key, order_id=order.id, playbook=pb.name, step=step.name, due_at=now,
                                          script=script, attempts=1, now=now)
-            return {"task_id": task.id}, f"Call task #{task.id}"
+            return {"task_id": task.id}, _say(N_("Call task #{task}"), task=task.id)
         return {"to": acted.to}, ""
 
     def _set_status(self, order: Order, status: Status, reason: str | None) -> tuple[dict[str, Any], str]:
@@ -577,9 +608,14 @@ class Runner:
             pushed = True
         with self.store.transaction():
             self.store.orders.set_status(order.id, status, None, reason, self.clock.now())
-        where = "in the source and here" if pushed else "here only (the source cannot take a status)"
+        if pushed:
+            said = N_("Status {old} -> {new} ({reason}), in the source and here") if reason else \
+                N_("Status {old} -> {new}, in the source and here")
+        else:
+            said = N_("Status {old} -> {new} ({reason}), here only (the source cannot take a status)") if reason \
+                else N_("Status {old} -> {new}, here only (the source cannot take a status)")
         return ({"status": status.value, "reason": reason, "pushed": pushed},
-                f"Status {order.status.value} -> {status.value}" + (f" ({reason})" if reason else "") + f", {where}")
+                _say(said, old=order.status.value, new=status.value, reason=reason))
 
     def _local(self, dt: datetime) -> str:
         """A time in a run's rows: the config's zone, named, like the other times people read."""

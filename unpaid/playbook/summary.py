@@ -9,12 +9,27 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from unpaid.output import plural
+from unpaid.i18n import _, ngettext
 
-#: result -> words, in the order they are told. Deferred: a later run does it (a retry, the frequency cap).
-ACTION_RESULTS = {"done": "done", "deferred": "deferred", "skipped": "skipped", "review": "held for review",
-                  "failed": "failed"}
-ORDER_RESULTS = {"entered": "entered", "advanced": "moved on", "exited": "left", "finished": "finished"}
+#: result -> its count in words, in the order they are told. Deferred: a later run does it (a retry, the cap).
+ACTION_RESULTS = {
+    "done": lambda n: ngettext("{n} done", "{n} done", n),
+    "deferred": lambda n: ngettext("{n} deferred", "{n} deferred", n),
+    "skipped": lambda n: ngettext("{n} skipped", "{n} skipped", n),
+    "review": lambda n: ngettext("{n} held for review", "{n} held for review", n),
+    "failed": lambda n: ngettext("{n} failed", "{n} failed", n),
+}
+#: result -> (the first, with "orders": ``2 orders entered``; the rest: ``1 moved on``).
+ORDER_RESULTS = {
+    "entered": (lambda n: ngettext("{n} order entered", "{n} orders entered", n),
+                lambda n: ngettext("{n} entered", "{n} entered", n)),
+    "advanced": (lambda n: ngettext("{n} order moved on", "{n} orders moved on", n),
+                 lambda n: ngettext("{n} moved on", "{n} moved on", n)),
+    "exited": (lambda n: ngettext("{n} order left", "{n} orders left", n),
+               lambda n: ngettext("{n} left", "{n} left", n)),
+    "finished": (lambda n: ngettext("{n} order finished", "{n} orders finished", n),
+                 lambda n: ngettext("{n} finished", "{n} finished", n)),
+}
 
 
 def due(counts: Mapping[str, int]) -> int:
@@ -30,17 +45,19 @@ def summary_line(counts: Mapping[str, int], skip_reasons: Mapping[str, int] | No
         told = []
         for key, words in ACTION_RESULTS.items():
             if counts.get(key):
-                why = ""
+                said = words(counts[key]).format(n=counts[key])
                 if key == "skipped" and skip_reasons:
                     top = sorted(skip_reasons.items(), key=lambda kv: -kv[1])
-                    why = " (" + "; ".join(r for r, _ in top[:2]) + ("; …" if len(top) > 2 else "") + ")"
-                told.append(f"{counts[key]} {words}{why}")
-        parts.append(f"{plural(total, 'action')} due: " + ", ".join(told))
-    orders = [f"{counts[k]} {words}" for k, words in ORDER_RESULTS.items() if counts.get(k)]
+                    why = "; ".join(r for r, _n in top[:2]) + ("; …" if len(top) > 2 else "")
+                    said = _("{counted} ({reasons})").format(counted=said, reasons=why)
+                told.append(said)
+        parts.append(ngettext("{n} action due: {results}", "{n} actions due: {results}", total).format(
+            n=total, results=", ".join(told)))
+    orders = [(k, counts[k]) for k in ORDER_RESULTS if counts.get(k)]
     if orders:
-        first, *rest = orders
-        count, _, words = first.partition(" ")
-        parts.append(f"{plural(int(count), 'order')} {words}" + "".join(f", {r}" for r in rest))
+        said = [ORDER_RESULTS[k][0 if i == 0 else 1](n).format(n=n) for i, (k, n) in enumerate(orders)]
+        parts.append(", ".join(said))
     if counts.get("other_run"):
-        parts.append(f"{counts['other_run']} already done by another run")
-    return "; ".join(parts) or "nothing was due"
+        n = counts["other_run"]
+        parts.append(ngettext("{n} already done by another run", "{n} already done by another run", n).format(n=n))
+    return "; ".join(parts) or _("nothing was due")

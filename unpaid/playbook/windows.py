@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Mapping
 
 from unpaid.clock import get_zone
+from unpaid.i18n import _
 from unpaid.workdays import DAYS, Calendar
 
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -34,7 +35,7 @@ class Window:
 
     def describe(self, zone_name: str | None = None) -> str:
         """``09:00-21:00 every day Europe/Moscow``, in ``zone_name`` (the customer's) when given."""
-        days = "every day" if len(self.days) == 7 else ",".join(DAYS[d] for d in sorted(self.days))
+        days = _("every day") if len(self.days) == 7 else ",".join(DAYS[d] for d in sorted(self.days))
         text = f"{self.start:%H:%M}-{self.end:%H:%M} {days} {zone_name or self.timezone or 'UTC'}"
         return f"{text}, {self.calendar.describe()}" if self.calendar else text
 
@@ -45,7 +46,7 @@ class Window:
         if not self.calendar:
             return self._slot(at, zone_name)
         # The window and the calendar may be in different zones: step between the two until both agree.
-        for _ in range(400):
+        for _round in range(400):
             slot = self._slot(at, zone_name)
             at = self.calendar.next_open(slot)
             if at == slot:
@@ -89,42 +90,44 @@ def parse_window(body: Any, where: str) -> Window:
     ``quiet = "21:00-09:00"`` may replace ``hours`` (the complement). Raises ValueError naming the field.
     """
     if not isinstance(body, Mapping):
-        raise ValueError(f"{where} must be a table like {{ hours = \"09:00-21:00\" }}")
+        raise ValueError(_("{where} must be a table like {{ hours = \"09:00-21:00\" }}").format(where=where))
     unknown = set(body) - {"hours", "quiet", "days", "timezone"}
     if unknown:
-        raise ValueError(f"{where}.{sorted(unknown)[0]} is not a window field (use hours, quiet, days, timezone)")
+        raise ValueError(_("{where}.{value} is not a window field (use hours, quiet, days, timezone)").format(
+            where=where, value=sorted(unknown)[0]))
     if "hours" in body and "quiet" in body:
-        raise ValueError(f"{where}: give either hours or quiet, not both")
+        raise ValueError(_("{where}: give either hours or quiet, not both").format(where=where))
     start = end = time(0, 0)
     if "hours" in body or "quiet" in body:
         k = "hours" if "hours" in body else "quiet"
         a, b = _hours(body[k], f"{where}.{k}")
         start, end = (a, b) if k == "hours" else (b, a)
         if start == end:
-            raise ValueError(f"{where}.{k} is an empty range")
+            raise ValueError(_("{where}.{k} is an empty range").format(where=where, k=k))
     days = frozenset(range(7))
     if "days" in body:
         raw = body["days"]
         if not isinstance(raw, list) or not raw:
-            raise ValueError(f"{where}.days must be a non-empty list such as [\"mon\", \"tue\"]")
+            raise ValueError(_("{where}.days must be a non-empty list such as [\"mon\", \"tue\"]").format(where=where))
         try:
             days = frozenset(DAYS.index(str(d).lower()[:3]) for d in raw)
         except ValueError:
-            raise ValueError(f"{where}.days: use day names {', '.join(DAYS)}") from None
+            raise ValueError(_("{where}.days: use day names {names}").format(
+                where=where, names=', '.join(DAYS))) from None
     zone = body.get("timezone")
     if zone is not None:
         try:
             get_zone(str(zone))
         except ValueError as exc:
-            raise ValueError(f"{where}.timezone: {exc}") from None
+            raise ValueError(_("{where}.timezone: {exc}").format(where=where, exc=exc)) from None
     return Window(start, end, days, zone)
 
 
 def _hours(raw: Any, where: str) -> tuple[time, time]:
     m = _HOURS.match(str(raw))
     if not m:
-        raise ValueError(f"{where} must look like \"09:00-21:00\", got {raw!r}")
+        raise ValueError(_("{where} must look like \"09:00-21:00\", got {raw!r}").format(where=where, raw=raw))
     h1, m1, h2, m2 = (int(g) for g in m.groups())
     if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59:
-        raise ValueError(f"{where}: {raw!r} is not a time range")
+        raise ValueError(_("{where}: {raw!r} is not a time range").format(where=where, raw=raw))
     return time(h1 % 24, m1), time(h2 % 24, m2)
