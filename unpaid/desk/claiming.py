@@ -38,7 +38,7 @@ def load_queue(store: "Store", now: datetime, zone: tzinfo, *, manager: str | No
     else:
         today = due_now = desk.count_due(end_of_day(day, zone), now, manager)
     pairs = desk.due_page(until, now, manager, sort, limit, offset)
-    ids = [o.id for _, o in pairs]
+    ids = [o.id for _task, o in pairs]
     claims = {i: c for i in ids if (c := store.claims.get(i, now))}
     rows = build_rows(pairs, claims, Offers(store).for_orders(ids, now), desk.stats(ids), now, until, manager,
                       offset)

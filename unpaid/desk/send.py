@@ -158,7 +158,7 @@ def send(store: "Store", config: "Config", plugins: "Plugins", settings: "DeskSe
     made = None
     with store.transaction():
         if offer is not None and offer is not current:
-            made, _ = offers.make(key, order_id=order.id, playbook=DESK, step=f"send:{p.template}",
+            made, _made_now = offers.make(key, order_id=order.id, playbook=DESK, step=f"send:{p.template}",
                                   kind=offer.kind, percent=offer.percent, valid_until=offer.valid_until, now=now)
             store.history.add(Entry(order.id, now, actor, "offer", f"offer: {made.percent}% {made.kind} until "
                                     f"{made.valid_until:%Y-%m-%d}", made.as_dict(), command))

@@ -45,7 +45,7 @@ def call_facts(store: "Store", order_id: str) -> tuple[CallFacts, date | None]:
     promise = None
     if calls and calls[-1][0] == "promised" and calls[-1][2].get("promised_on"):
         promise = date.fromisoformat(calls[-1][2]["promised_on"])
-    gave_up = max((at for _, at, data in calls if data.get("given_up")), default=None)
+    gave_up = max((at for _outcome, at, data in calls if data.get("given_up")), default=None)
     return CallFacts([(o, at) for o, at, _ in calls], gave_up), promise
 
 
@@ -59,7 +59,7 @@ def record_outcome(store: "Store", connector: Callable[[], "Connector"], order: 
     from unpaid.actions import change_status
 
     check_holder(store, order, manager, now)
-    facts, _ = call_facts(store, order.id)
+    facts, _promise = call_facts(store, order.id)
     plan = plan_outcome(text, opts, facts, now, settings, zone, cancel_reasons)
     actor = f"manager:{manager}"
     done = Done(plan.said, plan=plan)
@@ -149,7 +149,7 @@ def postpone(store: "Store", order: "Order", manager: str, until: datetime, now:
     if until <= now:
         raise InputError(_("postponing to {when}, which is not in the future").format(when=when),
                          _("give --days N or a later --until"))
-    _, promise = call_facts(store, order.id)
+    _facts, promise = call_facts(store, order.id)
     limit = postpone_limit(promise, settings, zone)
     if limit is not None and until > limit and not force:
         raise InputError(_("{order} was promised for {day}; postponing to {when} is too late (at most {limit})").format(
