@@ -10,7 +10,8 @@ import click
 
 from unpaid.cli.options import output_options
 from unpaid.errors import InputError
-from unpaid.i18n import N_, _, lookup, ngettext
+from unpaid.i18n import N_, _, ngettext
+from unpaid.i18n import lookup as translated
 
 if TYPE_CHECKING:
     from unpaid.cli.context import App
@@ -168,7 +169,7 @@ def resolve(app: "App", keys: tuple[str, ...], outcome: str | None, auto: bool, 
     finally:
         channels.close()
     shown = rows if limit is None else rows[(page - 1) * limit : page * limit]
-    render(iter(shown), fmt, app.stdout, _columns(app, (Column("result", N_("Result"), lookup),)))
+    render(iter(shown), fmt, app.stdout, _columns(app, (Column("result", N_("Result"), translated),)))
     _summary(app, rows, dry_run)
 
 
@@ -179,7 +180,7 @@ def _summary(app: "App", rows: list[dict[str, Any]], dry_run: bool) -> None:
     if not rows:
         app.info(_("Nothing held matches: nothing to settle."))
         return
-    text = ", ".join(_("{count} {result}").format(count=n, result=lookup(what)) for what, n in sorted(counts.items()))
+    text = ", ".join(_("{count} {result}").format(count=n, result=translated(what)) for what, n in sorted(counts.items()))
     app.info((_("Dry run, nothing changed: {results}.") if dry_run else _("Settled: {results}.")).format(results=text))
 
 
