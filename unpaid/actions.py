@@ -16,7 +16,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from unpaid.connector import Capability, Connector, NotSupported
 from unpaid.errors import ConflictError, ExitCode, InputError, UnpaidError
-from unpaid.model import Order, Status
+from unpaid.i18n import N_, _
+from unpaid.model import STATUS_LABELS, Order, Status
 from unpaid.store import Store
 from unpaid.store.history import Entry
 from unpaid.store.ledger import DONE, FAILED, SKIPPED, UNCERTAIN, ledger_key
@@ -42,30 +43,30 @@ class Outcome:
 
 
 #: What a command without ``--reason-text`` (``outcome refused``) offers instead of a free reason.
-NEAREST_REASON = "pick the nearest one and say more with --comment TEXT"
+NEAREST_REASON = N_("pick the nearest one and say more with --comment TEXT")
 
 
 def resolve_reason(status: Status, reason: str | None, text: str | None, allowed: Sequence[str],
-                   other: str = "or --reason-text TEXT for another") -> str | None:
+                   other: str = N_("or --reason-text TEXT for another")) -> str | None:
     """The reason to record: ``reason`` matched case-insensitively against ``allowed``, or free ``text``.
 
     A cancellation needs one; other statuses take one as an optional note. ``other`` ends the hint for an
     unknown reason: what the calling command offers besides the list.
     """
     if reason and text:
-        raise InputError("give either --reason or --reason-text, not both", "drop one of them")
+        raise InputError(_("give either --reason or --reason-text, not both"), _("drop one of them"))
     choices = ", ".join(allowed)
     if reason:
         match = next((r for r in allowed if r.casefold() == reason.strip().casefold()), None)
         if match is None:
-            raise InputError(f"--reason {reason!r} is not one of the cancel reasons in the config",
-                             f"use one of: {choices} — {other}")
+            raise InputError(_("--reason {reason!r} is not one of the cancel reasons in the config").format(
+                reason=reason), _("use one of: {choices} — {other}").format(choices=choices, other=_(other)))
         return match
     if text and text.strip():
         return text.strip()
     if status is Status.CANCELLED:
-        raise InputError("cancelling an order needs a reason",
-                         f"add --reason with one of: {choices} — or --reason-text TEXT")
+        raise InputError(_("cancelling an order needs a reason"),
+                         _("add --reason with one of: {choices} — or --reason-text TEXT").format(choices=choices))
     return None
 
 
@@ -75,9 +76,11 @@ class Unexpected(UnpaidError):
     exit_code = ExitCode.FAILED
 
     def __init__(self, source: str, exc: Exception, uncertain: bool):
-        what = "whether the source took the change is unknown" if uncertain else "nothing was pushed"
-        super().__init__(f"{source}: unexpected {type(exc).__name__} in the connector: {exc}; {what}",
-                         "check the order at the source, run again with -v for details and report it")
+        message = (_("{source}: unexpected {error_type} in the connector: {error}; whether the source took the "
+                     "change is unknown") if uncertain else
+                   _("{source}: unexpected {error_type} in the connector: {error}; nothing was pushed"))
+        super().__init__(message.format(source=source, error_type=type(exc).__name__, error=exc),
+                         _("check the order at the source, run again with -v for details and report it"))
         self.uncertain = uncertain
         self.__cause__ = exc  # -v shows the plugin's traceback
 
@@ -128,7 +131,8 @@ def change_statuses(store: Store, connector: Connector, changes: Sequence[Status
         order = change.order
         if order.status is to:
             results[order.id] = Outcome(order.id, order.status, to, False,
-                                        f"{order.id} is already {to.label}; nothing to do")
+                                        _("{order} is already {status}; nothing to do").format(
+                                            order=order.id, status=to.label))
         else:
             todo.append(change)
     if todo and Capability.PUSH_STATUS not in connector.spec.capabilities:
@@ -164,8 +168,8 @@ def _claim(store: Store, change: StatusChange, to: Status, playbook: str, now: d
     if not store.ledger.claim(key, order_id=order.id, playbook=playbook, step=step, repeat=repeat,
                               action=f"status {to.value}", due_at=now, run_id=run_id, now=now,
                               lease_until=now + LEASE):
-        raise ConflictError(f"{order.id}: another run is changing this status right now",
-                            "wait a moment and check with `unpaid show`")
+        raise ConflictError(_("{order}: another run is changing this status right now").format(order=order.id),
+                            _("wait a moment and check with `unpaid show`"))
     return _Claim(change, key, run_id)
 
 
@@ -226,7 +230,8 @@ def _record(store: Store, claim: _Claim, to: Status, actor: str, now: datetime, 
             command: str | None) -> Outcome:
     """Write down a change the source accepted: the store's status, a history entry, the ledger's result."""
     order, reason = claim.change.order, claim.change.reason
-    summary = f"status: {order.status.label} → {to.label}" + (f" — {reason}" if reason else "")
+    # The history keeps English (the labels are translated where it is shown).
+    summary = f"status: {STATUS_LABELS[order.status]} → {STATUS_LABELS[to]}" + (f" — {reason}" if reason else "")
     with store.transaction():
         store.orders.set_status(order.id, to, None, reason, now)
         store.history.add(Entry(order.id, now, actor, kind, summary,
@@ -245,13 +250,14 @@ def _changed_at_source(store: Store, order: Order, fresh: Order, to: Status, key
         if not stored:
             store.orders.upsert([fresh], now)
             store.history.add(Entry(order.id, now, "sync", "status",
-                                    f"status changed at the source: {order.status.label} → {fresh.status.label}",
+                                    f"status changed at the source: {STATUS_LABELS[order.status]} → "
+                                    f"{STATUS_LABELS[fresh.status]}",
                                     {"from": order.status.value, "to": fresh.status.value}))
         store.ledger.finish(key, run_id, SKIPPED, now,
                             result={"reason": f"already {fresh.status.value} at the source"})
     if fresh.status is to:
-        return Outcome(order.id, order.status, to, False, f"{order.id} was already {to.label} at the source; "
-                       "the store is updated", key)
-    raise ConflictError(f"{order.id} changed at the source since the last sync "
-                        f"({order.status.label} → {fresh.status.label}); nothing was pushed",
-                        f"check it with `unpaid show {order.id}` and run again if still wanted")
+        return Outcome(order.id, order.status, to, False, _("{order} was already {status} at the source; the "
+                       "store is updated").format(order=order.id, status=to.label), key)
+    raise ConflictError(_("{order} changed at the source since the last sync ({old} → {new}); nothing was "
+                          "pushed").format(order=order.id, old=order.status.label, new=fresh.status.label),
+                        _("check it with `unpaid show {order}` and run again if still wanted").format(order=order.id))

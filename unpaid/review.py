@@ -17,7 +17,7 @@ from unpaid.channel import Delivery
 from unpaid.clock import to_iso
 from unpaid.desk.journal import DESK
 from unpaid.errors import InputError, UnpaidError
-from unpaid.output import plural
+from unpaid.i18n import _, ngettext
 from unpaid.playbook.model import IDEMPOTENT_ACTIONS
 from unpaid.playbook.planner import GAVE_UP
 from unpaid.store.history import Entry
@@ -133,7 +133,8 @@ class Channels:
 def waiting(entry: LedgerEntry, now: datetime, channels: Channels | None = None) -> str | None:
     """Why ``entry`` waits for a person, or None when it does not (a run retries or finishes it by itself)."""
     if entry.state == FAILED and entry.next_try_at is not None and entry.next_try_at >= GAVE_UP:
-        return f"gave up after {plural(entry.attempts, 'attempt')}: {entry.error}"
+        return ngettext("gave up after {n} attempt: {error}", "gave up after {n} attempts: {error}",
+                        entry.attempts).format(n=entry.attempts, error=entry.error)
     expired = entry.state == CLAIMED and entry.lease_until is not None and entry.lease_until <= now
     if entry.state != UNCERTAIN and not expired:
         return None
@@ -141,11 +142,12 @@ def waiting(entry: LedgerEntry, now: datetime, channels: Channels | None = None)
     if entry.action in IDEMPOTENT_ACTIONS or (channels is not None and channels.dedupes(channel)):
         return None  # safe to repeat: the next run does it again
     if entry.playbook == DESK:  # no run will send it again: a person sends it by hand if it did not go out
-        return f"{entry.error or 'outcome unknown'} (sent from the desk: if it did not go out, `unpaid send` it again)"
+        return _("{error} (sent from the desk: if it did not go out, `unpaid send` it again)").format(
+            error=entry.error or _("outcome unknown"))
     if entry.error:
         return entry.error
-    return (f"run {entry.run_id} claimed it and ended without recording the outcome (killed, or its lease "
-            "ran out): it may have happened")
+    return _("run {run} claimed it and ended without recording the outcome (killed, or its lease ran out): it "
+             "may have happened").format(run=entry.run_id)
 
 
 def held(store: "Store", now: datetime, flt: Filter = Filter(), channels: Channels | None = None) -> list[Held]:
@@ -183,11 +185,12 @@ def lookup(store: "Store", keys: Iterable[str], now: datetime, channels: Channel
     for key in keys:
         entry = store.ledger.get(key)
         if entry is None:
-            raise InputError(f"{option}: no action with key {key!r}", "copy the key from `unpaid review`")
+            raise InputError(_("{option}: no action with key {key!r}").format(option=option, key=key),
+                             _("copy the key from `unpaid review`"))
         expired = entry.state == CLAIMED and entry.lease_until is not None and entry.lease_until <= now
         if entry.state not in (UNCERTAIN, FAILED) and not expired:
-            raise InputError(f"{option}: action {key} is {entry.state}, not waiting for review",
-                             "only actions `unpaid review` lists can be resolved")
+            raise InputError(_("{option}: action {key} is {state}, not waiting for review").format(
+                option=option, key=key, state=entry.state), _("only actions `unpaid review` lists can be resolved"))
         out.append(_held(entry, waiting(entry, now, channels) or entry.error or "", channels))
     return out
 

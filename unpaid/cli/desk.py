@@ -11,6 +11,7 @@ from unpaid.cli.answer import answer, wants_json
 from unpaid.cli.options import DAYS, MAX_DAYS, PAGE, TEXT, format_option
 from unpaid.cli.orders import find_order
 from unpaid.errors import ExitCode, InputError
+from unpaid.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from unpaid.cli.context import App
@@ -22,12 +23,14 @@ SORT_KEYS = ("newest", "oldest", "due", "amount")
 
 def manager_option(required: bool = True):
     return click.option("--manager", "-m", metavar="NAME", envvar="UNPAID_MANAGER", show_envvar=True,
-                        type=TEXT, required=False, help="Who is working" + (" (required)." if required else "."))
+                        type=TEXT, required=False,
+                        help=N_("Who is working (required).") if required else N_("Who is working."))
 
 
 def need(manager: str | None) -> str:
     if not manager or not manager.strip():
-        raise InputError("--manager is missing: whose work is this?", "pass --manager NAME or set UNPAID_MANAGER")
+        raise InputError(_("--manager is missing: whose work is this?"),
+                         _("pass --manager NAME or set UNPAID_MANAGER"))
     return manager.strip()
 
 
@@ -49,7 +52,8 @@ def when(app: "App", text: str | None, option: str):
     try:
         return parse_when(raw, app.zone, app.now())
     except ValueError as exc:
-        raise InputError(f"{option}: {exc}", f"e.g. {option} 2026-11-25T10:00, {option} tomorrow or +2d") from None
+        raise InputError("{option}: {error}".format(option=option, error=exc),
+                         _("e.g. {option} 2026-11-25T10:00, {option} tomorrow or +2d").format(option=option)) from None
 
 
 def command_line(*parts: Any) -> str:
@@ -62,11 +66,29 @@ def connector_for(app: "App", order: "Order"):
     try:
         return app.connector(order.source)
     except ConfigError as exc:
-        raise ConfigError(f"cannot reach the source of {order.id}: {exc.message}", exc.fix) from None
+        raise ConfigError(_("cannot reach the source of {order}: {error}").format(order=order.id, error=exc.message),
+                          exc.fix) from None
+
+
+def money_human(value: dict[str, Any] | None) -> str:
+    """An amount record as people read it in the active language (``12 900,00 ₽``)."""
+    from unpaid.model import Money
+
+    return Money(value["minor"], value["currency"]).human() if value else ""
+
+
+def offer_text(offer: dict[str, Any] | None, none: str = "") -> str:
+    """An offer as people read it: ``25% discount``, ``25% скидка``."""
+    if not offer:
+        return none
+    if offer["kind"] == "bonus":
+        return _("{percent}% bonus").format(percent=offer["percent"])
+    if offer["kind"] == "discount":
+        return _("{percent}% discount").format(percent=offer["percent"])
+    return "{percent}% {kind}".format(percent=offer["percent"], kind=offer["kind"])
 
 
 def queue_columns(app: "App"):
-    from unpaid.cli.order_view import money_text
     from unpaid.clock import from_iso
     from unpaid.output import Column
 
@@ -76,15 +98,15 @@ def queue_columns(app: "App"):
 
     return [
         Column("position", "#"),
-        Column("order_id", "order"),
-        Column("created_at", "created", lambda v: app.local(from_iso(v))),
-        Column("name", "customer"),
-        Column("phone", "phone"),
-        Column("total", "amount", money_text),
-        Column("offer", "offer", lambda v: f"{v['percent']}% {v['kind']}" if v else ""),
-        Column("attempts", "attempts"),
-        Column("last_comment", "last comment", cut),
-        Column("script", "script", cut),
+        Column("order_id", N_("order")),
+        Column("created_at", N_("created"), lambda v: app.local(from_iso(v))),
+        Column("name", N_("customer")),
+        Column("phone", N_("phone")),
+        Column("total", N_("amount"), money_human),
+        Column("offer", N_("offer"), offer_text),
+        Column("attempts", N_("attempts")),
+        Column("last_comment", N_("last comment"), cut),
+        Column("script", N_("script"), cut),
     ]
 
 
@@ -110,14 +132,19 @@ def queue(app, manager, day, sort, limit, page, fmt):
       unpaid queue --date tomorrow
     """
     from unpaid.desk.claiming import load_queue
-    from unpaid.output import plural, render
+    from unpaid.output import render
 
     s, now, fmt = settings(app), app.now(), fmt or app.format
     limit = limit or s.page_size
     view = load_queue(app.store, now, app.zone, manager=manager, day=when(app, day, "--date"), sort=sort,
                       limit=limit, offset=(page - 1) * limit)
-    app.info(f"Today: {plural(view.today, 'order')} to call; {view.due_now} due now"
-             + (f"; showing {(page - 1) * limit + 1}–{(page - 1) * limit + len(view.rows)}" if view.rows else ""))
+    if view.rows:
+        app.info(ngettext("Today: {n} order to call; {due} due now; showing {first}–{last}",
+                          "Today: {n} orders to call; {due} due now; showing {first}–{last}", view.today).format(
+            n=view.today, due=view.due_now, first=(page - 1) * limit + 1, last=(page - 1) * limit + len(view.rows)))
+    else:
+        app.info(ngettext("Today: {n} order to call; {due} due now", "Today: {n} orders to call; {due} due now",
+                          view.today).format(n=view.today, due=view.due_now))
     render(view.rows, fmt, app.stdout, queue_columns(app))
 
 
@@ -127,17 +154,17 @@ def paid_twins(app: "App", order: "Order") -> list[str]:
 
     if not order.customer.key:
         return []
-    return [f"the customer already paid for this product: {o.id}"
-            + (f" (paid {app.local(o.paid_at)})" if o.paid_at else "")
-            + " — ask before you offer; if this order repeats that one, record `duplicate`"
+    return [(_("the customer already paid for this product: {order} (paid {when}) — ask before you offer; if "
+               "this order repeats that one, record `duplicate`") if o.paid_at else
+             _("the customer already paid for this product: {order} — ask before you offer; if this order repeats "
+               "that one, record `duplicate`")).format(order=o.id, when=app.local(o.paid_at))
             for o in app.store.orders.by_customer([order.customer.key])
             if relation(order, o, app.config.same_product_within) == "paid twin"]
 
 
 def show_card(app: "App", order: "Order", claim, fmt: str | None = None,
-              manager_note: str | None = "the source was not asked") -> None:
+              manager_note: str | None = N_("the source was not asked")) -> None:
     """The order as a manager needs it for the call."""
-    from unpaid.cli.order_view import money_text
     from unpaid.desk import queue as q
     from unpaid.desk.claiming import MANAGER_NOTE, MANAGER_SET
     from unpaid.output import render_one
@@ -153,21 +180,21 @@ def show_card(app: "App", order: "Order", claim, fmt: str | None = None,
     row["paid_twin"] = paid_twin(app, order)
     row["manager"] = order.manager
     row["warnings"] = paid_twins(app, order)
-    row["notes"] = [MANAGER_SET.format(manager=claim.manager) if manager_note is None
-                    else MANAGER_NOTE.format(manager=claim.manager, why=manager_note)]
+    row["notes"] = [_(MANAGER_SET).format(manager=claim.manager) if manager_note is None
+                    else _(MANAGER_NOTE).format(manager=claim.manager, why=_(manager_note))]
     if wants_json(fmt or app.format):
         render_one(row, fmt or app.format, app.stdout)
         return
-    offer = row["offer"]
+    # The card's keys are English literals looked up in the catalog by render_one.
     render_one({k: v for k, v in {
-        "warning": "; ".join(row["warnings"]),
-        "order": order.id + (f"  #{order.number}" if order.number else ""),
-        "customer": row["name"], "phone": row["phone"], "e-mail": row["email"], "product": row["product"],
-        "amount": money_text(row["total"]), "status": row["status_label"],
-        "offer": f"{offer['percent']}% {offer['kind']}" if offer else "none",
-        "calls so far": row["calls"], "messages": row["messages"], "last comment": row["last_comment"],
-        "held by": f"{claim.manager} until {row['held_until']}", "script": row["script"],
-        "note": "; ".join(row["notes"]),
+        N_("warning"): "; ".join(row["warnings"]),
+        N_("order"): order.id + (f"  #{order.number}" if order.number else ""),
+        N_("customer"): row["name"], N_("phone"): row["phone"], N_("e-mail"): row["email"],
+        N_("product"): row["product"], N_("amount"): money_human(row["total"]), N_("status"): row["status_label"],
+        N_("offer"): offer_text(row["offer"], _("none")),
+        N_("calls so far"): row["calls"], N_("messages"): row["messages"], N_("last comment"): row["last_comment"],
+        N_("held by"): _("{manager} until {until}").format(manager=claim.manager, until=row["held_until"]),
+        N_("script"): row["script"], N_("note"): "; ".join(row["notes"]),
     }.items() if v not in (None, "")}, "table", app.stdout)
 
 
@@ -188,12 +215,13 @@ def take_and_mark(app: "App", order: "Order", claim, new: bool, fmt: str | None 
     from unpaid.model import Status
 
     now, cmd = app.now(), command_line("take", order.id, "--manager", claim.manager)
-    why_not = "the source was not asked: the order was taken before"
+    why_not = N_("the source was not asked: the order was taken before")
     if order.status is not Status.IN_WORK or new:
         connector = connector_for(app, order)
         with connector:
             if order.status is not Status.IN_WORK and Capability.PUSH_STATUS not in connector.spec.capabilities:
-                app.warn(f"the source of {order.id} cannot change statuses; it stays {order.status.label} there")
+                app.warn(_("the source of {order} cannot change statuses; it stays {status} there").format(
+                    order=order.id, status=order.status.label))
             elif order.status is not Status.IN_WORK:
                 try:
                     change_status(app.store, connector, order, Status.IN_WORK, actor=f"manager:{claim.manager}",
@@ -213,12 +241,12 @@ def _set_manager(app: "App", connector, order: "Order", manager: str) -> str | N
     from unpaid.connector import Capability, ConnectorError
 
     if Capability.SET_MANAGER not in connector.spec.capabilities:
-        return "its connector cannot set it"
+        return N_("its connector cannot set it")
     try:
         connector.set_manager(order.native_id, manager)
     except ConnectorError as exc:  # the call can go ahead; the source's field is a courtesy, said plainly
-        app.warn(f"{order.id}: the manager was not set at the source: {exc}")
-        return f"the source refused: {exc}"
+        app.warn(_("{order}: the manager was not set at the source: {error}").format(order=order.id, error=exc))
+        return _("the source refused: {error}").format(error=exc)
     return None
 
 
@@ -275,9 +303,10 @@ def release(app, order_ref, manager, fmt):
     order = find_order(app, order_ref)
     actor = f"manager:{manager}" if manager else app.actor
     released = give_back(app.store, order, manager, app.now(), actor, command_line("release", order.id))
-    answer(app, fmt, {"order_id": order.id, "released": released}, f"{order.id}: released" if released else None)
+    answer(app, fmt, {"order_id": order.id, "released": released},
+           _("{order}: released").format(order=order.id) if released else None)
     if not released:
-        app.info(f"{order.id} was not taken; nothing to do")
+        app.info(_("{order} was not taken; nothing to do").format(order=order.id))
 
 
 def echo_done(app: "App", fmt: str | None, order_id: str, done, **extra: Any) -> None:
@@ -354,13 +383,13 @@ def outcome(app, order_ref, outcome_text, manager, at, on, call_on, days, reason
         click.echo(done.summary, file=app.stdout)
     for purpose in done.plan.send:
         if not set_up(app, s, purpose):
-            app.info(f"{order.id}: no {purpose} message sent: create {s.templates[purpose]}.txt in the templates "
-                     f"folder to send one")
+            app.info(_("{order}: no {purpose} message sent: create {template}.txt in the templates folder to "
+                       "send one").format(order=order.id, purpose=purpose, template=s.templates[purpose]))
             continue
         channels = channels_for(app.config, app.plugins, purpose)
         if not channels:
-            app.warn(f"{order.id}: message {s.templates[purpose]!r} not sent: no channel other than the phone "
-                     "is configured")
+            app.warn(_("{order}: message {template!r} not sent: no channel other than the phone is "
+                       "configured").format(order=order.id, template=s.templates[purpose]))
             failed = True
         for channel in channels:
             line = send_quietly(app, s, order.id, s.templates[purpose], manager, cmd, channel)
@@ -403,10 +432,12 @@ def send_quietly(app: "App", s: "DeskSettings", order_id: str, template: str, ma
                             now=app.now(), command=cmd)
     except (UnpaidError, ChannelError) as exc:
         unknown = getattr(exc, "outcome", None) is Delivery.UNKNOWN
-        app.warn(f"{order_id}: message {template!r} " + ("may have been sent, held for review (`unpaid review`)"
-                                                           if unknown else "not sent") + f": {exc}")
+        app.warn((_("{order}: message {template!r} may have been sent, held for review (`unpaid review`): {error}")
+                  if unknown else _("{order}: message {template!r} not sent: {error}")).format(
+            order=order_id, template=template, error=exc))
         return None
-    return f"{order_id}: sent {template} via {sent['channel']} to {sent['to']}"
+    return _("{order}: sent {template} via {channel} to {to}").format(order=order_id, template=template,
+                                                                     channel=sent["channel"], to=sent["to"])
 
 
 @click.command()
@@ -430,7 +461,7 @@ def postpone(app, order_ref, manager, days, until, force, fmt):
 
     manager = need(manager)
     if days is not None and until is not None:
-        raise InputError("give either --days or --until, not both", "drop one of them")
+        raise InputError(_("give either --days or --until, not both"), _("drop one of them"))
     s, now, order = settings(app), app.now(), find_order(app, order_ref)
     target = when(app, until, "--until") if until else now + (timedelta(days=days) if days else s.postpone)
     if target > now:  # a past target is refused as it was given
@@ -509,8 +540,9 @@ def send(app, order_ref, manager, template, channel, offer, offer_kind, fmt):
     prepared = sending.prepare(app.store, app.config, app.plugins, s, order, template, channel, offer, offer_kind)
     sent = sending.send(app.store, app.config, app.plugins, s, order, prepared, actor=f"manager:{manager}",
                         now=app.now(), command=command_line("send", order.id, "--template", template))
-    offer_text = f" with a {sent['offer']}% offer" if sent["offer"] else ""
-    answer(app, fmt, sent,
-           f"{order.id}: sent {template} via {sent['channel']} to {sent['to']}{offer_text}")
+    line = _("{order}: sent {template} via {channel} to {to} with a {percent}% offer") if sent["offer"] else \
+        _("{order}: sent {template} via {channel} to {to}")
+    answer(app, fmt, sent, line.format(order=order.id, template=template, channel=sent["channel"], to=sent["to"],
+                                       percent=sent["offer"]))
     for line in sent["notes"]:
         app.warn(line)

@@ -10,6 +10,8 @@ import click
 
 from unpaid.cli.options import output_options
 from unpaid.errors import InputError
+from unpaid.i18n import N_, _, ngettext
+from unpaid.i18n import lookup as translated
 
 if TYPE_CHECKING:
     from unpaid.cli.context import App
@@ -53,16 +55,16 @@ def _since(app: "App", text: str | None):
     try:
         return parse_when(text, app.zone, now)
     except ValueError as exc:
-        raise InputError(f"--since: {exc}", "e.g. --since 2h or --since 2026-11-24T10:00") from None
+        raise InputError(f"--since: {exc}", _("e.g. --since 2h or --since 2026-11-24T10:00")) from None
 
 
 def _columns(app: "App", extra: tuple = ()) -> list:
     from unpaid.clock import from_iso
     from unpaid.output import Column
 
-    return [Column("key", "Key", shlex.quote), Column("order_id", "Order"), Column("playbook", "Playbook"),
-            Column("step", "Step"), Column("channel", "Channel"), Column("message_id", "Message-ID"),
-            *extra, Column("since", "Held since", lambda v: app.local(from_iso(v))), Column("why", "Why")]
+    return [Column("key", N_("Key"), shlex.quote), Column("order_id", N_("Order")), Column("playbook", N_("Playbook")),
+            Column("step", N_("Step")), Column("channel", N_("Channel")), Column("message_id", "Message-ID"),
+            *extra, Column("since", N_("Held since"), lambda v: app.local(from_iso(v))), Column("why", N_("Why"))]
 
 
 @click.group(invoke_without_command=True)
@@ -85,8 +87,8 @@ def review(ctx: click.Context, flt: "Filter", fmt: str, limit: int | None, page:
     """
     if ctx.invoked_subcommand is not None:
         if flt.narrows:
-            raise InputError(f"the filters go after `{ctx.invoked_subcommand}`",
-                             f"e.g. unpaid review {ctx.invoked_subcommand} --playbook NAME ...")
+            raise InputError(_("the filters go after `{command}`").format(command=ctx.invoked_subcommand),
+                             _("e.g. unpaid review {command} --playbook NAME ...").format(command=ctx.invoked_subcommand))
         return
     from itertools import islice
 
@@ -104,10 +106,13 @@ def review(ctx: click.Context, flt: "Filter", fmt: str, limit: int | None, page:
         rows = islice(rows, (page - 1) * limit, page * limit)
     shown = render(rows, fmt, app.stdout, _columns(app))
     if not items:
-        app.info("Nothing is held for review.")
+        app.info(_("Nothing is held for review."))
     else:
-        app.info(f"{len(items)} held for review" + (f" (showing {shown})" if shown < len(items) else "")
-                 + ". Settle one with `unpaid review resolve KEY --as sent|unsent`.")
+        n = len(items)
+        held_line = ngettext("{n} held for review (showing {shown}).", "{n} held for review (showing {shown}).", n) \
+            if shown < n else ngettext("{n} held for review.", "{n} held for review.", n)
+        app.info(held_line.format(n=n, shown=shown) + " "
+                 + _("Settle one with `unpaid review resolve KEY --as sent|unsent`."))
 
 
 @review.command("resolve")
@@ -133,12 +138,13 @@ def resolve(app: "App", keys: tuple[str, ...], outcome: str | None, auto: bool, 
     from unpaid.review import Channels, held, lookup, proof, settle
 
     if (outcome is None) == (not auto):
-        raise InputError("give either --as sent|unsent or --auto", "e.g. --as unsent, or --auto for outbox channels")
+        raise InputError(_("give either --as sent|unsent or --auto"),
+                         _("e.g. --as unsent, or --auto for outbox channels"))
     if keys and everything:
-        raise InputError("KEY and --all exclude each other", "name keys, or use --all with or without filters")
+        raise InputError(_("KEY and --all exclude each other"), _("name keys, or use --all with or without filters"))
     if not (keys or flt.narrows or everything):
-        raise InputError("say which actions to settle", "name KEYs, filter with --run, --playbook, --order or "
-                         "--since, or give --all; see them with `unpaid review`")
+        raise InputError(_("say which actions to settle"), _("name KEYs, filter with --run, --playbook, --order or "
+                         "--since, or give --all; see them with `unpaid review`"))
     now = app.now()
     channels = Channels(app.config, app.plugins)
     rows: list[dict[str, Any]] = []
@@ -150,19 +156,20 @@ def resolve(app: "App", keys: tuple[str, ...], outcome: str | None, auto: bool, 
         for item in items:
             verdict = outcome if not auto else {Delivery.SENT: "sent", Delivery.NOT_SENT: "unsent"}.get(
                 proof(channels, item))
+            # Results stay English in the rows (JSON, CSV); the table and the summary translate them.
             if verdict is None:
-                result = "held: the channel cannot tell"
+                result = RESULTS["held"]
             elif dry_run:
-                result = f"would be {verdict}"
+                result = RESULTS["would be " + verdict]
             elif settle(app.store, item, verdict == "sent", now, app.actor):
                 result = verdict
             else:
-                result = "settled meanwhile by someone else"
+                result = RESULTS["meanwhile"]
             rows.append(dict(item.as_dict(), result=result))
     finally:
         channels.close()
     shown = rows if limit is None else rows[(page - 1) * limit : page * limit]
-    render(iter(shown), fmt, app.stdout, _columns(app, (Column("result", "Result"),)))
+    render(iter(shown), fmt, app.stdout, _columns(app, (Column("result", N_("Result"), translated),)))
     _summary(app, rows, dry_run)
 
 
@@ -171,7 +178,13 @@ def _summary(app: "App", rows: list[dict[str, Any]], dry_run: bool) -> None:
     for row in rows:
         counts[row["result"]] = counts.get(row["result"], 0) + 1
     if not rows:
-        app.info("Nothing held matches: nothing to settle.")
+        app.info(_("Nothing held matches: nothing to settle."))
         return
-    text = ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
-    app.info(("Dry run, nothing changed: " if dry_run else "Settled: ") + text + ".")
+    text = ", ".join(_("{count} {result}").format(count=n, result=translated(what)) for what, n in sorted(counts.items()))
+    app.info((_("Dry run, nothing changed: {results}.") if dry_run else _("Settled: {results}.")).format(results=text))
+
+
+#: What ``review resolve`` did with each action (a table cell; kept English in machine output).
+RESULTS = {"held": N_("held: the channel cannot tell"), "would be sent": N_("would be sent"),
+           "would be unsent": N_("would be unsent"), "meanwhile": N_("settled meanwhile by someone else"),
+           "sent": N_("sent"), "unsent": N_("unsent")}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from unpaid.desk.journal import note
 from unpaid.desk.queue import QueueView, build_rows, end_of_day
 from unpaid.errors import ConflictError, InputError, NotFoundError
+from unpaid.i18n import N_, _
 
 if TYPE_CHECKING:
     from unpaid.desk.settings import DeskSettings
@@ -37,7 +38,7 @@ def load_queue(store: "Store", now: datetime, zone: tzinfo, *, manager: str | No
     else:
         today = due_now = desk.count_due(end_of_day(day, zone), now, manager)
     pairs = desk.due_page(until, now, manager, sort, limit, offset)
-    ids = [o.id for _, o in pairs]
+    ids = [o.id for _task, o in pairs]
     claims = {i: c for i in ids if (c := store.claims.get(i, now))}
     rows = build_rows(pairs, claims, Offers(store).for_orders(ids, now), desk.stats(ids), now, until, manager,
                       offset)
@@ -48,22 +49,23 @@ def take(store: "Store", order: "Order", manager: str, now: datetime, settings: 
          zone: tzinfo) -> tuple["Claim", bool]:
     """Claim ``order`` for ``manager``; (the claim, whether it is new). ConflictError names the holder."""
     if not order.is_actual:
-        raise InputError(f"{order.id} is {order.status.label}: there is nothing to call about",
-                         "take an order from `unpaid queue`")
+        raise InputError(_("{order} is {status}: there is nothing to call about").format(
+            order=order.id, status=order.status.label), _("take an order from `unpaid queue`"))
     before = store.claims.get(order.id, now)
     claim = store.claims.try_claim(order.id, manager, now, now + settings.lease)
     if claim.manager != manager:
         until = claim.lease_until.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        raise ConflictError(f"{order.id} is taken by {claim.manager} until {until}",
-                            "take another one with `unpaid next`, or ask them to `unpaid release` it")
+        raise ConflictError(_("{order} is taken by {manager} until {until}").format(
+            order=order.id, manager=claim.manager, until=until),
+            _("take another one with `unpaid next`, or ask them to `unpaid release` it"))
     return claim, before is None or before.manager != manager
 
 
 #: Said on the card when the source's own manager field stays as it was.
-MANAGER_NOTE = ("{manager} is the order's manager in unpaid only: the manager field at the source was not "
-                "changed ({why})")
+MANAGER_NOTE = N_("{manager} is the order's manager in unpaid only: the manager field at the source was not "
+                   "changed ({why})")
 #: Said on the card when the source took it.
-MANAGER_SET = "{manager} is the order's manager here and at the source"
+MANAGER_SET = N_("{manager} is the order's manager here and at the source")
 
 
 def record_take(store: "Store", claim: "Claim", now: datetime, zone: tzinfo, command: str | None = None,
@@ -86,8 +88,8 @@ def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettin
     while True:
         page = desk.due_page(now, now, manager, sort, _BATCH, free_only=True)
         if not page:
-            raise NotFoundError("the queue is empty: no call is due now",
-                                "see what comes later with `unpaid queue --date tomorrow`")
+            raise NotFoundError(_("the queue is empty: no call is due now"),
+                                _("see what comes later with `unpaid queue --date tomorrow`"))
         for _task, order in page:
             with store.transaction():
                 # Between the read and now another manager may have called it (the next call is hours
@@ -107,8 +109,9 @@ def release(store: "Store", order: "Order", manager: str | None, now: datetime, 
     if claim is None:
         return False
     if manager and claim.manager != manager:
-        raise ConflictError(f"{order.id} is held by {claim.manager}, not {manager}",
-                            f"only {claim.manager} can release it, or wait for the lease to run out")
+        raise ConflictError(_("{order} is held by {holder}, not {manager}").format(
+            order=order.id, holder=claim.manager, manager=manager),
+            _("only {holder} can release it, or wait for the lease to run out").format(holder=claim.manager))
     if store.claims.release(order.id, claim.manager):
         note(store, order.id, actor=actor, kind="release", summary=f"released by {actor.partition(':')[2]}",
              now=now, data={"holder": claim.manager}, command=command)
@@ -120,8 +123,8 @@ def check_holder(store: "Store", order: "Order", manager: str, now: datetime) ->
     """Refuse to act on an order someone else holds, or one that no longer needs work."""
     claim = store.claims.get(order.id, now)
     if claim is not None and claim.manager != manager:
-        raise ConflictError(f"{order.id} is taken by {claim.manager}",
-                            "act on it only after they release it or their lease runs out")
+        raise ConflictError(_("{order} is taken by {manager}").format(order=order.id, manager=claim.manager),
+                            _("act on it only after they release it or their lease runs out"))
     if not order.is_actual:
-        raise InputError(f"{order.id} is {order.status.label}: nothing more to do on it",
-                         "pick an order from `unpaid queue`")
+        raise InputError(_("{order} is {status}: nothing more to do on it").format(
+            order=order.id, status=order.status.label), _("pick an order from `unpaid queue`"))

@@ -9,33 +9,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from unpaid.clock import format_duration
 from unpaid.desk.settings import DeskSettings
 from unpaid.errors import InputError
+from unpaid.i18n import N_, _, ngettext, speaking
 from unpaid.model import Status
 from unpaid.playbook.conditions import OUTCOMES
 
 #: Everyday words -> the recorded outcome.
 ALIASES = {"voicemail": "no_answer", "no_phone": "wrong_number", "mistake": "duplicate"}
 #: What each outcome means, for `--help` and docs/desk.md.
+#: (Shown with ``_(MEANINGS[outcome])``: the codes stay English, what they mean is translated.)
 MEANINGS = {
-    "no_answer": "no answer: call again later today at another time, then the next day; "
-                 "after [desk] attempts in a row, a message and Not confirmed",
-    "voicemail": "same as no_answer (kept as detail)",
-    "callback": "asked to call back: --at TIME (in the future)",
-    "promised": "promised to pay: --on DATE; Waiting for payment, playbooks paused until then, "
-                "a follow-up call after it (at most [desk] promise_cap later, unless --force)",
-    "thinking": "thinking it over: call again in [desk] thinking (or --days N)",
-    "installments": "wants special terms (installments, a discount): call again in [desk] installments "
-                    "(or --days N); the installments message, when its template is there",
-    "says_paid": "says they paid: a request for proof of payment, check again in [desk] says_paid",
-    "wrong_number": "wrong number: a message asking for a phone on the other channels, check again later",
-    "no_phone": "same as wrong_number: there is no phone to call",
-    "refused": "refused: --reason from cancel_reasons; the order is Cancelled",
-    "duplicate": "a duplicate order: set to False",
-    "mistake": "created by mistake: set to False",
+    "no_answer": N_("no answer: call again later today at another time, then the next day; "
+                    "after [desk] attempts in a row, a message and Not confirmed"),
+    "voicemail": N_("same as no_answer (kept as detail)"),
+    "callback": N_("asked to call back: --at TIME (in the future)"),
+    "promised": N_("promised to pay: --on DATE; Waiting for payment, playbooks paused until then, "
+                   "a follow-up call after it (at most [desk] promise_cap later, unless --force)"),
+    "thinking": N_("thinking it over: call again in [desk] thinking (or --days N)"),
+    "installments": N_("wants special terms (installments, a discount): call again in [desk] installments "
+                       "(or --days N); the installments message, when its template is there"),
+    "says_paid": N_("says they paid: a request for proof of payment, check again in [desk] says_paid"),
+    "wrong_number": N_("wrong number: a message asking for a phone on the other channels, check again later"),
+    "no_phone": N_("same as wrong_number: there is no phone to call"),
+    "refused": N_("refused: --reason from cancel_reasons; the order is Cancelled"),
+    "duplicate": N_("a duplicate order: set to False"),
+    "mistake": N_("created by mistake: set to False"),
 }
 CHOICES = tuple(MEANINGS)
 #: Outcomes that mean the customer was reached (they end a run of unanswered calls).
@@ -75,7 +76,10 @@ class CallFacts:
 
 @dataclass(frozen=True)
 class Plan:
-    """What to do after a call. ``send`` holds message purposes (keys of ``[desk.templates]``)."""
+    """What to do after a call. ``send`` holds message purposes (keys of ``[desk.templates]``).
+
+    ``summary`` is English (kept in the history and the ledger); ``said`` is the same in the active language.
+    """
 
     outcome: str
     detail: str | None
@@ -86,6 +90,18 @@ class Plan:
     pause_until: datetime | None = None
     send: tuple[str, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
+    said: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.said:
+            object.__setattr__(self, "said", self.summary)
+
+
+def in_both(make: Callable[[], str]) -> tuple[str, str]:
+    """``make()`` in English (for the history) and in the active language (for the manager)."""
+    with speaking("en"):
+        english = make()
+    return english, make()
 
 
 def canonical(text: str) -> tuple[str, str | None]:
@@ -95,7 +111,8 @@ def canonical(text: str) -> tuple[str, str | None]:
         return ALIASES[key], key
     if key in OUTCOMES:
         return key, None
-    raise InputError(f"OUTCOME: unknown call outcome {text!r}", f"use one of: {', '.join(CHOICES)}")
+    raise InputError(_("OUTCOME: unknown call outcome {text!r}").format(text=text),
+                     _("use one of: {choices}").format(choices=", ".join(CHOICES)))
 
 
 def plan_outcome(text: str, opts: OutcomeOptions, facts: CallFacts, now: datetime, settings: DeskSettings,
@@ -111,12 +128,14 @@ def plan_outcome(text: str, opts: OutcomeOptions, facts: CallFacts, now: datetim
         return _no_answer(facts, now, settings, zone, detail, base)
     if outcome == "callback":
         if opts.at is None:
-            raise InputError("callback needs --at TIME", "e.g. --at 18:30 or --at 2026-11-25T10:00")
+            raise InputError(_("callback needs --at TIME"), _("e.g. --at 18:30 or --at 2026-11-25T10:00"))
         if opts.at <= now:
-            raise InputError(f"--at {_local(opts.at, zone)} is in the past", "give a future time for the callback")
-        at, why = working_time(opts.at, settings, zone)
-        return Plan(outcome, detail, f"call back at {_local(at, zone)}{why}", next_call=at,
-                    data={**base, "callback_at": at})
+            raise InputError(_("--at {at} is in the past").format(at=_local(opts.at, zone)),
+                             _("give a future time for the callback"))
+        at, _why = working_time(opts.at, settings, zone)
+        summary, said = in_both(lambda: _("call back at {at}").format(at=_local(at, zone))
+                                + _moved(opts.at, at, zone))
+        return Plan(outcome, detail, summary, next_call=at, data={**base, "callback_at": at}, said=said)
     if outcome == "promised":
         return _promised(opts, now, settings, zone, base)
     if outcome in ("thinking", "says_paid", "wrong_number", "installments"):
@@ -127,21 +146,27 @@ def plan_outcome(text: str, opts: OutcomeOptions, facts: CallFacts, now: datetim
         nxt = next_call_time(now + gap, settings, zone)
         send = {"says_paid": ("ask_proof",), "wrong_number": ("ask_phone",),
                 "installments": ("installments",)}.get(outcome, ())
-        words = {"thinking": "thinking it over", "says_paid": "says they paid", "installments": "wants installments",
-                 "wrong_number": "wrong number" if detail is None else "no phone"}[outcome]
-        return Plan(outcome, detail, f"{words}; next call {_local(nxt, zone)}", next_call=nxt, send=send,
-                    data={**base, "next_call": nxt})
+        words = {"thinking": N_("thinking it over; next call {at}"), "says_paid": N_("says they paid; next call {at}"),
+                 "installments": N_("wants installments; next call {at}"),
+                 "wrong_number": N_("wrong number; next call {at}") if detail is None
+                 else N_("no phone; next call {at}")}[outcome]
+        summary, said = in_both(lambda: _(words).format(at=_local(nxt, zone)))
+        return Plan(outcome, detail, summary, next_call=nxt, send=send, data={**base, "next_call": nxt}, said=said)
     if outcome == "refused":
         from unpaid.actions import NEAREST_REASON, resolve_reason
 
         if not opts.reason:
-            raise InputError("refused needs --reason", f"use one of: {', '.join(cancel_reasons)}")
+            raise InputError(_("refused needs --reason"),
+                             _("use one of: {choices}").format(choices=", ".join(cancel_reasons)))
         # `outcome` has no --reason-text: the reasons are the agreed list, anything else goes in the comment.
         reason = resolve_reason(Status.CANCELLED, opts.reason, None, cancel_reasons, NEAREST_REASON)
-        return Plan(outcome, detail, f"refused: {reason}", status=Status.CANCELLED, reason=reason,
-                    data={**base, "reason": reason})
-    reason = "Created by mistake" if detail == "mistake" else "Duplicate"
-    return Plan(outcome, detail, reason.lower(), status=Status.FALSE, reason=reason, data={**base, "reason": reason})
+        summary, said = in_both(lambda: _("refused: {reason}").format(reason=reason))
+        return Plan(outcome, detail, summary, status=Status.CANCELLED, reason=reason,
+                    data={**base, "reason": reason}, said=said)
+    reason = "Created by mistake" if detail == "mistake" else "Duplicate"  # stored as recorded: English
+    said = _("created by mistake") if detail == "mistake" else _("duplicate")
+    return Plan(outcome, detail, reason.lower(), status=Status.FALSE, reason=reason,
+                data={**base, "reason": reason}, said=said)
 
 
 def _check_options(outcome: str, opts: OutcomeOptions) -> None:
@@ -152,9 +177,10 @@ def _check_options(outcome: str, opts: OutcomeOptions) -> None:
                         ("reason", opts.reason), ("force", opts.force or None)):
         if value is not None and name not in allowed:
             flag = "--" + name.replace("_", "-")
-            raise InputError(f"{flag} does not apply to the outcome {outcome}", f"remove {flag}")
+            raise InputError(_("{flag} does not apply to the outcome {outcome}").format(flag=flag, outcome=outcome),
+                             _("remove {flag}").format(flag=flag))
     if opts.days is not None and opts.days < 1:
-        raise InputError(f"--days {opts.days} must be at least 1", "e.g. --days 3")
+        raise InputError(_("--days {days} must be at least 1").format(days=opts.days), _("e.g. --days 3"))
 
 
 def _no_answer(facts: CallFacts, now: datetime, s: DeskSettings, zone: tzinfo, detail: str | None,
@@ -165,9 +191,14 @@ def _no_answer(facts: CallFacts, now: datetime, s: DeskSettings, zone: tzinfo, d
     if attempt >= s.attempts:
         # One "we could not reach you" letter per order: a second give-up (a manager tried again) is silent.
         send = ("unreachable",) if facts.gave_up_at is None else ()
-        return Plan("no_answer", detail, f"no answer ({attempt} in a row): given up, Not confirmed"
-                    + ("" if send else " (the customer already had the letter)"),
-                    status=Status.NOT_CONFIRMED, send=send, data={**data, "given_up": True})
+        summary, said = in_both(lambda: (ngettext(
+            "no answer ({n} in a row): given up, Not confirmed",
+            "no answer ({n} in a row): given up, Not confirmed", attempt) if send else ngettext(
+            "no answer ({n} in a row): given up, Not confirmed (the customer already had the letter)",
+            "no answer ({n} in a row): given up, Not confirmed (the customer already had the letter)",
+            attempt)).format(n=attempt))
+        return Plan("no_answer", detail, summary, status=Status.NOT_CONFIRMED, send=send,
+                    data={**data, "given_up": True}, said=said)
     today = now.astimezone(zone).date()
     today_calls = 1 + sum(1 for at in run if at.astimezone(zone).date() == today)
     nxt = None
@@ -177,8 +208,10 @@ def _no_answer(facts: CallFacts, now: datetime, s: DeskSettings, zone: tzinfo, d
             nxt = None
     if nxt is None:
         nxt = _next_day_other_time(now, s, zone)
-    return Plan("no_answer", detail, f"no answer ({attempt} in a row); next call {_local(nxt, zone)}",
-                next_call=nxt, data={**data, "next_call": nxt})
+    summary, said = in_both(lambda: ngettext("no answer ({n} in a row); next call {at}",
+                                             "no answer ({n} in a row); next call {at}", attempt).format(
+        n=attempt, at=_local(nxt, zone)))
+    return Plan("no_answer", detail, summary, next_call=nxt, data={**data, "next_call": nxt}, said=said)
 
 
 def _next_day_other_time(now: datetime, s: DeskSettings, zone: tzinfo) -> datetime:
@@ -196,25 +229,29 @@ def _next_day_other_time(now: datetime, s: DeskSettings, zone: tzinfo) -> dateti
 
 def _promised(opts: OutcomeOptions, now: datetime, s: DeskSettings, zone: tzinfo, base: dict[str, Any]) -> Plan:
     if opts.on is None:
-        raise InputError("promised needs --on DATE, the day the customer promised to pay", "e.g. --on 2026-11-27")
+        raise InputError(_("promised needs --on DATE, the day the customer promised to pay"),
+                         _("e.g. --on 2026-11-27"))
     today = now.astimezone(zone).date()
     if opts.on < today:
-        raise InputError(f"--on {opts.on} is in the past", "give the day the customer promised to pay")
+        raise InputError(_("--on {day} is in the past").format(day=opts.on),
+                         _("give the day the customer promised to pay"))
     day_start = datetime.combine(opts.on, s.hours.start if not s.hours.always else time(0), tzinfo=zone)
     pause_until = max(day_start.astimezone(timezone.utc), now)
     end_of_day = datetime.combine(opts.on + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
     latest = end_of_day + s.promise_cap
     if opts.call_on is not None and opts.call_on <= now:
-        raise InputError(f"--call-on {_local(opts.call_on, zone)} is in the past", "give a later day")
-    nxt, why = working_time(opts.call_on, s, zone) if opts.call_on else \
+        raise InputError(_("--call-on {at} is in the past").format(at=_local(opts.call_on, zone)),
+                         _("give a later day"))
+    nxt, _why = working_time(opts.call_on, s, zone) if opts.call_on else \
         (next_call_time(pause_until + s.promise_followup, s, zone), "")
     if nxt >= latest and not opts.force:
-        raise InputError(f"--call-on {_local(nxt, zone)} is more than {format_duration(s.promise_cap)} after the "
-                         f"promised day {opts.on}", "a promise is followed up within days: pick an earlier day, "
-                         "or add --force")
-    return Plan("promised", None, f"promised to pay on {opts.on}; playbooks paused until then; next call "
-                f"{_local(nxt, zone)}{why}", status=Status.PAYMENT_WAITING, next_call=nxt, pause_until=pause_until,
-                data={**base, "promised_on": opts.on.isoformat(), "next_call": nxt})
+        raise InputError(_("--call-on {at} is more than {cap} after the promised day {day}").format(
+            at=_local(nxt, zone), cap=age(s.promise_cap), day=opts.on),
+            _("a promise is followed up within days: pick an earlier day, or add --force"))
+    summary, said = in_both(lambda: _("promised to pay on {day}; playbooks paused until then; next call {at}").format(
+        day=opts.on, at=_local(nxt, zone)) + (_moved(opts.call_on, nxt, zone) if opts.call_on else ""))
+    return Plan("promised", None, summary, status=Status.PAYMENT_WAITING, next_call=nxt, pause_until=pause_until,
+                data={**base, "promised_on": opts.on.isoformat(), "next_call": nxt}, said=said)
 
 
 def next_call_time(at: datetime, s: DeskSettings, zone: tzinfo) -> datetime:
@@ -232,7 +269,29 @@ def working_time(at: datetime, s: DeskSettings, zone: tzinfo) -> tuple[datetime,
     if not calendar or not calendar.off_at(at):
         return at, ""
     moved = s.hours.next_slot(at)
-    return moved, f" ({at.astimezone(zone):%Y-%m-%d} is a day off: moved to the next working day)"
+    return moved, _moved(at, moved, zone)
+
+
+def _moved(given: datetime, at: datetime, zone: tzinfo) -> str:
+    """`` (2026-11-28 is a day off: moved to the next working day)`` when ``at`` is not the time given."""
+    if at == given:
+        return ""
+    return " (" + _("{day} is a day off: moved to the next working day").format(
+        day=f"{given.astimezone(zone):%Y-%m-%d}") + ")"
+
+
+def age(delta: timedelta) -> str:
+    """A duration as people read it in the active language: ``2d 3h``, ``2 д 3 ч``, ``45m``."""
+    seconds = int(delta.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    units = ((N_("{n}w"), 604800), (N_("{n}d"), 86400), (N_("{n}h"), 3600), (N_("{n}m"), 60))
+    parts = []
+    for unit, size in units:
+        if seconds >= size:
+            parts.append(_(unit).format(n=seconds // size))
+            seconds %= size
+    return sign + (" ".join(parts[:2]) if parts else _("{n}s").format(n=seconds))
 
 
 def postpone_limit(last_promise: date | None, settings: DeskSettings, zone: tzinfo) -> datetime | None:

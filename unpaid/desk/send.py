@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from unpaid.desk.journal import DESK, claim_effect, finish_effect
 from unpaid.errors import ConfigError, ConflictError, InputError
+from unpaid.i18n import _
 from unpaid.store.history import Entry
 
 if TYPE_CHECKING:
@@ -51,13 +52,14 @@ def pick_channel(config: "Config", settings: "DeskSettings", given: str | None, 
     if not name:
         if len(section) == 1:
             return next(iter(section))
-        known = ", ".join(sorted(section)) or "none"
-        raise ConfigError(f"which channel should the {purpose} go through? (configured: {known})",
-                          'pass --channel NAME, or set [desk] channel = "NAME"')
+        known = ", ".join(sorted(section)) or _("none")
+        raise ConfigError(_("which channel should the {purpose} go through? (configured: {known})").format(
+            purpose=purpose, known=known), _('pass --channel NAME, or set [desk] channel = "NAME"'))
     if name not in section:
-        known = ", ".join(sorted(section)) or "none"
-        raise ConfigError(f"unknown channel {name!r} (configured in {config.where}: {known})",
-                          f"add [channels.{name}] with a type (smtp, webhook, outbox)")
+        known = ", ".join(sorted(section)) or _("none")
+        raise ConfigError(_("unknown channel {name!r} (configured in {where}: {known})").format(
+            name=name, where=config.where, known=known),
+            _("add [channels.{name}] with a type (smtp, webhook, outbox)").format(name=name))
     return name
 
 
@@ -82,7 +84,7 @@ def parse_percent(text: str | None) -> int | None:
         return None
     raw = text.strip().rstrip("%").strip()
     if not raw.isdigit() or not 0 < int(raw) <= 100:
-        raise InputError(f"--offer {text!r} is not a percent from 1 to 100", "e.g. --offer 25%")
+        raise InputError(_("--offer {text!r} is not a percent from 1 to 100").format(text=text), _("e.g. --offer 25%"))
     return int(raw)
 
 
@@ -94,18 +96,21 @@ def prepare(store: "Store", config: "Config", plugins: "Plugins", settings: "Des
     percent = parse_percent(offer)
     folder = templates_dir(config)
     if not (folder / f"{template}.txt").is_file():
-        raise InputError(f"template {template!r} not found ({folder / (template + '.txt')})",
-                         f"create {template}.txt in {folder} (first line: Subject: ...) or fix the name")
-    name = pick_channel(config, settings, channel, f"message {template!r}")
+        raise InputError(_("template {template!r} not found ({path})").format(
+            template=template, path=folder / (template + ".txt")),
+            _("create {template}.txt in {folder} (first line: Subject: ...) or fix the name").format(
+                template=template, folder=folder))
+    name = pick_channel(config, settings, channel, _("message {template!r}").format(template=template))
     kind = address_kind(config, plugins, name)
     c = order.customer
     to = c.email if kind == "email" else c.phone
     if not to:
-        raise InputError(f"{order.id} has no {'e-mail' if kind == 'email' else 'phone'} for channel {name!r}",
-                         "add one with `unpaid edit`, or pick another --channel")
+        raise InputError((_("{order} has no e-mail for channel {name!r}") if kind == "email" else
+                          _("{order} has no phone for channel {name!r}")).format(order=order.id, name=name),
+                         _("add one with `unpaid edit`, or pick another --channel"))
     if {x for x in (c.email and c.email.lower(), c.phone, c.key) if x} & optout_addresses(config, store):
-        raise ConflictError(f"the customer of {order.id} asked not to be contacted",
-                            "see `unpaid optout`; `unpaid optout ADDRESS --remove` if they changed their mind")
+        raise ConflictError(_("the customer of {order} asked not to be contacted").format(order=order.id),
+                            _("see `unpaid optout`; `unpaid optout ADDRESS --remove` if they changed their mind"))
     return Prepared(template, name, kind, to, folder, percent, offer_kind or settings.offer_kind)
 
 
@@ -153,7 +158,7 @@ def send(store: "Store", config: "Config", plugins: "Plugins", settings: "DeskSe
     made = None
     with store.transaction():
         if offer is not None and offer is not current:
-            made, _ = offers.make(key, order_id=order.id, playbook=DESK, step=f"send:{p.template}",
+            made, _made_now = offers.make(key, order_id=order.id, playbook=DESK, step=f"send:{p.template}",
                                   kind=offer.kind, percent=offer.percent, valid_until=offer.valid_until, now=now)
             store.history.add(Entry(order.id, now, actor, "offer", f"offer: {made.percent}% {made.kind} until "
                                     f"{made.valid_until:%Y-%m-%d}", made.as_dict(), command))
@@ -164,6 +169,7 @@ def send(store: "Store", config: "Config", plugins: "Plugins", settings: "DeskSe
                                  "message_id": receipt.message_id}, command))
     notes = []
     if p.offer_percent and made is None and current is not None:
-        notes.append(f"the order already has a {current.percent}% offer; offers only go up, so it stays")
+        notes.append(_("the order already has a {percent}% offer; offers only go up, so it stays").format(
+            percent=current.percent))
     return {"order_id": order.id, "template": p.template, "channel": p.channel, "to": p.to, "key": key,
             "offer": made.percent if made else (current.percent if current else None), "notes": notes}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from unpaid.clock import parse_duration
 from unpaid.errors import ConfigError
+from unpaid.i18n import _
 from unpaid.playbook.windows import Window, parse_window
 
 if TYPE_CHECKING:
@@ -85,28 +86,32 @@ def parse_desk(raw: Any, where: str = "unpaid.toml", timezone: str | None = None
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where}: `desk` must be a table", "write [desk] and keys such as lease = \"2h\"")
+        raise ConfigError(_("{where}: `desk` must be a table").format(where=where),
+                          _("write [desk] and keys such as lease = \"2h\""))
     for key in raw:
         if key not in KNOWN:
-            raise ConfigError(f"{where}: `desk.{key}` is not a desk setting",
-                              f"use one of: {', '.join(sorted(KNOWN))} (see docs/desk.md)")
+            raise ConfigError(_("{where}: `desk.{key}` is not a desk setting").format(where=where, key=key),
+                              _("use one of: {keys} (see docs/desk.md)").format(keys=", ".join(sorted(KNOWN))))
     values: dict[str, Any] = {}
     for key, (default, _help) in DURATIONS.items():
         text = str(raw.get(key, default))
         try:
             values[key] = parse_duration(text)
         except ValueError as exc:
-            raise ConfigError(f"{where}: `desk.{key}`: {exc}", f'write e.g. {key} = "{default}"') from None
+            raise ConfigError(f"{where}: `desk.{key}`: {exc}",
+                              _('write e.g. {key} = "{default}"').format(key=key, default=default)) from None
     for key, (default, _help) in INTS.items():
         value = raw.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
-            raise ConfigError(f"{where}: `desk.{key}` is {value!r}, not a whole number from 1 to {MAX_COUNT}",
-                              f"write e.g. {key} = {default}")
+            raise ConfigError(_("{where}: `desk.{key}` is {value!r}, not a whole number from 1 to {most}").format(
+                where=where, key=key, value=value, most=MAX_COUNT),
+                _("write e.g. {key} = {default}").format(key=key, default=default))
         values[key] = value
     for key, (default, _help) in BOOLS.items():
         value = raw.get(key, default)
         if not isinstance(value, bool):
-            raise ConfigError(f"{where}: `desk.{key}` is {value!r}, not true or false", f"write {key} = {str(default).lower()}")
+            raise ConfigError(_("{where}: `desk.{key}` is {value!r}, not true or false").format(
+                where=where, key=key, value=value), _("write {key} = {value}").format(key=key, value=str(default).lower()))
         values[key] = value
     window = {"hours": raw.get("hours", STRINGS["hours"][0])}
     if timezone:
@@ -114,27 +119,31 @@ def parse_desk(raw: Any, where: str = "unpaid.toml", timezone: str | None = None
     try:
         values["hours"] = parse_window(window, "desk")
     except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}", 'write e.g. hours = "09:00-20:00"') from None
+        raise ConfigError(f"{where}: {exc}", _('write e.g. hours = "09:00-20:00"')) from None
     if calendar:
         values["hours"] = replace(values["hours"], calendar=calendar)
     kind = raw.get("offer_kind", "discount")
     if kind not in ("discount", "bonus"):
-        raise ConfigError(f"{where}: `desk.offer_kind` is {kind!r}", 'use "discount" or "bonus"')
+        raise ConfigError(_("{where}: `desk.offer_kind` is {kind!r}").format(where=where, kind=kind),
+                          _('use "discount" or "bonus"'))
     values["offer_kind"] = kind
     channel = raw.get("channel", "")
     if not isinstance(channel, str):
-        raise ConfigError(f"{where}: `desk.channel` must be a channel name", 'write e.g. channel = "email"')
+        raise ConfigError(_("{where}: `desk.channel` must be a channel name").format(where=where),
+                          _('write e.g. channel = "email"'))
     values["channel"] = channel
     templates = {k: k for k in TEMPLATE_PURPOSES}
     given = raw.get("templates", {})
     if not isinstance(given, Mapping):
-        raise ConfigError(f"{where}: `desk.templates` must be a table", 'write [desk.templates] unreachable = "..."')
+        raise ConfigError(_("{where}: `desk.templates` must be a table").format(where=where),
+                          _('write [desk.templates] unreachable = "..."'))
     for key, name in given.items():
         if key not in TEMPLATE_PURPOSES:
-            raise ConfigError(f"{where}: `desk.templates.{key}` is not a desk message",
-                              f"use one of: {', '.join(TEMPLATE_PURPOSES)}")
+            raise ConfigError(_("{where}: `desk.templates.{key}` is not a desk message").format(where=where, key=key),
+                              _("use one of: {choices}").format(choices=", ".join(TEMPLATE_PURPOSES)))
         if not isinstance(name, str) or not name:
-            raise ConfigError(f"{where}: `desk.templates.{key}` must be a template name", f'write {key} = "{key}"')
+            raise ConfigError(_("{where}: `desk.templates.{key}` must be a template name").format(where=where, key=key),
+                              _('write {key} = "{value}"').format(key=key, value=key))
         templates[key] = name
     values["templates"] = templates
     return DeskSettings(**values)

@@ -16,6 +16,7 @@ from unpaid.desk.claiming import check_holder
 from unpaid.desk.journal import DESK, claim_effect, finish_effect, note
 from unpaid.desk.rules import CallFacts, OutcomeOptions, Plan, plan_outcome, postpone_limit
 from unpaid.errors import InputError, UnpaidError
+from unpaid.i18n import _
 from unpaid.model import Customer, normalize_phone
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def call_facts(store: "Store", order_id: str) -> tuple[CallFacts, date | None]:
     promise = None
     if calls and calls[-1][0] == "promised" and calls[-1][2].get("promised_on"):
         promise = date.fromisoformat(calls[-1][2]["promised_on"])
-    gave_up = max((at for _, at, data in calls if data.get("given_up")), default=None)
+    gave_up = max((at for _outcome, at, data in calls if data.get("given_up")), default=None)
     return CallFacts([(o, at) for o, at, _ in calls], gave_up), promise
 
 
@@ -58,14 +59,16 @@ def record_outcome(store: "Store", connector: Callable[[], "Connector"], order: 
     from unpaid.actions import change_status
 
     check_holder(store, order, manager, now)
-    facts, _ = call_facts(store, order.id)
+    facts, _promise = call_facts(store, order.id)
     plan = plan_outcome(text, opts, facts, now, settings, zone, cancel_reasons)
     actor = f"manager:{manager}"
-    done = Done(plan.summary, plan=plan)
+    done = Done(plan.said, plan=plan)
     if plan.status is not None and plan.status is not order.status:
         change_status(store, connector(), order, plan.status, actor=actor, now=now, reason=plan.reason,
                       playbook=DESK, command=command, data={"outcome": plan.outcome})
-    summary = f"call: {plan.summary}" + (f" — {opts.comment}" if opts.comment else "")
+    summary = f"call: {plan.summary}" + (f" — {opts.comment}" if opts.comment else "")  # the history's: English
+    # The source's comment is read by the shop's people: in the active language.
+    said = _("call: {summary}").format(summary=plan.said) + (f" — {opts.comment}" if opts.comment else "")
     with store.transaction():
         note(store, order.id, actor=actor, kind="call", summary=summary, now=now, data=plan.data, command=command)
         _reschedule(store, order.id, manager, now, plan, finished=plan.status is not None
@@ -74,10 +77,10 @@ def record_outcome(store: "Store", connector: Callable[[], "Connector"], order: 
     if settings.comments_to_source:
         # The outcome is recorded whatever happens here: a source that refuses the comment costs a note.
         try:
-            if push_comment(store, connector(), order, f"{manager}: {summary}", now):
-                done.notes.append("the outcome is in the order's comments at the source too")
+            if push_comment(store, connector(), order, f"{manager}: {said}", now):
+                done.notes.append(_("the outcome is in the order's comments at the source too"))
         except UnpaidError as exc:  # ConnectorError included
-            done.notes.append(f"the outcome was not added to the comments at the source: {exc}")
+            done.notes.append(_("the outcome was not added to the comments at the source: {error}").format(error=exc))
     return done
 
 
@@ -144,13 +147,14 @@ def postpone(store: "Store", order: "Order", manager: str, until: datetime, now:
     check_holder(store, order, manager, now)
     when = until.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if until <= now:
-        raise InputError(f"postponing to {when}, which is not in the future", "give --days N or a later --until")
-    _, promise = call_facts(store, order.id)
+        raise InputError(_("postponing to {when}, which is not in the future").format(when=when),
+                         _("give --days N or a later --until"))
+    _facts, promise = call_facts(store, order.id)
     limit = postpone_limit(promise, settings, zone)
     if limit is not None and until > limit and not force:
-        raise InputError(f"{order.id} was promised for {promise}; postponing to {when} is too late "
-                         f"(at most {limit.astimezone(zone):%Y-%m-%d %H:%M})",
-                         "a promise is followed up within days: pick an earlier date, or add --force")
+        raise InputError(_("{order} was promised for {day}; postponing to {when} is too late (at most {limit})").format(
+            order=order.id, day=promise, when=when, limit=f"{limit.astimezone(zone):%Y-%m-%d %H:%M}"),
+            _("a promise is followed up within days: pick an earlier date, or add --force"))
     desk, tasks = DeskStore(store), Tasks(store)
     with store.transaction():
         open_tasks = desk.open_tasks(order.id)
@@ -162,7 +166,7 @@ def postpone(store: "Store", order: "Order", manager: str, until: datetime, now:
         note(store, order.id, actor=f"manager:{manager}", kind="postpone", summary=f"postponed to {when}", now=now,
              data={"until": until}, command=command)
         store.claims.release(order.id, manager)
-    return Done(f"{order.id}: next call {when}")
+    return Done(_("{order}: next call {when}").format(order=order.id, when=when))
 
 
 def comment(store: "Store", connector: "Connector | None", order: "Order", manager: str, text: str,
@@ -174,15 +178,14 @@ def comment(store: "Store", connector: "Connector | None", order: "Order", manag
     """
     text = text.strip()
     if not text:
-        raise InputError("the comment is empty", "write what happened, e.g. \"asked to call after 18:00\"")
+        raise InputError(_("the comment is empty"), _("write what happened, e.g. \"asked to call after 18:00\""))
     pushed = push_comment(store, connector, order, text, now)
     note(store, order.id, actor=f"manager:{manager}", kind="comment", summary=text, now=now, command=command)
-    done = Done(f"{order.id}: comment saved")
     if not pushed:
-        done.notes.append(f"the source of {order.id} does not take comments; kept in unpaid only")
+        done = Done(_("{order}: comment saved").format(order=order.id))
+        done.notes.append(_("the source of {order} does not take comments; kept in unpaid only").format(order=order.id))
         return done
-    done.summary += " and added in the source"
-    return done
+    return Done(_("{order}: comment saved and added in the source").format(order=order.id))
 
 
 def validate_contact(phone: str | None, email: str | None, name: str | None, address: str | None,
@@ -192,20 +195,23 @@ def validate_contact(phone: str | None, email: str | None, name: str | None, add
     if phone is not None:
         normalized = normalize_phone(phone, default_country)
         if normalized is None:
-            raise InputError(f"--phone {phone!r} is not a phone number",
-                             f"give 7-15 digits, e.g. +{default_country}9991234567")
+            raise InputError(_("--phone {phone!r} is not a phone number").format(phone=phone),
+                             _("give 7-15 digits, e.g. +{country}9991234567").format(country=default_country))
         changes["phone"] = normalized
     if email is not None:
         if not EMAIL.match(email.strip()):
-            raise InputError(f"--email {email!r} is not an e-mail address", "e.g. anna@example.com")
+            raise InputError(_("--email {email!r} is not an e-mail address").format(email=email),
+                             _("e.g. anna@example.com"))
         changes["email"] = email.strip().lower()
+    fixes = {"name": _("give the name, or leave the option out"),
+             "address": _("give the address, or leave the option out")}
     for option, value in (("name", name), ("address", address)):
         if value is not None:
             if not value.strip():
-                raise InputError(f"--{option} is empty", f"give the {option}, or leave the option out")
+                raise InputError(_("--{option} is empty").format(option=option), fixes[option])
             changes[option] = value.strip()
     if not changes:
-        raise InputError("nothing to change", "give --phone, --email, --name or --address")
+        raise InputError(_("nothing to change"), _("give --phone, --email, --name or --address"))
     return changes
 
 
@@ -216,7 +222,9 @@ def edit(store: "Store", connector: "Connector | None", order: "Order", manager:
     from unpaid.store.desk import DeskStore
 
     contact = {k: changes.get(k) for k in ("email", "phone", "name")}
-    done = Done(f"{order.id}: " + ", ".join(f"{k} → {v}" for k, v in changes.items()))
+    english = ", ".join(f"{k} → {v}" for k, v in changes.items())  # the history's: English field names
+    fields = {"phone": _("phone"), "email": _("email"), "name": _("name"), "address": _("address")}
+    done = Done(f"{order.id}: " + ", ".join(f"{fields.get(k, k)} → {v}" for k, v in changes.items()))
     pushed = False
     if any(contact.values()):
         if connector is not None and Capability.UPDATE_CONTACT in connector.spec.capabilities:
@@ -229,10 +237,10 @@ def edit(store: "Store", connector: "Connector | None", order: "Order", manager:
             finish_effect(store, key, run_id, now, result={"fields": sorted(k for k, v in contact.items() if v)})
             pushed = True
         else:
-            done.notes.append(f"the source of {order.id} cannot take contact changes: change it there too, "
-                              "or the next sync brings the old value back")
+            done.notes.append(_("the source of {order} cannot take contact changes: change it there too, or the "
+                                "next sync brings the old value back").format(order=order.id))
     if "address" in changes:
-        done.notes.append("the address is kept in unpaid only (sources take phone, e-mail and name)")
+        done.notes.append(_("the address is kept in unpaid only (sources take phone, e-mail and name)"))
     c = order.customer
     new = Customer(contact["email"] or c.email, contact["phone"] or c.phone, contact["name"] or c.name)
     old = {"email": c.email, "phone": c.phone, "name": c.name, "address": order.extra.get("address")}
@@ -240,7 +248,7 @@ def edit(store: "Store", connector: "Connector | None", order: "Order", manager:
         store.orders.set_contact(order.id, customer_key=new.key, **contact)
         if "address" in changes:
             DeskStore(store).set_address(order.id, changes["address"])
-        note(store, order.id, actor=f"manager:{manager}", kind="edit", summary=done.summary.split(": ", 1)[1],
+        note(store, order.id, actor=f"manager:{manager}", kind="edit", summary=english,
              now=now, command=command,
              data={"changes": {k: {"from": old.get(k), "to": v} for k, v in changes.items()}, "pushed": pushed})
     return done
