@@ -60,7 +60,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix":
               show_envvar=True, help="Output format for data [default: table].")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr; tracebacks on errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Only data on stdout; no progress or summaries.")
-@click.version_option(__version__, "--version", prog_name="unpaid")
+@click.version_option(__version__, "--version", prog_name="unpaid", help="Show the version and exit.")
 @click.pass_context
 def cli(ctx: click.Context, config, db, now, fmt, verbose, quiet):
     """unpaid — turn unpaid orders into paid ones.

@@ -243,19 +243,20 @@ def _dedupe(app: "App", shop: "App") -> int:
     import json
 
     out, err = io.StringIO(), io.StringIO()
+    tables, notes = shop.stdout, shop.stderr  # asked for JSON, the tour's tables go to stderr
     shop.stdout, shop.stderr = out, err
     try:
         code = _run(shop, "dedupe", ["--apply", "--format", "jsonl"])
     finally:
-        shop.stdout, shop.stderr = app.stdout, app.stderr
+        shop.stdout, shop.stderr = tables, notes
     for row in map(json.loads, out.getvalue().splitlines()):
         who = row["customer"]["name"] or row["customer"]["key"] or ""
         result = f"  [{row['result']}]" if row.get("result") not in (None, "done") else ""
         action = ACTIONS.get(row["action"])
         click.echo(f"{row['id']:<13} {lookup(row['status_label']):<20} → {_(action) if action else row['action']}: "
-                   f"{_reason(row['reason'])} — {who}{result}", file=app.stdout)
-    app.stdout.flush()
-    app.stderr.write(err.getvalue())  # the command's summary, after the decisions it sums up
+                   f"{_reason(row['reason'])} — {who}{result}", file=tables)
+    tables.flush()
+    notes.write(err.getvalue())  # the command's summary, after the decisions it sums up
     return code
 
 
