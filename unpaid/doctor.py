@@ -174,7 +174,8 @@ def _store_check(db_path: Callable[[], Path]) -> Check:
                      .format(path=path, mode=mode), f"chmod 600 {path}", ExitCode.USAGE)
     if before != mode:
         return Check("store", WARN, _("{path} was readable by others (mode {before:04o}); "
-                                      "made it owner-only (mode {mode:04o})").format(path=path, before=before, mode=mode))
+                                      "made it owner-only (mode {mode:04o})")
+                     .format(path=path, before=before, mode=mode))
     return Check("store", OK, _("{path} (schema {schema}, WAL, mode {mode:04o})")
                  .format(path=path, schema=schema.LATEST, mode=mode))
 

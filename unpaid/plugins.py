@@ -153,7 +153,8 @@ class Plugins:
                                _("two plugins register the channel {name!r}: {other!r} and {plugin!r}"))
                     raise ConfigError(
                         message.format(name=spec.name, other=other, plugin=_plugin),
-                        _("uninstall one of them, or block one with UNPAID_BLOCK_PLUGINS={plugin}").format(plugin=_plugin),
+                        _("uninstall one of them, or block one with UNPAID_BLOCK_PLUGINS={plugin}")
+                        .format(plugin=_plugin),
                     )
                 found[spec.name] = (spec, _plugin)
                 if _plugin in self.info:

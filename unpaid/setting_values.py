@@ -26,8 +26,10 @@ def whole(settings: Mapping[str, Any], key: str, where: str, default: int, lo: i
     if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(_("{where} {key} = {value!r} is not a whole number").format(where=where, key=key, value=value),
-                          _("write e.g. {key} = {default} ({lo} to {hi})").format(key=key, default=default, lo=lo, hi=hi))
+        raise ConfigError(_("{where} {key} = {value!r} is not a whole number")
+                          .format(where=where, key=key, value=value),
+                          _("write e.g. {key} = {default} ({lo} to {hi})")
+                          .format(key=key, default=default, lo=lo, hi=hi))
     if not lo <= value <= hi:
         raise ConfigError(_("{where} {key} = {value} is out of range").format(where=where, key=key, value=value),
                           _("use a whole number from {lo} to {hi}").format(lo=lo, hi=hi))

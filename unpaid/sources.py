@@ -58,7 +58,8 @@ def load_secrets(name: str, spec_settings: "tuple[Setting, ...]", required: bool
             found[s.key] = value
         elif s.required and required:
             raise ConfigError(_("no {key} stored for {name!r} ({help})").format(key=s.key, name=name, help=s.help),
-                              _("run `unpaid auth set {name}` or set {var}").format(name=name, var=env_var(name, s.key)))
+                              _("run `unpaid auth set {name}` or set {var}")
+                              .format(name=name, var=env_var(name, s.key)))
     return found
 
 

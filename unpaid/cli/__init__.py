@@ -127,8 +127,8 @@ def _run(args: list[str], stdout) -> object:
              ExitCode.INTERRUPTED, stdout_used=stdout.used)
     except click.ClickException as exc:
         exc.show()
-        fail(_("Error: {message}").format(message=exc.format_message()), ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code,
-             shown=True, stdout_used=stdout.used)
+        fail(_("Error: {message}").format(message=exc.format_message()),
+             ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code, shown=True, stdout_used=stdout.used)
     except BrokenPipeError:
         quiet_exit(ExitCode.OK)  # `unpaid orders | head`: the reader left; not an error worth a message
     except OSError as exc:

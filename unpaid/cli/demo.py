@@ -269,7 +269,9 @@ def _reason(text: str) -> str:
             continue
         if message is None:
             n = int(found["n"])
-            return ngettext("kept the newest of {n} actual orders", "kept the newest of {n} actual orders", n).format(n=n)
+            # English keeps "orders" for one: the forms are for languages that need them
+            return ngettext("kept the newest of {n} actual orders", "kept the newest of {n} actual orders",
+                            n).format(n=n)
         return _(message).format(**found.groupdict())
     return lookup(text)
 
