@@ -203,3 +203,10 @@ def test_help_in_one_language_then_another_in_the_same_process(cli):
     assert "Show this message and exit." in english and "Показать" not in english
     assert "Показать версию и выйти." in cli("--help", env=RU).stdout
     assert "Show the version and exit." in cli("--help").stdout
+
+
+def test_a_command_in_russian_leaves_the_process_speaking_as_before(cli):
+    from unpaid.i18n import _, active
+
+    assert cli("--help", env=RU).exit_code == 0
+    assert active() == "en" and _("Error: {message}") == "Error: {message}"

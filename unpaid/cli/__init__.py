@@ -100,6 +100,18 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(args: list[str], stdout) -> object:
+    """Invoke the command in its language; the one spoken before is spoken again after (tests run many
+    invocations in one process)."""
+    from unpaid import i18n
+
+    before = i18n.active()
+    try:
+        return _invoke(args, stdout)
+    finally:
+        i18n.activate(before)
+
+
+def _invoke(args: list[str], stdout) -> object:
     """Invoke the command; every way it can end badly exits here with its code and one line."""
     import errno
     from functools import partial
