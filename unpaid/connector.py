@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable, Container, Iterator, Mapping, Sequence
 
 from unpaid.errors import ExitCode, UnpaidError
+from unpaid.i18n import _
 
 if TYPE_CHECKING:
     from unpaid.model import Order, Status
@@ -179,7 +180,7 @@ class Connector:
             self.fetch_order("unpaid-doctor-probe-0")
         except NotFound:
             pass
-        return "reachable; credentials accepted"
+        return _("reachable; credentials accepted")
 
     def fetch_orders(self, since: str | None) -> Iterator[Page]:
         """Yield pages of orders changed since the bookmark (all orders when None)."""
@@ -323,6 +324,6 @@ class NotSupported(ConnectorError):
 
     def __init__(self, source: str, capability: Capability | str):
         cap = capability.value if isinstance(capability, Capability) else capability
-        super().__init__(source, f"this source cannot {cap}",
-                         "check `unpaid plugins` for what each connector can do")
+        super().__init__(source, _("this source cannot {capability}").format(capability=cap),
+                         _("check `unpaid plugins` for what each connector can do"))
         self.capability = cap

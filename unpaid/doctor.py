@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from unpaid.errors import ExitCode, UnpaidError
-from unpaid.output import plural
+from unpaid.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from unpaid.config import Config
@@ -54,13 +54,15 @@ def run_checks(load_config: Callable[[], "Config"], get_plugins: Callable[[], "P
         config = None
     else:
         if config.path is None:
-            yield Check("config", FAIL, "no unpaid.toml in this folder or the user config dir",
-                        "create one with `unpaid init`, or pass --config FILE", ExitCode.USAGE)
+            yield Check("config", FAIL, _("no unpaid.toml in this folder or the user config dir"),
+                        _("create one with `unpaid init`, or pass --config FILE"), ExitCode.USAGE)
         else:
-            yield Check("config", OK, f"{config.path}: {plural(len(config.sources), 'source')}")
+            count = len(config.sources)
+            yield Check("config", OK, ngettext("{path}: {n} source", "{path}: {n} sources", count)
+                        .format(path=config.path, n=count))
     try:
         plugins = get_plugins()
-        connectors, _ = plugins.connectors, plugins.channels
+        connectors, _channels = plugins.connectors, plugins.channels
     except UnpaidError as exc:
         yield _fail("plugins", exc)
         plugins = None
@@ -82,8 +84,10 @@ def run_checks(load_config: Callable[[], "Config"], get_plugins: Callable[[], "P
 
 def _plugin_checks(plugins: "Plugins", connectors: dict) -> Iterator[Check]:
     names = sorted(n for n, i in plugins.info.items() if not i.default)
-    types = ", ".join(sorted(connectors)) or "none"
-    yield Check("plugins", OK, f"{len(names)} loaded ({', '.join(names) or 'none'}); connector types: {types}")
+    none = _("none")
+    types = ", ".join(sorted(connectors)) or none
+    yield Check("plugins", OK, _("{n} loaded ({names}); connector types: {types}")
+                .format(n=len(names), names=", ".join(names) or none, types=types))
     for problem in plugins.problems:
         yield Check(f"plugin {problem.plugin}", FAIL, problem.error, problem.fix, ExitCode.USAGE)
 
@@ -106,10 +110,10 @@ def _source_checks(config: "Config", plugins: "Plugins", name: str, online: bool
     except UnpaidError as exc:
         yield _fail(f"{label}: settings", exc)
         return
-    held = ", ".join(sorted(secrets)) or "none needed"
-    yield Check(f"{label}: settings", OK, f"settings valid; secrets: {held}")
+    held = ", ".join(sorted(secrets)) or _("none needed")
+    yield Check(f"{label}: settings", OK, _("settings valid; secrets: {held}").format(held=held))
     if not online:
-        yield Check(f"{label}: online", SKIP, "not checked", "run `unpaid doctor --online` to call the source")
+        yield Check(f"{label}: online", SKIP, _("not checked"), _("run `unpaid doctor --online` to call the source"))
         return
     yield _online_check(config, plugins, name, label, db_path)
 
@@ -122,7 +126,7 @@ def _online_check(config: "Config", plugins: "Plugins", name: str, label: str, d
         with open_connector(config, name, plugins, db_path=db_path()) as connector:
             overridden = type(connector).probe is not Connector.probe
             if not overridden and Capability.FETCH_ONE not in connector.spec.capabilities:
-                return Check(f"{label}: online", SKIP, "the connector offers no cheap read to test with")
+                return Check(f"{label}: online", SKIP, _("the connector offers no cheap read to test with"))
             said = connector.probe()
     except UnpaidError as exc:
         return _fail(f"{label}: online", exc)
@@ -139,15 +143,16 @@ def _channel_checks(config: "Config", plugins: "Plugins", name: str, online: boo
         yield Check(f"{label}: settings", FAIL, f"{p.where}: {p.message}", p.fix, int(p.exit_code))
     if problems:
         return
-    yield Check(f"{label}: settings", OK, f"{config.section('channels')[name].get('type')}: settings valid")
+    yield Check(f"{label}: settings", OK, _("{type}: settings valid")
+                .format(type=config.section("channels")[name].get("type")))
     if not online:
-        yield Check(f"{label}: online", SKIP, "not checked", "run `unpaid doctor --online` to connect to it")
+        yield Check(f"{label}: online", SKIP, _("not checked"), _("run `unpaid doctor --online` to connect to it"))
         return
     problems = check_channel(config, name, plugins, online=True)
     for p in problems:
         yield Check(f"{label}: online", FAIL, f"{p.where}: {p.message}", p.fix, int(p.exit_code))
     if not problems:
-        yield Check(f"{label}: online", OK, "reachable; nothing was sent")
+        yield Check(f"{label}: online", OK, _("reachable; nothing was sent"))
 
 
 def _store_check(db_path: Callable[[], Path]) -> Check:
@@ -156,7 +161,8 @@ def _store_check(db_path: Callable[[], Path]) -> Check:
     try:
         path = db_path()
         if not path.exists():
-            return Check("store", OK, f"{path} does not exist yet; the first `unpaid sync` creates it")
+            return Check("store", OK, _("{path} does not exist yet; the first `unpaid sync` creates it")
+                         .format(path=path))
         before = path.stat().st_mode & 0o777
         with Store.open(path, create=False):
             pass  # opening migrates, insists on WAL and makes the file owner-only, or raises a StoreError
@@ -164,12 +170,14 @@ def _store_check(db_path: Callable[[], Path]) -> Check:
     except UnpaidError as exc:
         return _fail("store", exc)
     if mode & 0o077:
-        return Check("store", FAIL, f"{path} is readable by others (mode {mode:04o}); it holds customers' contacts",
-                     f"chmod 600 {path}", ExitCode.USAGE)
+        return Check("store", FAIL, _("{path} is readable by others (mode {mode:04o}); it holds customers' contacts")
+                     .format(path=path, mode=mode), f"chmod 600 {path}", ExitCode.USAGE)
     if before != mode:
-        return Check("store", WARN, f"{path} was readable by others (mode {before:04o}); "
-                                    f"made it owner-only (mode {mode:04o})")
-    return Check("store", OK, f"{path} (schema {schema.LATEST}, WAL, mode {mode:04o})")
+        return Check("store", WARN, _("{path} was readable by others (mode {before:04o}); "
+                                      "made it owner-only (mode {mode:04o})")
+                     .format(path=path, before=before, mode=mode))
+    return Check("store", OK, _("{path} (schema {schema}, WAL, mode {mode:04o})")
+                 .format(path=path, schema=schema.LATEST, mode=mode))
 
 
 def _keyring_check() -> Check:
@@ -177,7 +185,7 @@ def _keyring_check() -> Check:
 
     backend = keyring_backend()
     if backend.startswith("unavailable") or backend.startswith(("keyring.backends.fail", "keyring.backends.null")):
-        return Check("keyring", WARN, f"no usable keyring backend ({backend})",
-                     "set secrets as UNPAID_SECRET_<SOURCE>_<KEY> environment variables, "
-                     "or `pip install keyrings.alt`")
+        return Check("keyring", WARN, _("no usable keyring backend ({backend})").format(backend=backend),
+                     _("set secrets as UNPAID_SECRET_<SOURCE>_<KEY> environment variables, "
+                       "or `pip install keyrings.alt`"))
     return Check("keyring", OK, backend)

@@ -28,6 +28,8 @@ from typing import Any, Callable, Mapping
 import httpx
 import stamina
 
+from unpaid.i18n import _
+
 from unpaid.connector import (
     AuthFailed, ConnectorError, InvalidData, NotFound, RateLimited, Temporary,
 )
@@ -90,35 +92,41 @@ def status_error(source: str, response: httpx.Response) -> ConnectorError | None
     where = f"{response.request.method} {safe_url(response.request.url)}"
     if 300 <= code < 400:
         target = safe_url(response.headers.get("Location", "?"))
-        return ConnectorError(source, f"{where} was redirected ({code}) to {target}",
-                              "point base_url at the address the account redirects to (its own domain)")
+        return ConnectorError(source, _("{call} was redirected ({code}) to {target}").format(
+                                  call=where, code=code, target=target),
+                              _("point base_url at the address the account redirects to (its own domain)"))
     if code in (401, 403):
-        return AuthFailed(source, f"{where} was refused ({code})",
-                          f"check the key with `unpaid auth set {source}` and that it has the needed rights")
+        return AuthFailed(source, _("{call} was refused ({code})").format(call=where, code=code),
+                          _("check the key with `unpaid auth set {source}` and that it has the needed rights")
+                          .format(source=source))
     if code == 404:
-        return NotFound(source, f"{where} found nothing (404)", "check base_url and the id")
+        return NotFound(source, _("{call} found nothing (404)").format(call=where), _("check base_url and the id"))
     if code == 429:
         wait = retry_after(response)
-        hint = f"wait {wait:.0f}s" if wait is not None else "wait a little"
-        error = RateLimited(source, f"{where} was rate limited (429)", f"{hint} and run again", retry_after=wait)
+        fix = (_("wait {seconds:.0f}s and run again").format(seconds=wait) if wait is not None
+               else _("wait a little and run again"))
+        error = RateLimited(source, _("{call} was rate limited (429)").format(call=where), fix, retry_after=wait)
         error.sent = False  # refused before handling: safe to repeat
         return error
     if code >= 500:
-        error = Temporary(source, f"{where} failed on the server ({code})", "try again later")
+        error = Temporary(source, _("{call} failed on the server ({code})").format(call=where, code=code),
+                          _("try again later"))
         error.retry_after = retry_after(response)
         error.sent = code != 503  # 503: the server refused to handle it, so even a POST may be repeated
         return error
-    return InvalidData(source, f"{where} was rejected ({code}): {redact(response.text[:200])}",
-                       "check the values sent; this is likely a bug in the connector")
+    return InvalidData(source, _("{call} was rejected ({code}): {body}").format(
+                           call=where, code=code, body=redact(response.text[:200])),
+                       _("check the values sent; this is likely a bug in the connector"))
 
 
 def _transport_error(source: str, request: httpx.Request, exc: httpx.TransportError) -> Temporary:
     where = f"{request.method} {safe_url(request.url)}"
     if isinstance(exc, httpx.TimeoutException):
-        what = f"timed out ({type(exc).__name__})"
+        message = _("{call} timed out ({error})").format(call=where, error=type(exc).__name__)
     else:
-        what = f"failed: {type(exc).__name__}: {redact(str(exc)) or 'connection error'}"
-    error = Temporary(source, f"{where} {what}", "check the network and that the service is up, then run again")
+        message = _("{call} failed: {type}: {error}").format(call=where, type=type(exc).__name__,
+                                                             error=redact(str(exc)) or _("connection error"))
+    error = Temporary(source, message, _("check the network and that the service is up, then run again"))
     error.retry_after = None
     error.sent = not isinstance(exc, httpx.ConnectError)  # ConnectError: nothing reached the server
     return error
@@ -262,8 +270,11 @@ def json_body(source: str, response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         where = f"{response.request.method} {safe_url(response.request.url)}"
-        start = redact(response.text[:80].strip()) or "an empty body"
-        exc = InvalidData(source, f"{where} answered with something that is not JSON: {start!r}",
-                          "the service may be down or behind a proxy; try again later")
+        body = redact(response.text[:80].strip())
+        exc = InvalidData(source, _("{call} answered with something that is not JSON: {start!r}").format(
+                              call=where, start=body) if body else
+                          _("{call} answered with something that is not JSON: {start}").format(
+                              call=where, start=repr(_("an empty body"))),
+                          _("the service may be down or behind a proxy; try again later"))
         exc.retryable = True  # a maintenance or proxy page: a run defers the action instead of giving up
         raise exc from None

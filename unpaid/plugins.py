@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import pluggy
 
+from unpaid.i18n import _
+
 from unpaid import hookspecs
 from unpaid.errors import ConfigError
 
@@ -54,7 +56,8 @@ class PluginProblem:
     fix: str
 
     def __str__(self) -> str:
-        return f"plugin {self.plugin!r} is broken: {self.error} — {self.fix}"
+        return _("plugin {plugin!r} is broken: {error} — {fix}").format(plugin=self.plugin, error=self.error,
+                                                                         fix=self.fix)
 
 
 @dataclass
@@ -88,21 +91,24 @@ class Plugins:
         connector is then most likely installed and broken, not missing."""
         specs = self.connectors
         if type_name not in specs:
-            known = ", ".join(sorted(specs)) or "none installed"
+            known = ", ".join(sorted(specs)) or _("none installed")
             broken = self.broken_for(type_name)
             if broken:
                 p = broken[0]
                 what = f"{p.plugin!r}" + (f" ({p.distribution} {p.version})" if p.distribution else "")
                 likely = p.plugin == type_name or p.distribution == f"unpaid-{type_name}"
-                lead = "its plugin" if likely else "a plugin that may provide it,"
+                message = (_("no connector of type {type!r}: its plugin {plugin} is installed but failed to load: "
+                             "{error}") if likely else
+                           _("no connector of type {type!r}: a plugin that may provide it, {plugin} is installed but "
+                             "failed to load: {error}"))
                 raise ConfigError(
-                    f"no connector of type {type_name!r}: {lead} {what} is installed but failed to load: {p.error}",
-                    f"{p.fix}; UNPAID_PLUGINS_STRICT=1 shows the traceback",
+                    message.format(type=type_name, plugin=what, error=p.error),
+                    _("{fix}; UNPAID_PLUGINS_STRICT=1 shows the traceback").format(fix=p.fix),
                 )
             raise ConfigError(
-                f"no connector of type {type_name!r} (installed: {known})",
-                f"install its plugin, e.g. `unpaid install unpaid-{type_name}` (from a checkout of unpaid: "
-                f"`unpaid install ./plugins/{type_name}`), then check `unpaid plugins`",
+                _("no connector of type {type!r} (installed: {known})").format(type=type_name, known=known),
+                _("install its plugin, e.g. `unpaid install unpaid-{type}` (from a checkout of unpaid: "
+                  "`unpaid install ./plugins/{type}`), then check `unpaid plugins`").format(type=type_name),
             )
         return specs[type_name]
 
@@ -115,9 +121,9 @@ class Plugins:
         """Return the spec for a channel type or raise a ConfigError naming the fix."""
         specs = self.channels
         if type_name not in specs:
-            known = ", ".join(sorted(specs)) or "none installed"
-            raise ConfigError(f"no channel of type {type_name!r} (installed: {known})",
-                              "fix the channel's `type` or install the plugin that provides it")
+            known = ", ".join(sorted(specs)) or _("none installed")
+            raise ConfigError(_("no channel of type {type!r} (installed: {known})").format(type=type_name, known=known),
+                              _("fix the channel's `type` or install the plugin that provides it"))
         return specs[type_name]
 
     def add_commands(self, cli: Any) -> None:
@@ -142,9 +148,13 @@ class Plugins:
             def register(spec: Any, _plugin: str = plugin) -> None:
                 if spec.name in found:
                     other = found[spec.name][1]
+                    message = (_("two plugins register the connector {name!r}: {other!r} and {plugin!r}")
+                               if kind == "connectors" else
+                               _("two plugins register the channel {name!r}: {other!r} and {plugin!r}"))
                     raise ConfigError(
-                        f"two plugins register the {kind[:-1]} {spec.name!r}: {other!r} and {_plugin!r}",
-                        f"uninstall one of them, or block one with UNPAID_BLOCK_PLUGINS={_plugin}",
+                        message.format(name=spec.name, other=other, plugin=_plugin),
+                        _("uninstall one of them, or block one with UNPAID_BLOCK_PLUGINS={plugin}")
+                        .format(plugin=_plugin),
                     )
                 found[spec.name] = (spec, _plugin)
                 if _plugin in self.info:
@@ -204,8 +214,9 @@ trace = _trace  # for the core's calls into plugin code beyond the hooks (a spec
 
 def _fix(distribution: str | None) -> str:
     if distribution:
-        return f"upgrade or remove it: `pip install -U {distribution}` or `pip uninstall {distribution}`"
-    return "fix the plugin, or block it with UNPAID_BLOCK_PLUGINS"
+        return _("upgrade or remove it: `pip install -U {distribution}` or `pip uninstall {distribution}`").format(
+            distribution=distribution)
+    return _("fix the plugin, or block it with UNPAID_BLOCK_PLUGINS")
 
 
 def _names(value: str | None) -> set[str] | None:
@@ -254,8 +265,9 @@ def load(
         unknown = wanted - known
         if unknown:
             raise ConfigError(
-                f"UNPAID_LOAD_PLUGINS names {', '.join(sorted(unknown))}, which is not installed",
-                f"use names from `unpaid plugins` (installed: {', '.join(sorted(known)) or 'none'})",
+                _("UNPAID_LOAD_PLUGINS names {names}, which is not installed").format(names=", ".join(sorted(unknown))),
+                _("use names from `unpaid plugins` (installed: {known})").format(
+                    known=", ".join(sorted(known)) or _("none")),
             )
     for ep in eps:
         dist = _dist_name(ep)
@@ -275,7 +287,8 @@ def _register(plugins: Plugins, name: str, loader: Callable[[], object], info: P
     if pm.has_plugin(name) or pm.is_blocked(name):
         if pm.has_plugin(name):
             plugins.problems.append(PluginProblem(name, info.distribution, info.version,
-                                                  "a plugin of that name is already loaded", _fix(info.distribution)))
+                                                  _("a plugin of that name is already loaded"),
+                                                  _fix(info.distribution)))
         return
     origin = f" ({info.distribution} {info.version})" if info.distribution and not info.default else ""
     _trace(f"loading {name}{origin}")
@@ -325,7 +338,7 @@ def get_plugins() -> Plugins:
     if _current is None:
         _current = load()
         for problem in _current.problems:
-            print(f"Warning: {problem}", file=sys.stderr)
+            print(_("Warning: {message}").format(message=problem), file=sys.stderr)
     return _current
 
 

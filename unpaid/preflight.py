@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from unpaid.channel import Problem
 from unpaid.errors import ExitCode, UnpaidError
+from unpaid.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from unpaid.channel import Channel
@@ -24,14 +25,15 @@ def table_problems(config: "Config", name: str, plugins: "Plugins") -> list[Prob
     section = config.section("channels")
     body = section.get(name)
     if body is None:
-        known = ", ".join(sorted(section)) or "none"
-        return [Problem(name, None, f"is not configured (configured: {known})",
-                        f"add [channels.{name}] with a type (smtp, webhook, outbox)")]
+        known = ", ".join(sorted(section)) or _("none")
+        return [Problem(name, None, _("is not configured (configured: {known})").format(known=known),
+                        _("add [channels.{name}] with a type (smtp, webhook, outbox)").format(name=name))]
     if not isinstance(body, Mapping):
-        return [Problem(name, None, "must be a table", f"write [channels.{name}] and its settings below it")]
+        return [Problem(name, None, _("must be a table"),
+                        _("write [channels.{name}] and its settings below it").format(name=name))]
     channel_type = body.get("type")
     if not channel_type:
-        return [Problem(name, "type", "is missing", 'set type = "smtp", "webhook" or "outbox"')]
+        return [Problem(name, "type", _("is missing"), _('set type = "smtp", "webhook" or "outbox"'))]
     try:
         spec = plugins.channel_spec(str(channel_type))
     except UnpaidError as exc:
@@ -42,12 +44,14 @@ def table_problems(config: "Config", name: str, plugins: "Plugins") -> list[Prob
         if key == "type":
             continue
         if key not in by_key:
-            known = ", ".join(sorted(by_key)) or "none"
-            problems.append(Problem(name, key, f"is not a setting of {spec.name} channels (known: {known})",
-                                    "remove the key or fix its spelling"))
+            known = ", ".join(sorted(by_key)) or _("none")
+            problems.append(Problem(name, key, _("is not a setting of {type} channels (known: {known})").format(
+                                        type=spec.name, known=known),
+                                    _("remove the key or fix its spelling")))
         elif by_key[key].secret:
-            problems.append(Problem(name, key, "is a secret and must not be in the file",
-                                    f"remove it and run `unpaid auth set {name}` (or set {env_var(name, key)})"))
+            problems.append(Problem(name, key, _("is a secret and must not be in the file"),
+                                    _("remove it and run `unpaid auth set {name}` (or set {var})").format(
+                                        name=name, var=env_var(name, key))))
     return problems
 
 
@@ -74,8 +78,9 @@ def _checked(channel: "Channel", online: bool) -> list[Problem]:
     except UnpaidError as exc:
         return [Problem(channel.name, None, exc.message, exc.fix or "", exc.exit_code)]
     except Exception as exc:  # noqa: BLE001 - a plugin's bug in its check must not hide the other channels
-        return [Problem(channel.name, None, f"its check failed: {type(exc).__name__}: {exc}",
-                        "report it to the channel plugin's authors", ExitCode.FAILED)]
+        return [Problem(channel.name, None, _("its check failed: {type}: {error}").format(
+                            type=type(exc).__name__, error=exc),
+                        _("report it to the channel plugin's authors"), ExitCode.FAILED)]
 
 
 def worst(problems: Iterable[Problem]) -> int:
@@ -92,6 +97,11 @@ def require(config: "Config", names: Iterable[str], plugins: "Plugins", warn=Non
         for problem in problems:
             warn(str(problem))
     first = problems[0]
-    more = f" (and {len(problems) - 1} more problems above)" if len(problems) > 1 else ""
-    raise UnpaidError(f"{first.where}: {first.message}{more}", f"{first.fix}; nothing was sent",
+    message = f"{first.where}: {first.message}"
+    if len(problems) > 1:
+        more = len(problems) - 1
+        # English keeps "problems" for one: the forms are for languages that need them
+        message = ngettext("{message} (and {n} more problems above)", "{message} (and {n} more problems above)",
+                           more).format(message=message, n=more)
+    raise UnpaidError(message, _("{fix}; nothing was sent").format(fix=first.fix),
                       exit_code=ExitCode(worst(problems)))

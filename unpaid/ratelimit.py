@@ -30,7 +30,9 @@ def parse_rate(text: str) -> tuple[int, float]:
     """Parse ``"20/5s"`` or ``"100/1m"`` into (limit, period seconds); ValueError otherwise."""
     match = _SPEC.match(text or "")
     if not match or int(match.group(1)) < 1 or float(match.group(2)) <= 0:
-        raise ValueError(f"not a rate: {text!r}; write requests/period, e.g. 20/5s")
+        from unpaid.i18n import _
+
+        raise ValueError(_("not a rate: {text!r}; write requests/period, e.g. 20/5s").format(text=text))
     period = float(match.group(2)) * (60 if (match.group(3) or "s").startswith("m") else 1)
     return int(match.group(1)), period
 

@@ -12,6 +12,7 @@ import re
 from typing import Mapping
 
 from unpaid.errors import ConfigError
+from unpaid.i18n import _
 
 SERVICE = "unpaid"
 MASK = "***"
@@ -53,9 +54,10 @@ def set_secret(source: str, key: str, value: str) -> None:
     try:
         _keyring().set_password(SERVICE, f"{source}:{key}", value)
     except Exception as exc:  # noqa: BLE001 - keyring raises many backend-specific types
-        raise ConfigError(f"cannot store the secret in the system keyring ({type(exc).__name__})",
-                          f"set the environment variable {env_var(source, key)} instead, "
-                          "or install a keyring backend (e.g. `pip install keyrings.alt`)") from None
+        raise ConfigError(_("cannot store the secret in the system keyring ({error})").format(error=type(exc).__name__),
+                          _("set the environment variable {var} instead, "
+                            "or install a keyring backend (e.g. `pip install keyrings.alt`)").format(
+                              var=env_var(source, key))) from None
 
 
 def delete_secret(source: str, key: str) -> bool:

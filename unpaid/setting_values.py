@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from unpaid.errors import ConfigError
+from unpaid.i18n import _
 
 #: The longest wait, timeout or window a setting may give, in seconds: a week.
 MAX_SECONDS = 7 * 86400
@@ -25,9 +26,13 @@ def whole(settings: Mapping[str, Any], key: str, where: str, default: int, lo: i
     if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{where} {key} = {value!r} is not a whole number", f"write e.g. {key} = {default} ({lo} to {hi})")
+        raise ConfigError(_("{where} {key} = {value!r} is not a whole number")
+                          .format(where=where, key=key, value=value),
+                          _("write e.g. {key} = {default} ({lo} to {hi})")
+                          .format(key=key, default=default, lo=lo, hi=hi))
     if not lo <= value <= hi:
-        raise ConfigError(f"{where} {key} = {value} is out of range", f"use a whole number from {lo} to {hi}")
+        raise ConfigError(_("{where} {key} = {value} is out of range").format(where=where, key=key, value=value),
+                          _("use a whole number from {lo} to {hi}").format(lo=lo, hi=hi))
     return value
 
 
@@ -38,7 +43,8 @@ def seconds(settings: Mapping[str, Any], key: str, where: str, default: str, lo:
 
     value = _given(settings, key, default)
     if isinstance(value, bool):
-        raise ConfigError(f"{where} {key} = {value!r} is not a duration", f'write e.g. {key} = "{default}"')
+        raise ConfigError(_("{where} {key} = {value!r} is not a duration").format(where=where, key=key, value=value),
+                          _('write e.g. {key} = "{default}"').format(key=key, default=default))
     if isinstance(value, (int, float)):
         result = float(value)
     else:
@@ -49,10 +55,12 @@ def seconds(settings: Mapping[str, Any], key: str, where: str, default: str, lo:
             try:
                 result = parse_duration(text).total_seconds()
             except ValueError as exc:
-                raise ConfigError(f"{where} {key}: {exc}", f'write e.g. {key} = "{default}"') from None
+                raise ConfigError(f"{where} {key}: {exc}",
+                                  _('write e.g. {key} = "{default}"').format(key=key, default=default)) from None
     if not lo <= result <= hi:  # also false for nan
-        raise ConfigError(f"{where} {key} = {value!r} is out of range",
-                          f"use from {lo:g} to {hi:g} seconds, e.g. {key} = \"{default}\"")
+        raise ConfigError(_("{where} {key} = {value} is out of range").format(where=where, key=key, value=repr(value)),
+                          _('use from {lo:g} to {hi:g} seconds, e.g. {key} = "{default}"').format(
+                              lo=lo, hi=hi, key=key, default=default))
     return result
 
 
@@ -64,4 +72,5 @@ def zone(settings: Mapping[str, Any], key: str, where: str, default: str) -> Any
     try:
         return get_zone(str(value))
     except ValueError as exc:
-        raise ConfigError(f"{where} {key}: {exc}", f'write e.g. {key} = "{default}"') from None
+        raise ConfigError(f"{where} {key}: {exc}",
+                          _('write e.g. {key} = "{default}"').format(key=key, default=default)) from None

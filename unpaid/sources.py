@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from unpaid.config import Config
 from unpaid.errors import ConfigError
+from unpaid.i18n import _
 from unpaid.secrets import env_var, get_secret
 
 if TYPE_CHECKING:
@@ -26,18 +27,23 @@ def check_settings(where: str, name: str, settings: Mapping[str, Any], spec_sett
     by_key = {s.key: s for s in spec_settings}
     for key in settings:
         if key not in by_key:
-            known = ", ".join(sorted(by_key)) or "none"
-            raise ConfigError(f"{where}: `{kind}.{name}.{key}` is not a setting of this {kind[:-1]} (known: {known})",
-                              "remove the key or fix its spelling")
+            known = ", ".join(sorted(by_key)) or _("none")
+            message = (_("{where}: `{setting}` is not a setting of this channel (known: {known})") if kind == "channels"
+                       else _("{where}: `{setting}` is not a setting of this source (known: {known})"))
+            raise ConfigError(message.format(where=where, setting=f"{kind}.{name}.{key}", known=known),
+                              _("remove the key or fix its spelling"))
         if by_key[key].secret:
-            raise ConfigError(f"{where}: `{kind}.{name}.{key}` is a secret and must not be in the file",
-                              f"remove it and run `unpaid auth set {name}` (or set {env_var(name, key)})")
+            raise ConfigError(_("{where}: `{setting}` is a secret and must not be in the file").format(
+                                  where=where, setting=f"{kind}.{name}.{key}"),
+                              _("remove it and run `unpaid auth set {name}` (or set {var})").format(
+                                  name=name, var=env_var(name, key)))
     result = {s.key: s.default for s in spec_settings if not s.secret and s.default is not None}
     result.update(settings)
     for s in spec_settings:
         if s.required and not s.secret and result.get(s.key) in (None, ""):
-            raise ConfigError(f"{where}: `{kind}.{name}.{s.key}` is required ({s.help})",
-                              f"add {s.key} = ... under [{kind}.{name}]")
+            raise ConfigError(_("{where}: `{setting}` is required ({help})").format(
+                                  where=where, setting=f"{kind}.{name}.{s.key}", help=s.help),
+                              _("add {key} = ... under [{table}]").format(key=s.key, table=f"{kind}.{name}"))
     return result
 
 
@@ -51,8 +57,9 @@ def load_secrets(name: str, spec_settings: "tuple[Setting, ...]", required: bool
         if value:
             found[s.key] = value
         elif s.required and required:
-            raise ConfigError(f"no {s.key} stored for {name!r} ({s.help})",
-                              f"run `unpaid auth set {name}` or set {env_var(name, s.key)}")
+            raise ConfigError(_("no {key} stored for {name!r} ({help})").format(key=s.key, name=name, help=s.help),
+                              _("run `unpaid auth set {name}` or set {var}")
+                              .format(name=name, var=env_var(name, s.key)))
     return found
 
 
@@ -111,13 +118,14 @@ def open_channel(config: Config, name: str, plugins: "Plugins | None" = None, ch
     plugins = plugins or get_plugins()
     section = config.section("channels")
     if name not in section:
-        known = ", ".join(sorted(section)) or "none"
-        raise ConfigError(f"unknown channel {name!r} (configured in {config.where}: {known})",
-                          f"add [channels.{name}] with a type (smtp, webhook, outbox)")
+        known = ", ".join(sorted(section)) or _("none")
+        raise ConfigError(_("unknown channel {name!r} (configured in {where}: {known})").format(
+                              name=name, where=config.where, known=known),
+                          _("add [channels.{name}] with a type (smtp, webhook, outbox)").format(name=name))
     body = dict(section[name])
     channel_type = body.pop("type", None)
     if not channel_type:
-        raise config.error(f"channels.{name}.type", "is missing", 'set type = "smtp", "webhook" or "outbox"')
+        raise config.error(f"channels.{name}.type", _("is missing"), _('set type = "smtp", "webhook" or "outbox"'))
     spec = plugins.channel_spec(channel_type)
     settings = check_settings(config.where, name, body, spec.settings, "channels")
     settings["_config_dir"] = str(config.base_dir)

@@ -10,7 +10,7 @@ import click
 from unpaid import __version__
 from unpaid.cli.lazy import LazyGroup
 from unpaid.errors import ExitCode, UnpaidError
-from unpaid.i18n import N_
+from unpaid.i18n import N_, _
 
 #: name -> ("module:attribute", short help). Modules are imported only when their command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -60,7 +60,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix":
               show_envvar=True, help="Output format for data [default: table].")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr; tracebacks on errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Only data on stdout; no progress or summaries.")
-@click.version_option(__version__, "--version", prog_name="unpaid")
+@click.version_option(__version__, "--version", prog_name="unpaid", help="Show the version and exit.")
 @click.pass_context
 def cli(ctx: click.Context, config, db, now, fmt, verbose, quiet):
     """unpaid — turn unpaid orders into paid ones.
@@ -100,6 +100,18 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(args: list[str], stdout) -> object:
+    """Invoke the command in its language; the one spoken before is spoken again after (tests run many
+    invocations in one process)."""
+    from unpaid import i18n
+
+    before = i18n.active()
+    try:
+        return _invoke(args, stdout)
+    finally:
+        i18n.activate(before)
+
+
+def _invoke(args: list[str], stdout) -> object:
     """Invoke the command; every way it can end badly exits here with its code and one line."""
     import errno
     from functools import partial
@@ -119,27 +131,30 @@ def _run(args: list[str], stdout) -> object:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except UnpaidError as exc:
-        fail(f"Error: {exc}", exc.exit_code, exc, stdout_used=stdout.used)
+        fail(_("Error: {message}").format(message=exc), exc.exit_code, exc, stdout_used=stdout.used)
     except (KeyboardInterrupt, click.exceptions.Abort) as exc:
         name = exc.name if isinstance(exc, Interrupted) else "SIGINT"
-        fail(f"Interrupted by {name} — run the command again: finished actions are not repeated",
+        fail(_("Interrupted by {signal} — run the command again: finished actions are not repeated")
+             .format(signal=name),
              ExitCode.INTERRUPTED, stdout_used=stdout.used)
     except click.ClickException as exc:
         exc.show()
-        fail(f"Error: {exc.format_message()}", ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code,
-             shown=True, stdout_used=stdout.used)
+        fail(_("Error: {message}").format(message=exc.format_message()),
+             ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code, shown=True, stdout_used=stdout.used)
     except BrokenPipeError:
         quiet_exit(ExitCode.OK)  # `unpaid orders | head`: the reader left; not an error worth a message
     except OSError as exc:
         if exc.errno == errno.EPIPE:
             quiet_exit(ExitCode.OK)
-        fail(f"Error: unexpected OSError: {exc} — run again with -v for details and report it", ExitCode.FAILED,
+        fail(_("Error: unexpected OSError: {error} — run again with -v for details and report it").format(error=exc),
+             ExitCode.FAILED,
              exc, stdout_used=stdout.used)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback without -v
         damaged = _store_failure(exc, ctx)
         if damaged is not None:
-            fail(f"Error: {damaged}", damaged.exit_code, exc, stdout_used=stdout.used)
-        fail(f"Error: unexpected {type(exc).__name__}: {exc} — run again with -v for details and report it",
+            fail(_("Error: {message}").format(message=damaged), damaged.exit_code, exc, stdout_used=stdout.used)
+        fail(_("Error: unexpected {type}: {error} — run again with -v for details and report it")
+             .format(type=type(exc).__name__, error=exc),
              ExitCode.FAILED, exc, stdout_used=stdout.used)
 
 

@@ -12,6 +12,7 @@ import click
 from unpaid.cli.answer import answer
 from unpaid.cli.options import complete_source, format_option
 from unpaid.errors import ConfigError, InputError
+from unpaid.i18n import LANGUAGES, N_, _, ngettext
 
 if TYPE_CHECKING:
     from unpaid.cli.context import App
@@ -24,44 +25,76 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "js
 
 # ---- init ----
 
+#: Written into the starter after ``default_country``: the language the shop's people read.
+LANGUAGE_BLOCK = """
+# The shop's language (en, ru, uk): the commands' words, and money and dates in letters.
+language = "{language}"
+"""
+
+
+def _starter_language() -> str:
+    """The language for a new config: asked in a terminal (the detected one as the default), else detected
+    from UNPAID_LANG or the POSIX locale."""
+    from unpaid.i18n import resolve
+
+    detected = resolve(None)
+    if not getattr(sys.stdin, "isatty", lambda: False)():
+        return detected
+    return click.prompt(_("The shop's language"), type=click.Choice(LANGUAGES), default=detected)
+
+
+def _with_language(starter: str, language: str) -> str:
+    anchor = 'default_country = "7"\n'
+    return starter.replace(anchor, anchor + LANGUAGE_BLOCK.format(language=language), 1)
+
 
 @click.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=True, path_type=Path), default=Path("unpaid.toml"))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--language", type=click.Choice(LANGUAGES), default=None,
+              help="The shop's language, written as `language` [default: asked in a terminal, else UNPAID_LANG "
+                   "or the locale].")
 @format_option
 @click.pass_obj
-def init(app: "App", path: Path, force: bool, fmt: str):
+def init(app: "App", path: Path, force: bool, language: str | None, fmt: str):
     """Write a commented starter unpaid.toml to PATH [default: ./unpaid.toml].
 
     It sets the time zone, the phone country code, the database and cancel reasons, defines
     one CSV source, and shows GetCourse and AutoWebOffice sources, channels, segments, a
     playbook and a calendar as commented examples; the playbook's letter is written to
     templates/reminder.txt beside it (unless one is there). A PATH that is a folder gets
-    unpaid.toml inside it.
+    unpaid.toml inside it. The shop's language is asked for in a terminal, else taken from
+    UNPAID_LANG or the locale, unless --language gives it.
 
     \b
     Examples:
       unpaid init && $EDITOR unpaid.toml && unpaid doctor
       unpaid init ~/.config/unpaid
+      unpaid init --language ru
     """
     from importlib.resources import files
 
     if path.is_dir():
         path = path / "unpaid.toml"
     if path.exists() and not force:
-        raise InputError(f"{path} already exists", "edit it, or pass --force to overwrite it with the starter")
+        raise InputError(_("{path} already exists").format(path=path),
+                         _("edit it, or pass --force to overwrite it with the starter"))
+    language = language or _starter_language()
     data = files("unpaid").joinpath("data")
     letter = path.parent / "templates" / "reminder.txt"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(data.joinpath("unpaid.toml").read_text(encoding="utf-8"), encoding="utf-8")
+        path.write_text(_with_language(data.joinpath("unpaid.toml").read_text(encoding="utf-8"), language),
+                        encoding="utf-8")
         if not letter.exists():  # the sample playbook's letter, so that it loads once uncommented
             letter.parent.mkdir(exist_ok=True)
             letter.write_text(data.joinpath("demo_reminder.txt").read_text(encoding="utf-8"), encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"cannot write {exc.filename or path}: {exc.strerror}", "choose a writable path") from None
-    app.info(f"wrote {path} — edit the [sources.shop] path, then run `unpaid doctor` and `unpaid sync`")
-    answer(app, fmt, {"path": str(path), "written": True, "template": str(letter)})
+        raise InputError(_("cannot write {path}: {reason}").format(path=exc.filename or path, reason=exc.strerror),
+                         _("choose a writable path")) from None
+    app.info(_("wrote {path} — edit the [sources.shop] path, then run `unpaid doctor` and `unpaid sync`")
+             .format(path=path))
+    answer(app, fmt, {"path": str(path), "written": True, "template": str(letter), "language": language})
 
 
 # ---- auth ----
@@ -77,7 +110,8 @@ def _secret_settings(app: "App", name: str) -> tuple[Setting, ...]:
         spec = app.plugins.channel_spec(channel_type)
     secret = tuple(s for s in spec.settings if s.secret)
     if not secret:
-        raise InputError(f"{name!r} ({spec.name}) takes no secrets", "nothing to store; check `unpaid doctor`")
+        raise InputError(_("{name!r} ({type}) takes no secrets").format(name=name, type=spec.name),
+                         _("nothing to store; check `unpaid doctor`"))
     return secret
 
 
@@ -87,8 +121,8 @@ def _pick(settings: tuple[Setting, ...], keys: tuple[str, ...], name: str) -> tu
     by_key = {s.key: s for s in settings}
     for key in keys:
         if key not in by_key:
-            raise InputError(f"--key {key!r} is not a secret of {name!r}",
-                             f"use one of: {', '.join(by_key)}")
+            raise InputError(_("--key {key!r} is not a secret of {name!r}").format(key=key, name=name),
+                             _("use one of: {keys}").format(keys=", ".join(by_key)))
     return tuple(by_key[k] for k in dict.fromkeys(keys))
 
 
@@ -124,20 +158,23 @@ def auth_set(app: "App", source: str, keys: tuple[str, ...], from_stdin: bool, f
     for i, setting in enumerate(settings):
         if from_stdin:
             if i >= len(lines) or not lines[i].strip():
-                raise InputError(f"standard input has no value for {setting.key} (line {i + 1})",
-                                 f"give one line per secret, in this order: {', '.join(s.key for s in settings)}")
+                raise InputError(_("standard input has no value for {key} (line {line})")
+                                 .format(key=setting.key, line=i + 1),
+                                 _("give one line per secret, in this order: {keys}")
+                                 .format(keys=", ".join(s.key for s in settings)))
             value = lines[i].strip()
         else:
-            value = click.prompt(f"{setting.key} for {source} ({setting.help})", hide_input=True,
+            value = click.prompt(_("{key} for {source} ({help})").format(key=setting.key, source=source,
+                                                                          help=setting.help), hide_input=True,
                                  default="" if not setting.required else None, show_default=False).strip()
             if not value:
-                app.info(f"{setting.key}: left as it was")
+                app.info(_("{key}: left as it was").format(key=setting.key))
                 continue
         set_secret(source, setting.key, value)
         stored.append(setting.key)
-        app.info(f"{setting.key}: stored in the keyring")
+        app.info(_("{key}: stored in the keyring").format(key=setting.key))
         if os.environ.get(env_var(source, setting.key)):
-            app.warn(f"{env_var(source, setting.key)} is set and overrides the keyring value")
+            app.warn(_("{var} is set and overrides the keyring value").format(var=env_var(source, setting.key)))
     answer(app, fmt, {"source": source, "stored": stored})
 
 
@@ -161,11 +198,12 @@ def auth_get(app: "App", source: str, fmt: str | None):
             missing.append(s.key)
         rows.append({"key": s.key, "required": s.required, "set": where is not None, "from": where,
                      "env_var": var, "value": MASK if where else None, "help": s.help})
-    columns = [Column("key", "secret"), Column("required", "required"), Column("from", "from"),
-               Column("value", "value"), Column("env_var", "env override")]
+    columns = [Column("key", N_("secret")), Column("required", N_("required")), Column("from", N_("from")),
+               Column("value", N_("value")), Column("env_var", N_("env override"))]
     render(rows, fmt or app.format, app.stdout, columns)
     if missing:
-        raise ConfigError(f"{source}: no {', '.join(missing)} stored", f"run `unpaid auth set {source}`")
+        raise ConfigError(_("{source}: no {keys} stored").format(source=source, keys=", ".join(missing)),
+                          _("run `unpaid auth set {source}`").format(source=source))
 
 
 @auth.command("delete")
@@ -182,9 +220,10 @@ def auth_delete(app: "App", source: str, keys: tuple[str, ...], fmt: str):
         gone = delete_secret(source, s.key)
         if gone:
             deleted.append(s.key)
-        app.info(f"{s.key}: " + ("deleted from the keyring" if gone else "was not in the keyring"))
+        app.info((_("{key}: deleted from the keyring") if gone else _("{key}: was not in the keyring"))
+                 .format(key=s.key))
         if os.environ.get(env_var(source, s.key)):
-            app.warn(f"{env_var(source, s.key)} is still set in the environment")
+            app.warn(_("{var} is still set in the environment").format(var=env_var(source, s.key)))
     answer(app, fmt, {"source": source, "deleted": deleted})
 
 
@@ -213,9 +252,15 @@ def doctor(app: "App", online: bool, fmt: str | None):
 
     checks = list(run_checks(lambda: app.config, get_plugins, lambda: app.db_path, online))
     render((c.as_dict() for c in checks), fmt or app.format, app.stdout,
-           [Column("name", "check"), Column("result", "result"), Column("detail", "detail"), Column("fix", "fix")])
+           [Column("name", N_("check")), Column("result", N_("result")), Column("detail", N_("detail")),
+            Column("fix", N_("fix"))])
     failed = [c for c in checks if c.result == FAIL]
-    app.info(f"{len(failed)} of {len(checks)} checks failed" if failed else f"all {len(checks)} checks passed")
+    if failed:
+        # English keeps "checks" for one: the forms are for languages that need them
+        app.info(ngettext("{failed} of {n} checks failed", "{failed} of {n} checks failed", len(checks))
+                 .format(failed=len(failed), n=len(checks)))
+    else:
+        app.info(ngettext("all {n} checks passed", "all {n} checks passed", len(checks)).format(n=len(checks)))
     code = worst(checks)
     if code:
         click.get_current_context().exit(code)
@@ -261,13 +306,18 @@ def _channel(spec) -> dict:
 def _provides(row: dict) -> str:
     lines = []
     for c in row["connectors"]:
-        extra = f"; triggers: {', '.join(c['triggers'])}" if c["triggers"] else ""
-        lines.append(f"connector {c['name']}: {', '.join(c['capabilities'])}{extra}")
-    lines += [f"channel {c['name']}: to {c['address']}" for c in row["channels"]]
+        capabilities = ", ".join(c["capabilities"])
+        if c["triggers"]:
+            lines.append(_("connector {name}: {capabilities}; triggers: {triggers}").format(
+                name=c["name"], capabilities=capabilities, triggers=", ".join(c["triggers"])))
+        else:
+            lines.append(_("connector {name}: {capabilities}").format(name=c["name"], capabilities=capabilities))
+    lines += [_("channel {name}: to {address}").format(name=c["name"], address=c["address"])
+              for c in row["channels"]]
     if row["error"]:
-        lines.append(f"BROKEN: {row['error']} — {row['fix']}")
+        lines.append(_("BROKEN: {error} — {fix}").format(error=row["error"], fix=row["fix"]))
     if not lines and "register_commands" in row["hooks"]:
-        lines.append("commands")
+        lines.append(_("commands"))
     return "\n".join(lines)
 
 
@@ -298,11 +348,11 @@ def plugins(app: "App", all_: bool, fmt: str | None):
     if fmt == "table":
         for row in rows:
             row["provides"] = _provides(row)
-        columns = [Column("name", "plugin"), Column("distribution", "distribution"), Column("version", "version"),
-                   Column("provides", "provides")]
+        columns = [Column("name", N_("plugin")), Column("distribution", N_("distribution")),
+                   Column("version", N_("version")), Column("provides", N_("provides"))]
         if not rows:
-            app.info("no plugins installed — e.g. `unpaid install ./plugins/csv` from a checkout of unpaid; "
-                     "`--all` shows the built-in ones")
+            app.info(_("no plugins installed — e.g. `unpaid install ./plugins/csv` from a checkout of unpaid; "
+                       "`--all` shows the built-in ones"))
         render(rows, fmt, app.stdout, columns)
     else:
         render(rows, fmt, app.stdout)

@@ -37,12 +37,14 @@ def new(app: "App", name: str, http: bool, folder: Path | None, fmt: str):
       unpaid connector new myshop --dir ~/src/unpaid-myshop
     """
     from unpaid.cli.answer import answer
+    from unpaid.i18n import _, ngettext
     from unpaid.scaffold import check_name, write
 
     names = check_name(name)
     target = folder or Path(names.dist)
     files = write(names, http, target)
     follow = f"unpaid install -e {target} && cd {target} && python -m pytest"
-    app.info(f"wrote {len(files)} files in {target}")
+    app.info(ngettext("wrote {n} file in {folder}", "wrote {n} files in {folder}", len(files))
+             .format(n=len(files), folder=target))
     answer(app, fmt, {"name": names.name, "folder": str(target), "files": [str(f) for f in files], "next": follow},
-           f"next: {follow}")
+           _("next: {command}").format(command=follow))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 from unpaid.clock import Clock, get_zone
 from unpaid.config import Config, load_config
 from unpaid.errors import InputError
+from unpaid.i18n import _
 from unpaid.text import terminal_safe
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class App:
         try:
             return Clock.from_option(self.now_option, self.zone)
         except ValueError as exc:
-            raise InputError(f"--now / UNPAID_NOW: {exc}", "give a moment such as 2026-11-24T10:00") from None
+            raise InputError(f"--now / UNPAID_NOW: {exc}", _("give a moment such as 2026-11-24T10:00")) from None
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -113,13 +114,13 @@ class App:
     def warn(self, message: str) -> None:
         from unpaid.secrets import redact
 
-        print(f"Warning: {terminal_safe(redact(message))}", file=self.stderr)
+        print(_("Warning: {message}").format(message=terminal_safe(redact(message))), file=self.stderr)
 
     def error(self, message: str) -> None:
         """An ``Error: what — fix`` line on stderr for a problem the command carries on after (not suppressed)."""
         from unpaid.secrets import redact
 
-        print(f"Error: {terminal_safe(redact(message))}", file=self.stderr)
+        print(_("Error: {message}").format(message=terminal_safe(redact(message))), file=self.stderr)
 
     @property
     def stderr_tty(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,6 +21,7 @@ import click
 
 from unpaid.cli.answer import answer, wants_json
 from unpaid.cli.options import format_option
+from unpaid.i18n import N_, _, lookup, ngettext
 
 if TYPE_CHECKING:
     from unpaid.cli.context import App
@@ -40,7 +42,14 @@ type = "{type}"
 #: Bundled playbook template files, and the names the demo's playbook knows them by.
 TEMPLATES = {"demo_reminder.txt": "reminder.txt", "demo_offer.txt": "offer.txt"}
 
-ACTIONS = {"false": "False", "keep": "kept", "skip": "left alone"}
+ACTIONS = {"false": N_("False"), "keep": N_("kept"), "skip": N_("left alone")}
+#: The dedupe reasons the sample shop gives, spelled again in the active language for the tour's short lines
+#: (the reason itself stays English in the command's JSON).
+REASONS = (
+    (re.compile(r"paid twin (?P<twin>\S+)"), N_("paid twin {twin}")),
+    (re.compile(r"duplicate of (?P<keep>\S+) \(kept the newest\)"), N_("duplicate of {keep} (kept the newest)")),
+    (re.compile(r"kept the newest of (?P<n>\d+) actual orders"), None),
+)
 
 
 def _step(app: "App", title: str) -> None:
@@ -96,19 +105,22 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str, fmt
 
     spec = app.plugins.connector_spec(source_type)  # fails early, with the install command, when it is missing
     if source_type != "csv" and not spec.emulator:
-        raise InputError(f"--source {source_type}: the connector ships no emulator to serve a sample shop",
-                         "use --source csv, or a connector listed with an emulator by `unpaid plugins`")
+        raise InputError(_("--source {type}: the connector ships no emulator to serve a sample shop")
+                         .format(type=source_type),
+                         _("use --source csv, or a connector listed with an emulator by `unpaid plugins`"))
     folder = folder or Path(tempfile.mkdtemp(prefix="unpaid-demo-"))
     config = folder / "unpaid.toml"
     if config.exists():
-        raise InputError(f"{folder} already holds a shop (unpaid.toml)", "pass another --dir, or remove that folder")
+        raise InputError(_("{folder} already holds a shop (unpaid.toml)").format(folder=folder),
+                         _("pass another --dir, or remove that folder"))
     folder.mkdir(parents=True, exist_ok=True)
     db_path = (db or folder / "unpaid.db").resolve()
     from datetime import datetime, timezone
 
     now_option = app.now_option or _daytime(datetime.now(timezone.utc))
     if now_option and not app.now_option:
-        app.info(f"(night in the sample shop: the tour runs at noon, --now {now_option[:16]}, so the letters go out)")
+        app.info(_("(night in the sample shop: the tour runs at noon, --now {now}, so the letters go out)")
+                 .format(now=now_option[:16]))
     with _served(app, spec, folder, now_option) as (settings, where):
         config.write_text(CONFIG.format(config=config, db=db_path.as_posix(), type=source_type, zone=DEMO_ZONE,
                                         settings=_toml_table(settings), playbook=_playbook(folder)),
@@ -120,19 +132,22 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str, fmt
             total, newest, codes = _tour(app, shop, where, source_type)
         finally:
             shop.close()
-    app.info(f"\n{total} actual unpaid orders need work. Next, in {folder}:")
-    lines = [f"cd {folder}", "unpaid orders --page 2              # the next page",
-             f"unpaid show {newest}             # one order, the customer's others, history",
-             "unpaid plan --until 3d             # what the playbook will do over three days",
-             "ls outbox                          # the messages `unpaid run` wrote",
-             "unpaid orders --all --format json   # everything, for scripts"]
+    app.info("\n" + ngettext("{n} actual unpaid order needs work. Next, in {folder}:",
+                             "{n} actual unpaid orders need work. Next, in {folder}:", total)
+             .format(n=total, folder=folder))
+    lines = [f"cd {folder}", "unpaid orders --page 2              # " + _("the next page"),
+             f"unpaid show {newest}             # " + _("one order, the customer's others, history"),
+             "unpaid plan --until 3d             # " + _("what the playbook will do over three days"),
+             "ls outbox                          # " + _("the messages `unpaid run` wrote"),
+             "unpaid orders --all --format json   # " + _("everything, for scripts")]
     if source_type == "csv":  # a status change reaches the source: the emulator and its keys are gone by now
         lines.append(f'unpaid status {newest} cancelled --reason "Changed mind"')
     for line in lines:
         app.info(f"  {line}")
     if source_type != "csv":
-        app.info(f"  (the {source_type} emulator stopped with the demo: the store keeps what it served; "
-                 f"commands that reach the source need it running, see docs/connectors/{source_type}.md)")
+        app.info("  " + _("(the {type} emulator stopped with the demo: the store keeps what it served; "
+                          "commands that reach the source need it running, see docs/connectors/{type}.md)")
+                 .format(type=source_type))
     worst = max(codes)
     answer(app, fmt, {"folder": str(folder), "config": str(config), "db": str(db_path), "actual_unpaid": total,
                       "newest": newest, "exit": worst})
@@ -168,7 +183,8 @@ def _served(app: "App", spec: Any, folder: Path, now_option: str | None) -> Iter
     moment = Clock.from_option(now_option, app.zone).now() if now_option else app.now()
     if spec.emulator is None or spec.name == "csv":
         count = copy_shifted(folder / "orders.csv", moment)
-        yield {"path": "orders.csv"}, f"{count} orders in {folder / 'orders.csv'}"
+        yield {"path": "orders.csv"}, ngettext("{n} order in {path}", "{n} orders in {path}", count).format(
+            n=count, path=folder / "orders.csv")
         return
     from unpaid.emulators import start_emulator
 
@@ -178,7 +194,7 @@ def _served(app: "App", spec: Any, folder: Path, now_option: str | None) -> Iter
     os.environ.update(secrets)
     try:
         settings = {k: v for k, v in emulator.source_settings().items() if k != "type"}
-        yield settings, f"the {spec.name} emulator on {emulator.base_url}"
+        yield settings, _("the {type} emulator on {url}").format(type=spec.name, url=emulator.base_url)
     finally:
         emulator.stop()
         for k, v in saved.items():
@@ -195,18 +211,18 @@ def _toml_table(settings: dict[str, Any]) -> str:
 
 def _tour(app: "App", shop: "App", where: str, source_type: str) -> tuple[int, str, list[int]]:
     """The real commands, each under a heading; returns today's count, the newest order and the exit codes."""
-    _step(app, f"A sample shop: {where} (source `shop`, type {source_type})")
-    _step(app, "unpaid sync — pull the orders into the store")
+    _step(app, _("A sample shop: {where} (source `shop`, type {type})").format(where=where, type=source_type))
+    _step(app, "unpaid sync — " + _("pull the orders into the store"))
     codes = [_run(shop, "sync", [])]
     if codes[0]:
         click.get_current_context().exit(codes[0])
-    _step(app, "unpaid dedupe --apply — paid twins and older duplicates become False")
+    _step(app, "unpaid dedupe --apply — " + _("paid twins and older duplicates become False"))
     codes.append(_dedupe(app, shop))
-    _step(app, "unpaid orders — what needs work today: actual unpaid orders, newest first")
+    _step(app, "unpaid orders — " + _("what needs work today: actual unpaid orders, newest first"))
     codes.append(_run(shop, "orders", ["--limit", "15"]))
-    _step(app, "unpaid plan — what the playbook `reminders` would do now, and why")
+    _step(app, "unpaid plan — " + _("what the playbook `reminders` would do now, and why"))
     codes.append(_run(shop, "plan", ["--limit", "10"]))
-    _step(app, "unpaid run — carry out what is due, exactly once (messages go to the outbox folder)")
+    _step(app, "unpaid run — " + _("carry out what is due, exactly once (messages go to the outbox folder)"))
     codes.append(_run(shop, "run", ["--limit", "10"]))
     total, newest = _today(shop)
     return total, newest, codes
@@ -227,19 +243,37 @@ def _dedupe(app: "App", shop: "App") -> int:
     import json
 
     out, err = io.StringIO(), io.StringIO()
+    tables, notes = shop.stdout, shop.stderr  # asked for JSON, the tour's tables go to stderr
     shop.stdout, shop.stderr = out, err
     try:
         code = _run(shop, "dedupe", ["--apply", "--format", "jsonl"])
     finally:
-        shop.stdout, shop.stderr = app.stdout, app.stderr
+        shop.stdout, shop.stderr = tables, notes
     for row in map(json.loads, out.getvalue().splitlines()):
         who = row["customer"]["name"] or row["customer"]["key"] or ""
         result = f"  [{row['result']}]" if row.get("result") not in (None, "done") else ""
-        click.echo(f"{row['id']:<13} {row['status_label']:<20} → {ACTIONS.get(row['action'], row['action'])}: "
-                   f"{row['reason']} — {who}{result}", file=app.stdout)
-    app.stdout.flush()
-    app.stderr.write(err.getvalue())  # the command's summary, after the decisions it sums up
+        action = ACTIONS.get(row["action"])
+        click.echo(f"{row['id']:<13} {lookup(row['status_label']):<20} → {_(action) if action else row['action']}: "
+                   f"{_reason(row['reason'])} — {who}{result}", file=tables)
+    tables.flush()
+    notes.write(err.getvalue())  # the command's summary, after the decisions it sums up
     return code
+
+
+def _reason(text: str) -> str:
+    """A dedupe reason in the active language: a fixed one from the catalog, the sample shop's usual ones
+    spelled again; any other as the command gave it."""
+    for pattern, message in REASONS:
+        found = pattern.fullmatch(text)
+        if found is None:
+            continue
+        if message is None:
+            n = int(found["n"])
+            # English keeps "orders" for one: the forms are for languages that need them
+            return ngettext("kept the newest of {n} actual orders", "kept the newest of {n} actual orders",
+                            n).format(n=n)
+        return _(message).format(**found.groupdict())
+    return lookup(text)
 
 
 def _today(shop: "App") -> tuple[int, str]:

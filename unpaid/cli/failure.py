@@ -80,7 +80,10 @@ def fail(args: list[str], message: str, code: int, exc: BaseException | None = N
 
         click.echo(terminal_safe(redact(message)), err=True)
     if wants_json(args) and not stdout_used:
-        text = redact(message.removeprefix("Error: "))
+        from unpaid.i18n import _
+
+        prefix = _("Error: {message}").format(message="")
+        text = redact(message.removeprefix("Error: ").removeprefix(prefix))
         try:
             click.echo(json.dumps({"error": text, "exit": int(code)}, ensure_ascii=False))
             sys.stdout.flush()

@@ -36,20 +36,22 @@ def install(app: "App", packages: tuple[str, ...], upgrade: bool, editable: tupl
     """
     from unpaid.cli.answer import answer
     from unpaid.errors import InputError
+    from unpaid.i18n import _
 
     if not packages and not editable:
-        raise InputError("name at least one package, folder or wheel to install",
-                         "e.g. `unpaid install ./plugins/csv` or `unpaid install -e ./unpaid-myshop`")
+        raise InputError(_("name at least one package, folder or wheel to install"),
+                         _("e.g. `unpaid install ./plugins/csv` or `unpaid install -e ./unpaid-myshop`"))
     command = [sys.executable, "-m", "pip", "install", *(["--upgrade"] if upgrade else []), *packages]
     for folder in editable:
         command += ["-e", folder]
-    app.info("running " + " ".join(command[1:]))
+    app.info(_("running {command}").format(command=" ".join(command[1:])))
     # pip's own output goes to stderr as it comes: it says which package could not be found or built, and
     # stdout stays for the answer.
     done = subprocess.run(command, stdout=sys.stderr)
     if done.returncode:
-        raise InputError(f"pip could not install {' '.join(packages + editable)} (exit {done.returncode})",
-                         "read pip's message above; `unpaid plugins` shows what is installed")
+        raise InputError(_("pip could not install {packages} (exit {code})")
+                         .format(packages=" ".join(packages + editable), code=done.returncode),
+                         _("read pip's message above; `unpaid plugins` shows what is installed"))
     answer(app, fmt, {"installed": [*packages, *editable], "python": sys.executable},
-           "installed — `unpaid plugins` lists what each plugin provides")
+           _("installed — `unpaid plugins` lists what each plugin provides"))
 

@@ -77,6 +77,7 @@ def localize(command: click.Command) -> click.Command:
     })
     for attr in ("help", "short_help", "epilog"):
         setattr(command, attr, translate(english[attr]))
+    command._help_option = None  # click keeps the --help option it made, with its help in that language
     for param, help_text, prompt in english["params"]:
         if help_text:
             param.help = translate(help_text)

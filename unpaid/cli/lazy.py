@@ -57,5 +57,7 @@ class LazyGroup(click.Group):
                 if cmd is not None and not cmd.hidden:
                     rows.append((name, cmd.get_short_help_str(formatter.width)))
         if rows:
-            with formatter.section("Commands"):
+            from unpaid.cli.language import CLICK
+
+            with formatter.section(CLICK.gettext("Commands")):
                 formatter.write_dl(rows)

@@ -9,6 +9,7 @@ from typing import Any, Callable
 import click
 
 from unpaid.errors import InputError
+from unpaid.i18n import _
 
 
 #: Bounds of the numeric options: far beyond any real use, small enough that offsets and dates stay valid.
@@ -74,7 +75,7 @@ def parse_age(text: str | None, option: str):
     try:
         return parse_duration(text)
     except ValueError as exc:
-        raise InputError(f"{option}: {exc}", f"e.g. {option} 7d") from None
+        raise InputError(f"{option}: {exc}", _("e.g. {option} 7d").format(option=option)) from None
 
 
 class FreeText(click.ParamType):
@@ -90,11 +91,11 @@ class FreeText(click.ParamType):
         what = _option_name(param)
         for char in value:
             if "\ud800" <= char <= "\udfff":
-                raise InputError(f"{what} holds bytes that are not UTF-8 text",
-                                 "type it again in a UTF-8 terminal (check LANG and LC_ALL)")
+                raise InputError(_("{what} holds bytes that are not UTF-8 text").format(what=what),
+                                 _("type it again in a UTF-8 terminal (check LANG and LC_ALL)"))
             if char not in "\n\t" and unicodedata.category(char) == "Cc":
-                raise InputError(f"{what} holds the control character U+{ord(char):04X}",
-                                 "remove it; only newlines and tabs are allowed in text")
+                raise InputError(_("{what} holds the control character U+{code:04X}").format(what=what, code=ord(char)),
+                                 _("remove it; only newlines and tabs are allowed in text"))
         return value
 
 
@@ -105,4 +106,4 @@ TEXT = FreeText()
 def _option_name(param: click.Parameter | None) -> str:
     if isinstance(param, click.Option):
         return max(param.opts, key=len)
-    return param.human_readable_name if param is not None else "the text"
+    return param.human_readable_name if param is not None else _("the text")
