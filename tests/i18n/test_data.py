@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.cli.conftest import shop  # noqa: F401 (the fixture: source ``shop`` of type ``memory``)
 from unpaid.model import Customer, LineItem, Money, Order, Status
-from unpaid.testing.fakes import BACKENDS, MemoryPlugin, backend
 
 NOW = "--now 2026-11-24T09:00:00Z"
 T_NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
@@ -18,15 +18,6 @@ def order(native_id: str, status: Status = Status.PAYMENT_WAITING, *, age: timed
     items = (LineItem(product, product.title(), 1, Money(total, currency)),)
     return Order(source, native_id, status, T_NOW - age, Money(total, currency), Customer(email, None, "Anna"),
                  items, number=f"N{native_id}", native_status=status.value)
-
-
-@pytest.fixture
-def shop(cli, tmp_path, register_plugin):
-    BACKENDS.clear()
-    register_plugin(MemoryPlugin, name="memory")
-    (tmp_path / "unpaid.toml").write_text('[sources.shop]\ntype = "memory"\n', encoding="utf-8")
-    yield backend("shop")
-    BACKENDS.clear()
 
 
 def synced(cli, shop, *orders: Order, env=None):

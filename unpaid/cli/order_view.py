@@ -78,14 +78,9 @@ def render_card(app: "App", card: dict[str, Any], now: datetime) -> None:
     out.write("\n" + (_("Other orders of this customer: {n}").format(n=len(related)) if related
                       else _("Other orders of this customer: none")) + "\n")
     if related:
-        render(related, "table", out, [
-            Column("id", N_("id")),
-            Column("created_at", N_("created"), lambda v: app.local(from_iso(v))),
-            Column("status_label", N_("status"), lookup),
-            Column("items", N_("product"), product_text),
-            Column("total", N_("amount"), money_text),
-            Column("relation", N_("flag"), human),
-        ])
+        columns = {c.header: c for c in order_columns(app, now)}
+        render(related, "table", out, [*(columns[h] for h in ("id", "created", "status", "product", "amount")),
+                                       Column("relation", N_("flag"), human)])
     held = card.get("held") or []
     if held:
         out.write("\n" + _("Held for review: {n} (settle each with the command shown; see docs/review.md)").format(
