@@ -43,12 +43,17 @@ class Status(str, Enum):
 
     @classmethod
     def parse(cls, text: str) -> "Status":
-        """Parse a status from its code or English label, case-insensitively."""
+        """Parse a status from its code, its English label or its label in the active language, case-insensitively."""
         key = text.strip().lower().replace("-", "_").replace(" ", "_")
         key = _STATUS_ALIASES.get(key, key)
         try:
             return cls(key)
         except ValueError:
+            # A label as people read it in the active language ("Ожидаем оплаты") names its status too.
+            spoken = " ".join(text.split()).lower()
+            for status, label in STATUS_LABELS.items():
+                if _(label).lower() == spoken:
+                    return status
             choices = ", ".join(s.value for s in cls)
             raise ValueError(_("unknown status {text!r}; use one of: {choices}").format(text=text, choices=choices)) from None
 

@@ -100,6 +100,15 @@ def test_status_change_and_its_history_in_the_language(cli, shop):
     assert "статус змінено в джерелі: В роботі → Завершено" in card
     bad = cli(f"{NOW} status shop:1 nonsense", env=RU)
     assert bad.exit_code == 2 and "неизвестный статус 'nonsense'" in bad.stderr
+    assert "подойдут и названия, например «Ожидаем оплаты» или Отменен" in bad.stderr
+
+
+def test_status_takes_the_label_people_read(cli, shop):
+    synced(cli, shop, order("1"), order("2", email="b@example.com"))
+    ru = cli([*NOW.split(), "status", "shop:1", "в работе"], env=RU)
+    assert (ru.exit_code, ru.stdout) == (0, "shop:1: Ожидаем оплаты → В работе\n")
+    uk = cli([*NOW.split(), "status", "shop:2", "Не підтверджено"], env=UK)
+    assert (uk.exit_code, uk.stdout) == (0, "shop:2: Очікуємо оплату → Не підтверджено\n")
 
 
 def _dupes(n: int) -> list[Order]:
