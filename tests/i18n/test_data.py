@@ -161,3 +161,21 @@ def test_machine_formats_stay_english_and_identical(cli, shop, args):
         other = cli(f"{NOW} {args}", env=env)
         assert (other.exit_code, other.stdout) == (0, english.stdout)
     assert "Waiting for payment" in english.stdout or "sync" in args
+
+
+def test_history_notes_sync_stored_in_english_read_in_the_language():
+    from zoneinfo import ZoneInfo
+
+    from unpaid.cli.order_view import history_text
+    from unpaid.i18n import speaking
+
+    stored = "status set: Waiting for payment → Cancelled (removed from the source since 2026-11-20 09:00 UTC)"
+    with speaking("ru"):
+        assert history_text(stored, ZoneInfo("Europe/Moscow")) == (
+            "статус изменён: Ожидаем оплаты → Отменен (удалён из источника с 2026-11-20 12:00)")
+        assert history_text("no longer found at the source") == "больше не найден в источнике"
+    with speaking("uk"):
+        assert history_text("found at the source again") == "знову знайдено в джерелі"
+        assert history_text("a note a manager wrote") == "a note a manager wrote"
+    with speaking("en"):
+        assert history_text(stored) == stored

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from unpaid.clock import format_duration, from_iso
-from unpaid.i18n import N_, _, lookup
+from unpaid.i18n import DEFAULT, N_, _, active, lookup
 from unpaid.model import Money
 from unpaid.output import Column, render, render_one
 from unpaid.text import human
@@ -102,7 +103,7 @@ def render_card(app: "App", card: dict[str, Any], now: datetime) -> None:
             Column("actor", N_("actor")),
             Column("automatic", N_("auto"), lambda v: _("auto") if v else ""),
             Column("kind", N_("kind")),
-            Column("summary", N_("summary"), history_text),
+            Column("summary", N_("summary"), lambda v: history_text(v, app.zone)),
         ])
 
 
@@ -117,20 +118,25 @@ def _item_text(item: dict[str, Any]) -> str:
 
 #: History notes sync writes with a status change, as stored (English) and as shown (translated).
 _HISTORY_STATUS = N_("status changed at the source: {old} → {new}")
+_HISTORY_MISSING = N_("status set: {old} → {new} ({reason} since {moment})")
+_STORED_STATUS = re.compile(r"status changed at the source: (?P<old>.+) → (?P<new>.+)")
+_STORED_MISSING = re.compile(r"status set: (?P<old>.+) → (?P<new>.+) \((?P<reason>.+) since "
+                             r"(?P<moment>\d{4}-\d\d-\d\d \d\d:\d\d) UTC\)")
 
 
-def history_text(summary: str | None) -> str:
+def history_text(summary: str | None, zone: tzinfo | None = None) -> str:
     """A history note for people: a fixed English note (marked where it is written) in the active language,
-    a status change written by sync with its labels translated; any other note as it was stored."""
-    if not summary:
-        return ""
-    if not summary.startswith(_HISTORY_STATUS.partition("{")[0]):
-        return lookup(summary)
-    from unpaid.model import STATUS_LABELS
-
-    labels = {label: lookup(label) for label in STATUS_LABELS.values()}
-    for old in labels:
-        for new in labels:
-            if summary == _HISTORY_STATUS.format(old=old, new=new):
-                return _(_HISTORY_STATUS).format(old=labels[old], new=labels[new])
+    a status change written by sync with its labels translated (and its moment in ``zone``); any other note
+    as it was stored. English shows every note as stored."""
+    if not summary or active() == DEFAULT:
+        return summary or ""
+    found = _STORED_STATUS.fullmatch(summary)
+    if found:
+        return _(_HISTORY_STATUS).format(old=lookup(found["old"]), new=lookup(found["new"]))
+    found = _STORED_MISSING.fullmatch(summary)
+    if found:
+        moment = datetime.strptime(found["moment"], "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
+        return _(_HISTORY_MISSING).format(old=lookup(found["old"]), new=lookup(found["new"]),
+                                          reason=lookup(found["reason"]),
+                                          moment=moment.astimezone(zone or timezone.utc).strftime("%Y-%m-%d %H:%M"))
     return lookup(summary)
