@@ -20,15 +20,6 @@ def order(native_id: str, status: Status = Status.PAYMENT_WAITING, *, age: timed
                  items, number=f"N{native_id}", native_status=status.value)
 
 
-@pytest.fixture(autouse=True)
-def _language_restored():
-    """A command run here leaves its language active in this process: the next test starts in English."""
-    from unpaid.i18n import speaking
-
-    with speaking("en"):
-        yield
-
-
 def synced(cli, shop, *orders: Order, env=None):
     shop.put(*orders)
     result = cli(f"{NOW} sync", env=env)
