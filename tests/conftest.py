@@ -21,3 +21,7 @@ def _english_unless_asked(monkeypatch):
     """The language comes from the machine's locale when nothing sets it: tests pin English, so a run on a
     Russian desktop reads the same letters as CI; a test about languages sets its own."""
     monkeypatch.setenv("UNPAID_LANG", "en")
+    from unpaid.i18n import speaking
+
+    with speaking("en"):  # a command run in a test leaves its language active: the next test starts in English
+        yield

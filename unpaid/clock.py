@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
+from unpaid.i18n import N_, _
+
 _UNITS = {
     "s": 1,
     "sec": 1,
@@ -40,23 +42,34 @@ def parse_duration(text: str) -> timedelta:
         total += (int(digits) if len(digits) <= 15 else 10**15) * _UNITS[match.group(2)]
         pos = match.end()
     if not raw or pos == 0 or raw[pos:].strip():
-        raise ValueError(f"not a duration: {text!r}; use a number and a unit: 30m, 2h, 3d, 2w")
+        raise ValueError(_("not a duration: {text!r}; use a number and a unit: 30m, 2h, 3d, 2w").format(text=text))
     if total > MAX_DURATION.total_seconds():
-        raise ValueError(f"{text.strip()!r} is too long; at most 100 years (5218w)")
+        raise ValueError(_("{text!r} is too long; at most 100 years (5218w)").format(text=text.strip()))
     return timedelta(seconds=total)
 
 
-def format_duration(delta: timedelta) -> str:
-    """Render a timedelta compactly: ``2d 3h``, ``45m``."""
+#: How a compact duration writes each unit, for people (``2 д 3 ч``); English keeps ``2d 3h``.
+_UNIT_TEXT = {"w": N_("{n}w"), "d": N_("{n}d"), "h": N_("{n}h"), "m": N_("{n}m"), "s": N_("{n}s")}
+
+
+def format_duration(delta: timedelta, human: bool = False) -> str:
+    """Render a timedelta compactly: ``2d 3h``, ``45m``; ``human``: in the active language (``2 д 3 ч``).
+
+    Without ``human`` the text is the same in every language (it may be stored or parsed).
+    """
     seconds = int(delta.total_seconds())
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
+
+    def unit_text(n: int, unit: str) -> str:
+        return _(_UNIT_TEXT[unit]).format(n=n) if human else f"{n}{unit}"
+
     parts = []
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
+            parts.append(unit_text(seconds // size, unit))
             seconds %= size
-    return sign + (" ".join(parts[:2]) if parts else f"{seconds}s")
+    return sign + (" ".join(parts[:2]) if parts else unit_text(seconds, "s"))
 
 
 def get_zone(name: str | None) -> tzinfo:
@@ -68,7 +81,7 @@ def get_zone(name: str | None) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Moscow") from None
+        raise ValueError(_("unknown time zone {name!r}; use an IANA name such as Europe/Moscow").format(name=name)) from None
 
 
 def parse_when(text: str, zone: tzinfo = timezone.utc, now: datetime | None = None) -> datetime:
@@ -79,7 +92,7 @@ def parse_when(text: str, zone: tzinfo = timezone.utc, now: datetime | None = No
     """
     raw = text.strip()
     if not raw:
-        raise ValueError("empty date; use e.g. 2026-11-24 or 2026-11-24T10:00")
+        raise ValueError(_("empty date; use e.g. 2026-11-24 or 2026-11-24T10:00"))
     if now is not None:
         lowered = raw.lower()
         if lowered in ("now",):
@@ -100,7 +113,7 @@ def parse_when(text: str, zone: tzinfo = timezone.utc, now: datetime | None = No
         try:
             value = parser.parse(raw, dayfirst="." in raw)
         except (ValueError, OverflowError):
-            raise ValueError(f"not a date: {text!r}; use e.g. 2026-11-24 or 2026-11-24T10:00") from None
+            raise ValueError(_("not a date: {text!r}; use e.g. 2026-11-24 or 2026-11-24T10:00").format(text=text)) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
     try:
@@ -112,7 +125,8 @@ def parse_when(text: str, zone: tzinfo = timezone.utc, now: datetime | None = No
 def _in_range(value: datetime | None, text: str) -> datetime:
     """``value`` when it lies within :data:`YEARS`, else ValueError quoting ``text``."""
     if value is None or not YEARS[0] <= value.year <= YEARS[1]:
-        raise ValueError(f"{text.strip()!r} is out of range; give a moment between {YEARS[0]} and {YEARS[1]}")
+        raise ValueError(_("{text!r} is out of range; give a moment between {first} and {last}").format(
+            text=text.strip(), first=YEARS[0], last=YEARS[1]))
     return value
 
 

@@ -22,7 +22,9 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Callable, Iterable, Iterator, Mapping
 
 from unpaid.config import DEFAULT_SAME_PRODUCT_WITHIN
+from unpaid.i18n import N_
 from unpaid.model import Order, Status
+from unpaid.text import Phrase
 
 FALSE, KEEP, SKIP = "false", "keep", "skip"
 
@@ -77,12 +79,14 @@ class _Context:
         if facts is None:
             return None
         if facts.manager is not None and facts.held_until is not None:
-            return f"a manager ({facts.manager}) holds it until {self.local(facts.held_until)}"
+            return Phrase(N_("a manager ({manager}) holds it until {moment}"), manager=facts.manager,
+                          moment=self.local(facts.held_until))
         if facts.promised_on is not None:
             if self.today is None or facts.promised_on >= self.today:
-                return f"promised to pay on {facts.promised_on.isoformat()}"
+                return Phrase(N_("promised to pay on {day}"), day=facts.promised_on.isoformat())
             if order.status is Status.PAYMENT_WAITING:
-                return f"waiting for payment since a promise to pay on {facts.promised_on.isoformat()}"
+                return Phrase(N_("waiting for payment since a promise to pay on {day}"),
+                              day=facts.promised_on.isoformat())
         return None
 
 
@@ -148,8 +152,9 @@ def plan(orders: Iterable[Order], facts: Mapping[str, Facts] | None = None, *,
 
 def unkeyed_decision(order: Order) -> Decision:
     """An actual order without a customer key or a product key: left alone, with the reason."""
-    why = "no customer e-mail or phone" if order.customer.key is None else "no product"
-    return Decision(order, SKIP, f"{why}: cannot look for twins")
+    if order.customer.key is None:
+        return Decision(order, SKIP, Phrase(N_("no customer e-mail or phone: cannot look for twins")))
+    return Decision(order, SKIP, Phrase(N_("no product: cannot look for twins")))
 
 
 def plan_stream(batches: Iterable[list[list[Order]]], facts_of: Callable[[set[str]], Mapping[str, Facts]],
@@ -183,9 +188,10 @@ def _decide(group: list[Order], ctx: _Context) -> list[Decision]:
             continue
         twin = _newest(twins)
         if o.status is Status.PART_PAID:
-            out.append(Decision(o, SKIP, f"partly paid, with paid twin {twin.id}: check by hand", twin.id))
+            out.append(Decision(o, SKIP, Phrase(N_("partly paid, with paid twin {twin}: check by hand"), twin=twin.id),
+                                twin.id))
         else:
-            out.append(_false(o, f"paid twin {twin.id}", twin.id, ctx))
+            out.append(_false(o, Phrase(N_("paid twin {twin}"), twin=twin.id), twin.id, ctx))
     while rest:
         keep, why = _keeper(rest, ctx)
         same = [o for o in rest if abs(o.created_at - keep.created_at) <= ctx.window]
@@ -193,30 +199,33 @@ def _decide(group: list[Order], ctx: _Context) -> list[Decision]:
         rest = [o for o in rest if o.id not in taken]
         if len(same) < 2:
             continue
-        out.append(Decision(keep, KEEP, f"{why[0]} of {len(same)} actual orders"))
+        out.append(Decision(keep, KEEP, Phrase(N_("{why} of {n} actual orders"), why=why[0], n=len(same))))
         for o in same:
             if o is keep:
                 continue
             if o.status is Status.PART_PAID:
-                out.append(Decision(o, SKIP, f"partly paid, duplicate of {keep.id}: check by hand", keep.id))
+                out.append(Decision(o, SKIP, Phrase(N_("partly paid, duplicate of {order}: check by hand"),
+                                                    order=keep.id), keep.id))
             else:
-                out.append(_false(o, f"duplicate of {keep.id} ({why[1]})", keep.id, ctx))
+                out.append(_false(o, Phrase(N_("duplicate of {order} ({why})"), order=keep.id, why=why[1]), keep.id,
+                                  ctx))
     rank = {o.id: i for i, o in enumerate(actual)}  # newest first, as the orders were listed before
     return sorted(out, key=lambda d: rank[d.order_id])
 
 
-def _keeper(orders: list[Order], ctx: _Context) -> tuple[Order, tuple[str, str]]:
+def _keeper(orders: list[Order], ctx: _Context) -> tuple[Order, tuple[Phrase, Phrase]]:
     """The order to keep among ``orders`` and why: (reason on the kept one, reason on the others)."""
     enrolled = [(f.entered_at, o.id, o, f.playbook) for o in orders
                 if (f := ctx.facts.get(o.id)) is not None and f.entered_at is not None]
     if enrolled:
         entered_at, _, keep, playbook = min(enrolled, key=lambda e: (e[0], e[1]))
-        return keep, (f"kept: in playbook {playbook} since {ctx.local(entered_at)}",
-                      f"kept the one in playbook {playbook}")
+        return keep, (Phrase(N_("kept: in playbook {playbook} since {moment}"), playbook=playbook,
+                             moment=ctx.local(entered_at)),
+                      Phrase(N_("kept the one in playbook {playbook}"), playbook=playbook))
     part_paid = [o for o in orders if o.status is Status.PART_PAID]
     if part_paid:
-        return _newest(part_paid), ("kept the partly paid one", "kept the partly paid one")
-    return _newest(orders), ("kept the newest", "kept the newest")
+        return _newest(part_paid), (Phrase(N_("kept the partly paid one")), Phrase(N_("kept the partly paid one")))
+    return _newest(orders), (Phrase(N_("kept the newest")), Phrase(N_("kept the newest")))
 
 
 def _false(order: Order, reason: str, twin: str, ctx: _Context) -> Decision:
@@ -225,8 +234,9 @@ def _false(order: Order, reason: str, twin: str, ctx: _Context) -> Decision:
     if hold is None:
         return Decision(order, FALSE, reason, twin)
     if ctx.force:
-        return Decision(order, FALSE, reason, twin, warning=f"False although {hold} (--force)")
-    return Decision(order, SKIP, f"{hold}: left alone — {reason}; --force marks it False", twin)
+        return Decision(order, FALSE, reason, twin, warning=Phrase(N_("False although {hold} (--force)"), hold=hold))
+    return Decision(order, SKIP, Phrase(N_("{hold}: left alone — {reason}; --force marks it False"), hold=hold,
+                                        reason=reason), twin)
 
 
 def relation(order: Order, other: Order, window: timedelta = DEFAULT_SAME_PRODUCT_WITHIN) -> str | None:
@@ -240,7 +250,7 @@ def relation(order: Order, other: Order, window: timedelta = DEFAULT_SAME_PRODUC
     if order.customer.key is None or other.customer.key != order.customer.key:
         return None
     if is_paid_twin(order, other, window):
-        return "paid twin"
+        return N_("paid twin")
     if other.is_actual and abs(other.created_at - order.created_at) <= window:
-        return "duplicate"
+        return N_("duplicate")
     return None

@@ -18,6 +18,7 @@ from typing import Iterator
 
 from unpaid.clock import parse_when
 from unpaid.config import EVENT_KINDS
+from unpaid.i18n import _
 from unpaid.model import normalize_email
 
 _KINDS = {k: k for k in EVENT_KINDS} | {"opened": "open", "clicked": "click"}
@@ -52,10 +53,10 @@ def read_events(path: Path, zone: tzinfo, source: str | None = None) -> Iterator
             try:
                 item = json.loads(raw)
             except json.JSONDecodeError as exc:
-                yield BadRecord(n, f"not JSON ({exc.msg})")
+                yield BadRecord(n, _("not JSON ({error})").format(error=exc.msg))
                 continue
             if not isinstance(item, dict):
-                yield BadRecord(n, "not a JSON object")
+                yield BadRecord(n, _("not a JSON object"))
                 continue
             yield _record(n, {k.lower(): v for k, v in item.items()}, zone, source)
         return
@@ -64,8 +65,11 @@ def read_events(path: Path, zone: tzinfo, source: str | None = None) -> Iterator
     header = [h.strip().lower() for h in next(reader, [])]
     columns = {name: next((header.index(a) for a in aliases if a in header), None) for name, aliases in _HEADERS.items()}
     if columns["kind"] is None or columns["at"] is None or (columns["order"] is None and columns["email"] is None):
-        yield BadRecord(1, "the header needs kind, at and order or email columns "
-                           f"(found: {', '.join(header) or 'nothing'})")
+        if header:
+            yield BadRecord(1, _("the header needs kind, at and order or email columns (found: {columns})").format(
+                columns=", ".join(header)))
+        else:
+            yield BadRecord(1, _("the header needs kind, at and order or email columns (found: nothing)"))
         return
     for row in reader:
         if not any(cell.strip() for cell in row):
@@ -77,17 +81,19 @@ def read_events(path: Path, zone: tzinfo, source: str | None = None) -> Iterator
 def _record(line: int, cells: dict, zone: tzinfo, source: str | None) -> EventRecord | BadRecord:
     kind = _KINDS.get(str(cells.get("kind") or "").strip().lower())
     if kind is None:
-        return BadRecord(line, f"kind {cells.get('kind')!r} is not one of {', '.join(_KINDS)}")
+        return BadRecord(line, _("kind {kind!r} is not one of {kinds}").format(kind=cells.get("kind"),
+                                                                            kinds=", ".join(_KINDS)))
     try:
         at = parse_when(str(cells.get("at") or ""), zone)
     except ValueError as exc:
-        return BadRecord(line, f"at: {exc}")
+        return BadRecord(line, "at: {error}".format(error=exc))
     order = str(cells.get("order") or "").strip()
     if order and ":" not in order:
         if not source:
-            return BadRecord(line, f"order {order!r} has no source prefix; write SOURCE:{order} or pass --source")
+            return BadRecord(line, _("order {order!r} has no source prefix; write SOURCE:{bare} or pass --source").format(
+                order=order, bare=order))
         order = f"{source}:{order}"
     email = normalize_email(str(cells.get("email") or "").strip())
     if not order and not email:
-        return BadRecord(line, "neither an order nor an e-mail")
+        return BadRecord(line, _("neither an order nor an e-mail"))
     return EventRecord(line, order or None, None if order else email, kind, at)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Sequence
 
 from unpaid.clock import from_iso, to_iso
+from unpaid.i18n import _
 
 if TYPE_CHECKING:
     from unpaid.connector import Connector, ConnectorError
@@ -83,11 +84,12 @@ def refresh(store: "Store", connector: "Connector", orders: Sequence["Order"], n
         return {o.native_id: store.orders.get(o.id) or o for o in orders}, True
     result = sync_source(store, connector, now)
     failure = result.error or (None if result.complete else Temporary(
-        connector.name, "the sync that re-reads orders before acting stopped early",
-        f"run `unpaid sync {connector.name}` and try again"))
+        connector.name, _("the sync that re-reads orders before acting stopped early"),
+        _("run `unpaid sync {source}` and try again").format(source=connector.name)))
     found: dict[str, Order | ConnectorError] = {}
     for order in orders:
         copy = store.orders.get(order.id) if failure is None else None
         found[order.native_id] = copy if copy is not None else failure or Temporary(
-            connector.name, f"{order.id} was not found in the store after the sync", "run `unpaid sync` and try again")
+            connector.name, _("{order} was not found in the store after the sync").format(order=order.id),
+            _("run `unpaid sync` and try again"))
     return found, True

@@ -43,14 +43,19 @@ class Status(str, Enum):
 
     @classmethod
     def parse(cls, text: str) -> "Status":
-        """Parse a status from its code or English label, case-insensitively."""
+        """Parse a status from its code, its English label or its label in the active language, case-insensitively."""
         key = text.strip().lower().replace("-", "_").replace(" ", "_")
         key = _STATUS_ALIASES.get(key, key)
         try:
             return cls(key)
         except ValueError:
+            # A label as people read it in the active language ("Ожидаем оплаты") names its status too.
+            spoken = " ".join(text.split()).lower()
+            for status, label in STATUS_LABELS.items():
+                if _(label).lower() == spoken:
+                    return status
             choices = ", ".join(s.value for s in cls)
-            raise ValueError(f"unknown status {text!r}; use one of: {choices}") from None
+            raise ValueError(_("unknown status {text!r}; use one of: {choices}").format(text=text, choices=choices)) from None
 
 
 STATUS_LABELS = {
@@ -134,14 +139,14 @@ def _parse_decimal(text: str) -> Decimal:
         else:
             raw = raw.replace(",", "")
     elif "," in raw:
-        head, _, tail = raw.rpartition(",")
+        head, _sep, tail = raw.rpartition(",")
         raw = f"{head.replace(',', '')}.{tail}" if len(tail) != 3 or "," in head else head + tail
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise ValueError(f"not an amount: {text!r}") from None
+        raise ValueError(_("not an amount: {text!r}").format(text=text)) from None
     if not value.is_finite():
-        raise ValueError(f"not an amount: {text!r}")
+        raise ValueError(_("not an amount: {text!r}").format(text=text))
     return value
 
 
@@ -269,7 +274,7 @@ def split_order_id(order_id: str) -> tuple[str, str]:
     """Split ``SOURCE:NATIVE_ID``; raises ValueError when there is no source part."""
     source, sep, native = order_id.partition(":")
     if not sep or not source or not native:
-        raise ValueError(f"order id {order_id!r} is not SOURCE:NATIVE_ID (e.g. shop:1042)")
+        raise ValueError(_("order id {order_id!r} is not SOURCE:NATIVE_ID (e.g. shop:1042)").format(order_id=order_id))
     return source, native
 
 

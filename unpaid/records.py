@@ -27,7 +27,7 @@ def order_dict(order: Order) -> dict[str, Any]:
         "native_id": order.native_id,
         "number": order.number,
         "status": order.status.value,
-        "status_label": order.status.label,
+        "status_label": STATUS_LABELS[order.status],  # English, as in JSON; tables show it translated
         "native_status": order.native_status,
         "created_at": to_iso(order.created_at),
         "updated_at": to_iso(order.updated_at),

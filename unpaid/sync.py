@@ -13,17 +13,19 @@ from datetime import datetime
 from typing import Callable
 
 from unpaid.connector import Connector, ConnectorError, Reject, Snapshot
+from unpaid.i18n import N_
 from unpaid.model import ACTUAL, STATUS_LABELS, Status
 from unpaid.store import Store
 from unpaid.store.history import Entry
 from unpaid.store.orders import StatusChange
+from unpaid.text import Phrase
 
 #: A sync that wrote this many orders refreshes the query planner's statistics.
 ANALYZE_AFTER = 10_000
 #: A read that misses more than this share of the stored orders is not trusted to mark any missing
 #: (a half-written export, the wrong file): it is reported instead.
 MISSING_SHARE_LIMIT = 0.5
-MISSING_REASON = "removed from the source"
+MISSING_REASON = N_("removed from the source")
 
 
 @dataclass
@@ -155,16 +157,18 @@ def _reconcile(store: Store, name: str, snapshot: Snapshot, now: datetime, resul
         stored = store.orders.count_source(name)
         missing, back = store.orders.absent(name, snapshot.ids)
         if len(missing) > 10 and len(missing) > MISSING_SHARE_LIMIT * stored:
-            result.warnings.append(
-                f"{len(missing)} of {stored} stored orders are not in the source: nothing was marked missing "
-                "(is the export complete?); orders are marked missing only when a read misses at most half of them")
+            result.warnings.append(Phrase(
+                N_("{missing} of {stored} stored orders are not in the source: nothing was marked missing "
+                   "(is the export complete?); orders are marked missing only when a read misses at most half of them"),
+                missing=len(missing), stored=stored))
             missing = []
         store.orders.set_missing(missing, now)
         store.orders.set_missing(back, None)
         result.missing, result.back = missing, back
-        store.history.add_many(Entry(i, now, "sync", "missing", "no longer found at the source", None,
+        # History keeps English; the order card shows these notes in the reader's language.
+        store.history.add_many(Entry(i, now, "sync", "missing", N_("no longer found at the source"), None,
                                      "unpaid sync") for i in missing)
-        store.history.add_many(Entry(i, now, "sync", "missing", "found at the source again", None,
+        store.history.add_many(Entry(i, now, "sync", "missing", N_("found at the source again"), None,
                                      "unpaid sync") for i in back)
     actual = {s.value for s in ACTUAL}
     for order_id, status, since in store.orders.missing(name, now - snapshot.missing_after):

@@ -41,3 +41,37 @@ def terminal_safe(text: str, newlines: bool = False) -> str:
 def _escape(char: str) -> str:
     code = ord(char)
     return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+class Phrase(str):
+    """A sentence kept in English (stored, written to JSON) that can still be shown in the reader's language.
+
+    ``Phrase(N_("duplicate of {order}"), order="shop:1")`` is the English text itself (a ``str``), and
+    :meth:`human` fills the translated template; parameters that are phrases are translated too, the others
+    (ids, names) are kept as they are.
+    """
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any) -> "Phrase":
+        made = super().__new__(cls, template.format(**{k: str(v) for k, v in params.items()}))
+        made.template, made.params = template, params
+        return made
+
+    def human(self) -> str:
+        from unpaid.i18n import _
+
+        return _(self.template).format(**{k: v.human() if isinstance(v, Phrase) else v for k, v in self.params.items()})
+
+
+def human(value: Any) -> str:
+    """``value`` for people in the active language: a :class:`Phrase` translated, a fixed English message
+    (marked ``N_`` where it was written) looked up, anything else as it is."""
+    if isinstance(value, Phrase):
+        return value.human()
+    if value is None:
+        return ""
+    from unpaid.i18n import lookup
+
+    return lookup(str(value)) if isinstance(value, str) else str(value)

@@ -6,21 +6,29 @@ import click
 
 from unpaid.cli.options import complete_source
 from unpaid.errors import ExitCode, UnpaidError
-from unpaid.output import Column, plural
+from unpaid.i18n import N_, _, ngettext
+from unpaid.output import Column
+from unpaid.text import human
 
 
 def _columns(app) -> list[Column]:
     from unpaid.cli.order_view import customer_text, product_text
 
+    from unpaid.i18n import lookup
+
     return [
-        Column("id", "order"),
-        Column("status_label", "status"),
-        Column("customer", "customer", customer_text),
-        Column("items", "product", product_text),
-        Column("action", "action"),
-        Column("reason", "reason"),
-        Column("result", "result"),
+        Column("id", N_("order")),
+        Column("status_label", N_("status"), lookup),
+        Column("customer", N_("customer"), customer_text),
+        Column("items", N_("product"), product_text),
+        Column("action", N_("action"), lambda v: lookup(ACTIONS.get(v, v or ""))),
+        Column("reason", N_("reason"), human),
+        Column("result", N_("result"), human),
     ]
+
+
+#: The actions as people read them in a table (the codes stay in JSON and CSV).
+ACTIONS = {"false": N_("false"), "keep": N_("keep"), "skip": N_("skip")}
 
 
 def _row(decision, fmt: str, result: str | None = None, applied: bool = False) -> dict:
@@ -91,19 +99,24 @@ def dedupe(app, apply_: bool, force: bool, sources: tuple[str, ...], fmt: str | 
         render((_row(d, fmt) for d in tally.watch(app, decisions)), fmt, app.stdout, _columns(app)[:-1])
         counts = tally.text()
         if tally.n[FALSE]:
-            app.info(f"{counts} — run `unpaid dedupe --apply` to do it")
+            app.info(_("{counts} — run `unpaid dedupe --apply` to do it").format(counts=counts))
         else:
-            app.info(f"nothing to mark False ({counts})")
+            app.info(_("nothing to mark False ({counts})").format(counts=counts))
         return
     decisions = list(decisions)
     to_false = [d for d in decisions if d.action == FALSE]
     for d in to_false:
         if d.warning:
-            app.warn(f"{d.order_id}: {d.warning}")
+            app.warn(f"{d.order_id}: {human(d.warning)}")
     counts = _counts(decisions)
     failed = _apply(app, decisions, fmt)
     done = len(to_false) - failed
-    app.info(f"marked {plural(done, 'order')} False" + (f", {failed} failed" if failed else "") + f" ({counts})")
+    if failed:
+        line = ngettext("marked {n} order False, {failed} failed ({counts})",
+                        "marked {n} orders False, {failed} failed ({counts})", done)
+    else:
+        line = ngettext("marked {n} order False ({counts})", "marked {n} orders False ({counts})", done)
+    app.info(line.format(n=done, failed=failed, counts=counts))
     if failed:
         click.get_current_context().exit(ExitCode.FAILED)
 
@@ -120,7 +133,7 @@ class _Tally:
         for d in decisions:
             self.n[d.action] += 1
             if d.warning:
-                app.warn(f"{d.order_id}: {d.warning}")
+                app.warn(f"{d.order_id}: {human(d.warning)}")
             yield d
 
     def text(self) -> str:
@@ -137,8 +150,10 @@ def _counts(decisions) -> str:
 def _text(n: dict[str, int]) -> str:
     from unpaid.dedupe import FALSE, KEEP, SKIP
 
-    return (f"{plural(sum(n.values()), 'order')} looked at: {n[FALSE]} to mark False, {n[KEEP]} kept, "
-            f"{n[SKIP]} skipped")
+    total = sum(n.values())
+    return ngettext("{n} order looked at: {false} to mark False, {kept} kept, {skipped} skipped",
+                    "{n} orders looked at: {false} to mark False, {kept} kept, {skipped} skipped", total).format(
+        n=total, false=n[FALSE], kept=n[KEEP], skipped=n[SKIP])
 
 
 #: Orders pushed in one batch: one rewrite of a CSV file, one fresh read per source.
@@ -162,6 +177,7 @@ def _apply(app, every, fmt: str) -> int:
     from unpaid.model import Status
     from unpaid.output import render
     from unpaid.secrets import redact
+    from unpaid.text import Phrase
 
     store, now = app.store, app.now()
     decisions = [d for d in every if d.action == FALSE]
@@ -191,10 +207,10 @@ def _apply(app, every, fmt: str) -> int:
         outcome = results[d.order_id]
         if isinstance(outcome, UnpaidError):
             failed += 1
-            result = redact(f"failed: {outcome}")
+            result = Phrase(N_("failed: {error}"), error=redact(str(outcome)))
             app.warn(f"{d.order_id}: {outcome}")
         else:
-            result = "done" if outcome.changed else outcome.note or "unchanged"
+            result = N_("done") if outcome.changed else outcome.note or N_("unchanged")
         rows.append(_row(d, fmt, result, applied=True))
     render(rows, fmt, app.stdout, _columns(app))
     return failed

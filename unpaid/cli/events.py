@@ -10,6 +10,7 @@ import click
 from unpaid.cli.answer import answer
 from unpaid.cli.options import format_option, output_options
 from unpaid.errors import InputError, NotFoundError
+from unpaid.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from unpaid.cli.context import App
@@ -41,7 +42,12 @@ def events(ctx: click.Context, order_id: str | None, fmt: str, limit: int | None
     rows = Events(app.store).recent(order_id, page * limit if limit else None)
     start = (page - 1) * limit if limit else 0
     out = [{"order_id": o, "kind": k, "at": app.local(at, seconds=True)} for o, k, at in rows[start:]]
-    render(out, fmt, app.stdout, [Column("at", "At"), Column("order_id", "Order"), Column("kind", "Kind")])
+    render(out, fmt, app.stdout, [Column("at", N_("At")), Column("order_id", N_("Order")),
+                                  Column("kind", N_("Kind"), lambda v: _(KINDS.get(v, v)))])
+
+
+#: The event kinds as people read them in a table (the codes stay in JSON and CSV).
+KINDS = {"open": N_("open"), "click": N_("click")}
 
 
 @events.command("import")
@@ -60,7 +66,6 @@ def import_(app: "App", file: Path, source: str | None, fmt: str):
     Exit code 1 when a row was skipped, 2 when the file cannot be read.
     """
     from unpaid.event_file import BadRecord, read_events
-    from unpaid.output import plural
     from unpaid.store.events import Events
 
     if source is not None:
@@ -68,8 +73,9 @@ def import_(app: "App", file: Path, source: str | None, fmt: str):
     try:
         records = list(read_events(file, app.zone, source))
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{file}: cannot read it ({exc.__class__.__name__}: {exc})",
-                         "give a UTF-8 CSV or JSON Lines file") from None
+        raise InputError(_("{file}: cannot read it ({kind}: {error})").format(
+                             file=file, kind=exc.__class__.__name__, error=exc),
+                         _("give a UTF-8 CSV or JSON Lines file")) from None
     rows, bad = [], 0
     store = app.store
     for rec in records:
@@ -79,18 +85,22 @@ def import_(app: "App", file: Path, source: str | None, fmt: str):
             continue
         targets = [rec.order_id] if rec.order_id else _orders_of(app, rec.email)
         if rec.order_id and store.orders.get(rec.order_id) is None:
-            _skip(file, rec.line, f"no order {rec.order_id} in the store (run `unpaid sync` first?)")
+            _skip(file, rec.line, _("no order {order} in the store (run `unpaid sync` first?)").format(
+                order=rec.order_id))
             bad += 1
             continue
         if not targets:
-            _skip(file, rec.line, f"no unpaid order of {rec.email}")
+            _skip(file, rec.line, _("no unpaid order of {email}").format(email=rec.email))
             bad += 1
             continue
         rows += [(oid, rec.kind, rec.at, {"imported_from": file.name}) for oid in targets]
     with store.transaction():
         added = Events(store).add_many(rows)
-    app.info(f"{file}: {plural(added, 'event')} recorded, {len(rows) - added} already known, "
-             f"{plural(bad, 'row')} skipped.")
+    recorded = ngettext("{file}: {n} event recorded", "{file}: {n} events recorded", added).format(
+        file=file, n=added)
+    skipped = ngettext("{n} row skipped.", "{n} rows skipped.", bad).format(n=bad)
+    app.info(_("{recorded}, {known} already known, {skipped}").format(recorded=recorded, known=len(rows) - added,
+                                                                     skipped=skipped))
     answer(app, fmt, {"file": str(file), "recorded": added, "known": len(rows) - added, "skipped": bad})
     if bad:
         click.get_current_context().exit(1)
@@ -110,14 +120,19 @@ def add(app: "App", order_id: str, kind: str, when: str | None, fmt: str):
     from unpaid.cli.orders import check_id
 
     if app.store.orders.get(check_id(order_id, "ORDER")) is None:
-        raise NotFoundError(f"no order {order_id}", "run `unpaid orders` or `unpaid sync`")
+        raise NotFoundError(_("no order {order}").format(order=order_id), _("run `unpaid orders` or `unpaid sync`"))
     try:
         at = parse_when(when, app.zone, app.now()) if when else app.now()
     except ValueError as exc:
-        raise InputError(f"--at: {exc}", "e.g. --at 2026-11-24T12:00") from None
+        raise InputError("--at: {error}".format(error=exc), _("e.g. --at 2026-11-24T12:00")) from None
     with app.store.transaction():
         added = Events(app.store).add_many([(order_id, kind, at, {"added_by": app.actor})])
-    app.info(f"{order_id}: {kind} at {app.local(at)} " + ("recorded." if added else "was already recorded."))
+    if added:
+        app.info(_("{order}: {kind} at {moment} recorded.").format(order=order_id, kind=_(KINDS[kind]),
+                                                                  moment=app.local(at)))
+    else:
+        app.info(_("{order}: {kind} at {moment} was already recorded.").format(order=order_id, kind=_(KINDS[kind]),
+                                                                              moment=app.local(at)))
     answer(app, fmt, {"order_id": order_id, "kind": kind, "at": to_iso(at), "recorded": bool(added)})
 
 
@@ -128,4 +143,4 @@ def _orders_of(app: "App", email: str | None) -> list[str]:
 
 
 def _skip(file: Path, line: int, reason: str) -> None:
-    click.echo(f"{file}:{line}: skipped: {reason}", err=True)
+    click.echo(_("{file}:{line}: skipped: {reason}").format(file=file, line=line, reason=reason), err=True)

@@ -9,6 +9,7 @@ import click
 from unpaid.cli.answer import answer
 from unpaid.cli.options import TEXT, complete_source, format_option, output_options, parse_age
 from unpaid.errors import ConfigError, InputError, NotFoundError
+from unpaid.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from unpaid.cli.context import App
@@ -23,7 +24,8 @@ def parse_status(text: str, option: str = "STATUS") -> "Status":
     try:
         return Status.parse(text)
     except ValueError as exc:
-        raise InputError(f"{option}: {exc}", "labels work too, e.g. 'Waiting for payment' or Cancelled") from None
+        raise InputError("{option}: {error}".format(option=option, error=exc),
+                         _("labels work too, e.g. 'Waiting for payment' or Cancelled")) from None
 
 
 #: The longest id a command accepts: source ids are far shorter; a longer one is a paste gone wrong.
@@ -33,8 +35,9 @@ MAX_ID = 200
 def check_id(text: str, what: str) -> str:
     """``text`` when it can be an id (order, ledger key); InputError naming ``what`` otherwise."""
     if len(text) > MAX_ID:
-        raise InputError(f"{what}: {text[:40]!r}… is {len(text):,} characters long, not an id",
-                         f"give an id of at most {MAX_ID} characters, e.g. shop:1042")
+        raise InputError(_("{what}: {start!r}… is {length} characters long, not an id").format(
+                             what=what, start=text[:40], length=f"{len(text):,}"),
+                         _("give an id of at most {limit} characters, e.g. shop:1042").format(limit=MAX_ID))
     return text
 
 
@@ -50,8 +53,9 @@ def find_order(app: "App", text: str) -> "Order":
         return matches[0]
     if matches:
         ids = ", ".join(o.id for o in matches)
-        raise InputError(f"{text!r} matches several orders: {ids}", "name one as SOURCE:ID")
-    raise NotFoundError(f"no order {text}", "run `unpaid orders` or `unpaid sync`")
+        raise InputError(_("{text!r} matches several orders: {ids}").format(text=text, ids=ids),
+                         _("name one as SOURCE:ID"))
+    raise NotFoundError(_("no order {order}").format(order=text), _("run `unpaid orders` or `unpaid sync`"))
 
 
 def build_query(app: "App", *, statuses: tuple[str, ...], all_: bool, sources: tuple[str, ...],
@@ -107,7 +111,7 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
       unpaid orders --status payment_waiting --status new --sort amount
       unpaid orders --all --customer anna@example.com --format json
     """
-    from unpaid.output import plural, render
+    from unpaid.output import render
     from unpaid.records import flat_order
 
     query = build_query(app, statuses=statuses, all_=all_, sources=sources, products=products,
@@ -124,14 +128,18 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
 
     shown = render(rows, fmt, app.stdout, order_columns(app, now), encoded)
     if shown:
-        app.info(f"{plural(total, 'order')} (showing {offset + 1}–{offset + shown})")
+        app.info(ngettext("{n} order (showing {first}–{last})", "{n} orders (showing {first}–{last})",
+                          total).format(n=total, first=offset + 1, last=offset + shown))
     elif total:
-        app.info(f"{plural(total, 'order')} (page {page} is past the end)")
+        app.info(ngettext("{n} order (page {page} is past the end)", "{n} orders (page {page} is past the end)",
+                          total).format(n=total, page=page))
     else:
         from unpaid.store.orders import OrderQuery
 
-        hint = "" if store.orders.count(OrderQuery(statuses=None)) else " — run `unpaid sync` first"
-        app.info(f"0 orders{hint}")
+        if store.orders.count(OrderQuery(statuses=None)):
+            app.info(_("0 orders"))
+        else:
+            app.info(_("0 orders — run `unpaid sync` first"))
 
 
 def order_card(app: "App", order: "Order") -> dict[str, Any]:
@@ -229,13 +237,14 @@ def status(app, order_ref: str, status_text: str, reason: str | None, reason_tex
     order = find_order(app, order_ref)
     now = app.now()
     if order.status is to:
-        app.info(f"{order.id} is already {to.label}; nothing to do")
+        app.info(_("{order} is already {status}; nothing to do").format(order=order.id, status=to.label))
         answer(app, fmt, {"order_id": order.id, "from": to.value, "to": to.value, "changed": False, "note": None})
         return
     try:
         connector = app.connector(order.source)
     except ConfigError as exc:
-        raise ConfigError(f"cannot reach the source of {order.id}: {exc.message}", exc.fix) from None
+        raise ConfigError(_("cannot reach the source of {order}: {error}").format(order=order.id, error=exc.message),
+                          exc.fix) from None
     with connector:
         try:
             outcome = change_status(app.store, connector, order, to, actor=app.actor, now=now, reason=why,
@@ -244,6 +253,9 @@ def status(app, order_ref: str, status_text: str, reason: str | None, reason_tex
             raise NotSupported(exc.source, "change statuses") from None
     if outcome.note:
         app.info(outcome.note)
-    suffix = f" ({why})" if why else ""
-    answer(app, fmt, {**outcome.as_dict(), "reason": why},
-           f"{order.id}: {outcome.old.label} → {outcome.new.label}{suffix}" if outcome.changed else None)
+    if why:
+        line = _("{order}: {old} → {new} ({reason})").format(order=order.id, old=outcome.old.label,
+                                                             new=outcome.new.label, reason=why)
+    else:
+        line = _("{order}: {old} → {new}").format(order=order.id, old=outcome.old.label, new=outcome.new.label)
+    answer(app, fmt, {**outcome.as_dict(), "reason": why}, line if outcome.changed else None)

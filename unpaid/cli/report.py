@@ -8,14 +8,15 @@ import click
 
 from unpaid.cli.options import format_option, parse_age
 from unpaid.errors import InputError
+from unpaid.i18n import N_, _
 
 if TYPE_CHECKING:
     from unpaid.cli.context import App
 
 _NAMES = "recovery|reasons|managers|steps|offers|funnel|lift|forecast"
 #: What a report without rows says on stderr, by what is missing.
-_EMPTY_STORE = "the store holds no orders yet — run `unpaid sync` first"
-_NO_DATA = "no data for this report in the period and filters given"
+_EMPTY_STORE = N_("the store holds no orders yet — run `unpaid sync` first")
+_NO_DATA = N_("no data for this report in the period and filters given")
 
 
 @click.command()
@@ -56,10 +57,11 @@ def report(app: "App", name: str, since: str | None, until: str | None, source: 
     from unpaid.reports.scope import parse_scope
 
     if name not in NAMES:
-        raise InputError(f"REPORT: unknown report {name!r}", f"use one of: {', '.join(NAMES)}")
+        raise InputError(_("REPORT: unknown report {name!r}").format(name=name),
+                         _("use one of: {names}").format(names=", ".join(NAMES)))
     span = parse_age(window, "--window")
     if not span:
-        raise InputError("--window: must be longer than 0", "e.g. --window 7d")
+        raise InputError(_("--window: must be longer than 0"), _("e.g. --window 7d"))
     scope = parse_scope(since, until, app.now(), app.zone, source=source, product=product, playbook=playbook)
     if html_file is not None:
         _write_page(app, html_file, scope, span, fmt)
@@ -69,13 +71,13 @@ def report(app: "App", name: str, since: str | None, until: str | None, source: 
     else:
         rows = build(name, app.store, scope, span, app.zone)
     if not rows and fmt == "table":
-        app.info(_EMPTY_STORE if not has_orders(app.store) else _NO_DATA)
+        app.info(_(_EMPTY_STORE if not has_orders(app.store) else _NO_DATA))
         return
     from unpaid.i18n import resolve
 
     render(rows, fmt, app.stdout, _columns(name, resolve(app.config.language)))
     if not rows:
-        app.info(_EMPTY_STORE if not has_orders(app.store) else _NO_DATA)
+        app.info(_(_EMPTY_STORE if not has_orders(app.store) else _NO_DATA))
 
 
 def _forecast(app: "App", scope: Any, window: Any, ahead: Any) -> list[dict]:
@@ -87,7 +89,7 @@ def _forecast(app: "App", scope: Any, window: Any, ahead: Any) -> list[dict]:
     from unpaid.reports.scope import EPOCH, Scope
 
     if not ahead:
-        raise InputError("--ahead: must be longer than 0", "e.g. --ahead 14d")
+        raise InputError(_("--ahead: must be longer than 0"), _("e.g. --ahead 14d"))
     lib, now = _library(app), app.now()
     names = _names(lib, (scope.playbook,) if scope.playbook else ())
     past = Scope(EPOCH, now, scope.source, scope.product, scope.playbook)
@@ -115,14 +117,19 @@ def _write_page(app: "App", path: str, scope: Any, window: Any, fmt: str) -> Non
     from unpaid.reports.html import require_charts
 
     require_charts()
-    since = "the beginning" if scope.since.year == 1970 else app.local(scope.since)
-    title = f"unpaid: what the work earns, orders created from {since} to {app.local(scope.until)}"
+    if scope.since.year == 1970:
+        title = _("unpaid: what the work earns, orders created from the beginning to {until}").format(
+            until=app.local(scope.until))
+    else:
+        title = _("unpaid: what the work earns, orders created from {since} to {until}").format(
+            since=app.local(scope.since), until=app.local(scope.until))
     text = build_page(app.store, scope, window, app.zone, title, resolve(app.config.language))
     try:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"--html: cannot write {path}: {exc.strerror}", "choose a writable file") from None
+        raise InputError(_("--html: cannot write {path}: {error}").format(path=path, error=exc.strerror),
+                         _("choose a writable file")) from None
     if not has_orders(app.store):
-        app.info(_EMPTY_STORE)
+        app.info(_(_EMPTY_STORE))
     render_one({"path": str(Path(path).resolve()), "written": True}, fmt, app.stdout) if fmt != "table" else \
-        app.info(f"wrote {path}")
+        app.info(_("wrote {path}").format(path=path))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from unpaid.cli.options import complete_source
-from unpaid.output import plural
 from unpaid.errors import ConfigError, ExitCode, UnpaidError
+from unpaid.i18n import _, ngettext
+from unpaid.text import human
 
 #: Rejected rows listed per source; the rest are counted (all are listed with -v).
 SHOWN_REJECTS = 20
@@ -47,8 +48,8 @@ def sync(app, sources: tuple[str, ...], fmt: str | None, strict: bool, full: boo
     config = app.config
     names = list(dict.fromkeys(sources)) or sorted(config.sources)
     if not names:
-        raise ConfigError(f"no sources configured in {config.where}",
-                          "add a [sources.NAME] table with a type, or run `unpaid init`")
+        raise ConfigError(_("no sources configured in {where}").format(where=config.where),
+                          _("add a [sources.NAME] table with a type, or run `unpaid init`"))
     for name in names:
         config.source(name)  # an unknown name fails before anything is synced
     store, now = app.store, app.now()
@@ -82,7 +83,8 @@ def _progress(app):
         return None
 
     def show(result) -> None:
-        click.echo(f"\r\033[K{result.source}: {result.orders} orders…", nl=False, err=True)
+        progress = ngettext("{source}: {n} order…", "{source}: {n} orders…", result.orders)
+        click.echo("\r\033[K" + progress.format(source=result.source, n=result.orders), nl=False, err=True)
 
     return show
 
@@ -103,19 +105,24 @@ def _rejects(result) -> list:
 def _summary(result) -> str:
     c = result.counts
     if not c:
-        parts = [plural(result.orders, "order")]
+        parts = [ngettext("{n} order", "{n} orders", result.orders).format(n=result.orders)]
     else:
-        stored = f"{plural(c.get('orders', 0), 'order')} ({result.orders} stored, {c.get('unchanged', 0)} unchanged)"
-        parts = [f"{plural(c.get('rows', 0), 'row')} read: {stored}"]
-        parts.append(f"{c.get('rejected', 0)} rejected")
+        rows, in_source = c.get("rows", 0), c.get("orders", 0)
+        read = ngettext("{n} row read", "{n} rows read", rows).format(n=rows)
+        stored = ngettext("{n} order ({stored} stored, {unchanged} unchanged)",
+                          "{n} orders ({stored} stored, {unchanged} unchanged)", in_source).format(
+            n=in_source, stored=result.orders, unchanged=c.get("unchanged", 0))
+        parts = [_("{read}: {stored}").format(read=read, stored=stored)]
+        parts.append(_("{n} rejected").format(n=c.get("rejected", 0)))
         if c.get("folded"):
-            parts.append(f"{c['folded']} overridden by a later row with the same id")
+            parts.append(_("{n} overridden by a later row with the same id").format(n=c["folded"]))
     if result.changes:
-        parts.append(plural(len(result.changes), "status change"))
+        n = len(result.changes)
+        parts.append(ngettext("{n} status change", "{n} status changes", n).format(n=n))
     if result.paid:
-        parts.append(f"{result.paid} newly paid")
+        parts.append(_("{n} newly paid").format(n=result.paid))
     if not c and result.rejects:
-        parts.append(f"{len(result.rejects)} rejected")
+        parts.append(_("{n} rejected").format(n=len(result.rejects)))
     return f"{result.source}: " + ", ".join(parts)
 
 
@@ -128,48 +135,76 @@ def _report(app, result) -> None:
     fresh = rejects if everything else [r for r in rejects if not r.repeated]
     shown = fresh if app.verbose else fresh[:SHOWN_REJECTS]
     for reject in shown:
-        app.warn(f"{result.source}: rejected {reject.where}: {reject.reason}")
+        app.warn(_("{source}: rejected {where}: {reason}").format(source=result.source, where=reject.where,
+                                                                  reason=human(reject.reason)))
     if len(shown) < len(fresh):
-        app.warn(f"{result.source}: … and {len(fresh) - len(shown)} more rejected rows (all with -v)")
+        more = len(fresh) - len(shown)
+        app.warn(ngettext("{source}: … and {n} more rejected row (all with -v)",
+                          "{source}: … and {n} more rejected rows (all with -v)", more).format(
+            source=result.source, n=more))
     old = len(rejects) - len(fresh)
     if old:
-        app.warn(f"{result.source}: {plural(old, 'rejected row')} reported before, still unchanged "
-                 "(listed with -v)")
+        app.warn(ngettext("{source}: {n} rejected row reported before, still unchanged (listed with -v)",
+                          "{source}: {n} rejected rows reported before, still unchanged (listed with -v)",
+                          old).format(source=result.source, n=old))
     _report_missing(app, result)
     for note in result.notes:
-        app.info(f"{result.source}: {note}")
+        app.info(f"{result.source}: {human(note)}")
     for warning in result.warnings:
-        app.warn(f"{result.source}: {warning}")
+        app.warn(f"{result.source}: {human(warning)}")
     if not result.complete and result.error is None:
-        app.warn(f"{result.source}: stopped early, more orders remain — run `unpaid sync {result.source}` again")
+        app.warn(_("{source}: stopped early, more orders remain — run `unpaid sync {source}` again").format(
+            source=result.source))
     if result.error is not None:
-        kept = f" (the {result.orders} orders before it are kept)" if result.orders else ""
         from unpaid.secrets import redact
         from unpaid.text import terminal_safe
 
-        click.echo(terminal_safe(redact(f"Error: {result.error}{kept}")), err=True)
+        if result.orders:
+            line = ngettext("Error: {error} (the {n} order before it is kept)",
+                            "Error: {error} (the {n} orders before it are kept)", result.orders).format(
+                error=result.error, n=result.orders)
+        else:
+            line = _("Error: {error}").format(error=result.error)
+        click.echo(terminal_safe(redact(line)), err=True)
 
 
 def _report_missing(app, result) -> None:
     def some(ids: list[str]) -> str:
-        return ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+        if len(ids) <= 5:
+            return ", ".join(ids)
+        return _("{ids} and {n} more").format(ids=", ".join(ids[:5]), n=len(ids) - 5)
 
     if result.missing:
-        app.warn(f"{result.source}: {plural(len(result.missing), 'order')} no longer in the source: "
-                 f"{some(result.missing)} — nothing is sent about them; they are cancelled if still missing "
-                 "after the source's missing_after")
+        n = len(result.missing)
+        app.warn(ngettext(
+            "{source}: {n} order no longer in the source: {ids} — nothing is sent about them; they are cancelled "
+            "if still missing after the source's missing_after",
+            "{source}: {n} orders no longer in the source: {ids} — nothing is sent about them; they are cancelled "
+            "if still missing after the source's missing_after", n).format(
+            source=result.source, n=n, ids=some(result.missing)))
     if result.back:
-        app.info(f"{result.source}: {plural(len(result.back), 'order')} back in the source: {some(result.back)}")
+        n = len(result.back)
+        app.info(ngettext("{source}: {n} order back in the source: {ids}",
+                          "{source}: {n} orders back in the source: {ids}", n).format(
+            source=result.source, n=n, ids=some(result.back)))
     if result.cancelled:
-        app.warn(f"{result.source}: {plural(len(result.cancelled), 'order')} missing from the source past "
-                 f"missing_after, marked cancelled: {some(result.cancelled)}")
+        n = len(result.cancelled)
+        app.warn(ngettext("{source}: {n} order missing from the source past missing_after, marked cancelled: {ids}",
+                          "{source}: {n} orders missing from the source past missing_after, marked cancelled: "
+                          "{ids}", n).format(source=result.source, n=n, ids=some(result.cancelled)))
 
 
 def _total(app, results) -> None:
     if len(results) < 2:
         return
     failed = sum(1 for r in results if r.error is not None)
-    line = (f"total: {plural(sum(r.orders for r in results), 'order')} stored from {plural(len(results), 'source')}, "
-            f"{plural(sum(len(r.changes) for r in results), 'status change')}, {sum(r.paid for r in results)} newly "
-            f"paid, {sum(len(r.rejects) for r in results)} rejected")
-    app.info(line + (f", {failed} failed" if failed else ""))
+    orders, changes = sum(r.orders for r in results), sum(len(r.changes) for r in results)
+    parts = [
+        ngettext("total: {n} order stored", "total: {n} orders stored", orders).format(n=orders),
+        ngettext("from {n} source", "from {n} sources", len(results)).format(n=len(results)),
+    ]
+    line = _("{stored} {sources}, {changes}, {paid} newly paid, {rejected} rejected").format(
+        stored=parts[0], sources=parts[1],
+        changes=ngettext("{n} status change", "{n} status changes", changes).format(n=changes),
+        paid=sum(r.paid for r in results), rejected=sum(len(r.rejects) for r in results))
+    app.info(line + (_(", {n} failed").format(n=failed) if failed else ""))
