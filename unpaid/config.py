@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unpaid.errors import ConfigError
-from unpaid.i18n import N_, _
+from unpaid.i18n import N_, _, pgettext
 
 if TYPE_CHECKING:
     from unpaid.workdays import Calendar
@@ -100,7 +100,7 @@ class Config:
     def source(self, name: str) -> SourceConfig:
         """Return a source by name or raise a ConfigError listing the configured ones."""
         if name not in self.sources:
-            known = ", ".join(sorted(self.sources)) or _("none")
+            known = ", ".join(sorted(self.sources)) or pgettext("empty list", "none")
             raise ConfigError(_("unknown source {name!r} (configured in {where}: {known})").format(
                 name=name, where=self.where, known=known),
                 _("add [sources.{name}] to the config or use one of the configured names").format(name=name))

@@ -12,7 +12,7 @@ from html import escape
 from typing import Any, Mapping, Sequence
 
 from unpaid.errors import InputError
-from unpaid.i18n import N_, _, speaking
+from unpaid.i18n import N_, _, pgettext, speaking
 
 EXTRA_HINT = N_("install the charts with `pip install 'unpaid[reports]'` (pygal), or leave out --html")
 #: The reports whose tables the page shows, in order (the forecast looks ahead, not back).
@@ -97,8 +97,8 @@ def _reasons(pygal: Any, rows: list[dict]) -> str:
 def _managers(pygal: Any, rows: list[dict]) -> str:
     chart = pygal.Bar(_config(pygal))
     chart.x_labels = [f"{r['manager']} ({r['currency']})" for r in rows]
-    for field, label in (("calls", _("calls")), ("reached", _("reached")), ("promises", _("promises")),
-                         ("promises_kept", _("promises kept")), ("payments_after_calls", _("paid after calls"))):
+    for field, label in (("calls", pgettext("chart legend", "calls")), ("reached", pgettext("chart legend", "reached")), ("promises", pgettext("chart legend", "promises")),
+                         ("promises_kept", pgettext("chart legend", "promises kept")), ("payments_after_calls", pgettext("chart legend", "paid after calls"))):
         if rows:
             chart.add(label, [r[field] for r in rows])
     return _render(chart)
@@ -109,7 +109,7 @@ def _funnel(pygal: Any, rows: list[dict]) -> str:
     stages = rows[::-1]  # a horizontal bar chart draws its first label at the bottom: `new` goes on top
     chart.x_labels = [r["stage"] for r in stages]
     if any(r["count"] for r in stages):
-        chart.add(_("orders"), [r["count"] for r in stages])
+        chart.add(pgettext("chart legend", "orders"), [r["count"] for r in stages])
     return _render(chart)
 
 
@@ -118,8 +118,8 @@ def _lift(pygal: Any, rows: list[dict]) -> str:
     chart = pygal.HorizontalBar(_config(pygal, value_formatter=lambda v: points.format(value=f"{v:+.1f}")))
     shown = [r for r in rows if r["lift"] is not None]
     chart.x_labels = [r["playbook"] for r in shown]
-    for field, label in (("lift_low", _("95% interval: from")), ("lift", _("lift")),
-                         ("lift_high", _("95% interval: to"))):
+    for field, label in (("lift_low", pgettext("chart legend", "95% interval: from")), ("lift", pgettext("chart legend", "lift")),
+                         ("lift_high", pgettext("chart legend", "95% interval: to"))):
         if shown:
             chart.add(label, [round(r[field] * 100, 2) for r in shown])
     return _render(chart)
