@@ -250,14 +250,16 @@ def _source(cfg: Config, name: str, body: Any) -> SourceConfig:
         raise cfg.error(key, _("has an invalid name"),
                         _("use lower-case letters, digits, '-' and '_' (it becomes the order id prefix)"))
     if not isinstance(body, dict):
-        raise cfg.error(key, _("must be a table"), _('write [sources.{name}] and type = "csv" below it').format(name=name))
+        raise cfg.error(key, _("must be a table"),
+                        _('write [sources.{name}] and type = "csv" below it').format(name=name))
     source_type = body.get("type")
     if not isinstance(source_type, str) or not source_type:
         raise cfg.error(f"{key}.type", _("is missing"), _('set the connector type, e.g. type = "csv" or "getcourse"'))
     imported = body.get("imported_events", [])
     if not isinstance(imported, list) or not set(imported) <= set(EVENT_KINDS):
         raise cfg.error(f"{key}.imported_events", _("is {value!r}").format(value=imported),
-                        _("list the kinds your mail service reports, from: {kinds}").format(kinds=", ".join(EVENT_KINDS)))
+                        _("list the kinds your mail service reports, from: {kinds}").format(
+                            kinds=", ".join(EVENT_KINDS)))
     from unpaid.names import ORDERS
 
     name_order = body.get("name_order", "auto")

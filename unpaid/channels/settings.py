@@ -88,7 +88,8 @@ class SettingsReader:
         except UnicodeError:
             ok = False
         if not ok:
-            self.problem(key, _("{host!r} is not a host name").format(host=host), _("write {example}").format(example=example))
+            self.problem(key, _("{host!r} is not a host name").format(host=host),
+                         _("write {example}").format(example=example))
 
     def folder(self, key: str, default: str) -> Path:
         """A folder setting, relative to the config file; a problem when it cannot be created or written."""

@@ -77,7 +77,8 @@ class SmtpChannel(Channel):
         self.password = secrets.get("password")
         if self.username and not self.password:
             read.problem("password", _("no password stored for the login {username!r}").format(username=self.username),
-                         _("run `unpaid auth set {name}`, or remove username to send without a login").format(name=name))
+                         _("run `unpaid auth set {name}`, or remove username to send without a login").format(
+                             name=name))
         self.timeout = read.number("timeout", 30, 0.1, 600)
         self.verify = read.flag("verify_tls", True)
         self.reply_to = read.text("reply_to")

@@ -97,8 +97,11 @@ def _reasons(pygal: Any, rows: list[dict]) -> str:
 def _managers(pygal: Any, rows: list[dict]) -> str:
     chart = pygal.Bar(_config(pygal))
     chart.x_labels = [f"{r['manager']} ({r['currency']})" for r in rows]
-    for field, label in (("calls", pgettext("chart legend", "calls")), ("reached", pgettext("chart legend", "reached")), ("promises", pgettext("chart legend", "promises")),
-                         ("promises_kept", pgettext("chart legend", "promises kept")), ("payments_after_calls", pgettext("chart legend", "paid after calls"))):
+    for field, label in (("calls", pgettext("chart legend", "calls")),
+                         ("reached", pgettext("chart legend", "reached")),
+                         ("promises", pgettext("chart legend", "promises")),
+                         ("promises_kept", pgettext("chart legend", "promises kept")),
+                         ("payments_after_calls", pgettext("chart legend", "paid after calls"))):
         if rows:
             chart.add(label, [r[field] for r in rows])
     return _render(chart)
@@ -118,7 +121,8 @@ def _lift(pygal: Any, rows: list[dict]) -> str:
     chart = pygal.HorizontalBar(_config(pygal, value_formatter=lambda v: points.format(value=f"{v:+.1f}")))
     shown = [r for r in rows if r["lift"] is not None]
     chart.x_labels = [r["playbook"] for r in shown]
-    for field, label in (("lift_low", pgettext("chart legend", "95% interval: from")), ("lift", pgettext("chart legend", "lift")),
+    for field, label in (("lift_low", pgettext("chart legend", "95% interval: from")),
+                         ("lift", pgettext("chart legend", "lift")),
                          ("lift_high", pgettext("chart legend", "95% interval: to"))):
         if shown:
             chart.add(label, [round(r[field] * 100, 2) for r in shown])
