@@ -8,6 +8,15 @@ from unpaid.channel import ChannelUnavailable, Message
 from unpaid.i18n import speaking
 
 
+@pytest.fixture(autouse=True)
+def _english_after():
+    """A command run in-process leaves its language active: the next test starts in English again."""
+    from unpaid.i18n import speaking
+
+    with speaking("en"):
+        yield
+
+
 def write_config(tmp_path, text: str) -> None:
     (tmp_path / "unpaid.toml").write_text(text, encoding="utf-8")
 

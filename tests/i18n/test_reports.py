@@ -8,6 +8,15 @@ import pytest
 from tests.reports import world
 
 
+@pytest.fixture(autouse=True)
+def _english_after():
+    """A command run in-process leaves its language active: the next test starts in English again."""
+    from unpaid.i18n import speaking
+
+    with speaking("en"):
+        yield
+
+
 @pytest.fixture
 def report(cli, tmp_path):
     """``report(language, name, *args)``: the report over November of tests/reports/world.py."""
