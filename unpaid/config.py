@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unpaid.errors import ConfigError
+from unpaid.i18n import N_, _, pgettext
 
 if TYPE_CHECKING:
     from unpaid.workdays import Calendar
@@ -31,21 +32,21 @@ DEFAULT_CANCEL_REASONS = (
 
 #: Top-level keys; sections added by later features register here so typos are caught.
 KNOWN_KEYS = {
-    "timezone": "IANA zone used to show times and to read dates without an offset",
-    "default_country": "country calling code for phone numbers without one (7, 380, 1...)",
-    "db": "path of the state database",
-    "cancel_reasons": "the reasons a cancellation may give",
-    "sources": "the order sources, one table each",
-    "channels": "message channels (smtp, webhook, outbox...)",
-    "segments": "named order segments",
-    "playbooks": "dunning playbooks",
-    "playbook_files": "extra TOML files with playbooks",
-    "templates_dir": "folder of message templates",
-    "desk": "the managers' call desk settings",
-    "optout": "customers who asked not to be contacted",
-    "same_product_within": "orders of one customer and product created this close are one purchase (dedupe, twins)",
-    "calendar": "the shop's days off and holidays, kept out of send windows and calling hours",
-    "language": "the shop's language (en, ru, uk): letters' money and dates; else UNPAID_LANG or the locale",
+    "timezone": N_("IANA zone used to show times and to read dates without an offset"),
+    "default_country": N_("country calling code for phone numbers without one (7, 380, 1...)"),
+    "db": N_("path of the state database"),
+    "cancel_reasons": N_("the reasons a cancellation may give"),
+    "sources": N_("the order sources, one table each"),
+    "channels": N_("message channels (smtp, webhook, outbox...)"),
+    "segments": N_("named order segments"),
+    "playbooks": N_("dunning playbooks"),
+    "playbook_files": N_("extra TOML files with playbooks"),
+    "templates_dir": N_("folder of message templates"),
+    "desk": N_("the managers' call desk settings"),
+    "optout": N_("customers who asked not to be contacted"),
+    "same_product_within": N_("orders of one customer and product created this close are one purchase (dedupe, twins)"),
+    "calendar": N_("the shop's days off and holidays, kept out of send windows and calling hours"),
+    "language": N_("the shop's language (en, ru, uk): letters' money and dates; else UNPAID_LANG or the locale"),
 }
 
 #: Orders of one customer and one product created within this of each other are one purchase.
@@ -89,7 +90,7 @@ class Config:
 
     @property
     def where(self) -> str:
-        return str(self.path) if self.path else "the built-in defaults"
+        return str(self.path) if self.path else _("the built-in defaults")
 
     def resolve(self, value: str | os.PathLike[str]) -> Path:
         """Resolve a path from the file relative to the file's folder."""
@@ -99,21 +100,24 @@ class Config:
     def source(self, name: str) -> SourceConfig:
         """Return a source by name or raise a ConfigError listing the configured ones."""
         if name not in self.sources:
-            known = ", ".join(sorted(self.sources)) or "none"
-            raise ConfigError(f"unknown source {name!r} (configured in {self.where}: {known})",
-                              f"add [sources.{name}] to the config or use one of the configured names")
+            known = ", ".join(sorted(self.sources)) or pgettext("empty list", "none")
+            raise ConfigError(_("unknown source {name!r} (configured in {where}: {known})").format(
+                name=name, where=self.where, known=known),
+                _("add [sources.{name}] to the config or use one of the configured names").format(name=name))
         return self.sources[name]
 
     def section(self, key: str) -> dict[str, Any]:
         """A raw top-level table (``channels``, ``segments``...), empty when absent."""
         value = self.raw.get(key, {})
         if not isinstance(value, dict):
-            raise ConfigError(f"{self.where}: `{key}` must be a table", f"write it as [{key}.NAME] sections")
+            raise ConfigError(_("{where}: `{key}` must be a table").format(where=self.where, key=key),
+                              _("write it as [{key}.NAME] sections").format(key=key))
         return value
 
     def error(self, key: str, problem: str, fix: str) -> ConfigError:
-        """Build a ConfigError that names this file and the key path."""
-        return ConfigError(f"{self.where}: `{key}` {problem}", fix)
+        """Build a ConfigError that names this file and the key path; ``problem`` (already in the active
+        language) says what is wrong with the key: "must be a string"."""
+        return ConfigError(_("{where}: `{key}` {problem}").format(where=self.where, key=key, problem=problem), fix)
 
 
 def default_config_path() -> Path:
@@ -128,8 +132,8 @@ def find_config(explicit: str | None) -> Path | None:
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist",
-                              "check --config / UNPAID_CONFIG, or create one with `unpaid init`")
+            raise ConfigError(_("config file {path} does not exist").format(path=path),
+                              _("check --config / UNPAID_CONFIG, or create one with `unpaid init`"))
         return path
     local = Path.cwd() / FILENAME
     if local.is_file():
@@ -153,15 +157,16 @@ def parse_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                          "save the file as UTF-8") from None
+        raise ConfigError(_("{path} is not UTF-8 text ({reason} at byte {start})").format(
+            path=path, reason=exc.reason, start=exc.start), _("save the file as UTF-8")) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}", "check the path and its permissions") from None
+        raise ConfigError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror),
+                          _("check the path and its permissions")) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}",
-                          "fix the syntax at that line (quote strings, one key per line)") from None
+        raise ConfigError(_("{path}: invalid TOML: {problem}").format(path=path, problem=exc),
+                          _("fix the syntax at that line (quote strings, one key per line)")) from None
     return from_dict(raw, path)
 
 
@@ -171,17 +176,17 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
     for key in raw:
         if key not in KNOWN_KEYS:
             known = ", ".join(sorted(KNOWN_KEYS))
-            raise cfg.error(key, "is not a known setting", f"remove it or use one of: {known}")
+            raise cfg.error(key, _("is not a known setting"), _("remove it or use one of: {known}").format(known=known))
 
     tz = raw.get("timezone", "UTC")
     if not isinstance(tz, str):
-        raise cfg.error("timezone", "must be a string", 'write e.g. timezone = "Europe/Moscow"')
+        raise cfg.error("timezone", _("must be a string"), _('write e.g. timezone = "Europe/Moscow"'))
     from unpaid.clock import get_zone
 
     try:
         get_zone(tz)
     except ValueError as exc:
-        raise cfg.error("timezone", str(exc), 'use an IANA name, e.g. "Europe/Moscow" or "UTC"') from None
+        raise cfg.error("timezone", str(exc), _('use an IANA name, e.g. "Europe/Moscow" or "UTC"')) from None
     cfg.timezone = tz
     from unpaid.workdays import parse_calendar
 
@@ -192,31 +197,32 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
     if "language" in raw:
         found = parse_language(raw["language"]) if isinstance(raw["language"], str) else None
         if found is None:
-            raise cfg.error("language", f"is {raw['language']!r}, not a language unpaid speaks",
-                            f"write one of: {', '.join(LANGUAGES)} (language = \"ru\")")
+            raise cfg.error("language", _("is {value!r}, not a language unpaid speaks").format(value=raw["language"]),
+                            _('write one of: {languages} (language = "ru")').format(languages=", ".join(LANGUAGES)))
         cfg.language = found
 
     country = str(raw.get("default_country", "7")).lstrip("+")
     if not country.isdigit() or len(country) > 3:
-        raise cfg.error("default_country", f"is {country!r}, not a calling code", 'write e.g. default_country = "7"')
+        raise cfg.error("default_country", _("is {value!r}, not a calling code").format(value=country),
+                        _('write e.g. default_country = "7"'))
     cfg.default_country = country
 
     if "db" in raw:
         if not isinstance(raw["db"], str) or not raw["db"]:
-            raise cfg.error("db", "must be a path string", 'write e.g. db = "unpaid.db"')
+            raise cfg.error("db", _("must be a path string"), _('write e.g. db = "unpaid.db"'))
         cfg.db = cfg.resolve(raw["db"])
 
     reasons = raw.get("cancel_reasons", list(DEFAULT_CANCEL_REASONS))
     if not isinstance(reasons, list) or not reasons or not all(isinstance(r, str) and r for r in reasons):
-        raise cfg.error("cancel_reasons", "must be a non-empty list of strings",
-                        'write e.g. cancel_reasons = ["Too expensive", "Changed mind"]')
+        raise cfg.error("cancel_reasons", _("must be a non-empty list of strings"),
+                        _('write e.g. cancel_reasons = ["Too expensive", "Changed mind"]'))
     cfg.cancel_reasons = tuple(reasons)
     if "same_product_within" in raw:
         cfg.same_product_within = _same_product_within(cfg, raw["same_product_within"])
 
     sources = raw.get("sources", {})
     if not isinstance(sources, dict):
-        raise cfg.error("sources", "must be a table", "write each source as [sources.NAME] with a type")
+        raise cfg.error("sources", _("must be a table"), _("write each source as [sources.NAME] with a type"))
     for name, body in sources.items():
         cfg.sources[name] = _source(cfg, name, body)
     return cfg
@@ -225,37 +231,41 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
 def _same_product_within(cfg: Config, value: Any) -> timedelta:
     from unpaid.clock import parse_duration
 
-    fix = 'write a duration, e.g. same_product_within = "30d" (or "14d" for a monthly club)'
+    fix = _('write a duration, e.g. same_product_within = "30d" (or "14d" for a monthly club)')
     if not isinstance(value, str):
-        raise cfg.error("same_product_within", f"is {value!r}, not a duration", fix)
+        raise cfg.error("same_product_within", _("is {value!r}, not a duration").format(value=value), fix)
     try:
         window = parse_duration(value)
     except ValueError as exc:
         raise cfg.error("same_product_within", str(exc), fix) from None
     if not window:
-        raise cfg.error("same_product_within", f"is {value!r}: a purchase needs a window longer than 0", fix)
+        raise cfg.error("same_product_within",
+                        _("is {value!r}: a purchase needs a window longer than 0").format(value=value), fix)
     return window
 
 
 def _source(cfg: Config, name: str, body: Any) -> SourceConfig:
     key = f"sources.{name}"
     if not SOURCE_NAME.match(name):
-        raise cfg.error(key, "has an invalid name",
-                        "use lower-case letters, digits, '-' and '_' (it becomes the order id prefix)")
+        raise cfg.error(key, _("has an invalid name"),
+                        _("use lower-case letters, digits, '-' and '_' (it becomes the order id prefix)"))
     if not isinstance(body, dict):
-        raise cfg.error(key, "must be a table", f'write [sources.{name}] and type = "csv" below it')
+        raise cfg.error(key, _("must be a table"),
+                        _('write [sources.{name}] and type = "csv" below it').format(name=name))
     source_type = body.get("type")
     if not isinstance(source_type, str) or not source_type:
-        raise cfg.error(f"{key}.type", "is missing", 'set the connector type, e.g. type = "csv" or "getcourse"')
+        raise cfg.error(f"{key}.type", _("is missing"), _('set the connector type, e.g. type = "csv" or "getcourse"'))
     imported = body.get("imported_events", [])
     if not isinstance(imported, list) or not set(imported) <= set(EVENT_KINDS):
-        raise cfg.error(f"{key}.imported_events", f"is {imported!r}",
-                        f"list the kinds your mail service reports, from: {', '.join(EVENT_KINDS)}")
+        raise cfg.error(f"{key}.imported_events", _("is {value!r}").format(value=imported),
+                        _("list the kinds your mail service reports, from: {kinds}").format(
+                            kinds=", ".join(EVENT_KINDS)))
     from unpaid.names import ORDERS
 
     name_order = body.get("name_order", "auto")
     if name_order not in ORDERS:
-        raise cfg.error(f"{key}.name_order", f"is {name_order!r}",
-                        'write name_order = "last_first" (surname first, as most Russian exports), "first_last" or "auto"')
+        raise cfg.error(f"{key}.name_order", _("is {value!r}").format(value=name_order),
+                        _('write name_order = "last_first" (surname first, as most Russian exports), "first_last" '
+                          'or "auto"'))
     settings = {k: v for k, v in body.items() if k not in ("type", "imported_events", "name_order")}
     return SourceConfig(name, source_type, settings, tuple(imported), name_order)

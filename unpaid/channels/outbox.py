@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from unpaid.channel import Channel, ChannelError, ChannelUnavailable, Delivery, Message, Problem, Receipt
 from unpaid.channels.settings import SettingsReader
 from unpaid.errors import ExitCode
+from unpaid.i18n import _
 
 #: Write errors a setting fixes (permissions, a file where the folder should be); others (a full disk) pass.
 _SETTING_ERRORS = frozenset({errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EROFS, errno.EISDIR, errno.EEXIST})
@@ -48,8 +49,9 @@ class OutboxChannel(Channel):
             with tempfile.NamedTemporaryFile(dir=self.folder, prefix=".unpaid-check-", suffix=".tmp"):
                 pass
         except OSError as exc:
-            return [Problem(self.name, "path", f"cannot write to {self.folder}: {exc.strerror}",
-                            "let the user running unpaid write there, or point path elsewhere")]
+            return [Problem(self.name, "path", _("cannot write to {folder}: {reason}").format(
+                folder=self.folder, reason=exc.strerror),
+                _("let the user running unpaid write there, or point path elsewhere"))]
         return []
 
     def message_id(self, key: str) -> str:
@@ -73,8 +75,9 @@ class OutboxChannel(Channel):
             if message.html:
                 eml.add_alternative(message.html, subtype="html")
         except ValueError as exc:  # a line break in an address or the subject: no header may carry it
-            raise ChannelError(self.name, f"cannot build the message to {message.to!r}: {exc}",
-                               "fix the customer's address or the template's subject", retryable=False) from None
+            raise ChannelError(self.name, _("cannot build the message to {to!r}: {problem}").format(
+                to=message.to, problem=exc), _("fix the customer's address or the template's subject"),
+                retryable=False) from None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             eml_path = self.folder / (stem + ".eml")
@@ -85,9 +88,9 @@ class OutboxChannel(Channel):
                           json.dumps(record, ensure_ascii=False, indent=2, default=str).encode())
         except OSError as exc:  # the folder, not this message: nothing more can be written now
             code = ExitCode.USAGE if exc.errno in _SETTING_ERRORS else ExitCode.SOURCE
-            raise ChannelUnavailable(self.name, f"cannot write to {self.folder}: {exc.strerror}",
-                                     "check the outbox `path`, its permissions and free space", key="path",
-                                     exit_code=code) from None
+            raise ChannelUnavailable(self.name, _("cannot write to {folder}: {reason}").format(
+                folder=self.folder, reason=exc.strerror), _("check the outbox `path`, its permissions and free space"),
+                key="path", exit_code=code) from None
         return Receipt(self.name, message_id=eml["Message-ID"], detail=str(eml_path))
 
 

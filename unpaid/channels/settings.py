@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from unpaid.channel import Problem
 from unpaid.errors import ExitCode
+from unpaid.i18n import _
 
 
 class SettingsReader:
@@ -29,13 +30,16 @@ class SettingsReader:
         value = self.settings.get(key)
         if value is None or value == "":
             if required:
-                self.problem(key, "is missing", f'add {key} = "..." under [channels.{self.channel}]')
+                self.problem(key, _("is missing"),
+                             _('add {key} = "..." under [channels.{channel}]').format(key=key, channel=self.channel))
             return default
         if not isinstance(value, str):
-            self.problem(key, f"must be text, not {value!r}", f'write {key} = "..." (in quotes)')
+            self.problem(key, _("must be text, not {value!r}").format(value=value),
+                         _('write {key} = "..." (in quotes)').format(key=key))
             return default
         if not value.isprintable():
-            self.problem(key, f"holds control characters: {value!r}", f"remove the line breaks from {key}")
+            self.problem(key, _("holds control characters: {value!r}").format(value=value),
+                         _("remove the line breaks from {key}").format(key=key))
             return default
         return value.strip()
 
@@ -43,13 +47,15 @@ class SettingsReader:
         value = self.settings.get(key)
         if value is None or value == "":
             return default
-        kind = "a whole number" if whole else "a number"
         ok = isinstance(value, int) if whole else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok or not math.isfinite(value):
-            self.problem(key, f"must be {kind}, not {value!r}", f"write {key} = {int(default)} (no quotes)")
+            problem = _("must be a whole number, not {value!r}") if whole else _("must be a number, not {value!r}")
+            self.problem(key, problem.format(value=value),
+                         _("write {key} = {default} (no quotes)").format(key=key, default=int(default)))
             return default
         if not low <= value <= high:
-            self.problem(key, f"{value} is out of range", f"use {kind} from {_n(low)} to {_n(high)}")
+            fix = _("use a whole number from {low} to {high}") if whole else _("use a number from {low} to {high}")
+            self.problem(key, _("{value} is out of range").format(value=value), fix.format(low=_n(low), high=_n(high)))
             return default
         return value
 
@@ -60,7 +66,8 @@ class SettingsReader:
         text = value.strip().lower() if isinstance(value, str) else value
         if text not in choices:
             quoted = ", ".join(f'"{c}"' for c in choices)
-            self.problem(key, f"{value!r} is not one of {', '.join(choices)}", f"set {key} = one of {quoted}")
+            self.problem(key, _("{value!r} is not one of {choices}").format(value=value, choices=", ".join(choices)),
+                         _("set {key} = one of {quoted}").format(key=key, quoted=quoted))
             return default
         return text
 
@@ -69,7 +76,8 @@ class SettingsReader:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.problem(key, f"must be true or false, not {value!r}", f"write {key} = {str(default).lower()}")
+            self.problem(key, _("must be true or false, not {value!r}").format(value=value),
+                         _("write {key} = {default}").format(key=key, default=str(default).lower()))
             return default
         return value
 
@@ -80,7 +88,8 @@ class SettingsReader:
         except UnicodeError:
             ok = False
         if not ok:
-            self.problem(key, f"{host!r} is not a host name", f"write {example}")
+            self.problem(key, _("{host!r} is not a host name").format(host=host),
+                         _("write {example}").format(example=example))
 
     def folder(self, key: str, default: str) -> Path:
         """A folder setting, relative to the config file; a problem when it cannot be created or written."""
@@ -89,16 +98,19 @@ class SettingsReader:
         folder = path if path.is_absolute() else Path(self.settings.get("_config_dir") or ".") / path
         try:
             if folder.exists() and not folder.is_dir():
-                self.problem(key, f"{folder} is a file, not a folder", f"point {key} at a folder")
+                self.problem(key, _("{folder} is a file, not a folder").format(folder=folder),
+                             _("point {key} at a folder").format(key=key))
                 return folder
             existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
             writable = existing is not None and existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
         except OSError as exc:  # a name too long, a loop of links
-            self.problem(key, f"{folder} cannot be used: {exc.strerror}", f"point {key} at a folder")
+            self.problem(key, _("{folder} cannot be used: {reason}").format(folder=folder, reason=exc.strerror),
+                         _("point {key} at a folder").format(key=key))
             return folder
         if not writable:
-            self.problem(key, f"{existing or folder} is not writable, so {folder} cannot be written",
-                         f"let the user running unpaid write there, or point {key} elsewhere")
+            self.problem(key, _("{existing} is not writable, so {folder} cannot be written").format(
+                existing=existing or folder, folder=folder),
+                _("let the user running unpaid write there, or point {key} elsewhere").format(key=key))
         return folder
 
 

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 from unpaid.channel import Channel, ChannelError, ChannelUnavailable, Delivery, Message, Problem, Receipt
 from unpaid.channels.settings import SettingsReader
 from unpaid.errors import ExitCode
+from unpaid.i18n import _
 
 SECURITY = ("starttls", "ssl", "none")
 
@@ -70,18 +71,20 @@ class SmtpChannel(Channel):
         self.port = int(read.number("port", default_port, 1, 65535, whole=True))
         self.sender = read.text("sender", "", required=True) or ""
         if self.sender and "@" not in parseaddr(self.sender)[1]:
-            read.problem("sender", f"{self.sender!r} is not an e-mail address",
-                         'write sender = "Shop <shop@example.com>"')
+            read.problem("sender", _("{address!r} is not an e-mail address").format(address=self.sender),
+                         _('write sender = "Shop <shop@example.com>"'))
         self.username = read.text("username")
         self.password = secrets.get("password")
         if self.username and not self.password:
-            read.problem("password", f"no password stored for the login {self.username!r}",
-                         f"run `unpaid auth set {name}`, or remove username to send without a login")
+            read.problem("password", _("no password stored for the login {username!r}").format(username=self.username),
+                         _("run `unpaid auth set {name}`, or remove username to send without a login").format(
+                             name=name))
         self.timeout = read.number("timeout", 30, 0.1, 600)
         self.verify = read.flag("verify_tls", True)
         self.reply_to = read.text("reply_to")
         if self.reply_to and "@" not in parseaddr(self.reply_to)[1]:
-            read.problem("reply_to", f"{self.reply_to!r} is not an e-mail address", 'write reply_to = "a@example.com"')
+            read.problem("reply_to", _("{address!r} is not an e-mail address").format(address=self.reply_to),
+                         _('write reply_to = "a@example.com"'))
         self.problems = read.problems
         self._smtp: smtplib.SMTP | None = None
 
@@ -125,25 +128,27 @@ class SmtpChannel(Channel):
                 smtp.login(str(self.username), self.password or "")
             return smtp
         except smtplib.SMTPAuthenticationError:
-            error = ChannelUnavailable(self.name, f"{where} refused the login of {self.username}",
-                                       f"check username and run `unpaid auth set {self.name}`", key="username")
+            error = ChannelUnavailable(self.name, _("{where} refused the login of {username}").format(
+                where=where, username=self.username),
+                _("check username and run `unpaid auth set {name}`").format(name=self.name), key="username")
         except smtplib.SMTPNotSupportedError as exc:
-            error = ChannelUnavailable(self.name, f"{where} does not support it: {exc}",
-                                       "set security to what the server offers (starttls, ssl, none)",
+            error = ChannelUnavailable(self.name, _("{where} does not support it: {problem}").format(
+                where=where, problem=exc), _("set security to what the server offers (starttls, ssl, none)"),
                                        key="security", exit_code=ExitCode.USAGE)
         except ssl.SSLError as exc:
-            fix = ("set verify_tls = false only for a server with a self-signed certificate, or fix host"
+            fix = (_("set verify_tls = false only for a server with a self-signed certificate, or fix host")
                    if isinstance(exc, ssl.SSLCertVerificationError) else
-                   "set security and port to what the server offers (ssl: 465, starttls: 587, none: 25)")
-            error = ChannelUnavailable(self.name, f"no TLS with {where}: {exc.reason or exc}", fix,
+                   _("set security and port to what the server offers (ssl: 465, starttls: 587, none: 25)"))
+            error = ChannelUnavailable(self.name, _("no TLS with {where}: {problem}").format(
+                where=where, problem=exc.reason or exc), fix,
                                        key="verify_tls" if isinstance(exc, ssl.SSLCertVerificationError)
                                        else "security", exit_code=ExitCode.USAGE)
         except UnicodeError:  # idna: not a host name at all
-            error = ChannelUnavailable(self.name, f"{self.host!r} is not a host name", 'write host = "smtp.example.com"',
-                                       key="host", exit_code=ExitCode.USAGE)
+            error = ChannelUnavailable(self.name, _("{host!r} is not a host name").format(host=self.host),
+                                       _('write host = "smtp.example.com"'), key="host", exit_code=ExitCode.USAGE)
         except (OSError, smtplib.SMTPException) as exc:
-            error = ChannelUnavailable(self.name, f"cannot connect to {where}: {exc or type(exc).__name__}",
-                                       "check host, port and the network",
+            error = ChannelUnavailable(self.name, _("cannot connect to {where}: {problem}").format(
+                where=where, problem=exc or type(exc).__name__), _("check host, port and the network"),
                                        key="host")
         if smtp is not None:
             smtp.close()
@@ -174,8 +179,9 @@ class SmtpChannel(Channel):
         try:
             eml = self.build(message)
         except ValueError as exc:  # a line break in an address or the subject: no header may carry it
-            raise ChannelError(self.name, f"cannot build the e-mail to {message.to!r}: {exc}",
-                               "fix the customer's address or the template's subject", retryable=False) from None
+            raise ChannelError(self.name, _("cannot build the e-mail to {to!r}: {problem}").format(
+                to=message.to, problem=exc), _("fix the customer's address or the template's subject"),
+                retryable=False) from None
         for attempt in (1, 2):  # a pooled connection may have timed out: reconnect once
             smtp = self._connect()
             smtp.content_sent = False
@@ -184,24 +190,28 @@ class SmtpChannel(Channel):
                 return Receipt(self.name, message_id=eml["Message-ID"])
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
-                raise ChannelError(self.name, f"{message.to} refused: {code} {_text(text)}",
-                                   "fix the customer's address", retryable=code < 500) from None
+                raise ChannelError(self.name, _("{to} refused: {code} {text}").format(
+                    to=message.to, code=code, text=_text(text)), _("fix the customer's address"),
+                    retryable=code < 500) from None
             except smtplib.SMTPResponseException as exc:  # the server answered: nothing was accepted
                 self.close()
-                raise ChannelError(self.name, f"server answered {exc.smtp_code} {_text(exc.smtp_error)}",
-                                   "see the server's log", retryable=exc.smtp_code < 500) from None
+                raise ChannelError(self.name, _("server answered {code} {text}").format(
+                    code=exc.smtp_code, text=_text(exc.smtp_error)), _("see the server's log"),
+                    retryable=exc.smtp_code < 500) from None
             except OSError as exc:  # timeouts, resets, SMTPServerDisconnected
                 uncertain = smtp.content_sent
                 self.close()
                 if uncertain:
                     raise ChannelError(
-                        self.name, f"{self.host}:{self.port} did not confirm {eml['Message-ID']} after the whole "
-                        f"message was sent ({exc or type(exc).__name__}): it may have been delivered",
-                        "look the Message-ID up in the mail server's log, then settle it with `unpaid review`",
+                        self.name, _("{where} did not confirm {message_id} after the whole message was sent "
+                                     "({problem}): it may have been delivered").format(
+                            where=f"{self.host}:{self.port}", message_id=eml["Message-ID"],
+                            problem=exc or type(exc).__name__),
+                        _("look the Message-ID up in the mail server's log, then settle it with `unpaid review`"),
                         retryable=False, outcome=Delivery.UNKNOWN) from None
                 if attempt == 2:
-                    raise ChannelError(self.name, f"connection to {self.host}:{self.port} lost: {exc}",
-                                       "the send is retried later") from None
+                    raise ChannelError(self.name, _("connection to {where} lost: {problem}").format(
+                        where=f"{self.host}:{self.port}", problem=exc), _("the send is retried later")) from None
         raise AssertionError("unreachable")
 
     def close(self) -> None:

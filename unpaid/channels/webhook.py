@@ -18,6 +18,7 @@ from typing import Any, Mapping
 from unpaid.channel import Channel, ChannelError, ChannelUnavailable, Delivery, Message, Problem, Receipt
 from unpaid.channels.settings import SettingsReader
 from unpaid.errors import ExitCode
+from unpaid.i18n import _
 
 
 def idempotency_key(key: str) -> str:
@@ -35,8 +36,9 @@ class WebhookChannel(Channel):
         self.url = read.text("url", "", required=True) or ""
         parts = urlsplit(self.url)
         if self.url and (parts.scheme not in ("http", "https") or not parts.hostname):
-            what = "has no host" if parts.scheme in ("http", "https") else "does not start with http:// or https://"
-            read.problem("url", f"the address {what}", 'set url = "https://host/path"')
+            what = (_("the address has no host") if parts.scheme in ("http", "https")
+                    else _("the address does not start with http:// or https://"))
+            read.problem("url", what, _('set url = "https://host/path"'))
         elif self.url:
             read.host("url", parts.hostname or "", 'url = "https://host/path"')
         read.choice("address", ("phone", "email"), "phone")
@@ -55,8 +57,9 @@ class WebhookChannel(Channel):
         try:  # resolve and connect, then hang up: nothing is posted
             socket.create_connection((parts.hostname, port), timeout=self.client.timeout.connect or 15).close()
         except OSError as exc:
-            return [Problem(self.name, "url", f"cannot connect to {_host(self.url)}: {exc.strerror or exc}",
-                            "check the URL's host and port and the network", ExitCode.SOURCE)]
+            return [Problem(self.name, "url", _("cannot connect to {where}: {problem}").format(
+                where=_host(self.url), problem=exc.strerror or exc),
+                _("check the URL's host and port and the network"), ExitCode.SOURCE)]
         return []
 
     def message_id(self, key: str) -> str:
@@ -73,31 +76,33 @@ class WebhookChannel(Channel):
                                         headers={"Idempotency-Key": idempotency_key(message.idempotency_key)})
         except (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError) as exc:
             # The whole request went out and no answer came back: the receiver may have acted on it.
-            raise ChannelError(self.name, f"{_host(self.url)} did not answer ({type(exc).__name__}) after the "
-                               "request was sent: it may have been delivered",
-                               "the receiver drops a repeat with the same Idempotency-Key",
+            raise ChannelError(self.name, _("{where} did not answer ({problem}) after the request was sent: it may "
+                                            "have been delivered").format(where=_host(self.url),
+                                                                          problem=type(exc).__name__),
+                               _("the receiver drops a repeat with the same Idempotency-Key"),
                                retryable=False, outcome=Delivery.UNKNOWN) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing reached the receiver
-            raise ChannelUnavailable(self.name, f"cannot connect to {_host(self.url)}: {type(exc).__name__}",
-                                     "check url and the network",
+            raise ChannelUnavailable(self.name, _("cannot connect to {where}: {problem}").format(
+                where=_host(self.url), problem=type(exc).__name__), _("check url and the network"),
                                      key="url") from None
         except httpx.TransportError as exc:
-            raise ChannelError(self.name, f"cannot reach {_host(self.url)}: {type(exc).__name__}",
-                               "the send is retried later") from None
+            raise ChannelError(self.name, _("cannot reach {where}: {problem}").format(
+                where=_host(self.url), problem=type(exc).__name__), _("the send is retried later")) from None
         code = response.status_code
         if code == 504:  # a gateway gave up waiting for the receiver, which may still have done it
-            raise ChannelError(self.name, f"{_host(self.url)} answered HTTP 504 (gateway timeout): it may have "
-                               "been delivered", "the receiver drops a repeat with the same Idempotency-Key",
+            raise ChannelError(self.name, _("{where} answered HTTP 504 (gateway timeout): it may have been "
+                                            "delivered").format(where=_host(self.url)),
+                               _("the receiver drops a repeat with the same Idempotency-Key"),
                                retryable=False, outcome=Delivery.UNKNOWN)
         if 200 <= code < 300 or code == 409:  # 409: the receiver already has this key
             return Receipt(self.name, message_id=response.headers.get("X-Message-Id"),
                            detail="duplicate" if code == 409 else None)
         if code == 401:  # the token: every message would be refused alike
-            raise ChannelUnavailable(self.name, f"{_host(self.url)} refused the token (HTTP 401)",
-                                     f"run `unpaid auth set {self.name}`", key="token")
+            raise ChannelUnavailable(self.name, _("{where} refused the token (HTTP 401)").format(where=_host(self.url)),
+                                     _("run `unpaid auth set {name}`").format(name=self.name), key="token")
         retryable = code == 429 or code >= 500 or code == 408
-        raise ChannelError(self.name, f"{_host(self.url)} answered HTTP {code}",
-                           "the send is retried later" if retryable else "check the webhook's URL and token",
+        raise ChannelError(self.name, _("{where} answered HTTP {code}").format(where=_host(self.url), code=code),
+                           _("the send is retried later") if retryable else _("check the webhook's URL and token"),
                            retryable=retryable)
 
     def close(self) -> None:

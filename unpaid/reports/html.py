@@ -12,10 +12,14 @@ from html import escape
 from typing import Any, Mapping, Sequence
 
 from unpaid.errors import InputError
+from unpaid.i18n import N_, _, pgettext, speaking
 
-EXTRA_HINT = "install the charts with `pip install 'unpaid[reports]'` (pygal), or leave out --html"
+EXTRA_HINT = N_("install the charts with `pip install 'unpaid[reports]'` (pygal), or leave out --html")
 #: The reports whose tables the page shows, in order (the forecast looks ahead, not back).
 TABLES = ("recovery", "reasons", "managers", "steps", "offers", "funnel", "lift")
+#: The heading over each report's table.
+HEADINGS = {"recovery": N_("Recovery"), "reasons": N_("Reasons"), "managers": N_("Managers"), "steps": N_("Steps"),
+            "offers": N_("Offers"), "funnel": N_("Funnel"), "lift": N_("Lift")}
 #: Counts the browser test finds drawn: one per chart, each the number of SVG shapes with an area.
 _DRAWN = """
 document.querySelectorAll('figure.chart').forEach(function (f) {
@@ -34,7 +38,7 @@ def require_charts() -> None:
     import importlib.util
 
     if importlib.util.find_spec("pygal") is None:
-        raise InputError("--html: the charts need pygal, which is not installed", EXTRA_HINT)
+        raise InputError(_("--html: the charts need pygal, which is not installed"), _(EXTRA_HINT))
 
 
 def page(reports: Mapping[str, list[dict]], timeline: Sequence[Mapping[str, Any]], title: str,
@@ -43,19 +47,20 @@ def page(reports: Mapping[str, list[dict]], timeline: Sequence[Mapping[str, Any]
     currency, recovered, revenue}``, revenue as money), a ``title`` naming the period, the tables' ``language``."""
     require_charts()
     import pygal
-    charts = [
-        ("revenue", "Recovered revenue over time", _revenue(pygal, timeline)),
-        ("reasons", "Refusal reasons", _reasons(pygal, reports["reasons"])),
-        ("managers", "Managers", _managers(pygal, reports["managers"])),
-        ("funnel", "Funnel", _funnel(pygal, reports["funnel"])),
-        ("lift", "Lift over the hold-out group, with its 95% interval", _lift(pygal, reports["lift"])),
-    ]
-    body = [f"<h1>{escape(title)}</h1>"]
-    for key, heading, svg in charts:
-        body.append(f'<figure class="chart" data-chart="{key}"><figcaption>{escape(heading)}</figcaption>{svg}'
-                    "</figure>")
-    for name in TABLES:
-        body.append(f"<h2>{escape(name.title())}</h2>" + _table(name, reports[name], language))
+    with speaking(language):
+        charts = [
+            ("revenue", _("Recovered revenue over time"), _revenue(pygal, timeline)),
+            ("reasons", _("Refusal reasons"), _reasons(pygal, reports["reasons"])),
+            ("managers", _("Managers"), _managers(pygal, reports["managers"])),
+            ("funnel", _("Funnel"), _funnel(pygal, reports["funnel"])),
+            ("lift", _("Lift over the hold-out group, with its 95% interval"), _lift(pygal, reports["lift"])),
+        ]
+        body = [f"<h1>{escape(title)}</h1>"]
+        for key, heading, svg in charts:
+            body.append(f'<figure class="chart" data-chart="{key}"><figcaption>{escape(heading)}</figcaption>{svg}'
+                        "</figure>")
+        for name in TABLES:
+            body.append(f"<h2>{escape(_(HEADINGS[name]))}</h2>" + _table(name, reports[name], language))
     return (f"<!DOCTYPE html>\n<html lang=\"{escape(language)}\"><head><meta charset=\"utf-8\">"
             f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>\n" + "\n".join(body)
             + f"\n<script>{_DRAWN}</script>\n</body></html>\n")
@@ -64,7 +69,7 @@ def page(reports: Mapping[str, list[dict]], timeline: Sequence[Mapping[str, Any]
 def _config(pygal: Any, **kw: Any) -> Any:
     # js=[]: pygal would link its tooltip script from the network; the page must open offline.
     return pygal.Config(js=[], disable_xml_declaration=True, width=800, height=360, legend_at_bottom=True,
-                        no_data_text="no data", **kw)
+                        no_data_text=_("no data"), **kw)
 
 
 def _render(chart: Any) -> str:
@@ -92,8 +97,11 @@ def _reasons(pygal: Any, rows: list[dict]) -> str:
 def _managers(pygal: Any, rows: list[dict]) -> str:
     chart = pygal.Bar(_config(pygal))
     chart.x_labels = [f"{r['manager']} ({r['currency']})" for r in rows]
-    for field, label in (("calls", "calls"), ("reached", "reached"), ("promises", "promises"),
-                         ("promises_kept", "promises kept"), ("payments_after_calls", "paid after calls")):
+    for field, label in (("calls", pgettext("chart legend", "calls")),
+                         ("reached", pgettext("chart legend", "reached")),
+                         ("promises", pgettext("chart legend", "promises")),
+                         ("promises_kept", pgettext("chart legend", "promises kept")),
+                         ("payments_after_calls", pgettext("chart legend", "paid after calls"))):
         if rows:
             chart.add(label, [r[field] for r in rows])
     return _render(chart)
@@ -104,15 +112,18 @@ def _funnel(pygal: Any, rows: list[dict]) -> str:
     stages = rows[::-1]  # a horizontal bar chart draws its first label at the bottom: `new` goes on top
     chart.x_labels = [r["stage"] for r in stages]
     if any(r["count"] for r in stages):
-        chart.add("orders", [r["count"] for r in stages])
+        chart.add(pgettext("chart legend", "orders"), [r["count"] for r in stages])
     return _render(chart)
 
 
 def _lift(pygal: Any, rows: list[dict]) -> str:
-    chart = pygal.HorizontalBar(_config(pygal, value_formatter=lambda v: f"{v:+.1f} pp"))
+    points = _("{value} pp")  # percentage points
+    chart = pygal.HorizontalBar(_config(pygal, value_formatter=lambda v: points.format(value=f"{v:+.1f}")))
     shown = [r for r in rows if r["lift"] is not None]
     chart.x_labels = [r["playbook"] for r in shown]
-    for field, label in (("lift_low", "95% interval: from"), ("lift", "lift"), ("lift_high", "95% interval: to")):
+    for field, label in (("lift_low", pgettext("chart legend", "95% interval: from")),
+                         ("lift", pgettext("chart legend", "lift")),
+                         ("lift_high", pgettext("chart legend", "95% interval: to"))):
         if shown:
             chart.add(label, [round(r[field] * 100, 2) for r in shown])
     return _render(chart)
@@ -122,7 +133,7 @@ def _table(name: str, rows: list[dict], language: str) -> str:
     from unpaid.reports.words import COLUMNS, cell, header, source_field
 
     fields = [(source_field(name, f), f) for f in COLUMNS[name]]
-    head = "".join(f"<th>{escape(header(f, language))}</th>" for _, f in fields)
+    head = "".join(f"<th>{escape(header(f, language))}</th>" for f in COLUMNS[name])
     body = []
     for i, row in enumerate(rows):
         cells = "".join(f'<td data-field="{key}" data-value="{escape(json.dumps(row.get(key)), quote=True)}">'

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from unpaid.errors import InputError
+from unpaid.i18n import _, pgettext
 
 #: The start of time for a report without ``--since``: the store keeps no earlier moments.
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -30,8 +31,9 @@ def parse_scope(since: str | None, until: str | None, now: datetime, zone: tzinf
     start = _when("--since", since, now, zone) if since else EPOCH
     end = _when("--until", until, now, zone) if until else now
     if start >= end:
-        raise InputError(f"--since {since} is not before --until {until or 'now'}",
-                         "give a --since earlier than --until (e.g. --since 2026-11-01 --until 2026-12-01)")
+        end = until or pgettext("end of a period", "now")
+        raise InputError(_("--since {since} is not before --until {until}").format(since=since, until=end),
+                         _("give a --since earlier than --until (e.g. --since 2026-11-01 --until 2026-12-01)"))
     return Scope(start, end, source, product, playbook)
 
 
@@ -41,4 +43,5 @@ def _when(option: str, text: str, now: datetime, zone: tzinfo) -> datetime:
     try:
         return parse_when(text, zone, now)
     except ValueError as exc:
-        raise InputError(f"{option}: {exc}", f"e.g. {option} 2026-11-01 or {option} 2026-11-01T10:00") from None
+        raise InputError(f"{option}: {exc}", _("e.g. {option} 2026-11-01 or {option} 2026-11-01T10:00").format(
+            option=option)) from None

@@ -1,65 +1,82 @@
 """How report tables read in the shop's language (``language`` in unpaid.toml, ``UNPAID_LANG``, the locale):
-column headers, money, shares and days. JSON, JSONL and CSV keep the plain values."""
+column headers from the gettext catalogs, money, shares and days by Babel. JSON, JSONL and CSV keep the plain
+values."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-#: Column headers by field: English, Russian, Ukrainian.
-HEADERS: dict[str, tuple[str, str, str]] = {
-    "currency": ("currency", "валюта", "валюта"),
-    "entered": ("entered", "вошли в работу", "увійшли в роботу"),
-    "touched": ("touched", "с контактом", "з контактом"),
-    "paid": ("paid", "оплачены", "оплачені"),
-    "recovered": ("recovered", "возвращены", "повернуті"),
-    "recovery_rate": ("rate", "доля", "частка"),
-    "recovered_revenue": ("revenue", "выручка", "виручка"),
-    "discount_given": ("discounts", "скидки", "знижки"),
-    "net_recovered_revenue": ("net revenue", "чистая выручка", "чиста виручка"),
-    "median_days_to_pay": ("median days", "медиана, дней", "медіана, днів"),
-    "paid_before_touch": ("paid untouched", "оплачены до контакта", "оплачені до контакту"),
-    "paid_outside_window": ("outside window", "вне окна", "поза вікном"),
-    "created_by_manager": ("by manager", "созданы менеджером", "створені менеджером"),
-    "by": ("by", "разрез", "розріз"),
-    "group": ("group", "группа", "група"),
-    "reason": ("reason", "причина", "причина"),
-    "count": ("count", "число", "кількість"),
-    "share": ("share", "доля", "частка"),
-    "share_of_new": ("of new", "от новых", "від нових"),
-    "manager": ("manager", "менеджер", "менеджер"),
-    "calls": ("calls", "звонки", "дзвінки"),
-    "reached": ("reached", "дозвонились", "додзвонилися"),
-    "promises": ("promises", "обещания", "обіцянки"),
-    "promises_kept": ("kept", "выполнены", "виконані"),
-    "payments_after_calls": ("paid after calls", "оплаты после звонков", "оплати після дзвінків"),
-    "playbook": ("playbook", "сценарий", "сценарій"),
-    "step": ("step", "шаг", "крок"),
-    "sent": ("sent", "отправлено", "надіслано"),
-    "opened": ("opened", "открыто", "відкрито"),
-    "paid_after": ("paid after", "оплат после", "оплат після"),
-    "revenue": ("revenue", "выручка", "виручка"),
-    "discount_cost": ("discounts", "скидки", "знижки"),
-    "kind": ("kind", "вид", "вид"),
-    "percent": ("percent", "процент", "відсоток"),
-    "stage": ("stage", "этап", "етап"),
-    "worked": ("worked", "в работе", "у роботі"),
-    "worked_rate": ("paid, worked", "оплачено в работе", "оплачено в роботі"),
-    "held_out": ("held out", "контрольная группа", "контрольна група"),
-    "held_out_rate": ("paid, held out", "оплачено в контрольной", "оплачено в контрольній"),
-    "lift": ("lift", "прирост", "приріст"),
-    "lift_low": ("95% from", "95%: от", "95%: від"),
-    "lift_high": ("95% to", "95%: до", "95%: до"),
-    "day": ("day", "день", "день"),
-    "messages": ("messages", "сообщения", "повідомлення"),
-    "offers": ("offers", "предложения", "пропозиції"),
-    "status_changes": ("status changes", "смены статуса", "зміни статусу"),
-    "expected_payments": ("expected payments", "ожидаемые оплаты", "очікувані оплати"),
-}
-_INDEX = {"en": 0, "ru": 1, "uk": 2}
+from unpaid.i18n import pgettext, speaking
+
+def _headers() -> dict[str, str]:
+    """Column headers by field, in the active language: the English text is the catalog's key, in the context
+    "report column" ("paid" over a column is not "paid" in a sentence)."""
+    return {
+        "currency": pgettext("report column", "currency"),
+        "entered": pgettext("report column", "entered"),
+        "touched": pgettext("report column", "touched"),
+        "paid": pgettext("report column", "paid"),
+        "recovered": pgettext("report column", "recovered"),
+        "recovery_rate": pgettext("report column", "rate"),
+        "recovered_revenue": pgettext("report column", "revenue"),
+        "discount_given": pgettext("report column", "discounts"),
+        "net_recovered_revenue": pgettext("report column", "net revenue"),
+        "median_days_to_pay": pgettext("report column", "median days"),
+        "paid_before_touch": pgettext("report column", "paid untouched"),
+        "paid_outside_window": pgettext("report column", "outside window"),
+        "created_by_manager": pgettext("report column", "by manager"),
+        "by": pgettext("report column", "by"),
+        "group": pgettext("report column", "group"),
+        "reason": pgettext("report column", "reason"),
+        "count": pgettext("report column", "count"),
+        "share": pgettext("report column", "share"),
+        "share_of_new": pgettext("report column", "of new"),
+        "manager": pgettext("report column", "manager"),
+        "calls": pgettext("report column", "calls"),
+        "reached": pgettext("report column", "reached"),
+        "promises": pgettext("report column", "promises"),
+        "promises_kept": pgettext("report column", "kept"),
+        "payments_after_calls": pgettext("report column", "paid after calls"),
+        "playbook": pgettext("report column", "playbook"),
+        "step": pgettext("report column", "step"),
+        "sent": pgettext("report column", "sent"),
+        "opened": pgettext("report column", "opened"),
+        "paid_after": pgettext("report column", "paid after"),
+        "revenue": pgettext("report column", "revenue"),
+        "discount_cost": pgettext("report column", "discounts"),
+        "kind": pgettext("report column", "kind"),
+        "percent": pgettext("report column", "percent"),
+        "stage": pgettext("report column", "stage"),
+        "worked": pgettext("report column", "worked"),
+        "worked_rate": pgettext("report column", "paid, worked"),
+        "held_out": pgettext("report column", "held out"),
+        "held_out_rate": pgettext("report column", "paid, held out"),
+        "lift": pgettext("report column", "lift"),
+        "lift_low": pgettext("report column", "95% from"),
+        "lift_high": pgettext("report column", "95% to"),
+        "day": pgettext("report column", "day"),
+        "messages": pgettext("report column", "messages"),
+        "offers": pgettext("report column", "offers"),
+        "status_changes": pgettext("report column", "status changes"),
+        "expected_payments": pgettext("report column", "expected payments"),
+    }
 
 
 def header(field: str, language: str) -> str:
-    return HEADERS[field][_INDEX.get(language, 0)]
+    """The header of ``field``'s column in ``language``."""
+    return _in(language, _headers)[field]
+
+
+_MADE: dict[tuple[str, Any], dict] = {}
+
+
+def _in(language: str, table: Callable[[], dict]) -> dict:
+    """``table()`` made in ``language``, once per process (the catalogs do not change while it runs)."""
+    key = (language, table)
+    if key not in _MADE:
+        with speaking(language):
+            _MADE[key] = table()
+    return _MADE[key]
 
 
 def money(value: Mapping[str, Any] | None, language: str) -> str:
@@ -103,10 +120,35 @@ RATES = frozenset({"recovery_rate", "share", "share_of_new", "worked_rate", "hel
                    "lift_high"})
 
 
+def _labels() -> dict[tuple[str, str], str]:
+    """The codes a table shows as words, by (field, code), in the active language (JSON keeps the codes)."""
+    return {
+        ("by", "all"): pgettext("report dimension", "all"),
+        ("by", "product"): pgettext("report dimension", "product"),
+        ("by", "source"): pgettext("report dimension", "source"),
+        ("by", "manager"): pgettext("report dimension", "manager"),
+        ("by", "step"): pgettext("report dimension", "step"),
+        ("group", "all"): pgettext("report group", "all"),
+        ("group", "(none)"): pgettext("report group", "(none)"),
+        ("reason", "(none)"): pgettext("refusal reason", "(none)"),
+        ("stage", "new"): pgettext("funnel stage", "new"),
+        ("stage", "actual"): pgettext("funnel stage", "actual"),
+        ("stage", "touched"): pgettext("funnel stage", "touched"),
+        ("stage", "promised"): pgettext("funnel stage", "promised"),
+        ("stage", "paid"): pgettext("funnel stage", "paid"),
+        ("stage", "cancelled"): pgettext("funnel stage", "cancelled"),
+        ("stage", "false"): pgettext("funnel stage", "false"),
+        ("kind", "discount"): pgettext("offer kind", "discount"),
+        ("kind", "bonus"): pgettext("offer kind", "bonus"),
+    }
+
+
 def cell(field: str, value: Any, language: str) -> str:
-    """One table cell: money, shares, percents and numbers written the language's way."""
+    """One table cell: money, shares, percents and numbers written the language's way; codes as words."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return _in(language, _labels).get((field, value), value)
     if isinstance(value, dict):
         return money(value, language)
     if field in RATES:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from unpaid.errors import StoreError
+from unpaid.i18n import _
 from unpaid.store import schema
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -60,8 +61,8 @@ class Store:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
-                raise StoreError(f"{path}: cannot switch the database to WAL mode (got {mode})",
-                                 "keep the database on a local disk, not a network share")
+                raise StoreError(_("{path}: cannot switch the database to WAL mode (got {mode})").format(
+                    path=path, mode=mode), _("keep the database on a local disk, not a network share"))
             _owner_only(path, Path(f"{path}-wal"), Path(f"{path}-shm"))
             conn.execute("PRAGMA synchronous = NORMAL")
             # 64 MiB of page cache: index inserts with random keys (ids, customer keys) thrash the 2 MiB default.
@@ -77,8 +78,8 @@ class Store:
         """Apply pending migrations, each in its own immediate transaction."""
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > schema.LATEST:
-            raise StoreError(f"{self.path} was written by a newer unpaid (schema {version} > {schema.LATEST})",
-                             "upgrade unpaid: `pip install -U unpaid`")
+            raise StoreError(_("{path} was written by a newer unpaid (schema {version} > {latest})").format(
+                path=self.path, version=version, latest=schema.LATEST), _("upgrade unpaid: `pip install -U unpaid`"))
         for number, sql in schema.MIGRATIONS:
             if number <= version:
                 continue
@@ -148,26 +149,30 @@ def _statements(sql: str) -> list[str]:
 
 def _check_file(path: Path, create: bool) -> None:
     if path.is_dir():
-        raise StoreError(f"{path} is a folder, not a database file", "point --db / UNPAID_DB at a file path")
+        raise StoreError(_("{path} is a folder, not a database file").format(path=path),
+                         _("point --db / UNPAID_DB at a file path"))
     if path.exists():
         try:
             with open(path, "rb") as fh:
                 head = fh.read(16)
         except OSError as exc:
-            raise StoreError(f"cannot read {path}: {exc.strerror}", "check the file's permissions") from None
+            raise StoreError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror),
+                             _("check the file's permissions")) from None
         if head and head != SQLITE_MAGIC:
-            raise StoreError(f"{path} is not an unpaid database (not SQLite)",
-                             "point --db / UNPAID_DB at another file; this one was left untouched")
+            raise StoreError(_("{path} is not an unpaid database (not SQLite)").format(path=path),
+                             _("point --db / UNPAID_DB at another file; this one was left untouched"))
         _owner_only(path)  # before SQLite opens it: the -wal and -shm files it creates copy its mode
         return
     if not create:
-        raise StoreError(f"database {path} does not exist", "run `unpaid sync` first, or check --db / UNPAID_DB")
+        raise StoreError(_("database {path} does not exist").format(path=path),
+                         _("run `unpaid sync` first, or check --db / UNPAID_DB"))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Create it owner-only before SQLite does: it will hold customers' contacts.
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     except OSError as exc:
-        raise StoreError(f"cannot create {path}: {exc.strerror}", "choose a writable path with --db / UNPAID_DB") from None
+        raise StoreError(_("cannot create {path}: {reason}").format(path=path, reason=exc.strerror),
+                         _("choose a writable path with --db / UNPAID_DB")) from None
 
 
 def _owner_only(*paths: Path) -> None:
@@ -188,14 +193,16 @@ def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
     """The StoreError for a SQLite error on ``path``: what is wrong with the file, and what to do."""
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return StoreError(f"{path} is locked by another process (waited {BUSY_TIMEOUT_MS // 1000} s)",
-                          "wait for the other unpaid command to finish, or check for a stuck process")
+        return StoreError(_("{path} is locked by another process (waited {seconds} s)").format(
+            path=path, seconds=BUSY_TIMEOUT_MS // 1000),
+            _("wait for the other unpaid command to finish, or check for a stuck process"))
     if "not a database" in text or "malformed" in text or "file is encrypted" in text:
-        return StoreError(f"{path} is not a usable unpaid database ({text})",
-                          "point --db / UNPAID_DB at another file, or restore it from a backup")
+        return StoreError(_("{path} is not a usable unpaid database ({problem})").format(path=path, problem=text),
+                          _("point --db / UNPAID_DB at another file, or restore it from a backup"))
     if "readonly" in text:
-        return StoreError(f"{path} is read-only", "check the file's and folder's permissions (and attributes)")
+        return StoreError(_("{path} is read-only").format(path=path),
+                          _("check the file's and folder's permissions (and attributes)"))
     if "disk I/O" in text or "no such table" in text or "no such column" in text:
-        return StoreError(f"{path} is not a usable unpaid database ({text})",
-                          "point --db / UNPAID_DB at another file, or restore it from a backup")
-    return StoreError(f"{path}: {text}", "check the database file and its folder")
+        return StoreError(_("{path} is not a usable unpaid database ({problem})").format(path=path, problem=text),
+                          _("point --db / UNPAID_DB at another file, or restore it from a backup"))
+    return StoreError(f"{path}: {text}", _("check the database file and its folder"))
