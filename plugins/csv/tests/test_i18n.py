@@ -124,3 +124,16 @@ def test_json_output_stays_english_whatever_the_language(cli, shop):
                  env={"UNPAID_LOAD_PLUGINS": "unpaid-csv", "UNPAID_LANG": "ru"})
     [data] = result.json()
     assert data["rejects"][0]["reason"] == "column 'created_at': not a date: 'yesterday-ish'"
+
+
+def test_a_reason_remembered_by_a_russian_sync_is_english_in_json_and_ukrainian_later(cli, shop):
+    write_csv(shop, DEMO_HEADER, BAD_ROWS[:2])
+    assert "не дата: 'yesterday-ish'" in sync(cli, "ru").stderr
+    # The file is untouched: its rejects come from the bookmark, in the language of the command showing them.
+    result = cli("--now 2026-11-24T09:05:00Z sync --format json",
+                 env={"UNPAID_LOAD_PLUGINS": "unpaid-csv", "UNPAID_LANG": "ru"})
+    [data] = result.json()
+    assert [r["reason"] for r in data["rejects"]] == ["column 'created_at': not a date: 'yesterday-ish'"]
+    assert data["rejects"][0]["repeated"] is True
+    listed = cli("-v --now 2026-11-24T09:10:00Z sync", env={"UNPAID_LOAD_PLUGINS": "unpaid-csv", "UNPAID_LANG": "uk"})
+    assert "exports/orders.csv:3: стовпець 'created_at': не дата: 'yesterday-ish'" in listed.stderr, listed.stderr

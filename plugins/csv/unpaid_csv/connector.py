@@ -24,7 +24,8 @@ from unpaid.setting_values import whole
 
 from unpaid_csv import writeback
 from unpaid_csv.dialect import DELIMITERS, CsvFile, extra_columns, map_columns
-from unpaid_csv.i18n import _
+from unpaid_csv.i18n import _, shown
+from unpaid_csv.i18n import reason as reason_of
 from unpaid_csv.mapping import DateReader, RowError, RowMapper, StatusMap, check_date_format
 
 
@@ -126,7 +127,8 @@ class CsvConnector(Connector):
                             raise RowError(problem)
                         found[key] = mapper.order(fields)
                     except RowError as exc:
-                        found[key] = InvalidData(self.name, f"{self.where}:{line}: {exc}", _("fix that row in the file"))
+                        found[key] = InvalidData(self.name, f"{self.where}:{line}: {shown(reason_of(exc))}",
+                                                 _("fix that row in the file"))
         except ConnectorError as exc:
             return dict.fromkeys(map(str, native_ids), exc)
         return {str(n): found.get(str(n)) or NotFound(self.name, _("order {id} is not in {where}").format(id=n, where=self.where))

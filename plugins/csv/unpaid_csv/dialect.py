@@ -18,7 +18,7 @@ from typing import BinaryIO, Iterator, Mapping
 from unpaid.connector import BadSource
 from unpaid.errors import ConfigError
 
-from unpaid_csv.i18n import N_, _
+from unpaid_csv.i18n import N_, Said, _
 
 DELIMITERS = (",", ";", "\t", "|")
 ENCODING_NAMES = {"utf-8": "UTF-8", "cp1251": "Windows-1251"}
@@ -206,20 +206,20 @@ class CsvFile:
             except csv.Error as exc:
                 if not taken:
                     return
-                yield self._broken(_("not CSV ({error})").format(error=exc))
+                yield self._broken(Said(N_("not CSV ({error})"), error=str(exc)))
                 continue
             if len(fields) == width:
                 if len(taken) == 1 or (self._balanced() and not self._swallowed()):
                     yield taken[0][0], fields, None
                     continue
-                yield self._broken(_(_QUOTE))
+                yield self._broken(Said(_QUOTE))
                 continue
             if not fields or not any(fields):
                 if blank or len(taken) > 1:
                     yield taken[0][0], fields, None
                 continue
             if len(taken) > 1:
-                yield self._broken(_(_QUOTE))
+                yield self._broken(Said(_QUOTE))
                 continue
             yield taken[0][0], fields, _width_problem(len(fields), width, self.delimiter)
 
@@ -293,11 +293,11 @@ class _Feed:
 
 
 def _width_problem(found: int, width: int, delimiter: str) -> str:
-    shown = _("a tab") if delimiter == "\t" else repr(delimiter)
+    shown = Said(N_("a tab")) if delimiter == "\t" else repr(delimiter)
     if found > width:
-        return _("{found} fields where the header has {width}: a value holding {delimiter} is not in quotes "
-                 "(the columns after it are shifted)").format(found=found, width=width, delimiter=shown)
-    return _("{found} fields where the header has {width}: the row is cut short").format(found=found, width=width)
+        return Said(N_("{found} fields where the header has {width}: a value holding {delimiter} is not in quotes "
+                       "(the columns after it are shifted)"), found=found, width=width, delimiter=shown)
+    return Said(N_("{found} fields where the header has {width}: the row is cut short"), found=found, width=width)
 
 
 def map_columns(header: list[str], configured: Mapping[str, str], where: str, source: str) -> dict[str, int]:

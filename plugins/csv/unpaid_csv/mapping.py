@@ -22,7 +22,8 @@ from unpaid.model import Customer, LineItem, Money, Order, Status, normalize_ema
 from unpaid.text import clean_text
 
 from unpaid_csv.dialect import normalize
-from unpaid_csv.i18n import _
+from unpaid_csv.i18n import N_, Said, _
+from unpaid_csv.i18n import reason as reason_of
 
 #: Native labels per language; writing back uses the family most of the file's status values belong to.
 FAMILIES: dict[str, dict[Status, str]] = {
@@ -106,17 +107,16 @@ class StatusMap:
     def unknown(self, label: str) -> str:
         """The reject reason for an unknown label; the hint never maps it to an unpaid status blindly."""
         if not label:
-            return _("empty status")
+            return Said(N_("empty status"))
         codes = ", ".join(s.value for s in Status)
         key = normalize(label)
         guess = next((status for stems, status in LOOKS_LIKE if any(stem in key for stem in stems)), None)
         where = f"[sources.{self.source}.statuses]"
         if guess is not None:
-            return _("unknown status {label!r}; it looks like {guess} — if so, add \"{label}\" = \"{guess}\" "
-                     "to {where} (statuses: {codes})").format(label=label, guess=guess.value, where=where,
-                                                              codes=codes)
-        return _("unknown status {label!r} — add it to {where} with the status it means, one of: {codes}").format(
-            label=label, where=where, codes=codes)
+            return Said(N_("unknown status {label!r}; it looks like {guess} — if so, add \"{label}\" = \"{guess}\" "
+                           "to {where} (statuses: {codes})"), label=label, guess=guess.value, where=where, codes=codes)
+        return Said(N_("unknown status {label!r} — add it to {where} with the status it means, one of: {codes}"),
+                    label=label, where=where, codes=codes)
 
     def native(self, status: Status, family: str | None) -> str:
         """The text to write for ``status``: configured label, else ``family``'s label, else the code."""
@@ -202,11 +202,11 @@ class DateReader:
                 value = value.replace(tzinfo=self.zone)
             value = value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
         except (OverflowError, ValueError):
-            raise RowError(_("date out of range: {text!r}").format(text=text)) from None
+            raise RowError(Said(N_("date out of range: {text!r}"), text=text)) from None
         if value < EARLIEST:
-            raise RowError(_("date before 2000: {text!r}").format(text=text))
+            raise RowError(Said(N_("date before 2000: {text!r}"), text=text))
         if value > self.latest:
-            raise RowError(_("date in the future: {text!r}").format(text=text))
+            raise RowError(Said(N_("date in the future: {text!r}"), text=text))
         return value
 
     def _parse(self, text: str) -> datetime:
@@ -228,7 +228,7 @@ class DateReader:
                 return dateutil_parser.parse(text, dayfirst=True)
             except (ValueError, OverflowError):
                 pass
-        raise RowError(_("not a date: {text!r}").format(text=text))
+        raise RowError(Said(N_("not a date: {text!r}"), text=text))
 
 
 def parse_minor(text: str, decimal: str | None = None) -> int:
@@ -244,18 +244,18 @@ def parse_minor(text: str, decimal: str | None = None) -> int:
         return int(whole) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
     raw = _SPACES.sub("", _CURRENCY_MARKS.sub("", text))
     if raw.startswith("-") and _NUMBER.fullmatch(raw[1:]):
-        raise RowError(_("negative amount: {text!r}").format(text=text))
+        raise RowError(Said(N_("negative amount: {text!r}"), text=text))
     raw = raw.removeprefix("+")
     if not _NUMBER.fullmatch(raw):
-        raise RowError(_("not an amount: {text!r}").format(text=text))
+        raise RowError(Said(N_("not an amount: {text!r}"), text=text))
     whole, cents = _split_amount(raw, text, decimal)
     if len(cents) > 2 and not cents[2:].strip("0"):
         cents = cents[:2]  # "1.990" with "." as the decimal separator: 1.99
     if len(cents) > 2:
-        raise RowError(_("more than two decimal places: {text!r}").format(text=text))
+        raise RowError(Said(N_("more than two decimal places: {text!r}"), text=text))
     minor = int(whole) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
     if minor >= MAX_MINOR:
-        raise RowError(_("amount too large: {text!r}").format(text=text))
+        raise RowError(Said(N_("amount too large: {text!r}"), text=text))
     return minor
 
 
@@ -271,8 +271,8 @@ def _split_amount(raw: str, text: str, decimal: str | None) -> tuple[str, str]:
         return _grouped(raw, text), ""
     if len(tail) == 3 and decimal != last:
         if decimal is None:
-            raise RowError(_("ambiguous amount {text!r}: {whole} or {fraction}? set `decimal` to \",\" or \".\" "
-                             "for this source").format(text=text, whole=head + tail, fraction=f"{head}.{tail}"))
+            raise RowError(Said(N_("ambiguous amount {text!r}: {whole} or {fraction}? set `decimal` to \",\" or \".\" "
+                                   "for this source"), text=text, whole=head + tail, fraction=f"{head}.{tail}"))
         return head + tail, ""
     return head, tail
 
@@ -280,7 +280,7 @@ def _split_amount(raw: str, text: str, decimal: str | None) -> tuple[str, str]:
 def _grouped(number: str, text: str) -> str:
     groups = re.split(r"[.,]", number)
     if any(len(g) != 3 for g in groups[1:]) or not 1 <= len(groups[0]) <= 3:
-        raise RowError(_("not an amount: {text!r}").format(text=text))
+        raise RowError(Said(N_("not an amount: {text!r}"), text=text))
     return "".join(groups)
 
 
@@ -316,7 +316,8 @@ class RowMapper:
         try:
             minor = parse_minor(text, self.decimal)
         except RowError as exc:
-            raise RowError(_("column {column!r}: {problem}").format(column=self.header[field], problem=exc)) from None
+            raise RowError(Said(N_("column {column!r}: {problem}"), column=self.header[field],
+                                problem=reason_of(exc))) from None
         if len(self.amounts) < 10_000:
             self.amounts[text] = minor
         return minor
@@ -342,33 +343,35 @@ class RowMapper:
         (native_id, raw_status, created, currency, amount, paid, email, phone, name, product_id, title, number,
          manager, link, reason) = map(str.strip, self.values(fields + [""]))
         if not native_id:
-            raise RowError(_("column {column!r}: empty order id").format(column=self.header["id"]))
+            raise RowError(Said(N_("column {column!r}: empty order id"), column=self.header["id"]))
         if not native_id.isprintable():
-            raise RowError(_("column {column!r}: the order id holds control characters").format(
-                column=self.header["id"]))
+            raise RowError(Said(N_("column {column!r}: the order id holds control characters"),
+                                column=self.header["id"]))
         try:
             status = self.statuses.parse(raw_status)
         except RowError as exc:
-            raise RowError(_("column {column!r}: {problem}").format(column=self.header["status"], problem=exc)) from None
+            raise RowError(Said(N_("column {column!r}: {problem}"), column=self.header["status"],
+                                problem=reason_of(exc))) from None
         if not created:
-            raise RowError(_("column {column!r}: empty creation date").format(column=self.header["created"]))
+            raise RowError(Said(N_("column {column!r}: empty creation date"), column=self.header["created"]))
         try:
             created_at = self.dates(created)
         except RowError as exc:
-            raise RowError(_("column {column!r}: {problem}").format(column=self.header["created"], problem=exc)) from None
+            raise RowError(Said(N_("column {column!r}: {problem}"), column=self.header["created"],
+                                problem=reason_of(exc))) from None
         if not amount:
-            raise RowError(_("column {column!r}: empty amount").format(column=self.header["amount"]))
+            raise RowError(Said(N_("column {column!r}: empty amount"), column=self.header["amount"]))
         minor = self._money(amount, "amount")
         mail = normalize_email(email) if email else None  # None when it holds a line break
         tel = fast_phone(phone, self.country) if phone else None
         if not mail and not tel:
             if email and phone:
-                raise RowError(_("no usable e-mail or phone, so the customer cannot be told apart ({email!r} and "
-                                 "{phone!r} cannot be read as such)").format(email=email, phone=phone))
+                raise RowError(Said(N_("no usable e-mail or phone, so the customer cannot be told apart ({email!r} "
+                                       "and {phone!r} cannot be read as such)"), email=email, phone=phone))
             if email or phone:
-                raise RowError(_("no usable e-mail or phone, so the customer cannot be told apart ({value!r} cannot "
-                                 "be read as such)").format(value=email or phone))
-            raise RowError(_("no usable e-mail or phone, so the customer cannot be told apart"))
+                raise RowError(Said(N_("no usable e-mail or phone, so the customer cannot be told apart ({value!r} "
+                                       "cannot be read as such)"), value=email or phone))
+            raise RowError(Said(N_("no usable e-mail or phone, so the customer cannot be told apart")))
         return (native_id, status, raw_status, created_at, currency, minor, paid, mail, tel, name, product_id,
                 title, number, manager, link, reason)
 

@@ -30,7 +30,8 @@ from unpaid.model import Order
 
 from unpaid_csv import blocks
 from unpaid_csv.blocks import Bookmark
-from unpaid_csv.i18n import _, ngettext
+from unpaid_csv.i18n import _, ngettext, shown
+from unpaid_csv.i18n import reason as reason_of
 from unpaid_csv.mapping import RowError
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ class Reading:
     def _untouched(self, bookmark: str | None) -> Page:
         since = self.since
         found = sorted((line, reason) for rows in since.rejects.values() for _, line, reason in rows)
-        rejects = [Reject(f"{self.c.where}:{line}", reason, repeated=True) for line, reason in found]
+        rejects = [Reject(f"{self.c.where}:{line}", shown(reason), repeated=True) for line, reason in found]
         counts = dict(since.counts, unchanged=since.counts.get("orders", 0))
         snapshot = Snapshot(None, counts.get("orders", 0), self.c.missing_after)
         return Page([], bookmark, rejects, counts=counts, snapshot=snapshot)
@@ -188,11 +189,11 @@ class Reading:
                             if len(kept) > KEEP:
                                 kept = scan.kept = None
                     except RowError as exc:
-                        reason = str(exc)
+                        reason = reason_of(exc)
                     else:
                         continue
                 bad.append((offset, line, reason))
-                scan.rejects.append(Reject(f"{c.where}:{line}", reason, repeated=known))
+                scan.rejects.append(Reject(f"{c.where}:{line}", shown(reason), repeated=known))
                 if native:
                     scan.rejected_ids[native] = line
             scan.rows += len(rows)
