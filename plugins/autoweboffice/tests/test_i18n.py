@@ -6,6 +6,14 @@ import pytest
 
 from awo_env import NOW, SOURCE_CONFIG
 from unpaid.clock import to_iso
+from unpaid.i18n import active, speaking
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A command run in Russian leaves the language active in this process: give the next test what it had."""
+    with speaking(active()):
+        yield
 
 
 @pytest.fixture
@@ -56,7 +64,6 @@ def test_sync_warnings_speak_the_shops_language_and_the_order_keeps_english(cli,
 def test_an_unknown_trigger_is_named(school, language, phrase):
     from awo_env import make_connector
     from unpaid.errors import ConfigError
-    from unpaid.i18n import speaking
 
     conn = make_connector(school)
     with speaking(language), pytest.raises(ConfigError) as info:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from unpaid import plugins
+from unpaid.i18n import active, speaking
 
 from .conftest import DEMO_HEADER, write_csv
 
@@ -19,6 +20,13 @@ path = "exports/orders.csv"
 """
 GOOD = ["1", "A-1", "24.11.2026 10:00", "new", "Анна", "anna@example.com", "", "c1", "Курс", "4990", "RUB", "", "",
         ""]
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A command run in Russian leaves the language active in this process: give the next test what it had."""
+    with speaking(active()):
+        yield
 
 
 @pytest.fixture(autouse=True)

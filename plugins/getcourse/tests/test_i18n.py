@@ -6,7 +6,16 @@ from __future__ import annotations
 
 import pytest
 
+from unpaid.i18n import active, speaking
+
 from .test_cli import school  # noqa: F401 - the same emulated school and unpaid.toml
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A command run in Russian leaves the language active in this process: give the next test what it had."""
+    with speaking(active()):
+        yield
 
 
 @pytest.mark.parametrize("language, phrases", [
