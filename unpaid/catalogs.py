@@ -40,8 +40,11 @@ DOMAINS: dict[str, tuple[tuple[str, ...], str]] = {
     "unpaid_autoweboffice": (("plugins/autoweboffice/unpaid_autoweboffice",),
                              "plugins/autoweboffice/unpaid_autoweboffice/locale"),
 }
-#: Code that talks to integrators in English (contract checks, scaffold templates) or is this tool.
-SKIP = ("unpaid/testing/", "unpaid/scaffold/", "unpaid/catalogs.py", "/tests/", "/emulator")
+#: Code that talks to integrators in English (contract checks, scaffold templates) or is this tool; and the
+#: plugins' fake accounts and seed data, which speak for the emulated APIs.
+SKIP = ("unpaid/testing/", "unpaid/scaffold/", "unpaid/catalogs.py", "/tests/", "/emulator",
+        "unpaid_getcourse/account.py", "unpaid_getcourse/writes.py", "unpaid_getcourse/sample.py",
+        "unpaid_autoweboffice/fake_account.py", "unpaid_autoweboffice/seeds.py")
 _CALLS = {"_": (1,), "N_": (1,), "gettext": (1,), "ngettext": (1, 2), "pgettext": ((1, 2))}
 _HELP_KWARGS = ("help", "short_help", "epilog", "prompt")
 _HEADER = "Messages of unpaid: the words of its commands, tables and errors."

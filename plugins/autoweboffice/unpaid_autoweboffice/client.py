@@ -17,6 +17,7 @@ from unpaid.errors import ConfigError, ExitCode
 from unpaid.http import HttpClient, RetryPolicy, safe_url
 from unpaid.ratelimit import SlidingWindow, StoredWindow, shared
 from unpaid.secrets import env_var, redact
+from unpaid_autoweboffice.i18n import N_, _
 from unpaid_autoweboffice.paging import ceiling, walk
 from unpaid_autoweboffice.wire import (
     decode_objects, is_no_items, is_not_found, plain, route, search_params, xml_body,
@@ -27,12 +28,12 @@ if TYPE_CHECKING:
 
 MAX_PAGE = 1000
 #: Each table's key, and what one of its rows is called in messages.
-TABLES = {"accounts": ("id_account", "invoice"), "accountline": ("id_account_line", "invoice line"),
-          "contacts": ("id_contact", "contact"), "goods": ("id_goods", "product"),
-          "contactnewsletterlinks": ("id_contact_newsletter_links", "subscription"),
-          "contacttaglnk": ("id_contact_tag_lnk", "contact tag"),
-          "funnelcontact": ("id_funnel_contact", "funnel entry"),
-          "accountssendmail": ("id_account", "invoice")}
+TABLES = {"accounts": ("id_account", N_("invoice")), "accountline": ("id_account_line", N_("invoice line")),
+          "contacts": ("id_contact", N_("contact")), "goods": ("id_goods", N_("product")),
+          "contactnewsletterlinks": ("id_contact_newsletter_links", N_("subscription")),
+          "contacttaglnk": ("id_contact_tag_lnk", N_("contact tag")),
+          "funnelcontact": ("id_funnel_contact", N_("funnel entry")),
+          "accountssendmail": ("id_account", N_("invoice"))}
 DNS_FAILURES = ("Name or service not known", "nodename nor servname", "getaddrinfo failed", "No address associated")
 
 
@@ -127,8 +128,9 @@ class AwoClient:
         if isinstance(rows, dict):  # a single row may come back as an object
             rows = [rows]
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise InvalidData(self.source, f"the {entity} search answered with {plain(str(rows))[:80]!r}, not rows",
-                              "report it: the API changed its answer")
+            raise InvalidData(self.source, _("the {entity} search answered with {answer!r}, not rows").format(
+                                  entity=entity, answer=plain(str(rows))[:80]),
+                              _("report it: the API changed its answer"))
         return rows
 
     def pages(self, entity: str, search: Mapping[str, Any] | None = None, *, page_size: int = MAX_PAGE,
@@ -161,8 +163,9 @@ class AwoClient:
         """One row by id (with computed fields such as ``link_for_pay``); NotFound when absent."""
         values = self._call("GET", entity, [("id", str(row_id))], row_id=row_id)
         if not isinstance(values[0], dict):
-            raise InvalidData(self.source, f"{entity} {row_id}: answered with {plain(str(values[0]))[:80]!r}",
-                              "report it: the API changed its answer")
+            raise InvalidData(self.source, _("{entity} {id}: answered with {answer!r}").format(
+                                  entity=entity, id=row_id, answer=plain(str(values[0]))[:80]),
+                              _("report it: the API changed its answer"))
         return values[0]
 
     def create(self, entity: str, items: Sequence[Mapping[str, Any]], *, keep_going: bool = False) -> list[Any]:
@@ -199,9 +202,9 @@ class AwoClient:
         if not write:
             return self._get_key
         if not self._set_key:
-            raise ConfigError(f"{self.source}: no set_key stored: changes need the API KEY SET",
-                              f"copy it from Настройки → API and run `unpaid auth set {self.source}` "
-                              f"(or set {env_var(self.source, 'set_key')})")
+            raise ConfigError(_("{source}: no set_key stored: changes need the API KEY SET").format(source=self.source),
+                              _("copy it from Настройки → API and run `unpaid auth set {source}` (or set "
+                                "{variable})").format(source=self.source, variable=env_var(self.source, "set_key")))
         return self._set_key
 
     def _call(self, method: str, entity: str, params: list[tuple[str, str]], *, row_id: str | None = None,
@@ -219,61 +222,65 @@ class AwoClient:
                 # The API's own answer with an error status (404 for a read, 400 for a change).
                 return self._decode(body, method, entity, row_id, empty_ok)
             if isinstance(exc, NotFound):
-                raise ConnectorError(self.source, f"no AutoWebOffice account {self.subdomain!r} at "
-                                     f"{safe_url(self.base_url)} (or no resource {entity!r}): it answered 404 "
-                                     "without the API's own text",
-                                     f"check `subdomain` (and `base_url`) in [sources.{self.source}]") from None
-            raise InvalidData(self.source, f"{method} {entity}: AutoWebOffice answered {code}: "
-                              f"{redact(plain(body))[:160]!r}", "check the values sent; report it if they are "
-                              "right") from None
+                raise ConnectorError(self.source, _("no AutoWebOffice account {account!r} at {url} (or no resource "
+                                                    "{entity!r}): it answered 404 without the API's own text").format(
+                                         account=self.subdomain, url=safe_url(self.base_url), entity=entity),
+                                     _("check `subdomain` (and `base_url`) in [sources.{source}]").format(
+                                         source=self.source)) from None
+            raise InvalidData(self.source, _("{method} {entity}: AutoWebOffice answered {code}: {answer!r}").format(
+                                  method=method, entity=entity, code=code, answer=redact(plain(body))[:160]),
+                              _("check the values sent; report it if they are right")) from None
         except Temporary as exc:
             if any(marker in str(exc) for marker in DNS_FAILURES):
-                raise ConnectorError(self.source, f"{safe_url(self.base_url)} does not exist",
-                                     f"check `subdomain` in [sources.{self.source}]: it is the ACCOUNT in "
-                                     "https://ACCOUNT.autoweboffice.ru") from None
+                raise ConnectorError(self.source, _("{url} does not exist").format(url=safe_url(self.base_url)),
+                                     _("check `subdomain` in [sources.{source}]: it is the ACCOUNT in "
+                                       "https://ACCOUNT.autoweboffice.ru").format(source=self.source)) from None
             raise
         return self._decode(response.text, method, entity, row_id, empty_ok)
 
     def _decode(self, body: str, method: str, entity: str, row_id: str | None, empty_ok: bool) -> list[Any]:
         text = body.strip()
-        what = f"{TABLES.get(entity, ('', entity))[1]} {row_id}" if row_id else entity
+        what = f"{_(TABLES.get(entity, ('', entity))[1])} {row_id}" if row_id else entity
         if is_no_items(text):
             if empty_ok:
                 return []
-            raise NotFound(self.source, f"{what} does not exist in AutoWebOffice", "check the id")
+            raise NotFound(self.source, _("{what} does not exist in AutoWebOffice").format(what=what), _("check the id"))
         if is_not_found(text):
-            raise NotFound(self.source, f"{what} does not exist in AutoWebOffice",
-                           "it was deleted for good there, or the id is wrong; run `unpaid sync`")
+            raise NotFound(self.source, _("{what} does not exist in AutoWebOffice").format(what=what),
+                           _("it was deleted for good there, or the id is wrong; run `unpaid sync`"))
         if text.startswith("Error:"):
-            raise InvalidData(self.source, f"{what}: AutoWebOffice answered {redact(plain(text))[:160]!r}",
-                              "check the values sent")
+            raise InvalidData(self.source, _("{what}: AutoWebOffice answered {answer!r}").format(
+                                  what=what, answer=redact(plain(text))[:160]),
+                              _("check the values sent"))
         messages = _messages(text)
         if messages:
             raise self._refused(entity, messages)
         try:
             return decode_objects(text)
         except ValueError:
-            start = redact(plain(text))[:80] or "an empty body"
-            exc = InvalidData(self.source, f"{method} {entity}: the answer is not JSON: {start!r}",
-                              "AutoWebOffice may be under maintenance or behind a proxy; try again later, "
-                              "and check base_url")
+            start = redact(plain(text))[:80] or _("an empty body")
+            exc = InvalidData(self.source, _("{method} {entity}: the answer is not JSON: {start!r}").format(
+                                  method=method, entity=entity, start=start),
+                              _("AutoWebOffice may be under maintenance or behind a proxy; try again later, and "
+                                "check base_url"))
             exc.retryable = True  # a maintenance page: a run defers the action instead of giving up
             raise exc from None
 
     def _refused(self, entity: str, messages: list[Any]) -> Refused:
         text = "; ".join(plain(str(m)) for m in messages)
-        return Refused(self.source, f"AutoWebOffice refused the {TABLES.get(entity, ('', entity))[1]} change: "
-                       f"{text}", "correct the value (in unpaid or in AutoWebOffice) and try again")
+        return Refused(self.source, _("AutoWebOffice refused the {what} change: {text}").format(
+                           what=_(TABLES.get(entity, ("", entity))[1]), text=text),
+                       _("correct the value (in unpaid or in AutoWebOffice) and try again"))
 
     def _auth(self, write: bool, exc: AuthFailed) -> AuthFailed:
         code = "403" if "(403)" in str(exc) else "401"
-        fix = f"copy the keys from Настройки → API and run `unpaid auth set {self.source}`"
+        fix = _("copy the keys from Настройки → API and run `unpaid auth set {source}`").format(source=self.source)
         # The API refuses a key of the other kind like a wrong one (401): name the swap as the likely cause.
         if write:
-            return AuthFailed(self.source, f"AutoWebOffice refused the set_key (API KEY SET) for a change ({code}) "
-                              "— is the GET key stored as set_key?", fix)
-        return AuthFailed(self.source, f"AutoWebOffice refused the get_key (API KEY GET) ({code}) — a wrong key, "
-                          "or the SET key stored as get_key?", fix)
+            return AuthFailed(self.source, _("AutoWebOffice refused the set_key (API KEY SET) for a change ({code}) — "
+                                             "is the GET key stored as set_key?").format(code=code), fix)
+        return AuthFailed(self.source, _("AutoWebOffice refused the get_key (API KEY GET) ({code}) — a wrong key, or "
+                                         "the SET key stored as get_key?").format(code=code), fix)
 
 
 def _size(page_size: int) -> int:

@@ -22,6 +22,8 @@ from unpaid.errors import ConfigError
 from unpaid.model import Order, Status
 from unpaid_autoweboffice import pushed, writes
 from unpaid_autoweboffice.client import AwoClient
+from unpaid_autoweboffice.i18n import _
+from unpaid_autoweboffice.i18n import shown as spoken
 from unpaid_autoweboffice.lines import LineIndex
 from unpaid_autoweboffice.mapping import (
     STATUS_FROM_NATIVE, MappingError, fingerprint, format_date, line_from_native, order_from_native, parse_date,
@@ -51,7 +53,8 @@ class AutoWebOfficeConnector(Connector):
         where = f"[sources.{name}]"
         self.subdomain = str(settings.get("subdomain") or "").strip()
         if not self.subdomain:
-            raise ConfigError(f"{where} needs `subdomain`", 'add subdomain = "ACCOUNT" (from https://ACCOUNT.autoweboffice.ru)')
+            raise ConfigError(_("{where} needs `subdomain`").format(where=where),
+                              _('add subdomain = "ACCOUNT" (from https://ACCOUNT.autoweboffice.ru)'))
         self.zone = zone(settings, "timezone", where, "Europe/Moscow")
         try:
             rate = parse_rate(str(settings.get("rate_limit") or "20/5s"))
@@ -151,7 +154,8 @@ class AutoWebOfficeConnector(Connector):
                                            status_map=self.codes)
             except MappingError as exc:
                 unchanged = bool(native_id) and known.get(native_id) == prints.get(native_id)
-                rejects.append(Reject(f"invoice {native_id or '?'} (№ {text(row, 'account_number') or '?'})",
+                rejects.append(Reject(_("invoice {id} (№ {number})").format(
+                                          id=native_id or "?", number=text(row, "account_number") or "?"),
                                       str(exc), repeated=unchanged))
                 continue
             warnings += mapped.warnings
@@ -183,8 +187,8 @@ class AutoWebOfficeConnector(Connector):
                                        default_country=self.country, contact=self._contact_for(row, {}),
                                        status_map=self.codes)
         except MappingError as exc:
-            raise InvalidData(self.name, f"invoice {native_id}: {exc}",
-                                     "correct the invoice in AutoWebOffice") from None
+            raise InvalidData(self.name, _("invoice {id}: {problem}").format(id=native_id, problem=exc),
+                              _("correct the invoice in AutoWebOffice")) from None
         return pushed.recall(self.state, [mapped.order], self.codes)[0]
 
     def invoice(self, native_id: str) -> dict:
@@ -198,13 +202,13 @@ class AutoWebOfficeConnector(Connector):
     def probe(self) -> str:
         """One read with the GET key; with a SET key stored, also a change of invoice 0, which never exists."""
         self.client.list("accounts", page=0, page_size=1)
-        said = "reachable; get_key accepted"
+        said = _("reachable; get_key accepted")
         if self.client.has_set_key:
             try:
                 self.client.update("accounts", "0", {})
             except NotFound:
                 pass  # what a right SET key gets for an id that does not exist
-            said += "; set_key accepted"
+            said = _("reachable; get_key accepted; set_key accepted")
         return said
 
     # ---- writing ----
@@ -237,7 +241,7 @@ def _clock(settings: Mapping[str, Any]) -> Callable[[], datetime]:
         try:
             fixed = parse_when(str(given), get_zone(settings.get("_timezone")))
         except ValueError as exc:
-            raise ConfigError(f"UNPAID_NOW: {exc}", "give a moment such as 2026-11-24T10:00") from None
+            raise ConfigError(f"UNPAID_NOW: {exc}", _("give a moment such as 2026-11-24T10:00")) from None
         return lambda: fixed
     return lambda: datetime.now(timezone.utc).replace(microsecond=0)
 
@@ -287,13 +291,14 @@ def _status_map(value: Any, where: str) -> dict[str, Status]:
     if value in (None, ""):
         return {}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{where} status_map must be a table of codes", 'write e.g. status_map = { 6 = "part_paid" }')
+        raise ConfigError(_("{where} status_map must be a table of codes").format(where=where),
+                          _('write e.g. status_map = { 6 = "part_paid" }'))
     found = {}
     for code, status in value.items():
         try:
             found[str(code).strip()] = Status.parse(str(status))
         except ValueError as exc:
-            raise ConfigError(f"{where} status_map.{code}: {exc}", "name a canonical status") from None
+            raise ConfigError(f"{where} status_map.{code}: {exc}", _("name a canonical status")) from None
     return found
 
 
@@ -302,9 +307,10 @@ def _unmapped_warning(source: str, codes: Counter) -> list[str]:
     if not codes:
         return []
     listed = ", ".join(f"{code} ({n})" for code, n in sorted(codes.items()))
-    return [f"{sum(codes.values())} invoices have status codes unpaid cannot map ({listed}): stored as unmapped "
-            "and not worked — map each under [sources." + source + "], e.g. status_map = { "
-            + next(iter(sorted(codes))) + ' = "in_work" }, then run `unpaid sync`']
+    return [_('{count} invoices have status codes unpaid cannot map ({listed}): stored as unmapped and not worked — '
+              'map each under [sources.{source}], e.g. status_map = {{ {code} = "in_work" }}, then run '
+              '`unpaid sync`').format(count=sum(codes.values()), listed=listed, source=source,
+                                      code=next(iter(sorted(codes))))]
 
 
 def _drain(items: list) -> list:
@@ -316,5 +322,7 @@ def _drain(items: list) -> list:
 def _note(warnings: list[str], shown: int = 3) -> str | None:
     if not warnings:
         return None
-    more = f" (and {len(warnings) - shown} more: see `unpaid show`)" if len(warnings) > shown else ""
-    return "; ".join(warnings[:shown]) + more
+    if len(warnings) > shown:
+        return _("{warnings} (and {more} more: see `unpaid show`)").format(
+            warnings="; ".join(map(spoken, warnings[:shown])), more=len(warnings) - shown)
+    return "; ".join(map(spoken, warnings[:shown]))

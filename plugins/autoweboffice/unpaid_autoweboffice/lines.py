@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from unpaid.connector import Reject
+from unpaid_autoweboffice.i18n import _
 from unpaid_autoweboffice.mapping import Line, MappingError, line_from_native, text
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ class LineIndex:
         try:
             return line_from_native(row, self.currency)
         except MappingError as exc:
-            self.rejects.append(Reject(f"invoice line {text(row, 'id_account_line') or '?'} "
-                                       f"of invoice {text(row, 'id_account') or '?'}", str(exc)))
+            self.rejects.append(Reject(_("invoice line {line} of invoice {id}").format(
+                                           line=text(row, "id_account_line") or "?", id=text(row, "id_account") or "?"),
+                                       str(exc)))
             return None

@@ -15,6 +15,8 @@ from unpaid.clock import to_iso
 from unpaid.model import FINISHED, Customer, LineItem, Money, Order, Status, normalize_email, normalize_phone
 from unpaid.text import clean, clean_text
 
+from unpaid_autoweboffice.i18n import N_, Said, _
+
 ZERO_DATE = "0000-00-00 00:00:00"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -68,7 +70,7 @@ def parse_date(value: Any, zone: tzinfo, field_name: str = "date") -> datetime |
     try:
         local = datetime.strptime(raw[:19], DATE_FORMAT) if len(raw) >= 19 else datetime.strptime(raw, "%Y-%m-%d")
     except ValueError:
-        raise MappingError(f"{field_name}: not a date: {raw!r}") from None
+        raise MappingError(_("{field}: not a date: {value!r}").format(field=field_name, value=raw)) from None
     return local.replace(tzinfo=zone).astimezone(timezone.utc)
 
 
@@ -85,9 +87,9 @@ def parse_amount(value: Any, currency: str, field_name: str) -> Money:
     try:
         amount = Decimal(raw.replace(",", ".").replace(" ", ""))
     except InvalidOperation:
-        raise MappingError(f"{field_name}: not an amount: {raw!r}") from None
+        raise MappingError(_("{field}: not an amount: {value!r}").format(field=field_name, value=raw)) from None
     if not amount.is_finite():
-        raise MappingError(f"{field_name}: not an amount: {raw!r}")
+        raise MappingError(_("{field}: not an amount: {value!r}").format(field=field_name, value=raw))
     return Money(int((amount * 100).to_integral_value()), currency)
 
 
@@ -151,11 +153,11 @@ def line_from_native(record: Mapping[str, Any], currency: str) -> Line:
     """Read an ``accountline`` row; raise MappingError naming the field."""
     id_account = text(record, "id_account")
     if not id_account:
-        raise MappingError("id_account: missing")
+        raise MappingError(_("id_account: missing"))
     try:
         quantity = int(Decimal(text(record, "quantity") or "1"))
     except InvalidOperation:
-        raise MappingError(f"quantity: not a number: {text(record, 'quantity')!r}") from None
+        raise MappingError(_("quantity: not a number: {value!r}").format(value=text(record, "quantity"))) from None
     price = parse_amount(record.get("price"), currency, "price")
     line_sum = record.get("sum_price")
     total = parse_amount(line_sum, currency, "sum_price") if text(record, "sum_price") else \
@@ -183,12 +185,13 @@ def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Li
     """
     native_id = text(record, "id_account")
     if not native_id:
-        raise MappingError("id_account: missing")
+        raise MappingError(_("id_account: missing"))
     if not native_id.isprintable():
-        raise MappingError(f"id_account: holds control characters: {native_id!r}")
+        raise MappingError(_("id_account: holds control characters: {value!r}").format(value=native_id))
     created = parse_date(record.get("date_of_order"), zone, "date_of_order")
     if created is None:
-        raise MappingError(f"date_of_order: missing ({text(record, 'date_of_order') or 'empty'})")
+        raise MappingError(_("date_of_order: missing ({value})").format(
+            value=text(record, "date_of_order") or _("empty")))
     total = parse_amount(record.get("account_sum"), currency, "account_sum")
     paid_at = parse_date(record.get("date_of_payment"), zone, "date_of_payment")
     changed = parse_date(record.get("account_status_change_date"), zone, "account_status_change_date")
@@ -201,18 +204,28 @@ def order_from_native(source: str, record: Mapping[str, Any], lines: Sequence[Li
     phone = normalize_phone(text(snap, "phone_number"), default_country)
     if not email:
         raw = text(snap, "email")
-        warnings.append(f"invoice {native_id}: " + (f"e-mail {raw!r} is not an address" if raw else "no e-mail")
-                        + (" — e-mail steps will skip it; add the e-mail in AutoWebOffice" if phone
-                           else " and no phone — nobody can be contacted; add them in AutoWebOffice"))
+        # Said: stored with the order in English (extra["warning"]), shown in the shop's language.
+        if raw and phone:
+            warnings.append(Said(N_("invoice {id}: e-mail {email!r} is not an address — e-mail steps will skip it; "
+                                    "add the e-mail in AutoWebOffice"), id=native_id, email=raw))
+        elif raw:
+            warnings.append(Said(N_("invoice {id}: e-mail {email!r} is not an address and no phone — nobody can be "
+                                    "contacted; add them in AutoWebOffice"), id=native_id, email=raw))
+        elif phone:
+            warnings.append(Said(N_("invoice {id}: no e-mail — e-mail steps will skip it; add the e-mail in "
+                                    "AutoWebOffice"), id=native_id))
+        else:
+            warnings.append(Said(N_("invoice {id}: no e-mail and no phone — nobody can be contacted; add them in "
+                                    "AutoWebOffice"), id=native_id))
     customer = Customer(email=email, phone=phone, name=full_name(snap),
                         native_id=clean(text(record, "id_contact")) if text(record, "id_contact") != "0" else None)
 
     if lines:
         lines_sum = sum(line.sum_minor for line in lines)
         if lines_sum != total.minor:
-            warnings.append(f"invoice {native_id}: account_sum {total.decimal} does not match its lines "
-                            f"({Money(lines_sum, currency).decimal}) — stored with the invoice sum; "
-                            "correct the invoice in AutoWebOffice")
+            warnings.append(Said(N_("invoice {id}: account_sum {total} does not match its lines ({lines}) — stored "
+                                    "with the invoice sum; correct the invoice in AutoWebOffice"),
+                                 id=native_id, total=total.decimal, lines=Money(lines_sum, currency).decimal))
     extra = {"native_status_label": STATUS_LABELS_RU.get(text(record, "id_account_status"), ""),
              **_flags(record, zone)}
     if text(record, "account_comment"):

@@ -17,6 +17,8 @@ from typing import Any, Callable, Iterator
 
 from unpaid.connector import InvalidData
 
+from unpaid_autoweboffice.i18n import _
+
 #: Pages allowed beyond what the total needs: invoices created while the walk runs shift the pages.
 MARGIN = 2
 #: The ceiling when no total can be had (ids that are not numbers): ten million rows at 1000 a page.
@@ -43,10 +45,11 @@ def walk(source: str, entity: str, fetch: Callable[[int], Rows], page_size: int,
         if page > start and allowed is None:
             allowed = limit() if limit is not None else FALLBACK
         if allowed is not None and page - start >= allowed:
-            raise InvalidData(source, f"AutoWebOffice kept answering the {entity} search past page {page - start} "
-                              f"({allowed} pages at most for the rows it holds); stopped there",
-                              "the server is paging wrongly: what was read is stored and the next sync resumes; "
-                              "report it if it happens again")
+            raise InvalidData(source, _("AutoWebOffice kept answering the {entity} search past page {page} ({allowed} "
+                                        "pages at most for the rows it holds); stopped there").format(
+                                  entity=entity, page=page - start, allowed=allowed),
+                              _("the server is paging wrongly: what was read is stored and the next sync resumes; "
+                                "report it if it happens again"))
         rows = fetch(page)
         if not rows:
             return

@@ -16,6 +16,7 @@ from unpaid.errors import ConfigError
 from unpaid.model import Status
 from unpaid_autoweboffice import pushed
 from unpaid_autoweboffice.client import Refused
+from unpaid_autoweboffice.i18n import N_, _
 from unpaid_autoweboffice.mapping import CANCEL_PREFIX, native_status_for, split_name, text
 
 if TYPE_CHECKING:
@@ -24,9 +25,9 @@ if TYPE_CHECKING:
 
 #: action -> (the params keys that may carry the id, what the id is)
 TRIGGER_PARAMS = {
-    "subscribe": (("group", "id_newsletter", "id"), "the id of a subscriber group (Рассылки → Группы подписчиков)"),
-    "tag": (("tag", "id_contact_tag", "id"), "the id of a contact tag"),
-    "funnel": (("funnel", "id_funnel", "id"), "the id of an auto-funnel / business process"),
+    "subscribe": (("group", "id_newsletter", "id"), N_("the id of a subscriber group (Рассылки → Группы подписчиков)")),
+    "tag": (("tag", "id_contact_tag", "id"), N_("the id of a contact tag")),
+    "funnel": (("funnel", "id_funnel", "id"), N_("the id of an auto-funnel / business process")),
     "resend_invoice": ((), ""),
 }
 #: action -> the link table it creates and the field naming the group or tag (funnel: ``funnel_field``)
@@ -59,17 +60,19 @@ def push_status(conn: "AutoWebOfficeConnector", native_id: str, status: Status, 
         return
     native = native_status_for(status)
     if native is None:
-        raise Refused(conn.name, f"AutoWebOffice has no status for {status.value}: invoice {native_id} was not "
-                      "changed", "mark a refund in AutoWebOffice itself (it sets goods_return); the next sync "
-                      "brings it in" if status is Status.REFUNDED else "choose a canonical status AutoWebOffice has")
+        raise Refused(conn.name, _("AutoWebOffice has no status for {status}: invoice {id} was not changed").format(
+                          status=status.value, id=native_id),
+                      _("mark a refund in AutoWebOffice itself (it sets goods_return); the next sync brings it in")
+                      if status is Status.REFUNDED else _("choose a canonical status AutoWebOffice has"))
     fields: dict[str, str] = {"id_account_status": native}
     if status is Status.CANCELLED and reason and conn.cancel_comment:
         current = text(conn.invoice(native_id), "account_comment")
         fields["account_comment"] = _append(current, CANCEL_PREFIX + " ".join(reason.split()))
     row = client.update("accounts", native_id, fields)
     if row and text(row, "id_account_status") not in ("", native):
-        raise InvalidData(conn.name, f"invoice {native_id} kept status {text(row, 'id_account_status')} "
-                          f"instead of {native}", "check the invoice in AutoWebOffice (it may be closed)")
+        raise InvalidData(conn.name, _("invoice {id} kept status {kept} instead of {wanted}").format(
+                              id=native_id, kept=text(row, "id_account_status"), wanted=native),
+                          _("check the invoice in AutoWebOffice (it may be closed)"))
     pushed.remember(conn.state, native_id, status, native)
 
 
@@ -96,7 +99,7 @@ def update_contact(conn: "AutoWebOfficeConnector", native_id: str, *, email: str
         try:
             conn.client.update("contacts", contact_id, fields)
         except NotFound:
-            raise _contact_gone(conn, contact_id, native_id, "nothing was changed") from None
+            raise _contact_gone(conn, contact_id, native_id, _("nothing was changed")) from None
     conn.client.update("accounts", native_id, fields)
 
 
@@ -107,8 +110,8 @@ def trigger(conn: "AutoWebOfficeConnector", native_id: str, action: str, params:
     has none), so a subscription, a tag and a funnel entry always meet on the same person.
     """
     if action not in TRIGGER_PARAMS:
-        raise ConfigError(f"{conn.name}: unknown trigger action {action!r}",
-                          f"use one of: {', '.join(TRIGGER_PARAMS)}")
+        raise ConfigError(_("{source}: unknown trigger action {action!r}").format(source=conn.name, action=action),
+                          _("use one of: {actions}").format(actions=", ".join(TRIGGER_PARAMS)))
     client = conn.client
     if action == "resend_invoice":
         _resend(conn, native_id)
@@ -117,13 +120,14 @@ def trigger(conn: "AutoWebOfficeConnector", native_id: str, action: str, params:
     target = next((str(params[k]) for k in keys if params.get(k) not in (None, "")), "")
     target = target or str(conn.trigger_defaults.get(action) or "")
     if not target:
-        raise ConfigError(f"{conn.name}: trigger {action!r} needs params.{keys[0]}: {what}",
-                          f"add {keys[0]} = ID to the playbook step, or a default `{keys[0]}` under "
-                          f"[sources.{conn.name}] (create it in AutoWebOffice first)")
+        raise ConfigError(_("{source}: trigger {action!r} needs params.{key}: {what}").format(
+                              source=conn.name, action=action, key=keys[0], what=_(what)),
+                          _("add {key} = ID to the playbook step, or a default `{key}` under [sources.{source}] "
+                            "(create it in AutoWebOffice first)").format(key=keys[0], source=conn.name))
     invoice = conn.invoice(native_id)
     if action == "subscribe" and not text(invoice, "email"):  # a mailing group's letters need an address
-        raise InvalidData(conn.name, f"invoice {native_id} has no e-mail: cannot subscribe the buyer",
-                          "add the e-mail in AutoWebOffice, or use a tag/funnel step for this order")
+        raise InvalidData(conn.name, _("invoice {id} has no e-mail: cannot subscribe the buyer").format(id=native_id),
+                          _("add the e-mail in AutoWebOffice, or use a tag/funnel step for this order"))
     if action == "subscribe" and text(invoice, "id_contact") in ("", "0"):
         # No contact yet: the API's subscription creates it from the e-mail (and is idempotent by itself).
         client.create("subscription", [{"email": text(invoice, "email"), "id_newsletter": target,
@@ -141,19 +145,22 @@ def trigger(conn: "AutoWebOfficeConnector", native_id: str, action: str, params:
         try:
             client.create(entity, [search])
         except NotFound:
-            raise _contact_gone(conn, contact_id, native_id, f"the {action} step was not done") from None
+            raise _contact_gone(conn, contact_id, native_id, _("the {action} step was not done").format(
+                action=action)) from None
 
 
 def _resend(conn: "AutoWebOfficeConnector", native_id: str) -> None:
     if not conn.allow_resend:
-        raise InvalidData(conn.name, "resend_invoice is experimental: AutoWebOffice's own documentation does not "
-                          "describe the route it uses (accountssendmail, seen only in third-party code), so the "
-                          "step is held", f"try it on one invoice, then set allow_resend_invoice = true under "
-                          f"[sources.{conn.name}] and put held steps back with `unpaid review resolve KEY --as "
-                          "unsent`; or send the payment link with a `send` step instead")
+        raise InvalidData(conn.name, _("resend_invoice is experimental: AutoWebOffice's own documentation does not "
+                                       "describe the route it uses (accountssendmail, seen only in third-party "
+                                       "code), so the step is held"),
+                          _("try it on one invoice, then set allow_resend_invoice = true under [sources.{source}] and "
+                            "put held steps back with `unpaid review resolve KEY --as unsent`; or send the payment "
+                            "link with a `send` step instead").format(source=conn.name))
     if not text(conn.invoice(native_id), "email"):
-        raise InvalidData(conn.name, f"invoice {native_id} has no e-mail: AutoWebOffice cannot send it again",
-                          "add the e-mail in AutoWebOffice, or call the buyer instead")
+        raise InvalidData(conn.name, _("invoice {id} has no e-mail: AutoWebOffice cannot send it again").format(
+                              id=native_id),
+                          _("add the e-mail in AutoWebOffice, or call the buyer instead"))
     conn.client.send_invoice_mail(native_id)
 
 
@@ -163,15 +170,16 @@ def _contact_id(conn: "AutoWebOfficeConnector", invoice: Mapping[str, Any], nati
         return contact_id
     email = text(invoice, "email")
     if not email:
-        raise InvalidData(conn.name, f"invoice {native_id} has no contact and no e-mail",
-                          "link the invoice to a contact in AutoWebOffice")
+        raise InvalidData(conn.name, _("invoice {id} has no contact and no e-mail").format(id=native_id),
+                          _("link the invoice to a contact in AutoWebOffice"))
     created = conn.client.create("contacts", [{"email": email, **{k: text(invoice, k) for k in NAME_FIELDS}}])
     return text(created[0], "id_contact")
 
 
 def _contact_gone(conn: "AutoWebOfficeConnector", contact_id: str, native_id: str, outcome: str) -> NotFound:
-    return NotFound(conn.name, f"contact {contact_id} of invoice {native_id} no longer exists in AutoWebOffice: "
-                    f"{outcome}", "link the invoice to a contact in AutoWebOffice, then run it again")
+    return NotFound(conn.name, _("contact {contact} of invoice {id} no longer exists in AutoWebOffice: {outcome}").format(
+                        contact=contact_id, id=native_id, outcome=outcome),
+                    _("link the invoice to a contact in AutoWebOffice, then run it again"))
 
 
 def _append(current: str, line: str) -> str:

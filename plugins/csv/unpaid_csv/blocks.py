@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import Iterable, Iterator
 
+from unpaid_csv.i18n import Said
+
 VERSION = 2
 #: Small blocks: a status changed in 1 % of the rows, scattered, re-reads about 8 % of the file; the
 #: bookmark holds 8 bytes per block (about 1.3 MB of text for a million rows).
@@ -81,7 +83,9 @@ class Bookmark:
         data = {
             "v": VERSION,
             "blocks": base64.b64encode(struct.pack(f">{len(values)}Q", *values)).decode("ascii"),
-            "rejects": {f"{fp:016x}": rows for fp, rows in sorted(self.rejects.items())},
+            # A reason is kept as its English text and parameters, so that it is shown in any language later.
+            "rejects": {f"{fp:016x}": [(o, n, r.to_json() if isinstance(r, Said) else r) for o, n, r in rows]
+                        for fp, rows in sorted(self.rejects.items())},
             "repeated": sorted(self.repeated),
             "stamp": self.stamp,
             "counts": self.counts,
@@ -100,7 +104,8 @@ class Bookmark:
                 return cls()
             raw = base64.b64decode(data["blocks"], validate=True)
             blocks = set(struct.unpack(f">{len(raw) // 8}Q", raw[: len(raw) - len(raw) % 8]))
-            rejects = {int(fp, 16): [(int(o), int(n), str(r)) for o, n, r in rows]
+            rejects = {int(fp, 16): [(int(o), int(n), Said.from_json(r) if isinstance(r, dict) else str(r))
+                                     for o, n, r in rows]
                        for fp, rows in data.get("rejects", {}).items()}
             return cls(blocks, rejects, set(data.get("repeated", ())), data.get("stamp"),
                        dict(data.get("counts") or {}), data.get("content"))

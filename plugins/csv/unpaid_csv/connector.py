@@ -24,6 +24,8 @@ from unpaid.setting_values import whole
 
 from unpaid_csv import writeback
 from unpaid_csv.dialect import DELIMITERS, CsvFile, extra_columns, map_columns
+from unpaid_csv.i18n import _, shown
+from unpaid_csv.i18n import reason as reason_of
 from unpaid_csv.mapping import DateReader, RowError, RowMapper, StatusMap, check_date_format
 
 
@@ -62,17 +64,21 @@ class CsvConnector(Connector):
             return open(self.path, "rb")
         except FileNotFoundError:
             # Retryable: an export that is being written, or a share that is not mounted yet.
-            raise Temporary(self.name, f"{self.where} does not exist (looked at {self.path})",
-                            f"export the orders there, or fix `path` under [sources.{self.name}]") from None
+            raise Temporary(self.name, _("{where} does not exist (looked at {path})").format(
+                                where=self.where, path=self.path),
+                            _("export the orders there, or fix `path` under [sources.{name}]").format(
+                                name=self.name)) from None
         except PermissionError:
-            raise BadSource(self.name, f"{self.where} cannot be read: permission denied",
-                            "let the user running unpaid read the file (chmod/chown), then sync again") from None
+            raise BadSource(self.name, _("{where} cannot be read: permission denied").format(where=self.where),
+                            _("let the user running unpaid read the file (chmod/chown), then sync again")) from None
         except IsADirectoryError:
-            raise BadSource(self.name, f"{self.where} is a folder, not a CSV file",
-                            f"point `path` under [sources.{self.name}] at the export file") from None
+            raise BadSource(self.name, _("{where} is a folder, not a CSV file").format(where=self.where),
+                            _("point `path` under [sources.{name}] at the export file").format(
+                                name=self.name)) from None
         except OSError as exc:
-            raise Temporary(self.name, f"cannot read {self.where}: {exc.strerror}",
-                            "close the program holding the file or fix its permissions, then sync again") from None
+            raise Temporary(self.name, _("cannot read {where}: {reason}").format(where=self.where,
+                                                                                   reason=exc.strerror),
+                            _("close the program holding the file or fix its permissions, then sync again")) from None
 
     def table(self, raw: BinaryIO, keep_raw: bool = False) -> tuple[CsvFile, dict[str, int]]:
         table = CsvFile(raw, self.where, self.name, self.encoding, self.delimiter, keep_raw)
@@ -121,10 +127,11 @@ class CsvConnector(Connector):
                             raise RowError(problem)
                         found[key] = mapper.order(fields)
                     except RowError as exc:
-                        found[key] = InvalidData(self.name, f"{self.where}:{line}: {exc}", "fix that row in the file")
+                        found[key] = InvalidData(self.name, f"{self.where}:{line}: {shown(reason_of(exc))}",
+                                                 _("fix that row in the file"))
         except ConnectorError as exc:
             return dict.fromkeys(map(str, native_ids), exc)
-        return {str(n): found.get(str(n)) or NotFound(self.name, f"order {n} is not in {self.where}")
+        return {str(n): found.get(str(n)) or NotFound(self.name, _("order {id} is not in {where}").format(id=n, where=self.where))
                 for n in native_ids}
 
     def fetch_order(self, native_id: str) -> Order:
@@ -155,19 +162,21 @@ class CsvConnector(Connector):
 
 
 def _bad(name: str, key: str, value: Any, expected: str) -> ConfigError:
-    return ConfigError(f"[sources.{name}] {key} = {value!r} is not {expected}", f"fix {key} under [sources.{name}]")
+    return ConfigError(_("[sources.{name}] {key} = {value!r} is not {expected}").format(
+        name=name, key=key, value=value, expected=expected),
+        _("fix {key} under [sources.{name}]").format(key=key, name=name))
 
 
 def _text(value: Any, key: str, name: str) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise _bad(name, key, value, "text")
+        raise _bad(name, key, value, _("text"))
     return value
 
 
 def _table_setting(settings: Mapping[str, Any], key: str, name: str) -> dict[str, Any]:
     value = settings.get(key) or {}
     if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-        raise _bad(name, key, value, f"a table of names, e.g. [sources.{name}.{key}]")
+        raise _bad(name, key, value, _("a table of names, e.g. [sources.{name}.{key}]").format(name=name, key=key))
     return dict(value)
 
 
@@ -177,7 +186,7 @@ def _encoding(value: Any, name: str) -> str | None:
     try:
         return codecs.lookup(_text(value, "encoding", name)).name
     except LookupError:
-        raise _bad(name, "encoding", value, "a known encoding (utf-8, cp1251, …)") from None
+        raise _bad(name, "encoding", value, _("a known encoding (utf-8, cp1251, …)")) from None
 
 
 def _delimiter(value: Any, name: str) -> str | None:
@@ -185,7 +194,7 @@ def _delimiter(value: Any, name: str) -> str | None:
         return None
     value = {"tab": "\t", "\\t": "\t"}.get(value, value) if isinstance(value, str) else value
     if value not in DELIMITERS:
-        raise _bad(name, "delimiter", value, "one of , ; | or \"\\t\" (a tab)")
+        raise _bad(name, "delimiter", value, _("one of , ; | or \"\\t\" (a tab)"))
     return value
 
 
@@ -193,7 +202,7 @@ def _choice(value: Any, choices: tuple[str, ...], key: str, name: str) -> str | 
     if value is None or value == "":
         return None
     if value not in choices:
-        raise _bad(name, key, value, "one of " + " ".join(repr(c) for c in choices))
+        raise _bad(name, key, value, _("one of {choices}").format(choices=" ".join(repr(c) for c in choices)))
     return value
 
 
@@ -204,7 +213,7 @@ def _share(value: Any, name: str) -> float:
     except ValueError:
         share = -1.0
     if isinstance(value, bool) or not 0 <= share <= 1:
-        raise _bad(name, "max_rejected", value, 'a share of the rows such as "20%" (0% to 100%)')
+        raise _bad(name, "max_rejected", value, _('a share of the rows such as "20%" (0% to 100%)'))
     return share
 
 
@@ -212,7 +221,7 @@ def _duration(value: Any, key: str, name: str) -> timedelta:
     try:
         delta = parse_duration(str(value))
     except ValueError:
-        raise _bad(name, key, value, 'a duration such as "3d" or "12h"') from None
+        raise _bad(name, key, value, _('a duration such as "3d" or "12h"')) from None
     if delta > timedelta(days=3650):
-        raise _bad(name, key, value, "a duration of at most ten years")
+        raise _bad(name, key, value, _("a duration of at most ten years"))
     return delta

@@ -18,10 +18,12 @@ from typing import BinaryIO, Iterator, Mapping
 from unpaid.connector import BadSource
 from unpaid.errors import ConfigError
 
+from unpaid_csv.i18n import N_, Said, _
+
 DELIMITERS = (",", ";", "\t", "|")
 ENCODING_NAMES = {"utf-8": "UTF-8", "cp1251": "Windows-1251"}
-_QUOTE = "unbalanced quote: a value opens with \" and never closes"
-RESAVE = "re-save the whole file in one encoding (in Excel: Save As > CSV UTF-8)"
+_QUOTE = N_("unbalanced quote: a value opens with \" and never closes")
+RESAVE = N_("re-save the whole file in one encoding (in Excel: Save As > CSV UTF-8)")
 
 #: Field -> header names recognised without configuration (compared after :func:`normalize`), the most
 #: specific first; a column taken by an earlier field is not offered to a later one ("Номер" is the id
@@ -106,8 +108,9 @@ class Lines:
             try:
                 return line.decode(self.encoding)
             except UnicodeDecodeError as exc:
-                raise self._error(f"is not {encoding_label(self.encoding)} (byte 0x{line[exc.start]:02X})",
-                                  "fix the `encoding` setting or remove it to detect the encoding") from None
+                raise self._error(_("the line is not {encoding} (byte 0x{byte:02X})").format(
+                    encoding=encoding_label(self.encoding), byte=line[exc.start]),
+                    _("fix the `encoding` setting or remove it to detect the encoding")) from None
         if self.encoding is None:
             try:
                 text = line.decode("utf-8")
@@ -121,26 +124,29 @@ class Lines:
             try:
                 return line.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise self._mixed(f"is not UTF-8 (byte 0x{line[exc.start]:02X})") from None
+                raise self._mixed(_("the line is not UTF-8 (byte 0x{byte:02X}), but line {first} is {encoding}: "
+                                    "the file mixes encodings"), line[exc.start]) from None
         try:
             line.decode("utf-8")
         except UnicodeDecodeError:
             return self._cp1251(line)
-        raise self._mixed("is UTF-8")
+        raise self._mixed(_("the line is UTF-8, but line {first} is {encoding}: the file mixes encodings"))
 
     def _cp1251(self, line: bytes) -> str:
         try:
             return line.decode("cp1251")
         except UnicodeDecodeError as exc:
-            raise self._error(f"is neither UTF-8 nor Windows-1251 text (byte 0x{line[exc.start]:02X})",
-                              "export the file again as CSV (UTF-8), or set `encoding` for it") from None
+            raise self._error(_("the line is neither UTF-8 nor Windows-1251 text (byte 0x{byte:02X})").format(
+                byte=line[exc.start]),
+                _("export the file again as CSV (UTF-8), or set `encoding` for it")) from None
 
-    def _mixed(self, what: str) -> BadSource:
-        return self._error(f"{what}, but line {self.decided_at} is {encoding_label(self.encoding)}: "
-                           "the file mixes encodings", RESAVE)
+    def _mixed(self, template: str, byte: int = 0) -> BadSource:
+        """``template`` (translated) names the line's ``{encoding}``-breaking ``{byte}`` and the ``{first}`` line."""
+        return self._error(template.format(first=self.decided_at, encoding=encoding_label(self.encoding), byte=byte),
+                           _(RESAVE))
 
     def _error(self, problem: str, fix: str) -> BadSource:
-        return BadSource(self.source, f"{self.where}:{self.number}: the line {problem}", fix)
+        return BadSource(self.source, f"{self.where}:{self.number}: {problem}", fix)
 
 
 class CsvFile:
@@ -165,18 +171,18 @@ class CsvFile:
         while first is not None and not first.strip():
             first = next(stream, None)
         if first is None:
-            raise BadSource(source, f"{where} is empty: no header row",
-                            "export the orders again with column names in the first row")
+            raise BadSource(source, _("{where} is empty: no header row").format(where=where),
+                            _("export the orders again with column names in the first row"))
         if "\x00" in first:
-            raise BadSource(source, f"{where} is not a text file (it holds NUL bytes)",
-                            "point `path` at the CSV export, or export the orders again as CSV")
+            raise BadSource(source, _("{where} is not a text file (it holds NUL bytes)").format(where=where),
+                            _("point `path` at the CSV export, or export the orders again as CSV"))
         self.delimiter = delimiter or sniff_delimiter(first)
         self.head = self.lines.take()
         try:
             self.header = next(csv.reader([first], delimiter=self.delimiter), [])
         except csv.Error as exc:  # e.g. a lone carriage return inside the header line
-            raise BadSource(source, f"{where}: the header row is not CSV ({exc})",
-                            "export the orders again as CSV with one header row") from None
+            raise BadSource(source, _("{where}: the header row is not CSV ({error})").format(where=where, error=exc),
+                            _("export the orders again as CSV with one header row")) from None
         self.width = len(self.header)
         self.reader = csv.reader(_Feed(self, stream, self.lines.number), delimiter=self.delimiter)
 
@@ -200,20 +206,20 @@ class CsvFile:
             except csv.Error as exc:
                 if not taken:
                     return
-                yield self._broken(f"not CSV ({exc})")
+                yield self._broken(Said(N_("not CSV ({error})"), error=str(exc)))
                 continue
             if len(fields) == width:
                 if len(taken) == 1 or (self._balanced() and not self._swallowed()):
                     yield taken[0][0], fields, None
                     continue
-                yield self._broken(_QUOTE)
+                yield self._broken(Said(_QUOTE))
                 continue
             if not fields or not any(fields):
                 if blank or len(taken) > 1:
                     yield taken[0][0], fields, None
                 continue
             if len(taken) > 1:
-                yield self._broken(_QUOTE)
+                yield self._broken(Said(_QUOTE))
                 continue
             yield taken[0][0], fields, _width_problem(len(fields), width, self.delimiter)
 
@@ -255,9 +261,10 @@ class CsvFile:
         try:
             return out.getvalue()[:-2].encode(encoding) + ending
         except UnicodeEncodeError as exc:
-            raise BadSource(self.source, f"{self.where}: {exc.object[exc.start:exc.end]!r} cannot be written "
-                              f"in {encoding_label(encoding)}, the file's encoding",
-                              "use characters that encoding has, or re-save the file as CSV UTF-8") from None
+            raise BadSource(self.source, _("{where}: {text!r} cannot be written in {encoding}, the file's "
+                                           "encoding").format(where=self.where, text=exc.object[exc.start:exc.end],
+                                                              encoding=encoding_label(encoding)),
+                            _("use characters that encoding has, or re-save the file as CSV UTF-8")) from None
 
 
 class _Feed:
@@ -286,11 +293,11 @@ class _Feed:
 
 
 def _width_problem(found: int, width: int, delimiter: str) -> str:
-    shown = "a tab" if delimiter == "\t" else repr(delimiter)
+    shown = Said(N_("a tab")) if delimiter == "\t" else repr(delimiter)
     if found > width:
-        return (f"{found} fields where the header has {width}: a value holding {shown} is not in quotes "
-                "(the columns after it are shifted)")
-    return f"{found} fields where the header has {width}: the row is cut short"
+        return Said(N_("{found} fields where the header has {width}: a value holding {delimiter} is not in quotes "
+                       "(the columns after it are shifted)"), found=found, width=width, delimiter=shown)
+    return Said(N_("{found} fields where the header has {width}: the row is cut short"), found=found, width=width)
 
 
 def map_columns(header: list[str], configured: Mapping[str, str], where: str, source: str) -> dict[str, int]:
@@ -298,11 +305,12 @@ def map_columns(header: list[str], configured: Mapping[str, str], where: str, so
 
     Raises BadSource naming the file, the missing column, the headers found and the config key.
     """
-    found = ", ".join(repr(h.strip()) for h in header if h.strip()) or "none"
+    found = ", ".join(repr(h.strip()) for h in header if h.strip()) or _("none")
     unknown = sorted(set(configured) - set(ALIASES))
     if unknown:
-        raise ConfigError(f"[sources.{source}.columns] has unknown field {unknown[0]!r}",
-                          f"use fields from: {', '.join(ALIASES)}")
+        raise ConfigError(_("[sources.{source}.columns] has unknown field {field!r}").format(
+                              source=source, field=unknown[0]),
+                          _("use fields from: {fields}").format(fields=", ".join(ALIASES)))
     index: dict[str, int] = {}
     for i, name in enumerate(header):
         index.setdefault(normalize(name), i)
@@ -312,9 +320,11 @@ def map_columns(header: list[str], configured: Mapping[str, str], where: str, so
         if field in configured:
             i = index.get(normalize(str(configured[field])))
             if i is None:
-                raise BadSource(source, f"{where} has no column {configured[field]!r} "
-                                  f"(set as `{field}` in [sources.{source}.columns]; headers found: {found})",
-                                  f"fix [sources.{source}.columns] {field} = \"...\" to one of the headers")
+                raise BadSource(source, _("{where} has no column {column!r} (set as `{field}` in "
+                                          "[sources.{source}.columns]; headers found: {found})").format(
+                                    where=where, column=configured[field], field=field, source=source, found=found),
+                                _("fix [sources.{source}.columns] {field} = \"...\" to one of the headers").format(
+                                    source=source, field=field))
             columns[field] = i
             continue
         i = next((index[a] for a in aliases if a in index and index[a] not in taken), None)
@@ -326,8 +336,10 @@ def map_columns(header: list[str], configured: Mapping[str, str], where: str, so
         missing.append("email")
     if missing:
         field = missing[0]
-        raise BadSource(source, f"{where} has no {field} column (headers found: {found})",
-                          f"name it under [sources.{source}.columns], e.g. {field} = \"{_example(field)}\"")
+        raise BadSource(source, _("{where} has no {field} column (headers found: {found})").format(
+                            where=where, field=field, found=found),
+                        _("name it under [sources.{source}.columns], e.g. {field} = \"{example}\"").format(
+                            source=source, field=field, example=_example(field)))
     return columns
 
 
@@ -346,12 +358,15 @@ def extra_columns(header: list[str], columns: Mapping[str, int], configured: Map
     out: dict[str, int] = {}
     for key, name in configured.items():
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", key):
-            raise ConfigError(f"[sources.{source}.extra] {key!r} is not a usable key",
-                              "use lower-case latin letters, digits and _, e.g. payment_method")
+            raise ConfigError(_("[sources.{source}.extra] {key!r} is not a usable key").format(source=source, key=key),
+                              _("use lower-case latin letters, digits and _, e.g. payment_method"))
         i = index.get(normalize(name))
         if i is None:
-            raise BadSource(source, f"{where} has no column {name!r} (set as `{key}` in [sources.{source}.extra])",
-                            f"fix [sources.{source}.extra] {key} = \"...\" to one of the headers")
+            raise BadSource(source, _("{where} has no column {column!r} (set as `{key}` in "
+                                      "[sources.{source}.extra])").format(where=where, column=name, key=key,
+                                                                          source=source),
+                            _("fix [sources.{source}.extra] {key} = \"...\" to one of the headers").format(
+                                source=source, key=key))
         out[key] = i
         taken.add(i)
     for i, name in enumerate(header):

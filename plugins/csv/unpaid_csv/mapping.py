@@ -22,6 +22,8 @@ from unpaid.model import Customer, LineItem, Money, Order, Status, normalize_ema
 from unpaid.text import clean_text
 
 from unpaid_csv.dialect import normalize
+from unpaid_csv.i18n import N_, Said, _
+from unpaid_csv.i18n import reason as reason_of
 
 #: Native labels per language; writing back uses the family most of the file's status values belong to.
 FAMILIES: dict[str, dict[Status, str]] = {
@@ -87,7 +89,8 @@ class StatusMap:
                 status = Status.parse(str(code))
             except ValueError as exc:
                 raise ConfigError(f"[sources.{source}.statuses] {native!r}: {exc}",
-                                  f'map it to a canonical code, e.g. "{native}" = "paid"') from None
+                                  _('map it to a canonical code, e.g. "{native}" = "paid"').format(
+                                      native=native)) from None
             self.read[normalize(native)] = status
             self.write.setdefault(status, native)
 
@@ -104,15 +107,16 @@ class StatusMap:
     def unknown(self, label: str) -> str:
         """The reject reason for an unknown label; the hint never maps it to an unpaid status blindly."""
         if not label:
-            return "empty status"
+            return Said(N_("empty status"))
         codes = ", ".join(s.value for s in Status)
         key = normalize(label)
         guess = next((status for stems, status in LOOKS_LIKE if any(stem in key for stem in stems)), None)
         where = f"[sources.{self.source}.statuses]"
         if guess is not None:
-            return (f"unknown status {label!r}; it looks like {guess.value} — if so, add \"{label}\" = "
-                    f"\"{guess.value}\" to {where} (statuses: {codes})")
-        return f"unknown status {label!r} — add it to {where} with the status it means, one of: {codes}"
+            return Said(N_("unknown status {label!r}; it looks like {guess} — if so, add \"{label}\" = \"{guess}\" "
+                           "to {where} (statuses: {codes})"), label=label, guess=guess.value, where=where, codes=codes)
+        return Said(N_("unknown status {label!r} — add it to {where} with the status it means, one of: {codes}"),
+                    label=label, where=where, codes=codes)
 
     def native(self, status: Status, family: str | None) -> str:
         """The text to write for ``status``: configured label, else ``family``'s label, else the code."""
@@ -147,11 +151,13 @@ def check_date_format(date_format: str, source: str) -> None:
     try:
         back = datetime.strptime(sample.strftime(date_format), date_format)
     except ValueError as exc:
-        raise ConfigError(f"[sources.{source}] date_format {date_format!r} cannot read dates ({exc})",
-                          "use strptime codes, e.g. date_format = \"%d.%m.%Y %H:%M\"") from None
+        raise ConfigError(_("[sources.{source}] date_format {format!r} cannot read dates ({error})").format(
+                              source=source, format=date_format, error=exc),
+                          _("use strptime codes, e.g. date_format = \"%d.%m.%Y %H:%M\"")) from None
     if back.date() != sample.date():
-        raise ConfigError(f"[sources.{source}] date_format {date_format!r} has no day, month and year",
-                          "include %d, %m and %Y, e.g. date_format = \"%m/%d/%Y\"")
+        raise ConfigError(_("[sources.{source}] date_format {format!r} has no day, month and year").format(
+                              source=source, format=date_format),
+                          _("include %d, %m and %Y, e.g. date_format = \"%m/%d/%Y\""))
 
 
 def dotted(text: str) -> datetime:
@@ -196,11 +202,11 @@ class DateReader:
                 value = value.replace(tzinfo=self.zone)
             value = value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
         except (OverflowError, ValueError):
-            raise RowError(f"date out of range: {text!r}") from None
+            raise RowError(Said(N_("date out of range: {text!r}"), text=text)) from None
         if value < EARLIEST:
-            raise RowError(f"date before 2000: {text!r}")
+            raise RowError(Said(N_("date before 2000: {text!r}"), text=text))
         if value > self.latest:
-            raise RowError(f"date in the future: {text!r}")
+            raise RowError(Said(N_("date in the future: {text!r}"), text=text))
         return value
 
     def _parse(self, text: str) -> datetime:
@@ -222,7 +228,7 @@ class DateReader:
                 return dateutil_parser.parse(text, dayfirst=True)
             except (ValueError, OverflowError):
                 pass
-        raise RowError(f"not a date: {text!r}")
+        raise RowError(Said(N_("not a date: {text!r}"), text=text))
 
 
 def parse_minor(text: str, decimal: str | None = None) -> int:
@@ -238,18 +244,18 @@ def parse_minor(text: str, decimal: str | None = None) -> int:
         return int(whole) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
     raw = _SPACES.sub("", _CURRENCY_MARKS.sub("", text))
     if raw.startswith("-") and _NUMBER.fullmatch(raw[1:]):
-        raise RowError(f"negative amount: {text!r}")
+        raise RowError(Said(N_("negative amount: {text!r}"), text=text))
     raw = raw.removeprefix("+")
     if not _NUMBER.fullmatch(raw):
-        raise RowError(f"not an amount: {text!r}")
+        raise RowError(Said(N_("not an amount: {text!r}"), text=text))
     whole, cents = _split_amount(raw, text, decimal)
     if len(cents) > 2 and not cents[2:].strip("0"):
         cents = cents[:2]  # "1.990" with "." as the decimal separator: 1.99
     if len(cents) > 2:
-        raise RowError(f"more than two decimal places: {text!r}")
+        raise RowError(Said(N_("more than two decimal places: {text!r}"), text=text))
     minor = int(whole) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
     if minor >= MAX_MINOR:
-        raise RowError(f"amount too large: {text!r}")
+        raise RowError(Said(N_("amount too large: {text!r}"), text=text))
     return minor
 
 
@@ -258,15 +264,15 @@ def _split_amount(raw: str, text: str, decimal: str | None) -> tuple[str, str]:
     if not seps:
         return raw, ""
     last = seps[-1]
-    head, _, tail = raw.rpartition(last)
+    head, _sep, tail = raw.rpartition(last)
     if len(set(seps)) == 2:  # "1,234.50" or "1.234,50": the last one is the decimal separator
         return _grouped(head, text), tail
     if len(seps) > 1:  # "1.234.567": thousands only
         return _grouped(raw, text), ""
     if len(tail) == 3 and decimal != last:
         if decimal is None:
-            raise RowError(f"ambiguous amount {text!r}: {head}{tail} or {head}.{tail}? set `decimal` to "
-                           f"\",\" or \".\" for this source")
+            raise RowError(Said(N_("ambiguous amount {text!r}: {whole} or {fraction}? set `decimal` to \",\" or \".\" "
+                                   "for this source"), text=text, whole=head + tail, fraction=f"{head}.{tail}"))
         return head + tail, ""
     return head, tail
 
@@ -274,7 +280,7 @@ def _split_amount(raw: str, text: str, decimal: str | None) -> tuple[str, str]:
 def _grouped(number: str, text: str) -> str:
     groups = re.split(r"[.,]", number)
     if any(len(g) != 3 for g in groups[1:]) or not 1 <= len(groups[0]) <= 3:
-        raise RowError(f"not an amount: {text!r}")
+        raise RowError(Said(N_("not an amount: {text!r}"), text=text))
     return "".join(groups)
 
 
@@ -310,7 +316,8 @@ class RowMapper:
         try:
             minor = parse_minor(text, self.decimal)
         except RowError as exc:
-            raise RowError(f"column {self.header[field]!r}: {exc}") from None
+            raise RowError(Said(N_("column {column!r}: {problem}"), column=self.header[field],
+                                problem=reason_of(exc))) from None
         if len(self.amounts) < 10_000:
             self.amounts[text] = minor
         return minor
@@ -336,28 +343,35 @@ class RowMapper:
         (native_id, raw_status, created, currency, amount, paid, email, phone, name, product_id, title, number,
          manager, link, reason) = map(str.strip, self.values(fields + [""]))
         if not native_id:
-            raise RowError(f"column {self.header['id']!r}: empty order id")
+            raise RowError(Said(N_("column {column!r}: empty order id"), column=self.header["id"]))
         if not native_id.isprintable():
-            raise RowError(f"column {self.header['id']!r}: the order id holds control characters")
+            raise RowError(Said(N_("column {column!r}: the order id holds control characters"),
+                                column=self.header["id"]))
         try:
             status = self.statuses.parse(raw_status)
         except RowError as exc:
-            raise RowError(f"column {self.header['status']!r}: {exc}") from None
+            raise RowError(Said(N_("column {column!r}: {problem}"), column=self.header["status"],
+                                problem=reason_of(exc))) from None
         if not created:
-            raise RowError(f"column {self.header['created']!r}: empty creation date")
+            raise RowError(Said(N_("column {column!r}: empty creation date"), column=self.header["created"]))
         try:
             created_at = self.dates(created)
         except RowError as exc:
-            raise RowError(f"column {self.header['created']!r}: {exc}") from None
+            raise RowError(Said(N_("column {column!r}: {problem}"), column=self.header["created"],
+                                problem=reason_of(exc))) from None
         if not amount:
-            raise RowError(f"column {self.header['amount']!r}: empty amount")
+            raise RowError(Said(N_("column {column!r}: empty amount"), column=self.header["amount"]))
         minor = self._money(amount, "amount")
         mail = normalize_email(email) if email else None  # None when it holds a line break
         tel = fast_phone(phone, self.country) if phone else None
         if not mail and not tel:
-            given = [repr(v) for v in (email, phone) if v]
-            raise RowError("no usable e-mail or phone, so the customer cannot be told apart"
-                           + (f" ({' and '.join(given)} cannot be read as such)" if given else ""))
+            if email and phone:
+                raise RowError(Said(N_("no usable e-mail or phone, so the customer cannot be told apart ({email!r} "
+                                       "and {phone!r} cannot be read as such)"), email=email, phone=phone))
+            if email or phone:
+                raise RowError(Said(N_("no usable e-mail or phone, so the customer cannot be told apart ({value!r} "
+                                       "cannot be read as such)"), value=email or phone))
+            raise RowError(Said(N_("no usable e-mail or phone, so the customer cannot be told apart")))
         return (native_id, status, raw_status, created_at, currency, minor, paid, mail, tel, name, product_id,
                 title, number, manager, link, reason)
 

@@ -30,6 +30,8 @@ from unpaid.model import Order
 
 from unpaid_csv import blocks
 from unpaid_csv.blocks import Bookmark
+from unpaid_csv.i18n import _, ngettext, shown
+from unpaid_csv.i18n import reason as reason_of
 from unpaid_csv.mapping import RowError
 
 if TYPE_CHECKING:
@@ -154,7 +156,7 @@ class Reading:
     def _untouched(self, bookmark: str | None) -> Page:
         since = self.since
         found = sorted((line, reason) for rows in since.rejects.values() for _, line, reason in rows)
-        rejects = [Reject(f"{self.c.where}:{line}", reason, repeated=True) for line, reason in found]
+        rejects = [Reject(f"{self.c.where}:{line}", shown(reason), repeated=True) for line, reason in found]
         counts = dict(since.counts, unchanged=since.counts.get("orders", 0))
         snapshot = Snapshot(None, counts.get("orders", 0), self.c.missing_after)
         return Page([], bookmark, rejects, counts=counts, snapshot=snapshot)
@@ -187,11 +189,11 @@ class Reading:
                             if len(kept) > KEEP:
                                 kept = scan.kept = None
                     except RowError as exc:
-                        reason = str(exc)
+                        reason = reason_of(exc)
                     else:
                         continue
                 bad.append((offset, line, reason))
-                scan.rejects.append(Reject(f"{c.where}:{line}", reason, repeated=known))
+                scan.rejects.append(Reject(f"{c.where}:{line}", shown(reason), repeated=known))
                 if native:
                     scan.rejected_ids[native] = line
             scan.rows += len(rows)
@@ -208,12 +210,15 @@ class Reading:
         count = len(scan.rejects)
         if count <= REJECT_FLOOR or count <= limit * scan.rows:
             return
-        raise RejectLimit(self.c.name, f"{self.c.where}: {count} of {scan.rows} rows "
-                          f"({count / scan.rows:.0%}) could not be read, more than the limit of {limit:.0%}; "
-                          "nothing was stored from the file",
-                          "fix the rows (the first ones are listed) or the source's settings "
-                          f"(columns, statuses, date_format, decimal), or raise max_rejected under "
-                          f"[sources.{self.c.name}]", scan.rejects)
+        message = ngettext("{where}: {count} of {rows} row ({share:.0%}) could not be read, more than the limit "
+                           "of {limit:.0%}; nothing was stored from the file",
+                           "{where}: {count} of {rows} rows ({share:.0%}) could not be read, more than the limit "
+                           "of {limit:.0%}; nothing was stored from the file", scan.rows)
+        raise RejectLimit(self.c.name, message.format(where=self.c.where, count=count, rows=scan.rows,
+                                                      share=count / scan.rows, limit=limit),
+                          _("fix the rows (the first ones are listed) or the source's settings (columns, statuses, "
+                            "date_format, decimal), or raise max_rejected under [sources.{name}]").format(
+                              name=self.c.name), scan.rejects)
 
     def _unchanged_since_start(self) -> bool:
         now = os.fstat(self.raw.fileno())
@@ -226,7 +231,7 @@ class Reading:
         if scan.kept is None:
             return False
         have: dict[int, int] = {}
-        for _, order in scan.kept:
+        for _line, order in scan.kept:
             h = hash(order.native_id)
             if h in scan.repeats:
                 have[h] = have.get(h, 0) + 1
@@ -307,7 +312,8 @@ class Reading:
         if stamp is None:  # the file changed while it was read: conclude nothing, read it again next time
             final = Bookmark(every - set(scan.block_rejects), {}, repeated | since.repeated)
             yield Page(orders, final.encode(), scan.rejects, complete=False, counts=counts,
-                       note=f"{c.where} changed while it was being read; run `unpaid sync {c.name}` again")
+                       note=_("{where} changed while it was being read; run `unpaid sync {name}` again").format(
+                           where=c.where, name=c.name))
             return
         final = Bookmark(every, scan.block_rejects, repeated, stamp, counts, content)
         snapshot = Snapshot(Ids(scan.hashes), distinct, c.missing_after)

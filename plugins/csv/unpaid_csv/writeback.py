@@ -35,6 +35,7 @@ from unpaid.connector import BadSource, ConnectorError, InvalidData, NotFound, T
 from unpaid.model import Status
 
 from unpaid_csv.dialect import CsvFile
+from unpaid_csv.i18n import _, ngettext
 from unpaid_csv.mapping import StatusMap, vocabulary
 
 if TYPE_CHECKING:
@@ -74,8 +75,9 @@ def set_contact(conn: "CsvConnector", wanted: Mapping[str, str]) -> Change:
     def change(fields: list[str], columns: dict[str, int], family: str | None) -> None:
         for field, value in wanted.items():
             if field not in columns:
-                raise InvalidData(conn.name, f"{conn.where} has no {field} column to write to",
-                                  f"add one, or name it under [sources.{conn.name}.columns]")
+                raise InvalidData(conn.name, _("{where} has no {field} column to write to").format(
+                                      where=conn.where, field=field),
+                                  _("add one, or name it under [sources.{name}.columns]").format(name=conn.name))
             fields[columns[field]] = value
 
     return change
@@ -107,8 +109,9 @@ def rewrite(conn: "CsvConnector", changes: Mapping[str, Change]) -> Result:
     except PermissionError as exc:
         return dict.fromkeys(changes, _denied(conn, exc))
     except OSError as exc:
-        return dict.fromkeys(changes, Temporary(conn.name, f"cannot write {conn.where}: {exc.strerror}",
-                                                "free disk space or fix the folder, then try again"))
+        return dict.fromkeys(changes, Temporary(conn.name, _("cannot write {where}: {reason}").format(
+                                                    where=conn.where, reason=exc.strerror),
+                                                _("free disk space or fix the folder, then try again")))
 
 
 def retrying(once: Callable[[], T], conn: "CsvConnector") -> T:
@@ -119,22 +122,25 @@ def retrying(once: Callable[[], T], conn: "CsvConnector") -> T:
         except FileChanged:
             if attempt < TRIES:
                 time.sleep(PAUSE * attempt)
-    raise Temporary(conn.name, f"{conn.where} kept changing while it was being written ({TRIES} tries)",
-                    "try again once the other program has saved it")
+    raise Temporary(conn.name, ngettext("{where} kept changing while it was being written ({tries} try)",
+                                        "{where} kept changing while it was being written ({tries} tries)",
+                                        TRIES).format(where=conn.where, tries=TRIES),
+                    _("try again once the other program has saved it"))
 
 
 def _check_writable(conn: "CsvConnector", real: Path) -> None:
     # Root passes os.access whatever the mode, yet a file someone made read-only must stay as it is.
     if not os.access(real, os.W_OK) or (_root() and not os.stat(real).st_mode & 0o222):
         shown = conn.where if str(real) == str(conn.path) else f"{conn.where} ({real})"
-        raise BadSource(conn.name, f"{shown} is read-only, so the change cannot be written to it",
-                        f"allow writing to it (chmod u+w {real}) or point [sources.{conn.name}] path at a "
-                        "writable copy, then run the command again")
+        raise BadSource(conn.name, _("{where} is read-only, so the change cannot be written to it").format(where=shown),
+                        _("allow writing to it (chmod u+w {path}) or point [sources.{name}] path at a writable copy, "
+                          "then run the command again").format(path=real, name=conn.name))
 
 
 def _denied(conn: "CsvConnector", exc: PermissionError) -> BadSource:
-    return BadSource(conn.name, f"cannot write beside {conn.where}: {exc.strerror} ({exc.filename})",
-                     "let this user create files in that folder (for the lock and temporary files)")
+    return BadSource(conn.name, _("cannot write beside {where}: {reason} ({path})").format(
+                         where=conn.where, reason=exc.strerror, path=exc.filename),
+                     _("let this user create files in that folder (for the lock and temporary files)"))
 
 
 @contextmanager
@@ -154,8 +160,10 @@ def _locked(conn: "CsvConnector", real: Path) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise Temporary(conn.name, f"another unpaid has been writing {conn.where} for over "
-                                    f"{LOCK_WAIT:.0f} s (it holds {lock})", "try again in a minute") from None
+                    raise Temporary(conn.name, _("another unpaid has been writing {where} for over {seconds:.0f} s "
+                                                 "(it holds {lock})").format(where=conn.where, seconds=LOCK_WAIT,
+                                                                             lock=lock),
+                                    _("try again in a minute")) from None
                 time.sleep(0.01)
         yield
     finally:
@@ -214,7 +222,7 @@ def _scan(table: CsvFile, columns: dict[str, int], wanted: set[str]) -> tuple[di
     records: dict[str, Record] = {}
     statuses: Counter[str] = Counter()
     offset = len(table.head)  # the header, and any blank lines before it
-    for _, fields, problem in table.records(blank=True):
+    for _line, fields, problem in table.records(blank=True):
         raw = table.take()
         if problem is None and s < len(fields):
             statuses[fields[s]] += 1
@@ -235,7 +243,8 @@ def _encode(conn: "CsvConnector", table: CsvFile, columns: dict[str, int], chang
     for native_id, change in changes.items():
         record = records.get(native_id)
         if record is None:
-            results[native_id] = NotFound(conn.name, f"order {native_id} is not in {conn.where}")
+            results[native_id] = NotFound(conn.name, _("order {id} is not in {where}").format(id=native_id,
+                                                                                            where=conn.where))
             continue
         fields = record.fields + [""] * (width - len(record.fields))
         try:

@@ -23,6 +23,8 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 
+from unpaid_getcourse.i18n import _
+
 #: Export filters every incremental run uses (each is one export).
 INCREMENTAL = ("status_changed_at",)
 
@@ -82,7 +84,7 @@ class Bookmark:
                        Run(**{**run, "windows": tuple(tuple(w) for w in run["windows"])}) if run else None,
                        created.get("from"), float(created.get("at") or 0), float(data.get("full") or 0))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ValueError(f"not a GetCourse bookmark: {text[:60]!r} ({exc})") from None
+            raise ValueError(_("not a GetCourse bookmark: {text!r} ({error})").format(text=text[:60], error=exc)) from None
 
 
 def plan(bookmark: Bookmark, today: str, first_from: str, incremental: tuple[str, ...] = INCREMENTAL,

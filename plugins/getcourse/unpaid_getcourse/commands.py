@@ -6,12 +6,15 @@ import click
 
 from unpaid.errors import ConfigError
 
+from unpaid_getcourse.i18n import _
+
 
 def _connector(app, source: str):
     spec_type = app.config.source(source).type
     if spec_type != "getcourse":
-        raise ConfigError(f"source {source!r} is of type {spec_type!r}, not getcourse",
-                          "name a source with type = \"getcourse\"")
+        raise ConfigError(_("source {source!r} is of type {type!r}, not getcourse").format(source=source,
+                                                                                          type=spec_type),
+                          _("name a source with type = \"getcourse\""))
     return app.connector(source)
 
 

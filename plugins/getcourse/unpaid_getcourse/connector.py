@@ -16,6 +16,7 @@ from unpaid.setting_values import seconds, whole, zone
 from unpaid.model import Order, Status
 from unpaid_getcourse import bookmark as bm
 from unpaid_getcourse.client import Busy, GetCourseClient, NotReady, TooLarge
+from unpaid_getcourse.i18n import _
 from unpaid_getcourse.mapping import (
     COL_EMAIL, COL_ID, COL_NUMBER, COL_PHONE, COL_USER_ID, RowReader, deal_to_order, to_native,
 )
@@ -42,12 +43,14 @@ class GetCourseConnector(Connector):
         where = f"[sources.{name}]"
         self.account = str(settings.get("account") or "").strip()
         if not self.account:
-            raise ConfigError(f"source {name!r}: `account` is required (the NAME in NAME.getcourse.ru)",
-                              f"add account = \"myschool\" under [sources.{name}]")
+            raise ConfigError(_("source {name!r}: `account` is required (the NAME in NAME.getcourse.ru)").format(
+                                  name=name),
+                              _("add account = \"myschool\" under [sources.{name}]").format(name=name))
         if settings.get("state_dir"):
-            raise ConfigError(f"{where}: `state_dir` is no longer used: the export budget and the deal index "
-                              "now live in unpaid's database, shared by every command",
-                              f"remove state_dir from [sources.{name}]; the old files can be deleted")
+            raise ConfigError(_("{where}: `state_dir` is no longer used: the export budget and the deal index now "
+                                "live in unpaid's database, shared by every command").format(where=where),
+                              _("remove state_dir from [sources.{name}]; the old files can be deleted").format(
+                                  name=name))
         base_url = str(settings.get("base_url") or "https://{account}.getcourse.ru").format(account=self.account)
         # GetCourse accounts keep Moscow time unless changed; a config without a zone says UTC by default.
         fallback = str(settings.get("_timezone") or "UTC")
@@ -68,8 +71,9 @@ class GetCourseConnector(Connector):
         author = settings.get("author_user_id")
         self.author = str(author).strip() if author not in (None, "") else None
         if self.author is not None and not self.author.isdigit():
-            raise ConfigError(f"{where}: author_user_id {author!r} is not a GetCourse user id",
-                              "give the number from the user's card URL (/user/control/user/update/id/NUMBER)")
+            raise ConfigError(_("{where}: author_user_id {value!r} is not a GetCourse user id").format(
+                                  where=where, value=author),
+                              _("give the number from the user's card URL (/user/control/user/update/id/NUMBER)"))
         self.page_size = whole(settings, "page_size", where, PAGE_SIZE, 1, 100_000)
         #: The core acts on a stored copy younger than this without a fresh read (unpaid.freshness).
         self.fresh_within = seconds(settings, "fresh_within", where, "2m")
@@ -103,8 +107,9 @@ class GetCourseConnector(Connector):
         try:
             mark = bm.Bookmark.loads(since)
         except ValueError as exc:
-            raise InvalidData(self.name, str(exc), "the source's bookmark was not written by the GetCourse connector; "
-                              f"run `unpaid sync --full {self.name}`") from None
+            raise InvalidData(self.name, str(exc), _("the source's bookmark was not written by the GetCourse "
+                                                     "connector; run `unpaid sync --full {name}`").format(
+                                                         name=self.name)) from None
         moment = self.moment()
         due = self.full_every > 0 and moment - mark.full_at >= self.full_every
         rebuild = mark.run is None and mark.since is not None and (due or self.index.rebuild_wanted())
@@ -126,7 +131,7 @@ class GetCourseConnector(Connector):
                     run = mark.run
                     continue
                 except TooLarge:
-                    mark = self._split(mark, run, "GetCourse would not build it")
+                    mark = self._split(mark, run, _("GetCourse would not build it"))
                     run = mark.run
                     yield Page([], mark.dumps())
                     continue
@@ -143,8 +148,9 @@ class GetCourseConnector(Connector):
         if full:
             self.index.rebuilt()
         budget = self.client.budget
-        note = (f"export budget: {budget.remaining()} of {budget.limit} requests left in the {budget.span()} window "
-                f"(this sync used {budget.used_here - used_before})")
+        note = _("export budget: {left} of {limit} requests left in the {window} window (this sync used "
+                 "{used})").format(left=budget.remaining(), limit=budget.limit, window=budget.span(),
+                                   used=budget.used_here - used_before)
         yield Page([], mark.dumps(), note=note)
 
     def wait_for_sync(self) -> bool:
@@ -162,16 +168,17 @@ class GetCourseConnector(Connector):
         interval = min(BUSY_INTERVAL, self.busy_wait)
         tries = 1 + (math.ceil(self.busy_wait / interval) if interval > 0 else 0)
         for attempt in range(tries):
-            self.client.require_budget(EXPORT_MIN, "an export")
+            self.client.require_budget(EXPORT_MIN, _("an export"))
             self.marker.hold()
             try:
                 return self.client.start_export(filters)
             except Busy as exc:
                 self.marker.release()
                 if attempt == tries - 1:
-                    raise Busy(self.name, exc.message.removeprefix(f"{self.name}: ") + f"; waited "
-                               f"{self.busy_wait:.0f}s for it", f"run `unpaid sync {self.name}` again in a few "
-                               "minutes; nothing was lost", retry_after=300) from None
+                    raise Busy(self.name, _("{message}; waited {seconds:.0f}s for it").format(
+                                   message=exc.message.removeprefix(f"{self.name}: "), seconds=self.busy_wait),
+                               _("run `unpaid sync {name}` again in a few minutes; nothing was lost").format(
+                                   name=self.name), retry_after=300) from None
                 self.sleep(interval)
             except BaseException:
                 self.marker.release()
@@ -185,24 +192,27 @@ class GetCourseConnector(Connector):
         interval = self.poll_interval
         while True:
             self.sleep(wait)
-            self.client.require_budget(1, f"collecting export {export_id}")
+            self.client.require_budget(1, _("collecting export {export_id}").format(export_id=export_id))
             try:
                 return self.client.fetch_export(export_id)
             except NotReady:
                 pass
             if time.monotonic() - started + interval > self.export_timeout:
-                raise Temporary(self.name, f"account {self.account}: export {export_id} was not ready after "
-                                f"{self.export_timeout:.0f}s", f"run `unpaid sync {self.name}` again later: it collects "
-                                "the same export (or raise export_timeout)")
+                raise Temporary(self.name, _("account {account}: export {export_id} was not ready after "
+                                             "{seconds:.0f}s").format(account=self.account, export_id=export_id,
+                                                                      seconds=self.export_timeout),
+                                _("run `unpaid sync {name}` again later: it collects the same export (or raise "
+                                  "export_timeout)").format(name=self.name))
             wait, interval = interval, min(interval * 1.5, self.poll_max)
 
     def _split(self, mark: bm.Bookmark, run: bm.Run, why: str) -> bm.Bookmark:
         cut = bm.split(mark, run)
         if cut is None:
             name, start, end = run.current  # type: ignore[misc]
-            raise InvalidData(self.name, f"account {self.account}: the export of {name} {start}..{end or run.to} "
-                              f"cannot be read whole ({why}) and a day or two cannot be split further",
-                              "lower row_cap if GetCourse caps exports lower, or report it")
+            raise InvalidData(self.name, _("account {account}: the export of {filter} {start}..{end} cannot be read "
+                                           "whole ({why}) and a day or two cannot be split further").format(
+                                  account=self.account, filter=name, start=start, end=end or run.to, why=why),
+                              _("lower row_cap if GetCourse caps exports lower, or report it"))
         return cut
 
     def _read(self, body, mark: bm.Bookmark, run: bm.Run) -> Iterator[Page]:
@@ -217,8 +227,8 @@ class GetCourseConnector(Connector):
                     try:
                         reader = RowReader(self.name, value, self.zone, self.country)
                     except ValueError as exc:
-                        raise InvalidData(self.name, f"account {self.account}: {exc}",
-                                          "the export format changed; report it with the column list") from None
+                        raise InvalidData(self.name, _("account {account}: {problem}").format(account=self.account, problem=exc),
+                                          _("the export format changed; report it with the column list")) from None
                 elif kind == "row" and reader is not None:
                     seen += 1
                     if seen <= run.offset:
@@ -231,12 +241,14 @@ class GetCourseConnector(Connector):
                         self.index.flush()  # only now is the page stored: a crash before re-reads its rows
                         orders, rejects = [], []
         except ValueError as exc:
-            raise InvalidData(self.name, f"account {self.account}: export {run.export_id} is broken: {exc}",
-                              f"run `unpaid sync {self.name}` again; the same export is read again") from None
+            raise InvalidData(self.name, _("account {account}: export {export_id} is broken: {error}").format(
+                                  account=self.account, export_id=run.export_id, error=exc),
+                              _("run `unpaid sync {name}` again; the same export is read again").format(
+                                  name=self.name)) from None
         if seen >= self.row_cap:  # cut short at the cap: what was read is real, the rest is read in halves
-            yield Page(orders, self._split(mark, run, f"{seen} rows, the row cap").dumps(), rejects,
-                       note=f"export {run.export_id} stopped at the row cap ({seen} rows): its window is read "
-                       "again in two halves")
+            yield Page(orders, self._split(mark, run, _("{rows} rows, the row cap").format(rows=seen)).dumps(), rejects,
+                       note=_("export {export_id} stopped at the row cap ({rows} rows): its window is read again in "
+                              "two halves").format(export_id=run.export_id, rows=seen))
         else:
             yield Page(orders, bm.finished_export(mark, run, bool(rejects)).dumps(), rejects)
         self.index.flush()
@@ -268,17 +280,19 @@ class GetCourseConnector(Connector):
         deal = self.client.tech("GET", "deal/get-fields", params={"dealId": native_id})
         deal = deal[0] if isinstance(deal, list) and deal else deal
         if not isinstance(deal, dict) or not deal.get("id"):
-            raise NotFound(self.name, f"deal {native_id} of account {self.account} does not exist", "check the id")
+            raise NotFound(self.name, _("deal {id} of account {account} does not exist").format(
+                               id=native_id, account=self.account), _("check the id"))
         try:
             user = self.client.tech("GET", "user/get-fields", params={"userId": deal.get("user_id")})
         except NotFound:  # the deal is there; its buyer could not be read: not the deal's absence
-            raise Temporary(self.name, f"deal {native_id} of account {self.account}: its buyer (user "
-                            f"{deal.get('user_id')}) could not be read (404)",
-                            "try again later; nothing was changed") from None
+            raise Temporary(self.name, _("deal {id} of account {account}: its buyer (user {user}) could not be read "
+                                         "(404)").format(id=native_id, account=self.account, user=deal.get("user_id")),
+                            _("try again later; nothing was changed")) from None
         try:
             order = deal_to_order(self.name, deal, user, self.zone, self.country)
         except ValueError as exc:
-            raise InvalidData(self.name, f"deal {native_id}: {exc}", "check the deal in GetCourse") from None
+            raise InvalidData(self.name, _("deal {id}: {problem}").format(id=native_id, problem=exc),
+                              _("check the deal in GetCourse")) from None
         self.index.add(native_id, str(deal.get("user_id") or ""), order.number or "", order.customer.email or "",
                        order.customer.phone or "")
         return order
@@ -309,13 +323,14 @@ class GetCourseConnector(Connector):
                     item = reader.read(value)
                     deal = reader.cell(value, COL_ID)
                     found[deal] = item if not isinstance(item, Reject) else InvalidData(
-                        self.name, f"{item.where}: {item.reason}", "fix the deal in GetCourse")
+                        self.name, f"{item.where}: {item.reason}", _("fix the deal in GetCourse"))
         self.index.flush()
         for native_id in wanted - set(found):
             self.index.want_rebuild()
-            found[native_id] = Temporary(self.name, f"deal {native_id} was not among the deals of its buyer (user "
-                                         f"{known[native_id][0]}) in account {self.account}'s export",
-                                         f"the next `unpaid sync {self.name}` re-reads every deal; nothing was changed")
+            found[native_id] = Temporary(
+                self.name, _("deal {id} was not among the deals of its buyer (user {user}) in account {account}'s "
+                             "export").format(id=native_id, user=known[native_id][0], account=self.account),
+                _("the next `unpaid sync {name}` re-reads every deal; nothing was changed").format(name=self.name))
         return found
 
     def _unknown(self, native_id: str) -> ConnectorError:
@@ -323,13 +338,14 @@ class GetCourseConnector(Connector):
         if not native_id.isdigit():
             return self._no_such_id(native_id)
         self.index.want_rebuild()
-        return Temporary(self.name, f"deal {native_id} of account {self.account} is not in the connector's index "
-                         "(it learns deals from exports)", f"the next `unpaid sync {self.name}` re-reads every deal "
-                         "and fills it; or store a developer_key. Nothing was changed")
+        return Temporary(self.name, _("deal {id} of account {account} is not in the connector's index (it learns "
+                                      "deals from exports)").format(id=native_id, account=self.account),
+                         _("the next `unpaid sync {name}` re-reads every deal and fills it; or store a developer_key. "
+                           "Nothing was changed").format(name=self.name))
 
     def _no_such_id(self, native_id: str) -> NotFound:
-        return NotFound(self.name, f"deal {native_id!r} of account {self.account} does not exist "
-                        "(GetCourse deal ids are numbers)", "check the id")
+        return NotFound(self.name, _("deal {id!r} of account {account} does not exist (GetCourse deal ids are "
+                                     "numbers)").format(id=native_id, account=self.account), _("check the id"))
 
     def _address(self, native_id: str) -> tuple[str, str, str, str]:
         """(user id, number, e-mail, phone) of a deal: from the index, else the Tech API, else a retryable failure."""
@@ -349,9 +365,10 @@ class GetCourseConnector(Connector):
             return {"email": email}
         if phone:
             return {"phone": phone}
-        raise BadSource(self.name, f"deal {native_id} of account {self.account}: its buyer has neither an e-mail "
-                        "nor a phone in GetCourse, and the import API finds users by one of them",
-                        "add an e-mail or a phone to the user in GetCourse, then run `unpaid sync` and try again")
+        raise BadSource(self.name, _("deal {id} of account {account}: its buyer has neither an e-mail nor a phone in "
+                                     "GetCourse, and the import API finds users by one of them").format(
+                            id=native_id, account=self.account),
+                        _("add an e-mail or a phone to the user in GetCourse, then run `unpaid sync` and try again"))
 
     # ---- writes ----
 
@@ -359,7 +376,8 @@ class GetCourseConnector(Connector):
         try:
             code = to_native(status)
         except ValueError as exc:
-            raise BadSource(self.name, f"deal {native_id}: {exc}", "change it in GetCourse") from None
+            raise BadSource(self.name, _("deal {id}: {problem}").format(id=native_id, problem=exc),
+                            _("change it in GetCourse")) from None
         reason = reason if status is Status.CANCELLED and reason else None
         if self.client.developer_key and status is not Status.PAID:
             body: dict[str, Any] = {"dealId": int(native_id), "status": code}
@@ -372,12 +390,13 @@ class GetCourseConnector(Connector):
             self.client.tech("POST", "deal/update-fields", json=body)
             return
         if reason and not self.reason_field and not self.client.developer_key:
-            raise BadSource(self.name, f"account {self.account}: the cancel reason «{reason}» has nowhere to go in "
-                            "GetCourse without a developer key; nothing was changed",
-                            f"set reason_field = \"<order custom field title>\" under [sources.{self.name}], or store "
-                            f"a developer_key with `unpaid auth set {self.name}`")
+            raise BadSource(self.name, _("account {account}: the cancel reason «{reason}» has nowhere to go in "
+                                         "GetCourse without a developer key; nothing was changed").format(
+                                account=self.account, reason=reason),
+                            _("set reason_field = \"<order custom field title>\" under [sources.{name}], or store a "
+                              "developer_key with `unpaid auth set {name}`").format(name=self.name))
         # Completed goes through the import API even with a developer key: only an import records a payment.
-        _, number, email, phone = self._address(native_id)
+        _user, number, email, phone = self._address(native_id)
         deal: dict[str, Any] = {"deal_number": number, "deal_status": code}
         if reason:
             deal["addfields"] = {self.reason_field: reason}
@@ -389,7 +408,8 @@ class GetCourseConnector(Connector):
         whose entry rule is "added to group" then starts in GetCourse."""
         params = dict(params or {})
         if action != "group":
-            raise InvalidData(self.name, f"unknown trigger {action!r}", "use the `group` trigger with a name or id")
+            raise InvalidData(self.name, _("unknown trigger {action!r}").format(action=action),
+                              _("use the `group` trigger with a name or id"))
         group = params.get("group")  # a number is an id, text a name: `params = { group = 12 }` or "Дожим"
         name = params.get("name") or (group if isinstance(group, str) else None)
         group_id = params.get("id") or params.get("group_id") or (group if isinstance(group, int) else None)
@@ -400,12 +420,12 @@ class GetCourseConnector(Connector):
             self.client.tech("POST", "user/add-groups", json={"userId": int(user_id), "groups": [int(group_id)]})
             return
         if not name:
-            raise InvalidData(self.name, "the group trigger needs the group's name (or its id with a developer_key)",
-                              f"see `unpaid getcourse groups {self.name}`")
+            raise InvalidData(self.name, _("the group trigger needs the group's name (or its id with a developer_key)"),
+                              _("see `unpaid getcourse groups {name}`").format(name=self.name))
         if params.get("email"):
             buyer = {"email": str(params["email"])}
         else:
-            _, _, email, phone = self._address(native_id)
+            _user, _number, email, phone = self._address(native_id)
             buyer = self._buyer(native_id, email, phone)
         self.client.import_("users", {"user": {**buyer, "group_name": [str(name)]},
                                       "system": {"refresh_if_exists": 0}})
@@ -414,9 +434,10 @@ class GetCourseConnector(Connector):
         """Tech API ``deal/add-comment`` with the author's user id (``author_user_id``)."""
         self.client.need_tech()
         if self.author is None:
-            raise ConfigError(f"[sources.{self.name}]: comments need author_user_id, the GetCourse user the "
-                              "comments are written as", f"add author_user_id = NUMBER under [sources.{self.name}] "
-                              "(the id in that user's card URL); `unpaid doctor --online` checks it")
+            raise ConfigError(_("[sources.{name}]: comments need author_user_id, the GetCourse user the comments are "
+                                "written as").format(name=self.name),
+                              _("add author_user_id = NUMBER under [sources.{name}] (the id in that user's card URL); "
+                                "`unpaid doctor --online` checks it").format(name=self.name))
         self.client.tech("POST", "deal/add-comment", json={"dealId": int(native_id), "userId": int(self.author),
                                                            "text": text}, idempotent=False)
 
@@ -425,7 +446,7 @@ class GetCourseConnector(Connector):
     def groups(self) -> list[dict[str, Any]]:
         if self.client.developer_key:
             return [{"id": str(g["id"]), "name": g["name"]} for g in self.client.tech("GET", "common/get-groups")]
-        self.client.require_budget(1, "listing groups")
+        self.client.require_budget(1, _("listing groups"))
         return [{"id": str(g["id"]), "name": g["name"]} for g in self.client.groups()]
 
     def cancel_reasons(self) -> list[dict[str, Any]]:
@@ -459,4 +480,5 @@ def _day(value: Any, where: str) -> str:
     try:
         return date.fromisoformat(str(value).strip()).isoformat()
     except ValueError:
-        raise ConfigError(f"{where}: {value!r} is not a day", "write it as YYYY-MM-DD, e.g. \"2019-01-01\"") from None
+        raise ConfigError(_("{where}: {value!r} is not a day").format(where=where, value=value),
+                          _("write it as YYYY-MM-DD, e.g. \"2019-01-01\"")) from None

@@ -14,6 +14,8 @@ from unpaid.connector import Reject
 from unpaid.model import Customer, LineItem, Money, Order, Status, normalize_email, normalize_phone
 from unpaid.text import clean, clean_text
 
+from unpaid_getcourse.i18n import _
+
 #: GetCourse's ten order status codes -> (canonical status, RU label, EN label).
 #: ``pending`` (Отложен, "postponed") is a manager's hold: still actual, so it maps to in_work.
 #: ``waiting_for_return`` (Ожидаем возврата) is a refund in progress: the customer is leaving, no
@@ -75,7 +77,7 @@ def status_code(text: str) -> str:
     code = _BY_LABEL.get(str(text).strip().casefold())
     if code is None:
         accepted = ", ".join(ru for _, ru, _ in STATUSES.values())
-        raise ValueError(f"unknown status {text!r} (known: {accepted})")
+        raise ValueError(_("unknown status {text!r} (known: {accepted})").format(text=text, accepted=accepted))
     return code
 
 
@@ -89,7 +91,8 @@ def to_native(status: Status) -> str:
     try:
         return TO_NATIVE[status]
     except KeyError:
-        raise ValueError(f"GetCourse has no status to write for {status.value} (a refund is made in GetCourse)") from None
+        raise ValueError(_("GetCourse has no status to write for {status} (a refund is made in GetCourse)").format(
+            status=status.value)) from None
 
 
 def truthy(value: Any) -> bool:
@@ -112,13 +115,13 @@ def parse_local(text: str | None, zone: tzinfo) -> datetime | None:
         except ValueError:
             continue
         return naive.replace(tzinfo=zone).astimezone(timezone.utc)
-    raise ValueError(f"not a date: {text!r}")
+    raise ValueError(_("not a date: {text!r}").format(text=text))
 
 
 def cost_column(fields: list[str]) -> tuple[str | None, str | None]:
     """The cost column's title and the currency it names (``"Стоимость, USD"`` -> USD)."""
     for title in fields:
-        head, _, tail = title.partition(",")
+        head, _sep, tail = title.partition(",")
         if head.strip() == COL_COST:
             return title, (tail.strip().upper() or None)
     return None, None
@@ -130,7 +133,8 @@ class RowReader:
     def __init__(self, source: str, fields: list[str], zone: tzinfo, default_country: str = "7"):
         missing = [c for c in REQUIRED if c not in fields]
         if missing:
-            raise ValueError(f"the export has no column {missing[0]!r} (columns: {', '.join(fields[:12])}…)")
+            raise ValueError(_("the export has no column {column!r} (columns: {columns}…)").format(
+                column=missing[0], columns=", ".join(fields[:12])))
         self.source = source
         self.zone = zone
         self.country = default_country
@@ -148,32 +152,33 @@ class RowReader:
     def read(self, row: list[Any]) -> Order | Reject:
         """One export row -> Order, or a Reject naming the deal, the column and the bad value."""
         native_id = self.cell(row, COL_ID)
-        where = f"deal {native_id or '?'}"
+        where = _("deal {id}").format(id=native_id or "?")
         if not native_id:
-            return Reject(where, f"column {COL_ID!r} is empty")
+            return Reject(where, _("column {column!r} is empty").format(column=COL_ID))
         if not str(row[self.index[COL_ID]]).strip().isprintable():
-            return Reject(where, f"column {COL_ID!r}: the order id holds control characters")
+            return Reject(where, _("column {column!r}: the order id holds control characters").format(column=COL_ID))
         try:
             code = status_code(self.cell(row, COL_STATUS))
         except ValueError as exc:
-            return Reject(where, f"column {COL_STATUS!r}: {exc}")
+            return Reject(where, _("column {column!r}: {problem}").format(column=COL_STATUS, problem=exc))
         # The row's own currency wins: the cost column's title names only the account's main one.
         currency = self.cell(row, COL_CURRENCY) or self.currency or "RUB"
         try:
             created = parse_local(self.cell(row, COL_CREATED), self.zone)
         except ValueError as exc:
-            return Reject(where, f"column {COL_CREATED!r}: {exc}")
+            return Reject(where, _("column {column!r}: {problem}").format(column=COL_CREATED, problem=exc))
         try:
             paid_at = parse_local(self.cell(row, COL_PAID_AT), self.zone)
         except ValueError as exc:
-            return Reject(where, f"column {COL_PAID_AT!r}: {exc}")
+            return Reject(where, _("column {column!r}: {problem}").format(column=COL_PAID_AT, problem=exc))
         if created is None:
-            return Reject(where, f"column {COL_CREATED!r} is empty")
+            return Reject(where, _("column {column!r} is empty").format(column=COL_CREATED))
         try:
             total = Money.parse(self.cell(row, self.cost_title), currency)
             paid = Money.parse(self.cell(row, COL_PAID), currency)
         except ValueError as exc:
-            return Reject(where, f"column {self.cost_title or COL_COST!r} or {COL_PAID!r}: {exc}")
+            return Reject(where, _("column {column!r} or {other!r}: {problem}").format(
+                column=self.cost_title or COL_COST, other=COL_PAID, problem=exc))
         title = self.cell(row, COL_TITLE)
         user_id = self.cell(row, COL_USER_ID)
         status = STATUSES[code][0]
@@ -204,7 +209,7 @@ def deal_to_order(source: str, deal: Mapping[str, Any], user: Mapping[str, Any] 
     status = STATUSES[code][0]
     native_id, user_id = str(deal["id"]), clean(deal.get("user_id") or None)
     if not native_id.isprintable():
-        raise ValueError(f"the deal id {native_id!r} holds control characters")
+        raise ValueError(_("the deal id {id!r} holds control characters").format(id=native_id))
     return Order(
         source=source, native_id=native_id, status=status,
         created_at=parse_local(str(deal.get("created_at") or ""), zone) or _missing("created_at"), total=total,
@@ -221,4 +226,4 @@ def deal_to_order(source: str, deal: Mapping[str, Any], user: Mapping[str, Any] 
 
 
 def _missing(field: str) -> datetime:
-    raise ValueError(f"the deal has no {field}")
+    raise ValueError(_("the deal has no {field}").format(field=field))

@@ -15,29 +15,31 @@ from typing import TYPE_CHECKING
 from unpaid.connector import NotFound
 from unpaid.errors import ConfigError
 
+from unpaid_getcourse.i18n import _
+
 if TYPE_CHECKING:
     from unpaid_getcourse.connector import GetCourseConnector
 
 
 def probe(connector: "GetCourseConnector") -> str:
     client = connector.client
-    client.require_budget(1, "checking the secret key")
+    client.require_budget(1, _("checking the secret key"))
     client.groups()
-    said = [f"secret key accepted by account {connector.account} (1 export-budget request; "
-            f"{client.budget.remaining()} of {client.budget.limit} left)"]
+    said = [_("secret key accepted by account {account} (1 export-budget request; {left} of {limit} left)").format(
+        account=connector.account, left=client.budget.remaining(), limit=client.budget.limit)]
     if not client.developer_key:
-        said.append("no developer key: comments and cancel reasons need one, and a fresh read is a sync")
+        said.append(_("no developer key: comments and cancel reasons need one, and a fresh read is a sync"))
         return "; ".join(said)
     client.tech("GET", "common/get-groups")
-    said.append("developer key accepted")
+    said.append(_("developer key accepted"))
     if connector.author is None:
-        said.append("author_user_id not set: comments cannot be added")
+        said.append(_("author_user_id not set: comments cannot be added"))
         return "; ".join(said)
     try:
         client.tech("GET", "user/get-fields", params={"userId": connector.author})
     except NotFound:
-        raise ConfigError(f"[sources.{connector.name}]: author_user_id {connector.author} is not a user of account "
-                          f"{connector.account}", "give the id from the user's card URL "
-                          "(/user/control/user/update/id/NUMBER)") from None
-    said.append(f"comments are written as user {connector.author}")
+        raise ConfigError(_("[sources.{name}]: author_user_id {author} is not a user of account {account}").format(
+                              name=connector.name, author=connector.author, account=connector.account),
+                          _("give the id from the user's card URL (/user/control/user/update/id/NUMBER)")) from None
+    said.append(_("comments are written as user {author}").format(author=connector.author))
     return "; ".join(said)

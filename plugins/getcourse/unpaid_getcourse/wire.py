@@ -14,6 +14,8 @@ import base64
 import json
 from typing import IO, Any, Iterator
 
+from unpaid_getcourse.i18n import _
+
 NOT_AUTHORIZED = 901
 TOO_MANY = 903
 NO_KEY = 904
@@ -82,7 +84,7 @@ def read_export(fp: IO[str]) -> Iterator[tuple[str, Any]]:
 
 def _loaded(doc: Any) -> Iterator[tuple[str, Any]]:
     if not isinstance(doc, dict):
-        raise ValueError("the answer is not a JSON object")
+        raise ValueError(_("the answer is not a JSON object"))
     info = doc.get("info")
     yield "meta", {k: v for k, v in doc.items() if k != "info"}
     if isinstance(info, dict) and "items" in info:
@@ -117,11 +119,12 @@ class _Walker:
             if self.pos < len(self.buf):
                 return self.buf[self.pos]
             if not self._fill():
-                raise ValueError("the answer ends too early")
+                raise ValueError(_("the answer ends too early"))
 
     def expect(self, char: str) -> None:
         if self.peek() != char:
-            raise ValueError(f"expected {char!r} at offset {self.pos}, found {self.buf[self.pos]!r}")
+            raise ValueError(_("expected {char!r} at offset {offset}, found {found!r}").format(
+                char=char, offset=self.pos, found=self.buf[self.pos]))
         self.pos += 1
 
     def value(self) -> Any:
