@@ -25,14 +25,14 @@ SPREAD_DAYS = 56
 ZONE = timezone(timedelta(hours=3))  # Moscow, no DST: offsets in the file stay stable
 
 PRODUCTS = (
-    ("course-copy", "Copywriting from scratch", 4990),
-    ("course-smm", "SMM manager in 8 weeks", 12900),
-    ("course-excel", "Excel for analysts", 2490),
-    ("club-month", "Club membership, 1 month", 990),
-    ("mentoring", "Personal mentoring, 4 sessions", 29900),
-    ("webinar-rec", "Webinar recording: sales funnels", 490),
-    ("course-design", "Graphic design basics", 8900),
-    ("intensive", "Marketing intensive, 3 days", 1990),
+    ("course-copy", "Копирайтинг с нуля", 4990),
+    ("course-smm", "SMM-менеджер за 8 недель", 12900),
+    ("course-excel", "Excel для аналитиков", 2490),
+    ("club-month", "Клуб, 1 месяц", 990),
+    ("mentoring", "Личное наставничество, 4 встречи", 29900),
+    ("webinar-rec", "Запись вебинара: воронки продаж", 490),
+    ("course-design", "Основы графического дизайна", 8900),
+    ("intensive", "Интенсив по маркетингу, 3 дня", 1990),
 )
 FIRST = (("Анна", "anna"), ("Мария", "maria"), ("Елена", "elena"), ("Ольга", "olga"), ("Ирина", "irina"),
          ("Наталья", "natalya"), ("Татьяна", "tatyana"), ("Светлана", "svetlana"), ("Дарья", "darya"),
@@ -44,7 +44,7 @@ LAST = (("Иванов", "ivanov"), ("Смирнов", "smirnov"), ("Кузне�
 FEMALE = frozenset({"anna", "maria", "elena", "olga", "irina", "natalya", "tatyana", "svetlana", "darya", "yulia"})
 DOMAINS = ("example.ru", "example.com", "example.org", "example.net")
 MANAGERS = ("", "", "Ольга", "Ирина", "Максим")
-REASONS = ("Too expensive", "Changed mind", "Bought elsewhere", "No money now", "Not reachable")
+REASONS = ("Дорого", "Передумал", "Купил в другом месте", "Сейчас нет денег", "Не дозвонились")
 #: Status of a customer's only order, in proportions seen in real exports.
 SINGLE = (("new", 22), ("in_work", 6), ("payment_waiting", 14), ("not_confirmed", 5), ("part_paid", 3),
           ("paid", 35), ("cancelled", 11), ("false", 4))

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Mapping
 LANGUAGES = ("en", "ru", "uk")
 DEFAULT = "en"
 #: How people write a currency in running text where CLDR gives a sign they rarely use.
-_LOCAL_SIGNS = {("uk", "UAH"): "грн", ("ru", "UAH"): "грн"}
+_LOCAL_SIGNS = {("uk", "UAH"): "грн", ("ru", "UAH"): "грн", ("uk", "RUB"): "₽"}
 
 
 def parse_language(text: str | None) -> str | None:

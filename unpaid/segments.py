@@ -73,10 +73,10 @@ class Segment:
         age = now - order.created_at
         if age < self.min_age and young:
             reasons.append(_("only {age} old, segment wants at least {min_age}").format(
-                age=format_duration(age), min_age=format_duration(self.min_age)))
+                age=format_duration(age, human=True), min_age=format_duration(self.min_age, human=True)))
         if self.max_age is not None and age > self.max_age:
             reasons.append(_("{age} old, segment wants at most {max_age}").format(
-                age=format_duration(age), max_age=format_duration(self.max_age)))
+                age=format_duration(age, human=True), max_age=format_duration(self.max_age, human=True)))
         if self.min_total is not None and order.total.minor < self.min_total:
             reasons.append(_("total {total} is below {limit:g}").format(total=order.total.human(),
                                                                         limit=self.min_total / 100))

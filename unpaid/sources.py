@@ -87,8 +87,9 @@ def open_connector(config: Config, name: str, plugins: "Plugins | None" = None,
         connector = spec.factory(name, settings, secrets)
     except (ValueError, TypeError, LookupError, OverflowError) as exc:
         # A plugin that reads a setting without checking it (int("lots")): still a config error, not a crash.
-        raise ConfigError(f"[sources.{name}] ({source.type}): a setting is not usable: {exc}",
-                          f"check the values under [sources.{name}] against the connector's docs") from None
+        raise ConfigError(_("[sources.{name}] ({type}): a setting is not usable: {error}").format(
+            name=name, type=source.type, error=exc),
+            _("check the values under [sources.{name}] against the connector's docs").format(name=name)) from None
     connector.name = name
     from unpaid.connector import ConnectorSpec
     from unpaid.plugins import trace

@@ -11,9 +11,13 @@ import pytest
 _ALLOWED = {
     "unpaid", "csv", "CSV", "json", "jsonl", "JSON", "SMTP", "toml", "outbox", "shop", "demo", "sync", "dedupe",
     "apply", "orders", "plan", "run", "queue", "take", "next", "outcome", "show", "all", "now", "dir", "eml",
-    "example", "com", "org", "net", "reminder", "html", "txt", "cron", "playbook", "playbooks", "help",
+    "example", "com", "org", "net", "html", "txt", "cron", "help",
+    # the demo playbook's own names (config identifiers typed in commands) and its channel's name
+    "reminders", "reminder", "offer", "offer_letter", "call", "email",
+    # product names of the sample shop that are brands
+    "SMM", "Excel",
 }
-_CODE = re.compile(r"`[^`]*`|--[a-z][a-z-]*|\S+@\S+|(?:\.{0,2}/)?(?:[\w.-]+/)+[\w.-]*|https?://\S+|\b\w+:\d+\b"
+_CODE = re.compile(r"(?m)^\s*unpaid [^#\n]*|== unpaid [^—\n]*|`[^`]*`|--[a-z][a-z-]*|\S+@\S+|(?:\.{0,2}/)?(?:[\w.-]+/)+[\w.-]*|https?://\S+|\b\w+:\d+\b"
                    r"|\bunpaid(?: [a-z-]+)+|\b[\w-]+\.(?:toml|csv|db|txt|eml|html|md)\b")
 _WORD = re.compile(r"\b[A-Za-z][A-Za-z']{2,}\b")
 

@@ -55,7 +55,8 @@ class App:
         try:
             return Clock.from_option(self.now_option, self.zone)
         except ValueError as exc:
-            raise InputError(f"--now / UNPAID_NOW: {exc}", _("give a moment such as 2026-11-24T10:00")) from None
+            raise InputError(f"--now / UNPAID_NOW: {exc}",  # i18n: no - the option, then the reason
+                             _("give a moment such as 2026-11-24T10:00")) from None
 
     def now(self) -> datetime:
         return self.clock.now()

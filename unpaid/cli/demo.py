@@ -33,6 +33,7 @@ CONFIG = """\
 timezone = "{zone}"
 default_country = "7"
 db = "{db}"
+cancel_reasons = {reasons}
 
 [sources.shop]
 type = "{type}"
@@ -123,6 +124,7 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str, fmt
                  .format(now=now_option[:16]))
     with _served(app, spec, folder, now_option) as (settings, where):
         config.write_text(CONFIG.format(config=config, db=db_path.as_posix(), type=source_type, zone=DEMO_ZONE,
+                                        reasons=_toml_list(_cancel_reasons()),
                                         settings=_toml_table(settings), playbook=_playbook(folder)),
                           encoding="utf-8")
         # Asked for JSON, the tour's tables go to stderr: stdout carries the one answer below.
@@ -141,7 +143,7 @@ def demo(app: "App", folder: Path | None, db: Path | None, source_type: str, fmt
              "ls outbox                          # " + _("the messages `unpaid run` wrote"),
              "unpaid orders --all --format json   # " + _("everything, for scripts")]
     if source_type == "csv":  # a status change reaches the source: the emulator and its keys are gone by now
-        lines.append(f'unpaid status {newest} cancelled --reason "Changed mind"')
+        lines.append(f'unpaid status {newest} cancelled --reason "{_cancel_reasons()[1]}"')
     for line in lines:
         app.info(f"  {line}")
     if source_type != "csv":
@@ -202,6 +204,18 @@ def _served(app: "App", spec: Any, folder: Path, now_option: str | None) -> Iter
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _cancel_reasons() -> list[str]:
+    """The usual cancel reasons in the tour's language: the shop's managers pick them in their words."""
+    return [_("Too expensive"), _("Changed mind"), _("Bought elsewhere"), _("No money now"),
+            _("Created by mistake"), _("Not reachable"), _("Expired")]
+
+
+def _toml_list(items: list[str]) -> str:
+    import json
+
+    return "[" + ", ".join(json.dumps(item, ensure_ascii=False) for item in items) + "]"
 
 
 def _toml_table(settings: dict[str, Any]) -> str:

@@ -250,7 +250,7 @@ def status(app, order_ref: str, status_text: str, reason: str | None, reason_tex
             outcome = change_status(app.store, connector, order, to, actor=app.actor, now=now, reason=why,
                                     command=f"unpaid status {order.id} {to.value}")
         except NotSupported as exc:
-            raise NotSupported(exc.source, "change statuses") from None
+            raise NotSupported(exc.source, _("change statuses")) from None
     if outcome.note:
         app.info(outcome.note)
     if why:

@@ -13,7 +13,7 @@ import click
 from unpaid.cli.answer import answer, wants_json
 from unpaid.cli.options import TEXT, format_option, output_options
 from unpaid.errors import InputError
-from unpaid.i18n import N_, _, ngettext
+from unpaid.i18n import N_, _, ngettext, pgettext
 
 if TYPE_CHECKING:
     from unpaid.cli.context import App
@@ -151,7 +151,7 @@ def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | 
     counts: dict[str, int] = {}
     rows = _plan_rows(app, lib, _names(lib, names), now, horizon, ids, counts)
     columns = [Column("when", N_("When")), Column("order_id", N_("Order")), Column("playbook", N_("Playbook")),
-               Column("step", N_("Step")), Column("kind", N_("Decision")), Column("reason", N_("Why"))]
+               Column("step", N_("Step")), Column("kind", N_("Decision"), code_label), Column("reason", N_("Why"))]
     from unpaid.review import Channels
 
     channels = Channels(app.config, app.plugins)  # opened only for the Message-ID of a held send
@@ -174,6 +174,27 @@ def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | 
             app.info(_("Plan: {counts}").format(counts=told))
     else:
         app.info(_("Nothing to do: no order is due or waiting in any playbook."))
+
+
+def code_label(code: object) -> str:
+    """A decision, action or result code as a table shows it; JSON, JSONL and CSV keep the code."""
+    labels = {
+        "act": pgettext("plan code", "act"), "act later": pgettext("plan code", "act later"),
+        "enter": pgettext("plan code", "enter"), "enter later": pgettext("plan code", "enter later"),
+        "skip": pgettext("plan code", "skip"), "skip later": pgettext("plan code", "skip later"),
+        "advance": pgettext("plan code", "advance"), "exit": pgettext("plan code", "exit"),
+        "finish": pgettext("plan code", "finish"), "out": pgettext("plan code", "out"),
+        "review": pgettext("plan code", "review"), "wait": pgettext("plan code", "wait"),
+        "send": pgettext("plan code", "send"), "trigger": pgettext("plan code", "trigger"),
+        "offer": pgettext("plan code", "offer"), "status": pgettext("plan code", "status"),
+        "call": pgettext("plan code", "call"), "cancel": pgettext("plan code", "cancel"),
+        "goto": pgettext("plan code", "goto"), "done": pgettext("plan code", "done"),
+        "deferred": pgettext("plan code", "deferred"), "skipped": pgettext("plan code", "skipped"),
+        "failed": pgettext("plan code", "failed"), "other_run": pgettext("plan code", "other_run"),
+        "entered": pgettext("plan code", "entered"), "advanced": pgettext("plan code", "advanced"),
+        "exited": pgettext("plan code", "exited"), "finished": pgettext("plan code", "finished"),
+    }
+    return labels.get(str(code), "" if code is None else str(code))
 
 
 #: Decision kinds as the plan's summary counts them (the kind codes stay English in the rows and JSON).
@@ -300,8 +321,8 @@ def _report_run(app: "App", report, fmt: str, limit: int | None, page: int, stop
             for r in report.rows if r["result"] != "other_run"]
     render(_page(iter(rows), limit, page), fmt, app.stdout,
            [Column("when", N_("Due")), Column("done", N_("Done")), Column("order_id", N_("Order")),
-            Column("playbook", N_("Playbook")), Column("step", N_("Step")), Column("action", N_("Action")),
-            Column("result", N_("Result")), Column("detail", N_("Detail"))])
+            Column("playbook", N_("Playbook")), Column("step", N_("Step")), Column("action", N_("Action"), code_label),
+            Column("result", N_("Result"), code_label), Column("detail", N_("Detail"))])
     reasons: dict[str, int] = {}
     for r in report.rows:
         if r["result"] == "skipped":

@@ -98,7 +98,7 @@ def parse_desk(raw: Any, where: str = "unpaid.toml", timezone: str | None = None
         try:
             values[key] = parse_duration(text)
         except ValueError as exc:
-            raise ConfigError(f"{where}: `desk.{key}`: {exc}",
+            raise ConfigError(f"{where}: `desk.{key}`: {exc}",  # i18n: no - where, then the reason
                               _('write e.g. {key} = "{default}"').format(key=key, default=default)) from None
     for key, (default, _help) in INTS.items():
         value = raw.get(key, default)

@@ -66,7 +66,7 @@ class Condition:
     def describe(self, facts: "Facts") -> str:
         """``condition `not opened` is false (opened = true)`` style text for explanations."""
         actual = facts.get(self.field)
-        shown = format_duration(actual) if isinstance(actual, timedelta) else _show(actual)
+        shown = format_duration(actual, human=True) if isinstance(actual, timedelta) else _show(actual)
         return f"`{self.text}` ({self.field} = {shown})"
 
 

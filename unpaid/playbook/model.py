@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from unpaid.clock import parse_duration
 from unpaid.config import DEFAULT_SAME_PRODUCT_WITHIN
 from unpaid.errors import ConfigError
-from unpaid.i18n import _
+from unpaid.i18n import _, pgettext
 from unpaid.model import Status
 from unpaid.playbook.conditions import Condition, parse_condition
 from unpaid.playbook.windows import Window, parse_window
@@ -115,7 +115,9 @@ class Step:
         if self.action == "trigger":
             return _("trigger {trigger}").format(trigger=self.trigger)
         if self.action == "offer":
-            return _("offer {percent}% {kind}").format(percent=self.offer.percent, kind=self.offer.kind)
+            kind = {"discount": pgettext("offer kind", "discount"), "bonus": pgettext("offer kind", "bonus")}
+            return _("offer {percent}% {kind}").format(percent=self.offer.percent,
+                                                        kind=kind.get(self.offer.kind, self.offer.kind))
         if self.action == "status":
             return _("set status {status}").format(status=self.status.value)
         if self.action == "cancel":

@@ -245,11 +245,11 @@ class Planner:
         if late > pb.enter_within:
             return self._d(eligible, case, "out", _("eligible since {since}, more than {within} ago: too old to "
                                                     "enter (enter_within)").format(
-                since=self._when(eligible), within=format_duration(pb.enter_within)), now, stale=True)
+                since=self._when(eligible), within=format_duration(pb.enter_within, human=True)), now, stale=True)
         if case.chain_holder and case.chain_holder != o.id:
             return self._d(now, case, "out", _("one chain per customer and product: {order} is already in this "
                                                "playbook").format(order=case.chain_holder), now)
-        why = _("matches the segment ({age} after creation)").format(age=format_duration(pb.segment.min_age)) \
+        why = _("matches the segment ({age} after creation)").format(age=format_duration(pb.segment.min_age, human=True)) \
             if pb.segment.min_age else _("matches the segment")
         return self._d(eligible, case, "enter", why, now)
 
@@ -352,7 +352,7 @@ class Planner:
                     step=ladder[i + 1].step.name, percent=ladder[i + 1].percent), now, step=rung.step.name,
                     action="offer", key=key)
             return self._action(rung.step, st, case, starts, t, now,
-                                _("offer ladder: {age} after entry").format(age=format_duration(rung.at))
+                                _("offer ladder: {age} after entry").format(age=format_duration(rung.at, human=True))
                                 if rung.at else _("offer ladder: at entry"))
         return None
 
@@ -369,25 +369,25 @@ class Planner:
             step = pb.steps[st.cursor]
             if step.at is not None:
                 base = st.entered_at + step.at
-                why = _("{age} after entry").format(age=format_duration(step.at))
+                why = _("{age} after entry").format(age=format_duration(step.at, human=True))
             elif step.every is not None and step.to in st.last_done:
                 base = st.last_done[step.to] + step.every
                 why = _("every {period}: {step} last ran {when}").format(
-                    period=format_duration(step.every), step=step.to, when=self._when(st.last_done[step.to]))
+                    period=format_duration(step.every, human=True), step=step.to, when=self._when(st.last_done[step.to]))
             else:
                 base = max(st.since, st.task_closed or st.since) + step.after
                 if not st.cursor:
-                    why = _("{age} after entry").format(age=format_duration(step.after)) if step.after else \
+                    why = _("{age} after entry").format(age=format_duration(step.after, human=True)) if step.after else \
                         _("at entry")
                 else:
-                    why = _("{age} after the previous step").format(age=format_duration(step.after)) \
+                    why = _("{age} after the previous step").format(age=format_duration(step.after, human=True)) \
                         if step.after else _("right after the previous step")
             d = self._action(step, st, case, base, t, now, why)
         # A held action is never hidden by the end: the order waits for the person who must look at it.
         if end_at is not None and d.kind != "review" and (d.kind == "wait" or d.at >= end_at):
             return self._action(pb.end, st, case, end_at, t, now,
                                 _("the playbook's end ({age} after entry)").format(
-                                    age=format_duration(pb.end_after)))
+                                    age=format_duration(pb.end_after, human=True)))
         return d
 
     def _waiting(self, st: _State, case: Case, now: datetime) -> Decision:
@@ -458,7 +458,7 @@ class Planner:
         if done_for is not None:
             return self._d(at, case, "skip", _("already done for this customer and product with order {order} on "
                                                "{when} (one purchase within {window}: same_product_within)").format(
-                order=done_for[0], when=self._when(done_for[1]), window=format_duration(self.pb.purchase_window)),
+                order=done_for[0], when=self._when(done_for[1]), window=format_duration(self.pb.purchase_window, human=True)),
                 now, **kw)
         if step.action == "call" and st.gave_up_at is not None:
             return self._d(at, case, "skip", _("the desk gave up calling at {when} (the last unanswered call in a "
@@ -517,7 +517,7 @@ class Planner:
                     notes.append(ngettext("deferred by the frequency cap ({n} per {per}; last message {when})",
                                           "deferred by the frequency cap ({n} per {per}; last message {when})",
                                           pb.cap.messages).format(
-                        n=pb.cap.messages, per=format_duration(pb.cap.per), when=self._when(recent[-1])))
+                        n=pb.cap.messages, per=format_duration(pb.cap.per, human=True), when=self._when(recent[-1])))
             at = self._windowed(step, at, now, zone, notes)
             if at == moved:
                 break

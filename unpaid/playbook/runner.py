@@ -345,7 +345,7 @@ class Runner:
             self.report.add(d, "deferred", ngettext(
                 "the customer's frequency cap ({n} per {per}) is full: a later run sends it",
                 "the customer's frequency cap ({n} per {per}) is full: a later run sends it", pb.cap.messages).format(
-                n=pb.cap.messages, per=format_duration(pb.cap.per)), stamp)
+                n=pb.cap.messages, per=format_duration(pb.cap.per, human=True)), stamp)
             return False
         except _Lost:
             self.report.add(d, "other_run", _("claimed by another run"), stamp)
@@ -411,8 +411,9 @@ class Runner:
             answers, stored = ({order.native_id: early}, False) if early is not None else \
                 refresh(self.store, connector, [order], now)
             # No answer for the order is not an answer that it is gone: only the source's own "not found" is.
-            fresh = answers.get(order.native_id) or Temporary(order.source, f"the source gave no answer for {order.id}",
-                                                              "it is read again at the next run")
+            fresh = answers.get(order.native_id) or Temporary(
+                order.source, _("the source gave no answer for {order}").format(order=order.id),
+                _("it is read again at the next run"))
             if isinstance(fresh, NotFound):
                 with self.store.transaction():  # the source said so: kept out of work, and shown as missing
                     if self.store.orders.mark_missing(order.id, now):
@@ -629,7 +630,8 @@ class Runner:
         if source not in self._connectors:
             if source not in self.config.sources:
                 if required:
-                    raise UnpaidError(f"source {source!r} is not configured", f"add [sources.{source}]")
+                    raise UnpaidError(_("source {source!r} is not configured").format(source=source),
+                                      _("add [sources.{source}]").format(source=source))
                 self._connectors[source] = None
             else:
                 from unpaid.sources import open_connector
@@ -677,7 +679,7 @@ def optout_addresses(config: "Config", store: "Store") -> set[str]:
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list):
-        raise config.error("optout", "must be a list of e-mails or phones", 'write optout = ["a@example.com"]')
+        raise config.error("optout", _("must be a list of e-mails or phones"), _('write optout = ["a@example.com"]'))
     out = set(OptOuts(store).addresses())
     for item in raw:
         key = normalize_email(str(item)) or normalize_phone(str(item), config.default_country)

@@ -59,7 +59,7 @@ class AutoWebOfficeConnector(Connector):
         try:
             rate = parse_rate(str(settings.get("rate_limit") or "20/5s"))
         except ValueError as exc:
-            raise ConfigError(f"{where} rate_limit: {exc}", 'write e.g. rate_limit = "20/5s"') from None
+            raise ConfigError(f"{where} rate_limit: {exc}", _('write e.g. rate_limit = "20/5s"')) from None  # i18n: no
         self.recheck_every = timedelta(seconds=seconds(settings, "recheck_every", where, "1h"))
         self.recheck_days = whole(settings, "recheck_days", where, 30, 0, 3650)
         self.page_size = whole(settings, "page_size", where, 1000, 1, 1000)

@@ -88,7 +88,7 @@ class StatusMap:
             try:
                 status = Status.parse(str(code))
             except ValueError as exc:
-                raise ConfigError(f"[sources.{source}.statuses] {native!r}: {exc}",
+                raise ConfigError(f"[sources.{source}.statuses] {native!r}: {exc}",  # i18n: no - where, then the reason
                                   _('map it to a canonical code, e.g. "{native}" = "paid"').format(
                                       native=native)) from None
             self.read[normalize(native)] = status
