@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from unpaid.errors import ExitCode, UnpaidError
-from unpaid.i18n import _, ngettext
+from unpaid.i18n import _, lookup, ngettext
 
 if TYPE_CHECKING:
     from unpaid.config import Config
@@ -103,7 +103,7 @@ def _source_checks(config: "Config", plugins: "Plugins", name: str, online: bool
     except UnpaidError as exc:
         yield _fail(f"{label}: type", exc)
         return
-    yield Check(f"{label}: type", OK, f"{source.type} ({spec.title})")
+    yield Check(f"{label}: type", OK, f"{source.type} ({lookup(spec.title)})")
     try:
         check_settings(config.where, name, source.settings, spec.settings, "sources")
         secrets = load_secrets(name, spec.settings)

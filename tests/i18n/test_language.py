@@ -92,3 +92,22 @@ def test_speaking_restores_the_language_before():
         assert language == "ru" and i18n.active() == "ru"
     assert i18n.active() == "uk"
     assert i18n.activate("klingon") == "en"
+
+
+def test_help_as_docs_languages_shows_it(cli):
+    """docs/languages.md: `UNPAID_LANG=ru unpaid orders --help` is Russian, click's own words included."""
+    result = cli(["orders", "--help"], env={"UNPAID_LANG": "ru"})
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Использование: unpaid orders")
+    assert "Список заказов" in result.stdout and "Показать эту справку и выйти." in result.stdout
+    english = cli(["orders", "--help"], env={"UNPAID_LANG": "en"})
+    assert english.stdout.startswith("Usage: unpaid orders") and "Список" not in english.stdout
+
+
+def test_a_source_types_title_is_shown_in_the_language(cli, tmp_path, monkeypatch):
+    pytest.importorskip("unpaid_csv")
+    monkeypatch.setenv("UNPAID_LOAD_PLUGINS", "csv")
+    (tmp_path / "orders.csv").write_text("id,created_at,status,email,amount\n", encoding="utf-8")
+    (tmp_path / "unpaid.toml").write_text('[sources.shop]\ntype = "csv"\npath = "orders.csv"\n', encoding="utf-8")
+    result = cli(["doctor"], env={"UNPAID_LANG": "ru"})
+    assert "Order export" not in result.stdout and "csv (" in result.stdout
