@@ -142,9 +142,15 @@ def _run(args: list[str], stdout) -> object:
 
 
 def _store_failure(exc: Exception, ctx: click.Context | None) -> UnpaidError | None:
-    """A SQLite error from a query (a damaged, read-only or vanished database) as the StoreError naming the file."""
-    sqlite3 = sys.modules.get("sqlite3")  # not imported here: a command that never opened the store has none
+    """A SQLite error from a query (a damaged, read-only or vanished database) as the StoreError naming the file;
+    a PostgreSQL one (lost connection, missing privilege) as the StoreError naming the database."""
     app = getattr(ctx, "obj", None)
+    psycopg = sys.modules.get("psycopg")  # imported only when a PostgreSQL URL is configured
+    if psycopg is not None and isinstance(exc, psycopg.Error) and app is not None:
+        from unpaid.store.postgres import query_error
+
+        return query_error(str(app.db_path), exc)
+    sqlite3 = sys.modules.get("sqlite3")  # not imported here: a command that never opened the store has none
     if sqlite3 is None or not isinstance(exc, sqlite3.Error) or app is None:
         return None
     from unpaid.store import store_error

@@ -60,9 +60,12 @@ class App:
         return self.clock.now()
 
     @property
-    def db_path(self) -> Path:
+    def db_path(self) -> Path | str:
+        """The database file, or the PostgreSQL URL (a str) from --db / UNPAID_DB or the config's ``db``."""
         if self.db_option:
-            return Path(self.db_option).expanduser()
+            from unpaid.store.dialect import is_postgres
+
+            return self.db_option if is_postgres(self.db_option) else Path(self.db_option).expanduser()
         if self.config.db:
             return self.config.db
         from unpaid.store import default_db_path

@@ -1,6 +1,8 @@
-"""The state database: one SQLite file (WAL, 0600, migrated on open), the only holder of a connection.
+"""The state database: one SQLite file (WAL, 0600, migrated on open) or, for a team, one PostgreSQL
+database (a ``postgresql://`` URL); the only holder of a connection.
 
-SQL lives in this package alone, so another backend can be added without touching the engines.
+SQL lives in this package alone and is written once, for SQLite: :mod:`unpaid.store.dialect` rewrites it
+for PostgreSQL, and :mod:`unpaid.store.pg` gives a PostgreSQL connection sqlite3's surface.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ def default_db_path() -> Path:
 class Store:
     """An open state database. Use :meth:`transaction` for every write."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path | str):
         self.conn = conn
-        self.path = path
+        self.path = path  # the file, or the PostgreSQL URL (never with a password)
+        self.postgres = not isinstance(conn, sqlite3.Connection)
         from unpaid.store.bookmarks import Bookmarks
         from unpaid.store.claims import Claims
         from unpaid.store.history import History
@@ -51,6 +54,10 @@ class Store:
         Raises StoreError naming the file and the fix when it is not SQLite, is locked,
         or cannot be created.
         """
+        from unpaid.store.dialect import is_postgres
+
+        if is_postgres(path):
+            return cls._open_postgres(str(path))
         path = Path(path).expanduser()
         _check_file(path, create)
         try:
@@ -73,22 +80,69 @@ class Store:
             raise store_error(path, exc) from None
         return store
 
+    @classmethod
+    def _open_postgres(cls, url: str) -> "Store":
+        from unpaid.store import postgres
+
+        conn = postgres.connect(url)
+        store = cls(conn, conn.label)
+        try:
+            store.migrate()
+        except StoreError:
+            conn.close()
+            raise
+        except Exception as exc:  # psycopg's errors: imported only with it
+            conn.close()
+            raise postgres.query_error(conn.label, exc) from None
+        return store
+
+    def schema_version(self) -> int:
+        """The number of the last migration applied (0: an empty database)."""
+        if not self.postgres:
+            return self.conn.execute("PRAGMA user_version").fetchone()[0]
+        # PostgreSQL has no user_version: a one-row table holds it.
+        if self.conn.execute("SELECT to_regclass('unpaid_schema')").fetchone()[0] is None:
+            return 0
+        row = self.conn.execute("SELECT version FROM unpaid_schema").fetchone()
+        return row[0] if row else 0
+
     def migrate(self) -> None:
         """Apply pending migrations, each in its own immediate transaction."""
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        version = self.schema_version()
         if version > schema.LATEST:
             raise StoreError(f"{self.path} was written by a newer unpaid (schema {version} > {schema.LATEST})",
                              "upgrade unpaid: `pip install -U unpaid`")
+        if self.postgres and version < schema.LATEST:
+            self._pg_prelude()
         for number, sql in schema.MIGRATIONS:
             if number <= version:
                 continue
             with self.transaction():
-                current = self.conn.execute("PRAGMA user_version").fetchone()[0]
+                current = self.schema_version()
                 if current >= number:  # another process migrated first
                     continue
                 for statement in _statements(sql):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {number}")
+                    if self.postgres:
+                        from unpaid.store.dialect import schema_statement
+
+                        for text in schema_statement(statement):
+                            self.conn.raw_execute(text)
+                    else:
+                        self.conn.execute(statement)
+                if self.postgres:
+                    self.conn.execute("UPDATE unpaid_schema SET version = ?", (number,))
+                else:
+                    self.conn.execute(f"PRAGMA user_version = {number}")
+
+    def _pg_prelude(self) -> None:
+        """SQLite's functions the queries use, and the schema-version row (see :mod:`unpaid.store.dialect`)."""
+        from unpaid.store.dialect import PG_FUNCTIONS
+
+        with self.transaction():
+            for text in PG_FUNCTIONS:
+                self.conn.raw_execute(text)
+            self.conn.raw_execute("CREATE TABLE IF NOT EXISTS unpaid_schema (version INTEGER NOT NULL)")
+            self.conn.raw_execute("INSERT INTO unpaid_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM unpaid_schema)")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
