@@ -112,7 +112,7 @@ class Store:
         if version > schema.LATEST:
             raise StoreError(f"{self.path} was written by a newer unpaid (schema {version} > {schema.LATEST})",
                              "upgrade unpaid: `pip install -U unpaid`")
-        if self.postgres and version < schema.LATEST:
+        if self.postgres:
             self._pg_prelude()
         for number, sql in schema.MIGRATIONS:
             if number <= version:
@@ -135,14 +135,24 @@ class Store:
                     self.conn.execute(f"PRAGMA user_version = {number}")
 
     def _pg_prelude(self) -> None:
-        """SQLite's functions the queries use, and the schema-version row (see :mod:`unpaid.store.dialect`)."""
+        """SQLite's functions the queries use (see :mod:`unpaid.store.dialect`) and the schema-version row;
+        (re)created when this unpaid's functions differ from the ones in the database, so an upgrade that
+        only adds a function needs no migration."""
+        import hashlib
+
         from unpaid.store.dialect import PG_FUNCTIONS
 
+        digest = hashlib.sha256("\n".join(PG_FUNCTIONS).encode()).hexdigest()
+        if self.schema_version() and self.conn.execute("SELECT functions FROM unpaid_schema").fetchone()[0] == digest:
+            return
         with self.transaction():
+            self.conn.raw_execute("CREATE TABLE IF NOT EXISTS unpaid_schema (version INTEGER NOT NULL, functions TEXT)")
+            if self.conn.execute("SELECT functions FROM unpaid_schema").fetchone() == (digest,):
+                return  # another process did it while we waited for the lock
             for text in PG_FUNCTIONS:
                 self.conn.raw_execute(text)
-            self.conn.raw_execute("CREATE TABLE IF NOT EXISTS unpaid_schema (version INTEGER NOT NULL)")
             self.conn.raw_execute("INSERT INTO unpaid_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM unpaid_schema)")
+            self.conn.execute("UPDATE unpaid_schema SET functions = ?", (digest,))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

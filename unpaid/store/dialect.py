@@ -107,6 +107,10 @@ SELECT CASE WHEN doc IS NULL THEN NULL
     # RFC 7396 merge, top level: what the store patches (a note beside a send's result).
     """CREATE OR REPLACE FUNCTION json_patch(doc text, patch text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
 SELECT jsonb_strip_nulls((doc::jsonb) || (patch::jsonb))::text $$""",
+    # json_set(doc, '$.key', value): a top-level text value set, as the desk writes an address.
+    """CREATE OR REPLACE FUNCTION json_set(doc text, path text, value text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+SELECT jsonb_set(doc::jsonb, string_to_array(regexp_replace(path, '^\\$\\.?', ''), '.'), to_jsonb(value),
+                 true)::text $$""",
     """CREATE OR REPLACE FUNCTION max(a bigint, b bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
 SELECT GREATEST(a, b) $$""",
     """CREATE OR REPLACE FUNCTION min(a bigint, b bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$

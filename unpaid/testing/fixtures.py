@@ -146,10 +146,21 @@ def tmp_store(store_target):
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch, memory_keyring) -> Callable[..., CliResult]:
-    """Run ``unpaid`` in-process with a store and working directory in tmp_path."""
+def cli_db(request, tmp_path) -> str:
+    """The store the ``cli`` fixture points UNPAID_DB at: ``unpaid.db`` in tmp_path, or with
+    ``UNPAID_TEST_STORE=postgres`` a fresh PostgreSQL database, so the CLI tests run on either backend."""
+    import os
+
+    if os.environ.get("UNPAID_TEST_STORE", "sqlite") == "postgres":
+        return request.getfixturevalue("pg_url")
+    return str(tmp_path / "unpaid.db")
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, memory_keyring, cli_db) -> Callable[..., CliResult]:
+    """Run ``unpaid`` in-process with a store (see ``cli_db``) and working directory in tmp_path."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("UNPAID_DB", str(tmp_path / "unpaid.db"))
+    monkeypatch.setenv("UNPAID_DB", cli_db)
     monkeypatch.delenv("UNPAID_CONFIG", raising=False)
     monkeypatch.delenv("UNPAID_NOW", raising=False)
     monkeypatch.delenv("UNPAID_FORMAT", raising=False)
