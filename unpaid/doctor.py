@@ -155,6 +155,8 @@ def _store_check(db_path: Callable[[], Path]) -> Check:
 
     try:
         path = db_path()
+        if isinstance(path, str):  # a postgresql:// URL (config, --db, UNPAID_DB)
+            return _postgres_check(path)
         if not path.exists():
             return Check("store", OK, f"{path} does not exist yet; the first `unpaid sync` creates it")
         before = path.stat().st_mode & 0o777
@@ -169,7 +171,30 @@ def _store_check(db_path: Callable[[], Path]) -> Check:
     if before != mode:
         return Check("store", WARN, f"{path} was readable by others (mode {before:04o}); "
                                     f"made it owner-only (mode {mode:04o})")
-    return Check("store", OK, f"{path} (schema {schema.LATEST}, WAL, mode {mode:04o})")
+    return Check("store", OK, f"SQLite file {path} (schema {schema.LATEST}, WAL, mode {mode:04o})")
+
+
+def _postgres_check(url: str) -> Check:
+    """Reachable, which server, which schema, what the login may do; read-only: doctor writes nothing."""
+    from unpaid.store import postgres, schema
+
+    try:
+        target = postgres.parse(url)
+        version, number, missing = postgres.inspect(url)
+    except UnpaidError as exc:
+        return _fail("store", exc)
+    where = f"PostgreSQL {version} at {target.label}"
+    if number > schema.LATEST:
+        return Check("store", FAIL, f"{where} holds schema {number}, newer than this unpaid's {schema.LATEST}",
+                     "upgrade unpaid on this machine: `pip install -U 'unpaid[postgres]'`", ExitCode.USAGE)
+    if missing:
+        return Check("store", FAIL, f"{where}: {target.user!r} lacks {'; '.join(missing)}",
+                     "grant them as docs/teams.md shows (or connect as the database's owner)", ExitCode.USAGE)
+    if number < schema.LATEST:
+        state = "empty; the first `unpaid sync` creates the tables" if number == 0 else \
+            f"schema {number}; the next command migrates it to {schema.LATEST}"
+        return Check("store", OK, f"{where} ({state})")
+    return Check("store", OK, f"{where} (schema {number}, shared by every machine configured with it)")
 
 
 def _keyring_check() -> Check:

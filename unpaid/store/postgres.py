@@ -142,3 +142,33 @@ def query_error(label: str, exc: Exception) -> StoreError:
         return StoreError(f"{label}: {text}",
                           "grant the role the privileges of docs/teams.md (owner of the database's tables)")
     return StoreError(f"{label}: {text}", "check the database server's log; run `unpaid doctor`")
+
+
+def inspect(url: str) -> tuple[str, int, list[str]]:
+    """For ``unpaid doctor``, read-only: the server's version, the store's schema number (0: empty), and what
+    the login may not do that unpaid needs (missing privileges, as lines). StoreError when unreachable."""
+    from unpaid.store import schema
+
+    conn = connect(url)
+    try:
+        version = conn.execute("SHOW server_version").fetchone()[0]
+        has_schema = conn.execute("SELECT to_regclass('unpaid_schema')").fetchone()[0] is not None
+        number = conn.execute("SELECT version FROM unpaid_schema").fetchone()[0] if has_schema else 0
+        missing: list[str] = []
+        if number < schema.LATEST and not conn.execute(
+                "SELECT has_schema_privilege(current_schema(), 'CREATE')").fetchone()[0]:
+            missing.append("CREATE on the schema (to create or migrate the tables)")
+        if has_schema:
+            tables = [r[0] for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")]
+            for table in tables:
+                row = conn.execute("SELECT has_table_privilege(?, 'SELECT, INSERT, UPDATE, DELETE')", (table,))
+                if not row.fetchone()[0]:
+                    missing.append(f"SELECT, INSERT, UPDATE, DELETE on table {table}")
+        return version, number, missing
+    except StoreError:
+        raise
+    except Exception as exc:  # psycopg's errors: imported only with it
+        raise query_error(conn.label, exc) from None
+    finally:
+        conn.close()
