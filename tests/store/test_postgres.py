@@ -114,3 +114,29 @@ def test_doctor_on_an_empty_database_writes_nothing(pg_server, cli):
 
 def _role(conn, name: str) -> bool:
     return conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone() is not None
+
+
+def test_a_host_with_a_fast_clock_cannot_take_a_live_claim(pg_url):
+    """Leases follow the database server's clock (no --now): a host two hours ahead sees anna's claim live."""
+    from datetime import datetime, timedelta, timezone
+
+    host = datetime.now(timezone.utc)
+    with Store.open(pg_url) as anna, Store.open(pg_url) as bob:
+        anna.db_clock = bob.db_clock = True
+        assert anna.claims.try_claim("shop:1", "anna", host, host + timedelta(minutes=30)).manager == "anna"
+        skewed = host + timedelta(hours=2)
+        assert bob.claims.try_claim("shop:1", "bob", skewed, skewed + timedelta(minutes=30)).manager == "anna"
+        assert bob.claims.get("shop:1", skewed).manager == "anna"
+        assert bob.ledger.claim("k", order_id="shop:1", playbook="p", step="s", repeat=0, action="email",
+                                due_at=None, run_id="r1", now=host, lease_until=host + timedelta(minutes=5))
+        assert bob.ledger.expire_leases(skewed) == []  # anna's host, 2 h behind bob's, is not cut off
+
+
+def test_an_injected_now_is_the_clock_of_leases_too(pg_url):
+    """--now / UNPAID_NOW (db_clock off) replays a moment: leases then compare with it, as on SQLite."""
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+    with Store.open(pg_url) as store:
+        store.claims.try_claim("shop:1", "anna", t0, t0 + timedelta(minutes=30))
+        assert store.claims.try_claim("shop:1", "bob", t0 + timedelta(hours=1), t0 + timedelta(hours=2)).manager == "bob"

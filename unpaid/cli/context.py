@@ -78,6 +78,9 @@ class App:
             from unpaid.store import Store
 
             self._store = Store.open(self.db_path)
+            # Leases follow the database server's clock unless --now fixed the time (see Store.lease_clock).
+            if self._store.postgres:
+                self._store.db_clock = self.clock.fixed is None
         return self._store
 
     @property

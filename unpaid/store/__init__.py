@@ -11,6 +11,7 @@ import os
 import sqlite3
 import stat
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -35,6 +36,9 @@ class Store:
         self.conn = conn
         self.path = path  # the file, or the PostgreSQL URL (never with a password)
         self.postgres = not isinstance(conn, sqlite3.Connection)
+        # Leases on PostgreSQL follow the database server's clock when the caller's time is the host's own
+        # (no --now): hosts with skewed clocks then agree on when a claim expires. See lease_clock().
+        self.db_clock = False
         from unpaid.store.bookmarks import Bookmarks
         from unpaid.store.claims import Claims
         from unpaid.store.history import History
@@ -154,14 +158,30 @@ class Store:
             self.conn.raw_execute("INSERT INTO unpaid_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM unpaid_schema)")
             self.conn.execute("UPDATE unpaid_schema SET functions = ?", (digest,))
 
+    def lease_clock(self, now: datetime, *until: datetime) -> tuple[datetime, ...]:
+        """``now`` and the lease ends computed from it, moved to the database server's clock when
+        :attr:`db_clock` is set (PostgreSQL, no --now): the moment a lease starts, ends and is compared
+        with is then the same for every host. Otherwise (SQLite: one host; an injected --now) as given."""
+        if not (self.postgres and self.db_clock):
+            return (now, *until)
+        db_now = self.conn.execute("SELECT date_trunc('second', clock_timestamp())").fetchone()[0]
+        return (db_now, *(db_now + (u - now) for u in until))
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolls back on any exception. Nested calls join the outer one."""
+    def transaction(self, exclusive: bool = True) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolls back on any exception. Nested calls join the outer one.
+
+        On PostgreSQL an exclusive transaction also takes the store's writer lock (one writer at a time, as on
+        SQLite); ``exclusive=False`` does not, for a caller that locks the rows it changes itself
+        (``SELECT … FOR UPDATE SKIP LOCKED``) so that many can claim at once. SQLite ignores it."""
         if self.conn.in_transaction:
             yield self.conn
             return
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            if self.postgres and not exclusive:
+                self.conn.begin(writer_lock=False)
+            else:
+                self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise store_error(self.path, exc) from None
         try:

@@ -111,10 +111,11 @@ class Connection:
 
         return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
-    def begin(self) -> None:
+    def begin(self, writer_lock: bool = True) -> None:
         with self.raw.cursor() as cur:
             cur.execute("BEGIN")
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+            if writer_lock:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
 
     def run(self, cur, text: str, args) -> None:
         cur.execute(text, args if args is not None else ())
