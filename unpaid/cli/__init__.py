@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("unpaid.cli.admin:init", "Write a commented starter unpaid.toml."),
     "auth": ("unpaid.cli.admin:auth", "Store, check or delete a source's secret keys."),
     "doctor": ("unpaid.cli.admin:doctor", "Check config, credentials, store and connectivity."),
+    "migrate": ("unpaid.cli.migrate:migrate", "Copy the store to PostgreSQL (--to URL) or back (--from URL)."),
     "plugins": ("unpaid.cli.admin:plugins", "List installed plugins and what their connectors can do."),
     "install": ("unpaid.cli.install:install", "Install plugins (pip packages or folders) where unpaid runs."),
     "connector": ("unpaid.cli.connector:connector", "Write a new connector plugin: `unpaid connector new NAME`."),

@@ -52,8 +52,10 @@ class Store:
         self.claims = Claims(self)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> "Store":
-        """Open (and create, migrate) the database at ``path``.
+    def open(cls, path: str | os.PathLike[str], *, create: bool = True, migrate: bool = True) -> "Store":
+        """Open (and create, migrate) the database at ``path`` (a file, or a ``postgresql://`` URL).
+
+        ``migrate=False`` leaves an older or empty database as it is (a dry run that must write nothing).
 
         Raises StoreError naming the file and the fix when it is not SQLite, is locked,
         or cannot be created.
@@ -61,7 +63,7 @@ class Store:
         from unpaid.store.dialect import is_postgres
 
         if is_postgres(path):
-            return cls._open_postgres(str(path))
+            return cls._open_postgres(str(path), migrate)
         path = Path(path).expanduser()
         _check_file(path, create)
         try:
@@ -79,19 +81,21 @@ class Store:
             conn.execute("PRAGMA cache_size = -65536")
             conn.execute("PRAGMA foreign_keys = ON")
             store = cls(conn, path)
-            store.migrate()
+            if migrate:
+                store.migrate()
         except sqlite3.DatabaseError as exc:
             raise store_error(path, exc) from None
         return store
 
     @classmethod
-    def _open_postgres(cls, url: str) -> "Store":
+    def _open_postgres(cls, url: str, migrate: bool = True) -> "Store":
         from unpaid.store import postgres
 
         conn = postgres.connect(url)
         store = cls(conn, conn.label)
         try:
-            store.migrate()
+            if migrate:
+                store.migrate()
         except StoreError:
             conn.close()
             raise
