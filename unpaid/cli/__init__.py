@@ -52,8 +52,9 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix":
                     "source; a wheel installs them in share/doc/unpaid of the environment unpaid runs in.")
 @click.option("--config", metavar="FILE", envvar="UNPAID_CONFIG", show_envvar=True,
               help="Config file [default: ./unpaid.toml, then the user config dir].")
-@click.option("--db", metavar="FILE", envvar="UNPAID_DB", show_envvar=True,
-              help="State database [default: `db` in the config, then the user data dir].")
+@click.option("--db", metavar="FILE|URL", envvar="UNPAID_DB", show_envvar=True,
+              help="State database: a file, or postgresql://USER@HOST/DBNAME [default: `db` in the config, then "
+                   "the user data dir].")
 @click.option("--now", metavar="TIME", envvar="UNPAID_NOW", show_envvar=True,
               help="Pretend it is TIME (ISO-8601; zone from the config) — for tests and simulations.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), envvar="UNPAID_FORMAT",

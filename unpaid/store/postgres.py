@@ -53,8 +53,8 @@ def parse(url: str, *, where: str = "--db / UNPAID_DB") -> Target:
         raise StoreError(f"{where}: {url!r} is not a PostgreSQL URL ({exc})", f"write it as {example}") from None
     if parts.password is not None:
         raise StoreError(f"{where}: the database URL holds a password",
-                         f"remove it from the URL and set {PASSWORD_ENV} or store it with"
-                         " `unpaid auth set-db`; a password in a file or command line is readable by others")
+                         f"remove it from the URL and set {PASSWORD_ENV} or put it in the keyring (docs/teams.md);"
+                         " a password in a file or command line is readable by others")
     dbname = unquote(parts.path.lstrip("/"))
     if not dbname or "/" in dbname:
         raise StoreError(f"{where}: the database URL names no database", f"write it as {example}")
@@ -121,7 +121,8 @@ def connect_error(target: Target, exc: Exception, had_password: bool) -> StoreEr
     where = target.label
     if "password authentication failed" in text or "no password supplied" in text or "password" in text.lower():
         fix = (f"check the password in {PASSWORD_ENV} or the keyring" if had_password
-               else f"set {PASSWORD_ENV} or store the password with `unpaid auth set-db`")
+               else f"set {PASSWORD_ENV}, or store the password with"
+                    f" `keyring set unpaid {target.keyring_user}`")
         return StoreError(f"{where}: the server refused the login of {target.user!r}", fix,
                           exit_code=ExitCode.SOURCE)
     if "does not exist" in text and "database" in text:
