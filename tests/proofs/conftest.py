@@ -1,6 +1,19 @@
 """The proofs print one table at the end of the session (see table.py, docs/proofs.md)."""
 
+import pytest
+
 from tests.proofs import harness, table
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def proof_db(request) -> str | None:
+    """The store of a proof: unpaid.db in the shop's folder (None), or a fresh PostgreSQL database. The
+    PostgreSQL runs are part of the long proofs (`make proofs`), not of every test run."""
+    if request.param == "sqlite":
+        return None
+    if not harness.full():
+        pytest.skip("the PostgreSQL proofs run with UNPAID_PROOFS=full (make proofs)")
+    return request.getfixturevalue("pg_url")
 
 
 def pytest_terminal_summary(terminalreporter):

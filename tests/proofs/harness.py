@@ -107,14 +107,16 @@ class Shop:
 
     def __init__(self, root: Path, *, smtp_port: int | None = None, steps: list[dict] | None = None,
                  source: dict | None = None, tables: dict[str, dict] | None = None,
-                 env: dict[str, str] | None = None, command: list[str] = UNPAID, tally: Tally | None = None):
+                 env: dict[str, str] | None = None, command: list[str] = UNPAID, tally: Tally | None = None,
+                 db: str | None = None):
         """``steps`` of the playbook ``remind`` (default: two letters 2 h apart), sent through the ``mail`` channel
         (``smtp`` on ``smtp_port``, else an outbox); ``source`` replaces the CSV source ``shop``; ``tables``
-        add or replace whole tables of the config; ``env`` adds to the processes' environment."""
+        add or replace whole tables of the config; ``env`` adds to the processes' environment; ``db`` is the store (a PostgreSQL URL), else unpaid.db in the root."""
         self.root, self.tally, self.command = root, tally or Tally(), command
-        self.config, self.db, self.csv = root / "unpaid.toml", root / "unpaid.db", root / "orders.csv"
+        self.config, self.db, self.csv = root / "unpaid.toml", db or root / "unpaid.db", root / "orders.csv"
         self.orders: list[list[str]] = []
-        self.env = base_env(root, UNPAID_CONFIG=str(self.config), UNPAID_DB=str(self.db), **(env or {}))
+        self.env = base_env(root, UNPAID_CONFIG=str(self.config), UNPAID_DB=str(self.db),
+                            **({"UNPAID_DB_PASSWORD": os.environ["UNPAID_DB_PASSWORD"]} if db else {}), **(env or {}))
         (root / "templates").mkdir(parents=True, exist_ok=True)
         for name in ("first", "second", "call"):
             (root / "templates" / f"{name}.txt").write_text(

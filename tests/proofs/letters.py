@@ -88,7 +88,7 @@ def still_held(shop: Shop, now: datetime) -> int:
     return len(held_items(shop, now))
 
 
-def crash_loop(root: Path, case: str, kills: int, command: list[str] = UNPAID) -> Count:
+def crash_loop(root: Path, case: str, kills: int, command: list[str] = UNPAID, db: str | None = None) -> Count:
     """SIGKILL `unpaid run` at seeded random moments until ``kills`` runs died mid-way; settle; complete; count.
 
     Each round: a few new orders, a sync (killed now and then too), a run killed at a random point of its
@@ -97,7 +97,7 @@ def crash_loop(root: Path, case: str, kills: int, command: list[str] = UNPAID) -
     r = rng(case)
     recorder = Recorder(rng(case + ":server"), STORMY)
     with MailServer(recorder) as port:
-        shop = Shop(root, smtp_port=port, command=command, tally=Tally())
+        shop = Shop(root, smtp_port=port, command=command, tally=Tally(), db=db)
         now, killed, longest = T0, 0, 1.0
         shop.add(10, now - AGE)
         while killed < kills:
@@ -119,12 +119,12 @@ def crash_loop(root: Path, case: str, kills: int, command: list[str] = UNPAID) -
         return count(shop, recorder, held)
 
 
-def overlapping(root: Path, case: str, rounds: int, width: int) -> Count:
+def overlapping(root: Path, case: str, rounds: int, width: int, db: str | None = None) -> Count:
     """``rounds`` times: new orders, a sync, then ``width`` `unpaid run` processes at once on one store."""
     r = rng(case)
     recorder = Recorder(rng(case + ":server"), CALM)
     with MailServer(recorder) as port:
-        shop = Shop(root, smtp_port=port, tally=Tally())
+        shop = Shop(root, smtp_port=port, tally=Tally(), db=db)
         now = T0
         for _ in range(rounds):
             shop.add(r.randint(5, 15), now - AGE)
