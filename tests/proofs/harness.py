@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import shutil
 import subprocess
 import sys
 import threading
@@ -149,9 +150,21 @@ class Shop:
     def args(self, now: datetime, *args: str) -> list[str]:
         return [*self.command, "--now", now.isoformat(), *args]
 
-    def spawn(self, now: datetime, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(self.args(now, *args), cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
+    def spawn(self, now: datetime, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        return subprocess.Popen(self.args(now, *args), cwd=self.root, env=env or self.env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def host_env(self, n: int) -> dict[str, str]:
+        """The environment of a process as if on another host: a config folder of its own (a copy of the shop's
+        unpaid.toml beside the same templates and export), its own user dirs, the same store."""
+        host = self.root / f"host{n}"
+        if not host.exists():
+            host.mkdir()
+            for name in ("templates", "orders.csv"):
+                (host / name).symlink_to(self.root / name)
+            shutil.copy(self.config, host / "unpaid.toml")
+        return {**base_env(host, UNPAID_DB=str(self.db)), "UNPAID_CONFIG": str(host / "unpaid.toml"),
+                **{k: v for k, v in self.env.items() if k == "UNPAID_DB_PASSWORD"}}
 
     def finish(self, proc: subprocess.Popen, timeout: float = 120) -> Result:
         out, err = proc.communicate(timeout=timeout)

@@ -119,8 +119,9 @@ def crash_loop(root: Path, case: str, kills: int, command: list[str] = UNPAID, d
         return count(shop, recorder, held)
 
 
-def overlapping(root: Path, case: str, rounds: int, width: int, db: str | None = None) -> Count:
-    """``rounds`` times: new orders, a sync, then ``width`` `unpaid run` processes at once on one store."""
+def overlapping(root: Path, case: str, rounds: int, width: int, db: str | None = None, hosts: bool = False) -> Count:
+    """``rounds`` times: new orders, a sync, then ``width`` `unpaid run` processes at once on one store
+    (``hosts``: each with a config folder and user dirs of its own, as on separate machines)."""
     r = rng(case)
     recorder = Recorder(rng(case + ":server"), CALM)
     with MailServer(recorder) as port:
@@ -129,7 +130,7 @@ def overlapping(root: Path, case: str, rounds: int, width: int, db: str | None =
         for _ in range(rounds):
             shop.add(r.randint(5, 15), now - AGE)
             shop.unpaid(now, "sync")
-            procs = [shop.spawn(now, "run") for _ in range(width)]
+            procs = [shop.spawn(now, "run", env=shop.host_env(i) if hosts else None) for i in range(width)]
             for proc in procs:
                 result = shop.finish(proc)
                 assert result.code == 0, result.stderr

@@ -23,6 +23,15 @@ def test_overlapping_runs(tmp_path, proof_db):
     assert row.ok, c.detail
 
 
+def test_four_hosts_with_their_own_config_share_one_store(tmp_path, proof_db):
+    """4 `unpaid run`s at once, each from its own config folder (as cron on 4 hosts), on one store."""
+    rounds = size(3, 10)
+    c = overlapping(tmp_path, "hosts", rounds, 4, db=proof_db, hosts=True)
+    row = record(Row(f"4 hosts{_on(proof_db)}: {rounds} rounds of 4 runs", c.runs, c.duplicates, c.losses, c.held,
+                     c.tracebacks))
+    assert row.ok, c.detail
+
+
 def test_the_crash_loop_catches_a_ledger_written_after_the_send(tmp_path):
     """The same loop against tests/proofs/mutant.py (claim after send) must count duplicates."""
     kills = size(30, 60)
