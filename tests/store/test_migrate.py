@@ -87,3 +87,14 @@ def test_migrate_needs_one_direction(cli):
     assert cli(["migrate"]).exit_code == 2
     with pytest.raises(StoreError, match="names the store in use"):
         migrate.run("a.db", "a.db")
+
+
+def test_counts_that_differ_end_with_exit_1_and_name_the_table(tmp_path, pg_url, cli):
+    db = str(tmp_path / "shop.db")
+    _fill(db, 20)
+    assert cli(["--db", db, "migrate", "--to", pg_url]).exit_code == 0
+    with Store.open(pg_url) as store:  # the team went on working on PostgreSQL
+        with store.transaction():
+            store.orders.upsert([make_order("new-1")], T0)
+    again = cli(["--db", db, "migrate", "--to", pg_url])
+    assert again.exit_code == 1 and "row counts differ in orders" in again.stderr, again.output
