@@ -9,7 +9,7 @@ PLUGINS := plugins/csv plugins/getcourse plugins/autoweboffice
 $(BIN)/unpaid: pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' $(addprefix -e ,$(PLUGINS))
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres]' $(addprefix -e ,$(PLUGINS))
 	@touch $@
 
 install: $(BIN)/unpaid

@@ -2,6 +2,10 @@
 """Desk figures: ``unpaid queue`` on a store of N orders, and claims/s with P processes on one queue.
 
     python benchmarks/desk_bench.py --orders 1000000 --processes 8
+    python benchmarks/desk_bench.py --orders 1000000 --processes 50 --postgres   # a throw-away server
+
+``--db`` takes a file or a postgresql:// URL (password in UNPAID_DB_PASSWORD); ``--postgres`` starts a
+PostgreSQL server of its own (Debian's postgresql package) and builds the store there.
 
 The store is built once with plain SQL (reused when --db exists): N orders, ``--actual`` of them still
 unpaid, each unpaid order with an open call task, due times spread over the past and next week.
@@ -51,7 +55,7 @@ CLAIMER = textwrap.dedent("""
 """)
 
 
-def build(db: Path, orders: int, actual: float, seed: int) -> float:
+def build(db: Path | str, orders: int, actual: float, seed: int) -> float:
     rng = random.Random(seed)
     started = time.perf_counter()
     with Store.open(db) as store:
@@ -85,7 +89,7 @@ def flush(conn, order_rows: list, task_rows: list) -> None:
     insert_rows(conn, "tasks", TASK_COLUMNS, task_rows)
 
 
-def time_queue(db: Path, runs: int) -> tuple[float, float, int, int]:
+def time_queue(db: Path | str, runs: int) -> tuple[float, float, int, int]:
     """Median and max seconds of the queue (counts + one page of 20), in-process, warm."""
     from unpaid.desk.claiming import load_queue
 
@@ -98,7 +102,7 @@ def time_queue(db: Path, runs: int) -> tuple[float, float, int, int]:
     return statistics.median(times), max(times), view.today, view.due_now
 
 
-def time_cli(db: Path) -> float:
+def time_cli(db: Path | str) -> float:
     """Wall time of a whole `unpaid queue` process (start-up included)."""
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "unpaid", "--db", str(db), "--now", to_iso(NOW), "queue", "-m", "anna"],
@@ -106,7 +110,7 @@ def time_cli(db: Path) -> float:
     return time.perf_counter() - started
 
 
-def claim_race(db: Path, processes: int, per_process: int) -> tuple[int, int, float]:
+def claim_race(db: Path | str, processes: int, per_process: int) -> tuple[int, int, float]:
     go = Path(tempfile.mkdtemp()) / "go"
     procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, str(db), f"bench{i}", to_iso(NOW), str(go),
                                str(per_process)], stdout=subprocess.PIPE, text=True) for i in range(processes)]
@@ -128,10 +132,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--claims", type=int, default=250, help="claims per process [%(default)s]")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--db", type=Path, default=None, help="store to build or reuse [a temporary file]")
+    parser.add_argument("--db", default=None, help="store to build or reuse, a file or a URL [a temporary file]")
+    parser.add_argument("--postgres", action="store_true", help="build the store in a throw-away PostgreSQL server")
     args = parser.parse_args(argv)
-    db = args.db or Path(tempfile.mkdtemp()) / "desk-bench.db"
-    if not db.exists():
+    server = None
+    if args.postgres:
+        from unpaid.testing.pgserver import Server
+
+        server = Server()
+        db: Path | str = server.new_database()
+    else:
+        db = args.db or Path(tempfile.mkdtemp()) / "desk-bench.db"
+    try:
+        return _measure(db, args)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _empty(db: Path | str) -> bool:
+    from unpaid.store.dialect import is_postgres
+
+    if not is_postgres(db):
+        return not Path(db).exists()
+    with Store.open(db) as store:
+        return store.orders.count_source("shop") == 0
+
+
+def _measure(db: Path | str, args: argparse.Namespace) -> int:
+    if _empty(db):
         print(f"building {args.orders:,} orders in {db} ...", file=sys.stderr)
         print(f"build: {build(db, args.orders, args.actual, args.seed):.1f} s")
     median, worst, today, due = time_queue(db, args.runs)

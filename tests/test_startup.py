@@ -11,7 +11,8 @@ import pytest
 from unpaid.cli import COMMANDS, cli
 from unpaid.testing.fixtures import run_cli
 
-HEAVY = ("httpx", "keyring", "tabulate", "dateutil", "jinja2", "stamina", "sqlite3", "importlib.metadata")
+HEAVY = ("httpx", "keyring", "tabulate", "dateutil", "jinja2", "stamina", "sqlite3", "importlib.metadata",
+         "psycopg")
 # Runs the real entry point, then reports what got imported (stdout carries the help text first).
 PROBE = """
 import json, sys

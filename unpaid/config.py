@@ -73,7 +73,7 @@ class Config:
     path: Path | None = None
     timezone: str = "UTC"
     default_country: str = "7"
-    db: Path | None = None
+    db: Path | str | None = None  # a file, or a postgresql:// URL (a str)
     cancel_reasons: tuple[str, ...] = DEFAULT_CANCEL_REASONS
     same_product_within: timedelta = DEFAULT_SAME_PRODUCT_WITHIN
     sources: dict[str, SourceConfig] = field(default_factory=dict)
@@ -210,7 +210,7 @@ def from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
     if "db" in raw:
         if not isinstance(raw["db"], str) or not raw["db"]:
             raise cfg.error("db", _("must be a path string"), _('write e.g. db = "unpaid.db"'))
-        cfg.db = cfg.resolve(raw["db"])
+        cfg.db = _db(cfg, raw["db"])
 
     reasons = raw.get("cancel_reasons", list(DEFAULT_CANCEL_REASONS))
     if not isinstance(reasons, list) or not reasons or not all(isinstance(r, str) and r for r in reasons):
@@ -269,3 +269,20 @@ def _source(cfg: Config, name: str, body: Any) -> SourceConfig:
                           'or "auto"'))
     settings = {k: v for k, v in body.items() if k not in ("type", "imported_events", "name_order")}
     return SourceConfig(name, source_type, settings, tuple(imported), name_order)
+
+
+def _db(cfg: "Config", value: str) -> "Path | str":
+    """A database file relative to the config's folder, or a PostgreSQL URL, checked here so that a
+    password written into the shared file is refused before anything connects."""
+    from unpaid.store.dialect import is_postgres
+
+    if not is_postgres(value):
+        return cfg.resolve(value)
+    from unpaid.errors import StoreError
+    from unpaid.store.postgres import parse
+
+    try:
+        parse(value, where="db")
+    except StoreError as exc:
+        raise cfg.error("db", exc.message.removeprefix("db: "), exc.fix or "") from None
+    return value

@@ -160,6 +160,8 @@ def _store_check(db_path: Callable[[], Path]) -> Check:
 
     try:
         path = db_path()
+        if isinstance(path, str):  # a postgresql:// URL (config, --db, UNPAID_DB)
+            return _postgres_check(path)
         if not path.exists():
             return Check("store", OK, _("{path} does not exist yet; the first `unpaid sync` creates it")
                          .format(path=path))
@@ -176,8 +178,34 @@ def _store_check(db_path: Callable[[], Path]) -> Check:
         return Check("store", WARN, _("{path} was readable by others (mode {before:04o}); "
                                       "made it owner-only (mode {mode:04o})")
                      .format(path=path, before=before, mode=mode))
-    return Check("store", OK, _("{path} (schema {schema}, WAL, mode {mode:04o})")
+    return Check("store", OK, _("SQLite file {path} (schema {schema}, WAL, mode {mode:04o})")
                  .format(path=path, schema=schema.LATEST, mode=mode))
+
+
+def _postgres_check(url: str) -> Check:
+    """Reachable, which server, which schema, what the login may do; read-only: doctor writes nothing."""
+    from unpaid.store import postgres, schema
+
+    try:
+        target = postgres.parse(url)
+        version, number, missing = postgres.inspect(url)
+    except UnpaidError as exc:
+        return _fail("store", exc)
+    where = _("PostgreSQL {version} at {target}").format(version=version, target=target.label)
+    if number > schema.LATEST:
+        return Check("store", FAIL, _("{where} holds schema {number}, newer than this unpaid's {latest}").format(
+            where=where, number=number, latest=schema.LATEST),
+            _("upgrade unpaid on this machine: `pip install -U 'unpaid[postgres]'`"), ExitCode.USAGE)
+    if missing:
+        return Check("store", FAIL, _("{where}: {user!r} lacks {missing}").format(
+            where=where, user=target.user, missing="; ".join(missing)),
+            _("grant them as docs/teams.md shows (or connect as the database's owner)"), ExitCode.USAGE)
+    if number < schema.LATEST:
+        state = _("empty; the first `unpaid sync` creates the tables") if number == 0 else \
+            _("schema {number}; the next command migrates it to {latest}").format(number=number, latest=schema.LATEST)
+        return Check("store", OK, f"{where} ({state})")
+    return Check("store", OK, _("{where} (schema {number}, shared by every machine configured with it)").format(
+        where=where, number=number))
 
 
 def _keyring_check() -> Check:

@@ -92,7 +92,7 @@ class StoreState(State):
 
     def __init__(self, path: Path, scope: str, _shared: "_Connection | None" = None):
         self.scope = scope
-        self._conn = _shared or _Connection(Path(path))
+        self._conn = _shared or _Connection(path if isinstance(path, str) else Path(path))  # str: a URL too
 
     def get(self, key: str, default: Any = None) -> Any:
         row = self._conn.get().execute("SELECT value FROM source_state WHERE scope = ? AND key = ?",

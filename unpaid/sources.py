@@ -107,7 +107,7 @@ def open_connector(config: Config, name: str, plugins: "Plugins | None" = None,
         from unpaid.store import default_db_path
 
         db_path = config.db or default_db_path()
-    connector.state = StoreState(Path(db_path), name)
+    connector.state = StoreState(db_path if isinstance(db_path, str) else Path(db_path), name)
     return connector
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -51,7 +52,7 @@ class Desk:
     def store(self):
         from unpaid.store import Store
 
-        return Store.open(self.root / "unpaid.db")
+        return Store.open(os.environ["UNPAID_DB"])  # the cli fixture's store: a file, or PostgreSQL
 
     @property
     def source(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 from dataclasses import replace
@@ -51,7 +52,7 @@ class Day:
     def store(self):
         from unpaid.store import Store
 
-        return Store.open(self.root / "unpaid.db")
+        return Store.open(os.environ["UNPAID_DB"])  # the cli fixture's store: a file, or PostgreSQL
 
     def at(self, text: str) -> datetime:
         """A local time of the shop, as UTC."""
@@ -102,7 +103,6 @@ def shop(tmp_path, cli, register_plugin, monkeypatch):
         for name, text in TEMPLATES.items():
             (folder / f"{name}.txt").write_text(text, encoding="utf-8")
         monkeypatch.setenv("UNPAID_CONFIG", str(tmp_path / "unpaid.toml"))
-        monkeypatch.setenv("UNPAID_DB", str(tmp_path / "unpaid.db"))
         return Day(tmp_path, cli, zone)
 
     yield make

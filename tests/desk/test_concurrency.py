@@ -54,7 +54,7 @@ TAKER = textwrap.dedent("""
 """)
 
 
-def seed(db: Path, n: int) -> None:
+def seed(db: Path | str, n: int) -> None:
     with Store.open(db) as store:
         orders = [make_order(str(i), age=timedelta(days=8, minutes=i)) for i in range(n)]
         with store.transaction():
@@ -78,10 +78,11 @@ def start(args: list[str], env=None) -> subprocess.Popen:
                             text=True, env=env)
 
 
-def test_eight_processes_claiming_from_one_queue_never_share_an_order(tmp_path):
-    db, go = tmp_path / "unpaid.db", tmp_path / "go"
+def test_eight_processes_claiming_from_one_queue_never_share_an_order(tmp_path, store_target):
+    """On SQLite (one write lock) and on PostgreSQL (row locks, FOR UPDATE SKIP LOCKED) alike."""
+    db, go = store_target, tmp_path / "go"
     seed(db, 120)
-    procs = [start([CLAIMER, str(db), f"m{i}", to_iso(NOW), str(go)]) for i in range(8)]
+    procs = [start([CLAIMER, db, f"m{i}", to_iso(NOW), str(go)]) for i in range(8)]
     ready_all(tmp_path, [f"m{i}" for i in range(8)])
     go.touch()
     results = []
@@ -120,8 +121,8 @@ def test_two_managers_taking_one_order_at_once_one_wins_the_other_is_told_who(tm
         assert [e.actor for e in claims] == [f"manager:{winners[0]}"]
 
 
-def test_next_does_not_hand_out_an_order_called_between_its_read_and_its_claim(tmp_path, monkeypatch):
-    """Two connections to one file: bob's `next` reads the page; before it claims, anna takes the same
+def test_next_does_not_hand_out_an_order_called_between_its_read_and_its_claim(monkeypatch, store_target):
+    """Two connections to one store: bob's `next` reads the page; before it claims, anna takes the same
     order, calls and records `no_answer` (the next call 3 h away). Bob must not get the order."""
     from datetime import timezone
 
@@ -134,7 +135,7 @@ def test_next_does_not_hand_out_an_order_called_between_its_read_and_its_claim(t
     from unpaid.errors import NotFoundError
     from unpaid.store.desk import DeskStore
 
-    db = tmp_path / "unpaid.db"
+    db = store_target
     seed(db, 1)
     s, utc, later = DeskSettings(comments_to_source=False), timezone.utc, NOW + timedelta(seconds=1)
     anna, bob = Store.open(db), Store.open(db)

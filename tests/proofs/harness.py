@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import shutil
 import subprocess
 import sys
 import threading
@@ -107,14 +108,16 @@ class Shop:
 
     def __init__(self, root: Path, *, smtp_port: int | None = None, steps: list[dict] | None = None,
                  source: dict | None = None, tables: dict[str, dict] | None = None,
-                 env: dict[str, str] | None = None, command: list[str] = UNPAID, tally: Tally | None = None):
+                 env: dict[str, str] | None = None, command: list[str] = UNPAID, tally: Tally | None = None,
+                 db: str | None = None):
         """``steps`` of the playbook ``remind`` (default: two letters 2 h apart), sent through the ``mail`` channel
         (``smtp`` on ``smtp_port``, else an outbox); ``source`` replaces the CSV source ``shop``; ``tables``
-        add or replace whole tables of the config; ``env`` adds to the processes' environment."""
+        add or replace whole tables of the config; ``env`` adds to the processes' environment; ``db`` is the store (a PostgreSQL URL), else unpaid.db in the root."""
         self.root, self.tally, self.command = root, tally or Tally(), command
-        self.config, self.db, self.csv = root / "unpaid.toml", root / "unpaid.db", root / "orders.csv"
+        self.config, self.db, self.csv = root / "unpaid.toml", db or root / "unpaid.db", root / "orders.csv"
         self.orders: list[list[str]] = []
-        self.env = base_env(root, UNPAID_CONFIG=str(self.config), UNPAID_DB=str(self.db), **(env or {}))
+        self.env = base_env(root, UNPAID_CONFIG=str(self.config), UNPAID_DB=str(self.db),
+                            **({"UNPAID_DB_PASSWORD": os.environ["UNPAID_DB_PASSWORD"]} if db else {}), **(env or {}))
         (root / "templates").mkdir(parents=True, exist_ok=True)
         for name in ("first", "second", "call"):
             (root / "templates" / f"{name}.txt").write_text(
@@ -147,9 +150,21 @@ class Shop:
     def args(self, now: datetime, *args: str) -> list[str]:
         return [*self.command, "--now", now.isoformat(), *args]
 
-    def spawn(self, now: datetime, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(self.args(now, *args), cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
+    def spawn(self, now: datetime, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        return subprocess.Popen(self.args(now, *args), cwd=self.root, env=env or self.env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def host_env(self, n: int) -> dict[str, str]:
+        """The environment of a process as if on another host: a config folder of its own (a copy of the shop's
+        unpaid.toml beside the same templates and export), its own user dirs, the same store."""
+        host = self.root / f"host{n}"
+        if not host.exists():
+            host.mkdir()
+            for name in ("templates", "orders.csv"):
+                (host / name).symlink_to(self.root / name)
+            shutil.copy(self.config, host / "unpaid.toml")
+        return {**base_env(host, UNPAID_DB=str(self.db)), "UNPAID_CONFIG": str(host / "unpaid.toml"),
+                **{k: v for k, v in self.env.items() if k == "UNPAID_DB_PASSWORD"}}
 
     def finish(self, proc: subprocess.Popen, timeout: float = 120) -> Result:
         out, err = proc.communicate(timeout=timeout)

@@ -88,7 +88,7 @@ def still_held(shop: Shop, now: datetime) -> int:
     return len(held_items(shop, now))
 
 
-def crash_loop(root: Path, case: str, kills: int, command: list[str] = UNPAID) -> Count:
+def crash_loop(root: Path, case: str, kills: int, command: list[str] = UNPAID, db: str | None = None) -> Count:
     """SIGKILL `unpaid run` at seeded random moments until ``kills`` runs died mid-way; settle; complete; count.
 
     Each round: a few new orders, a sync (killed now and then too), a run killed at a random point of its
@@ -97,7 +97,7 @@ def crash_loop(root: Path, case: str, kills: int, command: list[str] = UNPAID) -
     r = rng(case)
     recorder = Recorder(rng(case + ":server"), STORMY)
     with MailServer(recorder) as port:
-        shop = Shop(root, smtp_port=port, command=command, tally=Tally())
+        shop = Shop(root, smtp_port=port, command=command, tally=Tally(), db=db)
         now, killed, longest = T0, 0, 1.0
         shop.add(10, now - AGE)
         while killed < kills:
@@ -119,17 +119,18 @@ def crash_loop(root: Path, case: str, kills: int, command: list[str] = UNPAID) -
         return count(shop, recorder, held)
 
 
-def overlapping(root: Path, case: str, rounds: int, width: int) -> Count:
-    """``rounds`` times: new orders, a sync, then ``width`` `unpaid run` processes at once on one store."""
+def overlapping(root: Path, case: str, rounds: int, width: int, db: str | None = None, hosts: bool = False) -> Count:
+    """``rounds`` times: new orders, a sync, then ``width`` `unpaid run` processes at once on one store
+    (``hosts``: each with a config folder and user dirs of its own, as on separate machines)."""
     r = rng(case)
     recorder = Recorder(rng(case + ":server"), CALM)
     with MailServer(recorder) as port:
-        shop = Shop(root, smtp_port=port, tally=Tally())
+        shop = Shop(root, smtp_port=port, tally=Tally(), db=db)
         now = T0
         for _ in range(rounds):
             shop.add(r.randint(5, 15), now - AGE)
             shop.unpaid(now, "sync")
-            procs = [shop.spawn(now, "run") for _ in range(width)]
+            procs = [shop.spawn(now, "run", env=shop.host_env(i) if hosts else None) for i in range(width)]
             for proc in procs:
                 result = shop.finish(proc)
                 assert result.code == 0, result.stderr

@@ -14,10 +14,10 @@ CALLS = [{"name": "call", "action": "call", "script": "Call about {{ order.numbe
          {"name": "close", "action": "cancel", "reason": "Expired", "after": "30d"}]  # keeps the task open
 
 
-def test_concurrent_next_never_hands_an_order_to_two_managers(tmp_path):
+def test_concurrent_next_never_hands_an_order_to_two_managers(tmp_path, proof_db):
     orders, managers = size(40, 150), size(6, 12)
     r = rng("desk")
-    shop = Shop(tmp_path, steps=CALLS)
+    shop = Shop(tmp_path, steps=CALLS, db=proof_db)
     shop.add(orders, T0 - timedelta(hours=2))
     assert shop.unpaid(T0, "sync").code == 0 and shop.unpaid(T0, "run").code == 0
     handed, empty, errors = [], 0, []
@@ -40,7 +40,7 @@ def test_concurrent_next_never_hands_an_order_to_two_managers(tmp_path):
         in_work = {f"shop:{row['id']}" for row in csv.DictReader(f) if row["status"] == "in_work"}
     lost = {f"shop:{i}" for i in range(1, orders + 1)} - {o for o, _ in handed}
     lost |= {o for o, _ in handed} - in_work
-    row = record(Row(f"desk: {managers} concurrent `next`, {orders} calls", shop.tally.runs, len(twice), len(lost),
+    row = record(Row(f"desk{' on PostgreSQL' if proof_db else ''}: {managers} concurrent `next`, {orders} calls", shop.tally.runs, len(twice), len(lost),
                      0, len(shop.tally.crashes)))
     assert not errors, errors[:3]
     assert row.ok, (twice[:5], sorted(lost)[:5])

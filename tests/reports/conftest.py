@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from tests.reports import world
@@ -9,7 +11,7 @@ def report(cli, tmp_path):
     from unpaid.store import Store
 
     (tmp_path / "unpaid.toml").write_text('timezone = "UTC"\n', encoding="utf-8")
-    with Store.open(tmp_path / "unpaid.db") as store:
+    with Store.open(os.environ["UNPAID_DB"]) as store:  # the cli fixture's store
         world.build(store)
 
     def run(*args: str, code: int = 0):

@@ -115,11 +115,12 @@ def test_query_filters_and_sorts(tmp_store):
 
 
 def test_history_is_append_only(tmp_store):
+    """Either backend refuses (SQLite with a DatabaseError, PostgreSQL with its own)."""
     with tmp_store.transaction():
         tmp_store.history.add(Entry("shop:1", T0, "user:anna", "comment", "called, no answer"))
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(Exception, match="append-only"):
         tmp_store.conn.execute("UPDATE history SET summary = 'x'")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(Exception, match="append-only"):
         tmp_store.conn.execute("DELETE FROM history")
     assert [e.summary for e in tmp_store.history.for_order("shop:1")] == ["called, no answer"]
 

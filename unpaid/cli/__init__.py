@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("unpaid.cli.admin:init", N_("Write a commented starter unpaid.toml.")),
     "auth": ("unpaid.cli.admin:auth", N_("Store, check or delete a source's secret keys.")),
     "doctor": ("unpaid.cli.admin:doctor", N_("Check config, credentials, store and connectivity.")),
+    "migrate": ("unpaid.cli.migrate:migrate", N_("Copy the store to PostgreSQL (--to URL) or back (--from URL).")),
     "plugins": ("unpaid.cli.admin:plugins", N_("List installed plugins and what their connectors can do.")),
     "install": ("unpaid.cli.install:install", N_("Install plugins (pip packages or folders) where unpaid runs.")),
     "connector": ("unpaid.cli.connector:connector", N_("Write a new connector plugin: `unpaid connector new NAME`.")),
@@ -52,8 +53,9 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix":
                     "source; a wheel installs them in share/doc/unpaid of the environment unpaid runs in.")
 @click.option("--config", metavar="FILE", envvar="UNPAID_CONFIG", show_envvar=True,
               help="Config file [default: ./unpaid.toml, then the user config dir].")
-@click.option("--db", metavar="FILE", envvar="UNPAID_DB", show_envvar=True,
-              help="State database [default: `db` in the config, then the user data dir].")
+@click.option("--db", metavar="FILE|URL", envvar="UNPAID_DB", show_envvar=True,
+              help="State database: a file, or postgresql://USER@HOST/DBNAME [default: `db` in the config, then "
+                   "the user data dir].")
 @click.option("--now", metavar="TIME", envvar="UNPAID_NOW", show_envvar=True,
               help="Pretend it is TIME (ISO-8601; zone from the config) — for tests and simulations.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), envvar="UNPAID_FORMAT",
@@ -159,9 +161,15 @@ def _invoke(args: list[str], stdout) -> object:
 
 
 def _store_failure(exc: Exception, ctx: click.Context | None) -> UnpaidError | None:
-    """A SQLite error from a query (a damaged, read-only or vanished database) as the StoreError naming the file."""
-    sqlite3 = sys.modules.get("sqlite3")  # not imported here: a command that never opened the store has none
+    """A SQLite error from a query (a damaged, read-only or vanished database) as the StoreError naming the file;
+    a PostgreSQL one (lost connection, missing privilege) as the StoreError naming the database."""
     app = getattr(ctx, "obj", None)
+    psycopg = sys.modules.get("psycopg")  # imported only when a PostgreSQL URL is configured
+    if psycopg is not None and isinstance(exc, psycopg.Error) and app is not None:
+        from unpaid.store.postgres import query_error
+
+        return query_error(str(app.db_path), exc)
+    sqlite3 = sys.modules.get("sqlite3")  # not imported here: a command that never opened the store has none
     if sqlite3 is None or not isinstance(exc, sqlite3.Error) or app is None:
         return None
     from unpaid.store import store_error

@@ -62,9 +62,12 @@ class App:
         return self.clock.now()
 
     @property
-    def db_path(self) -> Path:
+    def db_path(self) -> Path | str:
+        """The database file, or the PostgreSQL URL (a str) from --db / UNPAID_DB or the config's ``db``."""
         if self.db_option:
-            return Path(self.db_option).expanduser()
+            from unpaid.store.dialect import is_postgres
+
+            return self.db_option if is_postgres(self.db_option) else Path(self.db_option).expanduser()
         if self.config.db:
             return self.config.db
         from unpaid.store import default_db_path
@@ -77,6 +80,9 @@ class App:
             from unpaid.store import Store
 
             self._store = Store.open(self.db_path)
+            # Leases follow the database server's clock unless --now fixed the time (see Store.lease_clock).
+            if self._store.postgres:
+                self._store.db_clock = self.clock.fixed is None
         return self._store
 
     @property

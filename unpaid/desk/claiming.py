@@ -91,10 +91,12 @@ def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettin
             raise NotFoundError(_("the queue is empty: no call is due now"),
                                 _("see what comes later with `unpaid queue --date tomorrow`"))
         for _task, order in page:
-            with store.transaction():
+            # Many managers claim at once: on PostgreSQL each locks only this order's open calls and passes
+            # over one another manager is taking (SKIP LOCKED); SQLite's write lock serialises them.
+            with store.transaction(exclusive=False):
                 # Between the read and now another manager may have called it (the next call is hours
-                # away), taken it, or the order was paid: the write lock holds until the claim is in.
-                if not desk.still_free_and_due(order.id, now, manager):
+                # away), taken it, or the order was paid: the lock holds until the claim is in.
+                if not desk.lock_open_calls(order.id) or not desk.still_free_and_due(order.id, now, manager):
                     continue
                 claim = store.claims.try_claim(order.id, manager, now, now + settings.lease)
             if claim.manager == manager:

@@ -1,6 +1,8 @@
-"""The state database: one SQLite file (WAL, 0600, migrated on open), the only holder of a connection.
+"""The state database: one SQLite file (WAL, 0600, migrated on open) or, for a team, one PostgreSQL
+database (a ``postgresql://`` URL); the only holder of a connection.
 
-SQL lives in this package alone, so another backend can be added without touching the engines.
+SQL lives in this package alone and is written once, for SQLite: :mod:`unpaid.store.dialect` rewrites it
+for PostgreSQL, and :mod:`unpaid.store.pg` gives a PostgreSQL connection sqlite3's surface.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import os
 import sqlite3
 import stat
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -30,9 +33,13 @@ def default_db_path() -> Path:
 class Store:
     """An open state database. Use :meth:`transaction` for every write."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path | str):
         self.conn = conn
-        self.path = path
+        self.path = path  # the file, or the PostgreSQL URL (never with a password)
+        self.postgres = not isinstance(conn, sqlite3.Connection)
+        # Leases on PostgreSQL follow the database server's clock when the caller's time is the host's own
+        # (no --now): hosts with skewed clocks then agree on when a claim expires. See lease_clock().
+        self.db_clock = False
         from unpaid.store.bookmarks import Bookmarks
         from unpaid.store.claims import Claims
         from unpaid.store.history import History
@@ -46,12 +53,18 @@ class Store:
         self.claims = Claims(self)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> "Store":
-        """Open (and create, migrate) the database at ``path``.
+    def open(cls, path: str | os.PathLike[str], *, create: bool = True, migrate: bool = True) -> "Store":
+        """Open (and create, migrate) the database at ``path`` (a file, or a ``postgresql://`` URL).
+
+        ``migrate=False`` leaves an older or empty database as it is (a dry run that must write nothing).
 
         Raises StoreError naming the file and the fix when it is not SQLite, is locked,
         or cannot be created.
         """
+        from unpaid.store.dialect import is_postgres
+
+        if is_postgres(path):
+            return cls._open_postgres(str(path), migrate)
         path = Path(path).expanduser()
         _check_file(path, create)
         try:
@@ -69,36 +82,111 @@ class Store:
             conn.execute("PRAGMA cache_size = -65536")
             conn.execute("PRAGMA foreign_keys = ON")
             store = cls(conn, path)
-            store.migrate()
+            if migrate:
+                store.migrate()
         except sqlite3.DatabaseError as exc:
             raise store_error(path, exc) from None
         return store
 
+    @classmethod
+    def _open_postgres(cls, url: str, migrate: bool = True) -> "Store":
+        from unpaid.store import postgres
+
+        conn = postgres.connect(url)
+        store = cls(conn, conn.label)
+        try:
+            if migrate:
+                store.migrate()
+        except StoreError:
+            conn.close()
+            raise
+        except Exception as exc:  # psycopg's errors: imported only with it
+            conn.close()
+            raise postgres.query_error(conn.label, exc) from None
+        return store
+
+    def schema_version(self) -> int:
+        """The number of the last migration applied (0: an empty database)."""
+        if not self.postgres:
+            return self.conn.execute("PRAGMA user_version").fetchone()[0]
+        # PostgreSQL has no user_version: a one-row table holds it.
+        if self.conn.execute("SELECT to_regclass('unpaid_schema')").fetchone()[0] is None:
+            return 0
+        row = self.conn.execute("SELECT version FROM unpaid_schema").fetchone()
+        return row[0] if row else 0
+
     def migrate(self) -> None:
         """Apply pending migrations, each in its own immediate transaction."""
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        version = self.schema_version()
         if version > schema.LATEST:
             raise StoreError(_("{path} was written by a newer unpaid (schema {version} > {latest})").format(
                 path=self.path, version=version, latest=schema.LATEST), _("upgrade unpaid: `pip install -U unpaid`"))
+        if self.postgres:
+            self._pg_prelude()
         for number, sql in schema.MIGRATIONS:
             if number <= version:
                 continue
             with self.transaction():
-                current = self.conn.execute("PRAGMA user_version").fetchone()[0]
+                current = self.schema_version()
                 if current >= number:  # another process migrated first
                     continue
                 for statement in _statements(sql):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {number}")
+                    if self.postgres:
+                        from unpaid.store.dialect import schema_statement
+
+                        for text in schema_statement(statement):
+                            self.conn.raw_execute(text)
+                    else:
+                        self.conn.execute(statement)
+                if self.postgres:
+                    self.conn.execute("UPDATE unpaid_schema SET version = ?", (number,))
+                else:
+                    self.conn.execute(f"PRAGMA user_version = {number}")
+
+    def _pg_prelude(self) -> None:
+        """SQLite's functions the queries use (see :mod:`unpaid.store.dialect`) and the schema-version row;
+        (re)created when this unpaid's functions differ from the ones in the database, so an upgrade that
+        only adds a function needs no migration."""
+        import hashlib
+
+        from unpaid.store.dialect import PG_FUNCTIONS
+
+        digest = hashlib.sha256("\n".join(PG_FUNCTIONS).encode()).hexdigest()
+        if self.schema_version() and self.conn.execute("SELECT functions FROM unpaid_schema").fetchone()[0] == digest:
+            return
+        with self.transaction():
+            self.conn.raw_execute("CREATE TABLE IF NOT EXISTS unpaid_schema (version INTEGER NOT NULL, functions TEXT)")
+            if self.conn.execute("SELECT functions FROM unpaid_schema").fetchone() == (digest,):
+                return  # another process did it while we waited for the lock
+            for text in PG_FUNCTIONS:
+                self.conn.raw_execute(text)
+            self.conn.raw_execute("INSERT INTO unpaid_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM unpaid_schema)")
+            self.conn.execute("UPDATE unpaid_schema SET functions = ?", (digest,))
+
+    def lease_clock(self, now: datetime, *until: datetime) -> tuple[datetime, ...]:
+        """``now`` and the lease ends computed from it, moved to the database server's clock when
+        :attr:`db_clock` is set (PostgreSQL, no --now): the moment a lease starts, ends and is compared
+        with is then the same for every host. Otherwise (SQLite: one host; an injected --now) as given."""
+        if not (self.postgres and self.db_clock):
+            return (now, *until)
+        db_now = self.conn.execute("SELECT date_trunc('second', clock_timestamp())").fetchone()[0]
+        return (db_now, *(db_now + (u - now) for u in until))
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolls back on any exception. Nested calls join the outer one."""
+    def transaction(self, exclusive: bool = True) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolls back on any exception. Nested calls join the outer one.
+
+        On PostgreSQL an exclusive transaction also takes the store's writer lock (one writer at a time, as on
+        SQLite); ``exclusive=False`` does not, for a caller that locks the rows it changes itself
+        (``SELECT … FOR UPDATE SKIP LOCKED``) so that many can claim at once. SQLite ignores it."""
         if self.conn.in_transaction:
             yield self.conn
             return
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            if self.postgres and not exclusive:
+                self.conn.begin(writer_lock=False)
+            else:
+                self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise store_error(self.path, exc) from None
         try:

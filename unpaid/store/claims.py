@@ -26,6 +26,7 @@ class Claims:
 
     def get(self, order_id: str, now: datetime) -> Claim | None:
         """The live claim on an order (expired leases count as no claim)."""
+        (now,) = self.store.lease_clock(now)
         row = self.store.conn.execute(
             "SELECT * FROM claims WHERE order_id = ? AND lease_until > ?", (order_id, to_iso(now))
         ).fetchone()
@@ -36,6 +37,7 @@ class Claims:
 
         One statement decides: insert, or take over when the lease expired or we already hold it.
         """
+        now, lease_until = self.store.lease_clock(now, lease_until)
         with self.store.transaction() as conn:
             conn.execute(
                 "INSERT INTO claims (order_id, manager, claimed_at, lease_until) VALUES (?, ?, ?, ?)"
@@ -57,6 +59,7 @@ class Claims:
             return conn.execute(sql, args).rowcount > 0
 
     def held(self, now: datetime) -> dict[str, Claim]:
+        (now,) = self.store.lease_clock(now)
         rows = self.store.conn.execute("SELECT * FROM claims WHERE lease_until > ?", (to_iso(now),))
         return {r["order_id"]: _claim(r) for r in rows}
 

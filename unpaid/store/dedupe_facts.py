@@ -76,6 +76,8 @@ def dedupe_groups(store: "Store", window: timedelta, batch: int = 20_000) -> Ite
         f" SELECT o.* FROM g CROSS JOIN orders o ON o.customer_key = g.c AND o.product_key = g.p"
         f" AND (o.status = ? OR o.{actual})"
     )
+    if store.postgres:  # PostgreSQL promises no order without ORDER BY; SQLite's is the index's, asked for here
+        sql += " ORDER BY o.customer_key, o.product_key, o.status, o.created_at, o.paid_at, o.id"
     out: list[list[Order]] = []
     size, key, group = 0, None, []
     for row in store.dicts(sql, [*values, *values, Status.PAID.value, days, Status.PAID.value, *values]):

@@ -133,6 +133,15 @@ class DeskStore:
             out.append((_task(row), order_from_row(order_row)))
         return out
 
+    def lock_open_calls(self, order_id: str) -> bool:
+        """Lock the order's open calls for this transaction; False when another one holds them (PostgreSQL's
+        ``FOR UPDATE SKIP LOCKED``: a manager claiming in parallel moves on instead of waiting). SQLite's
+        ``BEGIN IMMEDIATE`` already holds the whole file: always True."""
+        if not self.store.postgres:
+            return True
+        return self.store.conn.execute("SELECT id FROM tasks WHERE order_id = ? AND state = ? FOR UPDATE SKIP LOCKED",
+                                       (order_id, OPEN)).fetchone() is not None
+
     def still_free_and_due(self, order_id: str, now: datetime, manager: str | None) -> bool:
         """Whether the order is still a row of ``manager``'s queue that nobody holds (the queue's own rule).
 

@@ -61,6 +61,7 @@ class Ledger:
         for the review queue.
         """
         states = [PLANNED, FAILED] + ([UNCERTAIN] if retry_uncertain else [])
+        now, lease_until = self.store.lease_clock(now, lease_until)
         stamp, lease = to_iso(now), to_iso(lease_until)
         with self.store.transaction() as conn:
             cur = conn.execute(
@@ -136,6 +137,7 @@ class Ledger:
 
     def expire_leases(self, now: datetime) -> list[str]:
         """Turn claims whose lease ran out into ``uncertain``; return their keys."""
+        (now,) = self.store.lease_clock(now)
         with self.store.transaction() as conn:
             keys = [r[0] for r in conn.execute(
                 "SELECT key FROM ledger WHERE state = ? AND lease_until <= ?", (CLAIMED, to_iso(now)))]

@@ -7,11 +7,14 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import pytest
 
 from unpaid import plugins as plugin_loader
+
+if TYPE_CHECKING:
+    from unpaid.testing.pgserver import Server
 
 
 @dataclass
@@ -102,21 +105,62 @@ def fixed_now() -> datetime:
     return datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator["Server"]:
+    """One throw-away PostgreSQL server for the session (skips, with the reason, where none can start)."""
+    from unpaid.testing import pgserver
+
+    reason = pgserver.missing()
+    if reason:
+        pytest.skip(reason)
+    server = pgserver.Server()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def tmp_store(tmp_path):
-    """A fresh, migrated store in tmp_path."""
+def pg_url(pg_server, monkeypatch) -> str:
+    """The URL of a fresh, migrated PostgreSQL database; its password in UNPAID_DB_PASSWORD."""
+    from unpaid.testing import pgserver
+
+    monkeypatch.setenv("UNPAID_DB_PASSWORD", pgserver.PASSWORD)
+    return pg_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_target(request, tmp_path) -> str:
+    """Where a store lives, once per backend: a SQLite file in tmp_path, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "unpaid.db")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def tmp_store(store_target):
+    """A fresh, migrated store: a test using it runs on SQLite and on PostgreSQL."""
     from unpaid.store import Store
 
-    store = Store.open(tmp_path / "unpaid.db")
+    store = Store.open(store_target)
     yield store
     store.close()
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch, memory_keyring) -> Callable[..., CliResult]:
-    """Run ``unpaid`` in-process with a store and working directory in tmp_path."""
+def cli_db(request, tmp_path) -> str:
+    """The store the ``cli`` fixture points UNPAID_DB at: ``unpaid.db`` in tmp_path, or with
+    ``UNPAID_TEST_STORE=postgres`` a fresh PostgreSQL database, so the CLI tests run on either backend."""
+    import os
+
+    if os.environ.get("UNPAID_TEST_STORE", "sqlite") == "postgres":
+        return request.getfixturevalue("pg_url")
+    return str(tmp_path / "unpaid.db")
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, memory_keyring, cli_db) -> Callable[..., CliResult]:
+    """Run ``unpaid`` in-process with a store (see ``cli_db``) and working directory in tmp_path."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("UNPAID_DB", str(tmp_path / "unpaid.db"))
+    monkeypatch.setenv("UNPAID_DB", cli_db)
     monkeypatch.delenv("UNPAID_CONFIG", raising=False)
     monkeypatch.delenv("UNPAID_NOW", raising=False)
     monkeypatch.delenv("UNPAID_FORMAT", raising=False)

@@ -1,0 +1,142 @@
+"""The PostgreSQL store's own behaviour, against a real server: choosing it by URL, and every bad input as one
+line with its fix and exit code, nothing written, the password never shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from unpaid.errors import StoreError
+from unpaid.store import Store, schema
+from unpaid.store.postgres import parse
+from unpaid.testing import pgserver
+
+
+def test_a_url_opens_a_migrated_postgresql_store(pg_url):
+    with Store.open(pg_url) as store:
+        assert store.postgres and store.schema_version() == schema.LATEST
+        assert "@" in str(store.path) and pgserver.PASSWORD not in str(store.path)
+
+
+@pytest.mark.parametrize("url, says", [
+    ("postgresql://anna:secret@db.example.com/unpaid", "holds a password"),
+    ("postgresql://anna@db.example.com:54x2/unpaid", "not a PostgreSQL URL"),
+    ("postgresql://anna@db.example.com/", "names no database"),
+    ("postgresql://db.example.com/unpaid", "names no user"),
+    ("postgresql://anna@db.example.com/unpaid?sslmod=require", "unknown database URL parameter 'sslmod'"),
+    ("postgresql://anna@db.example.com/unpaid?sslmode=yes", "sslmode='yes' is not a PostgreSQL sslmode"),
+])
+def test_a_url_with_a_typo_is_refused_before_connecting(url, says):
+    with pytest.raises(StoreError, match=says) as caught:
+        parse(url)
+    assert "secret" not in str(caught.value)
+
+
+def test_sslmode_is_passed_to_the_server(pg_server, pg_url, cli):
+    # The test server has no SSL: sslmode=require must fail (honoured), sslmode=disable must work.
+    refused = cli(["--db", pg_url + "?sslmode=require", "orders"])
+    assert refused.exit_code == 2 and "SSL" in refused.stderr and "Traceback" not in refused.output
+    assert cli(["--db", pg_url + "?sslmode=disable", "orders"]).exit_code == 0
+
+
+def test_a_password_in_the_config_file_is_refused_and_not_shown(pg_url, cli, tmp_path):
+    with_password = pg_url.replace("@", f":{pgserver.PASSWORD}@", 1)
+    (tmp_path / "unpaid.toml").write_text(f'db = "{with_password}"\n', encoding="utf-8")
+    result = cli(["--config", str(tmp_path / "unpaid.toml"), "orders"], env={"UNPAID_DB": None})
+    assert result.exit_code == 2, result.output
+    assert "`db` the database URL holds a password" in result.stderr
+    assert "UNPAID_DB_PASSWORD" in result.stderr and pgserver.PASSWORD not in result.output
+
+
+def test_the_config_file_can_name_the_database(pg_url, cli, tmp_path):
+    (tmp_path / "unpaid.toml").write_text(f'db = "{pg_url}"\n', encoding="utf-8")
+    result = cli(["--config", str(tmp_path / "unpaid.toml"), "--format", "json", "doctor"], env={"UNPAID_DB": None})
+    store = next(c for c in result.json() if c["name"] == "store")
+    assert store["result"] == "ok" and store["detail"].startswith("PostgreSQL ") and f"schema {schema.LATEST}" in store["detail"]
+
+
+def test_an_unreachable_server_is_one_line_with_exit_3(pg_server, cli):
+    url = f"postgresql://anna@127.0.0.1:{pgserver._free_port()}/unpaid"
+    result = cli(["--db", url, "orders"])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.count("\n") == 1 and "cannot reach the database server" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_wrong_password_is_one_line_with_exit_3_and_not_shown(pg_url, cli):
+    result = cli(["--db", pg_url, "orders"], env={"UNPAID_DB_PASSWORD": "not-the-password"})
+    assert result.exit_code == 3, result.output
+    assert "refused the login of 'unpaid_admin'" in result.stderr and "UNPAID_DB_PASSWORD" in result.stderr
+    assert "not-the-password" not in result.output and result.stderr.count("\n") == 1
+
+
+def test_a_missing_database_names_the_command_that_creates_it(pg_server, cli):
+    result = cli(["--db", pg_server.url("no_such_db"), "orders"])
+    assert result.exit_code == 2 and "createdb -O unpaid_admin no_such_db" in result.stderr
+
+
+def test_a_newer_schema_is_refused_and_left_untouched(pg_server, pg_url, cli):
+    with Store.open(pg_url) as store:
+        store.conn.execute("UPDATE unpaid_schema SET version = ?", (schema.LATEST + 1,))
+    result = cli(["--db", pg_url, "orders"])
+    assert result.exit_code == 2 and "newer unpaid" in result.stderr, result.output
+    doctor = cli(["--db", pg_url, "doctor"])
+    assert doctor.exit_code == 2 and "newer than this unpaid" in doctor.output
+    with pg_server.admin(pg_url.rsplit("/", 1)[1]) as conn:
+        assert conn.execute("SELECT version FROM unpaid_schema").fetchone()[0] == schema.LATEST + 1
+
+
+def test_a_login_without_privileges_is_told_what_to_grant_and_nothing_is_written(pg_server, cli):
+    empty = pg_server.new_database(empty=True)
+    dbname = empty.rsplit("/", 1)[1]
+    with pg_server.admin(dbname) as conn:
+        if not _role(conn, "clerk"):
+            conn.execute("CREATE ROLE clerk LOGIN PASSWORD 'clerk-pass'")
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    url = empty.replace(pgserver.ADMIN, "clerk")
+    env = {"UNPAID_DB_PASSWORD": "clerk-pass"}
+    result = cli(["--db", url, "orders"], env=env)
+    assert result.exit_code == 2, result.output
+    assert "permission denied" in result.stderr and "grant" in result.stderr and "Traceback" not in result.output
+    doctor = cli(["--db", url, "doctor"], env=env)
+    assert doctor.exit_code == 2 and "lacks CREATE on the schema" in doctor.output
+    with pg_server.admin(dbname) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0] == 0
+
+
+def test_doctor_on_an_empty_database_writes_nothing(pg_server, cli):
+    empty = pg_server.new_database(empty=True)
+    result = cli(["--db", empty, "--format", "json", "doctor"])
+    store = next(c for c in result.json() if c["name"] == "store")
+    assert store["result"] == "ok" and "empty; the first `unpaid sync` creates the tables" in store["detail"]
+    with pg_server.admin(empty.rsplit("/", 1)[1]) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0] == 0
+
+
+def _role(conn, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone() is not None
+
+
+def test_a_host_with_a_fast_clock_cannot_take_a_live_claim(pg_url):
+    """Leases follow the database server's clock (no --now): a host two hours ahead sees anna's claim live."""
+    from datetime import datetime, timedelta, timezone
+
+    host = datetime.now(timezone.utc)
+    with Store.open(pg_url) as anna, Store.open(pg_url) as bob:
+        anna.db_clock = bob.db_clock = True
+        assert anna.claims.try_claim("shop:1", "anna", host, host + timedelta(minutes=30)).manager == "anna"
+        skewed = host + timedelta(hours=2)
+        assert bob.claims.try_claim("shop:1", "bob", skewed, skewed + timedelta(minutes=30)).manager == "anna"
+        assert bob.claims.get("shop:1", skewed).manager == "anna"
+        assert bob.ledger.claim("k", order_id="shop:1", playbook="p", step="s", repeat=0, action="email",
+                                due_at=None, run_id="r1", now=host, lease_until=host + timedelta(minutes=5))
+        assert bob.ledger.expire_leases(skewed) == []  # anna's host, 2 h behind bob's, is not cut off
+
+
+def test_an_injected_now_is_the_clock_of_leases_too(pg_url):
+    """--now / UNPAID_NOW (db_clock off) replays a moment: leases then compare with it, as on SQLite."""
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+    with Store.open(pg_url) as store:
+        store.claims.try_claim("shop:1", "anna", t0, t0 + timedelta(minutes=30))
+        assert store.claims.try_claim("shop:1", "bob", t0 + timedelta(hours=1), t0 + timedelta(hours=2)).manager == "bob"

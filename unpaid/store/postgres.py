@@ -1,0 +1,175 @@
+"""Reaching a PostgreSQL store: the URL checked, the password found, the connection made, and every way
+that can fail turned into one line with its fix (exit 2 for what the user must change, 3 for a server that
+cannot be reached or refuses the login).
+
+The password never sits in the URL: it comes from ``UNPAID_DB_PASSWORD`` or the keyring (service
+``unpaid``, user ``db:USER@HOST:PORT/DBNAME``), and is redacted from every output like the other secrets.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from unpaid.errors import ExitCode, StoreError
+
+PASSWORD_ENV = "UNPAID_DB_PASSWORD"
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# Connection parameters a URL may carry besides sslmode; anything else is taken for a typo.
+PARAMS = {"sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name", "host",
+          "target_session_attrs", "options"}
+CONNECT_TIMEOUT = 10
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked PostgreSQL URL, without any password."""
+
+    user: str
+    host: str
+    port: int
+    dbname: str
+    params: tuple[tuple[str, str], ...]
+
+    @property
+    def label(self) -> str:
+        """The URL as shown in messages (never a password)."""
+        query = "&".join(f"{k}={v}" for k, v in self.params)
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}" + (f"?{query}" if query else "")
+
+    @property
+    def keyring_user(self) -> str:
+        return f"db:{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+
+def parse(url: str, *, where: str = "--db / UNPAID_DB") -> Target:
+    """Check a PostgreSQL URL; StoreError naming ``where`` and the fix for a password in it or a typo."""
+    example = "postgresql://USER@HOST:5432/DBNAME?sslmode=require"
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 5432
+    except ValueError as exc:
+        raise StoreError(f"{where}: {url!r} is not a PostgreSQL URL ({exc})", f"write it as {example}") from None
+    if parts.password is not None:
+        raise StoreError(f"{where}: the database URL holds a password",
+                         f"remove it from the URL and set {PASSWORD_ENV} or put it in the keyring (docs/teams.md);"
+                         " a password in a file or command line is readable by others")
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname or "/" in dbname:
+        raise StoreError(f"{where}: the database URL names no database", f"write it as {example}")
+    if not parts.username:
+        raise StoreError(f"{where}: the database URL names no user", f"write it as {example}")
+    params = tuple(parse_qsl(parts.query, keep_blank_values=True))
+    for key, value in params:
+        if key not in PARAMS:
+            raise StoreError(f"{where}: unknown database URL parameter {key!r}",
+                             f"use one of {', '.join(sorted(PARAMS))}, e.g. ?sslmode=require")
+        if key == "sslmode" and value not in SSLMODES:
+            raise StoreError(f"{where}: sslmode={value!r} is not a PostgreSQL sslmode",
+                             f"use one of {', '.join(SSLMODES)}")
+    host = parts.hostname or ""
+    if not host and not dict(params).get("host"):
+        raise StoreError(f"{where}: the database URL names no host", f"write it as {example}")
+    return Target(unquote(parts.username), host, port, dbname, params)
+
+
+def password(target: Target) -> str | None:
+    """UNPAID_DB_PASSWORD, else the keyring's entry for this user and database, else None (trust, .pgpass)."""
+    from unpaid.secrets import remember
+
+    value = os.environ.get(PASSWORD_ENV)
+    if not value:
+        try:
+            import keyring
+
+            value = keyring.get_password("unpaid", target.keyring_user)
+        except Exception:  # noqa: BLE001 - no usable keyring backend: behave as "not set"
+            value = None
+    if value:
+        remember(value)
+    return value or None
+
+
+def connect(url: str):
+    """An open :class:`unpaid.store.pg.Connection` to ``url``; StoreError (one line, a fix) otherwise."""
+    target = parse(url)
+    try:
+        import psycopg
+    except ImportError:
+        raise StoreError(f"{target.label}: PostgreSQL support is not installed",
+                         "install it with `pip install 'unpaid[postgres]'`") from None
+    from unpaid.store.pg import Connection
+
+    kwargs = dict(target.params)
+    kwargs.setdefault("connect_timeout", str(CONNECT_TIMEOUT))
+    kwargs.setdefault("application_name", "unpaid")
+    if target.host:
+        kwargs.setdefault("host", target.host)
+    secret = password(target)
+    try:
+        raw = psycopg.connect(user=target.user, port=target.port, dbname=target.dbname, password=secret,
+                              autocommit=True, **kwargs)
+    except psycopg.Error as exc:
+        raise connect_error(target, exc, secret is not None) from None
+    return Connection(raw, target.label)
+
+
+def connect_error(target: Target, exc: Exception, had_password: bool) -> StoreError:
+    """What a failed connection means, and what to do about it."""
+    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    where = target.label
+    if "password authentication failed" in text or "no password supplied" in text or "password" in text.lower():
+        fix = (f"check the password in {PASSWORD_ENV} or the keyring" if had_password
+               else f"set {PASSWORD_ENV}, or store the password with"
+                    f" `keyring set unpaid {target.keyring_user}`")
+        return StoreError(f"{where}: the server refused the login of {target.user!r}", fix,
+                          exit_code=ExitCode.SOURCE)
+    if "does not exist" in text and "database" in text:
+        return StoreError(f"{where}: database {target.dbname!r} does not exist",
+                          f"create it: `createdb -O {target.user} {target.dbname}` (see docs/teams.md)")
+    if "SSL" in text or "ssl" in text:
+        return StoreError(f"{where}: SSL connection failed ({text})",
+                          "check sslmode in the URL and the server's SSL set-up")
+    return StoreError(f"{where}: cannot reach the database server ({text})",
+                      "check the host and port in the URL, the network, and that PostgreSQL is running",
+                      exit_code=ExitCode.SOURCE)
+
+
+def query_error(label: str, exc: Exception) -> StoreError:
+    """The StoreError for a statement PostgreSQL refused: privileges first, as they need an admin."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "permission denied" in text or "must be owner" in text:
+        return StoreError(f"{label}: {text}",
+                          "grant the role the privileges of docs/teams.md (owner of the database's tables)")
+    return StoreError(f"{label}: {text}", "check the database server's log; run `unpaid doctor`")
+
+
+def inspect(url: str) -> tuple[str, int, list[str]]:
+    """For ``unpaid doctor``, read-only: the server's version, the store's schema number (0: empty), and what
+    the login may not do that unpaid needs (missing privileges, as lines). StoreError when unreachable."""
+    from unpaid.store import schema
+
+    conn = connect(url)
+    try:
+        version = conn.execute("SHOW server_version").fetchone()[0]
+        has_schema = conn.execute("SELECT to_regclass('unpaid_schema')").fetchone()[0] is not None
+        number = conn.execute("SELECT version FROM unpaid_schema").fetchone()[0] if has_schema else 0
+        missing: list[str] = []
+        if number < schema.LATEST and not conn.execute(
+                "SELECT has_schema_privilege(current_schema(), 'CREATE')").fetchone()[0]:
+            missing.append("CREATE on the schema (to create or migrate the tables)")
+        if has_schema:
+            tables = [r[0] for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")]
+            for table in tables:
+                row = conn.execute("SELECT has_table_privilege(?, 'SELECT, INSERT, UPDATE, DELETE')", (table,))
+                if not row.fetchone()[0]:
+                    missing.append(f"SELECT, INSERT, UPDATE, DELETE on table {table}")
+        return version, number, missing
+    except StoreError:
+        raise
+    except Exception as exc:  # psycopg's errors: imported only with it
+        raise query_error(conn.label, exc) from None
+    finally:
+        conn.close()
