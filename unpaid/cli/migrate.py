@@ -31,23 +31,28 @@ def migrate(app: "App", to: str | None, from_: str | None, dry_run: bool, fmt: s
       holding another shop's data; 3 the database server cannot be reached.
     """
     from unpaid.errors import ExitCode, InputError
+    from unpaid.i18n import N_, _
     from unpaid.output import Column, render
     from unpaid.store.migrate import run
 
     if bool(to) == bool(from_):
-        raise InputError("give one of --to DB or --from DB", "e.g. unpaid migrate --to postgresql://USER@HOST/DBNAME")
+        raise InputError(_("give one of --to DB or --from DB"),
+                         _("e.g. unpaid migrate --to postgresql://USER@HOST/DBNAME"))
     here = str(app.db_path)
     source, target = (here, to) if to else (from_, here)
     counts = run(source, target, dry_run=dry_run)
     render((c.as_dict() for c in counts), fmt or app.format, app.stdout,
-           [Column("table", "table"), Column("source", "source rows"), Column("target_before", "target before"),
-            Column("target", "target after"), Column("ok", "equal")])
+           [Column("table", N_("table")), Column("source", N_("source rows")),
+            Column("target_before", N_("target before")), Column("target", N_("target after")),
+            Column("ok", N_("equal"))])
     if dry_run:
-        app.info(f"dry run: {sum(c.source for c in counts)} rows in {len(counts)} tables would be copied; nothing written")
+        app.info(_("dry run: {rows} rows in {tables} tables would be copied; nothing written").format(
+            rows=sum(c.source for c in counts), tables=len(counts)))
         return
     bad = [c.table for c in counts if not c.ok]
     if bad:
-        app.info(f"row counts differ in {', '.join(bad)}: the target had rows of its own, or the copy was cut short"
-                 " — run the command again to resume")
+        app.info(_("row counts differ in {tables}: the target had rows of its own, or the copy was cut short "
+                   "— run the command again to resume").format(tables=", ".join(bad)))
         click.get_current_context().exit(ExitCode.FAILED)
-    app.info(f"copied {sum(c.source for c in counts)} rows in {len(counts)} tables; every count is equal")
+    app.info(_("copied {rows} rows in {tables} tables; every count is equal").format(
+        rows=sum(c.source for c in counts), tables=len(counts)))

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from unpaid.errors import StoreError
+from unpaid.i18n import _
 
 if TYPE_CHECKING:
     from unpaid.store import Store
@@ -98,9 +99,9 @@ def check_target(source: "Store", target: "Store", target_label: str) -> str:
         return mark
     if any(count(target, t) for t in tables(target)) or _marker(target) is not None:
         if _marker(target) != mark:
-            raise StoreError(f"{target_label} already holds another shop's data",
-                             "migrate into an empty database (createdb a new one), or point --to / --from at the "
-                             "store this one was copied from; nothing was written")
+            raise StoreError(_("{target} already holds another shop's data").format(target=target_label),
+                             _("migrate into an empty database (createdb a new one), or point --to / --from at the "
+                               "store this one was copied from; nothing was written"))
     return mark
 
 
@@ -171,7 +172,8 @@ def run(source: str, target: str, *, dry_run: bool = False,
     from unpaid.store.dialect import is_postgres
 
     if str(source) == str(target):
-        raise StoreError("--to / --from names the store in use", "name another database: the copy goes between two")
+        raise StoreError(_("--to / --from names the store in use"),
+                         _("name another database: the copy goes between two"))
     src = Store.open(source, create=False)
     try:
         if dry_run and not is_postgres(target) and not Path(target).expanduser().exists():

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from unpaid.errors import ExitCode, StoreError
+from unpaid.i18n import _
 
 PASSWORD_ENV = "UNPAID_DB_PASSWORD"
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -50,27 +51,31 @@ def parse(url: str, *, where: str = "--db / UNPAID_DB") -> Target:
         parts = urlsplit(url)
         port = parts.port or 5432
     except ValueError as exc:
-        raise StoreError(f"{where}: {url!r} is not a PostgreSQL URL ({exc})", f"write it as {example}") from None
+        raise StoreError(_("{where}: {url!r} is not a PostgreSQL URL ({error})").format(where=where, url=url, error=exc),
+                         _("write it as {example}").format(example=example)) from None
     if parts.password is not None:
-        raise StoreError(f"{where}: the database URL holds a password",
-                         f"remove it from the URL and set {PASSWORD_ENV} or put it in the keyring (docs/teams.md);"
-                         " a password in a file or command line is readable by others")
+        raise StoreError(_("{where}: the database URL holds a password").format(where=where),
+                         _("remove it from the URL and set {env} or put it in the keyring (docs/teams.md); "
+                           "a password in a file or command line is readable by others").format(env=PASSWORD_ENV))
     dbname = unquote(parts.path.lstrip("/"))
     if not dbname or "/" in dbname:
-        raise StoreError(f"{where}: the database URL names no database", f"write it as {example}")
+        raise StoreError(_("{where}: the database URL names no database").format(where=where),
+                         _("write it as {example}").format(example=example))
     if not parts.username:
-        raise StoreError(f"{where}: the database URL names no user", f"write it as {example}")
+        raise StoreError(_("{where}: the database URL names no user").format(where=where),
+                         _("write it as {example}").format(example=example))
     params = tuple(parse_qsl(parts.query, keep_blank_values=True))
     for key, value in params:
         if key not in PARAMS:
-            raise StoreError(f"{where}: unknown database URL parameter {key!r}",
-                             f"use one of {', '.join(sorted(PARAMS))}, e.g. ?sslmode=require")
+            raise StoreError(_("{where}: unknown database URL parameter {key!r}").format(where=where, key=key),
+                             _("use one of {names}, e.g. ?sslmode=require").format(names=", ".join(sorted(PARAMS))))
         if key == "sslmode" and value not in SSLMODES:
-            raise StoreError(f"{where}: sslmode={value!r} is not a PostgreSQL sslmode",
-                             f"use one of {', '.join(SSLMODES)}")
+            raise StoreError(_("{where}: sslmode={value!r} is not a PostgreSQL sslmode").format(where=where, value=value),
+                             _("use one of {names}").format(names=", ".join(SSLMODES)))
     host = parts.hostname or ""
     if not host and not dict(params).get("host"):
-        raise StoreError(f"{where}: the database URL names no host", f"write it as {example}")
+        raise StoreError(_("{where}: the database URL names no host").format(where=where),
+                         _("write it as {example}").format(example=example))
     return Target(unquote(parts.username), host, port, dbname, params)
 
 
@@ -97,8 +102,8 @@ def connect(url: str):
     try:
         import psycopg
     except ImportError:
-        raise StoreError(f"{target.label}: PostgreSQL support is not installed",
-                         "install it with `pip install 'unpaid[postgres]'`") from None
+        raise StoreError(_("{target}: PostgreSQL support is not installed").format(target=target.label),
+                         _("install it with `pip install 'unpaid[postgres]'`")) from None
     from unpaid.store.pg import Connection
 
     kwargs = dict(target.params)
@@ -120,19 +125,20 @@ def connect_error(target: Target, exc: Exception, had_password: bool) -> StoreEr
     text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
     where = target.label
     if "password authentication failed" in text or "no password supplied" in text or "password" in text.lower():
-        fix = (f"check the password in {PASSWORD_ENV} or the keyring" if had_password
-               else f"set {PASSWORD_ENV}, or store the password with"
-                    f" `keyring set unpaid {target.keyring_user}`")
-        return StoreError(f"{where}: the server refused the login of {target.user!r}", fix,
-                          exit_code=ExitCode.SOURCE)
+        fix = (_("check the password in {env} or the keyring").format(env=PASSWORD_ENV) if had_password
+               else _("set {env}, or store the password with `keyring set unpaid {entry}`").format(
+                   env=PASSWORD_ENV, entry=target.keyring_user))
+        return StoreError(_("{where}: the server refused the login of {user!r}").format(where=where, user=target.user),
+                          fix, exit_code=ExitCode.SOURCE)
     if "does not exist" in text and "database" in text:
-        return StoreError(f"{where}: database {target.dbname!r} does not exist",
-                          f"create it: `createdb -O {target.user} {target.dbname}` (see docs/teams.md)")
+        return StoreError(_("{where}: database {name!r} does not exist").format(where=where, name=target.dbname),
+                          _("create it: `createdb -O {user} {name}` (see docs/teams.md)").format(
+                              user=target.user, name=target.dbname))
     if "SSL" in text or "ssl" in text:
-        return StoreError(f"{where}: SSL connection failed ({text})",
-                          "check sslmode in the URL and the server's SSL set-up")
-    return StoreError(f"{where}: cannot reach the database server ({text})",
-                      "check the host and port in the URL, the network, and that PostgreSQL is running",
+        return StoreError(_("{where}: SSL connection failed ({error})").format(where=where, error=text),
+                          _("check sslmode in the URL and the server's SSL set-up"))
+    return StoreError(_("{where}: cannot reach the database server ({error})").format(where=where, error=text),
+                      _("check the host and port in the URL, the network, and that PostgreSQL is running"),
                       exit_code=ExitCode.SOURCE)
 
 
@@ -141,8 +147,8 @@ def query_error(label: str, exc: Exception) -> StoreError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "permission denied" in text or "must be owner" in text:
         return StoreError(f"{label}: {text}",
-                          "grant the role the privileges of docs/teams.md (owner of the database's tables)")
-    return StoreError(f"{label}: {text}", "check the database server's log; run `unpaid doctor`")
+                          _("grant the role the privileges of docs/teams.md (owner of the database's tables)"))
+    return StoreError(f"{label}: {text}", _("check the database server's log; run `unpaid doctor`"))
 
 
 def inspect(url: str) -> tuple[str, int, list[str]]:
