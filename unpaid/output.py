@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
-from unpaid.i18n import _, lookup, ngettext
+from unpaid.i18n import _, lookup
 from unpaid.text import terminal_safe
 
 FORMATS = ("table", "json", "jsonl", "csv")
@@ -154,20 +154,3 @@ def render_one(record: Mapping[str, Any], fmt: str, out: TextIO) -> None:
     width = max((len(k) for k in keys.values()), default=0)
     for key, value in record.items():
         out.write(f"{terminal_safe(keys[key]).ljust(width)}  {terminal_safe(_cell(value), newlines=True)}\n")
-
-
-def plural(count: int, word: str) -> str:
-    """``1 order``, ``2 orders``: counts people read are never "1 orders".
-
-    Goes through the catalog as ``ngettext("{n} order", "{n} orders", n)`` would, so a word whose forms are
-    in the catalog is counted in the active language; new code calls ``ngettext`` itself.
-    """
-    return ngettext("{n} " + word, "{n} " + word + "s", count).format(n=count)
-
-
-def _counted_words() -> None:  # pragma: no cover - never called: it marks the catalog's entries
-    """The words code elsewhere still counts with :func:`plural`, marked for the catalog."""
-    ngettext("{n} attempt", "{n} attempts", 1)
-    ngettext("{n} source", "{n} sources", 1)
-    ngettext("{n} step", "{n} steps", 1)
-    ngettext("{n} action", "{n} actions", 1)

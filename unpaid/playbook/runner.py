@@ -22,7 +22,6 @@ from unpaid.clock import Clock, format_duration, to_iso
 from unpaid.connector import AuthFailed, Capability, Connector, ConnectorError, NotFound, RateLimited, Temporary
 from unpaid.errors import ExitCode, UnpaidError
 from unpaid.i18n import N_, _, ngettext
-from unpaid.output import plural
 from unpaid.model import FINISHED, Order, Status
 from unpaid.playbook.cases import candidate_chunks, load_cases
 from unpaid.playbook.model import IDEMPOTENT_ACTIONS
@@ -489,7 +488,7 @@ class Runner:
             self.contacts.release(d.key)
             if give_up:
                 self._log(pb, d.order_id, stamp, "review", f"Held for review: step {d.step} gave up after "
-                          f"{plural(attempts, 'attempt')}: {error}", {"key": d.key})
+                          f"{attempts} attempt{'' if attempts == 1 else 's'}: {error}", {"key": d.key})  # history: English
         self.report.retrying += 0 if give_up else 1
         self.report.add(d, "failed" if give_up else "deferred", _shown(error) if give_up else
                         _("{error} (retry at {when})").format(error=_shown(error), when=self._local(next_try)), stamp)
