@@ -63,6 +63,17 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
 
 
+@pytest.fixture(autouse=True)
+def _english_unless_asked(monkeypatch):
+    """The language comes from the machine's locale when nothing sets it: tests (unpaid's and every plugin's)
+    pin English, so a run on a Russian desktop reads as CI does; a test about languages sets its own."""
+    monkeypatch.setenv("UNPAID_LANG", "en")
+    from unpaid.i18n import speaking
+
+    with speaking("en"):
+        yield
+
+
 @pytest.fixture
 def memory_keyring(tmp_path, monkeypatch) -> Iterator[Path]:
     """Route keyring to a JSON file in tmp_path (shared with subprocesses); never the real keyring."""
