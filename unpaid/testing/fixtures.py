@@ -74,6 +74,16 @@ def _english_unless_asked(monkeypatch):
         yield
 
 
+@pytest.fixture(autouse=True)
+def _secrets_forgotten_after():
+    """Secrets a test used are blanked from every later message of the process: a test's key ("wrong")
+    must not blank the next test's words."""
+    yield
+    from unpaid import secrets
+
+    secrets._known.clear()
+
+
 @pytest.fixture
 def memory_keyring(tmp_path, monkeypatch) -> Iterator[Path]:
     """Route keyring to a JSON file in tmp_path (shared with subprocesses); never the real keyring."""
