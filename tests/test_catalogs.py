@@ -125,10 +125,12 @@ def test_no_message_is_built_before_it_is_looked_up():
 
 
 def test_the_template_lists_the_code_s_messages():
-    """The .pot files in the repository are those the code gives (``python -m unpaid.catalogs build``)."""
+    """The .pot files in the repository hold the messages the code gives (``python -m unpaid.catalogs build``);
+    where a message sits may move with edits, which needs no rebuild."""
     stale = []
     for domain in catalogs.DOMAINS:
         pot = catalogs._localedir(domain) / f"{domain}.pot"
-        if not pot.is_file() or pot.read_bytes() != catalogs._po_bytes(catalogs.extract(domain)):
+        kept = {(m.id, m.context) for m in catalogs._read(pot, "en") or () if m.id}
+        if kept != {(m.id, m.context) for m in catalogs.extract(domain) if m.id}:
             stale.append(str(pot.relative_to(ROOT)))
     assert not stale, f"rebuild with `python -m unpaid.catalogs build`: {stale}"

@@ -22,9 +22,8 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Callable, Iterable, Iterator, Mapping
 
 from unpaid.config import DEFAULT_SAME_PRODUCT_WITHIN
-from unpaid.i18n import N_
+from unpaid.i18n import N_, Phrase
 from unpaid.model import Order, Status
-from unpaid.text import Phrase
 
 FALSE, KEEP, SKIP = "false", "keep", "skip"
 

@@ -138,6 +138,39 @@ def lookup(message: str) -> str:
     return message
 
 
+class Phrase(str):
+    """A sentence kept in English (stored, compared, written to JSON) that is shown in the reader's language.
+
+    ``Phrase(N_("duplicate of {order}"), order="shop:1")`` is the English text itself (a ``str``);
+    :meth:`human` fills the translated template, translating parameters that are phrases too. A plugin
+    subclasses it with its own ``domain``.
+    """
+
+    #: The catalog the template is looked up in; None: unpaid's own.
+    domain: "Domain | None" = None
+    template: str
+    params: dict
+
+    def __new__(cls, template: str, **params: Any) -> "Phrase":
+        made = super().__new__(cls, template.format(**params))
+        made.template, made.params = template, params
+        return made
+
+    def human(self) -> str:
+        words = (self.domain or UNPAID).gettext(self.template)
+        return words.format(**{k: v.human() if isinstance(v, Phrase) else v for k, v in self.params.items()})
+
+    def to_json(self) -> dict:
+        """The template and parameters, to store and make the phrase again with :meth:`from_json`."""
+        return {"t": self.template,
+                "p": {k: v.to_json() if isinstance(v, Phrase) else v for k, v in self.params.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Phrase":
+        params = {k: cls.from_json(v) if isinstance(v, dict) else v for k, v in data["p"].items()}
+        return cls(str(data["t"]), **params)
+
+
 def N_(message: str) -> str:
     """Mark a message for the catalog without translating it now (tables built at import time)."""
     return message

@@ -13,12 +13,11 @@ from datetime import datetime
 from typing import Callable
 
 from unpaid.connector import Connector, ConnectorError, Reject, Snapshot
-from unpaid.i18n import N_
+from unpaid.i18n import N_, Phrase
 from unpaid.model import ACTUAL, STATUS_LABELS, Status
 from unpaid.store import Store
 from unpaid.store.history import Entry
 from unpaid.store.orders import StatusChange
-from unpaid.text import Phrase
 
 #: A sync that wrote this many orders refreshes the query planner's statistics.
 ANALYZE_AFTER = 10_000

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from unpaid.i18n import Phrase
+
 # C0 and C1 controls, DEL, zero-width and bidi marks and overrides, the Unicode line/paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 _SHOWN = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -41,28 +43,6 @@ def terminal_safe(text: str, newlines: bool = False) -> str:
 def _escape(char: str) -> str:
     code = ord(char)
     return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-
-
-class Phrase(str):
-    """A sentence kept in English (stored, written to JSON) that can still be shown in the reader's language.
-
-    ``Phrase(N_("duplicate of {order}"), order="shop:1")`` is the English text itself (a ``str``), and
-    :meth:`human` fills the translated template; parameters that are phrases are translated too, the others
-    (ids, names) are kept as they are.
-    """
-
-    template: str
-    params: dict[str, Any]
-
-    def __new__(cls, template: str, **params: Any) -> "Phrase":
-        made = super().__new__(cls, template.format(**{k: str(v) for k, v in params.items()}))
-        made.template, made.params = template, params
-        return made
-
-    def human(self) -> str:
-        from unpaid.i18n import _
-
-        return _(self.template).format(**{k: v.human() if isinstance(v, Phrase) else v for k, v in self.params.items()})
 
 
 def human(value: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from unpaid.i18n import Domain, N_
+from unpaid.i18n import Domain, N_, Phrase
 
 DOMAIN = Domain("unpaid_autoweboffice", Path(__file__).parent / "locale")
 _ = DOMAIN.gettext
@@ -13,22 +13,13 @@ ngettext = DOMAIN.ngettext
 __all__ = ["DOMAIN", "N_", "Said", "_", "ngettext", "shown"]
 
 
-class Said(str):
-    """English text, as stored with an order and compared by tests, that can also be shown in the active
-    language: ``Said(N_("invoice {id}: no e-mail"), id=...)``; :meth:`shown` gives the translation."""
+class Said(Phrase):
+    """English text, as stored and compared, shown in the active language through this plugin's catalog:
+    ``Said(N_("invoice {id}: no e-mail"), id=...)``."""
 
-    template: str
-    params: dict
-
-    def __new__(cls, template: str, **params: object) -> "Said":
-        said = super().__new__(cls, template.format(**params))
-        said.template, said.params = template, params
-        return said
-
-    def shown(self) -> str:
-        return _(self.template).format(**self.params)
+    domain = DOMAIN
 
 
 def shown(text: str) -> str:
     """``text`` in the active language when it is :class:`Said`, else as it is."""
-    return text.shown() if isinstance(text, Said) else text
+    return text.human() if isinstance(text, Phrase) else text
