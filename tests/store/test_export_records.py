@@ -61,3 +61,24 @@ def test_export_json_texts_equal_the_encoded_records(tmp_store):
         render(map(row_json, rows), fmt, fast, encoded=True)
         render(map(row_record, rows), fmt, slow)
         assert fast.getvalue() and fast.getvalue() == slow.getvalue()
+
+
+def test_export_csv_cells_equal_the_flattened_records(tmp_store):
+    import io
+    import json
+
+    from unpaid.records import CSV_HEADER, flat_order, row_csv
+    from unpaid.output import write_csv
+
+    with tmp_store.transaction():
+        tmp_store.orders.upsert(generate(random.Random(13), 300), T0)
+    tmp_store.conn.execute("UPDATE orders SET extra = ?, items = ?, name = '@SUM(A1)', manager = '\uff1dx' "
+                           "WHERE native_id = '3'", (json.dumps({"n": 1.5}), json.dumps([["-p", None, 2, 7]])))
+    rows = [tuple(r) for r in tmp_store.conn.execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM orders")]
+    fast, slow = io.StringIO(), io.StringIO()
+    assert write_csv(CSV_HEADER, map(row_csv, rows), fast) == len(rows)
+    render((flat_order(row_record(r)) for r in rows), "csv", slow)
+    assert fast.getvalue() and fast.getvalue() == slow.getvalue()
+    assert "'@SUM(A1)" in fast.getvalue() and "'\uff1dx" in fast.getvalue() and "'+7" in fast.getvalue()
+    empty = io.StringIO()
+    assert write_csv(CSV_HEADER, iter(()), empty) == 0 and empty.getvalue() == ""

@@ -241,11 +241,12 @@ class Orders:
         for row in self.store.dicts(sql, args):
             yield from_row(row)
 
-    def records(self, q: OrderQuery, limit: int | None = None, offset: int = 0, *, as_json: bool = False
-                ) -> Iterator[Any]:
-        """:meth:`query`'s orders as JSON records (:func:`unpaid.records.order_dict`), or with ``as_json`` their
-        JSON texts, read as plain tuples and never built as orders: the export path, a row at a time."""
-        from unpaid.records import RECORD_COLUMNS, row_json, row_record
+    def records(self, q: OrderQuery, limit: int | None = None, offset: int = 0, *, as_json: bool = False,
+                as_csv: bool = False) -> Iterator[Any]:
+        """:meth:`query`'s orders as JSON records (:func:`unpaid.records.order_dict`), with ``as_json`` their
+        JSON texts, with ``as_csv`` their CSV cells (:func:`unpaid.records.row_csv`), read as plain tuples and
+        never built as orders: the export path, a row at a time."""
+        from unpaid.records import RECORD_COLUMNS, row_csv, row_json, row_record
 
         where, args = q.where()
         sql = f"SELECT {', '.join(RECORD_COLUMNS)} FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
@@ -254,7 +255,7 @@ class Orders:
             args += [limit, offset]
         cur = self.conn.cursor()
         cur.row_factory = None
-        return map(row_json if as_json else row_record, cur.execute(sql, args))
+        return map(row_json if as_json else row_csv if as_csv else row_record, cur.execute(sql, args))
 
     def count(self, q: OrderQuery) -> int:
         where, args = q.where()
