@@ -244,18 +244,21 @@ class Orders:
     def records(self, q: OrderQuery, limit: int | None = None, offset: int = 0, *, as_json: bool = False,
                 as_csv: bool = False) -> Iterator[Any]:
         """:meth:`query`'s orders as JSON records (:func:`unpaid.records.order_dict`), with ``as_json`` their
-        JSON texts, with ``as_csv`` their CSV cells (:func:`unpaid.records.row_csv`), read as plain tuples and
+        compact JSON texts (:func:`unpaid.records.json_select`), with ``as_csv`` their CSV cells (:func:`unpaid.records.row_csv`), read as plain tuples and
         never built as orders: the export path, a row at a time."""
-        from unpaid.records import RECORD_COLUMNS, row_csv, row_json, row_record
+        from unpaid.records import RECORD_COLUMNS, json_select, row_csv, row_record, sql_json
 
         where, args = q.where()
-        sql = f"SELECT {', '.join(RECORD_COLUMNS)} FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
+        columns = json_select() if as_json else ", ".join(RECORD_COLUMNS)
+        sql = f"SELECT {columns} FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]
         cur = self.conn.cursor()
         cur.row_factory = None
-        return map(row_json if as_json else row_csv if as_csv else row_record, cur.execute(sql, args))
+        if as_json:
+            return (sql_json(text) for (text,) in cur.execute(sql, args))
+        return map(row_csv if as_csv else row_record, cur.execute(sql, args))
 
     def count(self, q: OrderQuery) -> int:
         where, args = q.where()
