@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 
 _UNITS = {
     "s": 1,
@@ -46,6 +47,7 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=total)
 
 
+@lru_cache(maxsize=1024)
 def format_duration(delta: timedelta) -> str:
     """Render a timedelta compactly: ``2d 3h``, ``45m``."""
     seconds = int(delta.total_seconds())

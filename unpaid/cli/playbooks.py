@@ -185,6 +185,7 @@ def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, 
 
     store = app.store
     optouts = optout_addresses(app.config, store)
+    shown: dict = {}  # moment -> its local text: most decisions share a few moments (now, the next slot)
     for name in names:
         pb = lib.playbooks[name]
         planner = Planner(pb, lib.channels, app.zone)
@@ -198,7 +199,12 @@ def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, 
                     counts[d.kind] = counts.get(d.kind, 0) + 1
                     row = d.as_dict()
                     row["kind"] = kind
-                    row["when"] = app.local(d.at)
+                    when = shown.get(d.at)
+                    if when is None:
+                        if len(shown) > 100_000:
+                            shown.clear()
+                        when = shown[d.at] = app.local(d.at)
+                    row["when"] = when
                     yield row
 
 

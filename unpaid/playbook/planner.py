@@ -23,6 +23,7 @@ GAVE_UP = datetime(9999, 1, 1, tzinfo=timezone.utc)
 #: ``wait``/``review``/``out`` only explain.
 ACTING = frozenset({"enter", "act", "skip", "exit", "finish", "advance"})
 _HORIZON_STEPS = 200
+_MEMO = 100_000  # entries a planner's memo of pure answers keeps before starting afresh
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,10 @@ class Planner:
         self.booked: dict[str, list[datetime]] = {}
         #: Chains taken in this pass (chain key -> order id): a duplicate planned later will not enter.
         self.chains: dict[str, str] = {}
+        # Pure functions of their arguments, asked the same questions for thousands of orders in a pass:
+        # the send window's next slot per (moment, zone) and a moment written for people.
+        self._slots: dict[tuple[datetime, str | None], datetime] = {}
+        self._whens: dict[datetime, str] = {}
 
     # ---- public ----
 
@@ -193,9 +198,13 @@ class Planner:
         return out
 
     def _when(self, moment: datetime) -> str:
-        if self.zone is None:
-            return to_iso(moment)
-        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+        text = self._whens.get(moment)
+        if text is None:
+            text = to_iso(moment) if self.zone is None else moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+            if len(self._whens) > _MEMO:
+                self._whens.clear()
+            self._whens[moment] = text
+        return text
 
     # ---- entry and exit ----
 
@@ -420,12 +429,12 @@ class Planner:
         # Judge the conditions when the action can really happen: a step reached on a quiet Sunday
         # sees Monday's facts ("elapsed >= 3w"), not the ones of the moment it was reached.
         at = self._windowed(step, at, now, self._zone(case), notes)
-        facts = self._facts(st, case, max(at, t))
-        failed = [c for c in step.when if not c.holds(facts)]
-        if failed:
-            return self._d(at, case, "skip", "condition " + ", ".join(c.describe(facts) for c in failed)
-                           + " is false", now, **kw)
-        if step.when:
+        if step.when:  # the facts are built only for a step that has conditions to judge
+            facts = self._facts(st, case, max(at, t))
+            failed = [c for c in step.when if not c.holds(facts)]
+            if failed:
+                return self._d(at, case, "skip", "condition " + ", ".join(c.describe(facts) for c in failed)
+                               + " is false", now, **kw)
             notes.append("when " + ", ".join(c.describe(facts) for c in step.when))
         done_for = case.chain_done.get(step.name) if step.action in _CHAINED else None
         if done_for is not None:
@@ -489,7 +498,11 @@ class Planner:
         if step.action not in WINDOWED_ACTIONS or not step.windowed or self.pb.window.always:
             return at
         happens = max(at, now)  # an overdue step goes out now: now must be inside the window
-        slot = self.pb.window.next_slot(happens, zone)
+        slot = self._slots.get((happens, zone))
+        if slot is None:
+            if len(self._slots) > _MEMO:
+                self._slots.clear()
+            slot = self._slots[(happens, zone)] = self.pb.window.next_slot(happens, zone)
         if slot == happens:
             return at
         notes.append(f"deferred to the send window {self.pb.window.describe(zone)}")

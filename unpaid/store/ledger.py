@@ -170,6 +170,7 @@ class Ledger:
         columns = _COLUMNS if results else _COLUMNS.replace(" result,", " NULL,")
         cur = self.store.conn.cursor()
         cur.row_factory = None
+        times: dict[str, datetime] = {}  # entries written by one run share their moments: each parsed once
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             sql = (f"SELECT {columns} FROM ledger WHERE order_id IN ({', '.join('?' * len(chunk))}){where}"
@@ -178,7 +179,7 @@ class Ledger:
                 # row[1] order id, [3] step, [4] repeat, [6] state
                 if passed is not None and row[6] != DONE and row[4] < passed.get(row[1], {}).get(row[3], 0):
                     continue
-                out.setdefault(row[1], []).append(_entry_from_tuple(row))
+                out.setdefault(row[1], []).append(_entry_from_tuple(row, times))
         return out
 
     def by_state(self, *states: str) -> list[LedgerEntry]:
@@ -194,13 +195,23 @@ _COLUMNS = ("key, order_id, playbook, step, repeat, action, state, due_at, run_i
             " next_try_at, error, result, created_at, updated_at")
 
 
-def _entry_from_tuple(row: tuple) -> LedgerEntry:
-    """An entry from a row of ``SELECT {_COLUMNS}``."""
+def _entry_from_tuple(row: tuple, times: dict[str, datetime] | None = None) -> LedgerEntry:
+    """An entry from a row of ``SELECT {_COLUMNS}``; ``times`` memoizes the parsed moments across rows."""
     key, order_id, playbook, step, repeat, action, state, due_at, run_id, lease_until, attempts, next_try_at, \
         error, result, created_at, updated_at = row
-    return LedgerEntry(key, order_id, playbook, step, repeat, action, state, from_iso(due_at), run_id,
-                       from_iso(lease_until), attempts, from_iso(next_try_at), error,
-                       json.loads(result) if result else None, from_iso(created_at), from_iso(updated_at))
+    if times is None:
+        times = {}
+    parsed = []
+    for text in (due_at, lease_until, next_try_at, created_at, updated_at):
+        if not text:
+            parsed.append(None)
+            continue
+        moment = times.get(text)
+        if moment is None:
+            moment = times[text] = datetime.fromisoformat(text)
+        parsed.append(moment)
+    return LedgerEntry(key, order_id, playbook, step, repeat, action, state, parsed[0], run_id, parsed[1], attempts,
+                       parsed[2], error, json.loads(result) if result else None, parsed[3], parsed[4])
 
 
 def _entry(row) -> LedgerEntry:
