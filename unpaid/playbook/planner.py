@@ -42,8 +42,9 @@ class Decision:
     retry: bool = False
     channel: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"at": to_iso(self.at), "order_id": self.order_id, "playbook": self.playbook, "kind": self.kind,
+    def as_dict(self, at: str | None = None) -> dict[str, Any]:
+        """The decision as a record; ``at`` is ``to_iso(self.at)`` when the caller has it already."""
+        return {"at": at or to_iso(self.at), "order_id": self.order_id, "playbook": self.playbook, "kind": self.kind,
                 "step": self.step, "action": self.action, "due": self.due, "reason": self.reason, "key": self.key}
 
 
@@ -138,6 +139,7 @@ class Planner:
         # the send window's next slot per (moment, zone) and a moment written for people.
         self._slots: dict[tuple[datetime, str | None], datetime] = {}
         self._whens: dict[datetime, str] = {}
+        self._contact_steps: list[Step] | None = None
 
     # ---- public ----
 
@@ -520,8 +522,10 @@ class Planner:
 
     def _reachable(self, case: Case) -> bool:
         """Whether any message or call of this playbook can reach the customer (an address, not opted out)."""
-        steps = [x for s in (*self.pb.steps, *((self.pb.end,) if self.pb.end else ()))
-                 for x in (s, s.fallback) if x is not None]
+        steps = self._contact_steps
+        if steps is None:  # the playbook's, with their fallbacks: the same for every order
+            steps = self._contact_steps = [x for s in (*self.pb.steps, *((self.pb.end,) if self.pb.end else ()))
+                                           for x in (s, s.fallback) if x is not None]
         for s in steps:
             if s.action == "call" and case.order.customer.phone:
                 return True
