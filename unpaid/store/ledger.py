@@ -171,7 +171,7 @@ class Ledger:
         columns = _COLUMNS if results else _COLUMNS.replace(" result,", " NULL,")
         cur = self.store.conn.cursor()
         cur.row_factory = None
-        times: dict[str, datetime] = {}  # entries written by one run share their moments: each parsed once
+        times = _Times()
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             sql = (f"SELECT {columns} FROM ledger WHERE order_id IN ({', '.join('?' * len(chunk))}){where}"
@@ -196,23 +196,23 @@ _COLUMNS = ("key, order_id, playbook, step, repeat, action, state, due_at, run_i
             " next_try_at, error, result, created_at, updated_at")
 
 
+class _Times(dict):
+    """ISO text -> datetime, each text parsed once: entries written by one run share their moments."""
+
+    def __missing__(self, text: str) -> datetime:
+        moment = self[text] = datetime.fromisoformat(text)
+        return moment
+
+
 def _entry_from_tuple(row: tuple, times: dict[str, datetime] | None = None) -> LedgerEntry:
-    """An entry from a row of ``SELECT {_COLUMNS}``; ``times`` memoizes the parsed moments across rows."""
+    """An entry from a row of ``SELECT {_COLUMNS}``; ``times`` (a :class:`_Times`) memoizes the parsed moments."""
     key, order_id, playbook, step, repeat, action, state, due_at, run_id, lease_until, attempts, next_try_at, \
         error, result, created_at, updated_at = row
-    if times is None:
-        times = {}
-    parsed = []
-    for text in (due_at, lease_until, next_try_at, created_at, updated_at):
-        if not text:
-            parsed.append(None)
-            continue
-        moment = times.get(text)
-        if moment is None:
-            moment = times[text] = datetime.fromisoformat(text)
-        parsed.append(moment)
-    return LedgerEntry(key, order_id, playbook, step, repeat, action, state, parsed[0], run_id, parsed[1], attempts,
-                       parsed[2], error, json.loads(result) if result else None, parsed[3], parsed[4])
+    t = times if times is not None else _Times()
+    return LedgerEntry(key, order_id, playbook, step, repeat, action, state, t[due_at] if due_at else None, run_id,
+                       t[lease_until] if lease_until else None, attempts, t[next_try_at] if next_try_at else None,
+                       error, json.loads(result) if result else None, t[created_at] if created_at else None,
+                       t[updated_at] if updated_at else None)
 
 
 def _entry(row) -> LedgerEntry:
