@@ -197,7 +197,7 @@ _COLUMNS = ("key, order_id, playbook, step, repeat, action, state, due_at, run_i
 
 
 class _Times(dict):
-    """ISO text -> datetime, each text parsed once: entries written by one run share their moments."""
+    """ISO text -> datetime, each text parsed once; a look-up, not a call, for the texts already seen."""
 
     def __missing__(self, text: str) -> datetime:
         moment = self[text] = datetime.fromisoformat(text)

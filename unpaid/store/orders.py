@@ -145,9 +145,10 @@ def _derivable(order: Order) -> bool:
 def from_row(row) -> Order:
     """Rebuild an Order from an orders row."""
     currency = row["currency"]
+    total = Money(row["total_minor"], currency)
     items: tuple[LineItem, ...] = ()
     if row["items"] is None and row["product_key"] is not None:
-        items = (LineItem(row["product_key"], row["product_title"] or "", 1, Money(row["total_minor"], currency)),)
+        items = (LineItem(row["product_key"], row["product_title"] or "", 1, total),)  # Money is frozen: shared
     elif row["items"]:
         items = tuple(
             LineItem(pid, title or "", qty or 1, Money(price, currency) if price is not None else None)
@@ -164,7 +165,7 @@ def from_row(row) -> Order:
         paid_at=from_iso(row["paid_at"]),
         customer=Customer(row["email"], row["phone"], row["name"], row["customer_native_id"]),
         items=items,
-        total=Money(row["total_minor"], currency),
+        total=total,
         paid=Money(row["paid_minor"], currency) if row["paid_minor"] is not None else None,
         manager=row["manager"],
         payment_link=row["payment_link"],
