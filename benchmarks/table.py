@@ -6,7 +6,7 @@
     python benchmarks/table.py --keep /tmp/bench      # build stores there once and reuse them next time
 
 Columns: command, size, unpaid (median wall seconds), anchor (the same work without unpaid: sqlite3 or a
-bare smtplib loop), ratio, peak RSS of unpaid, target and pass/fail. Commands without an anchor are held
+bare smtplib loop; for sync, sqlite3's `.import` of the same file), ratio, peak RSS of unpaid, target and pass/fail. Commands without an anchor are held
 to an absolute target. The shared 2-core box makes wall times swing; ratios are the figures to compare.
 Where the time goes: benchmarks/README.md.
 """
@@ -100,6 +100,45 @@ def run_row(size: int, folder: Path) -> Row:
     return row
 
 
+def sync_row(size: int, folder: Path, runs: int) -> Row:
+    """`unpaid sync` of a generated CSV export into an empty store, against the sqlite3 CLI's `.import` of
+    the same file (no parsing, mapping or indexes: the floor). Its target is linear growth, checked in
+    :func:`growth` against the smallest size."""
+    from unpaid.demo import write_csv
+
+    work = folder / f"sync-{size}"
+    work.mkdir(exist_ok=True)
+    csv_path = work / "orders.csv"
+    if not csv_path.exists():
+        with open(csv_path, "w", encoding="utf-8", newline="") as out:
+            write_csv(out, size, 1, NOW)
+    (work / "unpaid.toml").write_text('db = "unpaid.db"\n[sources.shop]\ntype = "csv"\npath = "orders.csv"\n',
+                                      encoding="utf-8")
+    env = clean_env(UNPAID_CONFIG=str(work / "unpaid.toml"), UNPAID_NOW=NOW.isoformat())
+    ours, theirs, rss = [], [], 0
+    for _ in range(runs):
+        for name in ("unpaid.db", "unpaid.db-wal", "unpaid.db-shm", "anchor.db"):
+            (work / name).unlink(missing_ok=True)
+        wall, peak, _ = timed([sys.executable, "-m", "unpaid", "-q", "sync"], env=env, cwd=work)
+        ours.append(wall)
+        rss = max(rss, peak)
+        wall, _, _ = timed(["sqlite3", str(work / "anchor.db")], input=f".mode csv\n.import {csv_path} orders\n")
+        theirs.append(wall)
+    return Row("sync, CSV source", size, statistics.median(ours), statistics.median(theirs), rss,
+               "linear growth", True)
+
+
+def growth(rows: list[Row], command: str, limit: float = 1.5) -> None:
+    """Hold ``command``'s rows to linear growth: seconds per order at most ``limit`` x the smallest size's."""
+    mine = sorted((r for r in rows if r.command == command), key=lambda r: r.size)
+    if not mine:
+        return
+    base = mine[0].unpaid / mine[0].size
+    for row in mine:
+        row.target = f"<= {limit}x s/order of {mine[0].size:,}"
+        row.passed = row.unpaid / row.size <= base * limit
+
+
 def _config(folder: Path) -> Path:
     path = folder / "plain.toml"
     path.write_text('timezone = "UTC"\n', encoding="utf-8")
@@ -131,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += playbook_rows(size, folder, args.runs)
             rows.append(queue_row(size, folder, args.runs))
             rows.append(run_row(size, folder))
+            rows.append(sync_row(size, folder, args.runs))
+        growth(rows, "sync, CSV source")
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

@@ -68,3 +68,27 @@ def test_help_works_on_every_command(path, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"Usage: unpaid {' '.join(path)}")
     assert "Traceback" not in result.output
+
+
+def _config_with_one_csv_source(tmp_path) -> dict[str, str]:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("id,status,email,total,created\n1,new,a@example.com,100,2026-11-20 10:00\n", encoding="utf-8")
+    config = tmp_path / "unpaid.toml"
+    config.write_text(f'timezone = "UTC"\ndb = "{tmp_path / "u.db"}"\n\n[sources.shop]\ntype = "csv"\n'
+                      f'path = "{orders}"\n\n[channels.mail]\ntype = "outbox"\npath = "{tmp_path / "out"}"\n',
+                      encoding="utf-8")
+    return {"UNPAID_CONFIG": str(config)}
+
+
+@pytest.mark.parametrize("args", [["sync"], ["plan"]])
+def test_plan_and_sync_import_only_the_connectors_the_config_uses(args, tmp_path):
+    """Every connector plugin is installed here; a config with one CSV source imports the CSV plugin alone
+    (sync opens it; plan needs no connector) and no heavy library it does not use."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNPAID_")} | _config_with_one_csv_source(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=60,
+                          cwd=tmp_path)
+    data = json.loads(proc.stdout.rpartition("\0")[2])
+    assert data["code"] in (0, None), proc.stderr
+    plugins = sorted({m.split(".")[0] for m in data["modules"] if m.startswith("unpaid_")})
+    assert plugins == (["unpaid_csv"] if args == ["sync"] else [])
+    assert [m for m in data["modules"] if m.split(".")[0] in ("httpx", "keyring", "jinja2", "stamina")] == []

@@ -117,6 +117,19 @@ def _csv(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
     return n
 
 
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> int:
+    """Write rows whose cells are final (formula guard applied) under ``header``, a chunk per write; no
+    rows, no header, as :func:`render` does; return how many rows were written."""
+    writer = csv.writer(out, lineterminator="\n")
+    n = 0
+    for chunk in _chunks(rows):
+        if not n:
+            writer.writerow(header)
+        writer.writerows(chunk)
+        n += len(chunk)
+    return n
+
+
 def _csv_cell(value: Any) -> Any:
     """A CSV cell: a string as :func:`csv_safe` makes it, a list or mapping as JSON (which never starts
     like a formula)."""

@@ -65,14 +65,42 @@ class Plugins:
     """The loaded plugin manager and the registries built from its hooks."""
 
     pm: pluggy.PluginManager
-    info: dict[str, PluginInfo]
-    problems: list[PluginProblem]
+    _info: dict[str, PluginInfo]
+    _problems: list[PluginProblem]
     _connectors: dict[str, tuple["ConnectorSpec", str]] | None = None
     _channels: dict[str, tuple["ChannelSpec", str]] | None = None
+    #: Entry points found but not imported yet (``load(lazy=True)``): a command imports the plugins it uses.
+    pending: list[tuple[str, Callable[[], object], PluginInfo]] = field(default_factory=list)
+    announce: bool = False  # print the problems of plugins loaded later, as get_plugins does at first
+
+    @property
+    def info(self) -> dict[str, PluginInfo]:
+        self.load_pending()
+        return self._info
+
+    @property
+    def problems(self) -> list[PluginProblem]:
+        self.load_pending()
+        return self._problems
+
+    def load_pending(self, only: Callable[[str, PluginInfo], bool] | None = None) -> None:
+        """Import the pending entry points (those ``only`` accepts); the registries are collected anew."""
+        chosen = [p for p in self.pending if only is None or only(p[0], p[2])]
+        if not chosen:
+            return
+        self.pending = [p for p in self.pending if p not in chosen]
+        known = len(self._problems)
+        for name, loader, info in chosen:
+            _register(self, name, loader, info)
+        self._connectors = self._channels = None
+        if self.announce:
+            for problem in self._problems[known:]:
+                print(_("Warning: {message}").format(message=problem), file=sys.stderr)
 
     @property
     def connectors(self) -> dict[str, "ConnectorSpec"]:
         """Connector specs by type name, registering them on first use."""
+        self.load_pending()
         if self._connectors is None:
             self._connectors = self._collect("register_connectors", "connectors")
         return {name: spec for name, (spec, _) in self._connectors.items()}
@@ -80,6 +108,7 @@ class Plugins:
     @property
     def channels(self) -> dict[str, "ChannelSpec"]:
         """Channel specs by type name, registering them on first use."""
+        self.load_pending()
         if self._channels is None:
             self._channels = self._collect("register_channels", "channels")
         return {name: spec for name, (spec, _) in self._channels.items()}
@@ -88,7 +117,14 @@ class Plugins:
         """Return the spec for a connector type or raise a ConfigError naming the fix.
 
         When a plugin failed to load, the error names it (the one named like the type first): the
-        connector is then most likely installed and broken, not missing."""
+        connector is then most likely installed and broken, not missing. The plugin named like the type is
+        imported first, the others only when it does not register it."""
+        named = {type_name, f"unpaid-{type_name}", f"unpaid_{type_name}"}
+        self.load_pending(lambda name, info: name in named or info.distribution in named)
+        if self._connectors is None:
+            self._connectors = self._collect("register_connectors", "connectors")
+        if type_name in self._connectors:
+            return self._connectors[type_name][0]
         specs = self.connectors
         if type_name not in specs:
             known = ", ".join(sorted(specs)) or _("none installed")
@@ -118,7 +154,12 @@ class Plugins:
         return sorted(self.problems, key=lambda p: not ({p.plugin, p.distribution} & named))
 
     def channel_spec(self, type_name: str) -> "ChannelSpec":
-        """Return the spec for a channel type or raise a ConfigError naming the fix."""
+        """Return the spec for a channel type or raise a ConfigError naming the fix (the built-in ones need
+        no plugin imported)."""
+        if self._channels is None:
+            self._channels = self._collect("register_channels", "channels")
+        if type_name in self._channels:
+            return self._channels[type_name][0]
         specs = self.channels
         if type_name not in specs:
             known = ", ".join(sorted(specs)) or _("none installed")
@@ -128,6 +169,7 @@ class Plugins:
 
     def add_commands(self, cli: Any) -> None:
         """Let each plugin add its commands to ``cli``; a failing plugin is recorded, not raised."""
+        self.load_pending()
         for impl in self.pm.hook.register_commands.get_hookimpls():
             before = set(getattr(cli, "commands", {}))
             _trace(f"{impl.plugin_name}: register_commands(cli)")
@@ -157,8 +199,8 @@ class Plugins:
                         .format(plugin=_plugin),
                     )
                 found[spec.name] = (spec, _plugin)
-                if _plugin in self.info:
-                    getattr(self.info[_plugin], kind).append(spec.name)
+                if _plugin in self._info:
+                    getattr(self._info[_plugin], kind).append(spec.name)
 
             _trace(f"{plugin}: {hook_name}(register)")
             before = set(found)
@@ -178,8 +220,8 @@ class Plugins:
         if _strict():
             _print_traceback()
             raise
-        info = self.info.get(plugin)
-        self.problems.append(PluginProblem(plugin, info and info.distribution, info and info.version, error,
+        info = self._info.get(plugin)
+        self._problems.append(PluginProblem(plugin, info and info.distribution, info and info.version, error,
                                            _fix(info and info.distribution)))
 
 
@@ -236,8 +278,12 @@ def load(
     entry_points: Iterable[Any] | None = None,
     environ: Mapping[str, str] | None = None,
     extra: Iterable[tuple[str, object]] = (),
+    lazy: bool = False,
 ) -> Plugins:
     """Build a plugin manager: defaults, then entry points, then ``extra`` (name, module) pairs.
+
+    ``lazy``: entry points are imported when something needs them (:meth:`Plugins.load_pending`), so a
+    command that opens a CSV source imports the CSV plugin alone.
 
     ``UNPAID_LOAD_PLUGINS`` (comma-separated distribution or entry-point names; empty = none)
     selects entry points before import; ``UNPAID_BLOCK_PLUGINS`` blocks any plugin by name,
@@ -276,7 +322,10 @@ def load(
         if ep.name in blocked or dist in blocked:
             continue
         info = PluginInfo(ep.name, dist, _dist_version(ep))
-        _register(plugins, ep.name, ep.load, info)
+        if lazy:
+            plugins.pending.append((ep.name, ep.load, info))
+        else:
+            _register(plugins, ep.name, ep.load, info)
     for name, module in extra:
         _register(plugins, name, lambda module=module: module, PluginInfo(name))
     return plugins
@@ -286,9 +335,9 @@ def _register(plugins: Plugins, name: str, loader: Callable[[], object], info: P
     pm = plugins.pm
     if pm.has_plugin(name) or pm.is_blocked(name):
         if pm.has_plugin(name):
-            plugins.problems.append(PluginProblem(name, info.distribution, info.version,
-                                                  _("a plugin of that name is already loaded"),
-                                                  _fix(info.distribution)))
+            plugins._problems.append(PluginProblem(name, info.distribution, info.version,
+                                                   _("a plugin of that name is already loaded"),
+                                                   _fix(info.distribution)))
         return
     origin = f" ({info.distribution} {info.version})" if info.distribution and not info.default else ""
     _trace(f"loading {name}{origin}")
@@ -305,11 +354,11 @@ def _register(plugins: Plugins, name: str, loader: Callable[[], object], info: P
         if _strict():
             _print_traceback()
             raise
-        plugins.problems.append(PluginProblem(name, info.distribution, info.version,
-                                              f"{type(exc).__name__}: {exc}", _fix(info.distribution)))
+        plugins._problems.append(PluginProblem(name, info.distribution, info.version,
+                                               f"{type(exc).__name__}: {exc}", _fix(info.distribution)))
         return
     info.hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
-    plugins.info[name] = info
+    plugins._info[name] = info
     _trace(f"loaded {name} from {getattr(module, '__name__', module)!s}: hooks {', '.join(info.hooks) or 'none'}")
 
 
@@ -336,9 +385,10 @@ def get_plugins() -> Plugins:
     """The process-wide plugins, loaded on first call; problems are printed once to stderr."""
     global _current
     if _current is None:
-        _current = load()
-        for problem in _current.problems:
+        _current = load(lazy=True)
+        for problem in _current._problems:
             print(_("Warning: {message}").format(message=problem), file=sys.stderr)
+        _current.announce = True
     return _current
 
 

@@ -39,7 +39,7 @@ def test_json_rows_follow_the_documented_contract(cli, seed, make):
     assert row["items"] == [{"product_id": "course-1", "title": "Course-1", "quantity": 1,
                              "price": {"minor": 99000, "currency": "RUB"}}]
     jsonl = cli(f"{NOW} orders --format jsonl").stdout.splitlines()
-    assert len(jsonl) == 1 and '"id": "shop:1"' in jsonl[0]
+    assert len(jsonl) == 1 and '"id":"shop:1"' in jsonl[0]
     csv_lines = cli(f"{NOW} orders --format csv").stdout.splitlines()
     assert "customer_email" in csv_lines[0] and "total_minor" in csv_lines[0]
     assert ",anna@example.com," in csv_lines[1] and ",99000,RUB," in csv_lines[1]

@@ -111,8 +111,8 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
       unpaid orders --status payment_waiting --status new --sort amount
       unpaid orders --all --customer anna@example.com --format json
     """
-    from unpaid.output import render
-    from unpaid.records import flat_order
+    from unpaid.output import render, write_csv
+    from unpaid.records import CSV_HEADER
 
     query = build_query(app, statuses=statuses, all_=all_, sources=sources, products=products,
                         older_than=older_than, newer_than=newer_than, customer=customer, manager=manager,
@@ -121,12 +121,13 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
     total = store.orders.count(query)
     offset = (page - 1) * limit if limit else 0
     encoded = fmt in ("json", "jsonl")  # written as the JSON texts the rows make, not records to encode
-    rows = store.orders.records(query, limit=limit, offset=offset, as_json=encoded)
-    if fmt == "csv":
-        rows = (flat_order(r) for r in rows)
-    from unpaid.cli.order_view import order_columns
+    rows = store.orders.records(query, limit=limit, offset=offset, as_json=encoded, as_csv=fmt == "csv")
+    if fmt == "csv":  # cells built from the stored tuples, as flat_order would flatten them
+        shown = write_csv(CSV_HEADER, rows, app.stdout)
+    else:
+        from unpaid.cli.order_view import order_columns
 
-    shown = render(rows, fmt, app.stdout, order_columns(app, now), encoded)
+        shown = render(rows, fmt, app.stdout, order_columns(app, now), encoded)
     if shown:
         app.info(ngettext("{n} order (showing {first}–{last})", "{n} orders (showing {first}–{last})",
                           total).format(n=total, first=offset + 1, last=offset + shown))

@@ -230,12 +230,14 @@ def _message_ids(app: "App", rows: Iterator[dict], channels) -> Iterator[dict]:
 
 
 def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, counts) -> Iterator[dict]:
+    from unpaid.clock import to_iso
     from unpaid.playbook.cases import candidate_chunks, load_cases
     from unpaid.playbook.planner import Planner
     from unpaid.playbook.runner import optout_addresses
 
     store = app.store
     optouts = optout_addresses(app.config, store)
+    shown: dict = {}  # moment -> its texts: most decisions share a few moments (now, the next slot)
     for name in names:
         pb = lib.playbooks[name]
         planner = Planner(pb, lib.channels, app.zone)
@@ -247,9 +249,14 @@ def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, 
                     if d.kind == "out" and ids is None and d.stale:
                         continue
                     counts[d.kind] = counts.get(d.kind, 0) + 1
-                    row = d.as_dict()
+                    texts = shown.get(d.at)
+                    if texts is None:
+                        if len(shown) > 100_000:
+                            shown.clear()
+                        texts = shown[d.at] = (to_iso(d.at), app.local(d.at))
+                    row = d.as_dict(texts[0])
                     row["kind"] = kind
-                    row["when"] = app.local(d.at)
+                    row["when"] = texts[1]
                     yield row
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterator
 
-from unpaid.model import normalize_email, normalize_phone
+from unpaid.model import normalize_phone
 from unpaid.playbook.planner import Case
 from unpaid.store.contacts import Contacts
 from unpaid.store.enrollments import Enrollments
@@ -53,10 +53,11 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
     enrollments = Enrollments(store).for_orders(ids, pb.name)
     ledger: dict[str, dict] = {}
     passed = {oid: en.loops for oid, en in enrollments.items()}  # earlier passes: only their done entries count
-    for oid, entries in store.ledger.for_orders(list(enrollments), pb.name, passed, results=False).items():
+    for oid, entries in store.ledger.for_orders(list(enrollments), pb.name, passed, results=False,
+                                                     ordered=False).items():
         ledger[oid] = {e.key: e for e in entries}
     tasks = Tasks(store)
-    task_map = tasks.for_orders(ids, pb.name)
+    task_map, others_open = tasks.for_playbook_and_open(ids, pb.name)
     outcomes = tasks.last_outcomes(ids) if _uses_outcomes(pb) or _calls(pb) else {}
     events = Events(store).for_orders(ids) if pb.events else {}
     offers = Offers(store).for_orders(ids, now)
@@ -69,18 +70,29 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
     contacts = Contacts(store).recent((o.customer.key for o in orders), cap_since, pending)
     counts = store.history.contact_counts(ids)
     chain_done = _chain_done(store, pb, orders, chain_keys)
-    open_calls = {t.order_id: t for t in tasks.open_for_orders(ids) if t.playbook != pb.name}
+    open_calls = {t.order_id: t for t in others_open}
     cases = []
     for o in orders:
         cases.append(Case(
             order=o, enrollment=enrollments.get(o.id), ledger=ledger.get(o.id, {}), tasks=task_map.get(o.id, []),
             outcome=outcomes.get(o.id), events=events.get(o.id, []), offer=offers.get(o.id),
             paid_twin=twins.get(o.id), chain_holder=holders.get(chain_keys[o.id]) if chain_keys[o.id] else None,
-            optout=bool(optouts & {o.customer.key, normalize_email(o.customer.email), o.customer.phone,
-                                   normalize_phone(o.customer.phone, default_country)} - {None}),
+            optout=bool(optouts) and _opted_out(o.customer, optouts, default_country),
             contacts=contacts.get(o.customer.key or "", []), dials=counts.get(o.id, (0, 0))[0],
             messages=counts.get(o.id, (0, 0))[1], chain_done=chain_done.get(o.id, {}), open_call=open_calls.get(o.id)))
     return cases
+
+
+def _opted_out(customer, optouts: set[str], default_country: str) -> bool:
+    """Whether the customer's key, phone, normalized e-mail or normalized phone is in ``optouts``.
+
+    The normalized e-mail is the key whenever there is one, so it is not normalized a second time.
+    """
+    key, phone = customer.key, customer.phone
+    if (key is not None and key in optouts) or (phone is not None and phone in optouts):
+        return True
+    normal = normalize_phone(phone, default_country) if phone is not None else None
+    return normal is not None and normal in optouts
 
 
 def _chain_done(store: "Store", pb: "Playbook", orders: list, chain_keys: dict[str, str | None]
@@ -90,8 +102,12 @@ def _chain_done(store: "Store", pb: "Playbook", orders: list, chain_keys: dict[s
     keys = {k for k in chain_keys.values() if k}
     if not keys:
         return {}
+    asking: dict[str, set[str]] = {}
+    for oid, key in chain_keys.items():
+        if key:
+            asking.setdefault(key, set()).add(oid)
     by_chain: dict[str, list] = {}
-    for chain, step, other, created, at in Enrollments(store).chain_steps(pb.name, keys):
+    for chain, step, other, created, at in Enrollments(store).chain_steps(pb.name, keys, asking):
         by_chain.setdefault(chain, []).append((step, other, created, at))
     out: dict[str, dict[str, tuple[str, datetime]]] = {}
     for o in orders:

@@ -24,6 +24,7 @@ GAVE_UP = datetime(9999, 1, 1, tzinfo=timezone.utc)
 #: ``wait``/``review``/``out`` only explain.
 ACTING = frozenset({"enter", "act", "skip", "exit", "finish", "advance"})
 _HORIZON_STEPS = 200
+_MEMO = 100_000  # entries a planner's memo of pure answers keeps before starting afresh
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,9 @@ class Decision:
     #: An ``out`` of an order eligible too long ago to enter (``enter_within``): the plan leaves it out.
     stale: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"at": to_iso(self.at), "order_id": self.order_id, "playbook": self.playbook, "kind": self.kind,
+    def as_dict(self, at: str | None = None) -> dict[str, Any]:
+        """The decision as a record; ``at`` is ``to_iso(self.at)`` when the caller has it already."""
+        return {"at": at or to_iso(self.at), "order_id": self.order_id, "playbook": self.playbook, "kind": self.kind,
                 "step": self.step, "action": self.action, "due": self.due, "reason": self.reason, "key": self.key}
 
 
@@ -136,6 +138,11 @@ class Planner:
         self.booked: dict[str, list[datetime]] = {}
         #: Chains taken in this pass (chain key -> order id): a duplicate planned later will not enter.
         self.chains: dict[str, str] = {}
+        # Pure functions of their arguments, asked the same questions for thousands of orders in a pass:
+        # the send window's next slot per (moment, zone) and a moment written for people.
+        self._slots: dict[tuple[datetime, str | None], datetime] = {}
+        self._whens: dict[datetime, str] = {}
+        self._contact_steps: list[Step] | None = None
 
     # ---- public ----
 
@@ -206,9 +213,13 @@ class Planner:
         return d.reason
 
     def _when(self, moment: datetime) -> str:
-        if self.zone is None:
-            return to_iso(moment)
-        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+        text = self._whens.get(moment)
+        if text is None:
+            text = to_iso(moment) if self.zone is None else moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+            if len(self._whens) > _MEMO:
+                self._whens.clear()
+            self._whens[moment] = text
+        return text
 
     # ---- entry and exit ----
 
@@ -447,12 +458,12 @@ class Planner:
         # Judge the conditions when the action can really happen: a step reached on a quiet Sunday
         # sees Monday's facts ("elapsed >= 3w"), not the ones of the moment it was reached.
         at = self._windowed(step, at, now, self._zone(case), notes)
-        facts = self._facts(st, case, max(at, t))
-        failed = [c for c in step.when if not c.holds(facts)]
-        if failed:
-            return self._d(at, case, "skip", _("condition {conditions} is false").format(
-                conditions=", ".join(c.describe(facts) for c in failed)), now, **kw)
-        if step.when:
+        if step.when:  # the facts are built only for a step that has conditions to judge
+            facts = self._facts(st, case, max(at, t))
+            failed = [c for c in step.when if not c.holds(facts)]
+            if failed:
+                return self._d(at, case, "skip", _("condition {conditions} is false").format(
+                    conditions=", ".join(c.describe(facts) for c in failed)), now, **kw)
             notes.append(_("when {conditions}").format(conditions=", ".join(c.describe(facts) for c in step.when)))
         done_for = case.chain_done.get(step.name) if step.action in _CHAINED else None
         if done_for is not None:
@@ -528,7 +539,11 @@ class Planner:
         if step.action not in WINDOWED_ACTIONS or not step.windowed or self.pb.window.always:
             return at
         happens = max(at, now)  # an overdue step goes out now: now must be inside the window
-        slot = self.pb.window.next_slot(happens, zone)
+        slot = self._slots.get((happens, zone))
+        if slot is None:
+            if len(self._slots) > _MEMO:
+                self._slots.clear()
+            slot = self._slots[(happens, zone)] = self.pb.window.next_slot(happens, zone)
         if slot == happens:
             return at
         notes.append(_("deferred to the send window {window}").format(window=self.pb.window.describe(zone)))
@@ -546,8 +561,10 @@ class Planner:
 
     def _reachable(self, case: Case) -> bool:
         """Whether any message or call of this playbook can reach the customer (an address, not opted out)."""
-        steps = [x for s in (*self.pb.steps, *((self.pb.end,) if self.pb.end else ()))
-                 for x in (s, s.fallback) if x is not None]
+        steps = self._contact_steps
+        if steps is None:  # the playbook's, with their fallbacks: the same for every order
+            steps = self._contact_steps = [x for s in (*self.pb.steps, *((self.pb.end,) if self.pb.end else ()))
+                                           for x in (s, s.fallback) if x is not None]
         for s in steps:
             if s.action == "call" and case.order.customer.phone:
                 return True

@@ -100,10 +100,24 @@ class Enrollments:
             out.update(self.store.conn.execute(sql, [playbook, ACTIVE, *chunk]).fetchall())
         return out
 
-    def chain_steps(self, playbook: str, chain_keys: Iterable[str]) -> list[tuple[str, str, str, datetime, datetime]]:
+    def chain_steps(self, playbook: str, chain_keys: Iterable[str],
+                    asking: Mapping[str, set[str]] | None = None) -> list[tuple[str, str, str, datetime, datetime]]:
         """Contact and offer steps this playbook did for the orders of these chains, in any enrollment state:
-        (chain key, step, order id, order created at, done at), oldest first."""
+        (chain key, step, order id, order created at, done at), oldest first.
+
+        ``asking`` (chain key -> the orders that ask about it) leaves out the chains where no order asks about
+        another's steps: one whose only enrollment is the asking order's own is not read.
+        """
         keys, out = sorted(set(chain_keys)), []
+        if asking is not None:
+            others: set[str] = set()
+            for start in range(0, len(keys), _CHUNK):
+                chunk = keys[start : start + _CHUNK]
+                sql = (f"SELECT chain_key, order_id FROM enrollments WHERE chain_key IN ({', '.join('?' * len(chunk))})"
+                       " AND playbook = ?")
+                others.update(k for k, oid in self.store.conn.execute(sql, [*chunk, playbook])
+                              if asking.get(k, set()) - {oid})
+            keys = [k for k in keys if k in others]
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
             # CROSS JOIN keeps the chains' enrollments the outer loop: left to itself, SQLite may walk every

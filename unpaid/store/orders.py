@@ -145,9 +145,10 @@ def _derivable(order: Order) -> bool:
 def from_row(row) -> Order:
     """Rebuild an Order from an orders row."""
     currency = row["currency"]
+    total = Money(row["total_minor"], currency)
     items: tuple[LineItem, ...] = ()
     if row["items"] is None and row["product_key"] is not None:
-        items = (LineItem(row["product_key"], row["product_title"] or "", 1, Money(row["total_minor"], currency)),)
+        items = (LineItem(row["product_key"], row["product_title"] or "", 1, total),)  # Money is frozen: shared
     elif row["items"]:
         items = tuple(
             LineItem(pid, title or "", qty or 1, Money(price, currency) if price is not None else None)
@@ -164,7 +165,7 @@ def from_row(row) -> Order:
         paid_at=from_iso(row["paid_at"]),
         customer=Customer(row["email"], row["phone"], row["name"], row["customer_native_id"]),
         items=items,
-        total=Money(row["total_minor"], currency),
+        total=total,
         paid=Money(row["paid_minor"], currency) if row["paid_minor"] is not None else None,
         manager=row["manager"],
         payment_link=row["payment_link"],
@@ -241,20 +242,24 @@ class Orders:
         for row in self.store.dicts(sql, args):
             yield from_row(row)
 
-    def records(self, q: OrderQuery, limit: int | None = None, offset: int = 0, *, as_json: bool = False
-                ) -> Iterator[Any]:
-        """:meth:`query`'s orders as JSON records (:func:`unpaid.records.order_dict`), or with ``as_json`` their
-        JSON texts, read as plain tuples and never built as orders: the export path, a row at a time."""
-        from unpaid.records import RECORD_COLUMNS, row_json, row_record
+    def records(self, q: OrderQuery, limit: int | None = None, offset: int = 0, *, as_json: bool = False,
+                as_csv: bool = False) -> Iterator[Any]:
+        """:meth:`query`'s orders as JSON records (:func:`unpaid.records.order_dict`), with ``as_json`` their
+        compact JSON texts (:func:`unpaid.records.json_select`), with ``as_csv`` their CSV cells (:func:`unpaid.records.row_csv`), read as plain tuples and
+        never built as orders: the export path, a row at a time."""
+        from unpaid.records import RECORD_COLUMNS, json_select, row_csv, row_record, sql_json
 
         where, args = q.where()
-        sql = f"SELECT {', '.join(RECORD_COLUMNS)} FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
+        columns = json_select() if as_json else ", ".join(RECORD_COLUMNS)
+        sql = f"SELECT {columns} FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]
         cur = self.conn.cursor()
         cur.row_factory = None
-        return map(row_json if as_json else row_record, cur.execute(sql, args))
+        if as_json:
+            return (sql_json(text) for (text,) in cur.execute(sql, args))
+        return map(row_csv if as_csv else row_record, cur.execute(sql, args))
 
     def count(self, q: OrderQuery) -> int:
         where, args = q.where()

@@ -86,6 +86,22 @@ class Tasks:
                 out.setdefault(row["order_id"], []).append(_task(row))
         return out
 
+    def for_playbook_and_open(self, order_ids: Iterable[str], playbook: str) -> tuple[dict[str, list[Task]], list[Task]]:
+        """``for_orders(ids, playbook)`` and the open tasks of other playbooks among ``open_for_orders(ids)``,
+        read together: one query, and an open task of the playbook is built once."""
+        ids, mine, others = list(order_ids), {}, []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            sql = (f"SELECT * FROM tasks WHERE order_id IN ({', '.join('?' * len(chunk))})"
+                   " AND (playbook = ? OR state = ?) ORDER BY id")
+            for row in self.store.dicts(sql, [*chunk, playbook, OPEN]):
+                task = _task(row)
+                if task.playbook == playbook:
+                    mine.setdefault(task.order_id, []).append(task)
+                else:
+                    others.append(task)
+        return mine, others
+
     def open_for_orders(self, order_ids: Iterable[str]) -> list[Task]:
         """The open tasks of these orders, whoever opened them."""
         ids, out = list(order_ids), []

@@ -42,6 +42,8 @@ def paid_twins(store: "Store", rows: Iterable[Row],
             paid.setdefault((ck, pk), []).append((oid, moment))
     out = {}
     for oid, ck, pk, created in given:
+        if (ck, pk) not in paid:
+            continue
         created = created or created_at.get(oid)
         # The store's ISO texts (UTC, fixed width) compare as the times they stand for.
         since = to_iso(created - within) if created is not None else ""
