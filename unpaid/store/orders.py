@@ -250,15 +250,21 @@ class Orders:
         from unpaid.records import RECORD_COLUMNS, json_select, row_csv, row_record, sql_json
 
         where, args = q.where()
-        columns = json_select() if as_json else ", ".join(RECORD_COLUMNS)
+        in_sql = as_json and not self.store.postgres  # the texts are built with SQLite's json_object and GLOB
+        columns = json_select() if in_sql else ", ".join(RECORD_COLUMNS)
         sql = f"SELECT {columns} FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]
         cur = self.conn.cursor()
         cur.row_factory = None
-        if as_json:
+        if in_sql:
             return (sql_json(text) for (text,) in cur.execute(sql, args))
+        if as_json:
+            import json
+
+            encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+            return (encode(row_record(row)) for row in cur.execute(sql, args))
         return map(row_csv if as_csv else row_record, cur.execute(sql, args))
 
     def count(self, q: OrderQuery) -> int:
