@@ -80,6 +80,7 @@ class Domain:
 
     def __init__(self, name: str, localedir: Path | str, helps: bool = True):
         self.name, self.localedir = name, str(localedir)
+        self._catalogs: dict[str, _gettext.NullTranslations] = {}
         if helps:  # its catalog may hold the help texts of commands a plugin adds
             _DOMAINS.append(self)
 
@@ -87,8 +88,11 @@ class Domain:
         language = language or _active
         if language == DEFAULT:
             return _NULL
-        # gettext caches the parsed .mo by path: the file is read once per process.
-        return _gettext.translation(self.name, self.localedir, languages=[language], fallback=True)
+        found = self._catalogs.get(language)
+        if found is None:  # gettext.translation looks for the file on every call: once per language here
+            found = self._catalogs[language] = _gettext.translation(self.name, self.localedir, languages=[language],
+                                                                    fallback=True)
+        return found
 
     def gettext(self, message: str) -> str:
         return message if _active == DEFAULT else self.catalog().gettext(message)
