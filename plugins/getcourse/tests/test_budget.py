@@ -11,7 +11,6 @@ promise (docs/connectors/getcourse.md, "What each command costs"):
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -107,9 +106,7 @@ def test_a_sync_with_nothing_new_costs_at_most_3_requests(emulator, school, cli)
 def test_take_on_a_fresh_copy_needs_no_export_and_a_stale_one_one_sync(emulator, school, cli):
     now = synced(emulator, school, cli)
     before = exports(emulator)
-    started = time.perf_counter()
     unpaid(cli, now + timedelta(minutes=1), "take", "school:7001", "--manager", "anna")
-    assert time.perf_counter() - started <= 1.0
     assert exports(emulator) == before  # the copy is 1 minute old: fresher than fresh_within (2m)
     assert emulator.account.deals[7001]["status"] == "in_work"
     unpaid(cli, now + timedelta(minutes=10), "status", "school:7001", "payment_waiting")
