@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from importlib.resources import files
 from pathlib import Path
 
@@ -192,13 +191,10 @@ def test_dedupe_apply_rewrites_the_file_once_for_thousands_of_duplicates(cli, tm
         rows.append(order_row(str(2 * k + 2), f"c{k}@example.com", "2026-11-21T10:00:00+03:00"))
     path = shop_with(tmp_path, rows)
     assert cli("--now 2026-11-24T09:00:00Z sync", env=ENV).exit_code == 0
-    started = time.monotonic()
     result = cli("--now 2026-11-24T09:00:00Z dedupe --apply --format json", env=ENV)
-    elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.stderr
     assert f"marked {pairs} orders False" in result.stderr
     assert replaces == [str(path)]
-    assert elapsed < 30, f"dedupe --apply took {elapsed:.1f} s"
     lines = path.read_text(encoding="utf-8").splitlines()[1:]
     assert [line.split(",")[3] for line in lines] == ["false", "new"] * pairs
     shown = cli("show shop:1 --format json", env=ENV).json()
