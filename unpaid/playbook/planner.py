@@ -114,6 +114,13 @@ class _State:
     ended: bool = False
 
 
+def local_minute(moment: datetime, zone: tzinfo) -> str:
+    """``moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")``, at a third of its cost (``strftime`` formats
+    through the C library; tens of thousands of moments a plan)."""
+    local = moment.astimezone(zone)
+    return local.isoformat(" ")[:16] if local.year >= 1000 else local.strftime("%Y-%m-%d %H:%M")
+
+
 def next_position(pb: Playbook, cursor: int, loops: Mapping[str, int], step: Step,
                   done: bool = True) -> tuple[int, dict[str, int]]:
     """Where the enrollment goes after ``step`` was done (or skipped): the next step, or a done goto's target."""
@@ -218,7 +225,7 @@ class Planner:
     def _when(self, moment: datetime) -> str:
         text = self._whens.get(moment)
         if text is None:
-            text = to_iso(moment) if self.zone is None else moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+            text = to_iso(moment) if self.zone is None else local_minute(moment, self.zone)
             if len(self._whens) > _MEMO:
                 self._whens.clear()
             self._whens[moment] = text
