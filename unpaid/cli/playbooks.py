@@ -232,7 +232,7 @@ def _message_ids(app: "App", rows: Iterator[dict], channels) -> Iterator[dict]:
 def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, counts) -> Iterator[dict]:
     from unpaid.clock import to_iso
     from unpaid.playbook.cases import candidate_chunks, load_cases
-    from unpaid.playbook.planner import Planner
+    from unpaid.playbook.planner import Planner, local_minute
     from unpaid.playbook.runner import optout_addresses
 
     store = app.store
@@ -253,7 +253,7 @@ def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, 
                     if texts is None:
                         if len(shown) > 100_000:
                             shown.clear()
-                        texts = shown[d.at] = (to_iso(d.at), app.local(d.at))
+                        texts = shown[d.at] = (to_iso(d.at), local_minute(d.at, app.zone))  # app.local(d.at)
                     row = d.as_dict(texts[0])
                     row["kind"] = kind
                     row["when"] = texts[1]

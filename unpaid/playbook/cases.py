@@ -72,26 +72,29 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
     chain_done = _chain_done(store, pb, orders, chain_keys)
     open_calls = {t.order_id: t for t in others_open}
     cases = []
+    # A normalized phone starts with "+": when no opt-out does, no phone needs normalizing to be looked up.
+    phones = any(x.startswith("+") for x in optouts)
     for o in orders:
         cases.append(Case(
             order=o, enrollment=enrollments.get(o.id), ledger=ledger.get(o.id, {}), tasks=task_map.get(o.id, []),
             outcome=outcomes.get(o.id), events=events.get(o.id, []), offer=offers.get(o.id),
             paid_twin=twins.get(o.id), chain_holder=holders.get(chain_keys[o.id]) if chain_keys[o.id] else None,
-            optout=bool(optouts) and _opted_out(o.customer, optouts, default_country),
+            optout=bool(optouts) and _opted_out(o.customer, optouts, default_country, phones),
             contacts=contacts.get(o.customer.key or "", []), dials=counts.get(o.id, (0, 0))[0],
             messages=counts.get(o.id, (0, 0))[1], chain_done=chain_done.get(o.id, {}), open_call=open_calls.get(o.id)))
     return cases
 
 
-def _opted_out(customer, optouts: set[str], default_country: str) -> bool:
+def _opted_out(customer, optouts: set[str], default_country: str, phones: bool = True) -> bool:
     """Whether the customer's key, phone, normalized e-mail or normalized phone is in ``optouts``.
 
-    The normalized e-mail is the key whenever there is one, so it is not normalized a second time.
+    The normalized e-mail is the key whenever there is one, so it is not normalized a second time;
+    ``phones`` False (no opt-out is a normalized phone) skips normalizing the phone.
     """
     key, phone = customer.key, customer.phone
     if (key is not None and key in optouts) or (phone is not None and phone in optouts):
         return True
-    normal = normalize_phone(phone, default_country) if phone is not None else None
+    normal = normalize_phone(phone, default_country) if phone is not None and phones else None
     return normal is not None and normal in optouts
 
 

@@ -7,12 +7,12 @@ each action succeeds, to forecast what will happen and when — and says why oth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Mapping
 
 from unpaid.clock import format_duration, to_iso
-from unpaid.i18n import _, lookup, ngettext, speaking
+from unpaid.i18n import _, active, lookup, ngettext, speaking
 from unpaid.model import FINISHED, Order, Status
 from unpaid.playbook.conditions import Facts
 from unpaid.playbook.model import IDEMPOTENT_ACTIONS, MAX_RUNS_PER_STEP, WINDOWED_ACTIONS, Playbook, Step
@@ -114,6 +114,13 @@ class _State:
     ended: bool = False
 
 
+def local_minute(moment: datetime, zone: tzinfo) -> str:
+    """``moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")``, at a third of its cost (``strftime`` formats
+    through the C library; tens of thousands of moments a plan)."""
+    local = moment.astimezone(zone)
+    return local.isoformat(" ")[:16] if local.year >= 1000 else local.strftime("%Y-%m-%d %H:%M")
+
+
 def next_position(pb: Playbook, cursor: int, loops: Mapping[str, int], step: Step,
                   done: bool = True) -> tuple[int, dict[str, int]]:
     """Where the enrollment goes after ``step`` was done (or skipped): the next step, or a done goto's target."""
@@ -143,6 +150,9 @@ class Planner:
         self._slots: dict[tuple[datetime, str | None], datetime] = {}
         self._whens: dict[datetime, str] = {}
         self._contact_steps: list[Step] | None = None
+        # Texts for people in the active language: a duration, a step's summary (language, value) -> text.
+        self._ages: dict[tuple[str, timedelta], str] = {}
+        self._describes: dict[tuple[str, int], str] = {}
 
     # ---- public ----
 
@@ -215,10 +225,26 @@ class Planner:
     def _when(self, moment: datetime) -> str:
         text = self._whens.get(moment)
         if text is None:
-            text = to_iso(moment) if self.zone is None else moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+            text = to_iso(moment) if self.zone is None else local_minute(moment, self.zone)
             if len(self._whens) > _MEMO:
                 self._whens.clear()
             self._whens[moment] = text
+        return text
+
+    def _age(self, delta: timedelta) -> str:
+        """``format_duration(delta, human=True)``, once per language and duration."""
+        memo = (active(), delta)
+        text = self._ages.get(memo)
+        if text is None:
+            text = self._ages[memo] = format_duration(delta, human=True)
+        return text
+
+    def _describe(self, step: Step) -> str:
+        """``step.describe()``, once per language and step (the playbook's steps live as long as the planner)."""
+        memo = (active(), id(step))
+        text = self._describes.get(memo)
+        if text is None:
+            text = self._describes[memo] = step.describe()
         return text
 
     # ---- entry and exit ----
@@ -256,11 +282,11 @@ class Planner:
         if late > pb.enter_within:
             return self._d(eligible, case, "out", _("eligible since {since}, more than {within} ago: too old to "
                                                     "enter (enter_within)").format(
-                since=self._when(eligible), within=format_duration(pb.enter_within, human=True)), now, stale=True)
+                since=self._when(eligible), within=self._age(pb.enter_within)), now, stale=True)
         if case.chain_holder and case.chain_holder != o.id:
             return self._d(now, case, "out", _("one chain per customer and product: {order} is already in this "
                                                "playbook").format(order=case.chain_holder), now)
-        why = _("matches the segment ({age} after creation)").format(age=format_duration(pb.segment.min_age, human=True)) \
+        why = _("matches the segment ({age} after creation)").format(age=self._age(pb.segment.min_age)) \
             if pb.segment.min_age else _("matches the segment")
         return self._d(eligible, case, "enter", why, now)
 
@@ -269,23 +295,36 @@ class Planner:
     def _state(self, case: Case, entered_at: datetime | None = None) -> _State:
         en = case.enrollment
         ledger = case.ledger if en is not None else {}
-        done = [e for e in ledger.values() if e.state == DONE]
-        sends = [e for e in done if e.action in ("send", "trigger")]
-        open_tasks = [t for t in case.tasks if t.state == "open"] if en is not None else []
-        closed = [t.closed_at for t in case.tasks if t.closed_at] if en is not None else []
+        # One walk over the entries: when each step was last done, and the last message sent.
+        last_done: dict[str, datetime] = {}
+        last_msg_at = None
+        for e in ledger.values():
+            if e.state == DONE:
+                at = e.updated_at
+                if e.step not in last_done or at > last_done[e.step]:
+                    last_done[e.step] = at
+                if e.action in ("send", "trigger") and (last_msg_at is None or at > last_msg_at):
+                    last_msg_at = at
+        open_task = task_closed = None
+        if en is not None:
+            for t in case.tasks:
+                if t.state == "open":
+                    open_task = t
+                if t.closed_at and (task_closed is None or t.closed_at > task_closed):
+                    task_closed = t.closed_at
         offer = case.offer
         entered = en.entered_at if en is not None else entered_at
         return _State(
             entered_at=entered, cursor=en.cursor if en else 0, since=(en.cursor_since if en else entered),
             loops=dict(en.loops) if en else {}, paused_until=en.paused_until if en else None,
-            open_task=open_tasks[-1] if open_tasks else None, task_closed=max(closed) if closed else None,
+            open_task=open_task, task_closed=task_closed,
             messages=case.messages, calls=case.dials,
-            last_msg_at=max((e.updated_at for e in sends), default=None),
+            last_msg_at=last_msg_at,
             offer=offer.percent if offer else 0, offer_until=offer.valid_until if offer else None,
             outcome=case.outcome.outcome if case.outcome else None,
             contacts=sorted(case.contacts + self.booked.get(case.order.customer.key or "", [])), ledger=ledger,
             gave_up_at=case.gave_up_at if case.gave_up_at and entered and case.gave_up_at >= entered else None,
-            last_done=_last_done(done),
+            last_done=last_done,
             ladder_done={r.step.name for r in self.pb.ladder
                          if (e := ledger.get(ledger_key(case.order.id, self.pb.name, r.step.name, 0))) is not None
                          and e.state in (DONE, SKIPPED)})
@@ -363,7 +402,7 @@ class Planner:
                     step=ladder[i + 1].step.name, percent=ladder[i + 1].percent), now, step=rung.step.name,
                     action="offer", key=key)
             return self._action(rung.step, st, case, starts, t, now,
-                                _("offer ladder: {age} after entry").format(age=format_duration(rung.at, human=True))
+                                _("offer ladder: {age} after entry").format(age=self._age(rung.at))
                                 if rung.at else _("offer ladder: at entry"))
         return None
 
@@ -380,25 +419,25 @@ class Planner:
             step = pb.steps[st.cursor]
             if step.at is not None:
                 base = st.entered_at + step.at
-                why = _("{age} after entry").format(age=format_duration(step.at, human=True))
+                why = _("{age} after entry").format(age=self._age(step.at))
             elif step.every is not None and step.to in st.last_done:
                 base = st.last_done[step.to] + step.every
                 why = _("every {period}: {step} last ran {when}").format(
-                    period=format_duration(step.every, human=True), step=step.to, when=self._when(st.last_done[step.to]))
+                    period=self._age(step.every), step=step.to, when=self._when(st.last_done[step.to]))
             else:
                 base = max(st.since, st.task_closed or st.since) + step.after
                 if not st.cursor:
-                    why = _("{age} after entry").format(age=format_duration(step.after, human=True)) if step.after else \
+                    why = _("{age} after entry").format(age=self._age(step.after)) if step.after else \
                         _("at entry")
                 else:
-                    why = _("{age} after the previous step").format(age=format_duration(step.after, human=True)) \
+                    why = _("{age} after the previous step").format(age=self._age(step.after)) \
                         if step.after else _("right after the previous step")
             d = self._action(step, st, case, base, t, now, why)
         # A held action is never hidden by the end: the order waits for the person who must look at it.
         if end_at is not None and d.kind != "review" and (d.kind == "wait" or d.at >= end_at):
             return self._action(pb.end, st, case, end_at, t, now,
                                 _("the playbook's end ({age} after entry)").format(
-                                    age=format_duration(pb.end_after, human=True)))
+                                    age=self._age(pb.end_after)))
         return d
 
     def _waiting(self, st: _State, case: Case, now: datetime) -> Decision:
@@ -469,7 +508,7 @@ class Planner:
         if done_for is not None:
             return self._d(at, case, "skip", _("already done for this customer and product with order {order} on "
                                                "{when} (one purchase within {window}: same_product_within)").format(
-                order=done_for[0], when=self._when(done_for[1]), window=format_duration(self.pb.purchase_window, human=True)),
+                order=done_for[0], when=self._when(done_for[1]), window=self._age(self.pb.purchase_window)),
                 now, **kw)
         if step.action == "call" and st.gave_up_at is not None:
             return self._d(at, case, "skip", _("the desk gave up calling at {when} (the last unanswered call in a "
@@ -487,12 +526,12 @@ class Planner:
                     acted, fallback = step.fallback, True
                     notes.append((_("no phone: falls back to {fallback}") if need == "phone" else
                                   _("no email: falls back to {fallback}")).format(
-                        fallback=step.fallback.describe()))
+                        fallback=self._describe(step.fallback)))
                 else:
                     if step.fallback:
                         said = (_("customer has no phone (and none for the fallback {fallback})") if need == "phone"
                                 else _("customer has no email (and none for the fallback {fallback})")).format(
-                            fallback=step.fallback.describe())
+                            fallback=self._describe(step.fallback))
                     else:
                         said = _("customer has no phone") if need == "phone" else _("customer has no email")
                     return self._d(at, case, "skip", said, now, **kw)
@@ -510,7 +549,7 @@ class Planner:
         at, more = self._slot(acted, st, case, at, now, step.capped)
         notes += more
         kw.update(action=acted.action, channel=acted.channel)
-        return self._d(at, case, "act", _("{action}: {notes}").format(action=acted.describe(), notes="; ".join(notes)),
+        return self._d(at, case, "act", _("{action}: {notes}").format(action=self._describe(acted), notes="; ".join(notes)),
                        now, fallback=fallback, retry=retry, **kw)
 
     def _slot(self, step: Step, st: _State, case: Case, at: datetime, now: datetime,
@@ -528,7 +567,7 @@ class Planner:
                     notes.append(ngettext("deferred by the frequency cap ({n} per {per}; last message {when})",
                                           "deferred by the frequency cap ({n} per {per}; last message {when})",
                                           pb.cap.messages).format(
-                        n=pb.cap.messages, per=format_duration(pb.cap.per, human=True), when=self._when(recent[-1])))
+                        n=pb.cap.messages, per=self._age(pb.cap.per), when=self._when(recent[-1])))
             at = self._windowed(step, at, now, zone, notes)
             if at == moved:
                 break
@@ -605,16 +644,23 @@ class Planner:
             extra=o.extra or {})
 
     def _d(self, at: datetime, case: Case, kind: str, reason: str, now: datetime, **kw: Any) -> Decision:
-        return Decision(at=at, order_id=case.order.id, playbook=self.pb.name, kind=kind, reason=reason,
-                        due=at <= now, **kw)
+        # Built as Decision(...) would build it (every field, in its order), without the frozen class's
+        # checked assignment of each field: a hundred thousand decisions a pass at a million orders.
+        d = _new(Decision)
+        values = d.__dict__
+        values.update(at=at, order_id=case.order.id, playbook=self.pb.name, kind=kind, reason=reason)
+        values.update(_DEFAULTS)
+        if kw:
+            values.update(kw)
+        values["due"] = at <= now
+        return d
 
 
-def _last_done(done: list[LedgerEntry]) -> dict[str, datetime]:
-    out: dict[str, datetime] = {}
-    for e in done:
-        if e.step not in out or e.updated_at > out[e.step]:
-            out[e.step] = e.updated_at
-    return out
+_new = object.__new__
+#: Decision's fields after ``reason``, with their defaults, in their order.
+_DEFAULTS = {f.name: f.default for f in fields(Decision)[5:]}
+if set(_DEFAULTS) != {"step", "action", "key", "repeat", "due", "fallback", "retry", "channel", "stale"}:
+    raise AssertionError("Decision's fields changed: update Planner._d")
 
 
 #: Steps a customer must not get twice for one purchase (see ``same_product_within``).

@@ -72,12 +72,17 @@ class Enrollments:
         return [_enrollment(r) for r in rows]
 
     def for_orders(self, order_ids: Iterable[str], playbook: str) -> dict[str, Enrollment]:
+        """order id -> its enrollment in ``playbook``; read as plain tuples (planning reads tens of thousands)."""
         ids, out = list(order_ids), {}
+        cur = self.store.conn.cursor()
+        cur.row_factory = None
+        loops: dict[str, dict] = {}  # most enrollments of a playbook went through the same loops: parsed once
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            sql = (f"SELECT * FROM enrollments WHERE playbook = ? AND order_id IN ({', '.join('?' * len(chunk))})")
-            for row in self.store.dicts(sql, [playbook, *chunk]):
-                out[row["order_id"]] = _enrollment(row)
+            sql = (f"SELECT {_COLUMNS} FROM enrollments WHERE playbook = ?"
+                   f" AND order_id IN ({', '.join('?' * len(chunk))})")
+            for row in cur.execute(sql, [playbook, *chunk]):
+                out[row[0]] = _from_tuple(row, loops)
         return out
 
     def active_ids(self, playbook: str) -> Iterator[list[str]]:
@@ -184,3 +189,28 @@ def _enrollment(row: sqlite3.Row) -> Enrollment:
         paused_until=from_iso(row["paused_until"]), exit_reason=row["exit_reason"],
         exited_at=from_iso(row["exited_at"]))
 
+
+
+_COLUMNS = ("order_id, playbook, state, entered_at, cursor, cursor_since, loops, seq, chain_key, paused_until,"
+            " exit_reason, exited_at")
+_new = object.__new__
+
+
+def _from_tuple(row: tuple, loops: dict[str, dict]) -> Enrollment:
+    """:func:`_enrollment` of a row of ``SELECT {_COLUMNS}``; ``loops`` memoizes the parsed ``loops`` texts
+    (each enrollment gets its own copy)."""
+    order_id, playbook, state, entered_at, cursor, cursor_since, loop_text, seq, chain_key, paused_until, \
+        exit_reason, exited_at = row
+    parsed: dict = {}
+    if loop_text:
+        parsed = loops.get(loop_text)
+        if parsed is None:
+            parsed = loops[loop_text] = json.loads(loop_text)
+        parsed = dict(parsed)
+    en = _new(Enrollment)  # every field, in its order, as Enrollment(...) sets them (without the frozen checks)
+    en.__dict__.update(
+        order_id=order_id, playbook=playbook, state=state, entered_at=from_iso(entered_at), cursor=cursor,
+        cursor_since=from_iso(cursor_since), loops=parsed, seq=seq, chain_key=chain_key,
+        paused_until=from_iso(paused_until) if paused_until else None, exit_reason=exit_reason,
+        exited_at=from_iso(exited_at) if exited_at else None)
+    return en

@@ -211,10 +211,17 @@ def _entry_from_tuple(row: tuple, times: dict[str, datetime] | None = None) -> L
     key, order_id, playbook, step, repeat, action, state, due_at, run_id, lease_until, attempts, next_try_at, \
         error, result, created_at, updated_at = row
     t = times if times is not None else _Times()
-    return LedgerEntry(key, order_id, playbook, step, repeat, action, state, t[due_at] if due_at else None, run_id,
-                       t[lease_until] if lease_until else None, attempts, t[next_try_at] if next_try_at else None,
-                       error, json.loads(result) if result else None, t[created_at] if created_at else None,
-                       t[updated_at] if updated_at else None)
+    entry = _new(LedgerEntry)  # every field, in its order, as LedgerEntry(...) sets them (without the frozen checks)
+    entry.__dict__.update(
+        key=key, order_id=order_id, playbook=playbook, step=step, repeat=repeat, action=action, state=state,
+        due_at=t[due_at] if due_at else None, run_id=run_id, lease_until=t[lease_until] if lease_until else None,
+        attempts=attempts, next_try_at=t[next_try_at] if next_try_at else None, error=error,
+        result=json.loads(result) if result else None, created_at=t[created_at] if created_at else None,
+        updated_at=t[updated_at] if updated_at else None)
+    return entry
+
+
+_new = object.__new__
 
 
 def _entry(row) -> LedgerEntry:
