@@ -12,7 +12,7 @@ from unpaid.cli import COMMANDS, cli
 from unpaid.testing.fixtures import run_cli
 
 HEAVY = ("httpx", "keyring", "tabulate", "dateutil", "jinja2", "stamina", "sqlite3", "importlib.metadata",
-         "psycopg")
+         "psycopg", "pluggy")
 # Runs the real entry point, then reports what got imported (stdout carries the help text first).
 PROBE = """
 import json, sys
@@ -43,6 +43,18 @@ def test_help_imports_no_heavy_library_and_no_plugin(args, starts):
     heavy = [m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY]
     assert heavy == []
     assert [m for m in modules if m.startswith("unpaid_")] == []
+
+
+def test_import_unpaid_loads_no_plugin_machinery():
+    """``import unpaid`` (what a plugin does first) brings neither pluggy nor importlib.metadata; the hook
+    marker is made when a plugin asks for it, once."""
+    probe = ("import json, sys, unpaid; before = sorted(sys.modules); from unpaid import hookimpl;"
+             " import unpaid as again; print(json.dumps({'before': before, 'same': again.hookimpl is hookimpl,"
+             " 'marker': type(hookimpl).__name__}))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    data = json.loads(proc.stdout)
+    assert [m for m in data["before"] if m.split(".")[0] == "pluggy" or m == "importlib.metadata"] == []
+    assert data["same"] and data["marker"] == "HookimplMarker"
 
 
 def test_root_help_lists_every_command_without_importing_it():

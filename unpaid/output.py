@@ -130,6 +130,28 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO)
     return n
 
 
+def write_texts(chunks: Iterable[list[str]], fmt: str, out: TextIO, header: Sequence[str] = ()) -> int:
+    """Write rows already written as ``fmt`` (JSON texts, CSV lines without their line end; see
+    ``Orders.export``), one write per chunk, as :func:`render` and :func:`write_csv` would write them
+    (``header`` above the CSV rows, none without rows); return how many rows were written."""
+    n = 0
+    if fmt == "json":
+        out.write("[")
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if fmt == "json":
+            out.write(("\n  " if not n else ",\n  ") + ",\n  ".join(chunk))
+        else:
+            if not n and fmt == "csv":
+                csv.writer(out, lineterminator="\n").writerow(header)
+            out.write("\n".join(chunk) + "\n")
+        n += len(chunk)
+    if fmt == "json":
+        out.write("\n]\n" if n else "]\n")
+    return n
+
+
 def _csv_cell(value: Any) -> Any:
     """A CSV cell: a string as :func:`csv_safe` makes it, a list or mapping as JSON (which never starts
     like a formula)."""

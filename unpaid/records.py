@@ -129,15 +129,92 @@ def json_select() -> str:
         f" {money.format('paid_minor')} END, 'manager', manager, 'payment_link', payment_link,"
         " 'cancel_reason', cancel_reason, 'extra', json_object())"
     )
+    return f"CASE WHEN {_common()} THEN {text} ELSE json_array({', '.join(RECORD_COLUMNS)}) END"
+
+
+def _common() -> str:
+    """The SQL condition of a row SQLite can write the way Python would: one product or none, no extra,
+    times as the store writes them, a known status, a normalized ASCII e-mail (which is then the key)."""
     statuses = ", ".join(f"'{s.value}'" for s in STATUS_LABELS)
     times = " AND ".join(f"({c} IS NULL OR {c} = '' OR (length({c}) = 20 AND substr({c}, 20) = 'Z'))"
                          for c in ("created_at", "updated_at", "paid_at"))
     # The e-mail is the key when lowering, trimming and the printable check leave it as it is.
-    common = (f"items IS NULL AND (extra IS NULL OR extra = '' OR extra = '{{}}') AND status IN ({statuses})"
-              f" AND {times} AND email = lower(email) AND email NOT GLOB '*[^!-~]*' AND instr(email, '@') > 1"
-              " AND typeof(source) = 'text' AND typeof(native_id) = 'text' AND typeof(number) IN ('text', 'null')"
-              " AND typeof(total_minor) IN ('integer', 'null') AND typeof(paid_minor) IN ('integer', 'null')")
-    return f"CASE WHEN {common} THEN {text} ELSE json_array({', '.join(RECORD_COLUMNS)}) END"
+    return (f"items IS NULL AND (extra IS NULL OR extra = '' OR extra = '{{}}') AND status IN ({statuses})"
+            f" AND {times} AND email = lower(email) AND email NOT GLOB '*[^!-~]*' AND instr(email, '@') > 1"
+            " AND typeof(source) = 'text' AND typeof(native_id) = 'text' AND typeof(number) IN ('text', 'null')"
+            " AND typeof(total_minor) IN ('integer', 'null') AND typeof(paid_minor) IN ('integer', 'null')")
+
+
+#: Text columns a CSV line built in SQL writes as they are: a number or a blob there goes through Python.
+_CSV_TEXTS = ("native_status", "phone", "name", "product_key", "product_title", "manager", "payment_link",
+              "cancel_reason", "currency")
+_Q = '"'
+
+
+def csv_select() -> str:
+    """One SQL column with a row's CSV line (no line end) as :func:`row_csv` and ``csv.writer`` (``,``, ``"``,
+    minimal quoting, a line feed ending the line) write it, formula guard included, for the rows
+    :func:`json_select` builds in SQL; NULL for any other row (finished in Python). Building the cells and
+    writing them in Python was three quarters of a CSV export."""
+    guard = ", ".join(_sql_quote(c) for c in _FORMULA_START)
+
+    def cell(x: str) -> str:  # a text cell: '' for NULL, the guard's apostrophe, quoted when csv would
+        g = f"CASE WHEN substr({x}, 1, 1) IN ({guard}) THEN '''' || {x} ELSE {x} END"
+        return (f"CASE WHEN {x} IS NULL THEN '' WHEN instr({x}, '{_Q}') OR instr({x}, ',') OR instr({x}, char(10))"
+                f" THEN {_quoted(g)} ELSE {g} END")
+
+    labels = " ".join(f"WHEN '{s.value}' THEN {_sql_quote(_csv_text(label))}" for s, label in STATUS_LABELS.items())
+    # _lines_json's text for one product (json_quote escapes as the encoder does); it holds '"', so quoted.
+    line = ("'[{\"product_id\": ' || json_quote(product_key) || ', \"title\": ' || json_quote(COALESCE(product_title,"
+            " '')) || ', \"quantity\": 1, \"price\": {\"minor\": ' || json_quote(total_minor) || ', \"currency\": '"
+            " || json_quote(currency) || '}}]'")
+    items = f"CASE WHEN product_key IS NULL THEN '[]' ELSE {_quoted(line)} END"
+    cells = [cell("source || ':' || native_id"), cell("source"), cell("native_id"), cell("number"), cell("status"),
+             f"CASE status {labels} END", cell("native_status"), cell("created_at"), cell("updated_at"),
+             cell("paid_at"), cell("manager"), cell("payment_link"), cell("cancel_reason"), "'{}'", cell("email"),
+             cell("phone"), cell("name"), cell("email"), cell("product_key"), items, "COALESCE(total_minor, '')",
+             cell("currency"), "COALESCE(paid_minor, '')",
+             f"CASE WHEN paid_minor IS NULL THEN '' ELSE {cell('currency')} END"]
+    texts = " AND ".join(f"typeof({c}) IN ('text', 'null')" for c in _CSV_TEXTS)
+    comma = " || ',' || "
+    # The usual row: no text cell holds '"', ',' or a line feed, none but the phone starts like a formula
+    # (checked on all of them at once, each after a unit separator): one printf, no cell looked at alone.
+    plain = ("source", "native_id", "number", "native_status", "created_at", "updated_at", "paid_at", "manager",
+             "payment_link", "cancel_reason", "email", "name", "product_key", "product_title", "currency")
+    joined = f"printf('{chr(31) * len(plain)}%s', {', '.join(plain)}, phone)".replace("\x1f", "\x1f%s", len(plain))
+    starts = "".join(c for c in _FORMULA_START if c != "-")
+    fast = f"(SELECT instr(j, '{_Q}') = 0 AND instr(j, ',') = 0 AND instr(j, char(10)) = 0" \
+           f" AND j NOT GLOB '*{chr(31)}[-{starts}]*' FROM (SELECT {joined} AS j))"
+    price = ("printf('\"[{\"\"product_id\"\": %s, \"\"title\"\": %s, \"\"quantity\"\": 1, \"\"price\"\": {\"\"minor\"\": %s,"
+             " \"\"currency\"\": %s}}]\"', replace(json_quote(product_key), '\"', '\"\"'),"
+             " replace(json_quote(COALESCE(product_title, '')), '\"', '\"\"'), json_quote(total_minor),"
+             " replace(json_quote(currency), '\"', '\"\"'))")
+    line = (f"printf('%s:%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,{{}},%s,%s,%s,%s,%s,%s,%s,%s,%s,%s',"
+            f" source, native_id, source, native_id, number, status, CASE status {labels} END, native_status,"
+            f" created_at, updated_at, paid_at, manager, payment_link, cancel_reason, email,"
+            f" CASE WHEN substr(phone, 1, 1) IN ({guard}) THEN '''' || phone ELSE phone END, name, email,"
+            f" product_key, CASE WHEN product_key IS NULL THEN '[]' ELSE {price} END, total_minor, currency,"
+            f" paid_minor, CASE WHEN paid_minor IS NOT NULL THEN currency END)")
+    return (f"CASE WHEN NOT ({_common()} AND {texts}) THEN NULL WHEN {fast} THEN {line}"
+            f" ELSE {comma.join(cells)} END")
+
+
+def _quoted(x: str) -> str:
+    return f"'{_Q}' || replace({x}, '{_Q}', '{_Q}{_Q}') || '{_Q}'"
+
+
+def _sql_quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _csv_text(text: str) -> str:
+    # A constant cell as csv.writer writes it (the labels need no guard: none starts like a formula).
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([text, ""])
+    return out.getvalue()[:-2]
 
 
 def _sql_text(text: str) -> str:

@@ -89,3 +89,93 @@ def test_export_csv_cells_equal_the_flattened_records(tmp_store):
     assert "'@SUM(A1)" in fast.getvalue() and "'\uff1dx" in fast.getvalue() and "'+7" in fast.getvalue()
     empty = io.StringIO()
     assert write_csv(CSV_HEADER, iter(()), empty) == 0 and empty.getvalue() == ""
+
+
+def _python_texts(store, fmt) -> list[str]:
+    """What the export wrote before SQLite built its texts: each row's record or CSV cells, in Python."""
+    import csv
+    import io
+    import json
+
+    from unpaid.records import row_csv
+
+    rows = [tuple(r) for r in store.conn.execute(
+        f"SELECT {', '.join(RECORD_COLUMNS)} FROM orders ORDER BY created_at DESC, id DESC").fetchall()]
+    out = []
+    for row in rows:
+        if fmt == "csv":
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\n").writerow(row_csv(row))
+            out.append(buf.getvalue()[:-1])
+        else:
+            out.append(json.dumps(row_record(row), ensure_ascii=False, separators=(",", ":")))
+    return out
+
+
+def test_export_texts_equal_pythons_across_chunk_edges(tmp_store, monkeypatch):
+    """SQL-built and Python-built rows interleave across chunk edges and keep their order; cells with a quote,
+    a comma, a line feed, a carriage return, a leading formula character, Cyrillic and NULLs come out as the
+    csv and json modules write them."""
+    import csv
+    import io
+    import json
+
+    import unpaid.store.orders as orders_module
+
+    rng = random.Random(5)
+    orders = []
+    for i in range(60):
+        orders.append(Order(
+            "shop", str(i), rng.choice([Status.NEW, Status.PAID, Status.PAYMENT_WAITING, Status.CANCELLED]),
+            T0 + timedelta(minutes=i // 2), Money(rng.choice([0, 1000, 4990_00]), "RUB"),
+            Customer(f"c{i}@example.com", rng.choice([None, "+79991234567"]), rng.choice([None, "Анна", "Ann"])),
+            rng.choice([(), (LineItem("course", "Курс"),)]) if i % 7 else
+            (LineItem("a", "A", 2, Money(500)), LineItem("b", "", 1, None)),
+            number=rng.choice([None, f"N{i}"]), paid=rng.choice([None, Money(100)]),
+            updated_at=rng.choice([None, T0]), manager=rng.choice([None, "olga"])))
+    with tmp_store.transaction():
+        tmp_store.orders.upsert(orders, T0)
+    specials = {"1": ("name", 'Ann "the" Smith'), "2": ("name", "Smith, Ann"), "3": ("cancel_reason", "line\nbreak"),
+                "4": ("manager", "=cmd|' /C calc'!A0"), "5": ("name", "ca\rret"), "6": ("product_title", 'Курс "A"'),
+                "8": ("payment_link", "@SUM(A1)"), "9": ("native_status", "-x"), "10": ("phone", "\uff0b7999"),
+                "11": ("name", "\tTab"), "12": ("currency", "R,B"), "13": ("email", "Upper@Example.com"),
+                "15": ("number", "+1"), "16": ("product_key", 'p"k\\'), "17": ("manager", "\u0007bell")}
+    with tmp_store.transaction():
+        for native_id, (column, value) in specials.items():
+            tmp_store.conn.execute(f"UPDATE orders SET {column} = ? WHERE native_id = ?", (value, native_id))
+        tmp_store.conn.execute("UPDATE orders SET extra = ? WHERE native_id = '20'", (json.dumps({"utm": "x"}),))
+        tmp_store.conn.execute("UPDATE orders SET updated_at = '2026-11-01T13:00:00+03:00' WHERE native_id = '21'")
+    query = OrderQuery(statuses=None)
+    if not tmp_store.postgres:  # both kinds are there: lines SQLite wrote and rows Python finished
+        from unpaid.records import csv_select
+
+        built = [line is not None for (line,) in tmp_store.conn.execute(f"SELECT {csv_select()} FROM orders")]
+        assert built.count(True) > 15 and built.count(False) >= 5
+    for chunk in (1, 3, 7, 2000):
+        monkeypatch.setattr(orders_module, "_EXPORT_CHUNK", chunk)
+        for fmt in ("csv", "jsonl", "json"):
+            got = [text for part in tmp_store.orders.export(query, fmt) for text in part]
+            assert got == _python_texts(tmp_store, fmt), (fmt, chunk)
+        assert [t for part in tmp_store.orders.export(query, "csv", limit=5, offset=4) for t in part] == \
+            _python_texts(tmp_store, "csv")[4:9]
+    lines = _python_texts(tmp_store, "csv")
+    assert any(line.startswith("shop:") and "\"Ann \"\"the\"\" Smith\"" in line for line in lines)
+    assert any("'=cmd" in line for line in lines) and any("'@SUM(A1)" in line for line in lines)
+    assert any("'\t" in line for line in lines) and any("Курс" in line for line in lines)
+    # The writer puts the header first and the lines as they are (a lone CR stays unquoted, as csv writes it).
+    from unpaid.output import write_texts
+    from unpaid.records import CSV_HEADER
+
+    out = io.StringIO()
+    assert write_texts(tmp_store.orders.export(query, "csv"), "csv", out, CSV_HEADER) == 60
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(CSV_HEADER)
+    assert out.getvalue() == header.getvalue() + "".join(line + "\n" for line in lines)
+    for fmt in ("json", "jsonl"):
+        out = io.StringIO()
+        render(iter(_python_texts(tmp_store, fmt)), fmt, out, encoded=True)
+        again = io.StringIO()
+        assert write_texts(tmp_store.orders.export(query, fmt), fmt, again) == 60
+        assert again.getvalue() == out.getvalue()
+    empty = io.StringIO()
+    assert write_texts(iter(()), "json", empty) == 0 and empty.getvalue() == "[]\n"

@@ -111,7 +111,7 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
       unpaid orders --status payment_waiting --status new --sort amount
       unpaid orders --all --customer anna@example.com --format json
     """
-    from unpaid.output import render, write_csv
+    from unpaid.output import render, write_texts
     from unpaid.records import CSV_HEADER
 
     query = build_query(app, statuses=statuses, all_=all_, sources=sources, products=products,
@@ -120,14 +120,13 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
     store, now = app.store, app.now()
     total = store.orders.count(query)
     offset = (page - 1) * limit if limit else 0
-    encoded = fmt in ("json", "jsonl")  # written as the JSON texts the rows make, not records to encode
-    rows = store.orders.records(query, limit=limit, offset=offset, as_json=encoded, as_csv=fmt == "csv")
-    if fmt == "csv":  # cells built from the stored tuples, as flat_order would flatten them
-        shown = write_csv(CSV_HEADER, rows, app.stdout)
+    if fmt in ("json", "jsonl", "csv"):  # written as the texts SQLite builds for most rows, a chunk at a time
+        shown = write_texts(store.orders.export(query, fmt, limit=limit, offset=offset), fmt, app.stdout, CSV_HEADER)
     else:
         from unpaid.cli.order_view import order_columns
 
-        shown = render(rows, fmt, app.stdout, order_columns(app, now), encoded)
+        rows = store.orders.records(query, limit=limit, offset=offset)
+        shown = render(rows, fmt, app.stdout, order_columns(app, now))
     if shown:
         app.info(ngettext("{n} order (showing {first}–{last})", "{n} orders (showing {first}–{last})",
                           total).format(n=total, first=offset + 1, last=offset + shown))
