@@ -3,9 +3,12 @@
 
     python benchmarks/desk_bench.py --orders 1000000 --processes 8
     python benchmarks/desk_bench.py --orders 1000000 --processes 50 --postgres   # a throw-away server
+    python benchmarks/desk_bench.py --team /tmp/perf/table/desk-1000000.db --claims 100   # PostgreSQL vs SQLite
 
 ``--db`` takes a file or a postgresql:// URL (password in UNPAID_DB_PASSWORD); ``--postgres`` starts a
-PostgreSQL server of its own (Debian's postgresql package) and builds the store there.
+PostgreSQL server of its own (Debian's postgresql package) and builds the store there. ``--team DB`` moves a
+copy of a SQLite store into a throw-away server and prints the team's figures: `queue`, `next` at the 95th
+percentile under 50 claimers, and their claims/s against SQLite's with 8 on the same store.
 
 The store is built once with plain SQL (reused when --db exists): N orders, ``--actual`` of them still
 unpaid, each unpaid order with an open call task, due times spread over the past and next week.
@@ -45,13 +48,15 @@ CLAIMER = textwrap.dedent("""
     open(go + "." + manager, "w").close()
     while not os.path.exists(go):
         time.sleep(0.001)
-    got = []
+    got, took = [], []
     for _ in range(count):
+        started = time.perf_counter()
         try:
             got.append(take_next(store, manager, now, DeskSettings(), timezone.utc).order_id)
         except NotFoundError:
             break
-    print(json.dumps(got))
+        took.append(time.perf_counter() - started)
+    print(json.dumps({"got": got, "took": took}))
 """)
 
 
@@ -110,7 +115,8 @@ def time_cli(db: Path | str) -> float:
     return time.perf_counter() - started
 
 
-def claim_race(db: Path | str, processes: int, per_process: int) -> tuple[int, int, float]:
+def claim_race(db: Path | str, processes: int, per_process: int) -> tuple[int, int, float, list[float]]:
+    """Claims taken, distinct orders among them, wall seconds, and each claim's seconds (``take_next``)."""
     go = Path(tempfile.mkdtemp()) / "go"
     procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, str(db), f"bench{i}", to_iso(NOW), str(go),
                                str(per_process)], stdout=subprocess.PIPE, text=True) for i in range(processes)]
@@ -120,8 +126,79 @@ def claim_race(db: Path | str, processes: int, per_process: int) -> tuple[int, i
     go.touch()
     got = [json.loads(p.communicate()[0]) for p in procs]
     elapsed = time.perf_counter() - started
-    claimed = [o for g in got for o in g]
-    return len(claimed), len(set(claimed)), elapsed
+    claimed = [o for g in got for o in g["got"]]
+    return len(claimed), len(set(claimed)), elapsed, [t for g in got for t in g["took"]]
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else (values[0] if values else 0.0)
+
+
+def time_open(db: Path | str, runs: int = 20) -> tuple[float, float]:
+    """Median wall and CPU seconds (this process) of opening the store as every command does: connect (for
+    PostgreSQL: TCP, authentication) and the migration check."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        started, cpu = time.perf_counter(), _cpu()
+        Store.open(db).close()
+        walls.append(time.perf_counter() - started)
+        cpus.append(_cpu() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def _cpu() -> float:
+    import os
+
+    t = os.times()
+    return t.user + t.system
+
+
+def postgres_figures(sqlite_db: Path, processes: int = 50, anchor_processes: int = 8, per_process: int = 100,
+                     runs: int = 5) -> dict:
+    """The team's figures on PostgreSQL for the SQLite store ``sqlite_db`` (only read: copied first): the store
+    moved into a throw-away server with `unpaid migrate --to`, `queue` as a command, `next` under
+    ``processes`` concurrent claimers (95th percentile), and their claims/s against SQLite's with
+    ``anchor_processes`` on a copy of the same store, timed in the same run."""
+    import shutil
+
+    from unpaid.store import migrate
+    from unpaid.testing.pgserver import Server
+
+    server = Server()
+    folder = Path(tempfile.mkdtemp(prefix="unpaid-desk-pg-"))
+    try:
+        url = server.new_database()
+        copy = folder / "desk.db"
+        shutil.copy(sqlite_db, copy)
+        started = time.perf_counter()
+        counts = migrate.run(str(copy), url)
+        loaded = time.perf_counter() - started
+        with server.admin(url.rsplit("/", 1)[1]) as conn:
+            conn.execute("VACUUM ANALYZE")  # as autovacuum does after a bulk load
+        queue = statistics.median(time_cli(url) for _ in range(runs))
+        opened, opened_cpu = time_open(url)
+        total, unique, elapsed, took = claim_race(url, processes, per_process)
+        a_total, a_unique, a_elapsed, a_took = claim_race(copy, anchor_processes, per_process)
+        return {"rows": sum(c.source for c in counts), "load": loaded, "queue": queue, "open": opened,
+                "open_cpu": opened_cpu, "next_p95": p95(took), "next_median": statistics.median(took),
+                "claims_per_s": total / elapsed, "twice": total - unique + a_total - a_unique,
+                "anchor_claims_per_s": a_total / a_elapsed, "anchor_next_p95": p95(a_took),
+                "processes": processes, "anchor_processes": anchor_processes}
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def print_postgres(f: dict) -> None:
+    print(f"PostgreSQL: {f['rows']:,} rows moved in with `unpaid migrate --to` in {f['load']:.1f} s")
+    print(f"queue as a command on PostgreSQL: {f['queue'] * 1000:.0f} ms (budget 300 ms); opening the store (connect"
+          f" + migration check): {f['open'] * 1000:.1f} ms, {f['open_cpu'] * 1000:.1f} ms CPU")
+    print(f"next with {f['processes']} claimers on PostgreSQL: median {f['next_median'] * 1000:.1f} ms, 95th percentile"
+          f" {f['next_p95'] * 1000:.1f} ms (budget 50 ms); SQLite with {f['anchor_processes']}: 95th percentile"
+          f" {f['anchor_next_p95'] * 1000:.1f} ms")
+    print(f"claims/s: PostgreSQL with {f['processes']} {f['claims_per_s']:,.0f}, SQLite with {f['anchor_processes']}"
+          f" {f['anchor_claims_per_s']:,.0f} = {f['claims_per_s'] / f['anchor_claims_per_s']:.1f}x (target >= 10x);"
+          f" claimed twice: {f['twice']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,7 +211,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--db", default=None, help="store to build or reuse, a file or a URL [a temporary file]")
     parser.add_argument("--postgres", action="store_true", help="build the store in a throw-away PostgreSQL server")
+    parser.add_argument("--team", type=Path, metavar="SQLITE_DB",
+                        help="the PostgreSQL figures (queue, next under 50 claimers, claims/s against SQLite with 8)"
+                             " for a copy of this store, moved into a throw-away server")
     args = parser.parse_args(argv)
+    if args.team:
+        from unpaid.testing.pgserver import missing
+
+        if missing():
+            sys.exit(f"no PostgreSQL server can start here: {missing()}")
+        figures = postgres_figures(args.team, per_process=args.claims)
+        print_postgres(figures)
+        return 0 if figures["twice"] == 0 else 1
     server = None
     if args.postgres:
         from unpaid.testing.pgserver import Server
@@ -167,9 +255,9 @@ def _measure(db: Path | str, args: argparse.Namespace) -> int:
     print(f"queue ({args.orders:,} orders, {today:,} to call today, {due:,} due now): "
           f"median {median * 1000:.0f} ms, max {worst * 1000:.0f} ms (budget 300 ms)")
     print(f"queue as a command (process start-up included): {time_cli(db) * 1000:.0f} ms")
-    total, unique, elapsed = claim_race(db, args.processes, args.claims)
+    total, unique, elapsed, took = claim_race(db, args.processes, args.claims)
     print(f"claims: {args.processes} processes took {total:,} orders in {elapsed:.2f} s = {total / elapsed:,.0f} "
-          f"claims/s; claimed twice: {total - unique}")
+          f"claims/s, next's 95th percentile {p95(took) * 1000:.1f} ms; claimed twice: {total - unique}")
     return 0 if total == unique else 1
 
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -172,6 +173,18 @@ class Shop:
 
     def unpaid(self, now: datetime, *args: str, timeout: float = 120) -> Result:
         return self.finish(self.spawn(now, *args), timeout)
+
+    def rows(self, sql: str) -> list[tuple]:
+        """Rows of a read-only query on the store, read with the database's own driver (no unpaid code)."""
+        if isinstance(self.db, str):
+            import psycopg
+
+            with psycopg.connect(self.db, password=self.env.get("UNPAID_DB_PASSWORD")) as conn:
+                return [tuple(r) for r in conn.execute(sql)]
+        import sqlite3
+
+        with closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)) as conn:
+            return conn.execute(sql).fetchall()
 
     def kill_after(self, proc: subprocess.Popen, delay: float) -> bool:
         """SIGKILL ``proc`` after ``delay`` seconds; False when it had ended by itself by then."""

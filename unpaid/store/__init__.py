@@ -123,9 +123,11 @@ class Store:
                 path=self.path, version=version, latest=schema.LATEST), _("upgrade unpaid: `pip install -U unpaid`"))
         if self.postgres:
             self._pg_prelude()
-        for number, sql in schema.MIGRATIONS:
+        for number, sql, *postgresql_only in schema.MIGRATIONS:
             if number <= version:
                 continue
+            if self.postgres:
+                sql = "\n".join([sql, *postgresql_only])
             with self.transaction():
                 current = self.schema_version()
                 if current >= number:  # another process migrated first

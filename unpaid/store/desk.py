@@ -88,7 +88,7 @@ class DeskStore:
     def count_due_by(self, until: datetime, sooner: datetime, now: datetime, manager: str | None) -> tuple[int, int]:
         """:meth:`count_due` for ``until`` and for an earlier ``sooner``, in one pass over the due tasks."""
         where, args = self._where(until, now, manager, counting=True)
-        total, soon = self.store.conn.execute("SELECT COUNT(*), SUM(t.due_at <= ?)" + where,
+        total, soon = self.store.conn.execute("SELECT COUNT(*), COUNT(CASE WHEN t.due_at <= ? THEN 1 END)" + where,
                                               [to_iso(sooner), *args]).fetchone()
         return total, soon or 0
 
@@ -106,15 +106,13 @@ class DeskStore:
         rows = None
         if sort in _WALKS:
             direction, compare = _WALKS[sort]
-            due = self.store.conn.execute("SELECT COUNT(*) FROM tasks WHERE state = ? AND due_at <= ?",
-                                          (OPEN, to_iso(until))).fetchone()[0]  # from the index alone
             # CROSS JOIN keeps the orders as the outer loop, walked along orders_created.
             walk = where.replace(" FROM tasks t JOIN orders o ON o.id = t.order_id",
                                  " FROM orders o CROSS JOIN tasks t ON t.order_id = o.id", 1)
             sql = (f"SELECT t.*, {cols}{walk} AND (o.created_at, o.id) {compare} (?, ?)"
                    f" ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?")
             size = _WALK
-            while rows is None and size <= 2 * due:
+            while rows is None and self._due_at_least(until, (size + 1) // 2):
                 edge = self.store.conn.execute(
                     f"SELECT created_at, id FROM orders ORDER BY created_at {direction}, id {direction}"
                     " LIMIT 1 OFFSET ?", (size - 1,)).fetchone()
@@ -132,6 +130,12 @@ class DeskStore:
             order_row = {c: row[f"o_{c}"] for c in _ORDER_COLS}
             out.append((_task(row), order_from_row(order_row)))
         return out
+
+    def _due_at_least(self, until: datetime, n: int) -> bool:
+        """Whether ``n`` or more tasks are due by ``until``: at most ``n`` index entries read, not all of them
+        (counting 100,290 due calls cost every ``next`` 148 ms on a loaded PostgreSQL; this: 1.5 ms)."""
+        return self.store.conn.execute("SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE state = ? AND due_at <= ?"
+                                       " LIMIT ?) AS due", (OPEN, to_iso(until), n)).fetchone()[0] >= n
 
     def lock_open_calls(self, order_id: str) -> bool:
         """Lock the order's open calls for this transaction; False when another one holds them (PostgreSQL's

@@ -1,8 +1,8 @@
 """Copying a whole store to another backend (SQLite -> PostgreSQL when a team starts, and back).
 
-Every table is copied in primary-key order, in batches, each batch in one transaction, with
-``INSERT OR IGNORE``: a copy killed half-way is resumed by running it again (rows already there are passed
-over). Then the row counts are compared table by table. A target that holds data of another store (no
+Every table is copied in primary-key order, in batches read by key range (keyset paging), each batch in
+one transaction: into PostgreSQL with ``COPY``, into SQLite with ``INSERT OR IGNORE``. A copy killed
+half-way is resumed by running it again (rows already there are passed over). Then the row counts are compared table by table. A target that holds data of another store (no
 marker of this source, or another one's) is refused before anything is written.
 """
 
@@ -19,7 +19,7 @@ from unpaid.i18n import _
 if TYPE_CHECKING:
     from unpaid.store import Store
 
-BATCH = 5_000
+BATCH = 20_000
 MARKER_SCOPE, MARKER_KEY = "unpaid:migrate", "source"
 # Tables with a generated id: PostgreSQL's sequence must move past the copied ids.
 IDENTITY = ("history", "tasks", "offers", "events")
@@ -122,7 +122,7 @@ def copy(source: "Store", target: "Store", target_label: str, *, dry_run: bool =
         for table in names:
             copied = 0
             for batch in _batches(source, table):
-                _insert(target, table, batch)
+                _insert(target, table, batch, fresh=before[table] == 0)
                 copied += len(batch[1])
                 if progress:
                     progress(table, copied)
@@ -133,12 +133,40 @@ def copy(source: "Store", target: "Store", target_label: str, *, dry_run: bool =
 
 
 def _batches(store: "Store", table: str) -> Iterator[tuple[list[str], list[tuple]]]:
+    """The table's rows in primary-key order, ``BATCH`` at a time: each batch starts after the last key
+    of the one before (keyset paging), so every batch is one index range and the millionth row costs what
+    the first did (``OFFSET`` re-read every row before it: quadratic)."""
     columns, key = _columns(store, table), _key(store, table)
-    order = ", ".join(key) if key else ", ".join(columns)
+    if not key:  # every table of the schema has a primary key; a foreign one is read whole, in column order
+        yield from _offset_batches(store, table, columns)
+        return
+    select = f"SELECT {', '.join(columns)} FROM {table}"
+    order = f" ORDER BY {', '.join(key)} LIMIT {BATCH}"
+    where = _where(table)
+    after = f"({', '.join(key)}) > ({', '.join('?' * len(key))})"
+    positions = [columns.index(k) for k in key]
+    last: list | None = None
+    while True:
+        cur = store.conn.cursor()
+        cur.row_factory = None  # plain tuples: the copy reads every row once
+        if last is None:
+            cur.execute(select + where + order)
+        else:
+            cur.execute(select + (f"{where} AND " if where else " WHERE ") + after + order, last)
+        rows = [tuple(r) for r in cur]
+        if not rows:
+            return
+        yield columns, rows
+        if len(rows) < BATCH:
+            return
+        last = [rows[-1][i] for i in positions]
+
+
+def _offset_batches(store: "Store", table: str, columns: list[str]) -> Iterator[tuple[list[str], list[tuple]]]:
     offset = 0
     while True:
         rows = [tuple(r) for r in store.conn.execute(
-            f"SELECT {', '.join(columns)} FROM {table}{_where(table)} ORDER BY {order} LIMIT ? OFFSET ?",
+            f"SELECT {', '.join(columns)} FROM {table}{_where(table)} ORDER BY {', '.join(columns)} LIMIT ? OFFSET ?",
             (BATCH, offset))]
         if not rows:
             return
@@ -146,20 +174,37 @@ def _batches(store: "Store", table: str) -> Iterator[tuple[list[str], list[tuple
         offset += len(rows)
 
 
-def _insert(target: "Store", table: str, batch: tuple[list[str], list[tuple]]) -> None:
+def _insert(target: "Store", table: str, batch: tuple[list[str], list[tuple]], fresh: bool) -> None:
+    """One batch, in one transaction. Into PostgreSQL with ``COPY``: straight into a table that was empty when
+    the copy began (the source's keys are unique, so nothing can clash), else through a scratch table and
+    ``INSERT … ON CONFLICT DO NOTHING`` (a resumed copy passes over the rows already there). Into SQLite with
+    ``INSERT OR IGNORE``."""
     columns, rows = batch
-    sql = f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    names = ", ".join(columns)
     with target.transaction():
-        target.conn.executemany(sql, rows)
+        if not target.postgres:
+            target.conn.executemany(f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})",
+                                    rows)
+            return
+        into = table if fresh else f"unpaid_copy_{table}"
+        if not fresh:
+            target.conn.raw_execute(f"CREATE TEMP TABLE IF NOT EXISTS {into} (LIKE {table}) ON COMMIT DELETE ROWS")
+        with target.conn.raw.cursor() as cur:
+            with cur.copy(f"COPY {into} ({names}) FROM STDIN") as pipe:
+                for row in rows:
+                    pipe.write_row(row)
+            if not fresh:
+                cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {into} ON CONFLICT DO NOTHING")
 
 
 def digest(store: "Store", table: str) -> str:
-    """A hash of every row of ``table`` in primary-key order: equal on both sides after a full copy."""
-    h = hashlib.sha256()
+    """A hash of every row of ``table``: equal on both sides after a full copy. The rows' hashes are added up
+    (mod 2**256), so the figure does not depend on the order a database's collation sorts text keys in."""
+    total = 0
     for _columns_, rows in _batches(store, table):
         for row in rows:
-            h.update(json.dumps(list(row), default=str).encode())
-    return h.hexdigest()
+            total += int.from_bytes(hashlib.sha256(json.dumps(list(row), default=str).encode()).digest(), "big")
+    return f"{total % 2**256:064x}"
 
 
 def run(source: str, target: str, *, dry_run: bool = False,

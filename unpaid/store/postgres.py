@@ -109,6 +109,9 @@ def connect(url: str):
     kwargs = dict(target.params)
     kwargs.setdefault("connect_timeout", str(CONNECT_TIMEOUT))
     kwargs.setdefault("application_name", "unpaid")
+    # unpaid's statements are short: the JIT compiler took 1.4 s to speed up a 1.1 s count of the call queue
+    # (200,000 open calls) by nothing. Off for unpaid's sessions only, set at connection start (no round trip).
+    kwargs["options"] = " ".join(filter(None, ("-c jit=off", kwargs.get("options"))))
     if target.host:
         kwargs.setdefault("host", target.host)
     secret = password(target)

@@ -1,11 +1,13 @@
 """Numbered schema migrations; ``PRAGMA user_version`` records the last one applied.
 
-Append new migrations at the end; never edit one that has shipped.
+Append new migrations at the end; never edit one that has shipped. A migration is ``(number, sql)``, run on
+both backends (rewritten for PostgreSQL by :mod:`unpaid.store.dialect`), or ``(number, sql, postgresql_sql)``
+with statements for PostgreSQL alone after the common ones (an index SQLite has no use for).
 """
 
 from __future__ import annotations
 
-MIGRATIONS: list[tuple[int, str]] = [
+MIGRATIONS: list[tuple] = [
     (
         1,
         """
@@ -258,6 +260,17 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX history_touch ON history (order_id, kind, at);
         -- ... and when each order entered work, from the index too.
         CREATE INDEX enrollments_entered ON enrollments (order_id, entered_at, playbook);
+        """,
+    ),
+    (
+        11,
+        "",
+        # PostgreSQL only. The queue's count picks one call per order by task id: PostgreSQL's indexes do not
+        # carry the row id as SQLite's do, so the count read all 109,268 due task rows of a million-order store
+        # besides the index (index-only: 0.9 s -> 0.23 s on a loaded machine). SQLite's index has it already.
+        """
+        CREATE INDEX tasks_open_due ON tasks (state, due_at, order_status, order_id, manager) INCLUDE (id);
+        DROP INDEX tasks_open_status;
         """,
     ),
 ]
