@@ -58,3 +58,22 @@ def test_streamed_decisions_equal_the_pure_planners(tmp_store, seed, batch):
                            unkeyed_orders(tmp_store), window=WINDOW, today=today, force=force)
     assert essence(streamed) == essence(expected)
     assert expected  # the generated store has work in it
+
+
+def test_the_orders_dedupe_cannot_group_are_found_without_reading_every_order(tmp_path):
+    """A million keyed orders and no unkeyed one must not cost a scan of the million (schema 12's index)."""
+    from unpaid.store import Store
+
+    with Store.open(tmp_path / "unpaid.db") as store:
+        orders = generate(random.Random(1), 200)
+        with store.transaction():
+            store.orders.upsert(orders, T0)
+        seen: list[str] = []
+        store.conn.set_trace_callback(seen.append)
+        found = list(unkeyed_orders(store))
+        store.conn.set_trace_callback(None)
+        assert {o.id for o in found} == {o.id for o in orders if o.is_actual and not (o.customer.key and o.product_key)}
+        assert found and [o.id for o in found] == sorted(o.id for o in found)
+        query = next(sql for sql in seen if "customer_key IS NULL" in sql)
+        plan = " ".join(row[3] for row in store.conn.execute("EXPLAIN QUERY PLAN " + query))
+        assert "USING INDEX orders_unkeyed" in plan, plan
