@@ -72,3 +72,15 @@ def test_stop_closes_the_port_and_deletes_the_folder():
     server.stop()
     assert not _listening(server.port) and not server.folder.exists()
     server.stop()  # a second stop is a no-op
+
+
+def test_the_postgresql_pass_names_why_it_skips_where_no_server_can_start(monkeypatch):
+    from unpaid.testing import fixtures
+
+    monkeypatch.setattr(pgserver, "missing", lambda: "PostgreSQL server binaries not found (apt-get install postgresql)")
+    monkeypatch.setenv(fixtures.STORE_ENV, "postgres")
+    assert fixtures.pytest_report_header(None) == [
+        "store: PostgreSQL, but every test that needs it SKIPS: PostgreSQL server binaries not found "
+        "(apt-get install postgresql)"]
+    monkeypatch.setenv(fixtures.STORE_ENV, "sqlite")
+    assert fixtures.pytest_report_header(None) == []
