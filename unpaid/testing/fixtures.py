@@ -51,6 +51,12 @@ def pytest_report_header(config) -> list[str]:
     return [f"store: PostgreSQL (a throw-away server from {pgserver.bin_dir()})"]
 
 
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The header is hidden under -q: the store of the pass (and why its tests skipped) ends the run too."""
+    for line in pytest_report_header(terminalreporter.config):
+        terminalreporter.write_line(line)
+
+
 def _follows_the_store(item) -> bool:
     """Whether a test's store is the one the run chose (it uses ``cli_db``). Tests parametrised over both
     stores (``store_target``) and tests of the PostgreSQL server itself run in the default pass already."""
