@@ -17,8 +17,14 @@ install: $(BIN)/unpaid
 demo: install
 	$(BIN)/unpaid demo
 
+# The suite on SQLite (the tests written for both stores run on PostgreSQL in it too), then again on
+# PostgreSQL every test whose store follows UNPAID_TEST_STORE (the `cli` fixture's: the CLI, desk, playbook,
+# reports, i18n and plugins' tests); tests about the SQLite file itself skip there, with the reason. Both
+# passes start a throw-away PostgreSQL server of their own; without its binaries those tests SKIP, the
+# reason printed (-rs). The proofs' PostgreSQL runs are `make proofs`.
 test: install
 	$(BIN)/python -m pytest
+	UNPAID_TEST_STORE=postgres $(BIN)/python -m pytest -rs --ignore=tests/proofs
 
 # The long proofs run (docs/proofs.md); `make test` runs their fast part. Seed: UNPAID_PROOFS_SEED=N.
 proofs: install

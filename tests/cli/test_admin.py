@@ -164,14 +164,20 @@ def _checks(result) -> dict:
     return {c["name"]: c for c in result.json()}
 
 
-def test_doctor_passes_on_a_good_setup(cli, shop, tmp_path):
+def test_doctor_passes_on_a_good_setup(cli, shop, cli_db):
     assert cli("sync").exit_code == 0
     result = cli("doctor --format json")
     assert result.exit_code == 0, result.output
     checks = _checks(result)
     assert {c["result"] for c in checks.values()} <= {"ok", "skip"}
     assert checks["source shop: type"]["result"] == "ok"
-    assert "WAL" in checks["store"]["detail"] and "0600" in checks["store"]["detail"]
+    if cli_db.startswith("postgresql://"):
+        from unpaid.store import schema
+
+        detail = checks["store"]["detail"]
+        assert detail.startswith("PostgreSQL ") and f"(schema {schema.LATEST}, shared by every machine" in detail
+    else:
+        assert "WAL" in checks["store"]["detail"] and "0600" in checks["store"]["detail"]
     assert checks["source shop: online"]["result"] == "skip"
 
 
@@ -203,6 +209,7 @@ def test_doctor_online_reaches_the_source_or_exits_3(cli, shop):
     assert _checks(result)["source shop: online"]["fix"] == "run `unpaid auth set shop`"
 
 
+@pytest.mark.sqlite_only("the mode of the SQLite file")
 def test_doctor_makes_a_database_readable_by_others_owner_only_and_says_so(cli, shop, tmp_path):
     assert cli("sync").exit_code == 0
     os.chmod(tmp_path / "unpaid.db", 0o644)
@@ -213,6 +220,7 @@ def test_doctor_makes_a_database_readable_by_others_owner_only_and_says_so(cli, 
     assert os.stat(tmp_path / "unpaid.db").st_mode & 0o777 == 0o600
 
 
+@pytest.mark.sqlite_only("the mode of the SQLite file")
 def test_doctor_fails_a_database_readable_by_others_that_it_cannot_chmod(cli, shop, tmp_path, monkeypatch):
     import unpaid.store as store_module
 
@@ -224,6 +232,7 @@ def test_doctor_fails_a_database_readable_by_others_that_it_cannot_chmod(cli, sh
     assert "chmod 600" in result.stdout and "1 of" in result.stderr
 
 
+@pytest.mark.sqlite_only("a file in place of the SQLite store")
 def test_doctor_fails_a_file_that_is_not_a_database(cli, shop, tmp_path):
     (tmp_path / "unpaid.db").write_text("not sqlite")
     result = cli("doctor --format json")

@@ -110,6 +110,7 @@ def test_desk_settings_are_bounded(cli, seed, make, tmp_path, desk):
 # ---- the store ----
 
 
+@pytest.mark.sqlite_only("wrecks the pages of the SQLite file")
 def test_a_damaged_store_is_named_with_exit_2(cli, seed, make, tmp_path):
     seed(*(make(str(i)) for i in range(1, 200)))
     db = tmp_path / "unpaid.db"
@@ -123,6 +124,7 @@ def test_a_damaged_store_is_named_with_exit_2(cli, seed, make, tmp_path):
     assert "not a usable unpaid database" in result.stderr
 
 
+@pytest.mark.sqlite_only("the mode of the SQLite file")
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only files")
 def test_a_read_only_store_is_named_with_exit_2(cli, seed, make, tmp_path):
     seed(make("1"))
@@ -285,9 +287,9 @@ def test_absurd_global_now_is_a_usage_error(cli):
 # ---- a closed pipe ----
 
 
-def test_a_closed_pipe_ends_quietly_with_exit_0(tmp_path):
+def test_a_closed_pipe_ends_quietly_with_exit_0(tmp_path, cli_db):
     """``unpaid orders --format json | head -1``: the reader leaves early; unpaid exits 0 and says nothing."""
-    env = {**os.environ, "UNPAID_DB": str(tmp_path / "unpaid.db"), "UNPAID_LOAD_PLUGINS": "csv",
+    env = {**os.environ, "UNPAID_DB": cli_db, "UNPAID_LOAD_PLUGINS": "csv",
            "PYTHONPATH": str(REPO)}
     (tmp_path / "orders.csv").write_text("id,created_at,status,email,amount\n" + "".join(
         f"{i},2026-11-20T10:00:00+03:00,new,c{i}@example.com,1000\n" for i in range(1, 3001)))

@@ -42,7 +42,7 @@ def test_dry_run_prints_every_decision_and_changes_nothing(cli, shop, make, tmp_
     assert "paid twin gc:9" in table.stdout and table.stdout.splitlines()[0].split()[:2] == ["order", "status"]
 
 
-def test_apply_pushes_each_false_records_it_and_a_second_run_proposes_nothing(cli, shop, make, tmp_path):
+def test_apply_pushes_each_false_records_it_and_a_second_run_proposes_nothing(cli, shop, make, tmp_path, cli_db):
     seed_shops(cli, shop, make, tmp_path)
     result = cli(f"{NOW} dedupe --apply --format json", env={"UNPAID_ACTOR": "anna"})
     assert result.exit_code == 0, result.output
@@ -52,7 +52,7 @@ def test_apply_pushes_each_false_records_it_and_a_second_run_proposes_nothing(cl
     assert result.stderr == "marked 3 orders False (5 orders looked at: 3 to mark False, 1 kept, 1 skipped)\n"
     assert {n: o.status for n, o in shop.orders.items()} == {
         "1": Status.FALSE, "2": Status.PAYMENT_WAITING, "3": Status.FALSE, "4": Status.FALSE, "5": Status.NEW}
-    with Store.open(tmp_path / "unpaid.db") as store:
+    with Store.open(cli_db) as store:
         [entry] = store.history.for_order("shop:4")
         assert (entry.actor, entry.kind) == ("user:anna", "dedupe")
         assert entry.data == {"from": "new", "to": "false", "reason": "paid twin gc:9", "twin": "gc:9"}
@@ -88,7 +88,7 @@ def test_source_filter_keeps_twins_from_other_sources(cli, shop, make, tmp_path)
     assert unknown.exit_code == 2 and "unknown source 'nope'" in unknown.stderr
 
 
-def test_apply_goes_on_past_an_unexpected_error_of_one_source(cli, shop, make, tmp_path):
+def test_apply_goes_on_past_an_unexpected_error_of_one_source(cli, shop, make, tmp_path, cli_db):
     seed_shops(cli, shop, make, tmp_path)
     backend("gc").put(make("8", source="gc", email="boris@example.com", product="book", age=timedelta(hours=1)))
     assert cli(f"{NOW} sync gc").exit_code == 0
@@ -101,5 +101,5 @@ def test_apply_goes_on_past_an_unexpected_error_of_one_source(cli, shop, make, t
         ("gc:8", "done"), ("shop:1", failed), ("shop:3", failed), ("shop:4", failed)]
     assert "marked 1 order False, 3 failed" in result.stderr
     assert backend("gc").orders["8"].status is Status.FALSE and shop.orders["3"].status is Status.NEW
-    with Store.open(tmp_path / "unpaid.db") as store:
+    with Store.open(cli_db) as store:
         assert [e.state for e in store.ledger.for_order("shop:3")] == ["failed"]

@@ -136,7 +136,7 @@ def test_orders_a_manager_holds_or_with_a_promise_are_skipped_without_force(cli,
     assert later[2][1] == "false"  # anna's lease ran out
 
 
-def test_force_marks_them_false_with_a_warning_line_each(cli, shop, make, tmp_path):
+def test_force_marks_them_false_with_a_warning_line_each(cli, shop, make, tmp_path, cli_db):
     _held_and_promised(cli, shop, make, tmp_path)
     dry = cli(at(T, "dedupe", "--force", "--format", "json"))
     assert [(r["id"], r["action"]) for r in dry.json()] == [("shop:3", "keep"), ("shop:2", "false"), ("shop:1", "false")]
@@ -155,7 +155,7 @@ def test_force_marks_them_false_with_a_warning_line_each(cli, shop, make, tmp_pa
         "marked 2 orders False (3 orders looked at: 2 to mark False, 1 kept, 0 skipped)",
     ]
     assert (shop.orders["1"].status, shop.orders["2"].status) == (Status.FALSE, Status.FALSE)
-    with Store.open(tmp_path / "unpaid.db") as store:
+    with Store.open(cli_db) as store:
         [entry] = [e for e in store.history.for_order("shop:1") if e.kind == "dedupe"]
         assert entry.data["forced"] == "False although a manager (anna) holds it until 2026-11-24 11:00 (--force)"
     assert backend("shop").orders["3"].status is Status.NEW

@@ -115,7 +115,7 @@ def test_show_finds_bare_ids_and_lists_ambiguous_ones(cli, shop, make, tmp_path)
     assert missing.stderr == "Error: no order shop:404 — run `unpaid orders` or `unpaid sync`\n"
 
 
-def test_show_marks_automatic_history_and_the_claim_holder(cli, seed, make, shop, tmp_path):
+def test_show_marks_automatic_history_and_the_claim_holder(cli, seed, make, shop, cli_db):
     from datetime import datetime, timezone
 
     from unpaid.store import Store
@@ -123,7 +123,7 @@ def test_show_marks_automatic_history_and_the_claim_holder(cli, seed, make, shop
     seed(make("1"))
     shop.put(make("1", Status.PAYMENT_WAITING, age=timedelta(hours=1)))
     cli(f"{NOW} sync")
-    with Store.open(tmp_path / "unpaid.db") as store:
+    with Store.open(cli_db) as store:
         at = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
         store.claims.try_claim("shop:1", "olga", at, at + timedelta(minutes=30))
     card = cli(f"{NOW} show shop:1 --format json").json()

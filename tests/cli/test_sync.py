@@ -2,6 +2,8 @@ import json
 import sqlite3
 from datetime import timedelta
 
+import pytest
+
 from unpaid import hookimpl
 from unpaid.connector import AuthFailed, Page, Reject
 from unpaid.model import Status
@@ -108,6 +110,7 @@ def test_a_store_that_is_not_sqlite_is_left_untouched(cli, shop, tmp_path):
     assert notes.read_text() == "my shopping list\n"
 
 
+@pytest.mark.sqlite_only("a SQLite lock on the file (PostgreSQL's writers wait: tests/store)")
 def test_a_locked_store_is_one_line_and_exit_2(cli, seed, make, tmp_path, monkeypatch):
     seed(make("1"))
     monkeypatch.setattr("unpaid.store.BUSY_TIMEOUT_MS", 200)

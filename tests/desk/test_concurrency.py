@@ -99,10 +99,10 @@ def test_eight_processes_claiming_from_one_queue_never_share_an_order(tmp_path, 
         assert all(holders[o] == f"m{i}" for o in got)
 
 
-def test_two_managers_taking_one_order_at_once_one_wins_the_other_is_told_who(tmp_path):
+def test_two_managers_taking_one_order_at_once_one_wins_the_other_is_told_who(tmp_path, store_target):
     import os
 
-    db, go = tmp_path / "unpaid.db", tmp_path / "go"
+    db, go = store_target, tmp_path / "go"
     (tmp_path / "unpaid.toml").write_text('[sources.shop]\ntype = "memory"\n', encoding="utf-8")
     seed(db, 2)
     env = {**os.environ, "UNPAID_DB": str(db), "UNPAID_CONFIG": str(tmp_path / "unpaid.toml"),

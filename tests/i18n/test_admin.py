@@ -61,7 +61,7 @@ def test_the_demos_answer_for_scripts_stays_english(cli, with_csv, tmp_path):
 # ---- doctor ----
 
 
-def test_doctor_in_russian(cli, with_csv, tmp_path):
+def test_doctor_in_russian(cli, with_csv, tmp_path, cli_db):
     assert cli("init --language ru").exit_code == 0
     (tmp_path / "orders.csv").write_text("id,status\n", encoding="utf-8")
     result = cli("doctor", env=RU)
@@ -72,7 +72,10 @@ def test_doctor_in_russian(cli, with_csv, tmp_path):
     assert "загружено: 1 (csv); типы коннекторов: csv" in out
     assert "настройки в порядке; секреты: не нужны" in out
     assert "не проверялось" in out and "запустите `unpaid doctor --online`, чтобы обратиться к источнику" in out
-    assert "ещё не существует; его создаст первый `unpaid sync`" in out
+    if cli_db.startswith("postgresql://"):  # the test's database exists, migrated
+        assert "общая для всех машин с этими настройками" in out
+    else:
+        assert "ещё не существует; его создаст первый `unpaid sync`" in out
     assert "проверок — ошибок нет" in result.stderr
 
 

@@ -32,8 +32,8 @@ path = "outbox"
 class Session:
     """The CLI in one language against a real store and the memory source ``shop``."""
 
-    def __init__(self, root, cli, language: str):
-        self.root, self.cli, self.language = root, cli, language
+    def __init__(self, root, cli, language: str, db: str):
+        self.root, self.cli, self.language, self.db = root, cli, language, db
 
     def add(self, count: int = 1, start: int = 1) -> list[str]:
         from unpaid.store import Store
@@ -44,7 +44,7 @@ class Session:
                   for n in range(start, start + count)]
         currency = "RUB" if self.language == "ru" else "UAH"  # a Russian school, a Ukrainian pharmacy
         orders = [o.__class__(**{**o.__dict__, "total": Money(1290000, currency)}) for o in orders]
-        with Store.open(self.root / "unpaid.db") as store:
+        with Store.open(self.db) as store:
             with store.transaction():
                 store.orders.upsert(orders, NOW)
             for o in orders:
@@ -69,7 +69,7 @@ class Session:
         from unpaid.store import Store
         from unpaid.store.ledger import FAILED, UNCERTAIN
 
-        with Store.open(self.root / "unpaid.db") as store:
+        with Store.open(self.db) as store:
             for n in range(count):
                 key = f"shop:1|pb|letter|{n}"
                 for attempt in range(max(attempts, 1)):
@@ -87,13 +87,13 @@ class Session:
 
 
 @pytest.fixture(params=["ru", "uk"])
-def session(request, tmp_path, cli, register_plugin, monkeypatch):
+def session(request, tmp_path, cli, cli_db, register_plugin, monkeypatch):
     BACKENDS.clear()
     register_plugin(MemoryPlugin, name="memory")
     (tmp_path / "unpaid.toml").write_text(CONFIG, encoding="utf-8")
     (tmp_path / "templates").mkdir()
     monkeypatch.setenv("UNPAID_CONFIG", str(tmp_path / "unpaid.toml"))
-    yield Session(tmp_path, cli, request.param)
+    yield Session(tmp_path, cli, request.param, cli_db)
     BACKENDS.clear()
 
 
@@ -159,7 +159,7 @@ def test_a_promise_a_refusal_and_a_postponement_in_the_language(session):
     # The history keeps English, whatever the manager reads.
     from unpaid.store import Store
 
-    with Store.open(session.root / "unpaid.db") as store:
+    with Store.open(session.db) as store:
         summaries = [e.summary for e in store.history.for_order(promised)]
     assert any(s.startswith("call: promised to pay on 2026-11-27") for s in summaries), summaries
     assert any(s.startswith("status: New → Waiting for payment") for s in summaries), summaries

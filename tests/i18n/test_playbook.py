@@ -106,24 +106,23 @@ def test_the_run_summary_counts_in_the_right_plural_form(n, ru, uk):
     (5, "5 действий к выполнению: выполнено: 5; 5 заказов вошли в сценарий",
      "5 дій до виконання: виконано: 5; 5 замовлень увійшли в сценарій"),
 ])
-def test_a_run_reports_in_russian_and_ukrainian(cli, shop, n, ru, uk):
-    folder = shop(n)
-    for language, summary, sent, headers in (
-            ("ru", ru, "Отправлено 'letter' на c1@example.com через email", ("Пора", "Выполнено", "Подробности")),
-            ("uk", uk, "Надіслано 'letter' на c1@example.com через email", ("Час", "Виконано", "Подробиці"))):
-        env = {"UNPAID_LANG": language}
-        assert cli([*MORNING, "sync"], env=env).exit_code == 0
-        result = cli([*MORNING, "run"], env=env)
-        assert result.exit_code == 0, result.output
-        assert summary in result.stderr, result.stderr
-        assert sent in result.stdout and all(h in result.stdout for h in headers), result.stdout
-        assert "2026-11-25 09:30" in result.stdout and not UTC_STAMP.search(result.stdout + result.stderr)
-        # the next run has nothing due; the store keeps English for history and JSON
-        assert cli([*MORNING, "run"], env=env).stderr.strip().endswith(
-            {"ru": "ничего не было к выполнению.", "uk": "нічого не було до виконання."}[language])
-        (folder / "unpaid.db").unlink()
-        for stale in (folder / "outbox").glob("*"):
-            stale.unlink()
+@pytest.mark.parametrize("language", ["ru", "uk"])
+def test_a_run_reports_in_russian_and_ukrainian(cli, shop, n, ru, uk, language):
+    shop(n)
+    summary, sent, headers = {
+        "ru": (ru, "Отправлено 'letter' на c1@example.com через email", ("Пора", "Выполнено", "Подробности")),
+        "uk": (uk, "Надіслано 'letter' на c1@example.com через email", ("Час", "Виконано", "Подробиці")),
+    }[language]
+    env = {"UNPAID_LANG": language}
+    assert cli([*MORNING, "sync"], env=env).exit_code == 0
+    result = cli([*MORNING, "run"], env=env)
+    assert result.exit_code == 0, result.output
+    assert summary in result.stderr, result.stderr
+    assert sent in result.stdout and all(h in result.stdout for h in headers), result.stdout
+    assert "2026-11-25 09:30" in result.stdout and not UTC_STAMP.search(result.stdout + result.stderr)
+    # the next run has nothing due; the store keeps English for history and JSON
+    assert cli([*MORNING, "run"], env=env).stderr.strip().endswith(
+        {"ru": "ничего не было к выполнению.", "uk": "нічого не було до виконання."}[language])
 
 
 def test_run_as_json_stays_english(cli, shop):

@@ -18,11 +18,11 @@ def _english_after():
 
 
 @pytest.fixture
-def report(cli, tmp_path):
+def report(cli, cli_db, tmp_path):
     """``report(language, name, *args)``: the report over November of tests/reports/world.py."""
     from unpaid.store import Store
 
-    with Store.open(tmp_path / "unpaid.db") as store:
+    with Store.open(cli_db) as store:
         world.build(store)
 
     def run(language: str, name: str, *args: str):

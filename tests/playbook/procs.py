@@ -1,4 +1,5 @@
-"""A shop on disk for runner tests: a real SQLite file, orders in a JSON file, the ``procplug`` log channel.
+"""A shop on disk for runner tests: the ``cli`` fixture's store (a SQLite file, or PostgreSQL), orders in a
+JSON file, the ``procplug`` log channel.
 
 ``world.run(now, ...)`` runs ``unpaid`` in-process; ``world.spawn(now, ...)`` starts it as a real process
 (``sys.executable -m unpaid``) that finds the plugin through an entry point on PYTHONPATH.
@@ -37,9 +38,9 @@ def toml_table(fields: dict) -> str:
 
 
 class World:
-    def __init__(self, root: Path, cli, monkeypatch):
+    def __init__(self, root: Path, cli, monkeypatch, db: str):
         self.root, self.cli = root, cli
-        self.db, self.config = root / "unpaid.db", root / "unpaid.toml"
+        self.db, self.config = db, root / "unpaid.toml"
         self.log, self.orders_file = root / "sent.log", root / "orders.json"
         self.pushes = self.orders_file.with_suffix(".pushes")
         (root / "templates").mkdir()
@@ -48,7 +49,7 @@ class World:
         site.mkdir(parents=True)
         (site / "METADATA").write_text("Metadata-Version: 2.1\nName: unpaid-procplug\nVersion: 0.1\n")
         (site / "entry_points.txt").write_text("[unpaid]\nprocplug = tests.playbook.procplug\n")
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("UNPAID_")}
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("UNPAID_") or k == "UNPAID_DB_PASSWORD"}
         self.env.update(PYTHONPATH=f"{root / 'site'}{os.pathsep}{REPO}", UNPAID_LOAD_PLUGINS="procplug",
                         UNPAID_ACTOR="tester")
         monkeypatch.setenv("UNPAID_CONFIG", str(self.config))
@@ -150,6 +151,6 @@ channel = "mail"
 
 
 @pytest.fixture
-def world(tmp_path, cli, register_plugin, monkeypatch):
+def world(tmp_path, cli, cli_db, register_plugin, monkeypatch):
     register_plugin(procplug, name="procplug")
-    return World(tmp_path, cli, monkeypatch)
+    return World(tmp_path, cli, monkeypatch, cli_db)

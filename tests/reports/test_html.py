@@ -49,11 +49,11 @@ class Page(HTMLParser):
 
 
 @pytest.fixture
-def page_of(report, cli, tmp_path):
+def page_of(report, cli, tmp_path, cli_db):
     """Write the page of November (with a hold-out group in `remind`) and return its path and the JSON."""
     from unpaid.store import Store
 
-    with Store.open(tmp_path / "unpaid.db") as store, store.transaction():
+    with Store.open(cli_db) as store, store.transaction():
         # I (entered, never paid) and C (paid) are remind's hold-out group
         store.history.add_many(Entry(i, world.t(1), "playbook:remind", "playbook", "Held out", {"holdout": True})
                                for i in ("shop:I", "shop:C"))

@@ -82,10 +82,10 @@ def test_managers(rows):
     assert olga["reach_rate"] == 0.75 and olga["kept_rate"] == 1.0
 
 
-def test_a_promise_paid_after_its_day_is_not_kept(report, tmp_path):
+def test_a_promise_paid_after_its_day_is_not_kept(report, cli_db):
     from unpaid.store import Store
 
-    with Store.open(tmp_path / "unpaid.db") as store, store.transaction():
+    with Store.open(cli_db) as store, store.transaction():
         store.conn.execute("UPDATE orders SET paid_at = '2026-11-07T00:00:00Z' WHERE id = 'shop:B'")
     result = report("managers", "--since", "2026-11-01", "--format", "json")
     assert result.json()[0]["promises_kept"] == 0
@@ -110,10 +110,10 @@ def test_offers(rows):
     assert ten["revenue"] == rub(10000) and ten["discount_cost"] == rub(1000)
 
 
-def test_opened_is_null_when_no_opens_are_known(report, tmp_path):
+def test_opened_is_null_when_no_opens_are_known(report, cli_db):
     from unpaid.store import Store
 
-    with Store.open(tmp_path / "unpaid.db") as store, store.transaction():
+    with Store.open(cli_db) as store, store.transaction():
         store.conn.execute("DELETE FROM events")
     out = report("steps", "--since", "2026-11-01", "--format", "json").json()
     assert {r["opened"] for r in out} == {None}

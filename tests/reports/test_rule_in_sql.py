@@ -30,11 +30,11 @@ ORDER = st.fixed_dictionaries({
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(orders=st.lists(ORDER, min_size=1, max_size=12), window_hours=st.integers(1, 24 * 20))
-def test_the_sql_rule_and_the_python_rule_agree(tmp_path_factory, orders, window_hours):
+def test_the_sql_rule_and_the_python_rule_agree(new_store_target, orders, window_hours):
     from unpaid.store import Store
 
     window = timedelta(hours=window_hours)
-    with Store.open(tmp_path_factory.mktemp("rule") / "unpaid.db") as store:
+    with Store.open(new_store_target()) as store:
         for i, o in enumerate(orders):
             paid = T0 + timedelta(hours=o["paid"]) if o["paid"] is not None else None
             order = Order("shop", str(i), Status.PAID if paid else Status.NEW, T0, Money(o["total"]),

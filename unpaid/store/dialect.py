@@ -2,9 +2,10 @@
 rewritten here for PostgreSQL, so the queries stay one text that both backends run.
 
 The rewrite is textual and cached per statement: ``?`` placeholders become ``%s`` (outside string
-literals), ``INSERT OR IGNORE`` becomes ``INSERT ... ON CONFLICT DO NOTHING``, PRAGMAs are dropped, and
+literals), ``INSERT OR IGNORE`` becomes ``INSERT ... ON CONFLICT DO NOTHING``, PRAGMAs and SQLite's planner
+hints (``NOT INDEXED``, ``CROSS JOIN ... ON``) are dropped, ``LIMIT -1`` becomes ``LIMIT ALL``, ``char(N)`` becomes ``chr(N)``, and
 schema statements get PostgreSQL's types and trigger functions. SQLite's scalar functions that the
-queries use (``julianday``, ``json_extract``, ``json_patch``, two-argument ``MAX``/``MIN``,
+queries use (``julianday``, ``json_extract``, ``json_patch``, two-argument ``MAX``/``MIN`` and ``round``,
 ``group_concat``) are created as functions in the PostgreSQL database (:data:`PG_FUNCTIONS`).
 """
 
@@ -28,6 +29,12 @@ _TRIGGER = re.compile(r"^\s*CREATE\s+TRIGGER\s+(\w+)", re.I)
 # SQLite's planner hint "CROSS JOIN t ON ..." (keep this join order) is an inner join to PostgreSQL.
 _CROSS_JOIN_ON = re.compile(r"\bCROSS\s+JOIN\s+(\w+(?:\s+(?!ON\b)\w+)?)\s+ON\b", re.I)
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+QUERY\s+PLAN\b", re.I)
+# SQLite's "FROM t NOT INDEXED" (scan, use no index) is a hint PostgreSQL has no syntax for.
+_NOT_INDEXED = re.compile(r"\s+NOT\s+INDEXED\b", re.I)
+# SQLite's "LIMIT -1" (no limit: what lets a subquery keep its ORDER BY or stay unflattened).
+_NO_LIMIT = re.compile(r"\bLIMIT\s+-1\b", re.I)
+# SQLite's char(31) (the character of that code) is chr(31); PostgreSQL reads char(31) as a type.
+_CHAR = re.compile(r"(?<![\w.])char\((\d+)\)", re.I)
 
 
 @lru_cache(maxsize=2048)
@@ -42,6 +49,9 @@ def translate(sql: str) -> str | None:
         sql = _WORD_OR_IGNORE.sub("INSERT ", sql, count=1).rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"
     sql = _CROSS_JOIN_ON.sub(r"JOIN \1 ON", sql)
     sql = _EXPLAIN.sub("EXPLAIN", sql)
+    sql = _NOT_INDEXED.sub("", sql)
+    sql = _NO_LIMIT.sub("LIMIT ALL", sql)
+    sql = _CHAR.sub(r"chr(\1)", sql)
     return _placeholders(sql)
 
 
@@ -111,6 +121,9 @@ SELECT jsonb_strip_nulls((doc::jsonb) || (patch::jsonb))::text $$""",
     """CREATE OR REPLACE FUNCTION json_set(doc text, path text, value text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
 SELECT jsonb_set(doc::jsonb, string_to_array(regexp_replace(path, '^\\$\\.?', ''), '.'), to_jsonb(value),
                  true)::text $$""",
+    # round(x, digits) of a float, as SQLite has it (PostgreSQL's takes a numeric).
+    """CREATE OR REPLACE FUNCTION round(x double precision, digits integer) RETURNS double precision
+LANGUAGE sql IMMUTABLE AS $$ SELECT round(x::numeric, digits)::double precision $$""",
     """CREATE OR REPLACE FUNCTION max(a bigint, b bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
 SELECT GREATEST(a, b) $$""",
     """CREATE OR REPLACE FUNCTION min(a bigint, b bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
@@ -126,6 +139,10 @@ ELSE acc || sep || value END $$""",
 LANGUAGE sql IMMUTABLE AS $$ SELECT unpaid_concat_step(acc, value, ',') $$""",
     """CREATE OR REPLACE AGGREGATE group_concat(text, text) (SFUNC = unpaid_concat_step, STYPE = text)""",
     """CREATE OR REPLACE AGGREGATE group_concat(text) (SFUNC = unpaid_concat_step, STYPE = text)""",
+    # SQLite's group_concat of numbers joins their texts.
+    """CREATE OR REPLACE FUNCTION unpaid_concat_step(acc text, value double precision) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT unpaid_concat_step(acc, value::text, ',') $$""",
+    """CREATE OR REPLACE AGGREGATE group_concat(double precision) (SFUNC = unpaid_concat_step, STYPE = text)""",
     # SQLite's comparisons are 0/1 integers, and the queries count with SUM(status = 'paid').
     """CREATE OR REPLACE FUNCTION unpaid_sum_bool(acc bigint, value boolean) RETURNS bigint
 LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN value IS NULL THEN acc ELSE COALESCE(acc, 0) + value::int END $$""",

@@ -49,6 +49,12 @@ class PaidFact:
     last_step: tuple[str, str] | None = None
 
 
+def _held_out(data: str) -> str:
+    """A history entry's ``holdout`` flag is JSON true: SQLite's json_extract gives 1 for it, PostgreSQL's
+    (dialect.py) the text 'true'; both read as a boolean only through this test."""
+    return f"CAST(json_extract({data}, '$.holdout') AS TEXT) IN ('1', 'true')"
+
+
 class ReportStore:
     def __init__(self, store: "Store"):
         self.store = store
@@ -217,12 +223,12 @@ class ReportStore:
             where += " AND e.playbook = ?"
             args.append(scope.playbook)
         held = ("EXISTS (SELECT 1 FROM history h WHERE h.order_id = e.order_id AND h.kind = 'playbook'"
-                " AND h.actor = 'playbook:' || e.playbook AND json_extract(h.data, '$.holdout'))")
+                f" AND h.actor = 'playbook:' || e.playbook AND {_held_out('h.data')})")
         sql = (f"SELECT e.playbook, {held} AS held_out, COUNT(*) AS entered,"
                " SUM(o.status = 'paid' AND o.paid_at IS NOT NULL AND o.paid_at >= e.entered_at) AS paid"
                " FROM enrollments e JOIN orders o ON o.id = e.order_id"
                f" WHERE {where} AND e.playbook IN (SELECT DISTINCT substr(actor, 10) FROM history"
-               " WHERE kind = 'playbook' AND json_extract(data, '$.holdout'))"
+               f" WHERE kind = 'playbook' AND {_held_out('data')})"
                " GROUP BY e.playbook, held_out ORDER BY e.playbook")
         return list(self.store.dicts(sql, args))
 

@@ -1,4 +1,12 @@
-"""Opt-in pytest fixtures: ``pytest_plugins = ["unpaid.testing.fixtures"]`` in a conftest."""
+"""Opt-in pytest fixtures: ``pytest_plugins = ["unpaid.testing.fixtures"]`` in a conftest.
+
+The store of a test run: by default each ``cli`` test works on a SQLite file in its tmp_path; with
+``UNPAID_TEST_STORE=postgres`` on a fresh database of a throw-away PostgreSQL server (``pg_server``), and
+then only the tests whose store follows that choice run (the ones using ``cli_db``): the rest are deselected,
+as they have nothing new to tell there (a test of both stores, ``tmp_store``/``store_target``, runs on
+PostgreSQL in the default pass already). ``@pytest.mark.sqlite_only("why")`` marks a test about SQLite
+itself (its file, its locks, its journal): that pass skips it with the reason.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +23,59 @@ from unpaid import plugins as plugin_loader
 
 if TYPE_CHECKING:
     from unpaid.testing.pgserver import Server
+
+
+STORE_ENV = "UNPAID_TEST_STORE"
+
+
+def chosen_store() -> str:
+    """The store this run puts ``cli`` tests on: ``sqlite`` (the default) or ``postgres``."""
+    import os
+
+    return os.environ.get(STORE_ENV, "sqlite")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "sqlite_only(reason): a test about SQLite itself; "
+                                       f"{STORE_ENV}=postgres skips it with the reason")
+
+
+def pytest_report_header(config) -> list[str]:
+    if chosen_store() != "postgres":
+        return []
+    from unpaid.testing import pgserver
+
+    reason = pgserver.missing()
+    if reason:
+        return [f"store: PostgreSQL, but every test that needs it SKIPS: {reason}"]
+    return [f"store: PostgreSQL (a throw-away server from {pgserver.bin_dir()})"]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The header is hidden under -q: the store of the pass (and why its tests skipped) ends the run too."""
+    for line in pytest_report_header(terminalreporter.config):
+        terminalreporter.write_line(line)
+
+
+def _follows_the_store(item) -> bool:
+    """Whether a test's store is the one the run chose (it uses ``cli_db``). Tests parametrised over both
+    stores (``store_target``) and tests of the PostgreSQL server itself run in the default pass already."""
+    return "cli_db" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if chosen_store() != "postgres":
+        return
+    keep, drop = [], []
+    for item in items:
+        (keep if _follows_the_store(item) else drop).append(item)
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            why = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {why}"))
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @dataclass
@@ -149,6 +210,19 @@ def pg_url(pg_server, monkeypatch) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
+def new_store_target(request, tmp_path_factory) -> Callable[[], str]:
+    """Fresh stores on demand, once per backend (a property test opens one per example): each call gives a
+    new SQLite file, or the URL of a new, migrated PostgreSQL database."""
+    if request.param == "sqlite":
+        return lambda: str(tmp_path_factory.mktemp("store") / "unpaid.db")
+    from unpaid.testing import pgserver
+
+    server = request.getfixturevalue("pg_server")
+    request.getfixturevalue("monkeypatch").setenv("UNPAID_DB_PASSWORD", pgserver.PASSWORD)
+    return server.new_database
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
 def store_target(request, tmp_path) -> str:
     """Where a store lives, once per backend: a SQLite file in tmp_path, then a fresh PostgreSQL database."""
     if request.param == "sqlite":
@@ -170,9 +244,7 @@ def tmp_store(store_target):
 def cli_db(request, tmp_path) -> str:
     """The store the ``cli`` fixture points UNPAID_DB at: ``unpaid.db`` in tmp_path, or with
     ``UNPAID_TEST_STORE=postgres`` a fresh PostgreSQL database, so the CLI tests run on either backend."""
-    import os
-
-    if os.environ.get("UNPAID_TEST_STORE", "sqlite") == "postgres":
+    if chosen_store() == "postgres":
         return request.getfixturevalue("pg_url")
     return str(tmp_path / "unpaid.db")
 

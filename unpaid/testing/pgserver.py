@@ -4,6 +4,11 @@ a free loopback port, a migrated template database, and a fresh database per tes
 Needs Debian's ``postgresql`` package (or any ``initdb`` on PATH) and psycopg; :func:`missing` says in
 one line what is absent, for a skip reason. As root, the server runs as the ``postgres`` user, since
 PostgreSQL refuses to run as root.
+
+The server goes away with the process that started it, however that process ends: a watchdog process
+holds the read end of a pipe whose only write end the starting process holds; when that end closes (on
+:meth:`Server.stop`, or because the process was killed, even with SIGKILL) the watchdog stops the server
+and deletes its folder.
 """
 
 from __future__ import annotations
@@ -14,12 +19,23 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 ADMIN = "unpaid_admin"
 PASSWORD = "test-only-secret"  # a throw-away server on loopback: the password tests check is refused
 TEMPLATE = "unpaid_template"
+
+# Run by the watchdog (``python -c``, no import of unpaid): wait for EOF on stdin, then the stop command
+# (argv[2:]) and the folder's removal (argv[1]).
+_WATCHDOG = """
+import os, shutil, subprocess, sys
+while os.read(0, 4096):
+    pass
+subprocess.run(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+shutil.rmtree(sys.argv[1], ignore_errors=True)
+"""
 
 
 def bin_dir() -> Path | None:
@@ -61,19 +77,40 @@ class Server:
             self._as = ["runuser", "-u", "postgres", "--"]
         bins = bin_dir()
         assert bins is not None, missing()
+        self.bins = bins
         self.data = self.folder / "data"
+        self._watch()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         pwfile = self.folder / "pw"
         pwfile.write_text(PASSWORD)
         if self._as:
             shutil.chown(pwfile, "postgres", "postgres")
-        self._run([str(bins / "initdb"), "-D", str(self.data), "-U", ADMIN, "--pwfile", str(pwfile),
+        self._run([str(self.bins / "initdb"), "-D", str(self.data), "-U", ADMIN, "--pwfile", str(pwfile),
                    "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"])
-        self._run([str(bins / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "-s",
+        self._run([str(self.bins / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "-s",
                    "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
                          " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
                    "start"])
-        self.bins = bins
         self._template()
+
+    def _stop_command(self) -> list[str]:
+        return self._as + [str(self.bins / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-s", "stop"]
+
+    def _watch(self) -> None:
+        """Start the watchdog before the server, so that a kill at any later moment is covered."""
+        read_end, self._lifeline = os.pipe()  # not inheritable: initdb, pg_ctl and postgres never hold it
+        try:
+            self._watchdog = subprocess.Popen(
+                [sys.executable, "-c", _WATCHDOG, str(self.folder), *self._stop_command()], stdin=read_end,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True)
+        finally:
+            os.close(read_end)
 
     def _run(self, args: list[str]) -> None:
         subprocess.run(self._as + args, check=True, capture_output=True, cwd=self.folder)
@@ -103,7 +140,15 @@ class Server:
         return self.url(name)
 
     def stop(self) -> None:
+        """Stop the server and delete its folder: the watchdog's work, done now and waited for."""
+        if self._lifeline is None:
+            return
+        os.close(self._lifeline)
+        self._lifeline = None
         try:
-            self._run([str(self.bins / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-s", "stop"])
-        finally:
+            self._watchdog.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self._watchdog.kill()
+        if self.folder.exists():  # the watchdog did not get to it
+            subprocess.run(self._stop_command(), capture_output=True)
             shutil.rmtree(self.folder, ignore_errors=True)

@@ -108,18 +108,18 @@ def test_wrong_key_stops_sync_with_one_line_and_exit_3(cli, school, monkeypatch)
     assert "Traceback" not in result.output
 
 
-def test_non_json_answer_keeps_earlier_pages_and_the_bookmark(cli, school, tmp_path):
+def test_non_json_answer_keeps_earlier_pages_and_the_bookmark(cli, school, cli_db):
     """A maintenance page mid-sync: exit 3, nothing lost, the bookmark not past what was stored."""
     from unpaid.store import Store
 
     cli(["sync"])
-    with Store.open(tmp_path / "unpaid.db") as store:
+    with Store.open(cli_db) as store:
         before = store.bookmarks.get("awo")
     school.account.create("accounts", {"email": "late@example.ru", "account_sum": "990", "id_contact": "1"})
     school.fail_next("garbage")
     result = cli(["sync"], env={"UNPAID_NOW": to_iso(NOW + timedelta(hours=2))})
     assert result.exit_code == 3 and "not JSON" in result.stderr
-    with Store.open(tmp_path / "unpaid.db") as store:
+    with Store.open(cli_db) as store:
         assert store.bookmarks.get("awo") == before
     assert cli(["sync"]).exit_code == 0
     assert "late@example.ru" in {r["customer"]["email"] for r in unpaid_ids(cli).values()}

@@ -65,7 +65,7 @@ def shop(cli, tmp_path):
     return csv_path
 
 
-def test_a_missing_file_defers_every_action_and_the_letters_go_out_once_it_is_back(cli, tmp_path, shop):
+def test_a_missing_file_defers_every_action_and_the_letters_go_out_once_it_is_back(cli, tmp_path, shop, cli_db):
     from unpaid.store import Store
 
     saved = shop.read_bytes()
@@ -75,7 +75,7 @@ def test_a_missing_file_defers_every_action_and_the_letters_go_out_once_it_is_ba
         out = run(cli, T0 + timedelta(minutes=minutes), code=3)
         assert {r["result"] for r in out} <= {"deferred", "entered"}
     assert not (tmp_path / "outbox").exists()
-    with Store.open(tmp_path / "unpaid.db") as store:
+    with Store.open(cli_db) as store:
         entries = [store.ledger.get(f"shop:{i}|remind|letter|0") for i in (1, 2, 3)]
     assert all(e is None or (e.state == "failed" and e.attempts == 0 and "source unreachable" in e.error)
                for e in entries)

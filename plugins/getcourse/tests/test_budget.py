@@ -165,12 +165,12 @@ def test_a_run_rechecks_all_its_due_orders_with_one_export(emulator, school, cli
     assert "school:7003" not in result.output or "paid" in result.output
 
 
-def test_without_the_deal_index_nothing_is_closed_as_gone(emulator, school, cli, tmp_path):
-    import sqlite3
+def test_without_the_deal_index_nothing_is_closed_as_gone(emulator, school, cli, cli_db):
+    from unpaid.store import Store
 
     def lose_the_index():  # lost, or never built by an older version
-        with sqlite3.connect(tmp_path / "unpaid.db") as db:
-            db.execute("DELETE FROM source_state WHERE key LIKE 'deal:%'")
+        with Store.open(cli_db) as store, store.transaction():
+            store.conn.execute("DELETE FROM source_state WHERE key LIKE 'deal:%'")
 
     now = synced(emulator, school, cli, 1, 2, 3)
     lose_the_index()
@@ -196,28 +196,28 @@ def emulator_outbox(cli):
     return Path("outbox").glob("*.eml") if Path("outbox").exists() else []
 
 
-def comments_kept(tmp_path) -> int:
-    import sqlite3
+def comments_kept(db: str) -> int:
+    from unpaid.store import Store
 
-    with sqlite3.connect(tmp_path / "unpaid.db") as db:
-        return db.execute("SELECT count(*) FROM history WHERE kind = 'comment'").fetchone()[0]
+    with Store.open(db) as store:
+        return store.conn.execute("SELECT count(*) FROM history WHERE kind = 'comment'").fetchone()[0]
 
 
-def test_a_comment_reaches_getcourse_once_and_a_refused_one_is_not_kept(emulator, school, cli, tmp_path, monkeypatch):
+def test_a_comment_reaches_getcourse_once_and_a_refused_one_is_not_kept(emulator, school, cli, cli_db, monkeypatch):
     now = synced(emulator, school, cli)
     without = unpaid(cli, now, "comment", "school:7001", "перезвонить после 18", "--manager", "anna", code=2)
-    assert "developer_key" in without.stderr and comments_kept(tmp_path) == 0
+    assert "developer_key" in without.stderr and comments_kept(cli_db) == 0
     school('author_user_id = 77', developer=True)
     emulator.inject("500", "/pl/api/v1/deal/add-comment", count=10)
     unpaid(cli, now, "comment", "school:7001", "перезвонить после 18", "--manager", "anna", code=3)
-    assert comments_kept(tmp_path) == 0 and emulator.account.comments == []
+    assert comments_kept(cli_db) == 0 and emulator.account.comments == []
     emulator.faults.clear()
     unpaid(cli, now, "comment", "school:7001", "перезвонить после 18", "--manager", "anna")
-    assert comments_kept(tmp_path) == 1
+    assert comments_kept(cli_db) == 1
     assert emulator.account.comments == [{"deal_id": 7001, "text": "перезвонить после 18", "user_id": 77}]
 
 
-def test_a_desk_action_during_our_own_sync_waits_and_uses_what_it_read(emulator, school, cli, tmp_path):
+def test_a_desk_action_during_our_own_sync_waits_and_uses_what_it_read(emulator, school, cli, cli_db):
     import threading
 
     from unpaid.freshness import mark_synced
@@ -227,11 +227,11 @@ def test_a_desk_action_during_our_own_sync_waits_and_uses_what_it_read(emulator,
 
     now = synced(emulator, school, cli)
     later = now + timedelta(minutes=15)
-    cron = ExportMarker(lambda: StoreState(tmp_path / "unpaid.db", "school").scoped(account_scope("school")))
+    cron = ExportMarker(lambda: StoreState(cli_db, "school").scoped(account_scope("school")))
     cron.hold()  # cron's sync is exporting when the manager acts
 
     def cron_finishes():
-        with Store.open(tmp_path / "unpaid.db") as store, store.transaction():
+        with Store.open(cli_db) as store, store.transaction():
             mark_synced(store, "school", later)
         cron.release()
 
