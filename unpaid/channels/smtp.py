@@ -53,6 +53,22 @@ class _Tracked:
         finally:
             self.in_data = False
 
+    # A bare ASCII address is its own <quoted> form: smtplib's quoteaddr parses every address it is given.
+    def mail(self, sender, options=()):
+        if not _BARE_ADDRESS.match(sender) or any(o.lower() == "smtputf8" for o in options):
+            return super().mail(sender, options)  # type: ignore[misc]
+        self.putcmd("mail", f"FROM:<{sender}>{self._options(options)}")  # type: ignore[attr-defined]
+        return self.getreply()  # type: ignore[attr-defined]
+
+    def rcpt(self, recipient, options=()):
+        if not _BARE_ADDRESS.match(recipient):
+            return super().rcpt(recipient, options)  # type: ignore[misc]
+        self.putcmd("rcpt", f"TO:<{recipient}>{self._options(options)}")  # type: ignore[attr-defined]
+        return self.getreply()  # type: ignore[attr-defined]
+
+    def _options(self, options) -> str:
+        return " " + " ".join(options) if options and self.does_esmtp else ""  # type: ignore[attr-defined]
+
     def send(self, s):
         # Inside DATA, commands go out as str (putcmd) and the content as bytes.
         if self.in_data and isinstance(s, bytes):
