@@ -164,3 +164,20 @@ def test_a_line_break_in_the_address_is_refused_before_connecting():
     with pytest.raises(ChannelError) as err:
         _channel(free_port()).send(bad)
     assert err.value.outcome is Delivery.NOT_SENT and not err.value.retryable
+
+
+def test_through_a_real_server_the_dots_and_the_text_arrive_intact(server):
+    from email.parser import BytesParser
+    from email.policy import default
+
+    inbox = Inbox()
+    channel = SmtpChannel("email", {"host": "127.0.0.1", "port": server(inbox), "security": "none",
+                                    "sender": "Школа <school@example.com>"}, {})
+    body = ".\n..\n.a line starting with a dot\nЗдравствуйте 😀\n"
+    for text in (body, "ascii\n.\n"):  # base64 and 7bit
+        channel.send(Message(order_id="shop:1", to="anna@example.com", subject="Заказ №1", body=text,
+                             idempotency_key="shop:1|k"))
+    channel.close()
+    got = [BytesParser(policy=default).parsebytes(m.as_bytes()) for m in inbox.messages]
+    assert [m.get_content().replace("\r\n", "\n") for m in got] == [body, "ascii\n.\n"]
+    assert [m["Subject"] for m in got] == ["Заказ №1"] * 2

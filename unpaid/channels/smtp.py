@@ -11,9 +11,13 @@ content went out is "unknown" (the server may have stored it), never sent again 
 
 from __future__ import annotations
 
+import binascii
 import hashlib
+import random
+import re
 import smtplib
 import ssl
+import sys
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any, Mapping
@@ -24,6 +28,10 @@ from unpaid.errors import ExitCode
 from unpaid.i18n import _
 
 SECURITY = ("starttls", "ssl", "none")
+#: A recipient :meth:`SmtpChannel.compose` writes itself: a bare ASCII address (no display name, no quoting).
+_BARE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+\Z")
+_LINE = 78  # RFC 5322: a line SHOULD be at most 78 characters
+_WORD_BYTES = 39  # of text per RFC 2047 encoded-word: 52 base64 characters, a 64-character word
 
 
 def message_id(key: str, sender: str) -> str:
@@ -44,6 +52,22 @@ class _Tracked:
             return super().data(msg)  # type: ignore[misc]
         finally:
             self.in_data = False
+
+    # A bare ASCII address is its own <quoted> form: smtplib's quoteaddr parses every address it is given.
+    def mail(self, sender, options=()):
+        if not _BARE_ADDRESS.match(sender) or any(o.lower() == "smtputf8" for o in options):
+            return super().mail(sender, options)  # type: ignore[misc]
+        self.putcmd("mail", f"FROM:<{sender}>{self._options(options)}")  # type: ignore[attr-defined]
+        return self.getreply()  # type: ignore[attr-defined]
+
+    def rcpt(self, recipient, options=()):
+        if not _BARE_ADDRESS.match(recipient):
+            return super().rcpt(recipient, options)  # type: ignore[misc]
+        self.putcmd("rcpt", f"TO:<{recipient}>{self._options(options)}")  # type: ignore[attr-defined]
+        return self.getreply()  # type: ignore[attr-defined]
+
+    def _options(self, options) -> str:
+        return " " + " ".join(options) if options and self.does_esmtp else ""  # type: ignore[attr-defined]
 
     def send(self, s):
         # Inside DATA, commands go out as str (putcmd) and the content as bytes.
@@ -87,6 +111,7 @@ class SmtpChannel(Channel):
                          _('write reply_to = "a@example.com"'))
         self.problems = read.problems
         self._smtp: smtplib.SMTP | None = None
+        self._head: tuple[bytes, bytes, str] | None = None  # From and Reply-To lines, envelope sender: see compose
 
     def check(self, online: bool = False) -> list[Problem]:
         if self.problems or not online:
@@ -175,19 +200,69 @@ class SmtpChannel(Channel):
     def message_id(self, key: str) -> str:
         return message_id(key, self.sender)
 
+    def compose(self, message: Message) -> tuple[bytes, str, str] | None:
+        """The e-mail for ``message`` as the bytes that go out (CRLF lines), its Message-ID and the envelope sender;
+        None when the ``email`` package must build it (:meth:`build`): extra headers, or a recipient that is not a
+        bare ASCII address.
+
+        The same headers as :meth:`build` (From and Reply-To folded by the ``email`` package once per channel), a
+        text/plain body (multipart/alternative with the HTML) in UTF-8: 7bit when it is ASCII in short lines, else
+        base64. Written directly: the ``email`` package parses every header it is given, which cost as much as the
+        SMTP exchange itself. ValueError for a line break in the subject, as :meth:`build`.
+        """
+        if message.headers or not _BARE_ADDRESS.match(message.to):
+            return None
+        if self._head is None:
+            eml = EmailMessage()
+            eml["From"] = self.sender
+            if self.reply_to:
+                eml["Reply-To"] = str(self.reply_to)
+            policy = eml.policy.clone(linesep="\r\n")
+            sender = eml["From"].addresses[0].addr_spec if eml["From"].addresses else ""
+            self._head = (policy.fold_binary("From", eml["From"]),
+                          policy.fold_binary("Reply-To", eml["Reply-To"]) if self.reply_to else b"", sender)
+        head_from, head_reply, envelope = self._head
+        if not envelope.isascii():  # SMTPUTF8: the email package's send_message knows it
+            return None
+        mid = message_id(message.idempotency_key, self.sender) if message.idempotency_key else make_msgid()
+        text = _part("plain", message.body)
+        if message.html:
+            html = _part("html", message.html)
+            while True:
+                boundary = f"{'=' * 15}{random.randrange(sys.maxsize):019d}=="
+                if boundary.encode() not in text and boundary.encode() not in html:
+                    break
+            mark = b"--" + boundary.encode()
+            content = (f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n\r\n'.encode() + mark +
+                       b"\r\n" + text + b"\r\n" + mark + b"\r\n" + html + b"\r\n" + mark + b"--\r\n")
+        else:
+            content = text
+        data = b"".join((head_from, f"To: {message.to}\r\n".encode(), _header("Subject", message.subject),
+                         f"Date: {formatdate(localtime=False)}\r\nMessage-ID: {mid}\r\n".encode(), head_reply,
+                         b"MIME-Version: 1.0\r\n", content))
+        return data, mid, envelope
+
     def send(self, message: Message) -> Receipt:
         try:
-            eml = self.build(message)
+            composed = self.compose(message)
+            if composed is None:
+                eml = self.build(message)
+                mid = eml["Message-ID"]
         except ValueError as exc:  # a line break in an address or the subject: no header may carry it
             raise ChannelError(self.name, _("cannot build the e-mail to {to!r}: {problem}").format(
                 to=message.to, problem=exc), _("fix the customer's address or the template's subject"),
                 retryable=False) from None
+        if composed is not None:
+            data, mid, envelope = composed
         for attempt in (1, 2):  # a pooled connection may have timed out: reconnect once
             smtp = self._connect()
             smtp.content_sent = False
             try:
-                smtp.send_message(eml)
-                return Receipt(self.name, message_id=eml["Message-ID"])
+                if composed is None:
+                    smtp.send_message(eml)
+                else:
+                    smtp.sendmail(envelope, [message.to], data)  # sendmail does the dot-stuffing
+                return Receipt(self.name, message_id=mid)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
                 raise ChannelError(self.name, _("{to} refused: {code} {text}").format(
@@ -205,7 +280,7 @@ class SmtpChannel(Channel):
                     raise ChannelError(
                         self.name, _("{where} did not confirm {message_id} after the whole message was sent "
                                      "({problem}): it may have been delivered").format(
-                            where=f"{self.host}:{self.port}", message_id=eml["Message-ID"],
+                            where=f"{self.host}:{self.port}", message_id=mid,
                             problem=exc or type(exc).__name__),
                         _("look the Message-ID up in the mail server's log, then settle it with `unpaid review`"),
                         retryable=False, outcome=Delivery.UNKNOWN) from None
@@ -221,6 +296,50 @@ class SmtpChannel(Channel):
             except (OSError, smtplib.SMTPException):
                 pass
             self._smtp = None
+
+
+def _header(name: str, value: str) -> bytes:
+    """``Name: value`` with CRLF, folded under 78 characters: ASCII words as they are, other text as RFC 2047
+    encoded-words (UTF-8, base64) of whole characters."""
+    if "\r" in value or "\n" in value:
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
+    words = value.split(" ")
+    if value.isascii() and value.isprintable() and "=?" not in value and all(words[1:-1]) and \
+            max(map(len, words)) < _LINE - len(name) - 2:
+        lines, line = [], f"{name}:"
+        for word in words:
+            if len(line) + 1 + len(word) > _LINE and line != f"{name}:":
+                lines.append(line)
+                line = ""
+            line += " " + word
+        lines.append(line)
+        return ("\r\n".join(lines) + "\r\n").encode()
+    chunks, chunk, size = [], [], 0
+    for char in value:
+        n = len(char.encode("utf-8"))
+        if size + n > _WORD_BYTES and chunk:
+            chunks.append("".join(chunk))
+            chunk, size = [], 0
+        chunk.append(char)
+        size += n
+    chunks.append("".join(chunk))
+    encoded = [f"=?utf-8?b?{binascii.b2a_base64(c.encode('utf-8'), newline=False).decode()}?=" for c in chunks]
+    return (f"{name}: " + "\r\n ".join(encoded) + "\r\n").encode()
+
+
+def _part(subtype: str, text: str) -> bytes:
+    """A text part, its headers included: 7bit when ASCII in lines of at most 78, else base64 of its UTF-8.
+
+    The lines end in LF inside base64 and CRLF outside it, and the text ends with a line break, as the ``email``
+    package's ``set_content`` writes them."""
+    lines = text.encode("utf-8").splitlines()
+    if max(map(len, lines), default=0) <= _LINE and all(line.isascii() for line in lines):
+        cte, body = "7bit", b"\r\n".join(lines) + b"\r\n"
+    else:
+        raw = b"\n".join(lines) + b"\n"
+        cte = "base64"
+        body = b"".join(binascii.b2a_base64(raw[i:i + 57], newline=False) + b"\r\n" for i in range(0, len(raw), 57))
+    return f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {cte}\r\n\r\n'.encode() + body
 
 
 def _text(value: Any) -> str:
