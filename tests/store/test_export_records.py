@@ -59,7 +59,7 @@ def test_export_json_texts_equal_the_records_encoded_compact(tmp_store):
     tmp_store.conn.execute("UPDATE orders SET name = 'Ann \"\\ \u0007 \u2028 Ёж', email = 'a@b.c' WHERE native_id = '4'")
     tmp_store.conn.execute("UPDATE orders SET updated_at = '2026-11-01T13:00:00+03:00' WHERE native_id = '5'")
     query = OrderQuery(statuses=None)
-    texts = list(tmp_store.orders.records(query, as_json=True))
+    texts = [text for chunk in tmp_store.orders.export(query, "json") for text in chunk]
     records = list(tmp_store.orders.records(query))
     assert len(texts) == 300 and [json.loads(t) for t in texts] == records
     assert texts == [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records]

@@ -194,6 +194,16 @@ def from_row(row) -> Order:
     )
 
 
+def _select(columns: str, q: OrderQuery, limit: int | None, offset: int) -> tuple[str, list]:
+    """The SQL and arguments that read ``columns`` of the orders ``q`` selects, in its order and page."""
+    where, args = q.where()
+    sql = f"SELECT {columns} FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        args += [limit, offset]
+    return sql, args
+
+
 class Orders:
     """Read and write orders; writes must run inside ``store.transaction()``."""
 
@@ -254,32 +264,19 @@ class Orders:
         return [from_row(r) for r in rows]
 
     def query(self, q: OrderQuery, limit: int | None = None, offset: int = 0) -> Iterator[Order]:
-        where, args = q.where()
-        sql = f"SELECT * FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            args += [limit, offset]
-        for row in self.store.dicts(sql, args):
+        for row in self.store.dicts(*_select("*", q, limit, offset)):
             yield from_row(row)
 
     def records(self, q: OrderQuery, limit: int | None = None, offset: int = 0, *, as_json: bool = False,
                 as_csv: bool = False) -> Iterator[Any]:
         """:meth:`query`'s orders as JSON records (:func:`unpaid.records.order_dict`), with ``as_json`` their
-        compact JSON texts (:func:`unpaid.records.json_select`), with ``as_csv`` their CSV cells (:func:`unpaid.records.row_csv`), read as plain tuples and
-        never built as orders: the export path, a row at a time."""
-        from unpaid.records import RECORD_COLUMNS, json_select, row_csv, row_record, sql_json
+        compact JSON texts, with ``as_csv`` their CSV cells (:func:`unpaid.records.row_csv`), read as plain
+        tuples and never built as orders, a row at a time, in Python (:meth:`export` has SQLite build them)."""
+        from unpaid.records import RECORD_COLUMNS, row_csv, row_record
 
-        where, args = q.where()
-        in_sql = as_json and not self.store.postgres  # the texts are built with SQLite's json_object and GLOB
-        columns = json_select() if in_sql else ", ".join(RECORD_COLUMNS)
-        sql = f"SELECT {columns} FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            args += [limit, offset]
+        sql, args = _select(", ".join(RECORD_COLUMNS), q, limit, offset)
         cur = self.conn.cursor()
         cur.row_factory = None
-        if in_sql:
-            return (sql_json(text) for (text,) in cur.execute(sql, args))
         if as_json:
             import json
 
@@ -304,12 +301,7 @@ class Orders:
             while chunk := list(islice(rows, _EXPORT_CHUNK)):
                 yield list(map(line, chunk)) if as_csv else chunk
             return
-        where, args = q.where()
-        column = f"{csv_select()}, rowid" if as_csv else json_select()
-        sql = f"SELECT {column} FROM orders{where} ORDER BY {SORTS.get(q.sort, SORTS['newest'])}"
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            args += [limit, offset]
+        sql, args = _select(f"{csv_select()}, rowid" if as_csv else json_select(), q, limit, offset)
         cur = self.conn.cursor()
         cur.row_factory = None
         cur.execute(sql, args)
