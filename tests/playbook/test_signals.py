@@ -75,13 +75,18 @@ def test_a_second_signal_interrupts_at_once(world):
 @pytest.mark.parametrize("sig", STOPS, ids=[s.name for s in STOPS])
 def test_other_commands_stop_at_once_with_130(world, sig):
     """A status push stuck at the source: the command stops now, and the store is left as it was."""
-    world.configure(push_delay=30)
+    # The push would take 300 s; 90 s leaves a loaded machine room to start and end an interpreter.
+    world.configure(push_delay=300)
     world.many(1)
     proc = subprocess.Popen([sys.executable, "-m", "unpaid", *world.args(T0, "status", "shop:1", "paid")],
                             cwd=world.root, env=world.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     world.wait_for(proc, world.pushes, "start ", 1)
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=20)
+    try:
+        out, err = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"{sig.name} did not stop the command within 90 s: {proc.communicate()}")
     assert proc.returncode == 130, err
     assert err.strip() == f"Interrupted by {sig.name} — run the command again: finished actions are not repeated"
     assert json.loads(out) == {"error": err.strip().removeprefix("Error: "), "exit": 130}  # --format json
