@@ -30,7 +30,7 @@ def test_without_the_throttle_the_emulator_refuses_the_excess():
     assert emu.stats.limited == 1 and info.value.retry_after >= 1
 
 
-def test_commands_run_one_after_another_share_the_window_through_the_store(tmp_path):
+def test_commands_run_one_after_another_share_the_window_through_the_store(tmp_path, cli_db):
     """`unpaid sync && unpaid doctor --online && …` as cron runs them: separate processes, one budget."""
     import os
     import subprocess
@@ -42,7 +42,7 @@ def test_commands_run_one_after_another_share_the_window_through_the_store(tmp_p
     with Emulator(demo_seed(NOW), rate_limit=(3, 3.0)) as emu:
         config = SOURCE_CONFIG.format(subdomain=emu.account.subdomain, base_url=emu.base_url)
         (tmp_path / "unpaid.toml").write_text(config.replace('"1000/1s"', '"3/3s"'), encoding="utf-8")
-        env = {**os.environ, "UNPAID_DB": str(tmp_path / "unpaid.db"), "UNPAID_LOAD_PLUGINS": "autoweboffice",
+        env = {**os.environ, "UNPAID_DB": cli_db, "UNPAID_LOAD_PLUGINS": "autoweboffice",
                **{f"UNPAID_SECRET_AWO_{k.upper()}": v for k, v in emu.secrets().items()}}
         for command in (["sync"], ["doctor", "--online"], ["doctor", "--online"]):
             done = subprocess.run([sys.executable, "-m", "unpaid", *command], cwd=tmp_path, env=env,

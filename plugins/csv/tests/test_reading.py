@@ -40,8 +40,8 @@ def second_pass(request, monkeypatch):
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "unpaid.db") as opened:
+def store(cli_db):
+    with Store.open(cli_db) as opened:
         yield opened
 
 

@@ -44,7 +44,7 @@ def emulator() -> Emulator:
 
 
 @pytest.fixture
-def make_connector(emulator, tmp_path) -> Callable[..., Any]:
+def make_connector(emulator, tmp_path, cli_db) -> Callable[..., Any]:
     """Build a connector for the emulator the way ``open_connector`` does (settings checked, defaults filled,
     state in a store shared by every connector the test builds, as by every process)."""
     from unpaid_getcourse.spec import SPEC
@@ -56,7 +56,7 @@ def make_connector(emulator, tmp_path) -> Callable[..., Any]:
                                                "retry_wait": 0.01, "timezone": "Europe/Moscow", **settings}, SPEC.settings, "sources")
         values.update({"_timezone": "UTC", "_default_country": "7", "_config_dir": str(tmp_path)})
         connector = SPEC.factory(name, values, {"secret_key": SECRET} if secrets is None else secrets)
-        connector.state = StoreState(tmp_path / "unpaid.db", name)  # as open_connector does: in the store
+        connector.state = StoreState(cli_db, name)  # as open_connector does: in the store
         return connector
 
     return make
