@@ -233,9 +233,9 @@ def test_a_runaway_template_is_refused_quickly(tmp_path, body):
     (tmp_path / "templates" / "t.txt").write_text(f"Subject: Hi\n\n{body}\n", encoding="utf-8")
     try:
         done = subprocess.run(shop.args(T0, "playbooks"), cwd=tmp_path, env=shop.env, capture_output=True,
-                              text=True, timeout=8, preexec_fn=_memory_cap)
+                              text=True, timeout=30, preexec_fn=_memory_cap)
     except subprocess.TimeoutExpired:
-        pytest.fail("`unpaid playbooks` was still rendering after 8 s")
+        pytest.fail("`unpaid playbooks` was still rendering after 30 s (the limit is 2 s of CPU)")
     # a 2 GB cap, so that a template that slipped past the limits fails fast instead of taking the machine
     assert done.returncode == 2 and "t.txt" in done.stderr and not crashed(done.stderr), done.stderr
     assert not re.search(r"cannot render:\s+—", done.stderr), done.stderr
