@@ -89,6 +89,20 @@ class _Context:
         return None
 
 
+class Brief:
+    """The few columns of an order the rules decide on (id, status, creation and payment times): what
+    :func:`plan_stream` reads of the many orders it looks at, most of which get no decision."""
+
+    __slots__ = ("id", "status", "created_at", "paid_at", "is_actual")
+
+    def __init__(self, id: str, status: Status, created_at: datetime, paid_at: datetime | None = None):
+        self.id, self.status, self.created_at, self.paid_at = id, status, created_at, paid_at
+        self.is_actual = status.is_actual
+
+    def __repr__(self) -> str:
+        return f"Brief({self.id!r}, {self.status!r})"
+
+
 def _age_key(order: Order) -> tuple:
     # Creation time, then id: ties between orders created in the same second break the same way every run.
     return (order.created_at, order.id)
@@ -156,21 +170,27 @@ def unkeyed_decision(order: Order) -> Decision:
     return Decision(order, SKIP, Phrase(N_("no product: cannot look for twins")))
 
 
-def plan_stream(batches: Iterable[list[list[Order]]], facts_of: Callable[[set[str]], Mapping[str, Facts]],
+def plan_stream(batches: Iterable[list[list[Order | Brief]]], facts_of: Callable[[set[str]], Mapping[str, Facts]],
                 unkeyed: Iterable[Order], *, window: timedelta = DEFAULT_SAME_PRODUCT_WITHIN,
-                today: date | None = None, force: bool = False, zone: tzinfo = timezone.utc) -> Iterator[Decision]:
+                today: date | None = None, force: bool = False, zone: tzinfo = timezone.utc,
+                orders_of: Callable[[list[str]], Mapping[str, Order]] | None = None) -> Iterator[Decision]:
     """:func:`plan`'s decisions, in its order, from orders already grouped: a batch at a time.
 
     ``batches`` yield groups (one customer and product each, in key order; groups that cannot need a
     decision may be left out), ``facts_of(ids)`` gives the facts of a batch's related orders, ``unkeyed``
     the actual orders without a customer or product key, by id. Memory holds one batch, not every order.
+    The groups may hold :class:`Brief` orders: then ``orders_of(ids)`` gives the whole orders of a batch's
+    decisions (order id -> order), which the decisions carry; the others are never built.
     """
     for groups in batches:
         # The orders related_ids would name: the actual ones of groups with more than one order.
         facts = facts_of({o.id for group in groups if len(group) > 1 for o in group if o.is_actual})
         ctx = _Context(window, facts, today, force, zone)
-        for group in groups:
-            yield from _decide(group, ctx)
+        decisions = [d for group in groups for d in _decide(group, ctx)]
+        if orders_of is not None and decisions:
+            whole = orders_of([d.order.id for d in decisions])
+            decisions = [Decision(whole[d.order.id], d.action, d.reason, d.twin, d.warning) for d in decisions]
+        yield from decisions
     for order in unkeyed:
         yield unkeyed_decision(order)
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from unpaid.clock import from_iso
-from unpaid.dedupe import Facts
+from unpaid.dedupe import Brief, Facts
 from unpaid.store.enrollments import ACTIVE
 from unpaid.store.tasks import Tasks
 
@@ -51,15 +51,15 @@ def _actual() -> tuple[str, list[str]]:
     return f"status IN ({', '.join('?' * len(values))})", values
 
 
-def dedupe_groups(store: "Store", window: timedelta, batch: int = 20_000) -> Iterator[list[list["Order"]]]:
-    """Orders grouped by customer and product key, in key order, in batches of about ``batch`` orders.
+def dedupe_groups(store: "Store", window: timedelta, batch: int = 20_000) -> Iterator[list[list[Brief]]]:
+    """Orders grouped by customer and product key, in key order, in batches of about ``batch`` orders, as
+    :class:`~unpaid.dedupe.Brief` s (what the rules decide on; :func:`orders_by_id` reads the whole orders).
 
     Only groups that may need a decision are read: more than one order and either two actual ones or one
     actual order and a payment at most ``window`` (and a second, for rounding) before it. The grouping runs
     in SQL over the ``orders_dedupe`` index, in its order (no sort of every row); each group comes whole.
     """
     from unpaid.model import Status
-    from unpaid.store.orders import from_row
 
     actual, values = _actual()
     days = (window + timedelta(seconds=1)).total_seconds() / 86400
@@ -84,16 +84,22 @@ def dedupe_groups(store: "Store", window: timedelta, batch: int = 20_000) -> Ite
         " GROUP BY customer_key, product_key" + having +
         " ORDER BY customer_key, product_key)"
         # Cancelled, false and refunded orders neither decide nor get a decision: not read.
-        f" SELECT o.* FROM g CROSS JOIN orders o ON o.customer_key = g.c AND o.product_key = g.p"
+        # The few columns the rules decide on: most of these orders get no decision, and are never read whole.
+        " SELECT o.customer_key, o.product_key, o.id, o.status, o.created_at, o.paid_at"
+        " FROM g CROSS JOIN orders o ON o.customer_key = g.c AND o.product_key = g.p"
         f" AND (o.status = ? OR o.{actual})"
     )
     if store.postgres:  # PostgreSQL promises no order without ORDER BY; SQLite's is the index's, asked for here
         sql += " ORDER BY o.customer_key, o.product_key, o.status, o.created_at, o.paid_at, o.id"
     params = [*values, *values, paid, *having_params, paid, *values]
-    out: list[list[Order]] = []
+    statuses = {s.value: s for s in Status}
+    out: list[list[Brief]] = []
     size, key, group = 0, None, []
-    for row in store.dicts(sql, params):
-        k = (row["customer_key"], row["product_key"])
+    cur = store.conn.cursor()
+    cur.row_factory = None  # plain tuples
+    cur.execute(sql, params)
+    for customer, product, oid, status, created_at, paid_at in cur:
+        k = (customer, product)
         if k != key:
             if key is not None and k < key:  # the index's order, which the planner's output order relies on
                 raise RuntimeError(f"dedupe read the groups out of order: {k} after {key}")
@@ -104,11 +110,24 @@ def dedupe_groups(store: "Store", window: timedelta, batch: int = 20_000) -> Ite
                     yield out
                     out, size = [], 0
             key, group = k, []
-        group.append(from_row(row))
+        group.append(Brief(oid, statuses.get(status) or Status(status), from_iso(created_at), from_iso(paid_at)))
     if group:
         out.append(group)
     if out:
         yield out
+
+
+def orders_by_id(store: "Store", ids: Iterable[str]) -> dict[str, "Order"]:
+    """order id -> the stored order, for ``ids`` (the ones the store has)."""
+    from unpaid.store.orders import from_row
+
+    wanted = list(dict.fromkeys(ids))
+    out = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        for row in store.dicts(f"SELECT * FROM orders WHERE id IN ({', '.join('?' * len(chunk))})", chunk):
+            out[row["id"]] = from_row(row)
+    return out
 
 
 def unkeyed_orders(store: "Store") -> Iterator["Order"]:
