@@ -18,6 +18,7 @@ orders of a group created within ``window`` (``same_product_within``) of each ot
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Callable, Iterable, Iterator, Mapping
 
@@ -103,13 +104,12 @@ class Brief:
         return f"Brief({self.id!r}, {self.status!r})"
 
 
-def _age_key(order: Order) -> tuple:
-    # Creation time, then id: ties between orders created in the same second break the same way every run.
-    return (order.created_at, order.id)
+# Creation time, then id: ties between orders created in the same second break the same way every run.
+_AGE = attrgetter("created_at", "id")
 
 
 def _newest(orders: list[Order]) -> Order:
-    return max(orders, key=_age_key)
+    return orders[0] if len(orders) == 1 else max(orders, key=_AGE)
 
 
 def paid_moment(order: Order) -> datetime:
@@ -196,12 +196,15 @@ def plan_stream(batches: Iterable[list[list[Order | Brief]]], facts_of: Callable
 
 
 def _decide(group: list[Order], ctx: _Context) -> list[Decision]:
-    actual = sorted((o for o in group if o.is_actual), key=_age_key, reverse=True)
-    paid = [o for o in group if o.status is Status.PAID]
+    actual = sorted((o for o in group if o.is_actual), key=_AGE, reverse=True)
+    # is_paid_twin, with each payment's moment (paid_moment) taken once per group
+    paid = [(o.paid_at or o.created_at, o) for o in group if o.status is Status.PAID]
+    window = ctx.window
     out: list[Decision] = []
     rest = []
     for o in actual:
-        twins = [p for p in paid if is_paid_twin(o, p, ctx.window)]
+        since = o.created_at - window
+        twins = [p for moment, p in paid if moment >= since]
         if not twins:
             rest.append(o)
             continue
@@ -211,7 +214,7 @@ def _decide(group: list[Order], ctx: _Context) -> list[Decision]:
                                 twin.id))
         else:
             out.append(_false(o, Phrase(N_("paid twin {twin}"), twin=twin.id), twin.id, ctx))
-    while rest:
+    while len(rest) > 1:  # an order alone in its purchase keeps itself: no decision
         keep, why = _keeper(rest, ctx)
         same = [o for o in rest if abs(o.created_at - keep.created_at) <= ctx.window]
         taken = {o.id for o in same}
@@ -228,8 +231,10 @@ def _decide(group: list[Order], ctx: _Context) -> list[Decision]:
             else:
                 out.append(_false(o, Phrase(N_("duplicate of {order} ({why})"), order=keep.id, why=why[1]), keep.id,
                                   ctx))
+    if len(out) < 2:
+        return out
     rank = {o.id: i for i, o in enumerate(actual)}  # newest first, as the orders were listed before
-    return sorted(out, key=lambda d: rank[d.order_id])
+    return sorted(out, key=lambda d: rank[d.order.id])
 
 
 def _keeper(orders: list[Order], ctx: _Context) -> tuple[Order, tuple[Phrase, Phrase]]:

@@ -63,27 +63,29 @@ def dedupe_groups(store: "Store", window: timedelta, batch: int = 20_000) -> Ite
 
     actual, values = _actual()
     days = (window + timedelta(seconds=1)).total_seconds() / 86400
-    # One aggregate filtered by HAVING: a CTE of every group, filtered after, cost a third more.
+    # One aggregate filtered by HAVING: a CTE of every group, filtered after, cost a third more. Only actual
+    # and paid orders are aggregated (cancelled, false and refunded ones neither decide nor get a decision:
+    # 40 % of the rows, skipped on the index): a group passes with two actual orders, or one and a payment,
+    # so it always has more than one order.
     na, first = f"SUM({actual})", f"MIN(CASE WHEN {actual} THEN created_at END)"
     last = "MAX(CASE WHEN status = ? THEN COALESCE(paid_at, created_at) END)"
     paid = Status.PAID.value
     if store.postgres:  # HAVING cannot name the select's aliases there: the aggregates are written out
-        having = (f" HAVING COUNT(*) > 1 AND ({na} > 1 OR ({na} = 1 AND {last} IS NOT NULL AND ("
+        having = (f" HAVING ({na} > 1 OR ({na} = 1 AND {last} IS NOT NULL AND ("
                   f" julianday({last}) IS NULL OR julianday({first}) IS NULL"
                   f" OR julianday({last}) >= julianday({first}) - ?)))")
         having_params = [*values, *values, paid, paid, *values, paid, *values, days]
     else:
-        having = (" HAVING COUNT(*) > 1 AND (na > 1 OR (na = 1 AND last_paid IS NOT NULL AND ("
+        having = (" HAVING (na > 1 OR (na = 1 AND last_paid IS NOT NULL AND ("
                   " julianday(last_paid) IS NULL OR julianday(first_actual) IS NULL"
                   " OR julianday(last_paid) >= julianday(first_actual) - ?)))")
         having_params = [days]
     sql = (
         f"WITH g AS (SELECT customer_key AS c, product_key AS p, {na} AS na, {first} AS first_actual,"
         f" {last} AS last_paid"
-        " FROM orders WHERE customer_key IS NOT NULL AND product_key IS NOT NULL"
+        f" FROM orders WHERE customer_key IS NOT NULL AND product_key IS NOT NULL AND (status = ? OR {actual})"
         " GROUP BY customer_key, product_key" + having +
         " ORDER BY customer_key, product_key)"
-        # Cancelled, false and refunded orders neither decide nor get a decision: not read.
         # The few columns the rules decide on: most of these orders get no decision, and are never read whole.
         " SELECT o.customer_key, o.product_key, o.id, o.status, o.created_at, o.paid_at"
         " FROM g CROSS JOIN orders o ON o.customer_key = g.c AND o.product_key = g.p"
@@ -91,7 +93,7 @@ def dedupe_groups(store: "Store", window: timedelta, batch: int = 20_000) -> Ite
     )
     if store.postgres:  # PostgreSQL promises no order without ORDER BY; SQLite's is the index's, asked for here
         sql += " ORDER BY o.customer_key, o.product_key, o.status, o.created_at, o.paid_at, o.id"
-    params = [*values, *values, paid, *having_params, paid, *values]
+    params = [*values, *values, paid, paid, *values, *having_params, paid, *values]
     statuses = {s.value: s for s in Status}
     out: list[list[Brief]] = []
     size, key, group = 0, None, []
