@@ -49,7 +49,8 @@ def measure(db: Path, folder: Path, runs: int = 3) -> dict:
         theirs.append(wall)
     rows = sum(1 for _ in open(folder / "out.jsonl"))
     return {"unpaid": sorted(ours)[runs // 2], "cpu": sorted(cpu)[runs // 2], "anchor": sorted(theirs)[runs // 2],
-            "rss": rss, "rows": rows, "opened": opened, "summary": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""}
+            "rss": rss, "rows": rows, "opened": opened,
+            "summary": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         r = measure(args.db, folder, args.runs)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"dedupe (dry run, jsonl): unpaid {r['unpaid']:.2f} s ({r['cpu']:.2f} s CPU), sqlite3 grouping {r['anchor']:.2f} s, "
+    print(f"dedupe (dry run, jsonl): unpaid {r['unpaid']:.2f} s ({r['cpu']:.2f} s CPU), "
+          f"sqlite3 grouping {r['anchor']:.2f} s, "
           f"ratio {r['unpaid'] / r['anchor']:.2f}, peak RSS {r['rss'] / 1024:.0f} MiB (targets <= 3 s, <= 300 MiB); "
           f"{r['rows']:,} decisions; first open {r['opened']:.1f} s")
     print(f"  {r['summary']}")

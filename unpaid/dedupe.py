@@ -18,8 +18,8 @@ orders of a group created within ``window`` (``same_product_within``) of each ot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import attrgetter
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from operator import attrgetter
 from typing import Callable, Iterable, Iterator, Mapping
 
 from unpaid.config import DEFAULT_SAME_PRODUCT_WITHIN

@@ -52,8 +52,8 @@ def _actual() -> tuple[str, list[str]]:
 
 
 def dedupe_groups(store: "Store", window: timedelta, batch: int = 20_000) -> Iterator[list[list[Brief]]]:
-    """Orders grouped by customer and product key, in key order, in batches of about ``batch`` orders, as
-    :class:`~unpaid.dedupe.Brief` s (what the rules decide on; :func:`orders_by_id` reads the whole orders).
+    """Orders grouped by customer and product key, in key order, in batches of about ``batch`` orders: each
+    as a :class:`~unpaid.dedupe.Brief`, what the rules decide on (:func:`orders_by_id` reads whole orders).
 
     Only groups that may need a decision are read: more than one order and either two actual ones or one
     actual order and a payment at most ``window`` (and a second, for rounding) before it. The grouping runs
