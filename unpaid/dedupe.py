@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from operator import attrgetter
 from typing import Callable, Iterable, Iterator, Mapping
 
 from unpaid.config import DEFAULT_SAME_PRODUCT_WITHIN
@@ -89,13 +90,26 @@ class _Context:
         return None
 
 
-def _age_key(order: Order) -> tuple:
-    # Creation time, then id: ties between orders created in the same second break the same way every run.
-    return (order.created_at, order.id)
+class Brief:
+    """The few columns of an order the rules decide on (id, status, creation and payment times): what
+    :func:`plan_stream` reads of the many orders it looks at, most of which get no decision."""
+
+    __slots__ = ("id", "status", "created_at", "paid_at", "is_actual")
+
+    def __init__(self, id: str, status: Status, created_at: datetime, paid_at: datetime | None = None):
+        self.id, self.status, self.created_at, self.paid_at = id, status, created_at, paid_at
+        self.is_actual = status.is_actual
+
+    def __repr__(self) -> str:
+        return f"Brief({self.id!r}, {self.status!r})"
+
+
+# Creation time, then id: ties between orders created in the same second break the same way every run.
+_AGE = attrgetter("created_at", "id")
 
 
 def _newest(orders: list[Order]) -> Order:
-    return max(orders, key=_age_key)
+    return orders[0] if len(orders) == 1 else max(orders, key=_AGE)
 
 
 def paid_moment(order: Order) -> datetime:
@@ -156,32 +170,41 @@ def unkeyed_decision(order: Order) -> Decision:
     return Decision(order, SKIP, Phrase(N_("no product: cannot look for twins")))
 
 
-def plan_stream(batches: Iterable[list[list[Order]]], facts_of: Callable[[set[str]], Mapping[str, Facts]],
+def plan_stream(batches: Iterable[list[list[Order | Brief]]], facts_of: Callable[[set[str]], Mapping[str, Facts]],
                 unkeyed: Iterable[Order], *, window: timedelta = DEFAULT_SAME_PRODUCT_WITHIN,
-                today: date | None = None, force: bool = False, zone: tzinfo = timezone.utc) -> Iterator[Decision]:
+                today: date | None = None, force: bool = False, zone: tzinfo = timezone.utc,
+                orders_of: Callable[[list[str]], Mapping[str, Order]] | None = None) -> Iterator[Decision]:
     """:func:`plan`'s decisions, in its order, from orders already grouped: a batch at a time.
 
     ``batches`` yield groups (one customer and product each, in key order; groups that cannot need a
     decision may be left out), ``facts_of(ids)`` gives the facts of a batch's related orders, ``unkeyed``
     the actual orders without a customer or product key, by id. Memory holds one batch, not every order.
+    The groups may hold :class:`Brief` orders: then ``orders_of(ids)`` gives the whole orders of a batch's
+    decisions (order id -> order), which the decisions carry; the others are never built.
     """
     for groups in batches:
         # The orders related_ids would name: the actual ones of groups with more than one order.
         facts = facts_of({o.id for group in groups if len(group) > 1 for o in group if o.is_actual})
         ctx = _Context(window, facts, today, force, zone)
-        for group in groups:
-            yield from _decide(group, ctx)
+        decisions = [d for group in groups for d in _decide(group, ctx)]
+        if orders_of is not None and decisions:
+            whole = orders_of([d.order.id for d in decisions])
+            decisions = [Decision(whole[d.order.id], d.action, d.reason, d.twin, d.warning) for d in decisions]
+        yield from decisions
     for order in unkeyed:
         yield unkeyed_decision(order)
 
 
 def _decide(group: list[Order], ctx: _Context) -> list[Decision]:
-    actual = sorted((o for o in group if o.is_actual), key=_age_key, reverse=True)
-    paid = [o for o in group if o.status is Status.PAID]
+    actual = sorted((o for o in group if o.is_actual), key=_AGE, reverse=True)
+    # is_paid_twin, with each payment's moment (paid_moment) taken once per group
+    paid = [(o.paid_at or o.created_at, o) for o in group if o.status is Status.PAID]
+    window = ctx.window
     out: list[Decision] = []
     rest = []
     for o in actual:
-        twins = [p for p in paid if is_paid_twin(o, p, ctx.window)]
+        since = o.created_at - window
+        twins = [p for moment, p in paid if moment >= since]
         if not twins:
             rest.append(o)
             continue
@@ -191,7 +214,7 @@ def _decide(group: list[Order], ctx: _Context) -> list[Decision]:
                                 twin.id))
         else:
             out.append(_false(o, Phrase(N_("paid twin {twin}"), twin=twin.id), twin.id, ctx))
-    while rest:
+    while len(rest) > 1:  # an order alone in its purchase keeps itself: no decision
         keep, why = _keeper(rest, ctx)
         same = [o for o in rest if abs(o.created_at - keep.created_at) <= ctx.window]
         taken = {o.id for o in same}
@@ -208,8 +231,10 @@ def _decide(group: list[Order], ctx: _Context) -> list[Decision]:
             else:
                 out.append(_false(o, Phrase(N_("duplicate of {order} ({why})"), order=keep.id, why=why[1]), keep.id,
                                   ctx))
+    if len(out) < 2:
+        return out
     rank = {o.id: i for i, o in enumerate(actual)}  # newest first, as the orders were listed before
-    return sorted(out, key=lambda d: rank[d.order_id])
+    return sorted(out, key=lambda d: rank[d.order.id])
 
 
 def _keeper(orders: list[Order], ctx: _Context) -> tuple[Order, tuple[Phrase, Phrase]]:

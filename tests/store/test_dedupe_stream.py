@@ -10,7 +10,7 @@ import pytest
 
 from unpaid.dedupe import plan, plan_stream, related_ids
 from unpaid.model import Customer, LineItem, Money, Order, Status
-from unpaid.store.dedupe_facts import dedupe_facts, dedupe_groups, unkeyed_orders
+from unpaid.store.dedupe_facts import dedupe_facts, dedupe_groups, orders_by_id, unkeyed_orders
 from unpaid.store.enrollments import Enrollments
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
@@ -54,10 +54,23 @@ def test_streamed_decisions_equal_the_pure_planners(tmp_store, seed, batch):
     stored = [tmp_store.orders.get(o.id) for o in orders]
     expected = plan(stored, dedupe_facts(tmp_store, related_ids(stored), now), window=WINDOW, today=today,
                     force=force)
-    streamed = plan_stream(dedupe_groups(tmp_store, WINDOW, batch), lambda ids: dedupe_facts(tmp_store, ids, now),
-                           unkeyed_orders(tmp_store), window=WINDOW, today=today, force=force)
+    streamed = list(plan_stream(dedupe_groups(tmp_store, WINDOW, batch), lambda ids: dedupe_facts(tmp_store, ids, now),
+                                unkeyed_orders(tmp_store), window=WINDOW, today=today, force=force,
+                                orders_of=lambda ids: orders_by_id(tmp_store, ids)))
     assert essence(streamed) == essence(expected)
+    # Decided on a few columns, the decisions still carry the whole stored orders.
+    assert [d.order for d in streamed] == [d.order for d in expected]
+    assert all(type(d.order) is Order for d in streamed)
     assert expected  # the generated store has work in it
+
+
+def test_orders_by_id_reads_the_whole_stored_orders(tmp_store):
+    orders = generate(random.Random(3), 1200)
+    with tmp_store.transaction():
+        tmp_store.orders.upsert(orders, T0)
+    ids = [o.id for o in orders][::-1] + ["shop:missing", orders[0].id]
+    found = orders_by_id(tmp_store, ids)
+    assert found == {o.id: tmp_store.orders.get(o.id) for o in orders}
 
 
 def test_the_orders_dedupe_cannot_group_are_found_without_reading_every_order(tmp_path):

@@ -81,18 +81,19 @@ def dedupe(app, apply_: bool, force: bool, sources: tuple[str, ...], fmt: str | 
     """
     from unpaid.dedupe import FALSE, plan_stream
     from unpaid.output import render
-    from unpaid.store.dedupe_facts import dedupe_facts, dedupe_groups, unkeyed_orders
+    from unpaid.store.dedupe_facts import dedupe_facts, dedupe_groups, orders_by_id, unkeyed_orders
 
     fmt = fmt or app.format
     store, now = app.store, app.now()
     for name in sources:
         if name not in app.config.sources and store.orders.count_source(name) == 0:
             app.config.source(name)  # raises, listing the configured sources
-    # Grouped in SQL and decided a batch of groups at a time: never every order in memory at once.
+    # Grouped in SQL and decided a batch of groups at a time: never every order in memory at once. The
+    # rules read a few columns of each order; only the orders that get a decision are read whole.
     window = app.config.same_product_within
     stream = plan_stream(dedupe_groups(store, window), lambda ids: dedupe_facts(store, ids, now),
                          unkeyed_orders(store), window=window, today=now.astimezone(app.zone).date(),
-                         force=force, zone=app.zone)
+                         force=force, zone=app.zone, orders_of=lambda ids: orders_by_id(store, ids))
     decisions = (d for d in stream if not sources or d.order.source in sources)
     if not apply_:
         tally = _Tally()
