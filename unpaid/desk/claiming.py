@@ -119,21 +119,23 @@ def _take_next_locking(store: "Store", desk, manager: str, now: datetime, settin
     them all try its rows in the same order (16 won a round, the rest read again).
     """
     while True:
-        claim = None
+        claim, calls_locked = None, False
         with store.transaction(exclusive=False):
             order_id = desk.lock_next_free(now, manager, sort)
             # The read's snapshot may be a moment old: the order's calls are locked and checked again (another
             # manager may have called it, taken it, or it was paid), then the claim decides.
-            if order_id is not None and desk.lock_open_calls(order_id) and \
-                    desk.still_free_and_due(order_id, now, manager):
+            calls_locked = order_id is not None and desk.lock_open_calls(order_id)
+            if calls_locked and desk.still_free_and_due(order_id, now, manager):
                 claim = store.claims.try_claim(order_id, manager, now, now + settings.lease)
         if claim is not None and claim.manager == manager:
             return claim
-        if order_id is None:
-            if not desk.due_page(now, now, manager, sort, 1, free_only=True):
-                raise NotFoundError(_("the queue is empty: no call is due now"),
-                                    _("see what comes later with `unpaid queue --date tomorrow`"))
-            time.sleep(0.005)  # every free call is being claimed by others right now: their claims decide
+        if order_id is None and not desk.due_page(now, now, manager, sort, 1, free_only=True):
+            raise NotFoundError(_("the queue is empty: no call is due now"),
+                                _("see what comes later with `unpaid queue --date tomorrow`"))
+        if not calls_locked:
+            # Every free call is being claimed by others right now, or another command is writing this
+            # order's call: their transactions decide, in a moment.
+            time.sleep(0.005)
 
 
 def release(store: "Store", order: "Order", manager: str | None, now: datetime, actor: str,
