@@ -282,7 +282,7 @@ MIGRATIONS: list[tuple] = [
         """,
     ),
     (
-        15,
+        13,
         "",
         # PostgreSQL only. Many managers' `next` walk the actual orders newest first, past the ones already
         # claimed, to the first with a due call: from these two indexes alone, not the order and task rows
