@@ -153,6 +153,13 @@ class Planner:
         # Texts for people in the active language: a duration, a step's summary (language, value) -> text.
         self._ages: dict[tuple[str, timedelta], str] = {}
         self._describes: dict[tuple[str, int], str] = {}
+        # The playbook's steps by name (as _step finds them: the end, then a rung's, then the first of that
+        # name) and its rungs by step: asked several times per decision.
+        self._steps: dict[str, Step] = {s.name: s for s in reversed(playbook.steps)}
+        self._steps.update((r.step.name, r.step) for r in reversed(playbook.ladder))
+        if playbook.end is not None:
+            self._steps[playbook.end.name] = playbook.end
+        self._rungs = {id(r.step): r for r in reversed(playbook.ladder)}
 
     # ---- public ----
 
@@ -199,15 +206,22 @@ class Planner:
                 return [self._held(case, now)]
             state = self._state(case)
             t = now
+        # The steps' next decision at ``t``: still the same after a skipped rung (that changes only which
+        # rungs are done, which no step looks at), so a late order's superseded offer does not decide it twice.
+        steps_next: tuple[datetime, Decision] | None = None
         for _round in range(_HORIZON_STEPS):
-            d = self._next(state, case, t, now)
+            then = steps_next[1] if steps_next is not None and steps_next[0] == t else \
+                self._next_step(state, case, t, now)
+            rung = self._rung(state, case, t, now, then)
+            d = rung if rung is not None else then
             out.append(d)
             if d.kind not in ("act", "skip") or d.at > until:
                 break
+            steps_next = (t, then) if rung is not None and d.kind == "skip" else None
             if book and d.kind == "act" and d.action == "send" and order.customer.key:
                 self.booked.setdefault(order.customer.key, []).append(d.at)
             self._apply(state, d)
-            if d.kind == "act" and d.at < now and self.pb.rung(self._step(d.step)) is None:
+            if d.kind == "act" and d.at < now and self._rung_of(self._step(d.step)) is None:
                 state.since = now  # an overdue step is done now, and the next counts from then
             t = max(t, d.at)
             if state.ended:
@@ -332,7 +346,7 @@ class Planner:
     def _apply(self, st: _State, d: Decision) -> None:
         step = self._step(d.step)
         acted = self._act_step(step, d.fallback)
-        if self.pb.rung(step) is not None:  # a ladder rung: the offer changes, the steps do not move
+        if self._rung_of(step) is not None:  # a ladder rung: the offer changes, the steps do not move
             st.ladder_done.add(step.name)
             if d.kind == "act":
                 st.offer, st.offer_until = step.offer.percent, d.at + step.offer.valid
@@ -361,21 +375,19 @@ class Planner:
         st.ledger = {}
 
     def _step(self, name: str) -> Step:
-        pb = self.pb
-        if pb.end is not None and name == pb.end.name:
-            return pb.end
-        return pb.step(name)
+        """``pb.end`` when ``name`` is the end's, else ``pb.step(name)``."""
+        step = self._steps.get(name)
+        return step if step is not None else self.pb.step(name)  # (an unknown name raises as before)
+
+    def _rung_of(self, step: Step):
+        """``pb.rung(step)``: the ladder rung ``step`` carries out, or None."""
+        return self._rungs.get(id(step))
 
     @staticmethod
     def _act_step(step: Step, fallback: bool) -> Step:
         return step.fallback if fallback and step.fallback else step
 
     # ---- the next decision ----
-
-    def _next(self, st: _State, case: Case, t: datetime, now: datetime) -> Decision:
-        d = self._next_step(st, case, t, now)
-        rung = self._rung(st, case, t, now, d)
-        return rung if rung is not None else d
 
     def _rung(self, st: _State, case: Case, t: datetime, now: datetime, then: Decision) -> Decision | None:
         """The next offer of the ladder when it comes before ``then`` (the steps' next decision), else None.
@@ -647,16 +659,13 @@ class Planner:
         # Built as Decision(...) would build it (every field, in its order), without the frozen class's
         # checked assignment of each field: a hundred thousand decisions a pass at a million orders.
         d = _new(Decision)
-        values = d.__dict__
-        values.update(at=at, order_id=case.order.id, playbook=self.pb.name, kind=kind, reason=reason)
-        values.update(_DEFAULTS)
-        if kw:
-            values.update(kw)
-        values["due"] = at <= now
+        _setattr(d, "__dict__", {"at": at, "order_id": case.order.id, "playbook": self.pb.name, "kind": kind, "reason": reason,
+                                  **_DEFAULTS, **kw, "due": at <= now})
         return d
 
 
 _new = object.__new__
+_setattr = object.__setattr__
 #: Decision's fields after ``reason``, with their defaults, in their order.
 _DEFAULTS = {f.name: f.default for f in fields(Decision)[5:]}
 if set(_DEFAULTS) != {"step", "action", "key", "repeat", "due", "fallback", "retry", "channel", "stale"}:
