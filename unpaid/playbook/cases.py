@@ -84,14 +84,21 @@ def _load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, o
     cases = []
     # A normalized phone starts with "+": when no opt-out does, no phone needs normalizing to be looked up.
     phones = any(x.startswith("+") for x in optouts)
+    new, none = object.__new__, (0, 0)
     for o in orders:
-        cases.append(Case(
-            order=o, enrollment=enrollments.get(o.id), ledger=ledger.get(o.id, {}), tasks=task_map.get(o.id, []),
-            outcome=outcomes.get(o.id), events=events.get(o.id, []), offer=offers.get(o.id),
-            paid_twin=twins.get(o.id), chain_holder=holders.get(chain_keys[o.id]) if chain_keys[o.id] else None,
+        oid, chain = o.id, chain_keys[o.id]
+        dials, messages = counts.get(oid, none) if counts else none
+        case = new(Case)  # every field, in its order, as Case(...) sets them: a few hundred per chunk
+        case.__dict__.update(
+            order=o, enrollment=enrollments.get(oid), ledger=ledger.get(oid) or {}, tasks=task_map.get(oid) or [],
+            outcome=outcomes.get(oid) if outcomes else None, events=events.get(oid) or [] if events else [],
+            offer=offers.get(oid) if offers else None, paid_twin=twins.get(oid) if twins else None,
+            chain_holder=holders.get(chain) if chain and holders else None,
             optout=bool(optouts) and _opted_out(o.customer, optouts, default_country, phones),
-            contacts=contacts.get(o.customer.key or "", []), dials=counts.get(o.id, (0, 0))[0],
-            messages=counts.get(o.id, (0, 0))[1], chain_done=chain_done.get(o.id, {}), open_call=open_calls.get(o.id)))
+            contacts=contacts.get(o.customer.key or "") or [] if contacts else [], dials=dials, messages=messages,
+            chain_done=chain_done.get(oid) or {} if chain_done else {},
+            open_call=open_calls.get(oid) if open_calls else None)
+        cases.append(case)
     return cases
 
 

@@ -160,6 +160,7 @@ class Planner:
         if playbook.end is not None:
             self._steps[playbook.end.name] = playbook.end
         self._rungs = {id(r.step): r for r in reversed(playbook.ladder)}
+        self._reach: tuple[Case, bool] | None = None
 
     # ---- public ----
 
@@ -178,6 +179,7 @@ class Planner:
         until = until or now
         order = case.order
         out: list[Decision] = []
+        self._reach = None
         en = case.enrollment
         if en is not None and en.state != "active":
             return [self._d(en.exited_at or now, case, "out",
@@ -328,7 +330,10 @@ class Planner:
                     task_closed = t.closed_at
         offer = case.offer
         entered = en.entered_at if en is not None else entered_at
-        return _State(
+        booked = self.booked.get(case.order.customer.key or "") if self.booked else None
+        gave_up = case.gave_up_at
+        st = _new(_State)  # every field, in its order, as _State(...) sets them: one per case of a pass
+        st.__dict__.update(
             entered_at=entered, cursor=en.cursor if en else 0, since=(en.cursor_since if en else entered),
             loops=dict(en.loops) if en else {}, paused_until=en.paused_until if en else None,
             open_task=open_task, task_closed=task_closed,
@@ -336,12 +341,13 @@ class Planner:
             last_msg_at=last_msg_at,
             offer=offer.percent if offer else 0, offer_until=offer.valid_until if offer else None,
             outcome=case.outcome.outcome if case.outcome else None,
-            contacts=sorted(case.contacts + self.booked.get(case.order.customer.key or "", [])), ledger=ledger,
-            gave_up_at=case.gave_up_at if case.gave_up_at and entered and case.gave_up_at >= entered else None,
-            last_done=last_done,
+            contacts=sorted(case.contacts + booked) if booked else sorted(case.contacts), ledger=ledger,
+            gave_up_at=gave_up if gave_up and entered and gave_up >= entered else None,
             ladder_done={r.step.name for r in self.pb.ladder
                          if (e := ledger.get(ledger_key(case.order.id, self.pb.name, r.step.name, 0))) is not None
-                         and e.state in (DONE, SKIPPED)})
+                         and e.state in (DONE, SKIPPED)} if ledger else set(),
+            last_done=last_done, ended=False)
+        return st
 
     def _apply(self, st: _State, d: Decision) -> None:
         step = self._step(d.step)
@@ -527,7 +533,7 @@ class Planner:
                                                "row): no more calls in this playbook — a manager can still "
                                                "`unpaid take` the order").format(when=self._when(st.gave_up_at)),
                            now, **kw)
-        if step.action == "offer" and not self._reachable(case):
+        if step.action == "offer" and not self._reachable_memo(case):
             return self._d(at, case, "skip", _("no message or call of this playbook can reach the customer: an "
                                                "offer nobody hears of is not made"), now, **kw)
         acted, fallback = step, False
@@ -609,6 +615,12 @@ class Planner:
             return True
         channels = [s.channel for s in (step, step.fallback) if s is not None and s.action == "send"]
         return all(self.channels[c].dedupes for c in channels if c in self.channels) and bool(channels)
+
+    def _reachable_memo(self, case: Case) -> bool:
+        """:meth:`_reachable` of the case, asked once per case (an offer ladder asks at every rung)."""
+        if self._reach is None or self._reach[0] is not case:
+            self._reach = (case, self._reachable(case))
+        return self._reach[1]
 
     def _reachable(self, case: Case) -> bool:
         """Whether any message or call of this playbook can reach the customer (an address, not opted out)."""
