@@ -468,9 +468,10 @@ class Planner:
     def _action(self, step: Step, st: _State, case: Case, base: datetime, t: datetime, now: datetime,
                 why: str) -> Decision:
         o = case.order
-        n = st.loops.get(step.name, 0)
-        key = ledger_key(o.id, self.pb.name, step.name, n)
-        kw = {"step": step.name, "action": step.action, "key": key, "repeat": n}
+        name = step.name
+        n = st.loops.get(name, 0)
+        key = f"{o.id}|{self.pb.name}|{name}|{n}"  # ledger_key(o.id, self.pb.name, name, n)
+        kw = {"step": name, "action": step.action, "key": key, "repeat": n}
         at, notes = base, [why]
         entry = st.ledger.get(key)
         retry = False
@@ -514,7 +515,8 @@ class Planner:
             notes.append(_("paused until {when}").format(when=self._when(st.paused_until)))
         # Judge the conditions when the action can really happen: a step reached on a quiet Sunday
         # sees Monday's facts ("elapsed >= 3w"), not the ones of the moment it was reached.
-        at = self._windowed(step, at, now, self._zone(case), notes)
+        zone = case.order.extra.get("timezone") if case.order.extra else None  # self._zone(case)
+        at = self._windowed(step, at, now, zone, notes)
         if step.when:  # the facts are built only for a step that has conditions to judge
             facts = self._facts(st, case, max(at, t))
             failed = [c for c in step.when if not c.holds(facts)]
@@ -564,16 +566,19 @@ class Planner:
             return self._d(at, case, "skip", _("an offer of {percent}% is active until {until} (offers only go "
                                                "up)").format(percent=st.offer, until=self._when(st.offer_until)),
                            now, **kw)
-        at, more = self._slot(acted, st, case, at, now, step.capped)
+        at, more = self._slot(acted, st, case, at, now, step.capped, zone)
         notes += more
         kw.update(action=acted.action, channel=acted.channel)
         return self._d(at, case, "act", _("{action}: {notes}").format(action=self._describe(acted), notes="; ".join(notes)),
                        now, fallback=fallback, retry=retry, **kw)
 
     def _slot(self, step: Step, st: _State, case: Case, at: datetime, now: datetime,
-              capped: bool = True) -> tuple[datetime, list[str]]:
-        """Defer to the frequency cap (unless the step is outside it) and the send window until both allow it."""
-        pb, notes, zone = self.pb, [], self._zone(case)
+              capped: bool = True, zone: Any = False) -> tuple[datetime, list[str]]:
+        """Defer to the frequency cap (unless the step is outside it) and the send window until both allow it
+        (``zone``: the case's, when the caller has it)."""
+        pb, notes = self.pb, []
+        if zone is False:
+            zone = self._zone(case)
         for _round in range(10):
             moved = at
             if step.action == "send" and capped and pb.cap is not None and case.order.customer.key:
