@@ -191,20 +191,26 @@ class Ledger:
         enrollment's ``loops``): order id -> key -> entry, as :meth:`for_orders` with ``results=False`` and
         ``passed`` reads them, and the keys of the entries that are not ``done``.
 
+        The entries of earlier passes that are not done (skipped steps of past weeks: half the rows of
+        a weekly playbook's ledger) are left out in SQL, by the stored enrollment's ``loops`` (step names
+        are plain labels, so ``$.step`` is their JSON path); ``passed`` checks the rest again.
         One step per row: the rows are plain tuples, each entry's fields are filled from the row at once
         and its moments come from one :class:`_Times`."""
         ids = list(passed)
         out: dict[str, dict[str, LedgerEntry]] = {}
         pending: set[str] = set()
-        columns = _COLUMNS.replace(" result,", " NULL,")
+        columns = ", ".join(f"l.{c}" for c in _FIELDS).replace("l.result", "NULL")
         cur = self.store.conn.cursor()
         cur.row_factory = None
         times = _Times()
         new, fields, done, nothing = _new, _FIELDS, DONE, {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            sql = f"SELECT {columns} FROM ledger WHERE order_id IN ({', '.join('?' * len(chunk))}) AND playbook = ?"
-            for row in cur.execute(sql, [*chunk, playbook]):
+            sql = (f"SELECT {columns} FROM ledger l JOIN enrollments e ON e.order_id = l.order_id"
+                   f" AND e.playbook = l.playbook WHERE l.order_id IN ({', '.join('?' * len(chunk))})"
+                   " AND l.playbook = ? AND (l.state = ? OR l.repeat >="
+                   " CAST(COALESCE(json_extract(e.loops, '$.' || l.step), '0') AS INTEGER))")
+            for row in cur.execute(sql, [*chunk, playbook, done]):
                 # row[0] key, [1] order id, [3] step, [4] repeat, [6] state, [7] due_at, [9] lease_until,
                 # [11] next_try_at, [14] created_at, [15] updated_at
                 if row[6] != done:
