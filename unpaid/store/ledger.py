@@ -158,7 +158,8 @@ class Ledger:
                    passed: Mapping[str, Mapping[str, int]] | None = None,
                    results: bool = True, ordered: bool = True) -> dict[str, list[LedgerEntry]]:
         """order id -> its entries (of ``playbook`` only, when given), oldest first (in no particular order
-        with ``ordered=False``: the planner keys them by their key, and sorting cost half the query).
+        with ``ordered=False``, for a reader that keys them by their key: sorting cost half the query).
+        The planner reads its candidates' entries with :meth:`for_planning`.
 
         ``results=False`` leaves ``result`` None instead of reading its JSON (the planner never looks at it).
 
