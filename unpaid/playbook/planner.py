@@ -153,6 +153,14 @@ class Planner:
         # Texts for people in the active language: a duration, a step's summary (language, value) -> text.
         self._ages: dict[tuple[str, timedelta], str] = {}
         self._describes: dict[tuple[str, int], str] = {}
+        # The playbook's steps by name (as _step finds them: the end, then a rung's, then the first of that
+        # name) and its rungs by step: asked several times per decision.
+        self._steps: dict[str, Step] = {s.name: s for s in reversed(playbook.steps)}
+        self._steps.update((r.step.name, r.step) for r in reversed(playbook.ladder))
+        if playbook.end is not None:
+            self._steps[playbook.end.name] = playbook.end
+        self._rungs = {id(r.step): r for r in reversed(playbook.ladder)}
+        self._reach: tuple[Case, bool] | None = None
 
     # ---- public ----
 
@@ -171,6 +179,7 @@ class Planner:
         until = until or now
         order = case.order
         out: list[Decision] = []
+        self._reach = None
         en = case.enrollment
         if en is not None and en.state != "active":
             return [self._d(en.exited_at or now, case, "out",
@@ -199,15 +208,22 @@ class Planner:
                 return [self._held(case, now)]
             state = self._state(case)
             t = now
+        # The steps' next decision at ``t``: still the same after a skipped rung (that changes only which
+        # rungs are done, which no step looks at), so a late order's superseded offer does not decide it twice.
+        steps_next: tuple[datetime, Decision] | None = None
         for _round in range(_HORIZON_STEPS):
-            d = self._next(state, case, t, now)
+            then = steps_next[1] if steps_next is not None and steps_next[0] == t else \
+                self._next_step(state, case, t, now)
+            rung = self._rung(state, case, t, now, then)
+            d = rung if rung is not None else then
             out.append(d)
             if d.kind not in ("act", "skip") or d.at > until:
                 break
+            steps_next = (t, then) if rung is not None and d.kind == "skip" else None
             if book and d.kind == "act" and d.action == "send" and order.customer.key:
                 self.booked.setdefault(order.customer.key, []).append(d.at)
             self._apply(state, d)
-            if d.kind == "act" and d.at < now and self.pb.rung(self._step(d.step)) is None:
+            if d.kind == "act" and d.at < now and self._rung_of(self._step(d.step)) is None:
                 state.since = now  # an overdue step is done now, and the next counts from then
             t = max(t, d.at)
             if state.ended:
@@ -314,7 +330,10 @@ class Planner:
                     task_closed = t.closed_at
         offer = case.offer
         entered = en.entered_at if en is not None else entered_at
-        return _State(
+        booked = self.booked.get(case.order.customer.key or "") if self.booked else None
+        gave_up = case.gave_up_at
+        st = _new(_State)  # every field, in its order, as _State(...) sets them: one per case of a pass
+        st.__dict__.update(
             entered_at=entered, cursor=en.cursor if en else 0, since=(en.cursor_since if en else entered),
             loops=dict(en.loops) if en else {}, paused_until=en.paused_until if en else None,
             open_task=open_task, task_closed=task_closed,
@@ -322,17 +341,18 @@ class Planner:
             last_msg_at=last_msg_at,
             offer=offer.percent if offer else 0, offer_until=offer.valid_until if offer else None,
             outcome=case.outcome.outcome if case.outcome else None,
-            contacts=sorted(case.contacts + self.booked.get(case.order.customer.key or "", [])), ledger=ledger,
-            gave_up_at=case.gave_up_at if case.gave_up_at and entered and case.gave_up_at >= entered else None,
-            last_done=last_done,
+            contacts=sorted(case.contacts + booked) if booked else sorted(case.contacts), ledger=ledger,
+            gave_up_at=gave_up if gave_up and entered and gave_up >= entered else None,
             ladder_done={r.step.name for r in self.pb.ladder
                          if (e := ledger.get(ledger_key(case.order.id, self.pb.name, r.step.name, 0))) is not None
-                         and e.state in (DONE, SKIPPED)})
+                         and e.state in (DONE, SKIPPED)} if ledger else set(),
+            last_done=last_done, ended=False)
+        return st
 
     def _apply(self, st: _State, d: Decision) -> None:
         step = self._step(d.step)
         acted = self._act_step(step, d.fallback)
-        if self.pb.rung(step) is not None:  # a ladder rung: the offer changes, the steps do not move
+        if self._rung_of(step) is not None:  # a ladder rung: the offer changes, the steps do not move
             st.ladder_done.add(step.name)
             if d.kind == "act":
                 st.offer, st.offer_until = step.offer.percent, d.at + step.offer.valid
@@ -361,21 +381,19 @@ class Planner:
         st.ledger = {}
 
     def _step(self, name: str) -> Step:
-        pb = self.pb
-        if pb.end is not None and name == pb.end.name:
-            return pb.end
-        return pb.step(name)
+        """``pb.end`` when ``name`` is the end's, else ``pb.step(name)``."""
+        step = self._steps.get(name)
+        return step if step is not None else self.pb.step(name)  # (an unknown name raises as before)
+
+    def _rung_of(self, step: Step):
+        """``pb.rung(step)``: the ladder rung ``step`` carries out, or None."""
+        return self._rungs.get(id(step))
 
     @staticmethod
     def _act_step(step: Step, fallback: bool) -> Step:
         return step.fallback if fallback and step.fallback else step
 
     # ---- the next decision ----
-
-    def _next(self, st: _State, case: Case, t: datetime, now: datetime) -> Decision:
-        d = self._next_step(st, case, t, now)
-        rung = self._rung(st, case, t, now, d)
-        return rung if rung is not None else d
 
     def _rung(self, st: _State, case: Case, t: datetime, now: datetime, then: Decision) -> Decision | None:
         """The next offer of the ladder when it comes before ``then`` (the steps' next decision), else None.
@@ -450,9 +468,10 @@ class Planner:
     def _action(self, step: Step, st: _State, case: Case, base: datetime, t: datetime, now: datetime,
                 why: str) -> Decision:
         o = case.order
-        n = st.loops.get(step.name, 0)
-        key = ledger_key(o.id, self.pb.name, step.name, n)
-        kw = {"step": step.name, "action": step.action, "key": key, "repeat": n}
+        name = step.name
+        n = st.loops.get(name, 0)
+        key = f"{o.id}|{self.pb.name}|{name}|{n}"  # ledger_key(o.id, self.pb.name, name, n)
+        kw = {"step": name, "action": step.action, "key": key, "repeat": n}
         at, notes = base, [why]
         entry = st.ledger.get(key)
         retry = False
@@ -496,7 +515,8 @@ class Planner:
             notes.append(_("paused until {when}").format(when=self._when(st.paused_until)))
         # Judge the conditions when the action can really happen: a step reached on a quiet Sunday
         # sees Monday's facts ("elapsed >= 3w"), not the ones of the moment it was reached.
-        at = self._windowed(step, at, now, self._zone(case), notes)
+        zone = case.order.extra.get("timezone") if case.order.extra else None  # self._zone(case)
+        at = self._windowed(step, at, now, zone, notes)
         if step.when:  # the facts are built only for a step that has conditions to judge
             facts = self._facts(st, case, max(at, t))
             failed = [c for c in step.when if not c.holds(facts)]
@@ -515,7 +535,7 @@ class Planner:
                                                "row): no more calls in this playbook — a manager can still "
                                                "`unpaid take` the order").format(when=self._when(st.gave_up_at)),
                            now, **kw)
-        if step.action == "offer" and not self._reachable(case):
+        if step.action == "offer" and not self._reachable_memo(case):
             return self._d(at, case, "skip", _("no message or call of this playbook can reach the customer: an "
                                                "offer nobody hears of is not made"), now, **kw)
         acted, fallback = step, False
@@ -546,16 +566,19 @@ class Planner:
             return self._d(at, case, "skip", _("an offer of {percent}% is active until {until} (offers only go "
                                                "up)").format(percent=st.offer, until=self._when(st.offer_until)),
                            now, **kw)
-        at, more = self._slot(acted, st, case, at, now, step.capped)
+        at, more = self._slot(acted, st, case, at, now, step.capped, zone)
         notes += more
         kw.update(action=acted.action, channel=acted.channel)
         return self._d(at, case, "act", _("{action}: {notes}").format(action=self._describe(acted), notes="; ".join(notes)),
                        now, fallback=fallback, retry=retry, **kw)
 
     def _slot(self, step: Step, st: _State, case: Case, at: datetime, now: datetime,
-              capped: bool = True) -> tuple[datetime, list[str]]:
-        """Defer to the frequency cap (unless the step is outside it) and the send window until both allow it."""
-        pb, notes, zone = self.pb, [], self._zone(case)
+              capped: bool = True, zone: Any = False) -> tuple[datetime, list[str]]:
+        """Defer to the frequency cap (unless the step is outside it) and the send window until both allow it
+        (``zone``: the case's, when the caller has it)."""
+        pb, notes = self.pb, []
+        if zone is False:
+            zone = self._zone(case)
         for _round in range(10):
             moved = at
             if step.action == "send" and capped and pb.cap is not None and case.order.customer.key:
@@ -597,6 +620,12 @@ class Planner:
             return True
         channels = [s.channel for s in (step, step.fallback) if s is not None and s.action == "send"]
         return all(self.channels[c].dedupes for c in channels if c in self.channels) and bool(channels)
+
+    def _reachable_memo(self, case: Case) -> bool:
+        """:meth:`_reachable` of the case, asked once per case (an offer ladder asks at every rung)."""
+        if self._reach is None or self._reach[0] is not case:
+            self._reach = (case, self._reachable(case))
+        return self._reach[1]
 
     def _reachable(self, case: Case) -> bool:
         """Whether any message or call of this playbook can reach the customer (an address, not opted out)."""
@@ -647,16 +676,13 @@ class Planner:
         # Built as Decision(...) would build it (every field, in its order), without the frozen class's
         # checked assignment of each field: a hundred thousand decisions a pass at a million orders.
         d = _new(Decision)
-        values = d.__dict__
-        values.update(at=at, order_id=case.order.id, playbook=self.pb.name, kind=kind, reason=reason)
-        values.update(_DEFAULTS)
-        if kw:
-            values.update(kw)
-        values["due"] = at <= now
+        _setattr(d, "__dict__", {"at": at, "order_id": case.order.id, "playbook": self.pb.name, "kind": kind, "reason": reason,
+                                  **_DEFAULTS, **kw, "due": at <= now})
         return d
 
 
 _new = object.__new__
+_setattr = object.__setattr__
 #: Decision's fields after ``reason``, with their defaults, in their order.
 _DEFAULTS = {f.name: f.default for f in fields(Decision)[5:]}
 if set(_DEFAULTS) != {"step", "action", "key", "repeat", "due", "fallback", "retry", "channel", "stale"}:
