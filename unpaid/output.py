@@ -130,25 +130,38 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO)
     return n
 
 
-def write_texts(chunks: Iterable[list[str]], fmt: str, out: TextIO, header: Sequence[str] = ()) -> int:
-    """Write rows already written as ``fmt`` (JSON texts, CSV lines without their line end; see
-    ``Orders.export``), one write per chunk, as :func:`render` and :func:`write_csv` would write them
-    (``header`` above the CSV rows, none without rows); return how many rows were written."""
+def write_texts(blocks: Iterable[tuple[str | bytes, int]], fmt: str, out: TextIO, header: Sequence[str] = ()) -> int:
+    """Write blocks of rows already written as ``fmt`` (JSON texts, CSV lines; each row ended by a line feed;
+    ``str`` or UTF-8 ``bytes``; see ``Orders.export``), one write per block, as :func:`render` and
+    :func:`write_csv` would write them (``header`` above the CSV rows, none without rows); return how many
+    rows were written. Bytes go to the binary stream under ``out`` when it has one in UTF-8."""
+    import codecs
+
+    raw = getattr(out, "buffer", None)
+    if raw is not None and codecs.lookup(getattr(out, "encoding", None) or "ascii").name != "utf-8":
+        raw = None
     n = 0
-    if fmt == "json":
-        out.write("[")
-    for chunk in chunks:
-        if not chunk:
+    for block, rows in blocks:
+        if not rows:
             continue
-        if fmt == "json":
-            out.write(("\n  " if not n else ",\n  ") + ",\n  ".join(chunk))
+        if fmt == "json":  # a JSON text holds no line feed: each one ends a row
+            sep = b",\n  " if type(block) is bytes else ",\n  "
+            block = (sep[1:] if not n else sep) + block[:-1].replace(sep[1:2], sep)
+            if not n:
+                block = (b"[" if type(block) is bytes else "[") + block
+        elif not n and fmt == "csv":
+            csv.writer(out, lineterminator="\n").writerow(header)
+        if type(block) is bytes:
+            if raw is None:
+                out.write(block.decode())
+            else:
+                out.flush()
+                raw.write(block)
         else:
-            if not n and fmt == "csv":
-                csv.writer(out, lineterminator="\n").writerow(header)
-            out.write("\n".join(chunk) + "\n")
-        n += len(chunk)
+            out.write(block)
+        n += rows
     if fmt == "json":
-        out.write("\n]\n" if n else "]\n")
+        out.write("\n]\n" if n else "[]\n")
     return n
 
 

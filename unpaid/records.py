@@ -145,64 +145,6 @@ def _common() -> str:
             " AND typeof(total_minor) IN ('integer', 'null') AND typeof(paid_minor) IN ('integer', 'null')")
 
 
-#: Text columns a CSV line built in SQL writes as they are: a number or a blob there goes through Python.
-_CSV_TEXTS = ("native_status", "phone", "name", "product_key", "product_title", "manager", "payment_link",
-              "cancel_reason", "currency")
-_Q = '"'
-
-
-def csv_select() -> str:
-    """One SQL column with a row's CSV line (no line end) as :func:`row_csv` and ``csv.writer`` (``,``, ``"``,
-    minimal quoting, a line feed ending the line) write it, formula guard included, for the rows
-    :func:`json_select` builds in SQL; NULL for any other row (finished in Python). Building the cells and
-    writing them in Python was three quarters of a CSV export."""
-    guard = ", ".join(_sql_quote(c) for c in _FORMULA_START)
-
-    def cell(x: str) -> str:  # a text cell: '' for NULL, the guard's apostrophe, quoted when csv would
-        g = f"CASE WHEN substr({x}, 1, 1) IN ({guard}) THEN '''' || {x} ELSE {x} END"
-        return (f"CASE WHEN {x} IS NULL THEN '' WHEN instr({x}, '{_Q}') OR instr({x}, ',') OR instr({x}, char(10))"
-                f" THEN {_quoted(g)} ELSE {g} END")
-
-    labels = " ".join(f"WHEN '{s.value}' THEN {_sql_quote(_csv_text(label))}" for s, label in STATUS_LABELS.items())
-    # _lines_json's text for one product (json_quote escapes as the encoder does); it holds '"', so quoted.
-    line = ("'[{\"product_id\": ' || json_quote(product_key) || ', \"title\": ' || json_quote(COALESCE(product_title,"
-            " '')) || ', \"quantity\": 1, \"price\": {\"minor\": ' || json_quote(total_minor) || ', \"currency\": '"
-            " || json_quote(currency) || '}}]'")
-    items = f"CASE WHEN product_key IS NULL THEN '[]' ELSE {_quoted(line)} END"
-    cells = [cell("source || ':' || native_id"), cell("source"), cell("native_id"), cell("number"), cell("status"),
-             f"CASE status {labels} END", cell("native_status"), cell("created_at"), cell("updated_at"),
-             cell("paid_at"), cell("manager"), cell("payment_link"), cell("cancel_reason"), "'{}'", cell("email"),
-             cell("phone"), cell("name"), cell("email"), cell("product_key"), items, "COALESCE(total_minor, '')",
-             cell("currency"), "COALESCE(paid_minor, '')",
-             f"CASE WHEN paid_minor IS NULL THEN '' ELSE {cell('currency')} END"]
-    texts = " AND ".join(f"typeof({c}) IN ('text', 'null')" for c in _CSV_TEXTS)
-    comma = " || ',' || "
-    # The usual row: no text cell holds '"', ',' or a line feed, none but the phone starts like a formula
-    # (checked on all of them at once, each after a unit separator): one printf, no cell looked at alone.
-    plain = ("source", "native_id", "number", "native_status", "created_at", "updated_at", "paid_at", "manager",
-             "payment_link", "cancel_reason", "email", "name", "product_key", "product_title", "currency")
-    joined = f"printf('{chr(31) * len(plain)}%s', {', '.join(plain)}, phone)".replace("\x1f", "\x1f%s", len(plain))
-    starts = "".join(c for c in _FORMULA_START if c != "-")
-    fast = f"(SELECT instr(j, '{_Q}') = 0 AND instr(j, ',') = 0 AND instr(j, char(10)) = 0" \
-           f" AND j NOT GLOB '*{chr(31)}[-{starts}]*' FROM (SELECT {joined} AS j))"
-    price = ("printf('\"[{\"\"product_id\"\": %s, \"\"title\"\": %s, \"\"quantity\"\": 1, \"\"price\"\": {\"\"minor\"\": %s,"
-             " \"\"currency\"\": %s}}]\"', replace(json_quote(product_key), '\"', '\"\"'),"
-             " replace(json_quote(COALESCE(product_title, '')), '\"', '\"\"'), json_quote(total_minor),"
-             " replace(json_quote(currency), '\"', '\"\"'))")
-    line = (f"printf('%s:%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,{{}},%s,%s,%s,%s,%s,%s,%s,%s,%s,%s',"
-            f" source, native_id, source, native_id, number, status, CASE status {labels} END, native_status,"
-            f" created_at, updated_at, paid_at, manager, payment_link, cancel_reason, email,"
-            f" CASE WHEN substr(phone, 1, 1) IN ({guard}) THEN '''' || phone ELSE phone END, name, email,"
-            f" product_key, CASE WHEN product_key IS NULL THEN '[]' ELSE {price} END, total_minor, currency,"
-            f" paid_minor, CASE WHEN paid_minor IS NOT NULL THEN currency END)")
-    return (f"CASE WHEN NOT ({_common()} AND {texts}) THEN NULL WHEN {fast} THEN {line}"
-            f" ELSE {comma.join(cells)} END")
-
-
-def _quoted(x: str) -> str:
-    return f"'{_Q}' || replace({x}, '{_Q}', '{_Q}{_Q}') || '{_Q}'"
-
-
 def _sql_quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -297,3 +239,85 @@ _STATUS = {s.value: s for s in Status}
 _string = json.encoder.encode_basestring  # the encoder's strings with ensure_ascii=False
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _FORMULA_FIRST = frozenset(_FORMULA_START)  # each is one character: a set look-up of a cell's first one
+
+
+
+# The CSV block of the usual rows (:func:`csv_block_select`): the characters SQLite writes in place of the
+# line's separators and quotes and at each row's end, which :func:`csv_block` turns into them. The data cannot
+# hold one unnoticed: csv_block counts every control character of a block (and each '"', ',' and '\\')
+# against what the rows' template wrote.
+_SEP, _COMMA, _QUOTE, _END, _PAD = "\x1f", "\x1c", "\x1d", "\x1e", "\x1a"
+_BAD = bytes(range(32)) + b'",\\'
+# A control character (the template's or not) becomes 0, a formula's first character 1 (0xEF begins the
+# full-width ones): a 0 then a 1 is a cell that may start like a formula.
+_CHECK = bytes.maketrans(_BAD + b"=+-@\xef", b"\0" * len(_BAD) + b"\1" * 5)
+_OUT = bytes.maketrans(b"\x1f\x1c\x1d\x1e", b',,"\n')
+
+
+def _csv_block_sql() -> tuple[str, int]:
+    """The SQL line of :func:`csv_block_select` and the marks it holds (separators, quotes, pads, end)."""
+    S, C, Q = _SEP, _COMMA, _QUOTE
+    guard = ", ".join(_sql_quote(c) for c in _FORMULA_START)
+    # A label is written only where csv.writer writes it as it is; any other status gives a control character,
+    # which sends its row to the per-row path.
+    labels = " ".join(f"WHEN '{s.value}' THEN {_sql_quote(label)}" for s, label in STATUS_LABELS.items()
+                      if _csv_text(label) == label and label[:1] not in _FORMULA_FIRST
+                      and not any(ord(ch) in _BAD for ch in label))
+    # The one product's lines as _lines_json writes them, quoted: for data without '"', '\' or a control
+    # character (the block's check), json_quote would only add the quotes.
+    items = (f"{Q}[{{{Q}{Q}product_id{Q}{Q}: {Q}{Q}%s{Q}{Q}{C} {Q}{Q}title{Q}{Q}: {Q}{Q}%s{Q}{Q}{C}"
+             f" {Q}{Q}quantity{Q}{Q}: 1{C} {Q}{Q}price{Q}{Q}: {{{Q}{Q}minor{Q}{Q}: %s{C}"
+             f" {Q}{Q}currency{Q}{Q}: {Q}{Q}%s{Q}{Q}}}}}]{Q}")
+    pad = _PAD * sum(items.count(c) for c in (S, C, Q))  # "[]" holds as many marks (dropped on output)
+    # Before each cell the mark of a cell to check for a formula start (S), or of one that never starts
+    # like one (C: a constant, a number, the lines).
+    before = (S, S, S, S, C, S, S, S, S, S, S, S, None, S, S, S, S, S, C, C, S, C, S)
+    template = "%s:%s" + "".join(f"{C}{{}}" if b is None else f"{b}%s" for b in before) + _END
+    marks = sum(template.count(c) for c in (S, C, Q, _END)) + len(pad)
+    line = (f"printf('{template}', source, native_id, source, native_id, number, status,"
+            f" CASE status {labels} ELSE char(1) END, native_status, created_at, updated_at, paid_at, manager,"
+            f" payment_link, cancel_reason, email,"
+            f" CASE WHEN substr(phone, 1, 1) IN ({guard}) THEN '''' || phone ELSE phone END, name, email,"
+            f" product_key, CASE WHEN product_key IS NULL THEN '[]{pad}' ELSE printf('{items}', product_key,"
+            f" COALESCE(product_title, ''), total_minor, currency) END, total_minor, currency, paid_minor,"
+            f" CASE WHEN paid_minor IS NOT NULL THEN currency END)")
+    return line, marks
+
+
+def csv_block_select() -> str:
+    """One SQL column with a row's CSV line (line end included) as :func:`row_csv` and ``csv.writer`` (``,``,
+    ``"``, minimal quoting, a line feed ending the line) write it, formula guard included, as a blob, for the
+    usual row, NULL for any other; its separators, quotes and line end are marks that
+    :func:`csv_block` checks and turns into them for a whole block of rows at once. The row is usual when
+    :func:`_common` holds and no text is a blob (one comparison: a blob sorts above any text); whether a
+    cell holds '"', ',', a control character or starts like a formula is left to the block's check, a few
+    passes over the block's bytes instead of a look at each cell in SQL."""
+    line, _ = _csv_block_sql()
+    texts = ", ".join(c if c in _NOT_NULL else f"COALESCE({c}, '')" for c in _BLOCK_TEXTS)
+    times = " AND ".join(f"({c} IS NULL OR {c} = '' OR substr({c}, 20) = 'Z')" for c in ("updated_at", "paid_at"))
+    return (f"CASE WHEN items IS NULL AND (extra IS NULL OR extra = '' OR extra = '{{}}')"
+            f" AND (substr(created_at, 20) = 'Z' OR created_at = '') AND {times}"
+            " AND typeof(total_minor) = 'integer' AND (paid_minor IS NULL OR typeof(paid_minor) = 'integer')"
+            " AND email = lower(email) AND email NOT GLOB '*[^!-~]*' AND instr(email, '@') > 1"
+            f" AND max({texts}) < x'' THEN CAST({line} AS BLOB) END")
+
+
+#: The text columns a block's line writes, and those of them the schema holds NOT NULL (and the e-mail,
+#: which the condition has found).
+_BLOCK_TEXTS = ("source", "native_id", "number", "status", "native_status", "created_at", "updated_at", "paid_at",
+                "email", "phone", "name", "product_key", "product_title", "currency", "manager", "payment_link",
+                "cancel_reason")
+_NOT_NULL = frozenset({"source", "native_id", "status", "created_at", "currency", "email"})
+_CSV_MARKS = _csv_block_sql()[1]
+
+
+def csv_block(lines: list[bytes]) -> bytes | None:
+    """The CSV text of :func:`csv_block_select`'s lines (none NULL), line ends included; None when a cell
+    needs more than the template gives it (a '"', ',', '\\' or control character of its own, or a start
+    like a formula: the rows then go one by one)."""
+    block = b"".join(lines)
+    check = block.translate(_CHECK)
+    if check.count(0) != _CSV_MARKS * len(lines) or b"\0\1" in check:
+        return None
+    return block.translate(_OUT, _PAD.encode())
+

@@ -284,42 +284,62 @@ class Orders:
             return (encode(row_record(row)) for row in cur.execute(sql, args))
         return map(row_csv if as_csv else row_record, cur.execute(sql, args))
 
-    def export(self, q: OrderQuery, fmt: str, limit: int | None = None, offset: int = 0) -> Iterator[list[str]]:
+    def export(self, q: OrderQuery, fmt: str, limit: int | None = None, offset: int = 0) -> Iterator[tuple[Any, int]]:
         """:meth:`records` as final texts for ``fmt`` (compact JSON for json and jsonl, CSV lines of
-        :data:`unpaid.records.CSV_HEADER`'s cells for csv), one per row without its line end, in lists of a
-        few thousand rows in :meth:`query`'s order.
+        :data:`unpaid.records.CSV_HEADER`'s cells for csv), in blocks of a few thousand rows in
+        :meth:`query`'s order: (the block's text, each row ended by a line feed, as ``str`` or UTF-8
+        ``bytes``; its rows).
 
         On SQLite the common row's text is built by SQLite (:func:`unpaid.records.json_select`,
-        :func:`unpaid.records.csv_select`) and only the others are finished in Python, in their place:
-        a row never becomes Python values on the way, and Python takes one step per row, not several."""
-        from unpaid.records import RECORD_COLUMNS, csv_select, json_select, row_csv, sql_json
+        :func:`unpaid.records.csv_block_select`) and only the others are finished in Python, in their
+        place: a row never becomes Python values on the way, and Python takes a step per block, not per row."""
+        from unpaid import records
 
         as_csv = fmt == "csv"
         line = _CsvLine()
-        if self.store.postgres:  # the texts are built in Python (the SQL above is SQLite's)
+        if self.store.postgres:  # the texts are built in Python (the SQL below is SQLite's)
             rows = self.records(q, limit, offset, as_json=not as_csv, as_csv=as_csv)
             while chunk := list(islice(rows, _EXPORT_CHUNK)):
-                yield list(map(line, chunk)) if as_csv else chunk
+                yield "".join((line(row) if as_csv else row) + "\n" for row in chunk), len(chunk)
             return
-        sql, args = _select(f"{csv_select()}, rowid" if as_csv else json_select(), q, limit, offset)
+        if not as_csv:
+            yield from self._json_blocks(q, limit, offset)
+            return
+        sql, args = _select(f"{records.csv_block_select()}, rowid", q, limit, offset)
         cur = self.conn.cursor()
         cur.row_factory = None
         cur.execute(sql, args)
         while rows := cur.fetchmany(_EXPORT_CHUNK):
-            if not as_csv:
-                yield [text if text[0] == "{" else sql_json(text) for (text,) in rows]
-                continue
             lines = [text for text, _ in rows]
-            if None in lines:  # rows SQLite did not write: read by rowid (the same snapshot) and written here
-                odd = [rowid for text, rowid in rows if text is None]
+            block = None if None in lines else records.csv_block(lines)
+            if block is None:  # a row at a time: the lines that pass alone, the other rows in Python
+                done = [None if text is None else records.csv_block([text]) for text in lines]
+                odd = [rowid for text, (_, rowid) in zip(done, rows) if text is None]
                 found = {}
-                for start in range(0, len(odd), _CHUNK):
+                for start in range(0, len(odd), _CHUNK):  # by rowid, in the same read as the block
                     part = odd[start : start + _CHUNK]
                     found.update((r[0], r[1:]) for r in self.conn.execute(
-                        f"SELECT rowid, {', '.join(RECORD_COLUMNS)} FROM orders"
+                        f"SELECT rowid, {', '.join(records.RECORD_COLUMNS)} FROM orders"
                         f" WHERE rowid IN ({', '.join('?' * len(part))})", part))
-                lines = [line(row_csv(found[rowid])) if text is None else text for text, rowid in rows]
-            yield lines
+                block = b"".join(text if text is not None else (line(records.row_csv(found[rowid])) + "\n").encode()
+                                 for text, (_, rowid) in zip(done, rows))
+            yield block, len(rows)
+
+    def _json_blocks(self, q: OrderQuery, limit: int | None, offset: int) -> Iterator[tuple[bytes, int]]:
+        # SQLite's json_object texts (as UTF-8, never decoded here); a JSON text holds no line feed, so a
+        # row left to Python (a JSON array, see json_select) is a line starting with "[".
+        from unpaid.records import json_select, sql_json
+
+        sql, args = _select(f"CAST({json_select()} AS BLOB)", q, limit, offset)
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        cur.execute(sql, args)
+        while rows := cur.fetchmany(_EXPORT_CHUNK):
+            block = b"\n".join([text for (text,) in rows]) + b"\n"
+            if block[0] == 0x5B or b"\n[" in block:
+                block = b"".join((text if text[0] == 0x7B else sql_json(text.decode()).encode()) + b"\n"
+                                 for (text,) in rows)
+            yield block, len(rows)
 
     def count(self, q: OrderQuery) -> int:
         where, args = q.where()
