@@ -131,10 +131,11 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO)
 
 
 def write_texts(blocks: Iterable[tuple[str | bytes, int]], fmt: str, out: TextIO, header: Sequence[str] = ()) -> int:
-    """Write blocks of rows already written as ``fmt`` (JSON texts, CSV lines; each row ended by a line feed;
-    ``str`` or UTF-8 ``bytes``; see ``Orders.export``), one write per block, as :func:`render` and
-    :func:`write_csv` would write them (``header`` above the CSV rows, none without rows); return how many
-    rows were written. Bytes go to the binary stream under ``out`` when it has one in UTF-8."""
+    """Write blocks of rows already written as ``fmt`` (JSON texts joined by ``,\\n  `` for json, JSON texts
+    or CSV lines each ended by a line feed for jsonl and csv; ``str`` or UTF-8 ``bytes``; see
+    ``Orders.export``), one write per block, as :func:`render` and :func:`write_csv` would write them
+    (``header`` above the CSV rows, none without rows); return how many rows were written. Bytes go to
+    the binary stream under ``out`` when it has one in UTF-8."""
     import codecs
 
     raw = getattr(out, "buffer", None)
@@ -144,11 +145,8 @@ def write_texts(blocks: Iterable[tuple[str | bytes, int]], fmt: str, out: TextIO
     for block, rows in blocks:
         if not rows:
             continue
-        if fmt == "json":  # a JSON text holds no line feed: each one ends a row
-            sep = b",\n  " if type(block) is bytes else ",\n  "
-            block = (sep[1:] if not n else sep) + block[:-1].replace(sep[1:2], sep)
-            if not n:
-                block = (b"[" if type(block) is bytes else "[") + block
+        if fmt == "json":  # the block's rows are joined already: the text before them
+            out.write(",\n  " if n else "[\n  ")
         elif not n and fmt == "csv":
             csv.writer(out, lineterminator="\n").writerow(header)
         if type(block) is bytes:

@@ -91,13 +91,16 @@ def test_export_csv_cells_equal_the_flattened_records(tmp_store):
     assert write_csv(CSV_HEADER, iter(()), empty) == 0 and empty.getvalue() == ""
 
 
-def _texts(blocks) -> list[str]:
-    """The JSON texts of an export's blocks (a JSON text holds no line feed: each ends one)."""
+def _texts(blocks, fmt="json") -> list[str]:
+    """The JSON texts of an export's blocks (a JSON text holds no line feed: only their separators do)."""
     out = []
     for block, rows in blocks:
         text = block.decode() if type(block) is bytes else block
-        assert text.endswith("\n") and text.count("\n") == rows
-        out += text[:-1].split("\n")
+        if fmt == "jsonl":
+            assert text.endswith("\n")
+            text = text[:-1]
+        out += text.split(",\n  " if fmt == "json" else "\n")
+        assert text.count("\n") == rows - 1
     return out
 
 
@@ -180,7 +183,7 @@ def test_export_texts_equal_pythons_across_chunk_edges(tmp_store, monkeypatch):
             if fmt == "csv":
                 assert _block_text(blocks) == "".join(t + "\n" for t in _python_texts(tmp_store, fmt)), chunk
             else:
-                assert _texts(blocks) == _python_texts(tmp_store, fmt), (fmt, chunk)
+                assert _texts(blocks, fmt) == _python_texts(tmp_store, fmt), (fmt, chunk)
         assert _block_text(tmp_store.orders.export(query, "csv", limit=5, offset=4)) == \
             "".join(t + "\n" for t in _python_texts(tmp_store, "csv")[4:9])
     lines = _python_texts(tmp_store, "csv")

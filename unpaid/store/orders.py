@@ -287,8 +287,9 @@ class Orders:
     def export(self, q: OrderQuery, fmt: str, limit: int | None = None, offset: int = 0) -> Iterator[tuple[Any, int]]:
         """:meth:`records` as final texts for ``fmt`` (compact JSON for json and jsonl, CSV lines of
         :data:`unpaid.records.CSV_HEADER`'s cells for csv), in blocks of a few thousand rows in
-        :meth:`query`'s order: (the block's text, each row ended by a line feed, as ``str`` or UTF-8
-        ``bytes``; its rows).
+        :meth:`query`'s order: (the block's text, as ``str`` or UTF-8 ``bytes``; its rows). A block's rows
+        are joined by ``,\\n  `` for json (as :func:`unpaid.output.write_texts` writes them), each ended by
+        a line feed for jsonl and csv.
 
         On SQLite the common row's text is built by SQLite (:func:`unpaid.records.json_select`,
         :func:`unpaid.records.csv_block_select`) and only the others are finished in Python, in their
@@ -300,10 +301,11 @@ class Orders:
         if self.store.postgres:  # the texts are built in Python (the SQL below is SQLite's)
             rows = self.records(q, limit, offset, as_json=not as_csv, as_csv=as_csv)
             while chunk := list(islice(rows, _EXPORT_CHUNK)):
-                yield "".join((line(row) if as_csv else row) + "\n" for row in chunk), len(chunk)
+                texts = map(line, chunk) if as_csv else chunk
+                yield (",\n  ".join(texts) if fmt == "json" else "".join(t + "\n" for t in texts)), len(chunk)
             return
         if not as_csv:
-            yield from self._json_blocks(q, limit, offset)
+            yield from self._json_blocks(q, fmt, limit, offset)
             return
         sql, args = _select(f"{records.csv_block_select()}, rowid", q, limit, offset)
         cur = self.conn.cursor()
@@ -325,21 +327,24 @@ class Orders:
                                  for text, (_, rowid) in zip(done, rows))
             yield block, len(rows)
 
-    def _json_blocks(self, q: OrderQuery, limit: int | None, offset: int) -> Iterator[tuple[bytes, int]]:
-        # SQLite's json_object texts (as UTF-8, never decoded here); a JSON text holds no line feed, so a
-        # row left to Python (a JSON array, see json_select) is a line starting with "[".
+    def _json_blocks(self, q: OrderQuery, fmt: str, limit: int | None, offset: int) -> Iterator[tuple[bytes, int]]:
+        # SQLite's json_object texts as UTF-8 (never decoded here), joined as the format joins them. A JSON
+        # text holds no line feed: a row left to Python (a JSON array, see json_select) is one that starts
+        # with "[" after the separator.
         from unpaid.records import json_select, sql_json
 
+        sep, end = (b",\n  ", b"") if fmt == "json" else (b"\n", b"\n")
+        odd = sep + b"["
         sql, args = _select(f"CAST({json_select()} AS BLOB)", q, limit, offset)
         cur = self.conn.cursor()
         cur.row_factory = None
         cur.execute(sql, args)
         while rows := cur.fetchmany(_EXPORT_CHUNK):
-            block = b"\n".join([text for (text,) in rows]) + b"\n"
-            if block[0] == 0x5B or b"\n[" in block:
-                block = b"".join((text if text[0] == 0x7B else sql_json(text.decode()).encode()) + b"\n"
-                                 for (text,) in rows)
-            yield block, len(rows)
+            texts = [text for (text,) in rows]
+            block = sep.join(texts)
+            if block[0] == 0x5B or odd in block:
+                block = sep.join([text if text[0] == 0x7B else sql_json(text.decode()).encode() for text in texts])
+            yield block + end if end else block, len(rows)
 
     def count(self, q: OrderQuery) -> int:
         where, args = q.where()
