@@ -109,8 +109,9 @@ def row_record(row: tuple) -> dict[str, Any]:
 def json_select() -> str:
     """One SQL column with an order's record as compact JSON, built by SQLite's ``json_object`` (whose string
     escapes are the encoder's) for the common row: one product or none, no extra, times as the store writes
-    them, a known status, a normalized ASCII e-mail (which is then the key). Any other row comes as a JSON
-    array of :data:`RECORD_COLUMNS` for :func:`sql_json` to finish in Python. Building the texts in Python
+    them, a known status, a normalized ASCII e-mail (which is then the key; one with a control character,
+    escaped in the text, is found by the backslash the text then holds, see :func:`sql_json`). Any other
+    row comes as a JSON array of :data:`RECORD_COLUMNS` for :func:`sql_json` to finish in Python. Building the texts in Python
     cost as much as the whole of ``sqlite3 -json``; exports are compact (``,`` and ``:``, no spaces) so
     SQLite can build them."""
     def t(col: str) -> str:  # NULL for an empty time; the condition below sends any other form to Python
@@ -134,15 +135,22 @@ def json_select() -> str:
 
 def _common() -> str:
     """The SQL condition of a row SQLite can write the way Python would: one product or none, no extra,
-    times as the store writes them, a known status, a normalized ASCII e-mail (which is then the key)."""
+    times as the store writes them, a known status, an ASCII e-mail that lowering and trimming leave as it
+    is (then the key, unless it holds a control character: the texts' check), an integer total."""
     statuses = ", ".join(f"'{s.value}'" for s in STATUS_LABELS)
-    times = " AND ".join(f"({c} IS NULL OR {c} = '' OR (length({c}) = 20 AND substr({c}, 20) = 'Z'))"
-                         for c in ("created_at", "updated_at", "paid_at"))
-    # The e-mail is the key when lowering, trimming and the printable check leave it as it is.
     return (f"items IS NULL AND (extra IS NULL OR extra = '' OR extra = '{{}}') AND status IN ({statuses})"
-            f" AND {times} AND email = lower(email) AND email NOT GLOB '*[^!-~]*' AND instr(email, '@') > 1"
-            " AND typeof(source) = 'text' AND typeof(native_id) = 'text' AND typeof(number) IN ('text', 'null')"
-            " AND typeof(total_minor) IN ('integer', 'null') AND typeof(paid_minor) IN ('integer', 'null')")
+            f" AND {_TIMES} AND {_EMAIL_KEY} AND max(source, native_id, COALESCE(number, '')) < x''"
+            " AND typeof(total_minor) = 'integer' AND (paid_minor IS NULL OR typeof(paid_minor) = 'integer')")
+
+
+# Times as the store writes them (20 characters ending in Z: substr from the 20th is "Z") or none.
+_TIMES = " AND ".join(f"(substr({c}, 20) = 'Z' OR {c} = '' OR {c} IS NULL)"
+                      for c in ("created_at", "updated_at", "paid_at"))
+# The e-mail is the key when it is ASCII (as many characters as bytes), lowering and trimming leave it as
+# it is, "@" is not first, and it holds no control character (see where the texts are checked: a row whose
+# text holds one, escaped in JSON or raw in CSV, is written in Python).
+_EMAIL_KEY = ("email = lower(email) AND instr(email, '@') > 1 AND trim(email) = email"
+              " AND length(email) = length(CAST(email AS BLOB))")
 
 
 def _sql_quote(text: str) -> str:
@@ -164,8 +172,15 @@ def _sql_text(text: str) -> str:
 
 
 def sql_json(text: str) -> str:
-    """The compact JSON text of :func:`row_record` from a :func:`json_select` column."""
-    return text if text[0] == "{" else _compact(row_record(json.loads(text)))
+    """The compact JSON text of :func:`row_record` from a :func:`json_select` column: a JSON array of the
+    row's columns, or SQLite's record whose text holds a backslash or a DEL (the e-mail may hold a control
+    character, which :func:`_common` leaves to this check: its key is found again)."""
+    if text[0] != "{":
+        return _compact(row_record(json.loads(text)))
+    record = json.loads(text)
+    customer = record["customer"]
+    customer["key"] = normalize_email(customer["email"]) or normalize_phone(customer["phone"])
+    return _compact(record)
 
 
 def _lines_json(product_key: str | None, product_title: str | None, items: str | None, cur: str, total: str) -> str:
@@ -244,10 +259,10 @@ _FORMULA_FIRST = frozenset(_FORMULA_START)  # each is one character: a set look-
 
 # The CSV block of the usual rows (:func:`csv_block_select`): the characters SQLite writes in place of the
 # line's separators and quotes and at each row's end, which :func:`csv_block` turns into them. The data cannot
-# hold one unnoticed: csv_block counts every control character of a block (and each '"', ',' and '\\')
+# hold one unnoticed: csv_block counts every control character of a block (and each '"', ',', '\\' and DEL)
 # against what the rows' template wrote.
 _SEP, _COMMA, _QUOTE, _END, _PAD = "\x1f", "\x1c", "\x1d", "\x1e", "\x1a"
-_BAD = bytes(range(32)) + b'",\\'
+_BAD = bytes(range(32)) + b'",\\\x7f'
 # A control character (the template's or not) becomes 0, a formula's first character 1 (0xEF begins the
 # full-width ones): a 0 then a 1 is a cell that may start like a formula.
 _CHECK = bytes.maketrans(_BAD + b"=+-@\xef", b"\0" * len(_BAD) + b"\1" * 5)
@@ -294,11 +309,9 @@ def csv_block_select() -> str:
     passes over the block's bytes instead of a look at each cell in SQL."""
     line, _ = _csv_block_sql()
     texts = ", ".join(c if c in _NOT_NULL else f"COALESCE({c}, '')" for c in _BLOCK_TEXTS)
-    times = " AND ".join(f"({c} IS NULL OR {c} = '' OR substr({c}, 20) = 'Z')" for c in ("updated_at", "paid_at"))
     return (f"CASE WHEN items IS NULL AND (extra IS NULL OR extra = '' OR extra = '{{}}')"
-            f" AND (substr(created_at, 20) = 'Z' OR created_at = '') AND {times}"
+            f" AND {_TIMES} AND {_EMAIL_KEY}"
             " AND typeof(total_minor) = 'integer' AND (paid_minor IS NULL OR typeof(paid_minor) = 'integer')"
-            " AND email = lower(email) AND email NOT GLOB '*[^!-~]*' AND instr(email, '@') > 1"
             f" AND max({texts}) < x'' THEN CAST({line} AS BLOB) END")
 
 
@@ -313,7 +326,7 @@ _CSV_MARKS = _csv_block_sql()[1]
 
 def csv_block(lines: list[bytes]) -> bytes | None:
     """The CSV text of :func:`csv_block_select`'s lines (none NULL), line ends included; None when a cell
-    needs more than the template gives it (a '"', ',', '\\' or control character of its own, or a start
+    needs more than the template gives it (a '"', ',', '\\', DEL or control character of its own, or a start
     like a formula: the rows then go one by one)."""
     block = b"".join(lines)
     check = block.translate(_CHECK)

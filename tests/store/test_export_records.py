@@ -161,7 +161,11 @@ def test_export_texts_equal_pythons_across_chunk_edges(tmp_store, monkeypatch):
                 # The characters SQLite's block writes for its separators, quotes and pads, in the data itself.
                 "18": ("name", "a\x1fb"), "19": ("manager", "x\x1ay"), "22": ("cancel_reason", "r\x1e"),
                 "23": ("product_title", "\x1dT\x1c"), "24": ("payment_link", "https://pay/?a=1&b=-2"),
-                "25": ("total_minor", -500), "26": ("name", "\uff20x"), "27": ("name", "Ёлка \\ ёж")}
+                "25": ("total_minor", -500), "26": ("name", "\uff20x"), "27": ("name", "Ёлка \\ ёж"),
+                # E-mails that are not their key (a control character, a DEL, a space around, not ASCII), and
+                # one that is (a space inside).
+                "28": ("email", "a\x01b@x.com"), "29": ("email", "d\x7f@x.com"), "30": ("email", "a b@x.com"),
+                "31": ("email", "a@x.com "), "32": ("email", "ёж@x.com"), "33": ("email", "\ta@x.com")}
     with tmp_store.transaction():
         for native_id, (column, value) in specials.items():
             tmp_store.conn.execute(f"UPDATE orders SET {column} = ? WHERE native_id = ?", (value, native_id))

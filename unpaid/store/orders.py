@@ -330,7 +330,8 @@ class Orders:
     def _json_blocks(self, q: OrderQuery, fmt: str, limit: int | None, offset: int) -> Iterator[tuple[bytes, int]]:
         # SQLite's json_object texts as UTF-8 (never decoded here), joined as the format joins them. A JSON
         # text holds no line feed: a row left to Python (a JSON array, see json_select) is one that starts
-        # with "[" after the separator.
+        # with "[" after the separator. A text with a backslash or a DEL is finished by sql_json too (an
+        # e-mail with a control character is not its key).
         from unpaid.records import json_select, sql_json
 
         sep, end = (b",\n  ", b"") if fmt == "json" else (b"\n", b"\n")
@@ -342,8 +343,9 @@ class Orders:
         while rows := cur.fetchmany(_EXPORT_CHUNK):
             texts = [text for (text,) in rows]
             block = sep.join(texts)
-            if block[0] == 0x5B or odd in block:
-                block = sep.join([text if text[0] == 0x7B else sql_json(text.decode()).encode() for text in texts])
+            if block[0] == 0x5B or odd in block or b"\\" in block or b"\x7f" in block:
+                block = sep.join([text if text[0] == 0x7B and b"\\" not in text and b"\x7f" not in text
+                                  else sql_json(text.decode()).encode() for text in texts])
             yield block + end if end else block, len(rows)
 
     def count(self, q: OrderQuery) -> int:
