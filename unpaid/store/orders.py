@@ -334,19 +334,18 @@ class Orders:
         # e-mail with a control character is not its key).
         from unpaid.records import json_select, sql_json
 
-        sep, end = (b",\n  ", b"") if fmt == "json" else (b"\n", b"\n")
+        sep, end = (b",\n  ", []) if fmt == "json" else (b"\n", [b""])  # jsonl: a line feed after the last too
         odd = sep + b"["
         sql, args = _select(f"CAST({json_select()} AS BLOB)", q, limit, offset)
         cur = self.conn.cursor()
         cur.row_factory = None
         cur.execute(sql, args)
         while rows := cur.fetchmany(_EXPORT_CHUNK):
-            texts = [text for (text,) in rows]
-            block = sep.join(texts)
+            block = sep.join([text for (text,) in rows] + end)
             if block[0] == 0x5B or odd in block or b"\\" in block or b"\x7f" in block:
                 block = sep.join([text if text[0] == 0x7B and b"\\" not in text and b"\x7f" not in text
-                                  else sql_json(text.decode()).encode() for text in texts])
-            yield block + end if end else block, len(rows)
+                                  else sql_json(text.decode()).encode() for (text,) in rows] + end)
+            yield block, len(rows)
 
     def count(self, q: OrderQuery) -> int:
         where, args = q.where()
