@@ -137,9 +137,11 @@ def write_texts(blocks: Iterable[tuple[str | bytes, int]], fmt: str, out: TextIO
     (``header`` above the CSV rows, none without rows); return how many rows were written. Bytes go to
     the binary stream under ``out`` when it has one in UTF-8."""
     import codecs
+    import os
 
     raw = getattr(out, "buffer", None)
-    if raw is not None and codecs.lookup(getattr(out, "encoding", None) or "ascii").name != "utf-8":
+    if raw is not None and (codecs.lookup(getattr(out, "encoding", None) or "ascii").name != "utf-8"
+                            or os.linesep != "\n"):  # where a text stream would write its line ends otherwise
         raw = None
     n = 0
     for block, rows in blocks:

@@ -111,9 +111,9 @@ def json_select() -> str:
     escapes are the encoder's) for the common row: one product or none, no extra, times as the store writes
     them, a known status, a normalized ASCII e-mail (which is then the key; one with a control character,
     escaped in the text, is found by the backslash the text then holds, see :func:`sql_json`). Any other
-    row comes as a JSON array of :data:`RECORD_COLUMNS` for :func:`sql_json` to finish in Python. Building the texts in Python
-    cost as much as the whole of ``sqlite3 -json``; exports are compact (``,`` and ``:``, no spaces) so
-    SQLite can build them."""
+    row comes as a JSON array of :data:`RECORD_COLUMNS` for :func:`sql_json` to finish in Python. Building
+    the texts in Python cost as much as the whole of ``sqlite3 -json``; exports are compact (``,`` and
+    ``:``, no spaces) so SQLite can build them."""
     def t(col: str) -> str:  # NULL for an empty time; the condition below sends any other form to Python
         return f"CASE WHEN {col} != '' THEN {col} END"
 
@@ -151,6 +151,68 @@ _TIMES = " AND ".join(f"(substr({c}, 20) = 'Z' OR {c} = '' OR {c} IS NULL)"
 # text holds one, escaped in JSON or raw in CSV, is written in Python).
 _EMAIL_KEY = ("email = lower(email) AND instr(email, '@') > 1 AND trim(email) = email"
               " AND length(email) = length(CAST(email AS BLOB))")
+
+
+#: Text columns a CSV line built in SQL writes as they are: a number or a blob there goes through Python.
+_CSV_TEXTS = ("native_status", "phone", "name", "product_key", "product_title", "manager", "payment_link",
+              "cancel_reason", "currency")
+_Q = '"'
+
+
+def csv_select() -> str:
+    """One SQL column with a row's CSV line (no line end) as :func:`row_csv` and ``csv.writer`` (``,``, ``"``,
+    minimal quoting, a line feed ending the line) write it, formula guard included, for the rows
+    :func:`json_select` builds in SQL; NULL for any other row (finished in Python). For the usual rows whose
+    cells :func:`csv_block` finds need more than its template (a '"', ',' or line feed, a formula start),
+    read again by rowid: each cell is quoted and guarded here. Building the cells and writing them in Python
+    cost three times as much."""
+    guard = ", ".join(_sql_quote(c) for c in _FORMULA_START)
+
+    def cell(x: str) -> str:  # a text cell: '' for NULL, the guard's apostrophe, quoted when csv would
+        g = f"CASE WHEN substr({x}, 1, 1) IN ({guard}) THEN '''' || {x} ELSE {x} END"
+        return (f"CASE WHEN {x} IS NULL THEN '' WHEN instr({x}, '{_Q}') OR instr({x}, ',') OR instr({x}, char(10))"
+                f" THEN {_quoted(g)} ELSE {g} END")
+
+    labels = " ".join(f"WHEN '{s.value}' THEN {_sql_quote(_csv_text(label))}" for s, label in STATUS_LABELS.items())
+    # _lines_json's text for one product (json_quote escapes as the encoder does); it holds '"', so quoted.
+    line = ("'[{\"product_id\": ' || json_quote(product_key) || ', \"title\": ' || json_quote(COALESCE(product_title,"
+            " '')) || ', \"quantity\": 1, \"price\": {\"minor\": ' || json_quote(total_minor) || ', \"currency\": '"
+            " || json_quote(currency) || '}}]'")
+    items = f"CASE WHEN product_key IS NULL THEN '[]' ELSE {_quoted(line)} END"
+    cells = [cell("source || ':' || native_id"), cell("source"), cell("native_id"), cell("number"), cell("status"),
+             f"CASE status {labels} END", cell("native_status"), cell("created_at"), cell("updated_at"),
+             cell("paid_at"), cell("manager"), cell("payment_link"), cell("cancel_reason"), "'{}'", cell("email"),
+             cell("phone"), cell("name"), cell("email"), cell("product_key"), items, "COALESCE(total_minor, '')",
+             cell("currency"), "COALESCE(paid_minor, '')",
+             f"CASE WHEN paid_minor IS NULL THEN '' ELSE {cell('currency')} END"]
+    texts = " AND ".join(f"typeof({c}) IN ('text', 'null')" for c in _CSV_TEXTS)
+    comma = " || ',' || "
+    # The usual row: no text cell holds '"', ',' or a line feed, none but the phone starts like a formula
+    # (checked on all of them at once, each after a unit separator): one printf, no cell looked at alone.
+    plain = ("source", "native_id", "number", "native_status", "created_at", "updated_at", "paid_at", "manager",
+             "payment_link", "cancel_reason", "email", "name", "product_key", "product_title", "currency")
+    joined = f"printf('{chr(31) * len(plain)}%s', {', '.join(plain)}, phone)".replace("\x1f", "\x1f%s", len(plain))
+    starts = "".join(c for c in _FORMULA_START if c != "-")
+    fast = f"(SELECT instr(j, '{_Q}') = 0 AND instr(j, ',') = 0 AND instr(j, char(10)) = 0" \
+           f" AND j NOT GLOB '*{chr(31)}[-{starts}]*' FROM (SELECT {joined} AS j))"
+    price = ("printf('\"[{\"\"product_id\"\": %s, \"\"title\"\": %s, \"\"quantity\"\": 1, \"\"price\"\": {\"\"minor\"\": %s,"
+             " \"\"currency\"\": %s}}]\"', replace(json_quote(product_key), '\"', '\"\"'),"
+             " replace(json_quote(COALESCE(product_title, '')), '\"', '\"\"'), json_quote(total_minor),"
+             " replace(json_quote(currency), '\"', '\"\"'))")
+    line = (f"printf('%s:%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,{{}},%s,%s,%s,%s,%s,%s,%s,%s,%s,%s',"
+            f" source, native_id, source, native_id, number, status, CASE status {labels} END, native_status,"
+            f" created_at, updated_at, paid_at, manager, payment_link, cancel_reason, email,"
+            f" CASE WHEN substr(phone, 1, 1) IN ({guard}) THEN '''' || phone ELSE phone END, name, email,"
+            f" product_key, CASE WHEN product_key IS NULL THEN '[]' ELSE {price} END, total_minor, currency,"
+            f" paid_minor, CASE WHEN paid_minor IS NOT NULL THEN currency END)")
+    # No control character in the e-mail either (the lines here are not checked again): it is the key.
+    return (f"CASE WHEN NOT ({_common()} AND {texts} AND email NOT GLOB '*[^!-~]*') THEN NULL"
+            f" WHEN {fast} THEN {line}"
+            f" ELSE {comma.join(cells)} END")
+
+
+def _quoted(x: str) -> str:
+    return f"'{_Q}' || replace({x}, '{_Q}', '{_Q}{_Q}') || '{_Q}'"
 
 
 def _sql_quote(text: str) -> str:
@@ -254,7 +316,6 @@ _STATUS = {s.value: s for s in Status}
 _string = json.encoder.encode_basestring  # the encoder's strings with ensure_ascii=False
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _FORMULA_FIRST = frozenset(_FORMULA_START)  # each is one character: a set look-up of a cell's first one
-
 
 
 # The CSV block of the usual rows (:func:`csv_block_select`): the characters SQLite writes in place of the

@@ -314,18 +314,26 @@ class Orders:
         while rows := cur.fetchmany(_EXPORT_CHUNK):
             lines = [text for text, _ in rows]
             block = None if None in lines else records.csv_block(lines)
-            if block is None:  # a row at a time: the lines that pass alone, the other rows in Python
+            if block is None:  # a row at a time: the lines that pass alone; the others read again by rowid
                 done = [None if text is None else records.csv_block([text]) for text in lines]
                 odd = [rowid for text, (_, rowid) in zip(done, rows) if text is None]
-                found = {}
-                for start in range(0, len(odd), _CHUNK):  # by rowid, in the same read as the block
-                    part = odd[start : start + _CHUNK]
-                    found.update((r[0], r[1:]) for r in self.conn.execute(
-                        f"SELECT rowid, {', '.join(records.RECORD_COLUMNS)} FROM orders"
-                        f" WHERE rowid IN ({', '.join('?' * len(part))})", part))
-                block = b"".join(text if text is not None else (line(records.row_csv(found[rowid])) + "\n").encode()
+                again = self._by_rowid(odd, records.csv_select())  # cells quoted and guarded in SQL
+                rest = self._by_rowid([rowid for rowid in odd if again[rowid][0] is None],
+                                      ", ".join(records.RECORD_COLUMNS))
+                for rowid, row in rest.items():  # any other row: in Python
+                    again[rowid] = (line(records.row_csv(row)),)
+                block = b"".join(text if text is not None else (again[rowid][0] + "\n").encode()
                                  for text, (_, rowid) in zip(done, rows))
             yield block, len(rows)
+
+    def _by_rowid(self, rowids: list[int], columns: str) -> dict[int, tuple]:
+        # Rows read again by rowid while the export's read is open (the same snapshot).
+        found = {}
+        for start in range(0, len(rowids), _CHUNK):
+            part = rowids[start : start + _CHUNK]
+            found.update((r[0], r[1:]) for r in self.conn.execute(
+                f"SELECT rowid, {columns} FROM orders WHERE rowid IN ({', '.join('?' * len(part))})", part))
+        return found
 
     def _json_blocks(self, q: OrderQuery, fmt: str, limit: int | None, offset: int) -> Iterator[tuple[bytes, int]]:
         # SQLite's json_object texts as UTF-8 (never decoded here), joined as the format joins them. A JSON
