@@ -154,7 +154,8 @@ def write_texts(blocks: Iterable[tuple[str | bytes, int]], fmt: str, out: TextIO
         if type(block) is bytes:
             if raw is None:
                 out.write(block.decode())
-            else:
+            else:  # checked as UTF-8 (a store can hold a text that is not; it fails here, as in out.write)
+                block.decode()
                 out.flush()
                 raw.write(block)
         else:

@@ -232,5 +232,14 @@ def test_export_texts_equal_pythons_across_chunk_edges(tmp_store, monkeypatch):
                 assert got == "before\n" + "".join(t + "\n" for t in _python_texts(tmp_store, fmt)[:20]) + "after\n"
             else:
                 assert json.loads(got[7:-6]) == [json.loads(t) for t in _python_texts(tmp_store, fmt)[:20]]
+    # A text that is not UTF-8 (the store never writes one) fails the export, as reading it in Python does.
+    if not tmp_store.postgres:
+        import pytest
+
+        tmp_store.conn.execute("UPDATE orders SET name = CAST(X'FF41' AS TEXT) WHERE native_id = '40'")
+        for fmt in ("csv", "json"):
+            with pytest.raises((UnicodeDecodeError, ValueError)):
+                write_texts(tmp_store.orders.export(query, fmt), fmt,
+                            io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="\n"), CSV_HEADER)
     empty = io.StringIO()
     assert write_texts(iter(()), "json", empty) == 0 and empty.getvalue() == "[]\n"
