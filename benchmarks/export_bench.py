@@ -3,6 +3,10 @@
 of the same rows from the same store, timed in the same run, with each one's peak RSS.
 
     python benchmarks/export_bench.py --db /tmp/pb.db   # a store built by playbook_bench.py --db /tmp/pb.db
+
+The commands run in a scratch folder, so ``PYTHONPATH=/tmp/snapshot`` (``git archive REV | tar -x -C
+/tmp/snapshot``) times that revision side by side with this one (from the checkout's folder, ``-m unpaid``
+would import the checkout first).
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ def anchor_sql() -> str:
 
 def measure(db: Path, fmt: str, runs: int = 3) -> dict:
     """Median wall time of unpaid and of the anchor, unpaid's peak RSS, and the rows written."""
+    db = db.resolve()  # unpaid runs in the scratch folder
     config = Path(tempfile.mkdtemp(prefix="unpaid-export-bench-")) / "unpaid.toml"
     config.write_text('timezone = "UTC"\n', encoding="utf-8")
     env = clean_env(UNPAID_DB=str(db), UNPAID_NOW=NOW.isoformat(), UNPAID_CONFIG=str(config))
     ours, theirs, rss, cpu = [], [], 0, []
     for _ in range(runs):
         wall, peak, mine = timed([sys.executable, "-m", "unpaid", "orders", "--all", "--older-than", "2d",
-                               "--format", fmt], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               "--format", fmt], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               cwd=config.parent)
         ours.append(wall)
         rss = max(rss, peak)
         mode = "-csv" if fmt == "csv" else "-json"

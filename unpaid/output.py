@@ -130,25 +130,39 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO)
     return n
 
 
-def write_texts(chunks: Iterable[list[str]], fmt: str, out: TextIO, header: Sequence[str] = ()) -> int:
-    """Write rows already written as ``fmt`` (JSON texts, CSV lines without their line end; see
-    ``Orders.export``), one write per chunk, as :func:`render` and :func:`write_csv` would write them
-    (``header`` above the CSV rows, none without rows); return how many rows were written."""
+def write_texts(blocks: Iterable[tuple[str | bytes, int]], fmt: str, out: TextIO, header: Sequence[str] = ()) -> int:
+    """Write blocks of rows already written as ``fmt`` (JSON texts joined by ``,\\n  `` for json, JSON texts
+    or CSV lines each ended by a line feed for jsonl and csv; ``str`` or UTF-8 ``bytes``; see
+    ``Orders.export``), one write per block, as :func:`render` and :func:`write_csv` would write them
+    (``header`` above the CSV rows, none without rows); return how many rows were written. Bytes go to
+    the binary stream under ``out`` when it has one in UTF-8."""
+    import codecs
+    import os
+
+    raw = getattr(out, "buffer", None)
+    if raw is not None and (codecs.lookup(getattr(out, "encoding", None) or "ascii").name != "utf-8"
+                            or os.linesep != "\n"):  # where a text stream would write its line ends otherwise
+        raw = None
     n = 0
-    if fmt == "json":
-        out.write("[")
-    for chunk in chunks:
-        if not chunk:
+    for block, rows in blocks:
+        if not rows:
             continue
-        if fmt == "json":
-            out.write(("\n  " if not n else ",\n  ") + ",\n  ".join(chunk))
+        if fmt == "json":  # the block's rows are joined already: the text before them
+            out.write(",\n  " if n else "[\n  ")
+        elif not n and fmt == "csv":
+            csv.writer(out, lineterminator="\n").writerow(header)
+        if type(block) is bytes:
+            if raw is None:
+                out.write(block.decode())
+            else:  # checked as UTF-8 (a store can hold a text that is not; it fails here, as in out.write)
+                block.decode()
+                out.flush()
+                raw.write(block)
         else:
-            if not n and fmt == "csv":
-                csv.writer(out, lineterminator="\n").writerow(header)
-            out.write("\n".join(chunk) + "\n")
-        n += len(chunk)
+            out.write(block)
+        n += rows
     if fmt == "json":
-        out.write("\n]\n" if n else "]\n")
+        out.write("\n]\n" if n else "[]\n")
     return n
 
 

@@ -109,10 +109,11 @@ def row_record(row: tuple) -> dict[str, Any]:
 def json_select() -> str:
     """One SQL column with an order's record as compact JSON, built by SQLite's ``json_object`` (whose string
     escapes are the encoder's) for the common row: one product or none, no extra, times as the store writes
-    them, a known status, a normalized ASCII e-mail (which is then the key). Any other row comes as a JSON
-    array of :data:`RECORD_COLUMNS` for :func:`sql_json` to finish in Python. Building the texts in Python
-    cost as much as the whole of ``sqlite3 -json``; exports are compact (``,`` and ``:``, no spaces) so
-    SQLite can build them."""
+    them, a known status, a normalized ASCII e-mail (which is then the key; one with a control character,
+    escaped in the text, is found by the backslash the text then holds, see :func:`sql_json`). Any other
+    row comes as a JSON array of :data:`RECORD_COLUMNS` for :func:`sql_json` to finish in Python. Building
+    the texts in Python cost as much as the whole of ``sqlite3 -json``; exports are compact (``,`` and
+    ``:``, no spaces) so SQLite can build them."""
     def t(col: str) -> str:  # NULL for an empty time; the condition below sends any other form to Python
         return f"CASE WHEN {col} != '' THEN {col} END"
 
@@ -134,15 +135,22 @@ def json_select() -> str:
 
 def _common() -> str:
     """The SQL condition of a row SQLite can write the way Python would: one product or none, no extra,
-    times as the store writes them, a known status, a normalized ASCII e-mail (which is then the key)."""
+    times as the store writes them, a known status, an ASCII e-mail that lowering and trimming leave as it
+    is (then the key, unless it holds a control character: the texts' check), an integer total."""
     statuses = ", ".join(f"'{s.value}'" for s in STATUS_LABELS)
-    times = " AND ".join(f"({c} IS NULL OR {c} = '' OR (length({c}) = 20 AND substr({c}, 20) = 'Z'))"
-                         for c in ("created_at", "updated_at", "paid_at"))
-    # The e-mail is the key when lowering, trimming and the printable check leave it as it is.
     return (f"items IS NULL AND (extra IS NULL OR extra = '' OR extra = '{{}}') AND status IN ({statuses})"
-            f" AND {times} AND email = lower(email) AND email NOT GLOB '*[^!-~]*' AND instr(email, '@') > 1"
-            " AND typeof(source) = 'text' AND typeof(native_id) = 'text' AND typeof(number) IN ('text', 'null')"
-            " AND typeof(total_minor) IN ('integer', 'null') AND typeof(paid_minor) IN ('integer', 'null')")
+            f" AND {_TIMES} AND {_EMAIL_KEY} AND max(source, native_id, COALESCE(number, '')) < x''"
+            " AND typeof(total_minor) = 'integer' AND (paid_minor IS NULL OR typeof(paid_minor) = 'integer')")
+
+
+# Times as the store writes them (20 characters ending in Z: substr from the 20th is "Z") or none.
+_TIMES = " AND ".join(f"(substr({c}, 20) = 'Z' OR {c} = '' OR {c} IS NULL)"
+                      for c in ("created_at", "updated_at", "paid_at"))
+# The e-mail is the key when it is ASCII (as many characters as bytes), lowering and trimming leave it as
+# it is, "@" is not first, and it holds no control character (see where the texts are checked: a row whose
+# text holds one, escaped in JSON or raw in CSV, is written in Python).
+_EMAIL_KEY = ("email = lower(email) AND instr(email, '@') > 1 AND trim(email) = email"
+              " AND length(email) = length(CAST(email AS BLOB))")
 
 
 #: Text columns a CSV line built in SQL writes as they are: a number or a blob there goes through Python.
@@ -154,8 +162,10 @@ _Q = '"'
 def csv_select() -> str:
     """One SQL column with a row's CSV line (no line end) as :func:`row_csv` and ``csv.writer`` (``,``, ``"``,
     minimal quoting, a line feed ending the line) write it, formula guard included, for the rows
-    :func:`json_select` builds in SQL; NULL for any other row (finished in Python). Building the cells and
-    writing them in Python was three quarters of a CSV export."""
+    :func:`json_select` builds in SQL; NULL for any other row (finished in Python). For the usual rows whose
+    cells :func:`csv_block` finds need more than its template (a '"', ',' or line feed, a formula start),
+    read again by rowid: each cell is quoted and guarded here. Building the cells and writing them in Python
+    cost three times as much."""
     guard = ", ".join(_sql_quote(c) for c in _FORMULA_START)
 
     def cell(x: str) -> str:  # a text cell: '' for NULL, the guard's apostrophe, quoted when csv would
@@ -195,7 +205,9 @@ def csv_select() -> str:
             f" CASE WHEN substr(phone, 1, 1) IN ({guard}) THEN '''' || phone ELSE phone END, name, email,"
             f" product_key, CASE WHEN product_key IS NULL THEN '[]' ELSE {price} END, total_minor, currency,"
             f" paid_minor, CASE WHEN paid_minor IS NOT NULL THEN currency END)")
-    return (f"CASE WHEN NOT ({_common()} AND {texts}) THEN NULL WHEN {fast} THEN {line}"
+    # No control character in the e-mail either (the lines here are not checked again): it is the key.
+    return (f"CASE WHEN NOT ({_common()} AND {texts} AND email NOT GLOB '*[^!-~]*') THEN NULL"
+            f" WHEN {fast} THEN {line}"
             f" ELSE {comma.join(cells)} END")
 
 
@@ -222,8 +234,15 @@ def _sql_text(text: str) -> str:
 
 
 def sql_json(text: str) -> str:
-    """The compact JSON text of :func:`row_record` from a :func:`json_select` column."""
-    return text if text[0] == "{" else _compact(row_record(json.loads(text)))
+    """The compact JSON text of :func:`row_record` from a :func:`json_select` column: a JSON array of the
+    row's columns, or SQLite's record whose text holds a backslash or a DEL (the e-mail may hold a control
+    character, which :func:`_common` leaves to this check: its key is found again)."""
+    if text[0] != "{":
+        return _compact(row_record(json.loads(text)))
+    record = json.loads(text)
+    customer = record["customer"]
+    customer["key"] = normalize_email(customer["email"]) or normalize_phone(customer["phone"])
+    return _compact(record)
 
 
 def _lines_json(product_key: str | None, product_title: str | None, items: str | None, cur: str, total: str) -> str:
@@ -297,3 +316,88 @@ _STATUS = {s.value: s for s in Status}
 _string = json.encoder.encode_basestring  # the encoder's strings with ensure_ascii=False
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _FORMULA_FIRST = frozenset(_FORMULA_START)  # each is one character: a set look-up of a cell's first one
+
+
+# The CSV block of the usual rows (:func:`csv_block_select`): the characters SQLite writes in place of the
+# line's separators and quotes and at each row's end, which :func:`csv_block` turns into them. The data cannot
+# hold one unnoticed: csv_block counts every control character of a block (and each '"', ',', '\\' and DEL)
+# against what the rows' template wrote.
+_SEP, _COMMA, _QUOTE, _END, _PAD = "\x1f", "\x1c", "\x1d", "\x1e", "\x1a"
+_BAD = bytes(range(32)) + b'",\\\x7f'
+# A control character (the template's or not) becomes 0, a formula's first character 1 (0xEF begins the
+# full-width ones): a 0 then a 1 is a cell that may start like a formula.
+_CHECK = bytes.maketrans(_BAD + b"=+-@\xef", b"\0" * len(_BAD) + b"\1" * 5)
+_OUT = bytes.maketrans(b"\x1f\x1c\x1d\x1e", b',,"\n')
+
+
+def _csv_block_sql() -> tuple[str, int]:
+    """The SQL line of :func:`csv_block_select` and the marks it holds (separators, quotes, pads, end)."""
+    S, C, Q = _SEP, _COMMA, _QUOTE
+    guard = ", ".join(_sql_quote(c) for c in _FORMULA_START)
+    # A label is written only where csv.writer writes it as it is; any other status gives a control character,
+    # which sends its row to the per-row path.
+    labels = " ".join(f"WHEN '{s.value}' THEN {_sql_quote(label)}" for s, label in STATUS_LABELS.items()
+                      if _csv_text(label) == label and label[:1] not in _FORMULA_FIRST
+                      and not any(ord(ch) in _BAD for ch in label))
+    # The one product's lines as _lines_json writes them, quoted: for data without '"', '\' or a control
+    # character (the block's check), json_quote would only add the quotes.
+    items = (f"{Q}[{{{Q}{Q}product_id{Q}{Q}: {Q}{Q}%s{Q}{Q}{C} {Q}{Q}title{Q}{Q}: {Q}{Q}%s{Q}{Q}{C}"
+             f" {Q}{Q}quantity{Q}{Q}: 1{C} {Q}{Q}price{Q}{Q}: {{{Q}{Q}minor{Q}{Q}: %s{C}"
+             f" {Q}{Q}currency{Q}{Q}: {Q}{Q}%s{Q}{Q}}}}}]{Q}")
+    pad = _PAD * sum(items.count(c) for c in (S, C, Q))  # "[]" holds as many marks (dropped on output)
+    # Before each cell the mark of a cell to check for a formula start (S), or of one that never starts
+    # like one (C: a constant, a number, the lines). One printf for the whole line, the lines' cell in
+    # its template: a printf of its own cost a tenth of the export.
+    before = (S, S, S, S, C, S, S, S, S, S, S, S, None, S, S, S, S, S, C, C, S, C, S)
+
+    def template(lines: str) -> str:
+        return "%s:%s" + "".join(f"{C}{{}}" if b is None else f"{b}{lines}" if i == 18 else f"{b}%s"
+                                 for i, b in enumerate(before)) + _END
+
+    marks = sum(template("[]" + pad).count(c) for c in (S, C, Q, _END, _PAD))
+    head = (f"source, native_id, source, native_id, number, status, CASE status {labels} ELSE char(1) END,"
+            " native_status, created_at, updated_at, paid_at, manager, payment_link, cancel_reason, email,"
+            f" CASE WHEN substr(phone, 1, 1) IN ({guard}) THEN '''' || phone ELSE phone END, name, email,"
+            " product_key")
+    tail = "total_minor, currency, paid_minor, CASE WHEN paid_minor IS NOT NULL THEN currency END"
+    line = (f"CASE WHEN product_key IS NULL THEN printf('{template('[]' + pad)}', {head}, {tail})"
+            f" ELSE printf('{template(items)}', {head}, product_key, COALESCE(product_title, ''), total_minor,"
+            f" currency, {tail}) END")
+    return line, marks
+
+
+def csv_block_select() -> str:
+    """One SQL column with a row's CSV line (line end included) as :func:`row_csv` and ``csv.writer`` (``,``,
+    ``"``, minimal quoting, a line feed ending the line) write it, formula guard included, as a blob, for the
+    usual row, NULL for any other; its separators, quotes and line end are marks that
+    :func:`csv_block` checks and turns into them for a whole block of rows at once. The row is usual when
+    :func:`_common` holds and no text is a blob (one comparison: a blob sorts above any text); whether a
+    cell holds '"', ',', a control character or starts like a formula is left to the block's check, a few
+    passes over the block's bytes instead of a look at each cell in SQL."""
+    line, _ = _csv_block_sql()
+    texts = ", ".join(c if c in _NOT_NULL else f"COALESCE({c}, '')" for c in _BLOCK_TEXTS)
+    return (f"CASE WHEN items IS NULL AND (extra IS NULL OR extra = '' OR extra = '{{}}')"
+            f" AND {_TIMES} AND {_EMAIL_KEY}"
+            " AND typeof(total_minor) = 'integer' AND (paid_minor IS NULL OR typeof(paid_minor) = 'integer')"
+            f" AND max({texts}) < x'' THEN CAST({line} AS BLOB) END")
+
+
+#: The text columns a block's line writes, and those of them the schema holds NOT NULL (and the e-mail,
+#: which the condition has found).
+_BLOCK_TEXTS = ("source", "native_id", "number", "status", "native_status", "created_at", "updated_at", "paid_at",
+                "email", "phone", "name", "product_key", "product_title", "currency", "manager", "payment_link",
+                "cancel_reason")
+_NOT_NULL = frozenset({"source", "native_id", "status", "created_at", "currency", "email"})
+_CSV_MARKS = _csv_block_sql()[1]
+
+
+def csv_block(lines: list[bytes]) -> bytes | None:
+    """The CSV text of :func:`csv_block_select`'s lines (none NULL), line ends included; None when a cell
+    needs more than the template gives it (a '"', ',', '\\', DEL or control character of its own, or a start
+    like a formula: the rows then go one by one)."""
+    block = b"".join(lines)
+    check = block.translate(_CHECK)
+    if check.count(0) != _CSV_MARKS * len(lines) or b"\0\1" in check:
+        return None
+    return block.translate(_OUT, _PAD.encode())
+

@@ -59,7 +59,7 @@ def test_export_json_texts_equal_the_records_encoded_compact(tmp_store):
     tmp_store.conn.execute("UPDATE orders SET name = 'Ann \"\\ \u0007 \u2028 Ёж', email = 'a@b.c' WHERE native_id = '4'")
     tmp_store.conn.execute("UPDATE orders SET updated_at = '2026-11-01T13:00:00+03:00' WHERE native_id = '5'")
     query = OrderQuery(statuses=None)
-    texts = [text for chunk in tmp_store.orders.export(query, "json") for text in chunk]
+    texts = _texts(tmp_store.orders.export(query, "json"))
     records = list(tmp_store.orders.records(query))
     assert len(texts) == 300 and [json.loads(t) for t in texts] == records
     assert texts == [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records]
@@ -89,6 +89,24 @@ def test_export_csv_cells_equal_the_flattened_records(tmp_store):
     assert "'@SUM(A1)" in fast.getvalue() and "'\uff1dx" in fast.getvalue() and "'+7" in fast.getvalue()
     empty = io.StringIO()
     assert write_csv(CSV_HEADER, iter(()), empty) == 0 and empty.getvalue() == ""
+
+
+def _texts(blocks, fmt="json") -> list[str]:
+    """The JSON texts of an export's blocks (a JSON text holds no line feed: only their separators do)."""
+    out = []
+    for block, rows in blocks:
+        text = block.decode() if type(block) is bytes else block
+        if fmt == "jsonl":
+            assert text.endswith("\n")
+            text = text[:-1]
+        out += text.split(",\n  " if fmt == "json" else "\n")
+        assert text.count("\n") == rows - 1
+    return out
+
+
+def _block_text(blocks) -> str:
+    """An export's blocks as one text (CSV lines may hold a line feed of their own)."""
+    return "".join(block.decode() if type(block) is bytes else block for block, _ in blocks)
 
 
 def _python_texts(store, fmt) -> list[str]:
@@ -139,25 +157,39 @@ def test_export_texts_equal_pythons_across_chunk_edges(tmp_store, monkeypatch):
                 "4": ("manager", "=cmd|' /C calc'!A0"), "5": ("name", "ca\rret"), "6": ("product_title", 'Курс "A"'),
                 "8": ("payment_link", "@SUM(A1)"), "9": ("native_status", "-x"), "10": ("phone", "\uff0b7999"),
                 "11": ("name", "\tTab"), "12": ("currency", "R,B"), "13": ("email", "Upper@Example.com"),
-                "15": ("number", "+1"), "16": ("product_key", 'p"k\\'), "17": ("manager", "\u0007bell")}
+                "15": ("number", "+1"), "16": ("product_key", 'p"k\\'), "17": ("manager", "\u0007bell"),
+                # The characters SQLite's block writes for its separators, quotes and pads, in the data itself.
+                "18": ("name", "a\x1fb"), "19": ("manager", "x\x1ay"), "22": ("cancel_reason", "r\x1e"),
+                "23": ("product_title", "\x1dT\x1c"), "24": ("payment_link", "https://pay/?a=1&b=-2"),
+                "25": ("total_minor", -500), "26": ("name", "\uff20x"), "27": ("name", "Ёлка \\ ёж"),
+                # E-mails that are not their key (a control character, a DEL, a space around, not ASCII), and
+                # one that is (a space inside).
+                "28": ("email", "a\x01b@x.com"), "29": ("email", "d\x7f@x.com"), "30": ("email", "a b@x.com"),
+                "31": ("email", "a@x.com "), "32": ("email", "ёж@x.com"), "33": ("email", "\ta@x.com")}
     with tmp_store.transaction():
         for native_id, (column, value) in specials.items():
             tmp_store.conn.execute(f"UPDATE orders SET {column} = ? WHERE native_id = ?", (value, native_id))
         tmp_store.conn.execute("UPDATE orders SET extra = ? WHERE native_id = '20'", (json.dumps({"utm": "x"}),))
         tmp_store.conn.execute("UPDATE orders SET updated_at = '2026-11-01T13:00:00+03:00' WHERE native_id = '21'")
     query = OrderQuery(statuses=None)
-    if not tmp_store.postgres:  # both kinds are there: lines SQLite wrote and rows Python finished
-        from unpaid.records import csv_select
+    if not tmp_store.postgres:  # all kinds are there: lines SQLite wrote whole, lines its block check refused,
+        # rows Python finished
+        from unpaid.records import csv_block, csv_block_select
 
-        built = [line is not None for (line,) in tmp_store.conn.execute(f"SELECT {csv_select()} FROM orders")]
-        assert built.count(True) > 15 and built.count(False) >= 5
+        built = [line and csv_block([line]) for (line,) in tmp_store.conn.execute(
+            f"SELECT {csv_block_select()} FROM orders")]
+        assert sum(1 for b in built if b) > 10 and built.count(None) >= 10
     for chunk in (1, 3, 7, 2000):
         monkeypatch.setattr(orders_module, "_EXPORT_CHUNK", chunk)
         for fmt in ("csv", "jsonl", "json"):
-            got = [text for part in tmp_store.orders.export(query, fmt) for text in part]
-            assert got == _python_texts(tmp_store, fmt), (fmt, chunk)
-        assert [t for part in tmp_store.orders.export(query, "csv", limit=5, offset=4) for t in part] == \
-            _python_texts(tmp_store, "csv")[4:9]
+            blocks = list(tmp_store.orders.export(query, fmt))
+            assert sum(rows for _, rows in blocks) == 60 and len(blocks) == -(-60 // chunk)
+            if fmt == "csv":
+                assert _block_text(blocks) == "".join(t + "\n" for t in _python_texts(tmp_store, fmt)), chunk
+            else:
+                assert _texts(blocks, fmt) == _python_texts(tmp_store, fmt), (fmt, chunk)
+        assert _block_text(tmp_store.orders.export(query, "csv", limit=5, offset=4)) == \
+            "".join(t + "\n" for t in _python_texts(tmp_store, "csv")[4:9])
     lines = _python_texts(tmp_store, "csv")
     assert any(line.startswith("shop:") and "\"Ann \"\"the\"\" Smith\"" in line for line in lines)
     assert any("'=cmd" in line for line in lines) and any("'@SUM(A1)" in line for line in lines)
@@ -177,5 +209,37 @@ def test_export_texts_equal_pythons_across_chunk_edges(tmp_store, monkeypatch):
         again = io.StringIO()
         assert write_texts(tmp_store.orders.export(query, fmt), fmt, again) == 60
         assert again.getvalue() == out.getvalue()
+    # A text stream over bytes gets the blocks' bytes under it, after what it holds; another encoding, text.
+    expected = {"csv": header.getvalue() + "".join(line + "\n" for line in lines)}
+    for fmt in ("json", "jsonl"):
+        expected[fmt] = io.StringIO()
+        render(iter(_python_texts(tmp_store, fmt)), fmt, expected[fmt], encoded=True)
+        expected[fmt] = expected[fmt].getvalue()
+    for encoding in ("utf-8", "utf-16"):
+        for fmt, text in expected.items():
+            raw = io.BytesIO()
+            stream = io.TextIOWrapper(raw, encoding=encoding, newline="\n")
+            stream.write("before\n")
+            assert write_texts(tmp_store.orders.export(query, fmt, limit=20), fmt, stream, CSV_HEADER) == 20
+            stream.write("after\n")
+            stream.flush()
+            first = "".join(line + "\n" for line in lines[:20]) if fmt == "csv" else None
+            got = raw.getvalue().decode(encoding)
+            assert got.startswith("before\n") and got.endswith("after\n"), (encoding, fmt)
+            if first is not None:
+                assert got == "before\n" + header.getvalue() + first + "after\n", encoding
+            elif fmt == "jsonl":
+                assert got == "before\n" + "".join(t + "\n" for t in _python_texts(tmp_store, fmt)[:20]) + "after\n"
+            else:
+                assert json.loads(got[7:-6]) == [json.loads(t) for t in _python_texts(tmp_store, fmt)[:20]]
+    # A text that is not UTF-8 (the store never writes one) fails the export, as reading it in Python does.
+    if not tmp_store.postgres:
+        import pytest
+
+        tmp_store.conn.execute("UPDATE orders SET name = CAST(X'FF41' AS TEXT) WHERE native_id = '40'")
+        for fmt in ("csv", "json"):
+            with pytest.raises((UnicodeDecodeError, ValueError)):
+                write_texts(tmp_store.orders.export(query, fmt), fmt,
+                            io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="\n"), CSV_HEADER)
     empty = io.StringIO()
     assert write_texts(iter(()), "json", empty) == 0 and empty.getvalue() == "[]\n"

@@ -342,42 +342,76 @@ class Orders:
             return (encode(row_record(row)) for row in cur.execute(sql, args))
         return map(row_csv if as_csv else row_record, cur.execute(sql, args))
 
-    def export(self, q: OrderQuery, fmt: str, limit: int | None = None, offset: int = 0) -> Iterator[list[str]]:
+    def export(self, q: OrderQuery, fmt: str, limit: int | None = None, offset: int = 0) -> Iterator[tuple[Any, int]]:
         """:meth:`records` as final texts for ``fmt`` (compact JSON for json and jsonl, CSV lines of
-        :data:`unpaid.records.CSV_HEADER`'s cells for csv), one per row without its line end, in lists of a
-        few thousand rows in :meth:`query`'s order.
+        :data:`unpaid.records.CSV_HEADER`'s cells for csv), in blocks of a few thousand rows in
+        :meth:`query`'s order: (the block's text, as ``str`` or UTF-8 ``bytes``; its rows). A block's rows
+        are joined by ``,\\n  `` for json (as :func:`unpaid.output.write_texts` writes them), each ended by
+        a line feed for jsonl and csv.
 
         On SQLite the common row's text is built by SQLite (:func:`unpaid.records.json_select`,
-        :func:`unpaid.records.csv_select`) and only the others are finished in Python, in their place:
-        a row never becomes Python values on the way, and Python takes one step per row, not several."""
-        from unpaid.records import RECORD_COLUMNS, csv_select, json_select, row_csv, sql_json
+        :func:`unpaid.records.csv_block_select`) and only the others are finished in Python, in their
+        place: a row never becomes Python values on the way, and Python takes a step per block, not per row."""
+        from unpaid import records
 
         as_csv = fmt == "csv"
         line = _CsvLine()
-        if self.store.postgres:  # the texts are built in Python (the SQL above is SQLite's)
+        if self.store.postgres:  # the texts are built in Python (the SQL below is SQLite's)
             rows = self.records(q, limit, offset, as_json=not as_csv, as_csv=as_csv)
             while chunk := list(islice(rows, _EXPORT_CHUNK)):
-                yield list(map(line, chunk)) if as_csv else chunk
+                texts = map(line, chunk) if as_csv else chunk
+                yield (",\n  ".join(texts) if fmt == "json" else "".join(t + "\n" for t in texts)), len(chunk)
             return
-        sql, args = _select(f"{csv_select()}, rowid" if as_csv else json_select(), q, limit, offset)
+        if not as_csv:
+            yield from self._json_blocks(q, fmt, limit, offset)
+            return
+        sql, args = _select(f"{records.csv_block_select()}, rowid", q, limit, offset)
         cur = self.conn.cursor()
         cur.row_factory = None
         cur.execute(sql, args)
         while rows := cur.fetchmany(_EXPORT_CHUNK):
-            if not as_csv:
-                yield [text if text[0] == "{" else sql_json(text) for (text,) in rows]
-                continue
             lines = [text for text, _ in rows]
-            if None in lines:  # rows SQLite did not write: read by rowid (the same snapshot) and written here
-                odd = [rowid for text, rowid in rows if text is None]
-                found = {}
-                for start in range(0, len(odd), _CHUNK):
-                    part = odd[start : start + _CHUNK]
-                    found.update((r[0], r[1:]) for r in self.conn.execute(
-                        f"SELECT rowid, {', '.join(RECORD_COLUMNS)} FROM orders"
-                        f" WHERE rowid IN ({', '.join('?' * len(part))})", part))
-                lines = [line(row_csv(found[rowid])) if text is None else text for text, rowid in rows]
-            yield lines
+            block = None if None in lines else records.csv_block(lines)
+            if block is None:  # a row at a time: the lines that pass alone; the others read again by rowid
+                done = [None if text is None else records.csv_block([text]) for text in lines]
+                odd = [rowid for text, (_, rowid) in zip(done, rows) if text is None]
+                again = self._by_rowid(odd, records.csv_select())  # cells quoted and guarded in SQL
+                rest = self._by_rowid([rowid for rowid in odd if again[rowid][0] is None],
+                                      ", ".join(records.RECORD_COLUMNS))
+                for rowid, row in rest.items():  # any other row: in Python
+                    again[rowid] = (line(records.row_csv(row)),)
+                block = b"".join(text if text is not None else (again[rowid][0] + "\n").encode()
+                                 for text, (_, rowid) in zip(done, rows))
+            yield block, len(rows)
+
+    def _by_rowid(self, rowids: list[int], columns: str) -> dict[int, tuple]:
+        # Rows read again by rowid while the export's read is open (the same snapshot).
+        found = {}
+        for start in range(0, len(rowids), _CHUNK):
+            part = rowids[start : start + _CHUNK]
+            found.update((r[0], r[1:]) for r in self.conn.execute(
+                f"SELECT rowid, {columns} FROM orders WHERE rowid IN ({', '.join('?' * len(part))})", part))
+        return found
+
+    def _json_blocks(self, q: OrderQuery, fmt: str, limit: int | None, offset: int) -> Iterator[tuple[bytes, int]]:
+        # SQLite's json_object texts as UTF-8 (never decoded here), joined as the format joins them. A JSON
+        # text holds no line feed: a row left to Python (a JSON array, see json_select) is one that starts
+        # with "[" after the separator. A text with a backslash or a DEL is finished by sql_json too (an
+        # e-mail with a control character is not its key).
+        from unpaid.records import json_select, sql_json
+
+        sep, end = (b",\n  ", []) if fmt == "json" else (b"\n", [b""])  # jsonl: a line feed after the last too
+        odd = sep + b"["
+        sql, args = _select(f"CAST({json_select()} AS BLOB)", q, limit, offset)
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        cur.execute(sql, args)
+        while rows := cur.fetchmany(_EXPORT_CHUNK):
+            block = sep.join([text for (text,) in rows] + end)
+            if block[0] == 0x5B or odd in block or b"\\" in block or b"\x7f" in block:
+                block = sep.join([text if text[0] == 0x7B and b"\\" not in text and b"\x7f" not in text
+                                  else sql_json(text.decode()).encode() for (text,) in rows] + end)
+            yield block, len(rows)
 
     def count(self, q: OrderQuery) -> int:
         where, args = q.where()
