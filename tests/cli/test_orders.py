@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+import pytest
+
 from unpaid.model import Status
 
 NOW = "--now 2026-11-24T09:00:00Z"
@@ -132,3 +134,20 @@ def test_show_marks_automatic_history_and_the_claim_holder(cli, seed, make, shop
     table = cli(f"{NOW} show shop:1").stdout
     assert "claimed by  olga until 2026-11-24 09:30" in table
     assert "auto" in table.split("History")[1]
+
+
+@pytest.mark.sqlite_only("writes bytes that are not UTF-8 into the SQLite file")
+def test_an_export_of_text_that_is_not_utf8_names_the_store_and_keeps_it(cli, seed, make, cli_db):
+    import sqlite3
+
+    seed(make("1"), make("2"))
+    with sqlite3.connect(cli_db) as conn:  # a store edited by hand: SQLite keeps whatever bytes it is given
+        conn.execute("UPDATE orders SET name = CAST(X'FF41' AS TEXT) WHERE native_id = '2'")
+    for fmt in ("csv", "json", "jsonl"):
+        result = cli(f"{NOW} orders --format {fmt}")
+        assert result.exit_code == 2, result.output  # docs/exit-codes.md: an unreadable database
+        assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
+        assert f"{cli_db}: an order holds text that is not UTF-8" in result.stderr
+        assert "restore it from a backup" in result.stderr
+    with sqlite3.connect(cli_db) as conn:  # nothing was written or lost
+        assert conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 2

@@ -8,7 +8,7 @@ import click
 
 from unpaid.cli.answer import answer
 from unpaid.cli.options import TEXT, complete_source, format_option, output_options, parse_age
-from unpaid.errors import ConfigError, InputError, NotFoundError
+from unpaid.errors import ConfigError, InputError, NotFoundError, StoreError
 from unpaid.i18n import _, ngettext
 
 if TYPE_CHECKING:
@@ -121,7 +121,12 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
     total = store.orders.count(query)
     offset = (page - 1) * limit if limit else 0
     if fmt in ("json", "jsonl", "csv"):  # written as the texts SQLite builds for most rows, a chunk at a time
-        shown = write_texts(store.orders.export(query, fmt, limit=limit, offset=offset), fmt, app.stdout, CSV_HEADER)
+        try:
+            shown = write_texts(store.orders.export(query, fmt, limit=limit, offset=offset), fmt, app.stdout,
+                                CSV_HEADER)
+        except UnicodeDecodeError as exc:  # a store written by hand or damaged: SQLite hands the bytes on
+            raise StoreError(_("{path}: an order holds text that is not UTF-8 ({error})").format(
+                path=app.db_path, error=exc), _("check the database file, or restore it from a backup")) from None
     else:
         from unpaid.cli.order_view import order_columns
 
