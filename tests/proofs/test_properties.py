@@ -17,7 +17,7 @@ import hypothesis
 import pytest
 from hypothesis import HealthCheck, strategies as st
 
-from tests.proofs.harness import T0, base_env, crashed, seed, size, toml_table, toml_value
+from tests.proofs.harness import T0, base_env, crashed, seed, size, toml_table
 from tests.proofs.table import Row, record
 from unpaid.clock import parse_duration, parse_when
 from unpaid.testing.fixtures import run_cli
