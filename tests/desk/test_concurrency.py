@@ -250,3 +250,37 @@ def test_next_hands_out_the_queue_in_its_order_for_every_sort(store_target):
             assert got == expected, sort
             with pytest.raises(NotFoundError):
                 take_next(store, "anna", NOW, DeskSettings(), timezone.utc, sort)
+
+
+def test_a_host_with_a_fast_clock_passes_over_a_live_claim_instead_of_retrying_it(pg_url, monkeypatch):
+    """PostgreSQL, no --now: claims live by the server's clock. bob's host runs two hours ahead; by his clock
+    anna's claim has run out, by the server's it has not: `next` gives him the next order, and does not
+    pick anna's again and again."""
+    from datetime import datetime, timezone
+
+    import pytest
+
+    from unpaid.desk.claiming import take_next
+    from unpaid.desk.settings import DeskSettings
+    from unpaid.errors import NotFoundError
+
+    seed(pg_url, 2)  # shop:0 is the newest
+    host = datetime.now(timezone.utc)
+    with Store.open(pg_url) as anna, Store.open(pg_url) as bob:
+        anna.db_clock = bob.db_clock = True
+        assert take_next(anna, "anna", host, DeskSettings(), timezone.utc).order_id == "shop:0"
+        tries = []
+        real = bob.claims.try_claim
+
+        def counted(order_id, *args):
+            tries.append(order_id)
+            assert len(tries) < 20, f"next keeps trying {tries[-3:]}"
+            return real(order_id, *args)
+
+        monkeypatch.setattr(bob.claims, "try_claim", counted)
+        skewed = host + timedelta(hours=2)
+        assert take_next(bob, "bob", skewed, DeskSettings(), timezone.utc).order_id == "shop:1"
+        with pytest.raises(NotFoundError):
+            take_next(bob, "bob", skewed, DeskSettings(), timezone.utc)
+        assert tries == ["shop:1"]
+        assert anna.claims.get("shop:0", host).manager == "anna"

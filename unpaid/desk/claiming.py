@@ -92,7 +92,7 @@ def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettin
     if store.postgres:
         return _take_next_locking(store, desk, manager, now, settings, sort)
     while True:
-        page = desk.due_page(now, now, manager, sort, _BATCH, free_only=True)
+        page = desk.due_page(now, now, manager, sort, _BATCH, free_only=True)  # SQLite: one host, one clock
         if not page:
             raise NotFoundError(_("the queue is empty: no call is due now"),
                                 _("see what comes later with `unpaid queue --date tomorrow`"))
@@ -120,16 +120,20 @@ def _take_next_locking(store: "Store", desk, manager: str, now: datetime, settin
     """
     while True:
         claim, calls_locked = None, False
+        # Whether a claim is live is judged by the clock try_claim uses (the server's, unless --now): a host
+        # whose clock runs ahead would otherwise see another manager's live claim as expired, pick that
+        # order, lose it to the claim, and pick it again without end.
+        (lease_now,) = store.lease_clock(now)
         with store.transaction(exclusive=False):
-            order_id = desk.lock_next_free(now, manager, sort)
+            order_id = desk.lock_next_free(now, manager, sort, lease_now)
             # The read's snapshot may be a moment old: the order's calls are locked and checked again (another
             # manager may have called it, taken it, or it was paid), then the claim decides.
             calls_locked = order_id is not None and desk.lock_open_calls(order_id)
-            if calls_locked and desk.still_free_and_due(order_id, now, manager):
+            if calls_locked and desk.still_free_and_due(order_id, now, manager, lease_now):
                 claim = store.claims.try_claim(order_id, manager, now, now + settings.lease)
         if claim is not None and claim.manager == manager:
             return claim
-        if order_id is None and not desk.due_page(now, now, manager, sort, 1, free_only=True):
+        if order_id is None and not desk.due_page(now, lease_now, manager, sort, 1, free_only=True):
             raise NotFoundError(_("the queue is empty: no call is due now"),
                                 _("see what comes later with `unpaid queue --date tomorrow`"))
         if not calls_locked:

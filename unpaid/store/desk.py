@@ -139,7 +139,8 @@ class DeskStore:
         return self.store.conn.execute("SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE state = ? AND due_at <= ?"
                                        " LIMIT ?) AS due", (OPEN, to_iso(until), n)).fetchone()[0] >= n
 
-    def lock_next_free(self, now: datetime, manager: str | None, sort: str) -> str | None:
+    def lock_next_free(self, now: datetime, manager: str | None, sort: str,
+                       lease_now: datetime | None = None) -> str | None:
         """PostgreSQL: the first order of ``manager``'s queue in ``sort`` order that is due, free and not being
         claimed by another manager this moment, locked (``FOR NO KEY UPDATE ... SKIP LOCKED``) until the
         transaction ends; None when there is none or every such order is locked by others.
@@ -148,8 +149,10 @@ class DeskStore:
         not waited for, so none re-reads a page the others are taking. Sorted by creation it walks the
         orders along their creation index and stops at the first that qualifies (each order's own call
         is looked up beside it, as the queue's one-call-per-order rule has it); by due time it walks the
-        due calls in order. (SQLite's ``next`` reads a page under the file's write lock instead.)
+        due calls in order. (SQLite's ``next`` reads a page under the file's write lock instead.) Claims
+        are compared with ``lease_now`` when given (the database server's clock), calls' due times with ``now``.
         """
+        lease_now = lease_now or now
         lock = f"ORDER BY {SORTS[sort]} LIMIT 1 FOR NO KEY UPDATE OF o SKIP LOCKED"
         if sort in _WALKS:
             # The first _CANDIDATES such orders are found from the indexes alone (a row to be locked would be
@@ -160,7 +163,7 @@ class DeskStore:
                    f" t2.due_at, t2.id LIMIT 1) t ON TRUE WHERE o.status IN ({', '.join('?' * len(actual))})"
                    " AND t.due_at <= ? AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.order_id = o.id"
                    " AND c.lease_until > ?)")
-            args: list = [OPEN, *actual, to_iso(now), to_iso(now)]
+            args: list = [OPEN, *actual, to_iso(now), to_iso(lease_now)]
             if manager:
                 sql += " AND (t.manager IS NULL OR t.manager = ?)"
                 args.append(manager)
@@ -168,7 +171,7 @@ class DeskStore:
                     f" candidates.id {lock}")
             args.append(_CANDIDATES)
         else:
-            where, args = self._where(now, now, manager, free_only=True)
+            where, args = self._where(now, lease_now, manager, free_only=True)
             sql = f"SELECT o.id{where} {lock}"
         row = self.store.conn.execute(sql, args).fetchone()
         return row[0] if row else None
@@ -182,12 +185,14 @@ class DeskStore:
         return self.store.conn.execute("SELECT id FROM tasks WHERE order_id = ? AND state = ? FOR UPDATE SKIP LOCKED",
                                        (order_id, OPEN)).fetchone() is not None
 
-    def still_free_and_due(self, order_id: str, now: datetime, manager: str | None) -> bool:
+    def still_free_and_due(self, order_id: str, now: datetime, manager: str | None,
+                           lease_now: datetime | None = None) -> bool:
         """Whether the order is still a row of ``manager``'s queue that nobody holds (the queue's own rule).
 
-        ``unpaid next`` asks this inside the transaction that claims the order.
+        ``unpaid next`` asks this inside the transaction that claims the order. ``lease_now``: the moment
+        claims are compared with, when not ``now`` (the database server's clock: ``Store.lease_clock``).
         """
-        where, args = self._where(now, now, manager, free_only=True)
+        where, args = self._where(now, lease_now or now, manager, free_only=True)
         return self.store.conn.execute("SELECT 1" + where + " AND t.order_id = ? LIMIT 1",
                                        [*args, order_id]).fetchone() is not None
 
