@@ -146,15 +146,15 @@ class DeskStore:
         transaction ends; None when there is none or every such order is locked by others.
 
         Many managers asking at once each get a different order in one read: a locked row is passed over,
-        not waited for, so none re-reads a page the others are taking. Sorted by creation it walks the
-        orders along their creation index and stops at the first that qualifies (each order's own call
+        not waited for, so none re-reads a page the others are taking. Sorted by creation (or amount) it walks
+        the orders along their creation (amount) index and stops at the first that qualifies (each order's own call
         is looked up beside it, as the queue's one-call-per-order rule has it); by due time it walks the
         due calls in order. (SQLite's ``next`` reads a page under the file's write lock instead.) Claims
         are compared with ``lease_now`` when given (the database server's clock), calls' due times with ``now``.
         """
         lease_now = lease_now or now
         lock = f"ORDER BY {SORTS[sort]} LIMIT 1 FOR NO KEY UPDATE OF o SKIP LOCKED"
-        if sort in _WALKS:
+        if sort != "due":  # sorted by the order's own columns, each with an index to walk
             # The first _CANDIDATES such orders are found from the indexes alone (a row to be locked would be
             # read from the table, for every order walked), then the first of them nobody holds is locked.
             actual = sorted(s.value for s in ACTUAL)

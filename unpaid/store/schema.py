@@ -290,6 +290,8 @@ MIGRATIONS: list[tuple] = [
         """
         CREATE INDEX orders_created_status ON orders (created_at, id) INCLUDE (status);
         CREATE INDEX tasks_open_order ON tasks (order_id) INCLUDE (key, due_at, id, manager) WHERE state = 'open';
+        -- `next --sort amount` walks them biggest first the same way (it sorted every due call on each read).
+        CREATE INDEX orders_total_created ON orders (total_minor, created_at, id) INCLUDE (status);
         """,
     ),
 ]
