@@ -172,6 +172,18 @@ def print_table(rows: list[Row]) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
 
 
+def compile_bytecode() -> None:
+    """Write the bytecode of unpaid and its plugins first, as installing a wheel does: with
+    PYTHONDONTWRITEBYTECODE set (some CI images set it), a checkout's every command compiled its modules from
+    source again, 0.07-0.2 s that an installed unpaid never spends (`queue` at 1M: 0.45 s -> 0.25 s)."""
+    import compileall
+
+    root = Path(__file__).resolve().parent.parent
+    for package in ("unpaid", "plugins/csv/unpaid_csv", "plugins/getcourse/unpaid_getcourse",
+                    "plugins/autoweboffice/unpaid_autoweboffice", "benchmarks"):
+        compileall.compile_dir(root / package, quiet=1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
@@ -185,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     no_postgres = missing()
     if no_postgres:
         print(f"PostgreSQL rows skipped: {no_postgres}", file=sys.stderr)
+    compile_bytecode()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="unpaid-bench-table-"))
     folder.mkdir(parents=True, exist_ok=True)
     rows: list[Row] = []
