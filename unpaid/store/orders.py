@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from itertools import islice
@@ -163,35 +164,14 @@ def _derivable(order: Order) -> bool:
 
 
 def from_row(row) -> Order:
-    """Rebuild an Order from an orders row."""
-    currency = row["currency"]
-    total = Money(row["total_minor"], currency)
-    items: tuple[LineItem, ...] = ()
-    if row["items"] is None and row["product_key"] is not None:
-        items = (LineItem(row["product_key"], row["product_title"] or "", 1, total),)  # Money is frozen: shared
-    elif row["items"]:
-        items = tuple(
-            LineItem(pid, title or "", qty or 1, Money(price, currency) if price is not None else None)
-            for pid, title, qty, price in json.loads(row["items"])
-        )
-    return Order(
-        source=row["source"],
-        native_id=row["native_id"],
-        number=row["number"],
-        status=_STATUS.get(row["status"]) or Status(row["status"]),
-        native_status=row["native_status"],
-        created_at=from_iso(row["created_at"]),
-        updated_at=from_iso(row["updated_at"]),
-        paid_at=from_iso(row["paid_at"]),
-        customer=Customer(row["email"], row["phone"], row["name"], row["customer_native_id"]),
-        items=items,
-        total=total,
-        paid=Money(row["paid_minor"], currency) if row["paid_minor"] is not None else None,
-        manager=row["manager"],
-        payment_link=row["payment_link"],
-        cancel_reason=row["cancel_reason"],
-        extra=json.loads(row["extra"]) if row["extra"] else {},
-    )
+    """Rebuild an Order from an orders row (a dict, or a row readable by column name)."""
+    names = tuple(row.keys())
+    return _builder(names)(tuple(row[name] for name in names))
+
+
+@functools.lru_cache(maxsize=32)
+def _builder(names: tuple[str, ...]) -> Callable[[tuple], Order]:
+    return tuple_builder(names)
 
 
 def tuple_builder(names: Sequence[str]) -> Callable[[tuple], Order]:
