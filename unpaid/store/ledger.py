@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from unpaid.clock import from_iso, to_iso
 
@@ -154,38 +154,6 @@ class Ledger:
                                        (order_id,))
         return [_entry(r) for r in rows]
 
-    def for_orders(self, order_ids: Iterable[str], playbook: str | None = None,
-                   passed: Mapping[str, Mapping[str, int]] | None = None,
-                   results: bool = True, ordered: bool = True) -> dict[str, list[LedgerEntry]]:
-        """order id -> its entries (of ``playbook`` only, when given), oldest first (in no particular order
-        with ``ordered=False``, for a reader that keys them by their key: sorting cost half the query).
-        The planner reads its candidates' entries with :meth:`for_planning`.
-
-        ``results=False`` leaves ``result`` None instead of reading its JSON (the planner never looks at it).
-
-        ``passed`` (order id -> step -> passes the enrollment made through it, its ``loops``) leaves out
-        what no decision can look at any more: entries of earlier passes that are not ``done`` (skipped
-        steps of past weeks, failures a later pass got past). Done ones stay: they are what was sent.
-        Rows come as plain tuples: building entries from them is twice as fast as from :class:`sqlite3.Row`.
-        """
-        ids = list(order_ids)
-        out: dict[str, list[LedgerEntry]] = {}
-        where = " AND playbook = ?" if playbook is not None else ""
-        columns = _COLUMNS if results else _COLUMNS.replace(" result,", " NULL,")
-        cur = self.store.conn.cursor()
-        cur.row_factory = None
-        times = _Times()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            sql = (f"SELECT {columns} FROM ledger WHERE order_id IN ({', '.join('?' * len(chunk))}){where}"
-                   + (" ORDER BY created_at, key" if ordered else ""))
-            for row in cur.execute(sql, chunk + [playbook] if playbook is not None else chunk):
-                # row[1] order id, [3] step, [4] repeat, [6] state
-                if passed is not None and row[6] != DONE and row[4] < passed.get(row[1], {}).get(row[3], 0):
-                    continue
-                out.setdefault(row[1], []).append(_entry_from_tuple(row, times))
-        return out
-
     def for_planning(self, passed: Mapping[str, Mapping[str, int]], playbook: str
                      ) -> tuple[dict[str, dict[str, LedgerEntry]], set[str]]:
         """What the planner reads of ``playbook``'s ledger for the orders of ``passed`` (order id -> its
@@ -195,16 +163,17 @@ class Ledger:
         The entries of earlier passes that are not done (skipped steps of past weeks: half the rows of
         a weekly playbook's ledger) are left out in SQL, by the stored enrollment's ``loops`` (step names
         are plain labels, so ``$.step`` is their JSON path); ``passed`` checks the rest again.
-        One step per row: the rows are plain tuples, each entry's fields are filled from the row at once
-        and its moments come from one :class:`_Times`."""
+        Rows come as plain tuples (building entries from them is twice as fast as from rows read by
+        name), their moments parsed once each by one :class:`_Times`; ``result`` is left None (the planner
+        never looks at it)."""
         ids = list(passed)
         out: dict[str, dict[str, LedgerEntry]] = {}
         pending: set[str] = set()
-        columns = ", ".join(f"l.{c}" for c in _FIELDS).replace("l.result", "NULL")
+        columns = ", ".join(f"l.{c}" for c in _COLUMNS.split(", ")).replace("l.result", "NULL")
         cur = self.store.conn.cursor()
         cur.row_factory = None
         times = _Times()
-        new, fields, done, nothing = _new, _FIELDS, DONE, {}
+        done, nothing = DONE, {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             sql = (f"SELECT {columns} FROM ledger l JOIN enrollments e ON e.order_id = l.order_id"
@@ -212,27 +181,15 @@ class Ledger:
                    " AND l.playbook = ? AND (l.state = ? OR l.repeat >="
                    " CAST(COALESCE(json_extract(e.loops, '$.' || l.step), '0') AS INTEGER))")
             for row in cur.execute(sql, [*chunk, playbook, done]):
-                # row[0] key, [1] order id, [3] step, [4] repeat, [6] state, [7] due_at, [9] lease_until,
-                # [11] next_try_at, [14] created_at, [15] updated_at
+                # row[0] key, [1] order id, [3] step, [4] repeat, [6] state
                 if row[6] != done:
                     if row[4] < passed.get(row[1], nothing).get(row[3], 0):
                         continue  # an earlier pass's: no decision looks at it any more
                     pending.add(row[0])
-                entry = new(LedgerEntry)  # every field, in its order, as LedgerEntry(...) sets them
-                values = entry.__dict__
-                values.update(zip(fields, row))
-                if row[7]:
-                    values["due_at"] = times[row[7]]
-                if row[9]:
-                    values["lease_until"] = times[row[9]]
-                if row[11]:
-                    values["next_try_at"] = times[row[11]]
-                values["created_at"] = times[row[14]] if row[14] else None
-                values["updated_at"] = times[row[15]] if row[15] else None
                 entries = out.get(row[1])
                 if entries is None:
                     entries = out[row[1]] = {}
-                entries[row[0]] = entry
+                entries[row[0]] = _entry_from_tuple(row, times)
         return out, pending
 
     def by_state(self, *states: str) -> list[LedgerEntry]:
@@ -272,7 +229,6 @@ def _entry_from_tuple(row: tuple, times: dict[str, datetime] | None = None) -> L
 
 
 _new = object.__new__
-_FIELDS = tuple(_COLUMNS.split(", "))
 
 
 def _entry(row) -> LedgerEntry:
