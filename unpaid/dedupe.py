@@ -123,7 +123,12 @@ def is_paid_twin(order: Order, paid: Order, window: timedelta = DEFAULT_SAME_PRO
     That is: ``paid`` is paid (refunded is not) and was paid no more than ``window`` before ``order`` was
     created, or any time after.
     """
-    return paid.status is Status.PAID and paid_moment(paid) >= order.created_at - window
+    return paid.status is Status.PAID and _pays_for(paid_moment(paid), order, window)
+
+
+def _pays_for(moment: datetime, order: Order, window: timedelta) -> bool:
+    # A payment at ``moment`` pays for ``order``'s purchase: made at most ``window`` before it, or after.
+    return moment >= order.created_at - window
 
 
 def related_ids(orders: Iterable[Order]) -> set[str]:
@@ -197,14 +202,13 @@ def plan_stream(batches: Iterable[list[list[Order | Brief]]], facts_of: Callable
 
 def _decide(group: list[Order], ctx: _Context) -> list[Decision]:
     actual = sorted((o for o in group if o.is_actual), key=_AGE, reverse=True)
-    # is_paid_twin, with each payment's moment (paid_moment) taken once per group
-    paid = [(o.paid_at or o.created_at, o) for o in group if o.status is Status.PAID]
+    # is_paid_twin, with each payment's moment taken once per group
+    paid = [(paid_moment(o), o) for o in group if o.status is Status.PAID]
     window = ctx.window
     out: list[Decision] = []
     rest = []
     for o in actual:
-        since = o.created_at - window
-        twins = [p for moment, p in paid if moment >= since]
+        twins = [p for moment, p in paid if _pays_for(moment, o, window)]
         if not twins:
             rest.append(o)
             continue

@@ -7,12 +7,12 @@ unpaid, are cancelled locally with a reason, so that nothing is ever sent about 
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
 from unpaid.connector import Connector, ConnectorError, Reject, Snapshot
+from unpaid.cycles import no_cycle_collection
 from unpaid.i18n import N_, Phrase
 from unpaid.model import ACTUAL, STATUS_LABELS, Status
 from unpaid.store import Store
@@ -108,39 +108,35 @@ def sync_source(store: Store, connector: Connector, now: datetime,
     # Orders and pages hold no reference cycles, so reference counting frees them; the cyclic
     # collector would only re-scan a connector's long-lived tables (a million ids) again and again,
     # which doubled the time of a large sync.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        for page in connector.fetch_orders(bookmark):
-            with store.transaction():
-                changes = store.orders.upsert(page.orders, now, known_new=first_sync)
-                store.history.add_many(
-                    Entry(c.order_id, now, "sync", "status",
-                          f"status changed at the source: {_label(c.old)} → {_label(c.new)}",
-                          {"from": c.old, "to": c.new}, "unpaid sync")
-                    for c in changes
-                )
-                if page.snapshot is not None and page.complete:
-                    _reconcile(store, name, page.snapshot, now, result)
-                store.bookmarks.set(name, page.bookmark, now)
-            result.pages += 1
-            result.orders += len(page.orders)
-            result.changes += changes
-            result.rejects += page.rejects
-            if page.counts:
-                result.counts = dict(page.counts)
-            if page.note:
-                result.notes.append(page.note)
-            result.warnings += page.warnings
-            if not page.complete:
-                result.complete = False
-            if progress:
-                progress(result)
-    except ConnectorError as exc:
-        result.error = exc
-    finally:
-        if collecting:
-            gc.enable()
+    with no_cycle_collection():
+        try:
+            for page in connector.fetch_orders(bookmark):
+                with store.transaction():
+                    changes = store.orders.upsert(page.orders, now, known_new=first_sync)
+                    store.history.add_many(
+                        Entry(c.order_id, now, "sync", "status",
+                              f"status changed at the source: {_label(c.old)} → {_label(c.new)}",
+                              {"from": c.old, "to": c.new}, "unpaid sync")
+                        for c in changes
+                    )
+                    if page.snapshot is not None and page.complete:
+                        _reconcile(store, name, page.snapshot, now, result)
+                    store.bookmarks.set(name, page.bookmark, now)
+                result.pages += 1
+                result.orders += len(page.orders)
+                result.changes += changes
+                result.rejects += page.rejects
+                if page.counts:
+                    result.counts = dict(page.counts)
+                if page.note:
+                    result.notes.append(page.note)
+                result.warnings += page.warnings
+                if not page.complete:
+                    result.complete = False
+                if progress:
+                    progress(result)
+        except ConnectorError as exc:
+            result.error = exc
     if result.error is None and result.complete:
         with store.transaction():
             mark_synced(store, name, now)

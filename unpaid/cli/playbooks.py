@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import shlex
 from datetime import timedelta
 from itertools import islice
@@ -158,13 +157,12 @@ def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | 
     channels = Channels(app.config, app.plugins)  # opened only for the Message-ID of a held send
     # Cases, decisions and rows hold no reference cycles: reference counting frees them, and the cyclic
     # collector would only walk them again and again (a tenth of a plan of a million orders), as in sync.
-    collecting = gc.isenabled()
-    gc.disable()
+    from unpaid.cycles import no_cycle_collection
+
     try:
-        shown = render(_page(_message_ids(app, rows, channels), limit, page), fmt, app.stdout, columns)
+        with no_cycle_collection():
+            shown = render(_page(_message_ids(app, rows, channels), limit, page), fmt, app.stdout, columns)
     finally:
-        if collecting:
-            gc.enable()
         channels.close()
     # The plan is computed lazily, page by page: a planned store of a million orders is not walked
     # to its end for a table of 50 rows, so the counts say what they cover.

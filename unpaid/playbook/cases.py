@@ -7,11 +7,11 @@ million orders touches only the few thousand that matter.
 
 from __future__ import annotations
 
-import gc
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterator
 
 from unpaid.model import normalize_phone
+from unpaid.cycles import no_cycle_collection
 from unpaid.playbook.planner import Case
 from unpaid.store.contacts import Contacts
 from unpaid.store.enrollments import Enrollments
@@ -49,13 +49,8 @@ def load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, op
     # A chunk's orders, entries, tasks and cases hold no reference cycles, so reference counting frees
     # them; the cyclic collector would only walk them and the long-lived objects again and again while
     # they are built (a tenth of a plan's time at a million orders).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with no_cycle_collection():
         return _load_cases(store, pb, ids, now, optouts, cap_since, default_country)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _load_cases(store: "Store", pb: "Playbook", ids: list[str], now: datetime, optouts: set[str],
