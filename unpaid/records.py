@@ -138,8 +138,15 @@ def _common() -> str:
     times as the store writes them, a known status, an ASCII e-mail that lowering and trimming leave as it
     is (then the key, unless it holds a control character: the texts' check), an integer total."""
     statuses = ", ".join(f"'{s.value}'" for s in STATUS_LABELS)
-    return (f"items IS NULL AND (extra IS NULL OR extra = '' OR extra = '{{}}') AND status IN ({statuses})"
-            f" AND {_TIMES} AND {_EMAIL_KEY} AND max(source, native_id, COALESCE(number, '')) < x''"
+    return _usual(f"status IN ({statuses}) AND max(source, native_id, COALESCE(number, '')) < x''")
+
+
+def _usual(texts: str) -> str:
+    """The shape every row written in SQL has (one product or none, no extra, the store's times, an e-mail
+    that is its key, integer amounts), and ``texts``: the condition on its text columns (a blob sorts above
+    any text, so ``max(...) < x''`` says none is one)."""
+    return (f"items IS NULL AND (extra IS NULL OR extra = '' OR extra = '{{}}') AND {texts}"
+            f" AND {_TIMES} AND {_EMAIL_KEY}"
             " AND typeof(total_minor) = 'integer' AND (paid_minor IS NULL OR typeof(paid_minor) = 'integer')")
 
 
@@ -376,10 +383,8 @@ def csv_block_select() -> str:
     passes over the block's bytes instead of a look at each cell in SQL."""
     line, _ = _csv_block_sql()
     texts = ", ".join(c if c in _NOT_NULL else f"COALESCE({c}, '')" for c in _BLOCK_TEXTS)
-    return (f"CASE WHEN items IS NULL AND (extra IS NULL OR extra = '' OR extra = '{{}}')"
-            f" AND {_TIMES} AND {_EMAIL_KEY}"
-            " AND typeof(total_minor) = 'integer' AND (paid_minor IS NULL OR typeof(paid_minor) = 'integer')"
-            f" AND max({texts}) < x'' THEN CAST({line} AS BLOB) END")
+    usual = _usual(f"max({texts}) < x''")
+    return f"CASE WHEN {usual} THEN CAST({line} AS BLOB) END"
 
 
 #: The text columns a block's line writes, and those of them the schema holds NOT NULL (and the e-mail,
