@@ -210,6 +210,7 @@ class Runner:
                             break
                         case = fresh[0]
         finally:  # the rows in the order of the cases, each case's in the order they happened
+            self.store.flush()
             place = {case.order.id: i for i, case in enumerate(cases)}
             self.report.rows[mark:] = sorted(self.report.rows[mark:], key=lambda r: place.get(r["order_id"], len(place)))
 
@@ -282,8 +283,10 @@ class Runner:
     def execute(self, pb: "Playbook", planner: Planner, case: Case, d: Decision, now: datetime) -> bool:
         """Carry out one decision; True when the case may have more due right away."""
         en = case.enrollment
+        # Enrolling, closing, advancing and skipping touch nobody outside the store: they commit together
+        # (Store.grouped); any send's claim commits them first.
         if d.kind == "enter":
-            with self.store.transaction():  # one write: a held-out order is never enrolled without the mark
+            with self.store.grouped():  # one write: a held-out order is never enrolled without the mark
                 won = self.enrollments.enter(d.order_id, pb.name, case.chain_key, d.at, self.clock.now())
                 if won and pb.holds_out(d.order_id):  # the control group of `report lift`: never touched
                     self._log(pb, d.order_id, self.clock.now(), "playbook",
@@ -293,7 +296,7 @@ class Runner:
             return won
         if d.kind in ("exit", "finish"):
             stamp, reason = self.clock.now(), planner.english(case, d, now)
-            with self.store.transaction():
+            with self.store.grouped():
                 closed = self.enrollments.close(d.order_id, pb.name, EXITED if d.kind == "exit" else ENDED,
                                                 reason, stamp)
                 self.tasks.cancel_open(d.order_id, pb.name, stamp)
@@ -315,7 +318,7 @@ class Runner:
         en = case.enrollment
         entry = self.store.ledger.get(d.key)
         cursor, loops = next_position(pb, en.cursor, en.loops, step, entry is not None and entry.state == DONE)
-        with self.store.transaction():
+        with self.store.grouped():
             moved = self.enrollments.advance(d.order_id, pb.name, en.seq, cursor, self.clock.now(), loops,
                                              self.clock.now())
         self.report.add(d, "advanced" if moved else "other_run", done_at=self.clock.now())
@@ -324,7 +327,7 @@ class Runner:
     def _skip(self, pb: "Playbook", case: Case, step: "Step", d: Decision, reason: str) -> bool:
         en, stamp = case.enrollment, self.clock.now()
         try:
-            with self.store.transaction():
+            with self.store.grouped():
                 if not self.store.ledger.record(d.key, order_id=d.order_id, playbook=pb.name, step=step.name,
                                                 repeat=d.repeat, action=step.action, state=SKIPPED, now=stamp,
                                                 due_at=d.at, error=reason):
@@ -356,6 +359,10 @@ class Runner:
             self.report.add(d, "deferred", _("not tried: {why}").format(why=blocked))
             return False
         stamp = self.clock.now()
+        # A copy read fresh in this run's batch (see _prefetch) is stored with the claim: one commit, not two.
+        from unpaid.freshness import stale
+
+        early = self._prefetched.get(order.id) if acted.action != "goto" and order.id not in self._read else None
         try:
             with self.store.transaction():
                 capped = acted.action == "send" and step.capped and pb.cap is not None and order.customer.key
@@ -371,6 +378,14 @@ class Runner:
                     raise _Lost
                 if capped:  # a transactional message (cap = false) neither waits for the cap nor uses it up
                     self.contacts.reserve(d.key, order.customer.key, order.id, stamp)
+                if isinstance(early, Order) and stale(self.store, self._connector(order.source), [order], stamp,
+                                                      since=self._started):  # else a sync stored a later copy
+                    self.store.orders.upsert([early], stamp)
+                else:
+                    early = None
+            if early is not None:
+                del self._prefetched[order.id]
+                self._read.add(order.id)  # _recheck takes the stored copy
         except _Capped:
             self.report.add(d, "deferred", ngettext(
                 "the customer's frequency cap ({n} per {per}) is full: a later run sends it",

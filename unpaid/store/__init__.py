@@ -21,6 +21,9 @@ from unpaid.store import schema
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
+#: Grouped blocks (Store.grouped) per commit: a run's few hundred enrollments commit together, and the writer
+#: lock is held for some milliseconds at a time, not for a whole run.
+GROUP_BLOCKS = 200
 
 
 def default_db_path() -> Path:
@@ -40,6 +43,9 @@ class Store:
         # Leases on PostgreSQL follow the database server's clock when the caller's time is the host's own
         # (no --now): hosts with skewed clocks then agree on when a claim expires. See lease_clock().
         self.db_clock = False
+        # Grouped blocks committed since the group's transaction began (None: no group open); see grouped().
+        self._grouped: int | None = None
+        self._in_block = False
         from unpaid.store.bookmarks import Bookmarks
         from unpaid.store.claims import Claims
         from unpaid.store.history import History
@@ -181,16 +187,12 @@ class Store:
         On PostgreSQL an exclusive transaction also takes the store's writer lock (one writer at a time, as on
         SQLite); ``exclusive=False`` does not, for a caller that locks the rows it changes itself
         (``SELECT … FOR UPDATE SKIP LOCKED``) so that many can claim at once. SQLite ignores it."""
+        if self._grouped is not None and not self._in_block:
+            self.flush()  # the grouped blocks before are committed before this transaction starts
         if self.conn.in_transaction:
             yield self.conn
             return
-        try:
-            if self.postgres and not exclusive:
-                self.conn.begin(writer_lock=False)
-            else:
-                self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise store_error(self.path, exc) from None
+        self._begin(exclusive)
         try:
             yield self.conn
         except BaseException:
@@ -203,6 +205,64 @@ class Store:
                 self.conn.execute("ROLLBACK")
                 raise store_error(self.path, exc) from None
 
+    def _begin(self, exclusive: bool) -> None:
+        try:
+            if self.postgres and not exclusive:
+                self.conn.begin(writer_lock=False)
+            else:
+                self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise store_error(self.path, exc) from None
+
+    @contextmanager
+    def grouped(self) -> Iterator[sqlite3.Connection]:
+        """A :meth:`transaction` that may commit together with the grouped ones next to it: for writes only the
+        store sees (a run's enrollments, skipped steps, finished playbooks), each a commit of its own before.
+
+        The block is a savepoint: an exception undoes this block alone. The transaction stays open after it for
+        the next grouped block, and is committed by :meth:`flush`, by the next :meth:`transaction` (a claim that
+        must be durable before its send never joins it), after :data:`GROUP_BLOCKS` blocks (the writer lock is
+        held for milliseconds, not a whole run), and by :meth:`close`. Killed before that, the blocks since the
+        last commit are undone together, as if they had not begun: nothing outside the store happened in them.
+        """
+        if self._in_block or (self.conn.in_transaction and not self._grouped):
+            yield self.conn  # inside another transaction: it decides
+            return
+        if not self.conn.in_transaction:
+            self._begin(True)
+            self._grouped = 0
+        self._in_block = True
+        try:
+            self.conn.execute("SAVEPOINT unpaid_block")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:  # some SQLite errors (a full disk) roll the whole transaction back
+                    self.conn.execute("ROLLBACK TO unpaid_block")
+                    self.conn.execute("RELEASE unpaid_block")
+                raise
+            self.conn.execute("RELEASE unpaid_block")
+        finally:
+            self._in_block = False
+            if not self.conn.in_transaction:
+                self._grouped = None
+        self._grouped += 1
+        if self._grouped >= GROUP_BLOCKS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the grouped blocks (:meth:`grouped`) not committed yet; nothing when there are none."""
+        if self._grouped is None or self._in_block:
+            return
+        self._grouped = None
+        if not self.conn.in_transaction:
+            return
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self.conn.execute("ROLLBACK")
+            raise store_error(self.path, exc) from None
+
     def dicts(self, sql: str, args: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Rows of ``sql`` as plain dicts: for readers of many rows, where :class:`sqlite3.Row`'s by-name
         look-up (a scan of the column names each time) costs more than building the dict."""
@@ -214,7 +274,10 @@ class Store:
             yield dict(zip(names, row))
 
     def close(self) -> None:
-        self.conn.close()
+        try:
+            self.flush()
+        finally:
+            self.conn.close()
 
     def __enter__(self) -> "Store":
         return self
