@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-from datetime import timedelta
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -118,9 +117,12 @@ def check(app: "App", file: Path, online: bool, fmt: str):
 @click.option("--until", metavar="TIME", help="Forecast up to TIME (ISO date or +2w) assuming every action succeeds.")
 @click.option("--playbook", "names", multiple=True, metavar="NAME", help="Only this playbook (repeatable).")
 @click.option("--order", "order_id", metavar="ID", help="Explain one order, whatever its age or status.")
+@click.option("--jobs", type=click.IntRange(1, 64), metavar="N",
+              help="Plan in N processes at once, each with its own customers; the rows are the same (json/jsonl, "
+                   "all rows, SQLite) [default: one per CPU, at most 4, from 5,000 orders].")
 @output_options
 @click.pass_obj
-def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | None, fmt: str,
+def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | None, jobs: int | None, fmt: str,
          limit: int | None, page: int):
     """Dry run: every action that would happen, when and why — and why others will not.
 
@@ -148,24 +150,33 @@ def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | 
         from unpaid.cli.orders import find_order
 
         ids = [find_order(app, order_id).id]
-    counts: dict[str, int] = {}
-    rows = _plan_rows(app, lib, _names(lib, names), now, horizon, ids, counts)
-    columns = [Column("when", N_("When")), Column("order_id", N_("Order")), Column("playbook", N_("Playbook")),
-               Column("step", N_("Step")), Column("kind", N_("Decision"), code_label), Column("reason", N_("Why"))]
-    from unpaid.review import Channels
+    from unpaid.playbook import planning
+    from unpaid.playbook.runner import optout_addresses
+    from unpaid.review import Channels, message_id
 
     channels = Channels(app.config, app.plugins)  # opened only for the Message-ID of a held send
+    scope = planning.PlanScope(app.store, lib, _names(lib, names), now, app.zone, optout_addresses(app.config, app.store),
+                               app.config.default_country, horizon, ids, lambda entry: message_id(entry, channels))
+    columns = [Column("when", N_("When")), Column("order_id", N_("Order")), Column("playbook", N_("Playbook")),
+               Column("step", N_("Step")), Column("kind", N_("Decision"), code_label), Column("reason", N_("Why"))]
     # Cases, decisions and rows hold no reference cycles: reference counting frees them, and the cyclic
     # collector would only walk them again and again (a tenth of a plan of a million orders), as in sync.
     from unpaid.cycles import no_cycle_collection
 
+    rows = iter(())
     try:
         with no_cycle_collection():
-            shown = render(_page(_message_ids(app, rows, channels), limit, page), fmt, app.stdout, columns)
+            texts = _in_parallel(app, scope, jobs, fmt, limit)
+            if texts is not None:
+                shown = render(texts, fmt, app.stdout, encoded=True)
+            else:
+                rows = planning.plan_rows(scope)
+                shown = render(_page(rows, limit, page), fmt, app.stdout, columns)
     finally:
         channels.close()
     # The plan is computed lazily, page by page: a planned store of a million orders is not walked
     # to its end for a table of 50 rows, so the counts say what they cover.
+    counts = scope.counts
     covered = dict(counts)
     more = limit is not None and next(rows, None) is not None
     if covered:
@@ -222,47 +233,25 @@ def _count_kind(kind: str, n: int) -> str:
     return said(n).format(n=n) if said is not None else f"{n} {kind}"
 
 
-def _message_ids(app: "App", rows: Iterator[dict], channels) -> Iterator[dict]:
-    """Rows of actions held for review get the Message-ID a mail log shows (docs/review.md)."""
-    from unpaid.review import message_id
+def _in_parallel(app: "App", scope, jobs: int | None, fmt: str, limit: int | None):
+    """The plan's JSON texts from several processes (see unpaid.playbook.planning), or None for one process:
+    a table, CSV or a page, one order, a PostgreSQL store, one CPU, or a small plan with ``--jobs`` unset."""
+    import os
 
-    for row in rows:
-        entry = app.store.ledger.get(row["key"]) if row["kind"] == "review" and row["key"] else None
-        if entry is not None and (mid := message_id(entry, channels)):
-            row["message_id"] = mid
-            row["reason"] += f" (Message-ID {mid})"
-        yield row
+    from unpaid.output import json_row
+    from unpaid.playbook import planning
+    from unpaid.store import Store
 
-
-def _plan_rows(app: "App", lib: "Library", names: list[str], now, horizon, ids, counts) -> Iterator[dict]:
-    from unpaid.clock import to_iso
-    from unpaid.playbook.cases import candidate_chunks, load_cases
-    from unpaid.playbook.planner import Planner, local_minute
-    from unpaid.playbook.runner import optout_addresses
-
-    store = app.store
-    optouts = optout_addresses(app.config, store)
-    shown: dict = {}  # moment -> its texts: most decisions share a few moments (now, the next slot)
-    for name in names:
-        pb = lib.playbooks[name]
-        planner = Planner(pb, lib.channels, app.zone)
-        cap_since = now - (pb.cap.per if pb.cap else timedelta(days=1))
-        for chunk in candidate_chunks(store, pb, now, horizon, ids):
-            for case in load_cases(store, pb, chunk, now, optouts, cap_since, app.config.default_country):
-                for d in planner.decide(case, now, horizon, book=True):
-                    kind = d.kind if d.due or d.kind not in ("act", "enter", "skip") else f"{d.kind} later"
-                    if d.kind == "out" and ids is None and d.stale:
-                        continue
-                    counts[d.kind] = counts.get(d.kind, 0) + 1
-                    texts = shown.get(d.at)
-                    if texts is None:
-                        if len(shown) > 100_000:
-                            shown.clear()
-                        texts = shown[d.at] = (to_iso(d.at), local_minute(d.at, app.zone))  # app.local(d.at)
-                    row = d.as_dict(texts[0])
-                    row["kind"] = kind
-                    row["when"] = texts[1]
-                    yield row
+    wanted = jobs if jobs is not None else min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                                else os.cpu_count() or 1)
+    if wanted < 2 or fmt not in ("json", "jsonl") or limit is not None or scope.ids is not None \
+            or app.store.postgres or not hasattr(os, "fork"):
+        return None
+    plan, total = planning.layout(scope, wanted)
+    if jobs is None and total < planning.PARALLEL_FROM:
+        return None
+    path = app.store.path
+    return planning.in_parallel(scope, plan, wanted, json_row, lambda: Store.open(path, create=False, migrate=False))
 
 
 @click.command()

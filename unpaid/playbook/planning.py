@@ -1,0 +1,252 @@
+"""The rows of `unpaid plan`: every decision of the chosen playbooks, computed in one process or in several.
+
+Playbooks are planned one after another and, within one, cases chunk by chunk in the store's order. What a
+planner remembers while it goes (messages booked against the frequency cap, the one chain of a purchase) is
+kept per customer, so the cases of two customers never depend on each other: split by customer, a plan can be
+computed by several processes at once and merged back into exactly the rows, in exactly the order, that one
+process writes (:func:`in_parallel`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+import traceback
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from unpaid.clock import to_iso
+from unpaid.playbook.cases import candidate_chunks, load_cases
+from unpaid.playbook.planner import Planner, local_minute
+
+if TYPE_CHECKING:
+    from unpaid.playbook.load import Library
+    from unpaid.playbook.planner import Case
+    from unpaid.store import Store
+
+#: Below this many candidate orders, ``--jobs`` left to its default plans in one process: starting another
+#: costs more than it saves.
+PARALLEL_FROM = 5_000
+
+
+@dataclass
+class PlanScope:
+    """What one plan covers, and where it reads."""
+
+    store: "Store"
+    lib: "Library"
+    names: list[str]
+    now: datetime
+    zone: tzinfo
+    optouts: set[str]
+    default_country: str
+    horizon: datetime | None = None
+    ids: list[str] | None = None  # --order: one order's story, stale outs included
+    #: The Message-ID of a held send (a :class:`unpaid.review.Channels`), or None.
+    message_id: Callable[[Any], str | None] | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class _Rows:
+    """Cases' decisions as the plan's rows, counted by kind."""
+
+    def __init__(self, scope: PlanScope):
+        self.scope = scope
+        self.shown: dict = {}  # moment -> its texts: most decisions share a few moments (now, the next slot)
+
+    def of(self, planner: Planner, case: "Case") -> Iterator[dict]:
+        scope, counts = self.scope, self.scope.counts
+        for d in planner.decide(case, scope.now, scope.horizon, book=True):
+            kind = d.kind if d.due or d.kind not in ("act", "enter", "skip") else f"{d.kind} later"
+            if d.kind == "out" and scope.ids is None and d.stale:
+                continue
+            counts[d.kind] = counts.get(d.kind, 0) + 1
+            texts = self.shown.get(d.at)
+            if texts is None:
+                if len(self.shown) > 100_000:
+                    self.shown.clear()
+                texts = self.shown[d.at] = (to_iso(d.at), local_minute(d.at, scope.zone))
+            row = d.as_dict(texts[0])
+            row["kind"] = kind
+            row["when"] = texts[1]
+            if kind == "review" and row["key"] and scope.message_id is not None:
+                # Rows of actions held for review get the Message-ID a mail log shows (docs/review.md).
+                entry = scope.store.ledger.get(row["key"])
+                if entry is not None and (mid := scope.message_id(entry)):
+                    row["message_id"] = mid
+                    row["reason"] += f" (Message-ID {mid})"
+            yield row
+
+
+def plan_rows(scope: PlanScope) -> Iterator[dict]:
+    """Every row of the plan, lazily (a page of a plan of a million orders reads only what it shows)."""
+    rows = _Rows(scope)
+    for name in scope.names:
+        pb = scope.lib.playbooks[name]
+        planner = Planner(pb, scope.lib.channels, scope.zone)
+        for chunk in candidate_chunks(scope.store, pb, scope.now, scope.horizon, scope.ids):
+            for case in _cases(scope, pb, chunk):
+                yield from rows.of(planner, case)
+
+
+def _cases(scope: PlanScope, pb, ids: list[str]) -> list["Case"]:
+    cap_since = scope.now - (pb.cap.per if pb.cap else timedelta(days=1))
+    return load_cases(scope.store, pb, ids, scope.now, scope.optouts, cap_since, scope.default_country)
+
+
+# ---- several processes ----
+
+#: Per playbook, its chunks; per chunk, its orders in the order load_cases builds their cases, each with the
+#: number of the process that plans it.
+Layout = list[tuple[str, list[list[tuple[str, int]]]]]
+
+
+def layout(scope: PlanScope, jobs: int) -> tuple[Layout, int]:
+    """The plan's candidates, split by customer between ``jobs`` processes; and how many there are."""
+    from unpaid.store.orders import SORTS
+
+    out: Layout = []
+    total = 0
+    for name in scope.names:
+        chunks = []
+        for chunk in candidate_chunks(scope.store, scope.lib.playbooks[name], scope.now, scope.horizon):
+            found = scope.store.conn.execute(
+                f"SELECT id, customer_key FROM orders WHERE id IN ({', '.join('?' * len(chunk))})"
+                f" ORDER BY {SORTS['oldest']}", chunk).fetchall()
+            # Every order of one customer goes to one process: what a planner books is per customer.
+            chunks.append([(oid, zlib.crc32((key or oid).encode()) % jobs) for oid, key in found])
+            total += len(found)
+        out.append((name, chunks))
+    return out, total
+
+
+def in_parallel(scope: PlanScope, plan: Layout, jobs: int, encode: Callable[[dict], str],
+                open_store: Callable[[], "Store"]) -> Iterator[str]:
+    """The plan's rows as encoded by ``encode`` (JSON texts), computed by ``jobs`` processes (this one and
+    ``jobs - 1`` forked ones, each with its own connection from ``open_store``) and merged into the order of
+    :func:`plan_rows`; ``scope.counts`` holds every process's counts at the end.
+
+    Each process writes its cases to a file of its own (constant memory): a line ``[order id, n]``, then the
+    case's ``n`` rows; a last line with its counts. A process that fails stops the plan with its error."""
+    folder = Path(tempfile.mkdtemp(prefix="unpaid-plan-"))
+    children: dict[int, int] = {}
+    try:
+        for part in range(1, jobs):
+            pid = os.fork()
+            if pid == 0:  # the child: never returns
+                _child(scope, plan, part, folder, encode, open_store)
+            children[pid] = part
+        _write_part(scope, plan, 0, folder, encode)
+        for pid, part in list(children.items()):
+            _, status = os.waitpid(pid, 0)
+            del children[pid]
+            if status != 0:
+                _raise_failure(folder, part, status)
+        yield from _merged(scope, plan, jobs, folder)
+    finally:
+        for pid in children:  # stopped early (an error, a signal): the others are not left running
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _child(scope: PlanScope, plan: Layout, part: int, folder: Path, encode, open_store) -> None:
+    code = 0
+    try:
+        # The parent's connection is never used, closed or finalized here (os._exit): SQLite connections do
+        # not survive a fork. This process reads through its own.
+        store = open_store()
+        try:
+            scope.store = store
+            scope.counts = {}
+            _write_part(scope, plan, part, folder, encode)
+        finally:
+            store.close()
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        code = 1
+        from unpaid.errors import UnpaidError
+        from unpaid.signals import Interrupted
+
+        report = {"kind": "interrupted" if isinstance(exc, (Interrupted, KeyboardInterrupt)) else
+                  "unpaid" if isinstance(exc, UnpaidError) else "bug",
+                  "message": getattr(exc, "message", str(exc)), "fix": getattr(exc, "fix", None),
+                  "exit": int(getattr(exc, "exit_code", 1)), "type": type(exc).__name__,
+                  "trace": traceback.format_exc()}
+        try:
+            (folder / f"error-{part}.json").write_text(json.dumps(report), encoding="utf-8")
+        except BaseException:  # noqa: BLE001 - the exit code still says it failed
+            pass
+    finally:
+        os._exit(code)
+
+
+def _write_part(scope: PlanScope, plan: Layout, part: int, folder: Path, encode) -> None:
+    rows = _Rows(scope)
+    with open(folder / f"part-{part}.txt", "w", encoding="utf-8") as out:
+        for name, chunks in plan:
+            pb = scope.lib.playbooks[name]
+            planner = Planner(pb, scope.lib.channels, scope.zone)
+            for chunk in chunks:
+                mine = [oid for oid, owner in chunk if owner == part]
+                if not mine:
+                    continue
+                for case in _cases(scope, pb, mine):
+                    texts = [encode(row) for row in rows.of(planner, case)]
+                    out.write(json.dumps([case.order.id, len(texts)]) + "\n")
+                    if texts:
+                        out.write("\n".join(texts) + "\n")
+        out.write(json.dumps({"counts": scope.counts}) + "\n")
+
+
+def _raise_failure(folder: Path, part: int, status: int) -> None:
+    from unpaid.errors import ExitCode, UnpaidError
+
+    path = folder / f"error-{part}.json"
+    if not path.exists():
+        raise RuntimeError(f"a planning process stopped without a word (wait status {status})")
+    report = json.loads(path.read_text(encoding="utf-8"))
+    if report["kind"] == "interrupted":
+        from unpaid.signals import Interrupted
+
+        raise Interrupted(report["message"])
+    if report["kind"] == "unpaid":
+        raise UnpaidError(report["message"], report["fix"], exit_code=ExitCode(report["exit"]))
+    raise RuntimeError(f"{report['type']} in a planning process: {report['message']}\n{report['trace']}")
+
+
+def _merged(scope: PlanScope, plan: Layout, jobs: int, folder: Path) -> Iterator[str]:
+    parts = [open(folder / f"part-{part}.txt", encoding="utf-8") for part in range(jobs)]
+    try:
+        heads: list[list | None] = [_head(f) for f in parts]
+        for _name, chunks in plan:
+            for chunk in chunks:
+                for oid, owner in chunk:
+                    head = heads[owner]
+                    if not isinstance(head, list) or head[0] != oid:
+                        continue  # no case: the order was gone when its process read it
+                    for _ in range(head[1]):
+                        yield parts[owner].readline()[:-1]
+                    heads[owner] = _head(parts[owner])
+        for part, f in enumerate(parts):
+            if part:  # this process counted its own already
+                tail = heads[part] if isinstance(heads[part], dict) else json.loads(f.readline() or "{}")
+                for kind, n in tail.get("counts", {}).items():
+                    scope.counts[kind] = scope.counts.get(kind, 0) + n
+    finally:
+        for f in parts:
+            f.close()
+
+
+def _head(f) -> Any:
+    """The next case's ``[order id, rows]``, or the part's closing ``{"counts": ...}`` (or None at its end)."""
+    line = f.readline()
+    return json.loads(line) if line else None
