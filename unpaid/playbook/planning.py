@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import tempfile
-import traceback
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -134,59 +132,35 @@ def in_parallel(scope: PlanScope, plan: Layout, jobs: int, encode: Callable[[dic
 
     Each process writes its cases to a file of its own (constant memory): a line ``[order id, n]``, then the
     case's ``n`` rows; a last line with its counts. A process that fails stops the plan with its error."""
+    from unpaid import workers
+
     folder = Path(tempfile.mkdtemp(prefix="unpaid-plan-"))
     children: dict[int, int] = {}
     try:
         for part in range(1, jobs):
-            pid = os.fork()
-            if pid == 0:  # the child: never returns
-                _child(scope, plan, part, folder, encode, open_store)
+            pid = workers.start(lambda part=part: _child(scope, plan, part, folder, encode, open_store),
+                                folder / f"error-{part}.json")
             children[pid] = part
         _write_part(scope, plan, 0, folder, encode)
         for pid, part in list(children.items()):
             _, status = os.waitpid(pid, 0)
             del children[pid]
             if status != 0:
-                _raise_failure(folder, part, status)
+                workers.raise_failure(folder / f"error-{part}.json", status)
         yield from _merged(scope, plan, jobs, folder)
     finally:
-        for pid in children:  # stopped early (an error, a signal): the others are not left running
-            try:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except OSError:
-                pass
+        workers.stop(list(children))
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def _child(scope: PlanScope, plan: Layout, part: int, folder: Path, encode, open_store) -> None:
-    code = 0
+    store = open_store()
     try:
-        # The parent's connection is never used, closed or finalized here (os._exit): SQLite connections do
-        # not survive a fork. This process reads through its own.
-        store = open_store()
-        try:
-            scope.store = store
-            scope.counts = {}
-            _write_part(scope, plan, part, folder, encode)
-        finally:
-            store.close()
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
-        code = 1
-        from unpaid.errors import UnpaidError
-        from unpaid.signals import Interrupted
-
-        report = {"kind": "interrupted" if isinstance(exc, (Interrupted, KeyboardInterrupt)) else
-                  "unpaid" if isinstance(exc, UnpaidError) else "bug",
-                  "message": getattr(exc, "message", str(exc)), "fix": getattr(exc, "fix", None),
-                  "exit": int(getattr(exc, "exit_code", 1)), "type": type(exc).__name__,
-                  "trace": traceback.format_exc()}
-        try:
-            (folder / f"error-{part}.json").write_text(json.dumps(report), encoding="utf-8")
-        except BaseException:  # noqa: BLE001 - the exit code still says it failed
-            pass
+        scope.store = store
+        scope.counts = {}
+        _write_part(scope, plan, part, folder, encode)
     finally:
-        os._exit(code)
+        store.close()
 
 
 def _write_part(scope: PlanScope, plan: Layout, part: int, folder: Path, encode) -> None:
@@ -205,22 +179,6 @@ def _write_part(scope: PlanScope, plan: Layout, part: int, folder: Path, encode)
                     if texts:
                         out.write("\n".join(texts) + "\n")
         out.write(json.dumps({"counts": scope.counts}) + "\n")
-
-
-def _raise_failure(folder: Path, part: int, status: int) -> None:
-    from unpaid.errors import ExitCode, UnpaidError
-
-    path = folder / f"error-{part}.json"
-    if not path.exists():
-        raise RuntimeError(f"a planning process stopped without a word (wait status {status})")
-    report = json.loads(path.read_text(encoding="utf-8"))
-    if report["kind"] == "interrupted":
-        from unpaid.signals import Interrupted
-
-        raise Interrupted(report["message"])
-    if report["kind"] == "unpaid":
-        raise UnpaidError(report["message"], report["fix"], exit_code=ExitCode(report["exit"]))
-    raise RuntimeError(f"{report['type']} in a planning process: {report['message']}\n{report['trace']}")
 
 
 def _merged(scope: PlanScope, plan: Layout, jobs: int, folder: Path) -> Iterator[str]:
