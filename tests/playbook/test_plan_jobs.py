@@ -9,9 +9,11 @@ from datetime import timedelta
 
 import pytest
 
+from tests.forks import counted_forks
 from tests.playbook.shop import at, order
 from unpaid.errors import StoreError
 from unpaid.model import Status
+from unpaid import workers
 from unpaid.playbook import planning
 from unpaid.testing.fixtures import chosen_store
 
@@ -43,21 +45,6 @@ def a_busy_shop(shop):
     shop.add(*(order("awo", f"new{n}", now - timedelta(minutes=90 + n), email=f"c{n % 7}@example.com",
                      phone=None, product=f"course-{n % 2}") for n in range(24)))
     return now
-
-
-def counted_forks(monkeypatch) -> list[int]:
-    """The pids of the processes forked from now on (in this one)."""
-    forks: list[int] = []
-    real_fork = os.fork
-
-    def fork():
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", fork)
-    return forks
 
 
 def plan(shop, now, *args):
@@ -156,6 +143,6 @@ def test_unset_jobs_plan_a_small_store_in_one_process_and_a_large_one_on_every_c
     assert planning.PARALLEL_FROM == 5_000
     monkeypatch.setattr(planning, "PARALLEL_FROM", 1)
     large = plan(shop, now, "--format", "jsonl", "plan")
-    cpus = len(os.sched_getaffinity(0))
+    cpus = workers.available_cpus()
     assert len(forks) == (0 if ON_POSTGRES else min(4, cpus) - 1)
     assert large.stdout == small.stdout

@@ -97,9 +97,12 @@ def build_query(app: "App", *, statuses: tuple[str, ...], all_: bool, sources: t
 @click.option("--manager", metavar="NAME", help="Orders assigned to or claimed by this manager.")
 @click.option("--sort", type=click.Choice(["newest", "oldest", "amount", "status"]), default="newest",
               show_default=True, help="Row order.")
+@click.option("--jobs", type=click.IntRange(1, 64), metavar="N",
+              help="Export in N processes at once; the rows are the same (json/jsonl/csv, all rows, newest or "
+                   "oldest first, SQLite) [default: one per CPU, at most 4, from 100,000 orders].")
 @output_options
 @click.pass_obj
-def orders(app, statuses, all_, sources, products, older_than, newer_than, customer, manager, sort,
+def orders(app, statuses, all_, sources, products, older_than, newer_than, customer, manager, sort, jobs,
            fmt, limit, page):
     """List orders: the actual ones (not paid, cancelled, false, refunded or unmapped) by default, newest first.
 
@@ -122,8 +125,10 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
     offset = (page - 1) * limit if limit else 0
     if fmt in ("json", "jsonl", "csv"):  # written as the texts SQLite builds for most rows, a chunk at a time
         try:
-            shown = write_texts(store.orders.export(query, fmt, limit=limit, offset=offset), fmt, app.stdout,
-                                CSV_HEADER)
+            blocks = _in_parallel(app, query, fmt, jobs, total) if limit is None else None
+            if blocks is None:
+                blocks = store.orders.export(query, fmt, limit=limit, offset=offset)
+            shown = write_texts(blocks, fmt, app.stdout, CSV_HEADER)
         except UnicodeDecodeError as exc:  # a store written by hand or damaged: SQLite hands the bytes on
             raise StoreError(_("{path}: an order holds text that is not UTF-8 ({error})").format(
                 path=app.db_path, error=exc), _("check the database file, or restore it from a backup")) from None
@@ -145,6 +150,20 @@ def orders(app, statuses, all_, sources, products, older_than, newer_than, custo
             app.info(_("0 orders"))
         else:
             app.info(_("0 orders — run `unpaid sync` first"))
+
+
+def _in_parallel(app: "App", query: "OrderQuery", fmt: str, jobs: int | None, total: int):
+    """The export's blocks read by several processes (unpaid.exports), or None for one process: a PostgreSQL
+    store, a sort by amount or status, one CPU, a small export with ``--jobs`` unset, a busy writer."""
+    from unpaid import exports, workers
+    from unpaid.store import Store
+
+    wanted = jobs if jobs is not None else min(4, workers.available_cpus())
+    if wanted < 2 or app.store.postgres or query.sort not in ("newest", "oldest") or not workers.can_fork() \
+            or (jobs is None and total < exports.PARALLEL_FROM):
+        return None
+    path = app.store.path
+    return exports.blocks(app.store, query, fmt, wanted, lambda: Store.open(path, create=False, migrate=False))
 
 
 def order_card(app: "App", order: "Order") -> dict[str, Any]:

@@ -236,16 +236,14 @@ def _count_kind(kind: str, n: int) -> str:
 def _in_parallel(app: "App", scope, jobs: int | None, fmt: str, limit: int | None):
     """The plan's JSON texts from several processes (see unpaid.playbook.planning), or None for one process:
     a table, CSV or a page, one order, a PostgreSQL store, one CPU, or a small plan with ``--jobs`` unset."""
-    import os
-
+    from unpaid import workers
     from unpaid.output import json_row
     from unpaid.playbook import planning
     from unpaid.store import Store
 
-    wanted = jobs if jobs is not None else min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                                else os.cpu_count() or 1)
+    wanted = jobs if jobs is not None else min(4, workers.available_cpus())
     if wanted < 2 or fmt not in ("json", "jsonl") or limit is not None or scope.ids is not None \
-            or app.store.postgres or not hasattr(os, "fork"):
+            or app.store.postgres or not workers.can_fork():
         return None
     plan, total = planning.layout(scope, wanted)
     if jobs is None and total < planning.PARALLEL_FROM:

@@ -263,6 +263,34 @@ class Store:
             self.conn.execute("ROLLBACK")
             raise store_error(self.path, exc) from None
 
+    @contextmanager
+    def writers_held(self) -> Iterator[bool]:
+        """Keep other writers out for a moment, without waiting for one that is writing: True when they are
+        held (until the block ends; nothing is written), False when another is writing now. Connections that
+        :meth:`begin_read` meanwhile read the same data (SQLite; False on PostgreSQL, whose snapshots are
+        not shared this way)."""
+        if self.postgres or self.conn.in_transaction:
+            yield False
+            return
+        self.conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            held = True
+        except sqlite3.OperationalError:  # busy: someone writes
+            held = False
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        try:
+            yield held
+        finally:
+            if held:
+                self.conn.execute("ROLLBACK")
+
+    def begin_read(self) -> None:
+        """Start a read transaction: the reads that follow, until the connection closes, see one snapshot."""
+        self.conn.execute("BEGIN")
+        self.conn.execute("SELECT 1 FROM orders LIMIT 1").fetchall()  # the snapshot is taken at the first read
+
     def dicts(self, sql: str, args: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Rows of ``sql`` as plain dicts: for readers of many rows, where :class:`sqlite3.Row`'s by-name
         look-up (a scan of the column names each time) costs more than building the dict."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Container, Iterable, Iterator, Sequence
@@ -363,6 +363,44 @@ class Orders:
                 block = b"".join(text if text is not None else (again[rowid][0] + "\n").encode()
                                  for text, (_, rowid) in zip(done, rows))
             yield block, len(rows)
+
+    def split_keys(self, q: OrderQuery, rows: int) -> list[tuple[str, str]]:
+        """The (created_at, id) keys that cut ``q``'s orders ("newest" or "oldest" first) into ranges of about
+        ``rows`` each, for :meth:`in_range`: every ``rows``-th key of the creation index within ``q``'s
+        creation bounds (its other filters are left to the ranges: the walk reads the index alone)."""
+        newest = q.sort == "newest"
+        bounds = OrderQuery(statuses=None, created_before=q.created_before, created_after=q.created_after)
+        keys: list[tuple[str, str]] = []
+        while True:
+            if keys:  # past the last key: it replaces the bound on that side (see in_range)
+                later = replace(bounds, **{"created_before" if newest else "created_after": None},
+                                extra_where=[(f"(created_at, id) {'<' if newest else '>'} (?, ?)", keys[-1])])
+                where, args = later.where()
+            else:
+                where, args = bounds.where()
+            row = self.conn.execute(f"SELECT created_at, id FROM orders{where} ORDER BY {SORTS[q.sort]}"
+                                    " LIMIT 1 OFFSET ?", [*args, rows - 1 if keys else rows]).fetchone()
+            if row is None:
+                return keys
+            keys.append((row[0], row[1]))
+
+    @staticmethod
+    def in_range(q: OrderQuery, start: tuple[str, str] | None, end: tuple[str, str] | None) -> OrderQuery:
+        """``q`` narrowed to its orders from key ``start`` (included) to ``end`` (excluded), in its order
+        (:meth:`split_keys`; None: from the first, to the last)."""
+        newest = q.sort == "newest"
+        first, beyond = ("<=", ">") if newest else (">=", "<")
+        where = list(q.extra_where)
+        bounds = {"created_before": q.created_before, "created_after": q.created_after}
+        # A key lies within q's creation bounds already: the bound it replaces would be a second range on the
+        # index, which SQLite does not combine (it would walk from the bound and filter up to the key).
+        if start is not None:
+            where.append((f"(created_at, id) {first} (?, ?)", tuple(start)))
+            bounds["created_before" if newest else "created_after"] = None
+        if end is not None:
+            where.append((f"(created_at, id) {beyond} (?, ?)", tuple(end)))
+            bounds["created_after" if newest else "created_before"] = None
+        return replace(q, extra_where=where, **bounds)
 
     def _by_rowid(self, rowids: list[int], columns: str) -> dict[int, tuple]:
         # Rows read again by rowid while the export's read is open (the same snapshot).
