@@ -129,10 +129,10 @@ def test_command_help(cli, env, words):
 
 
 @pytest.mark.parametrize("args, env, lines", [
-    ("orders --bogus", RU, ["Использование: unpaid orders [OPTIONS]", "Справка: 'unpaid orders --help'.",
-                            "Ошибка: Нет такого параметра: '--bogus'."]),
-    ("orders --bogus", UK, ["Використання: unpaid orders [OPTIONS]", "Довідка: 'unpaid orders --help'.",
-                            "Помилка: Немає такого параметра: '--bogus'."]),
+    ("orders --xyzzy", RU, ["Использование: unpaid orders [OPTIONS]", "Справка: 'unpaid orders --help'.",
+                            "Ошибка: Нет такого параметра: '--xyzzy'."]),
+    ("orders --xyzzy", UK, ["Використання: unpaid orders [OPTIONS]", "Довідка: 'unpaid orders --help'.",
+                            "Помилка: Немає такого параметра: '--xyzzy'."]),
     ("auth set", RU, ["Ошибка: Не указан аргумент 'SOURCE'."]),
     ("auth set", UK, ["Помилка: Не вказано аргумент 'SOURCE'."]),
     ("ordrs", RU, ["Ошибка: Нет такой команды: 'ordrs'."]),
