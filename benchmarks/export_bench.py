@@ -12,6 +12,7 @@ would import the checkout first).
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,16 +38,19 @@ def measure(db: Path, fmt: str, runs: int = 3) -> dict:
     config.write_text('timezone = "UTC"\n', encoding="utf-8")
     env = clean_env(UNPAID_DB=str(db), UNPAID_NOW=NOW.isoformat(), UNPAID_CONFIG=str(config))
     ours, theirs, rss, cpu = [], [], 0, []
-    for _ in range(runs):
-        wall, peak, mine = timed([sys.executable, "-m", "unpaid", "orders", "--all", "--older-than", "2d",
-                               "--format", fmt], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               cwd=config.parent)
-        ours.append(wall)
-        rss = max(rss, peak)
-        mode = "-csv" if fmt == "csv" else "-json"
-        wall, _, anchor = timed(["sqlite3", mode, str(db), anchor_sql()], stdout=subprocess.DEVNULL)
-        theirs.append(wall)
-        cpu.append((mine.cpu, anchor.cpu))
+    try:
+        for _ in range(runs):
+            wall, peak, mine = timed([sys.executable, "-m", "unpaid", "orders", "--all", "--older-than", "2d",
+                                      "--format", fmt], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, cwd=config.parent)
+            ours.append(wall)
+            rss = max(rss, peak)
+            mode = "-csv" if fmt == "csv" else "-json"
+            wall, _, anchor = timed(["sqlite3", mode, str(db), anchor_sql()], stdout=subprocess.DEVNULL)
+            theirs.append(wall)
+            cpu.append((mine.cpu, anchor.cpu))
+    finally:  # the scratch folder of the config
+        shutil.rmtree(config.parent, ignore_errors=True)
     mine, anchor = sorted(cpu)[runs // 2]
     return {"unpaid": sorted(ours)[runs // 2], "anchor": sorted(theirs)[runs // 2], "rss": rss,
             "cpu": mine, "anchor_cpu": anchor}

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 #: Orders per range: a worker holds one range's texts (a few MB) while it waits for its turn.
 RANGE_ROWS = 20_000
 #: Below this many orders, ``--jobs`` left to its default exports in one process.
-PARALLEL_FROM = 100_000
+PARALLEL_FROM = 50_000
 #: The longest the holder keeps writers out, whatever happens to this process (they wait up to 10 s).
 HOLD_AT_MOST = 5.0
 

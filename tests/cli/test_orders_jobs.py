@@ -144,7 +144,7 @@ def test_unset_jobs_export_a_small_store_in_one_process_and_a_large_one_on_every
     forks = counted_forks(monkeypatch)
     small = export(cli, "--all", "--format", "jsonl")
     assert forks == []  # fewer than exports.PARALLEL_FROM orders, as docs/json.md says
-    assert exports.PARALLEL_FROM == 100_000
+    assert exports.PARALLEL_FROM == 50_000
     monkeypatch.setattr(exports, "PARALLEL_FROM", 1)
     large = export(cli, "--all", "--format", "jsonl")
     jobs = min(4, workers.available_cpus())

@@ -99,7 +99,7 @@ def build_query(app: "App", *, statuses: tuple[str, ...], all_: bool, sources: t
               show_default=True, help="Row order.")
 @click.option("--jobs", type=click.IntRange(1, 64), metavar="N",
               help="Export in N processes at once; the rows are the same (json/jsonl/csv, all rows, newest or "
-                   "oldest first, SQLite) [default: one per CPU, at most 4, from 100,000 orders].")
+                   "oldest first, SQLite) [default: one per CPU, at most 4, from 50,000 orders].")
 @output_options
 @click.pass_obj
 def orders(app, statuses, all_, sources, products, older_than, newer_than, customer, manager, sort, jobs,
