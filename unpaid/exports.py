@@ -169,8 +169,12 @@ def _hold(open_store: Callable[[], "Store"], folder: Path, pids: dict[int, int])
 
 
 def _let_go(release: int, pids: dict[int, int]) -> None:
-    os.write(release, b"x")
-    os.close(release)
+    try:
+        os.write(release, b"x")
+    except BrokenPipeError:  # it held nothing and is gone already (unhandled, the CLI would take it for a
+        pass                 # reader of stdout that went away, and end quietly)
+    finally:
+        os.close(release)
     for pid, w in list(pids.items()):
         if w == -1:
             os.waitpid(pid, 0)

@@ -305,3 +305,17 @@ def test_a_closed_pipe_ends_quietly_with_exit_0(tmp_path, cli_db):
         stderr = proc.stderr.read().decode()
         assert proc.wait(timeout=60) == 0, (fmt, stderr)
         assert stderr.strip() in ("", "3000 orders (showing 1–3000)"), (fmt, stderr)
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_an_error_not_a_quiet_exit(cli, monkeypatch):
+    """Only a reader of stdout that left ends quietly: any other pipe or socket breaking is reported (exit 1)."""
+    from unpaid.store.orders import Orders
+
+    def broken(self, q):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(Orders, "count", broken)
+    result = cli(f"--now {NOW} orders --all --format json")
+    assert result.exit_code == 1
+    assert "unexpected OSError: [Errno 32] Broken pipe" in result.stderr
+    assert json.loads(result.stdout)["exit"] == 1

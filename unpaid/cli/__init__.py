@@ -143,11 +143,9 @@ def _invoke(args: list[str], stdout) -> object:
         exc.show()
         fail(_("Error: {message}").format(message=exc.format_message()),
              ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code, shown=True, stdout_used=stdout.used)
-    except BrokenPipeError:
-        quiet_exit(ExitCode.OK)  # `unpaid orders | head`: the reader left; not an error worth a message
     except OSError as exc:
-        if exc.errno == errno.EPIPE:
-            quiet_exit(ExitCode.OK)
+        if exc.errno == errno.EPIPE and failure.stdout_gone():
+            quiet_exit(ExitCode.OK)  # `unpaid orders | head`: the reader left; not an error worth a message
         fail(_("Error: unexpected OSError: {error} — run again with -v for details and report it").format(error=exc),
              ExitCode.FAILED,
              exc, stdout_used=stdout.used)

@@ -92,6 +92,22 @@ def fail(args: list[str], message: str, code: int, exc: BaseException | None = N
     sys.exit(code)
 
 
+def stdout_gone() -> bool:
+    """Whether stdout is a pipe whose reader left. Only then is a broken pipe the quiet end of ``| head``: one
+    of unpaid's own pipes, or a socket, breaking is an error to report, never a silent exit 0."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        if not hasattr(select, "poll"):
+            return True  # no poll (Windows): taken for the reader's, as always
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
 def quiet_exit(code: int) -> NoReturn:
     """End after the reader of stdout left (``unpaid orders | head -1``): no message, like other Unix tools.
 
