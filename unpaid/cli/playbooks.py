@@ -151,12 +151,10 @@ def plan(app: "App", until: str | None, names: tuple[str, ...], order_id: str | 
 
         ids = [find_order(app, order_id).id]
     from unpaid.playbook import planning
-    from unpaid.playbook.runner import optout_addresses
     from unpaid.review import Channels, message_id
 
     channels = Channels(app.config, app.plugins)  # opened only for the Message-ID of a held send
-    scope = planning.PlanScope(app.store, lib, _names(lib, names), now, app.zone, optout_addresses(app.config, app.store),
-                               app.config.default_country, horizon, ids, lambda entry: message_id(entry, channels))
+    scope = plan_scope(app, lib, _names(lib, names), now, horizon, ids, lambda entry: message_id(entry, channels))
     columns = [Column("when", N_("When")), Column("order_id", N_("Order")), Column("playbook", N_("Playbook")),
                Column("step", N_("Step")), Column("kind", N_("Decision"), code_label), Column("reason", N_("Why"))]
     # Cases, decisions and rows hold no reference cycles: reference counting frees them, and the cyclic
@@ -231,6 +229,16 @@ def _count_kind(kind: str, n: int) -> str:
     """``3 act`` in English (as before), a counted phrase in other languages."""
     said = _KIND_COUNTS.get(kind)
     return said(n).format(n=n) if said is not None else f"{n} {kind}"
+
+
+def plan_scope(app: "App", lib: "Library", names: list[str], now, horizon=None, ids=None, message_id=None):
+    """What a plan of ``names`` covers (:class:`unpaid.playbook.planning.PlanScope`), from the app's store and
+    config."""
+    from unpaid.playbook.planning import PlanScope
+    from unpaid.playbook.runner import optout_addresses
+
+    return PlanScope(app.store, lib, names, now, app.zone, optout_addresses(app.config, app.store),
+                     app.config.default_country, horizon, ids, message_id)
 
 
 def _in_parallel(app: "App", scope, jobs: int | None, fmt: str, limit: int | None):

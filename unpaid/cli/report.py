@@ -83,7 +83,8 @@ def report(app: "App", name: str, since: str | None, until: str | None, source: 
 def _forecast(app: "App", scope: Any, window: Any, ahead: Any) -> list[dict]:
     """The playbooks' plan over the coming ``ahead`` (as `unpaid plan --until`), per day, with the payments
     the past of each step says to expect; --playbook picks the playbook, the other filters the past."""
-    from unpaid.cli.playbooks import _library, _names, _plan_rows
+    from unpaid.cli.playbooks import _library, _names, plan_scope
+    from unpaid.playbook.planning import plan_rows
     from unpaid.reports.build import build
     from unpaid.reports.forecast import forecast, step_rates
     from unpaid.reports.scope import EPOCH, Scope
@@ -94,7 +95,7 @@ def _forecast(app: "App", scope: Any, window: Any, ahead: Any) -> list[dict]:
     names = _names(lib, (scope.playbook,) if scope.playbook else ())
     past = Scope(EPOCH, now, scope.source, scope.product, scope.playbook)
     rates = step_rates(build("steps", app.store, past, window, app.zone))
-    return forecast(_plan_rows(app, lib, names, now, now + ahead, None, {}), rates, app.zone)
+    return forecast(plan_rows(plan_scope(app, lib, names, now, now + ahead)), rates, app.zone)
 
 
 def _columns(name: str, language: str) -> list:
