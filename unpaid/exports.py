@@ -52,7 +52,7 @@ def blocks(store: "Store", q: "OrderQuery", fmt: str, jobs: int, open_store: Cal
     pids: dict[int, int] = {}  # pid -> worker (or -1: the holder)
     pipes: list[BinaryIO] = []
     try:
-        held, release = _hold(open_store, folder, pids)
+        held, holder = _hold(open_store, folder, pids)
         try:
             if not held:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -68,10 +68,13 @@ def blocks(store: "Store", q: "OrderQuery", fmt: str, jobs: int, open_store: Cal
                 if _frame(pipe)[0] != _READY:
                     _failed(pids, pipes.index(pipe), folder)
         finally:
-            _let_go(release, pids)
+            shared = _let_go(holder, pids)
     except BaseException:
         _close(pipes, pids, folder)
         raise
+    if not shared:  # the workers took longer to begin than writers may be held: their reads may differ
+        _close(pipes, pids, folder)
+        return None
     return _merged(pipes, pids, len(ranges), folder)
 
 
@@ -142,8 +145,9 @@ def _work(open_store: Callable[[], "Store"], q: "OrderQuery", fmt: str, ranges: 
     store.close()
 
 
-def _hold(open_store: Callable[[], "Store"], folder: Path, pids: dict[int, int]) -> tuple[bool, int]:
-    """Start the process that holds writers out; (whether it holds them, the pipe end that lets them go)."""
+def _hold(open_store: Callable[[], "Store"], folder: Path, pids: dict[int, int]) -> tuple[bool, tuple[int, int]]:
+    """Start the process that holds writers out: whether it holds them, and its two pipe ends (its answers;
+    the one that lets writers go)."""
     from unpaid import workers
 
     said, tell = os.pipe()
@@ -156,7 +160,8 @@ def _hold(open_store: Callable[[], "Store"], folder: Path, pids: dict[int, int])
         with store.writers_held() as held:
             os.write(tell, b"1" if held else b"0")
             if held:  # until told, or the longest it may, whatever happens to the parent
-                select.select([wait], [], [], HOLD_AT_MOST)
+                told, _, _ = select.select([wait], [], [], HOLD_AT_MOST)
+                os.write(tell, b"k" if told else b"t")  # kept until told, or let go on its own
         store.close()
 
     pid = workers.start(holder, folder / "error-holder.json")
@@ -164,18 +169,22 @@ def _hold(open_store: Callable[[], "Store"], folder: Path, pids: dict[int, int])
     os.close(tell)
     os.close(wait)
     answer = os.read(said, 1)
-    os.close(said)
-    return answer == b"1", release
+    return answer == b"1", (said, release)
 
 
-def _let_go(release: int, pids: dict[int, int]) -> None:
+def _let_go(holder: tuple[int, int], pids: dict[int, int]) -> bool:
+    """Let writers go; whether the holder kept them out until now (the workers then read one snapshot)."""
+    said, release = holder
     try:
         os.write(release, b"x")
     except BrokenPipeError:  # it held nothing and is gone already (unhandled, the CLI would take it for a
         pass                 # reader of stdout that went away, and end quietly)
     finally:
         os.close(release)
+    kept = os.read(said, 1) == b"k"
+    os.close(said)
     for pid, w in list(pids.items()):
         if w == -1:
             os.waitpid(pid, 0)
             del pids[pid]
+    return kept
