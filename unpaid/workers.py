@@ -1,7 +1,9 @@
 """Forked worker processes for work split into independent parts (a plan's customers, an export's ranges).
 
 A worker reads through a store connection of its own: the parent's is never used, closed or finalized in the
-child (it leaves with ``os._exit``), since SQLite connections do not survive a fork. A worker that fails
+child (it leaves with ``os._exit``), since SQLite connections do not survive a fork. The parent forks only
+while its connection is idle (no transaction, every statement read to its end): SQLite keeps a process's
+record of the locks it holds in memory, and a child would inherit locks that are not its own. A worker that fails
 writes what went wrong to a report file; :func:`raise_failure` raises it again in the parent, as the work
 would have raised it in one process (the same message, fix and exit code; a stop stays a stop).
 """
