@@ -104,3 +104,21 @@ def test_plan_and_sync_import_only_the_connectors_the_config_uses(args, tmp_path
     plugins = sorted({m.split(".")[0] for m in data["modules"] if m.startswith("unpaid_")})
     assert plugins == (["unpaid_csv"] if args == ["sync"] else [])
     assert [m for m in data["modules"] if m.split(".")[0] in ("httpx", "keyring", "jinja2", "stamina")] == []
+
+
+def test_a_table_imports_no_plugin_machinery(tmp_path):
+    """The desk's tables (`queue`, `orders`) load no plugin, so they need neither pluggy nor
+    importlib.metadata: a table library that looks itself up there on import would cost every one of them."""
+    db = tmp_path / "unpaid.db"
+    config = tmp_path / "unpaid.toml"
+    config.write_text('timezone = "UTC"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNPAID_")}
+    env.update(UNPAID_DB=str(db), UNPAID_CONFIG=str(config))
+    for args in (["queue", "-m", "anna"], ["orders", "--all"]):
+        proc = subprocess.run([sys.executable, "-c", PROBE, "--format", "table", *args], capture_output=True,
+                              text=True, env=env, timeout=60, cwd=tmp_path)
+        data = json.loads(proc.stdout.rpartition("\0")[2])
+        assert data["code"] == 0, proc.stderr
+        if args[0] == "queue":  # its table is drawn even for an empty desk
+            assert "tabulate" in data["modules"]
+        assert [m for m in data["modules"] if m == "importlib.metadata" or m.split(".")[0] == "pluggy"] == []
