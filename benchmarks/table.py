@@ -172,6 +172,16 @@ def print_table(rows: list[Row]) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
 
 
+#: A fixed piece of pure Python work: its time says how fast the shared box runs at the moment, so that the
+#: rows held to absolute seconds (dedupe, plan, queue) can be read next to it. Not an anchor of any row.
+MACHINE = "sum(i * i for i in range(10 ** 7))"
+
+
+def machine_speed() -> float:
+    """Seconds the fixed work of :data:`MACHINE` takes now (median of three)."""
+    return statistics.median(timed([sys.executable, "-c", MACHINE])[0] for _ in range(3))
+
+
 def compile_bytecode() -> None:
     """Write the bytecode of unpaid and its plugins first, as installing a wheel does: with
     PYTHONDONTWRITEBYTECODE set (some CI images set it), a checkout's every command compiled its modules from
@@ -201,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="unpaid-bench-table-"))
     folder.mkdir(parents=True, exist_ok=True)
     rows: list[Row] = []
+    before = machine_speed()
     try:
         for size in map(int, args.sizes.split(",")):
             print(f"size {size:,} ...", file=sys.stderr)
@@ -214,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
+    print(f"machine: `python -c '{MACHINE}'` took {before:.2f} s before the run and {machine_speed():.2f} s after"
+          " (the box's speed drifts by half within an hour; the rows held to seconds move with it)")
     print_table(rows)
     return 0 if all(r.passed for r in rows) else 1
 
