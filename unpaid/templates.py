@@ -37,13 +37,23 @@ class Templates:
         from unpaid.template_limits import limited_environment
 
         self.folder = folder
+        # One command renders a template thousands of times (a run's letters): it is read and compiled once,
+        # not looked at on disk again before each letter (auto_reload).
         self.env = limited_environment(loader=FileSystemLoader(str(folder)), undefined=StrictUndefined,
-                                       autoescape=False, keep_trailing_newline=True)
+                                       autoescape=False, keep_trailing_newline=True, auto_reload=False)
         self.html_env = limited_environment(loader=FileSystemLoader(str(folder)), undefined=StrictUndefined,
-                                            autoescape=True)
+                                            autoescape=True, auto_reload=False)
+        self._files: dict[tuple[str, str | None], tuple[Path, Path | None]] = {}
 
     def files(self, name: str, language: str | None = None) -> tuple[Path, Path | None]:
-        """``NAME.LANG.txt`` (and ``.html``) when the letter's language has its own, else ``NAME.txt``."""
+        """``NAME.LANG.txt`` (and ``.html``) when the letter's language has its own, else ``NAME.txt``; found
+        once per command."""
+        found = self._files.get((name, language))
+        if found is None:
+            found = self._files[(name, language)] = self._find(name, language)
+        return found
+
+    def _find(self, name: str, language: str | None) -> tuple[Path, Path | None]:
         if language:
             text = self.folder / f"{name}.{language}.txt"
             if text.is_file():
