@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
     print(f"machine: `python -c '{MACHINE}'` took {before:.2f} s before the run and {machine_speed():.2f} s after"
-          " (the box's speed drifts by half within an hour; the rows held to seconds move with it)")
+          " (the shared box's speed drifts by a third or more within an hour; the rows held to seconds move with it)")
     print_table(rows)
     return 0 if all(r.passed for r in rows) else 1
 
