@@ -40,7 +40,8 @@ _READY, _BLOCK, _END = 0, 1, 2
 def blocks(store: "Store", q: "OrderQuery", fmt: str, jobs: int, open_store: Callable[[], "Store"]
            ) -> Iterator[tuple[bytes, int]] | None:
     """:meth:`Orders.export`'s blocks of all of ``q``'s orders, read by ``jobs`` worker processes; None when
-    the export runs in one process (a single range, or another writer busy at this moment)."""
+    the export runs in one process (a single range; another writer busy at this moment; workers slower to
+    begin their reads than writers may be held)."""
     from unpaid import workers
 
     keys = store.orders.split_keys(q, RANGE_ROWS)
