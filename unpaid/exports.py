@@ -90,9 +90,10 @@ def _merged(pipes: list[BinaryIO], pids: dict[int, int], ranges: int, folder: Pa
                 kind, size, rows = _frame(pipes[w])
                 if kind == _END:
                     break
-                if kind != _BLOCK:
+                text = pipes[w].read(size) if kind == _BLOCK else b""
+                if len(text) != size or kind != _BLOCK:  # the worker ended mid-range
                     _failed(pids, w, folder)
-                yield pipes[w].read(size), rows
+                yield text, rows
         for pid, w in list(pids.items()):
             _, status = os.waitpid(pid, 0)
             del pids[pid]

@@ -22,8 +22,12 @@ def available_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def can_fork() -> bool:
-    return hasattr(os, "fork")
+def wanted(asked: int | None) -> int:
+    """The processes a command that splits its work runs: ``--jobs`` when given, else one per CPU, at most 4;
+    1 where processes cannot be forked."""
+    if not hasattr(os, "fork"):
+        return 1
+    return asked if asked is not None else min(4, available_cpus())
 
 
 def start(work: Callable[[], None], report: Path) -> int:

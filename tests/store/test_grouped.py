@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from contextlib import nullcontext
 
 import pytest
 
@@ -116,3 +117,14 @@ def test_the_group_size_is_the_one_the_playbooks_page_gives():
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "playbooks.md").read_text(encoding="utf-8")
     assert f"up to {GROUP_BLOCKS} at a time" in text
+
+
+def test_a_failed_first_block_leaves_the_next_ones_their_own_savepoints(pair):
+    writer, onlooker = pair
+    for n, fails in (("1", True), ("2", False), ("3", True)):
+        with pytest.raises(RuntimeError) if fails else nullcontext(), writer.grouped():
+            writer.orders.upsert([order(n)], T0)
+            if fails:
+                raise RuntimeError("this step failed")
+    writer.flush()
+    assert stored(onlooker) == ["2"]

@@ -156,14 +156,12 @@ def _in_parallel(app: "App", query: "OrderQuery", fmt: str, jobs: int | None, to
     """The export's blocks read by several processes (unpaid.exports), or None for one process: a PostgreSQL
     store, a sort by amount or status, one CPU, a small export with ``--jobs`` unset, a busy writer."""
     from unpaid import exports, workers
-    from unpaid.store import Store
 
-    wanted = jobs if jobs is not None else min(4, workers.available_cpus())
-    if wanted < 2 or app.store.postgres or query.sort not in ("newest", "oldest") or not workers.can_fork() \
+    wanted = workers.wanted(jobs)
+    if wanted < 2 or app.store.postgres or query.sort not in ("newest", "oldest") \
             or (jobs is None and total < exports.PARALLEL_FROM):
         return None
-    path = app.store.path
-    return exports.blocks(app.store, query, fmt, wanted, lambda: Store.open(path, create=False, migrate=False))
+    return exports.blocks(app.store, query, fmt, wanted, app.store.open_again)
 
 
 def order_card(app: "App", order: "Order") -> dict[str, Any]:

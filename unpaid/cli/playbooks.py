@@ -247,17 +247,15 @@ def _in_parallel(app: "App", scope, jobs: int | None, fmt: str, limit: int | Non
     from unpaid import workers
     from unpaid.output import json_row
     from unpaid.playbook import planning
-    from unpaid.store import Store
 
-    wanted = jobs if jobs is not None else min(4, workers.available_cpus())
+    wanted = workers.wanted(jobs)
     if wanted < 2 or fmt not in ("json", "jsonl") or limit is not None or scope.ids is not None \
-            or app.store.postgres or not workers.can_fork():
+            or app.store.postgres:
         return None
     plan, total = planning.layout(scope, wanted)
     if jobs is None and total < planning.PARALLEL_FROM:
         return None
-    path = app.store.path
-    return planning.in_parallel(scope, plan, wanted, json_row, lambda: Store.open(path, create=False, migrate=False))
+    return planning.in_parallel(scope, plan, wanted, json_row, app.store.open_again)
 
 
 @click.command()

@@ -130,8 +130,9 @@ def in_parallel(scope: PlanScope, plan: Layout, jobs: int, encode: Callable[[dic
     ``jobs - 1`` forked ones, each with its own connection from ``open_store``) and merged into the order of
     :func:`plan_rows`; ``scope.counts`` holds every process's counts at the end.
 
-    Each process writes its cases to a file of its own (constant memory): a line ``[order id, n]``, then the
-    case's ``n`` rows; a last line with its counts. A process that fails stops the plan with its error."""
+    Each process writes its orders to a file of its own (constant memory), in the layout's order: a line
+    ``[order id, n]``, then the case's ``n`` rows (none for an order gone meanwhile); a last line with its
+    counts. A process that fails stops the plan with its error."""
     from unpaid import workers
 
     folder = Path(tempfile.mkdtemp(prefix="unpaid-plan-"))
@@ -173,9 +174,11 @@ def _write_part(scope: PlanScope, plan: Layout, part: int, folder: Path, encode)
                 mine = [oid for oid, owner in chunk if owner == part]
                 if not mine:
                     continue
-                for case in _cases(scope, pb, mine):
-                    texts = [encode(row) for row in rows.of(planner, case)]
-                    out.write(json.dumps([case.order.id, len(texts)]) + "\n")
+                cases = {case.order.id: case for case in _cases(scope, pb, mine)}
+                for oid in mine:  # in the layout's order, every one: the merge takes them in that order
+                    case = cases.get(oid)  # None: the order was gone when this process read it
+                    texts = [encode(row) for row in rows.of(planner, case)] if case is not None else []
+                    out.write(json.dumps([oid, len(texts)]) + "\n")
                     if texts:
                         out.write("\n".join(texts) + "\n")
         out.write(json.dumps({"counts": scope.counts}) + "\n")
@@ -184,20 +187,20 @@ def _write_part(scope: PlanScope, plan: Layout, part: int, folder: Path, encode)
 def _merged(scope: PlanScope, plan: Layout, jobs: int, folder: Path) -> Iterator[str]:
     parts = [open(folder / f"part-{part}.txt", encoding="utf-8") for part in range(jobs)]
     try:
-        heads: list[list | None] = [_head(f) for f in parts]
         for _name, chunks in plan:
             for chunk in chunks:
                 for oid, owner in chunk:
-                    head = heads[owner]
-                    if not isinstance(head, list) or head[0] != oid:
-                        continue  # no case: the order was gone when its process read it
+                    head = _head(parts[owner])
+                    if not isinstance(head, list) or head[0] != oid:  # never a row dropped unnoticed
+                        raise RuntimeError(f"planning process {owner} wrote {head!r} where {oid!r} was due")
                     for _ in range(head[1]):
                         yield parts[owner].readline()[:-1]
-                    heads[owner] = _head(parts[owner])
         for part, f in enumerate(parts):
+            tail = _head(f)
+            if not isinstance(tail, dict):
+                raise RuntimeError(f"planning process {part} wrote {tail!r} past its last order")
             if part:  # this process counted its own already
-                tail = heads[part] if isinstance(heads[part], dict) else json.loads(f.readline() or "{}")
-                for kind, n in tail.get("counts", {}).items():
+                for kind, n in tail["counts"].items():
                     scope.counts[kind] = scope.counts.get(kind, 0) + n
     finally:
         for f in parts:

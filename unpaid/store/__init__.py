@@ -225,7 +225,7 @@ class Store:
         held for milliseconds, not a whole run), and by :meth:`close`. Killed before that, the blocks since the
         last commit are undone together, as if they had not begun: nothing outside the store happened in them.
         """
-        if self._in_block or (self.conn.in_transaction and not self._grouped):
+        if self._in_block or (self.conn.in_transaction and self._grouped is None):
             yield self.conn  # inside another transaction: it decides
             return
         if not self.conn.in_transaction:
@@ -285,6 +285,10 @@ class Store:
         finally:
             if held:
                 self.conn.execute("ROLLBACK")
+
+    def open_again(self) -> "Store":
+        """Another connection to this store (for a worker process: connections do not survive a fork)."""
+        return Store.open(self.path, create=False, migrate=False)
 
     def begin_read(self) -> None:
         """Start a read transaction: the reads that follow, until the connection closes, see one snapshot."""

@@ -368,18 +368,13 @@ class Orders:
         """The (created_at, id) keys that cut ``q``'s orders ("newest" or "oldest" first) into ranges of about
         ``rows`` each, for :meth:`in_range`: every ``rows``-th key of the creation index within ``q``'s
         creation bounds (its other filters are left to the ranges: the walk reads the index alone)."""
-        newest = q.sort == "newest"
-        bounds = OrderQuery(statuses=None, created_before=q.created_before, created_after=q.created_after)
+        bounds = OrderQuery(statuses=None, created_before=q.created_before, created_after=q.created_after,
+                            sort=q.sort)
         keys: list[tuple[str, str]] = []
-        while True:
-            if keys:  # past the last key: it replaces the bound on that side (see in_range)
-                later = replace(bounds, **{"created_before" if newest else "created_after": None},
-                                extra_where=[(f"(created_at, id) {'<' if newest else '>'} (?, ?)", keys[-1])])
-                where, args = later.where()
-            else:
-                where, args = bounds.where()
+        while True:  # the key ``rows`` orders past the last one (or past the first order)
+            where, args = self.in_range(bounds, keys[-1] if keys else None, None).where()
             row = self.conn.execute(f"SELECT created_at, id FROM orders{where} ORDER BY {SORTS[q.sort]}"
-                                    " LIMIT 1 OFFSET ?", [*args, rows - 1 if keys else rows]).fetchone()
+                                    " LIMIT 1 OFFSET ?", [*args, rows]).fetchone()
             if row is None:
                 return keys
             keys.append((row[0], row[1]))
