@@ -121,12 +121,9 @@ def test_two_managers_taking_one_order_at_once_one_wins_the_other_is_told_who(tm
         assert [e.actor for e in claims] == [f"manager:{winners[0]}"]
 
 
-def test_next_does_not_hand_out_an_order_called_between_its_read_and_its_claim(monkeypatch, store_target):
-    """Two connections to one store: bob's `next` reads the page; before it claims, anna takes the same
-    order, calls and records `no_answer` (the next call 3 h away). Bob must not get the order.
-
-    On PostgreSQL bob's read locks the order it found, so anna's outcome (a write to that order's call)
-    would wait for bob: there anna takes it between bob's read and his claim, and records the outcome after."""
+def test_next_does_not_hand_out_an_order_called_between_its_read_and_its_claim(monkeypatch, tmp_path):
+    """Two connections to one SQLite store: bob's `next` reads the page; before it claims, anna takes the
+    same order, calls and records `no_answer` (the next call 3 h away). Bob must not get the order."""
     from datetime import timezone
 
     import pytest
@@ -138,31 +135,26 @@ def test_next_does_not_hand_out_an_order_called_between_its_read_and_its_claim(m
     from unpaid.errors import NotFoundError
     from unpaid.store.desk import DeskStore
 
-    db = store_target
+    db = tmp_path / "unpaid.db"
     seed(db, 1)
     s, utc, later = DeskSettings(comments_to_source=False), timezone.utc, NOW + timedelta(seconds=1)
     anna, bob = Store.open(db), Store.open(db)
-    postgres, reads = bob.postgres, []
-    read = DeskStore.lock_next_free if postgres else DeskStore.due_page
+    read, reads = DeskStore.due_page, []
 
     def page_then_anna_calls(self, *args, **kwargs):
         rows = read(self, *args, **kwargs)
         if self.store is bob and not reads:
-            reads.append([rows] if postgres else [o.id for _, o in rows])
+            reads.append([o.id for _, o in rows])
             order = anna.orders.get("shop:0")
             take(anna, order, "anna", NOW, s, utc)
-            if not postgres:
-                record_outcome(anna, lambda: None, order, "anna", "no_answer", OutcomeOptions(), later, s, utc, ())
+            record_outcome(anna, lambda: None, order, "anna", "no_answer", OutcomeOptions(), later, s, utc, ())
         return rows
 
-    monkeypatch.setattr(DeskStore, "lock_next_free" if postgres else "due_page", page_then_anna_calls)
+    monkeypatch.setattr(DeskStore, "due_page", page_then_anna_calls)
     try:
         with pytest.raises(NotFoundError, match="the queue is empty"):
             take_next(bob, "bob", later, s, utc)
         assert reads == [["shop:0"]]  # bob did read it while it was due and free
-        if postgres:
-            order = anna.orders.get("shop:0")
-            record_outcome(anna, lambda: None, order, "anna", "no_answer", OutcomeOptions(), later, s, utc, ())
         assert bob.claims.get("shop:0", later) is None
         [task] = DeskStore(bob).open_tasks("shop:0")
         assert task.due_at == later + timedelta(hours=3)
@@ -171,6 +163,77 @@ def test_next_does_not_hand_out_an_order_called_between_its_read_and_its_claim(m
     finally:
         anna.close()
         bob.close()
+
+
+def test_postgresql_next_judges_what_changed_during_its_read_on_the_latest_rows(monkeypatch, pg_url, pg_server):
+    """PostgreSQL's `next` is one statement. Bob's begins while the order is due and free; before it locks
+    the order, anna takes the order (committed), or records a call on it (its call 3 h away), or the order is
+    paid. Bob's statement read the order as free and due, yet must not claim it: the locked row and calls
+    are judged as they are now. (The read is slowed inside the server so that anna's write lands in it.)"""
+    import threading
+    from datetime import timezone
+
+    from unpaid.desk.claiming import take, take_next
+    from unpaid.desk.rules import OutcomeOptions
+    from unpaid.desk.settings import DeskSettings
+    from unpaid.desk.work import record_outcome
+    from unpaid.errors import NotFoundError
+    from unpaid.model import Status
+    from unpaid.store import desk
+
+    s, utc, later = DeskSettings(comments_to_source=False), timezone.utc, NOW + timedelta(seconds=1)
+
+    def anna_takes(anna):
+        take(anna, anna.orders.get("shop:0"), "anna", NOW, s, utc)
+
+    def anna_calls(anna):
+        order = anna.orders.get("shop:0")
+        take(anna, order, "anna", NOW, s, utc)
+        record_outcome(anna, lambda: None, order, "anna", "no_answer", OutcomeOptions(), later, s, utc, ())
+
+    def order_paid(anna):
+        with anna.transaction():
+            anna.orders.set_status("shop:0", Status.PAID, None, None, NOW)
+
+    # Each order row the read walks sleeps 1 s in the server, after the statement's snapshot was taken.
+    monkeypatch.setattr(desk, "FREE", desk.FREE + " AND (SELECT 1 FROM pg_sleep(1)) = 1")
+    for change in (anna_takes, anna_calls, order_paid):
+        url = pg_server.new_database()
+        seed(url, 1)
+        anna, bob = Store.open(url), Store.open(url)
+        try:
+            outcome: list = []
+            thread = threading.Thread(target=lambda: outcome.append(_try_next(take_next, bob, later, s, utc)))
+            thread.start()
+            _wait_for_sleeping_read(anna)
+            change(anna)
+            thread.join(timeout=30)
+            assert outcome and isinstance(outcome[0], NotFoundError), (change.__name__, outcome)
+            claim = bob.claims.get("shop:0", later)
+            assert claim is None or claim.manager == "anna", change.__name__
+        finally:
+            anna.close()
+            bob.close()
+
+
+def _try_next(take_next, store, now, settings, zone):
+    from unpaid.errors import NotFoundError
+
+    try:
+        return take_next(store, "bob", now, settings, zone)
+    except NotFoundError as exc:
+        return exc
+
+
+def _wait_for_sleeping_read(store) -> None:
+    import time
+
+    for _ in range(500):
+        if store.conn.execute("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'WITH pick AS%'"
+                              " AND wait_event = 'PgSleep'").fetchone():
+            return
+        time.sleep(0.01)
+    raise AssertionError("bob's read never started")
 
 
 def test_next_checks_and_claims_under_one_write_lock(tmp_path, monkeypatch):
@@ -263,24 +326,26 @@ def test_a_host_with_a_fast_clock_passes_over_a_live_claim_instead_of_retrying_i
     from unpaid.desk.claiming import take_next
     from unpaid.desk.settings import DeskSettings
     from unpaid.errors import NotFoundError
+    from unpaid.store.desk import DeskStore
 
     seed(pg_url, 2)  # shop:0 is the newest
     host = datetime.now(timezone.utc)
     with Store.open(pg_url) as anna, Store.open(pg_url) as bob:
         anna.db_clock = bob.db_clock = True
         assert take_next(anna, "anna", host, DeskSettings(), timezone.utc).order_id == "shop:0"
-        tries = []
-        real = bob.claims.try_claim
+        picks = []
+        real = DeskStore.claim_next
 
-        def counted(order_id, *args):
-            tries.append(order_id)
-            assert len(tries) < 20, f"next keeps trying {tries[-3:]}"
-            return real(order_id, *args)
+        def counted(self, *args):
+            picked, claim = real(self, *args)
+            picks.append(picked)
+            assert len(picks) < 20, f"next keeps trying {picks[-3:]}"
+            return picked, claim
 
-        monkeypatch.setattr(bob.claims, "try_claim", counted)
+        monkeypatch.setattr(DeskStore, "claim_next", counted)
         skewed = host + timedelta(hours=2)
         assert take_next(bob, "bob", skewed, DeskSettings(), timezone.utc).order_id == "shop:1"
         with pytest.raises(NotFoundError):
             take_next(bob, "bob", skewed, DeskSettings(), timezone.utc)
-        assert tries == ["shop:1"]
+        assert picks == ["shop:1", None]
         assert anna.claims.get("shop:0", host).manager == "anna"

@@ -3,9 +3,9 @@
 A claim is one conditional upsert inside ``BEGIN IMMEDIATE`` (:meth:`unpaid.store.claims.Claims.try_claim`),
 so two managers — two processes — taking the same order at once get exactly one winner. ``next`` checks
 in that same transaction that the order is still due and free: the page it read may be out of date.
-On PostgreSQL ``next`` reads no page: one locking read finds the first due, free order that no other manager
-is claiming at that moment (:meth:`unpaid.store.desk.DeskStore.lock_next_free`), so managers asking at once
-take different orders instead of racing down the same page.
+On PostgreSQL ``next`` reads no page: one statement finds the first due, free order that no other manager
+is claiming at that moment and claims it (:meth:`unpaid.store.desk.DeskStore.claim_next`), so managers
+asking at once take different orders instead of racing down the same page.
 """
 
 from __future__ import annotations
@@ -97,12 +97,10 @@ def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettin
             raise NotFoundError(_("the queue is empty: no call is due now"),
                                 _("see what comes later with `unpaid queue --date tomorrow`"))
         for _task, order in page:
-            # Many managers claim at once: on PostgreSQL each locks only this order's open calls and passes
-            # over one another manager is taking (SKIP LOCKED); SQLite's write lock serialises them.
-            with store.transaction(exclusive=False):
+            with store.transaction():
                 # Between the read and now another manager may have called it (the next call is hours
-                # away), taken it, or the order was paid: the lock holds until the claim is in.
-                if not desk.lock_open_calls(order.id) or not desk.still_free_and_due(order.id, now, manager):
+                # away), taken it, or the order was paid: the write lock holds until the claim is in.
+                if not desk.still_free_and_due(order.id, now, manager):
                     continue
                 claim = store.claims.try_claim(order.id, manager, now, now + settings.lease)
             if claim.manager == manager:
@@ -112,31 +110,28 @@ def take_next(store: "Store", manager: str, now: datetime, settings: "DeskSettin
 
 def _take_next_locking(store: "Store", desk, manager: str, now: datetime, settings: "DeskSettings",
                        sort: str) -> "Claim":
-    """PostgreSQL's ``next``: each round reads one order, the first due and free one that no other manager
-    is claiming this moment (they hold it locked; it is passed over), and claims it in the same transaction.
+    """PostgreSQL's ``next``: each round is one statement that picks the first due and free order no other
+    manager is claiming this moment (they hold it locked; it is passed over) and claims it
+    (:meth:`DeskStore.claim_next`).
 
     Fifty managers at once thus take fifty different orders in one round, where reading a shared page made
     them all try its rows in the same order (16 won a round, the rest read again).
     """
+    freed = False
     while True:
-        claim, calls_locked = None, False
-        # Whether a claim is live is judged by the clock try_claim uses (the server's, unless --now): a host
-        # whose clock runs ahead would otherwise see another manager's live claim as expired, pick that
-        # order, lose it to the claim, and pick it again without end.
-        (lease_now,) = store.lease_clock(now)
-        with store.transaction(exclusive=False):
-            order_id = desk.lock_next_free(now, manager, sort, lease_now)
-            # The read's snapshot may be a moment old: the order's calls are locked and checked again (another
-            # manager may have called it, taken it, or it was paid), then the claim decides.
-            calls_locked = order_id is not None and desk.lock_open_calls(order_id)
-            if calls_locked and desk.still_free_and_due(order_id, now, manager, lease_now):
-                claim = store.claims.try_claim(order_id, manager, now, now + settings.lease)
+        # Whether a claim is live is judged by the clock the claim is written with (the server's, unless
+        # --now): a host whose clock runs ahead would otherwise see another manager's live claim as expired.
+        lease_now, lease_until = store.lease_clock(now, now + settings.lease)
+        if not freed:  # orders whose claim ran out go back among the free ones, once per `next`
+            desk.free_run_out(lease_now)
+            freed = True
+        picked, claim = desk.claim_next(now, manager, sort, lease_now, lease_until)
         if claim is not None and claim.manager == manager:
             return claim
-        if order_id is None and not desk.due_page(now, lease_now, manager, sort, 1, free_only=True):
+        if picked is None and not desk.due_page(now, lease_now, manager, sort, 1, free_only=True):
             raise NotFoundError(_("the queue is empty: no call is due now"),
                                 _("see what comes later with `unpaid queue --date tomorrow`"))
-        if not calls_locked:
+        if picked is None or claim is None:
             # Every free call is being claimed by others right now, or another command is writing this
             # order's call: their transactions decide, in a moment.
             time.sleep(0.005)

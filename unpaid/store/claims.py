@@ -39,6 +39,7 @@ class Claims:
         """
         now, lease_until = self.store.lease_clock(now, lease_until)
         with self.store.transaction() as conn:
+            self._lock_order(order_id)
             conn.execute(
                 "INSERT INTO claims (order_id, manager, claimed_at, lease_until) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (order_id) DO UPDATE SET manager = excluded.manager,"
@@ -56,7 +57,15 @@ class Claims:
             sql += " AND manager = ?"
             args.append(manager)
         with self.store.transaction() as conn:
+            self._lock_order(order_id)
             return conn.execute(sql, args).rowcount > 0
+
+    def _lock_order(self, order_id: str) -> None:
+        """PostgreSQL: lock the order's row before its claim changes. A claim's triggers write ``held_until`` on
+        that row, and ``next`` locks the row before it claims: taking the two locks in the same order
+        everywhere is what keeps two managers from waiting on each other for ever (a deadlock)."""
+        if self.store.postgres:
+            self.store.conn.execute("SELECT 1 FROM orders WHERE id = ? FOR NO KEY UPDATE", (order_id,))
 
     def held(self, now: datetime) -> dict[str, Claim]:
         (now,) = self.store.lease_clock(now)

@@ -18,6 +18,7 @@ from unpaid.store.tasks import OPEN, Task, _task
 
 if TYPE_CHECKING:
     from unpaid.model import Order
+    from unpaid.store.claims import Claim
     from unpaid.store import Store
 
 _CHUNK = 500
@@ -30,8 +31,13 @@ SORTS = {
 #: Orders first walked, newest (oldest) first, to find a page sorted by creation before reading every due task.
 _WALK = 5000
 _WALKS = {"newest": ("DESC", ">="), "oldest": ("ASC", "<=")}
-#: Orders ``next`` considers per read on PostgreSQL: more than the managers who claim at the same moment.
-_CANDIDATES = 64
+#: The orders PostgreSQL's ``next`` may hand out: actual, with an open call, held by nobody. The condition of the
+#: indexes it walks (schema 14): the planner uses a partial index only for a query that repeats it, values
+#: included, so the statuses are written out rather than passed.
+FREE = "o.held_until IS NULL AND o.call_due IS NOT NULL AND o.status IN ({})".format(
+    ", ".join(f"'{s.value}'" for s in sorted(ACTUAL)))
+#: ``next``'s orders on PostgreSQL, by the order's own columns (its own call's due time among them).
+_PICK_SORTS = {**SORTS, "due": "o.call_due ASC, o.created_at DESC"}
 #: Tasks the desk created (callbacks, retries, postponements) have keys ``ORDER|desk|call|N``.
 _MANAGER_FIRST = "(t2.key LIKE '%|desk|call|%') DESC"
 _ORDER_COLS = ("id", "source", "native_id", "number", "status", "native_status", "created_at", "updated_at",
@@ -139,51 +145,65 @@ class DeskStore:
         return self.store.conn.execute("SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE state = ? AND due_at <= ?"
                                        " LIMIT ?) AS due", (OPEN, to_iso(until), n)).fetchone()[0] >= n
 
-    def lock_next_free(self, now: datetime, manager: str | None, sort: str,
-                       lease_now: datetime | None = None) -> str | None:
-        """PostgreSQL: the first order of ``manager``'s queue in ``sort`` order that is due, free and not being
-        claimed by another manager this moment, locked (``FOR NO KEY UPDATE ... SKIP LOCKED``) until the
-        transaction ends; None when there is none or every such order is locked by others.
+    def free_run_out(self, lease_now: datetime) -> int:
+        """PostgreSQL: put the orders whose claim's lease ran out by ``lease_now`` back among the free ones
+        :meth:`claim_next` walks (their ``held_until`` cleared; the claim rows stay, as on SQLite, where a
+        run-out claim counts as none), up to 500 a call. Orders being written this moment are left to the
+        next call."""
+        return self.store.conn.execute(
+            "UPDATE orders SET held_until = NULL WHERE id IN (SELECT id FROM orders WHERE held_until IS NOT NULL"
+            " AND held_until <= ? ORDER BY held_until LIMIT 500 FOR NO KEY UPDATE SKIP LOCKED)",
+            (to_iso(lease_now),)).rowcount
 
-        Many managers asking at once each get a different order in one read: a locked row is passed over,
-        not waited for, so none re-reads a page the others are taking. Sorted by creation (or amount) it walks
-        the orders along their creation (amount) index and stops at the first that qualifies (each order's own call
-        is looked up beside it, as the queue's one-call-per-order rule has it); by due time it walks the
-        due calls in order. (SQLite's ``next`` reads a page under the file's write lock instead.) Claims
-        are compared with ``lease_now`` when given (the database server's clock), calls' due times with ``now``.
+    def claim_next(self, now: datetime, manager: str, sort: str, lease_now: datetime,
+                   lease_until: datetime) -> tuple[str | None, "Claim | None"]:
+        """PostgreSQL's ``next`` in one statement: the first order of ``manager``'s queue in ``sort`` order that is
+        due, free and not being claimed by another manager this moment, claimed for ``manager``.
+
+        Returns the order looked at (None: every due and free order is being claimed by others, or there is
+        none) and the claim, None when the order could not be taken after all: its calls are being written
+        this moment, its own call stopped being due, or another manager's claim came first.
+
+        Many managers asking at once each get a different order in one read: an order row another one is
+        locking is passed over (``FOR NO KEY UPDATE ... SKIP LOCKED``), not waited for. The read walks, in
+        ``sort`` order, an index of the actual orders that have an open call and that nobody holds (schema
+        14: ``held_until``, ``call_due`` and ``call_manager`` are copies of the order's claim and own call,
+        kept by triggers; :meth:`free_run_out` returns the orders whose lease ran out), and a call not due
+        yet or another manager's is passed over inside the index: the first entry that qualifies is the
+        order. What changed since the statement began is judged on the latest rows: the order's (its status
+        and the copies, read again when its row is locked), its open calls' (locked, and the order's own
+        call chosen again among them), and the claim (the insert decides against any other). Claims are
+        compared with ``lease_now`` (the database server's clock, unless --now), calls' due times with
+        ``now``. (SQLite's ``next`` reads a page under the file's write lock instead.)
         """
-        lease_now = lease_now or now
-        lock = f"ORDER BY {SORTS[sort]} LIMIT 1 FOR NO KEY UPDATE OF o SKIP LOCKED"
-        if sort != "due":  # sorted by the order's own columns, each with an index to walk
-            # The first _CANDIDATES such orders are found from the indexes alone (a row to be locked would be
-            # read from the table, for every order walked), then the first of them nobody holds is locked.
-            actual = sorted(s.value for s in ACTUAL)
-            sql = ("WITH candidates AS MATERIALIZED (SELECT o.id FROM orders o JOIN LATERAL (SELECT t2.due_at,"
-                   f" t2.manager FROM tasks t2 WHERE t2.order_id = o.id AND t2.state = ? ORDER BY {_MANAGER_FIRST},"
-                   f" t2.due_at, t2.id LIMIT 1) t ON TRUE WHERE o.status IN ({', '.join('?' * len(actual))})"
-                   " AND t.due_at <= ? AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.order_id = o.id"
-                   " AND c.lease_until > ?)")
-            args: list = [OPEN, *actual, to_iso(now), to_iso(lease_now)]
-            if manager:
-                sql += " AND (t.manager IS NULL OR t.manager = ?)"
-                args.append(manager)
-            sql += (f" ORDER BY {SORTS[sort]} LIMIT ?) SELECT o.id FROM candidates JOIN orders o ON o.id ="
-                    f" candidates.id {lock}")
-            args.append(_CANDIDATES)
-        else:
-            where, args = self._where(now, lease_now, manager, free_only=True)
-            sql = f"SELECT o.id{where} {lock}"
+        # Each sort walks an index of the free orders (schema 14) that holds the order's own call, so a call
+        # not due yet or another manager's is passed over there. The claims are looked at too: an order
+        # whose claim came back to life (an earlier --now) is passed over, not picked and refused for ever.
+        pick = ("SELECT o.id FROM orders o WHERE {} AND o.call_due <= ? AND (o.call_manager IS NULL OR"
+                " o.call_manager = ?) AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.order_id = o.id AND"
+                " c.lease_until > ?) ORDER BY {} LIMIT 1 FOR NO KEY UPDATE OF o SKIP LOCKED").format(FREE, _PICK_SORTS[sort])
+        args: list = [to_iso(now), manager, to_iso(lease_now)]
+        chosen = _MANAGER_FIRST.replace("t2.", "")
+        sql = (f"WITH pick AS ({pick}),"
+               # Every open call of the order, locked; one being written elsewhere leaves the order for later.
+               " calls AS (SELECT t.key, t.due_at, t.id, t.manager FROM tasks t JOIN pick ON t.order_id = pick.id"
+               " WHERE t.state = ? FOR UPDATE OF t SKIP LOCKED),"
+               f" chosen AS (SELECT * FROM calls ORDER BY {chosen}, due_at, id LIMIT 1),"
+               " ok AS (SELECT pick.id FROM pick JOIN chosen ON chosen.due_at <= ? AND (chosen.manager IS NULL OR"
+               " chosen.manager = ?) WHERE (SELECT COUNT(*) FROM calls) = (SELECT COUNT(*) FROM tasks"
+               " WHERE order_id = pick.id AND state = ?)),"
+               " claimed AS (INSERT INTO claims (order_id, manager, claimed_at, lease_until)"
+               " SELECT id, ?, ?, ? FROM ok ON CONFLICT (order_id) DO UPDATE SET manager = excluded.manager,"
+               " claimed_at = excluded.claimed_at, lease_until = excluded.lease_until"
+               " WHERE claims.lease_until <= excluded.claimed_at OR claims.manager = excluded.manager RETURNING *)"
+               " SELECT (SELECT id FROM pick) AS picked, claimed.* FROM (SELECT 1) AS one LEFT JOIN claimed ON TRUE")
+        args += [OPEN, to_iso(now), manager, OPEN, manager, to_iso(lease_now), to_iso(lease_until)]
         row = self.store.conn.execute(sql, args).fetchone()
-        return row[0] if row else None
+        if row["order_id"] is None:
+            return row["picked"], None
+        from unpaid.store.claims import _claim
 
-    def lock_open_calls(self, order_id: str) -> bool:
-        """Lock the order's open calls for this transaction; False when another one holds them (PostgreSQL's
-        ``FOR UPDATE SKIP LOCKED``: a manager claiming in parallel moves on instead of waiting). SQLite's
-        ``BEGIN IMMEDIATE`` already holds the whole file: always True."""
-        if not self.store.postgres:
-            return True
-        return self.store.conn.execute("SELECT id FROM tasks WHERE order_id = ? AND state = ? FOR UPDATE SKIP LOCKED",
-                                       (order_id, OPEN)).fetchone() is not None
+        return row["picked"], _claim(row)
 
     def still_free_and_due(self, order_id: str, now: datetime, manager: str | None,
                            lease_now: datetime | None = None) -> bool:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from unpaid.store.schema import ORDER_CALL
+
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -102,6 +104,31 @@ BEGIN NEW.order_status := (SELECT status FROM orders WHERE id = NEW.order_id); R
         "CREATE TRIGGER tasks_order_status BEFORE INSERT ON tasks"
         " FOR EACH ROW EXECUTE FUNCTION unpaid_tasks_order_status()",
     ),
+    # One function keeps orders.held_until for the three claims triggers of SQLite.
+    **{name: (
+        """CREATE OR REPLACE FUNCTION unpaid_claims_hold() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        UPDATE orders SET held_until = NULL WHERE id = OLD.order_id;
+    ELSE
+        UPDATE orders SET held_until = NEW.lease_until WHERE id = NEW.order_id;
+    END IF;
+    RETURN NULL;
+END $$""",
+        f"CREATE TRIGGER {name} AFTER {event} ON claims FOR EACH ROW EXECUTE FUNCTION unpaid_claims_hold()",
+    ) for name, event in (("claims_hold", "INSERT"), ("claims_rehold", "UPDATE"), ("claims_unhold", "DELETE"))},
+    # And one keeps orders.call_due and call_manager for the three tasks triggers.
+    **{name: (
+        """CREATE OR REPLACE FUNCTION unpaid_tasks_call() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed text := CASE WHEN TG_OP = 'DELETE' THEN OLD.order_id ELSE NEW.order_id END;
+BEGIN
+    UPDATE orders SET (call_due, call_manager) = (""" + ORDER_CALL.format("changed") + """) WHERE id = changed;
+    RETURN NULL;
+END $$""",
+        f"CREATE TRIGGER {name} AFTER {event} ON tasks FOR EACH ROW EXECUTE FUNCTION unpaid_tasks_call()",
+    ) for name, event in (("tasks_call_new", "INSERT"), ("tasks_call_changed", "UPDATE OF state, due_at, manager, order_id"),
+                          ("tasks_call_gone", "DELETE"))},
 }
 
 # SQLite's functions that the store's queries call, with SQLite's results. Created (or replaced) on

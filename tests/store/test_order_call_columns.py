@@ -1,0 +1,134 @@
+"""orders.call_due, call_manager and held_until (schema 14): copies of the order's own call and claim, kept
+by triggers from every write to tasks and claims, on both stores. PostgreSQL's `next` walks indexes of them,
+so a copy out of step would hide a due call or hand out a held order."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from unpaid.model import Customer, Money, Order, Status
+from unpaid.store import Store, schema
+from unpaid.store.desk import DeskStore
+from unpaid.store.tasks import Tasks
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+ORDERS = 3
+STEP = st.one_of(
+    st.tuples(st.just("create"), st.integers(0, ORDERS - 1), st.booleans(), st.integers(-48, 48)),
+    st.tuples(st.just("reschedule"), st.integers(0, 9), st.integers(-48, 48), st.sampled_from([None, "anna", "bob"])),
+    st.tuples(st.just("postpone"), st.integers(0, 9), st.integers(-48, 48)),
+    st.tuples(st.just("close"), st.integers(0, 9)),
+    st.tuples(st.just("assign"), st.integers(0, 9), st.sampled_from([None, "anna", "bob"])),
+    st.tuples(st.just("cancel"), st.integers(0, ORDERS - 1)),
+    st.tuples(st.just("claim"), st.integers(0, ORDERS - 1), st.sampled_from(["anna", "bob"]), st.integers(-3, 3)),
+    st.tuples(st.just("release"), st.integers(0, ORDERS - 1)),
+    st.tuples(st.just("delete"), st.integers(0, 9)),
+)
+
+
+def _orders(store: Store) -> None:
+    with store.transaction():
+        store.orders.upsert([Order("shop", str(i), Status.NEW, T0 - timedelta(days=1, minutes=i), Money(1000),
+                                   Customer(f"c{i}@example.com")) for i in range(ORDERS)], T0)
+
+
+def _apply(store: Store, step: tuple, made: list[int]) -> None:
+    tasks, desk, kind = Tasks(store), DeskStore(store), step[0]
+    task = made[step[1] % len(made)] if made and kind in ("reschedule", "postpone", "close", "assign", "delete") \
+        else None
+    if kind == "create":
+        _, i, by_desk, hours = step
+        key = f"shop:{i}|{'desk' if by_desk else 'pb'}|call|{len(made)}"
+        with store.transaction():
+            made.append(tasks.create(key, order_id=f"shop:{i}", playbook="desk" if by_desk else "pb", step="call",
+                                     due_at=T0 + timedelta(hours=hours), script="", attempts=1, now=T0).id)
+    elif kind == "reschedule" and task:
+        tasks.reschedule(task, T0 + timedelta(hours=step[2]), "no_answer", step[3])
+    elif kind == "postpone" and task:
+        tasks.postpone(task, T0 + timedelta(hours=step[2]))
+    elif kind == "close" and task:
+        tasks.close(task, "done", T0)
+    elif kind == "assign" and task:
+        with store.transaction():
+            desk.assign(task, step[2])
+    elif kind == "cancel":
+        with store.transaction():
+            tasks.cancel_open(f"shop:{step[1]}", None, T0)
+    elif kind == "claim":
+        _, i, manager, hours = step
+        store.claims.try_claim(f"shop:{i}", manager, T0, T0 + timedelta(hours=hours))
+    elif kind == "release":
+        store.claims.release(f"shop:{step[1]}")
+    elif kind == "delete" and task:
+        with store.transaction():
+            store.conn.execute("DELETE FROM tasks WHERE id = ?", (task,))
+
+
+def _columns_agree(store: Store) -> None:
+    desk = DeskStore(store)
+    for i in range(ORDERS):
+        order_id = f"shop:{i}"
+        row = store.conn.execute("SELECT call_due, call_manager, held_until FROM orders WHERE id = ?",
+                                 (order_id,)).fetchone()
+        call = desk.open_task(order_id)  # the queue's own rule: a desk call first, else the earliest
+        claim = store.conn.execute("SELECT lease_until FROM claims WHERE order_id = ?", (order_id,)).fetchone()
+        assert (row[0], row[1]) == ((call.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"), call.manager) if call
+                                    else (None, None)), order_id
+        assert row[2] == (claim[0] if claim else None), order_id
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(STEP, min_size=1, max_size=25))
+def test_the_copies_follow_every_write_to_calls_and_claims(new_store_target, steps):
+    with Store.open(new_store_target()) as store:
+        _orders(store)
+        made: list[int] = []
+        for step in steps:
+            _apply(store, step, made)
+            _columns_agree(store)
+
+
+def test_a_store_of_schema_13_gets_the_copies_of_its_calls_and_claims(new_store_target, monkeypatch, request):
+    """The migration fills the copies from the tasks and claims already there."""
+    postgres = request.node.callspec.params["new_store_target"] == "postgres"
+    url = new_store_target(empty=True) if postgres else new_store_target()  # the server's template is migrated
+    monkeypatch.setattr(schema, "MIGRATIONS", [m for m in schema.MIGRATIONS if m[0] <= 13])
+    monkeypatch.setattr(schema, "LATEST", 13)
+    with Store.open(url) as old:
+        assert old.schema_version() == 13
+        _orders(old)
+        with old.transaction():
+            tasks = Tasks(old)
+            tasks.create("shop:0|pb|call|0", order_id="shop:0", playbook="pb", step="call", due_at=T0, script="",
+                         attempts=1, now=T0)
+            tasks.create("shop:0|desk|call|1", order_id="shop:0", playbook="desk", step="call",
+                         due_at=T0 + timedelta(hours=5), script="", attempts=1, now=T0)
+            old.conn.execute("UPDATE tasks SET manager = 'bob' WHERE key = 'shop:0|desk|call|1'")
+            tasks.create("shop:1|pb|call|0", order_id="shop:1", playbook="pb", step="call", due_at=T0, script="",
+                         attempts=1, now=T0)
+            old.conn.execute("INSERT INTO claims VALUES ('shop:1', 'anna', '2026-11-24T09:00:00Z',"
+                             " '2026-11-24T11:00:00Z')")
+    monkeypatch.undo()
+    with Store.open(url) as store:
+        assert store.schema_version() == schema.LATEST
+        rows = {r[0]: tuple(r[1:]) for r in store.conn.execute(
+            "SELECT id, call_due, call_manager, held_until FROM orders ORDER BY id")}
+        assert rows == {"shop:0": ("2026-11-24T14:00:00Z", "bob", None),  # the desk's call wins
+                        "shop:1": ("2026-11-24T09:00:00Z", None, "2026-11-24T11:00:00Z"),
+                        "shop:2": (None, None, None)}
+        _columns_agree(store)
+
+
+def test_the_free_orders_condition_repeats_the_indexes_one():
+    """PostgreSQL uses the partial indexes only for a query that repeats their condition word for word."""
+    from unpaid.store.desk import FREE
+
+    [(_, common, postgresql)] = [m for m in schema.MIGRATIONS if m[0] == 14]
+    condition = FREE.replace("o.", "")
+    indexes = [part for part in postgresql.split(";") if "WHERE held_until IS NULL" in part]
+    assert len(indexes) == 3
+    for index in indexes:
+        assert " ".join(index.split()).endswith("WHERE " + condition)
