@@ -132,3 +132,26 @@ def test_the_free_orders_condition_repeats_the_indexes_one():
     assert len(indexes) == 3
     for index in indexes:
         assert " ".join(index.split()).endswith("WHERE " + condition)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(STEP, min_size=1, max_size=25), paid=st.sets(st.integers(0, ORDERS - 1)),
+       hours=st.integers(-6, 60), earlier=st.integers(0, 24))
+def test_the_queue_counted_from_the_orders_copies_is_the_count_of_the_calls(new_store_target, steps, paid, hours,
+                                                                            earlier):
+    """PostgreSQL's queue counts from the orders' copies; SQLite's from the calls. Both give the same
+    figures, for every manager's queue and the whole team's."""
+    with Store.open(new_store_target()) as store:
+        _orders(store)
+        made: list[int] = []
+        for step in steps:
+            _apply(store, step, made)
+        with store.transaction():
+            for i in paid:
+                store.orders.set_status(f"shop:{i}", Status.PAID, None, None, T0)
+        desk = DeskStore(store)
+        until, now = T0 + timedelta(hours=hours), T0 + timedelta(hours=hours % 3)
+        sooner = until - timedelta(hours=earlier)
+        for manager in (None, "anna", "bob"):
+            assert desk.count_by_orders(until, sooner, now, manager) == \
+                desk.count_by_tasks(until, sooner, now, manager), manager

@@ -90,15 +90,38 @@ class DeskStore:
 
     def count_due(self, until: datetime, now: datetime, manager: str | None) -> int:
         """Orders whose call task is due by ``until`` and that ``manager`` may take."""
-        where, args = self._where(until, now, manager, counting=True)
-        return self.store.conn.execute("SELECT COUNT(*)" + where, args).fetchone()[0]
+        return self.count_due_by(until, until, now, manager)[0]
 
     def count_due_by(self, until: datetime, sooner: datetime, now: datetime, manager: str | None) -> tuple[int, int]:
         """:meth:`count_due` for ``until`` and for an earlier ``sooner``, in one pass over the due tasks."""
+        if self.store.postgres:
+            return self.count_by_orders(until, sooner, now, manager)
+        return self.count_by_tasks(until, sooner, now, manager)
+
+    def count_by_tasks(self, until: datetime, sooner: datetime, now: datetime, manager: str | None) -> tuple[int, int]:
+        """The counts from the due calls (SQLite's: their index carries each one's order status)."""
         where, args = self._where(until, now, manager, counting=True)
         total, soon = self.store.conn.execute("SELECT COUNT(*), COUNT(CASE WHEN t.due_at <= ? THEN 1 END)" + where,
                                               [to_iso(sooner), *args]).fetchone()
         return total, soon or 0
+
+    def count_by_orders(self, until: datetime, sooner: datetime, now: datetime, manager: str | None) -> tuple[int, int]:
+        """The counts from the orders' copies of their own call (schema 14), the same figures as
+        :meth:`count_by_tasks`: on PostgreSQL the free orders are counted from their index alone, the held
+        ones (few) beside them (109,268 calls due today of a million orders: 91 ms -> 33 ms)."""
+        # A manager's queue: calls nobody arranged or arranged for them, orders nobody else holds.
+        mine, others = (" AND (o.call_manager IS NULL OR o.call_manager = ?)", " AND c.manager <> ?") if manager \
+            else ("", "")
+        count = ("SELECT COUNT(*) AS total, COUNT(CASE WHEN o.call_due <= ? THEN 1 END) AS soon FROM orders o"
+                 f" WHERE {{}} AND o.call_due <= ?{mine}"
+                 f" AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.order_id = o.id AND c.lease_until > ?{others})")
+        held = FREE.replace("o.held_until IS NULL", "o.held_until IS NOT NULL")
+        part = [to_iso(sooner), to_iso(until)] + ([manager] if manager else []) + [to_iso(now)] + \
+            ([manager] if manager else [])
+        total, soon = self.store.conn.execute(
+            f"SELECT SUM(total), SUM(soon) FROM ({count.format(FREE)} UNION ALL {count.format(held)}) AS parts",
+            part + part).fetchone()
+        return int(total or 0), int(soon or 0)
 
     def due_page(self, until: datetime, now: datetime, manager: str | None, sort: str, limit: int,
                  offset: int = 0, free_only: bool = False) -> list[tuple[Task, "Order"]]:

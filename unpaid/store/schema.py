@@ -310,7 +310,8 @@ MIGRATIONS: list[tuple] = [
         -- call_due, call_manager: the order's own open call (the queue's rule: one a manager arranged
         -- wins over the playbooks', else the earliest; then the lowest id), from every write to its tasks.
         -- Kept by these triggers alone, never by hand, on both stores, so that a store copied by
-        -- `unpaid migrate` carries them either way.
+        -- `unpaid migrate` carries them either way. (An order stored after its call gets the copy when the
+        -- store passes the order's status on to the call: the status is among the columns watched.)
         ALTER TABLE orders ADD COLUMN held_until TEXT;
         ALTER TABLE orders ADD COLUMN call_due TEXT;
         ALTER TABLE orders ADD COLUMN call_manager TEXT;
@@ -330,7 +331,7 @@ MIGRATIONS: list[tuple] = [
         CREATE TRIGGER tasks_call_new AFTER INSERT ON tasks BEGIN
             UPDATE orders SET (call_due, call_manager) = ({of_new}) WHERE id = NEW.order_id;
         END;
-        CREATE TRIGGER tasks_call_changed AFTER UPDATE OF state, due_at, manager, order_id ON tasks BEGIN
+        CREATE TRIGGER tasks_call_changed AFTER UPDATE OF state, due_at, manager, order_id, order_status ON tasks BEGIN
             UPDATE orders SET (call_due, call_manager) = ({of_new}) WHERE id = NEW.order_id;
         END;
         CREATE TRIGGER tasks_call_gone AFTER DELETE ON tasks BEGIN
