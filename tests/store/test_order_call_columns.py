@@ -155,3 +155,35 @@ def test_the_queue_counted_from_the_orders_copies_is_the_count_of_the_calls(new_
         for manager in (None, "anna", "bob"):
             assert desk.count_by_orders(until, sooner, now, manager) == \
                 desk.count_by_tasks(until, sooner, now, manager), manager
+
+
+def test_an_order_whose_copy_is_right_already_is_not_written_again(new_store_target, request):
+    """A second call that does not change the order's own call, or its status passed on to the calls, leave the
+    order's row as it was (PostgreSQL: no new row version; a store copied in whole is not rewritten)."""
+    postgres = request.node.callspec.params["new_store_target"] == "postgres"
+    with Store.open(new_store_target()) as store:
+        _orders(store)
+        tasks = Tasks(store)
+
+        if not postgres:  # SQLite keeps no row versions: a trigger of this connection counts the writes
+            store.conn.execute("CREATE TEMP TABLE written (n INTEGER)")
+            store.conn.execute("CREATE TEMP TRIGGER count_writes AFTER UPDATE ON orders BEGIN"
+                               " INSERT INTO written VALUES (1); END")
+
+        def version() -> object:
+            if postgres:
+                return store.conn.execute("SELECT xmin::text FROM orders WHERE id = 'shop:0'").fetchone()[0]
+            return store.conn.execute("SELECT COUNT(*) FROM written").fetchone()[0]
+
+        with store.transaction():
+            tasks.create("shop:0|pb|call|0", order_id="shop:0", playbook="pb", step="call", due_at=T0, script="",
+                         attempts=1, now=T0)
+        before = version()
+        with store.transaction():  # a later call: the earliest stays the order's own
+            tasks.create("shop:0|pb|call|1", order_id="shop:0", playbook="pb", step="call",
+                         due_at=T0 + timedelta(hours=3), script="", attempts=1, now=T0)
+        changed = version()
+        assert changed == before
+        store.claims.try_claim("shop:0", "anna", T0, T0 + timedelta(hours=2))
+        assert version() != changed  # a claim does write the copy
+        _columns_agree(store)

@@ -109,9 +109,10 @@ BEGIN NEW.order_status := (SELECT status FROM orders WHERE id = NEW.order_id); R
         """CREATE OR REPLACE FUNCTION unpaid_claims_hold() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        UPDATE orders SET held_until = NULL WHERE id = OLD.order_id;
+        UPDATE orders SET held_until = NULL WHERE id = OLD.order_id AND held_until IS NOT NULL;
     ELSE
-        UPDATE orders SET held_until = NEW.lease_until WHERE id = NEW.order_id;
+        UPDATE orders SET held_until = NEW.lease_until
+            WHERE id = NEW.order_id AND held_until IS DISTINCT FROM NEW.lease_until;
     END IF;
     RETURN NULL;
 END $$""",
@@ -122,8 +123,12 @@ END $$""",
         """CREATE OR REPLACE FUNCTION unpaid_tasks_call() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     changed text := CASE WHEN TG_OP = 'DELETE' THEN OLD.order_id ELSE NEW.order_id END;
+    due text;
+    who text;
 BEGIN
-    UPDATE orders SET (call_due, call_manager) = (""" + ORDER_CALL.format("changed") + """) WHERE id = changed;
+    """ + ORDER_CALL.format("changed").replace("t.manager FROM", "t.manager INTO due, who FROM", 1) + """;
+    UPDATE orders SET call_due = due, call_manager = who
+        WHERE id = changed AND (call_due, call_manager) IS DISTINCT FROM (due, who);
     RETURN NULL;
 END $$""",
         f"CREATE TRIGGER {name} AFTER {event} ON tasks FOR EACH ROW EXECUTE FUNCTION unpaid_tasks_call()",

@@ -311,7 +311,8 @@ MIGRATIONS: list[tuple] = [
         -- wins over the playbooks', else the earliest; then the lowest id), from every write to its tasks.
         -- Kept by these triggers alone, never by hand, on both stores, so that a store copied by
         -- `unpaid migrate` carries them either way. (An order stored after its call gets the copy when the
-        -- store passes the order's status on to the call: the status is among the columns watched.)
+        -- store passes the order's status on to the call: the status is among the columns watched.) A row
+        -- whose copy is right already is not written again: a status passed on, or a store copied in whole.
         ALTER TABLE orders ADD COLUMN held_until TEXT;
         ALTER TABLE orders ADD COLUMN call_due TEXT;
         ALTER TABLE orders ADD COLUMN call_manager TEXT;
@@ -320,22 +321,25 @@ MIGRATIONS: list[tuple] = [
         UPDATE orders SET (call_due, call_manager) = ({of_orders})
             WHERE id IN (SELECT order_id FROM tasks WHERE state = 'open');
         CREATE TRIGGER claims_hold AFTER INSERT ON claims BEGIN
-            UPDATE orders SET held_until = NEW.lease_until WHERE id = NEW.order_id;
+            UPDATE orders SET held_until = NEW.lease_until WHERE id = NEW.order_id AND held_until IS NOT NEW.lease_until;
         END;
         CREATE TRIGGER claims_rehold AFTER UPDATE ON claims BEGIN
-            UPDATE orders SET held_until = NEW.lease_until WHERE id = NEW.order_id;
+            UPDATE orders SET held_until = NEW.lease_until WHERE id = NEW.order_id AND held_until IS NOT NEW.lease_until;
         END;
         CREATE TRIGGER claims_unhold AFTER DELETE ON claims BEGIN
-            UPDATE orders SET held_until = NULL WHERE id = OLD.order_id;
+            UPDATE orders SET held_until = NULL WHERE id = OLD.order_id AND held_until IS NOT NULL;
         END;
         CREATE TRIGGER tasks_call_new AFTER INSERT ON tasks BEGIN
-            UPDATE orders SET (call_due, call_manager) = ({of_new}) WHERE id = NEW.order_id;
+            UPDATE orders SET (call_due, call_manager) = ({of_new})
+                WHERE id = NEW.order_id AND (call_due, call_manager) IS NOT ({of_new});
         END;
         CREATE TRIGGER tasks_call_changed AFTER UPDATE OF state, due_at, manager, order_id, order_status ON tasks BEGIN
-            UPDATE orders SET (call_due, call_manager) = ({of_new}) WHERE id = NEW.order_id;
+            UPDATE orders SET (call_due, call_manager) = ({of_new})
+                WHERE id = NEW.order_id AND (call_due, call_manager) IS NOT ({of_new});
         END;
         CREATE TRIGGER tasks_call_gone AFTER DELETE ON tasks BEGIN
-            UPDATE orders SET (call_due, call_manager) = ({of_old}) WHERE id = OLD.order_id;
+            UPDATE orders SET (call_due, call_manager) = ({of_old})
+                WHERE id = OLD.order_id AND (call_due, call_manager) IS NOT ({of_old});
         END;
         """.format(of_orders=ORDER_CALL.format("orders.id"), of_new=ORDER_CALL.format("NEW.order_id"),
                    of_old=ORDER_CALL.format("OLD.order_id")),
