@@ -99,6 +99,63 @@ def test_eight_processes_claiming_from_one_queue_never_share_an_order(tmp_path, 
         assert all(holders[o] == f"m{i}" for o in got)
 
 
+WRITER = textwrap.dedent("""
+    import os, random, sys
+    from datetime import timedelta
+    from unpaid.clock import from_iso
+    from unpaid.model import Status
+    from unpaid.store import Store
+    from unpaid.store.desk import DeskStore
+    from unpaid.store.tasks import Tasks
+
+    db, seed, now, go, orders = sys.argv[1], int(sys.argv[2]), from_iso(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+    store, r = Store.open(db), random.Random(seed)
+    open(go + ".w" + str(seed), "w").close()
+    while not os.path.exists(go):
+        pass
+    for n in range(120):  # a sync paying and reopening orders, managers moving calls, the desk adding some
+        order_id = f"shop:{r.randrange(orders)}"
+        with store.transaction():
+            kind = r.random()
+            if kind < 0.4:
+                store.orders.set_status(order_id, r.choice([Status.PAID, Status.NEW]), None, None, now)
+            elif kind < 0.7:
+                for task in DeskStore(store).open_tasks(order_id):
+                    Tasks(store).postpone(task.id, now + timedelta(minutes=r.randrange(-120, 120)))
+            else:
+                Tasks(store).create(f"{order_id}|desk|call|w{seed}.{n}", order_id=order_id, playbook="desk",
+                                    step="call", due_at=now - timedelta(minutes=5), script="", attempts=1, now=now)
+""")
+
+
+def test_claims_racing_writers_of_calls_and_statuses_stay_single_and_the_copies_right(tmp_path, store_target):
+    """Six managers empty the queue while two writers pay and reopen orders, move calls and add desk calls.
+    No order is claimed twice, no command fails (on PostgreSQL: no deadlock between the claims' and the
+    calls' triggers and `next`'s locks), and every order's copies of its call and claim (schema 14) match
+    its calls and claim at the end."""
+    db, go = store_target, tmp_path / "go"
+    seed(db, 150)
+    claimers = [start([CLAIMER, db, f"m{i}", to_iso(NOW), str(go)]) for i in range(6)]
+    writers = [start([WRITER, db, str(i), to_iso(NOW), str(go), "150"]) for i in range(2)]
+    ready_all(tmp_path, [f"m{i}" for i in range(6)] + ["w0", "w1"])
+    go.touch()
+    claimed = []
+    for p in claimers + writers:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        if p in claimers:
+            claimed += json.loads(out)
+    assert len(claimed) == len(set(claimed)) > 0
+    with Store.open(db) as store:
+        out_of_step = store.conn.execute(
+            "SELECT o.id FROM orders o LEFT JOIN claims c ON c.order_id = o.id"
+            " WHERE (o.call_due IS NOT (SELECT t.due_at FROM tasks t WHERE t.order_id = o.id AND t.state = 'open'"
+            "   ORDER BY (t.key LIKE '%|desk|call|%') DESC, t.due_at, t.id LIMIT 1))"
+            " OR (o.held_until IS NOT c.lease_until)".replace(" IS NOT ", " IS DISTINCT FROM " if store.postgres
+                                                             else " IS NOT ")).fetchall()
+    assert out_of_step == []
+
+
 def test_two_managers_taking_one_order_at_once_one_wins_the_other_is_told_who(tmp_path, store_target):
     import os
 
