@@ -115,10 +115,10 @@ def time_cli(db: Path | str) -> float:
     return time.perf_counter() - started
 
 
-def claim_race(db: Path | str, processes: int, per_process: int) -> tuple[int, int, float, list[float]]:
-    """Claims taken, distinct orders among them, wall seconds, and each claim's seconds (``take_next``), each
-    claimer's in turn (its first claim, on a connection whose server process has not run these statements
-    yet, at ``took[k * per_process]``)."""
+def claim_race(db: Path | str, processes: int,
+               per_process: int) -> tuple[int, int, float, list[float], list[float]]:
+    """Claims taken, distinct orders among them, wall seconds, each claim's seconds (``take_next``), and each
+    claimer's first claim's seconds (on a connection whose server process has not run these statements yet)."""
     go = Path(tempfile.mkdtemp()) / "go"
     procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, str(db), f"bench{i}", to_iso(NOW), str(go),
                                str(per_process)], stdout=subprocess.PIPE, text=True) for i in range(processes)]
@@ -129,7 +129,8 @@ def claim_race(db: Path | str, processes: int, per_process: int) -> tuple[int, i
     got = [json.loads(p.communicate()[0]) for p in procs]
     elapsed = time.perf_counter() - started
     claimed = [o for g in got for o in g["got"]]
-    return len(claimed), len(set(claimed)), elapsed, [t for g in got for t in g["took"]]
+    return (len(claimed), len(set(claimed)), elapsed, [t for g in got for t in g["took"]],
+            [g["took"][0] for g in got if g["took"]])
 
 
 def p95(values: list[float]) -> float:
@@ -179,9 +180,8 @@ def postgres_figures(sqlite_db: Path, processes: int = 50, anchor_processes: int
             conn.execute("VACUUM ANALYZE")  # as autovacuum does after a bulk load
         queue = statistics.median(time_cli(url) for _ in range(runs))
         opened, opened_cpu = time_open(url)
-        total, unique, elapsed, took = claim_race(url, processes, per_process)
-        a_total, a_unique, a_elapsed, a_took = claim_race(copy, anchor_processes, per_process)
-        firsts = took[::per_process]  # each claimer's first claim: its server process still cold
+        total, unique, elapsed, took, firsts = claim_race(url, processes, per_process)
+        a_total, a_unique, a_elapsed, a_took, _ = claim_race(copy, anchor_processes, per_process)
         return {"rows": sum(c.source for c in counts), "load": loaded, "queue": queue, "open": opened,
                 "open_cpu": opened_cpu, "next_p95": p95(took), "next_median": statistics.median(took),
                 "first_median": statistics.median(firsts), "per_process": per_process,
@@ -261,7 +261,7 @@ def _measure(db: Path | str, args: argparse.Namespace) -> int:
     print(f"queue ({args.orders:,} orders, {today:,} to call today, {due:,} due now): "
           f"median {median * 1000:.0f} ms, max {worst * 1000:.0f} ms (budget 300 ms)")
     print(f"queue as a command (process start-up included): {time_cli(db) * 1000:.0f} ms")
-    total, unique, elapsed, took = claim_race(db, args.processes, args.claims)
+    total, unique, elapsed, took, _ = claim_race(db, args.processes, args.claims)
     print(f"claims: {args.processes} processes took {total:,} orders in {elapsed:.2f} s = {total / elapsed:,.0f} "
           f"claims/s, next's 95th percentile {p95(took) * 1000:.1f} ms; claimed twice: {total - unique}")
     return 0 if total == unique else 1

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from unpaid.clock import from_iso, to_iso
 from unpaid.model import ACTUAL
+from unpaid.store.claims import _claim
 from unpaid.store.orders import from_row as order_from_row
 from unpaid.store.tasks import OPEN, Task, _task
 
@@ -222,11 +223,7 @@ class DeskStore:
                " SELECT (SELECT id FROM pick) AS picked, claimed.* FROM (SELECT 1) AS one LEFT JOIN claimed ON TRUE")
         args += [OPEN, to_iso(now), manager, OPEN, manager, to_iso(lease_now), to_iso(lease_until)]
         row = self.store.conn.execute(sql, args).fetchone()
-        if row["order_id"] is None:
-            return row["picked"], None
-        from unpaid.store.claims import _claim
-
-        return row["picked"], _claim(row)
+        return row["picked"], (None if row["order_id"] is None else _claim(row))
 
     def still_free_and_due(self, order_id: str, now: datetime, manager: str | None,
                            lease_now: datetime | None = None) -> bool:

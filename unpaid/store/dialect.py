@@ -133,7 +133,7 @@ BEGIN
 END $$""",
         f"CREATE TRIGGER {name} AFTER {event} ON tasks FOR EACH ROW EXECUTE FUNCTION unpaid_tasks_call()",
     ) for name, event in (("tasks_call_new", "INSERT"),
-                          ("tasks_call_changed", "UPDATE OF state, due_at, manager, order_id, order_status"),
+                          ("tasks_call_changed", "UPDATE OF state, due_at, manager, order_status"),
                           ("tasks_call_gone", "DELETE"))},
 }
 

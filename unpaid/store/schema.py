@@ -333,7 +333,7 @@ MIGRATIONS: list[tuple] = [
             UPDATE orders SET (call_due, call_manager) = ({of_new})
                 WHERE id = NEW.order_id AND (call_due, call_manager) IS NOT ({of_new});
         END;
-        CREATE TRIGGER tasks_call_changed AFTER UPDATE OF state, due_at, manager, order_id, order_status ON tasks BEGIN
+        CREATE TRIGGER tasks_call_changed AFTER UPDATE OF state, due_at, manager, order_status ON tasks BEGIN
             UPDATE orders SET (call_due, call_manager) = ({of_new})
                 WHERE id = NEW.order_id AND (call_due, call_manager) IS NOT ({of_new});
         END;
