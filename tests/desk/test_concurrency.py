@@ -131,8 +131,8 @@ WRITER = textwrap.dedent("""
 def test_claims_racing_writers_of_calls_and_statuses_stay_single_and_the_copies_right(tmp_path, store_target):
     """Six managers empty the queue while two writers pay and reopen orders, move calls and add desk calls.
     No order is claimed twice, no command fails (on PostgreSQL: no deadlock between the claims' and the
-    calls' triggers and `next`'s locks), and every order's copies of its call and claim (schema 14) match
-    its calls and claim at the end."""
+    calls' triggers and `next`'s locks), and every order's queue row (schema 15) matches the order, its
+    calls and its claim at the end."""
     db, go = store_target, tmp_path / "go"
     seed(db, 150)
     claimers = [start([CLAIMER, db, f"m{i}", to_iso(NOW), str(go)]) for i in range(6)]
@@ -147,12 +147,15 @@ def test_claims_racing_writers_of_calls_and_statuses_stay_single_and_the_copies_
             claimed += json.loads(out)
     assert len(claimed) == len(set(claimed)) > 0
     with Store.open(db) as store:
+        # Every order with an open call has its queue row, and each row copies the order, its call and claim.
         out_of_step = store.conn.execute(
-            "SELECT o.id FROM orders o LEFT JOIN claims c ON c.order_id = o.id"
-            " WHERE (o.call_due IS NOT (SELECT t.due_at FROM tasks t WHERE t.order_id = o.id AND t.state = 'open'"
+            "SELECT o.id FROM orders o LEFT JOIN desk_queue q ON q.order_id = o.id"
+            " LEFT JOIN claims c ON c.order_id = o.id"
+            " WHERE (q.call_due IS NOT (SELECT t.due_at FROM tasks t WHERE t.order_id = o.id AND t.state = 'open'"
             "   ORDER BY (t.key LIKE '%|desk|call|%') DESC, t.due_at, t.id LIMIT 1))"
-            " OR (o.held_until IS NOT c.lease_until)".replace(" IS NOT ", " IS DISTINCT FROM " if store.postgres
-                                                             else " IS NOT ")).fetchall()
+            " OR (q.order_id IS NOT NULL AND (q.held_until IS NOT c.lease_until OR q.status IS NOT o.status"
+            "   OR q.created_at IS NOT o.created_at OR q.total_minor IS NOT o.total_minor))".replace(
+                " IS NOT ", " IS DISTINCT FROM " if store.postgres else " IS NOT ")).fetchall()
     assert out_of_step == []
 
 
@@ -393,11 +396,11 @@ def test_a_host_with_a_fast_clock_passes_over_a_live_claim_instead_of_retrying_i
         picks = []
         real = DeskStore.claim_next
 
-        def counted(self, *args):
-            picked, claim = real(self, *args)
+        def counted(self, *args, **kwargs):
+            picked, claim, run_out = real(self, *args, **kwargs)
             picks.append(picked)
             assert len(picks) < 20, f"next keeps trying {picks[-3:]}"
-            return picked, claim
+            return picked, claim, run_out
 
         monkeypatch.setattr(DeskStore, "claim_next", counted)
         skewed = host + timedelta(hours=2)
@@ -406,3 +409,56 @@ def test_a_host_with_a_fast_clock_passes_over_a_live_claim_instead_of_retrying_i
             take_next(bob, "bob", skewed, DeskSettings(), timezone.utc)
         assert picks == ["shop:1", None]
         assert anna.claims.get("shop:0", host).manager == "anna"
+
+
+def test_a_claim_live_again_under_an_earlier_now_is_passed_over_not_tried_for_ever(pg_url, monkeypatch):
+    """PostgreSQL's `next` frees the queue row of a claim whose lease has run out. Under an earlier --now that
+    claim is live again: the order is passed over (its row held again), not picked and refused for ever."""
+    from datetime import timezone
+
+    import pytest
+
+    from unpaid.desk.claiming import take_next
+    from unpaid.desk.settings import DeskSettings
+    from unpaid.errors import NotFoundError
+    from unpaid.store.desk import DeskStore
+
+    seed(pg_url, 2)  # shop:0 is the newest
+    settings = DeskSettings()
+    with Store.open(pg_url) as store:
+        assert take_next(store, "anna", NOW, settings, timezone.utc).order_id == "shop:0"
+        later = NOW + settings.lease + timedelta(minutes=1)  # anna's lease has run out: her row is freed
+        assert take_next(store, "bob", later, settings, timezone.utc, sort="oldest").order_id == "shop:1"
+        picks = []
+        real = DeskStore.claim_next
+
+        def counted(self, *args, **kwargs):
+            found = real(self, *args, **kwargs)
+            picks.append(found[0])
+            assert len(picks) < 20, f"next keeps trying {picks[-3:]}"
+            return found
+
+        monkeypatch.setattr(DeskStore, "claim_next", counted)
+        with pytest.raises(NotFoundError):  # at NOW + 1 min anna holds shop:0 again, and bob shop:1
+            take_next(store, "carol", NOW + timedelta(minutes=1), settings, timezone.utc)
+        assert picks == ["shop:0", None]  # the refused pick, then the queue found empty
+        assert store.claims.get("shop:0", NOW + timedelta(minutes=1)).manager == "anna"
+
+
+def test_an_order_whose_lease_ran_out_comes_back_first_in_its_place(store_target):
+    """On both stores the order whose claim has run out is free again at once, in its place in the queue: the
+    next `next` hands it out before an older one (PostgreSQL returns its queue row first, then picks)."""
+    from datetime import timezone
+
+    from unpaid.desk.claiming import take_next
+    from unpaid.desk.settings import DeskSettings
+
+    seed(store_target, 3)  # shop:0 is the newest
+    settings = DeskSettings()
+    with Store.open(store_target) as store:
+        assert take_next(store, "anna", NOW, settings, timezone.utc).order_id == "shop:0"
+        assert take_next(store, "bob", NOW, settings, timezone.utc).order_id == "shop:1"
+        later = NOW + settings.lease + timedelta(minutes=1)
+        assert take_next(store, "carol", later, settings, timezone.utc).order_id == "shop:0"
+        assert take_next(store, "dana", later, settings, timezone.utc).order_id == "shop:1"
+        assert take_next(store, "anna", later, settings, timezone.utc).order_id == "shop:2"

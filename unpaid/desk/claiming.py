@@ -117,20 +117,23 @@ def _take_next_locking(store: "Store", desk, manager: str, now: datetime, settin
     Fifty managers at once thus take fifty different orders in one round, where reading a shared page made
     them all try its rows in the same order (16 won a round, the rest read again).
     """
-    freed = False
+    swept = False
     while True:
         # Whether a claim is live is judged by the clock the claim is written with (the server's, unless
         # --now): a host whose clock runs ahead would otherwise see another manager's live claim as expired.
         lease_now, lease_until = store.lease_clock(now, now + settings.lease)
-        if not freed:  # orders whose claim ran out go back among the free ones, once per `next`
+        picked, claim, run_out = desk.claim_next(now, manager, sort, lease_now, lease_until, run_out_first=not swept)
+        if run_out:  # orders whose claim ran out go back among the free ones first, once per `next`
             desk.free_run_out(lease_now)
-            freed = True
-        picked, claim = desk.claim_next(now, manager, sort, lease_now, lease_until)
+            swept = True
+            continue
         if claim is not None and claim.manager == manager:
             return claim
         if picked is None and not desk.due_page(now, lease_now, manager, sort, 1, free_only=True):
             raise NotFoundError(_("the queue is empty: no call is due now"),
                                 _("see what comes later with `unpaid queue --date tomorrow`"))
+        if picked is not None and claim is None and desk.hold_again(picked, lease_now):
+            continue  # its claim is live under this --now: it is passed over from now on
         if picked is None or claim is None:
             # Every free call is being claimed by others right now, or another command is writing this
             # order's call: their transactions decide, in a moment.

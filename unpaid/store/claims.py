@@ -61,11 +61,12 @@ class Claims:
             return conn.execute(sql, args).rowcount > 0
 
     def _lock_order(self, order_id: str) -> None:
-        """PostgreSQL: lock the order's row before its claim changes. A claim's triggers write ``held_until`` on
-        that row, and ``next`` locks the row before it claims: taking the two locks in the same order
-        everywhere is what keeps two managers from waiting on each other for ever (a deadlock)."""
+        """PostgreSQL: lock the order's queue row (``desk_queue``, when it has one) before its claim changes. A
+        claim's triggers write ``held_until`` on that row, and ``next`` locks the row before it claims: taking
+        the two locks in the same order everywhere is what keeps two managers from waiting on each other for
+        ever (a deadlock). (No other command writes the queue meanwhile: a claim holds the store's writer lock.)"""
         if self.store.postgres:
-            self.store.conn.execute("SELECT 1 FROM orders WHERE id = ? FOR NO KEY UPDATE", (order_id,))
+            self.store.conn.execute("SELECT 1 FROM desk_queue WHERE order_id = ? FOR NO KEY UPDATE", (order_id,))
 
     def held(self, now: datetime) -> dict[str, Claim]:
         (now,) = self.store.lease_clock(now)

@@ -32,13 +32,17 @@ SORTS = {
 #: Orders first walked, newest (oldest) first, to find a page sorted by creation before reading every due task.
 _WALK = 5000
 _WALKS = {"newest": ("DESC", ">="), "oldest": ("ASC", "<=")}
-#: The orders PostgreSQL's ``next`` may hand out: actual, with an open call, held by nobody. The condition of the
-#: indexes it walks (schema 14): the planner uses a partial index only for a query that repeats it, values
-#: included, so the statuses are written out rather than passed.
-FREE = "o.held_until IS NULL AND o.call_due IS NOT NULL AND o.status IN ({})".format(
-    ", ".join(f"'{s.value}'" for s in sorted(ACTUAL)))
-#: ``next``'s orders on PostgreSQL, by the order's own columns (its own call's due time among them).
-_PICK_SORTS = {**SORTS, "due": "o.call_due ASC, o.created_at DESC"}
+#: The orders PostgreSQL's ``next`` may hand out: rows of ``desk_queue`` (an open call: schema 15) of an actual
+#: order held by nobody. The condition of the indexes it walks: the planner uses a partial index only for a
+#: query that repeats it, values included, so the statuses are written out rather than passed.
+FREE = "q.held_until IS NULL AND q.status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(ACTUAL)))
+#: ``next``'s orders on PostgreSQL, by the queue row's columns (the order's own call's due time among them).
+_PICK_SORTS = {
+    "newest": "q.created_at DESC, q.order_id DESC",
+    "oldest": "q.created_at ASC, q.order_id ASC",
+    "due": "q.call_due ASC, q.created_at DESC",
+    "amount": "q.total_minor DESC, q.created_at DESC",
+}
 #: Tasks the desk created (callbacks, retries, postponements) have keys ``ORDER|desk|call|N``.
 _MANAGER_FIRST = "(t2.key LIKE '%|desk|call|%') DESC"
 _ORDER_COLS = ("id", "source", "native_id", "number", "status", "native_status", "created_at", "updated_at",
@@ -96,7 +100,7 @@ class DeskStore:
     def count_due_by(self, until: datetime, sooner: datetime, now: datetime, manager: str | None) -> tuple[int, int]:
         """:meth:`count_due` for ``until`` and for an earlier ``sooner``, in one pass over the due tasks."""
         if self.store.postgres:
-            return self.count_by_orders(until, sooner, now, manager)
+            return self.count_by_queue(until, sooner, now, manager)
         return self.count_by_tasks(until, sooner, now, manager)
 
     def count_by_tasks(self, until: datetime, sooner: datetime, now: datetime, manager: str | None) -> tuple[int, int]:
@@ -106,17 +110,17 @@ class DeskStore:
                                               [to_iso(sooner), *args]).fetchone()
         return total, soon or 0
 
-    def count_by_orders(self, until: datetime, sooner: datetime, now: datetime, manager: str | None) -> tuple[int, int]:
-        """The counts from the orders' copies of their own call (schema 14), the same figures as
+    def count_by_queue(self, until: datetime, sooner: datetime, now: datetime, manager: str | None) -> tuple[int, int]:
+        """The counts from ``desk_queue``, the orders' copies of their own call (schema 15), the same figures as
         :meth:`count_by_tasks`: on PostgreSQL the free orders are counted from their index alone, the held
         ones (few) beside them (109,268 calls due today of a million orders: 91 ms -> 33 ms)."""
         # A manager's queue: calls nobody arranged or arranged for them, orders nobody else holds.
-        mine, others = (" AND (o.call_manager IS NULL OR o.call_manager = ?)", " AND c.manager <> ?") if manager \
+        mine, others = (" AND (q.call_manager IS NULL OR q.call_manager = ?)", " AND c.manager <> ?") if manager \
             else ("", "")
-        count = ("SELECT COUNT(*) AS total, COUNT(CASE WHEN o.call_due <= ? THEN 1 END) AS soon FROM orders o"
-                 f" WHERE {{}} AND o.call_due <= ?{mine}"
-                 f" AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.order_id = o.id AND c.lease_until > ?{others})")
-        held = FREE.replace("o.held_until IS NULL", "o.held_until IS NOT NULL")
+        count = ("SELECT COUNT(*) AS total, COUNT(CASE WHEN q.call_due <= ? THEN 1 END) AS soon FROM desk_queue q"
+                 f" WHERE {{}} AND q.call_due <= ?{mine}"
+                 f" AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.order_id = q.order_id AND c.lease_until > ?{others})")
+        held = FREE.replace("q.held_until IS NULL", "q.held_until IS NOT NULL")
         part = [to_iso(sooner), to_iso(until)] + ([manager] if manager else []) + [to_iso(now)] + \
             ([manager] if manager else [])
         total, soon = self.store.conn.execute(
@@ -175,38 +179,56 @@ class DeskStore:
         run-out claim counts as none), up to 500 a call. Orders being written this moment are left to the
         next call."""
         return self.store.conn.execute(
-            "UPDATE orders SET held_until = NULL WHERE id IN (SELECT id FROM orders WHERE held_until IS NOT NULL"
-            " AND held_until <= ? ORDER BY held_until LIMIT 500 FOR NO KEY UPDATE SKIP LOCKED)",
-            (to_iso(lease_now),)).rowcount
+            "UPDATE desk_queue SET held_until = NULL WHERE order_id IN (SELECT order_id FROM desk_queue"
+            " WHERE held_until IS NOT NULL AND held_until <= ? ORDER BY held_until LIMIT 500"
+            " FOR NO KEY UPDATE SKIP LOCKED)", (to_iso(lease_now),)).rowcount
 
-    def claim_next(self, now: datetime, manager: str, sort: str, lease_now: datetime,
-                   lease_until: datetime) -> tuple[str | None, "Claim | None"]:
+    def hold_again(self, order_id: str, lease_now: datetime) -> bool:
+        """PostgreSQL: mark the order held again when its claim is live at ``lease_now`` though its queue row
+        was freed (the lease had run out by a later --now); True when it was."""
+        return self.store.conn.execute(
+            "UPDATE desk_queue SET held_until = (SELECT lease_until FROM claims WHERE order_id = ?)"
+            " WHERE order_id = ? AND held_until IS NULL AND EXISTS (SELECT 1 FROM claims WHERE order_id = ?"
+            " AND lease_until > ?)", (order_id, order_id, order_id, to_iso(lease_now))).rowcount > 0
+
+    def claim_next(self, now: datetime, manager: str, sort: str, lease_now: datetime, lease_until: datetime,
+                   run_out_first: bool = True) -> tuple[str | None, "Claim | None", bool]:
         """PostgreSQL's ``next`` in one statement: the first order of ``manager``'s queue in ``sort`` order that is
         due, free and not being claimed by another manager this moment, claimed for ``manager``.
 
         Returns the order looked at (None: every due and free order is being claimed by others, or there is
-        none) and the claim, None when the order could not be taken after all: its calls are being written
-        this moment, its own call stopped being due, or another manager's claim came first.
+        none), the claim (None when the order could not be taken after all: its calls are being written
+        this moment, its own call stopped being due, or another manager's claim came first), and whether a
+        lease has run out (``run_out_first``): then nothing is looked at, since the order whose lease ran out
+        may come first; :meth:`free_run_out` returns it, and the statement is asked again.
 
-        Many managers asking at once each get a different order in one read: an order row another one is
+        Many managers asking at once each get a different order in one read: a queue row another one is
         locking is passed over (``FOR NO KEY UPDATE ... SKIP LOCKED``), not waited for. The read walks, in
-        ``sort`` order, an index of the actual orders that have an open call and that nobody holds (schema
-        14: ``held_until``, ``call_due`` and ``call_manager`` are copies of the order's claim and own call,
-        kept by triggers; :meth:`free_run_out` returns the orders whose lease ran out), and a call not due
-        yet or another manager's is passed over inside the index: the first entry that qualifies is the
-        order. What changed since the statement began is judged on the latest rows: the order's (its status
-        and the copies, read again when its row is locked), its open calls' (locked, and the order's own
-        call chosen again among them), and the claim (the insert decides against any other). Claims are
-        compared with ``lease_now`` (the database server's clock, unless --now), calls' due times with
-        ``now``. (SQLite's ``next`` reads a page under the file's write lock instead.)
+        ``sort`` order, an index of ``desk_queue``'s rows of actual orders that nobody holds (schema 15:
+        copies of the order's own call, its claim, status, creation time and total, kept by triggers), and a
+        call not due yet or another manager's is passed over inside the index: the first entry that
+        qualifies is the order. What changed since the statement began is judged on the latest rows: the
+        queue row's (read again when it is locked: a payment, a call or a claim writes it), the order's
+        open calls' (locked, and the order's own call chosen again among them), and the claim (the insert
+        decides against any other). Claims are compared with ``lease_now`` (the database server's clock,
+        unless --now), calls' due times with ``now``. (SQLite's ``next`` reads a page under the file's
+        write lock instead.)
         """
-        # Each sort walks an index of the free orders (schema 14) that holds the order's own call, so a call
-        # not due yet or another manager's is passed over there. The claims are looked at too: an order
-        # whose claim came back to life (an earlier --now) is passed over, not picked and refused for ever.
-        pick = ("SELECT o.id FROM orders o WHERE {} AND o.call_due <= ? AND (o.call_manager IS NULL OR"
-                " o.call_manager = ?) AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.order_id = o.id AND"
-                " c.lease_until > ?) ORDER BY {} LIMIT 1 FOR NO KEY UPDATE OF o SKIP LOCKED").format(FREE, _PICK_SORTS[sort])
-        args: list = [to_iso(now), manager, to_iso(lease_now)]
+        # Each sort walks an index of the free rows (schema 15) that holds the order's own call, so a call
+        # not due yet or another manager's is passed over there. The claims are not looked at: a row's
+        # held_until is its claim's (a claim that came back to life after its row was freed, under an
+        # earlier --now, is refused by the insert and held again by :meth:`hold_again`). A lease that ran out
+        # (one look at the held rows' index, once per statement) stops the walk.
+        # (The earliest lease end compared, not an EXISTS of the ones before it: the plan of a prepared
+        # statement is made for any value, and PostgreSQL judged such an EXISTS dear, so it planned the
+        # statement anew at each call, 0.5 ms, rather than keep one plan.)
+        run_out = ("COALESCE((SELECT h.held_until FROM desk_queue h WHERE h.held_until IS NOT NULL"
+                   " ORDER BY h.held_until LIMIT 1) <= ?, FALSE)" if run_out_first else "?")
+        pick = ("SELECT q.order_id AS id FROM desk_queue q WHERE {} AND q.call_due <= ? AND (q.call_manager IS NULL OR"
+                " q.call_manager = ?) AND NOT {} ORDER BY {} LIMIT 1 FOR NO KEY UPDATE OF q SKIP LOCKED"
+                ).format(FREE, run_out, _PICK_SORTS[sort])
+        look: object = to_iso(lease_now) if run_out_first else False
+        args: list = [to_iso(now), manager, look]
         chosen = _MANAGER_FIRST.replace("t2.", "")
         sql = (f"WITH pick AS ({pick}),"
                # Every open call of the order, locked; one being written elsewhere leaves the order for later.
@@ -220,10 +242,11 @@ class DeskStore:
                " SELECT id, ?, ?, ? FROM ok ON CONFLICT (order_id) DO UPDATE SET manager = excluded.manager,"
                " claimed_at = excluded.claimed_at, lease_until = excluded.lease_until"
                " WHERE claims.lease_until <= excluded.claimed_at OR claims.manager = excluded.manager RETURNING *)"
-               " SELECT (SELECT id FROM pick) AS picked, claimed.* FROM (SELECT 1) AS one LEFT JOIN claimed ON TRUE")
-        args += [OPEN, to_iso(now), manager, OPEN, manager, to_iso(lease_now), to_iso(lease_until)]
+               f" SELECT (SELECT id FROM pick) AS picked, {run_out} AS run_out, claimed.*"
+               " FROM (SELECT 1) AS one LEFT JOIN claimed ON TRUE")
+        args += [OPEN, to_iso(now), manager, OPEN, manager, to_iso(lease_now), to_iso(lease_until), look]
         row = self.store.conn.execute(sql, args).fetchone()
-        return row["picked"], (None if row["order_id"] is None else _claim(row))
+        return row["picked"], (None if row["order_id"] is None else _claim(row)), bool(row["run_out"])
 
     def still_free_and_due(self, order_id: str, now: datetime, manager: str | None,
                            lease_now: datetime | None = None) -> bool:

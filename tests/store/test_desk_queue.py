@@ -1,6 +1,7 @@
-"""orders.call_due, call_manager and held_until (schema 14): copies of the order's own call and claim, kept
-by triggers from every write to tasks and claims, on both stores. PostgreSQL's `next` walks indexes of them,
-so a copy out of step would hide a due call or hand out a held order."""
+"""desk_queue (schema 15): one row per order with an open call, holding copies of the order's own call, its
+claim, status, creation time and total, kept by triggers from every write to tasks, claims and orders, on
+both stores. PostgreSQL's `next` and `queue` read it alone, so a copy out of step would hide a due call or
+hand out a held or paid order."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ STEP = st.one_of(
     st.tuples(st.just("claim"), st.integers(0, ORDERS - 1), st.sampled_from(["anna", "bob"]), st.integers(-3, 3)),
     st.tuples(st.just("release"), st.integers(0, ORDERS - 1)),
     st.tuples(st.just("delete"), st.integers(0, 9)),
+    st.tuples(st.just("status"), st.integers(0, ORDERS - 1), st.sampled_from(list(Status))),
+    st.tuples(st.just("resync"), st.integers(0, ORDERS - 1), st.integers(0, 5000), st.integers(-3, 3)),
 )
 
 
@@ -65,24 +68,37 @@ def _apply(store: Store, step: tuple, made: list[int]) -> None:
     elif kind == "delete" and task:
         with store.transaction():
             store.conn.execute("DELETE FROM tasks WHERE id = ?", (task,))
+    elif kind == "status":
+        with store.transaction():
+            store.orders.set_status(f"shop:{step[1]}", step[2], None, None, T0)
+    elif kind == "resync":  # the source sends the order again with another total and creation time
+        _, i, total, days = step
+        with store.transaction():
+            store.orders.upsert([Order("shop", str(i), store.orders.get(f"shop:{i}").status,
+                                       T0 - timedelta(days=days, minutes=i), Money(total),
+                                       Customer(f"c{i}@example.com"))], T0)
 
 
 def _columns_agree(store: Store) -> None:
     desk = DeskStore(store)
     for i in range(ORDERS):
         order_id = f"shop:{i}"
-        row = store.conn.execute("SELECT call_due, call_manager, held_until FROM orders WHERE id = ?",
-                                 (order_id,)).fetchone()
+        row = store.conn.execute("SELECT status, created_at, total_minor, call_due, call_manager, held_until"
+                                 " FROM desk_queue WHERE order_id = ?", (order_id,)).fetchone()
         call = desk.open_task(order_id)  # the queue's own rule: a desk call first, else the earliest
+        if call is None:
+            assert row is None, order_id
+            continue
+        order = store.conn.execute("SELECT status, created_at, total_minor FROM orders WHERE id = ?",
+                                   (order_id,)).fetchone()
         claim = store.conn.execute("SELECT lease_until FROM claims WHERE order_id = ?", (order_id,)).fetchone()
-        assert (row[0], row[1]) == ((call.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"), call.manager) if call
-                                    else (None, None)), order_id
-        assert row[2] == (claim[0] if claim else None), order_id
+        assert tuple(row) == (*order, call.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"), call.manager,
+                              claim[0] if claim else None), order_id
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEP, min_size=1, max_size=25))
-def test_the_copies_follow_every_write_to_calls_and_claims(new_store_target, steps):
+def test_the_queue_rows_follow_every_write_to_calls_claims_and_orders(new_store_target, steps):
     with Store.open(new_store_target()) as store:
         _orders(store)
         made: list[int] = []
@@ -91,8 +107,9 @@ def test_the_copies_follow_every_write_to_calls_and_claims(new_store_target, ste
             _columns_agree(store)
 
 
-def test_a_store_of_schema_13_gets_the_copies_of_its_calls_and_claims(new_store_target, monkeypatch, request):
-    """The migration fills the copies from the tasks and claims already there."""
+def test_a_store_of_schema_13_gets_the_queue_rows_of_its_calls_and_claims(new_store_target, monkeypatch, request):
+    """The migrations fill the copies from the tasks and claims already there (schema 14, on the orders),
+    then move them to desk_queue (schema 15)."""
     postgres = request.node.callspec.params["new_store_target"] == "postgres"
     url = new_store_target(empty=True) if postgres else new_store_target()  # the server's template is migrated
     monkeypatch.setattr(schema, "MIGRATIONS", [m for m in schema.MIGRATIONS if m[0] <= 13])
@@ -115,10 +132,11 @@ def test_a_store_of_schema_13_gets_the_copies_of_its_calls_and_claims(new_store_
     with Store.open(url) as store:
         assert store.schema_version() == schema.LATEST
         rows = {r[0]: tuple(r[1:]) for r in store.conn.execute(
-            "SELECT id, call_due, call_manager, held_until FROM orders ORDER BY id")}
-        assert rows == {"shop:0": ("2026-11-24T14:00:00Z", "bob", None),  # the desk's call wins
-                        "shop:1": ("2026-11-24T09:00:00Z", None, "2026-11-24T11:00:00Z"),
-                        "shop:2": (None, None, None)}
+            "SELECT order_id, status, call_due, call_manager, held_until FROM desk_queue ORDER BY order_id")}
+        assert rows == {"shop:0": ("new", "2026-11-24T14:00:00Z", "bob", None),  # the desk's call wins
+                        "shop:1": ("new", "2026-11-24T09:00:00Z", None, "2026-11-24T11:00:00Z")}
+        columns = [d[0] for d in store.conn.execute("SELECT * FROM orders LIMIT 0").description]
+        assert not {"held_until", "call_due", "call_manager"} & set(columns)  # schema 14's copies are gone
         _columns_agree(store)
 
 
@@ -126,8 +144,8 @@ def test_the_free_orders_condition_repeats_the_indexes_one():
     """PostgreSQL uses the partial indexes only for a query that repeats their condition word for word."""
     from unpaid.store.desk import FREE
 
-    [(_, common, postgresql)] = [m for m in schema.MIGRATIONS if m[0] == 14]
-    condition = FREE.replace("o.", "")
+    [(_, common, postgresql)] = [m for m in schema.MIGRATIONS if m[0] == 15]
+    condition = FREE.replace("q.", "")
     indexes = [part for part in postgresql.split(";") if "WHERE held_until IS NULL" in part]
     assert len(indexes) == 3
     for index in indexes:
@@ -137,9 +155,9 @@ def test_the_free_orders_condition_repeats_the_indexes_one():
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEP, min_size=1, max_size=25), paid=st.sets(st.integers(0, ORDERS - 1)),
        hours=st.integers(-6, 60), earlier=st.integers(0, 24))
-def test_the_queue_counted_from_the_orders_copies_is_the_count_of_the_calls(new_store_target, steps, paid, hours,
+def test_the_queue_counted_from_the_queue_rows_is_the_count_of_the_calls(new_store_target, steps, paid, hours,
                                                                             earlier):
-    """PostgreSQL's queue counts from the orders' copies; SQLite's from the calls. Both give the same
+    """PostgreSQL's queue counts from desk_queue; SQLite's from the calls. Both give the same
     figures, for every manager's queue and the whole team's."""
     with Store.open(new_store_target()) as store:
         _orders(store)
@@ -153,13 +171,14 @@ def test_the_queue_counted_from_the_orders_copies_is_the_count_of_the_calls(new_
         until, now = T0 + timedelta(hours=hours), T0 + timedelta(hours=hours % 3)
         sooner = until - timedelta(hours=earlier)
         for manager in (None, "anna", "bob"):
-            assert desk.count_by_orders(until, sooner, now, manager) == \
+            assert desk.count_by_queue(until, sooner, now, manager) == \
                 desk.count_by_tasks(until, sooner, now, manager), manager
 
 
-def test_an_order_whose_copy_is_right_already_is_not_written_again(new_store_target, request):
-    """A second call that does not change the order's own call, or its status passed on to the calls, leave the
-    order's row as it was (PostgreSQL: no new row version; a store copied in whole is not rewritten)."""
+def test_a_queue_row_whose_copy_is_right_already_is_not_written_again(new_store_target, request):
+    """A second call that does not change the order's own call, its status passed on to the calls, or the order
+    stored again as it was, leave the queue row as it was (PostgreSQL: no new row version; a store copied in
+    whole is not rewritten)."""
     postgres = request.node.callspec.params["new_store_target"] == "postgres"
     with Store.open(new_store_target()) as store:
         _orders(store)
@@ -167,12 +186,12 @@ def test_an_order_whose_copy_is_right_already_is_not_written_again(new_store_tar
 
         if not postgres:  # SQLite keeps no row versions: a trigger of this connection counts the writes
             store.conn.execute("CREATE TEMP TABLE written (n INTEGER)")
-            store.conn.execute("CREATE TEMP TRIGGER count_writes AFTER UPDATE ON orders BEGIN"
+            store.conn.execute("CREATE TEMP TRIGGER count_writes AFTER UPDATE ON desk_queue BEGIN"
                                " INSERT INTO written VALUES (1); END")
 
         def version() -> object:
             if postgres:
-                return store.conn.execute("SELECT xmin::text FROM orders WHERE id = 'shop:0'").fetchone()[0]
+                return store.conn.execute("SELECT xmin::text FROM desk_queue WHERE order_id = 'shop:0'").fetchone()[0]
             return store.conn.execute("SELECT COUNT(*) FROM written").fetchone()[0]
 
         with store.transaction():
@@ -182,6 +201,9 @@ def test_an_order_whose_copy_is_right_already_is_not_written_again(new_store_tar
         with store.transaction():  # a later call: the earliest stays the order's own
             tasks.create("shop:0|pb|call|1", order_id="shop:0", playbook="pb", step="call",
                          due_at=T0 + timedelta(hours=3), script="", attempts=1, now=T0)
+        with store.transaction():  # the same order again, and its status passed on to its calls
+            store.orders.upsert([store.orders.get("shop:0")], T0 + timedelta(hours=1))
+            store.orders._tasks_follow([("new", "shop:0")])
         changed = version()
         assert changed == before
         store.claims.try_claim("shop:0", "anna", T0, T0 + timedelta(hours=2))
