@@ -135,8 +135,8 @@ def _take_next_locking(store: "Store", desk, manager: str, now: datetime, settin
         if picked is not None and claim is None and desk.hold_again(picked, lease_now):
             continue  # its claim is live under this --now: it is passed over from now on
         if picked is None or claim is None:
-            # Every free call is being claimed by others right now, or another command is writing this
-            # order's call: their transactions decide, in a moment.
+            # Every free call is being claimed by others right now (or written by another command): their
+            # transactions decide, in a moment.
             time.sleep(0.005)
 
 

@@ -197,22 +197,21 @@ class DeskStore:
         due, free and not being claimed by another manager this moment, claimed for ``manager``.
 
         Returns the order looked at (None: every due and free order is being claimed by others, or there is
-        none), the claim (None when the order could not be taken after all: its calls are being written
-        this moment, its own call stopped being due, or another manager's claim came first), and whether a
-        lease has run out (``run_out_first``): then nothing is looked at, since the order whose lease ran out
-        may come first; :meth:`free_run_out` returns it, and the statement is asked again.
+        none), the claim (None when another manager's claim is live after all: see :meth:`hold_again`), and
+        whether a lease has run out (``run_out_first``): then nothing is looked at, since the order whose
+        lease ran out may come first; :meth:`free_run_out` returns it, and the statement is asked again.
 
         Many managers asking at once each get a different order in one read: a queue row another one is
         locking is passed over (``FOR NO KEY UPDATE ... SKIP LOCKED``), not waited for. The read walks, in
         ``sort`` order, an index of ``desk_queue``'s rows of actual orders that nobody holds (schema 15:
         copies of the order's own call, its claim, status, creation time and total, kept by triggers), and a
         call not due yet or another manager's is passed over inside the index: the first entry that
-        qualifies is the order. What changed since the statement began is judged on the latest rows: the
-        queue row's (read again when it is locked: a payment, a call or a claim writes it), the order's
-        open calls' (locked, and the order's own call chosen again among them), and the claim (the insert
-        decides against any other). Claims are compared with ``lease_now`` (the database server's clock,
-        unless --now), calls' due times with ``now``. (SQLite's ``next`` reads a page under the file's
-        write lock instead.)
+        qualifies is the order. What changed since the statement began is judged on the row as it is when
+        it is locked: every payment, call and claim of the order writes that row in its own transaction, so
+        the row is either read again as they left it, or locked by them and passed over, or written by them
+        only after this claim (as if they came after it). The claim's insert decides against any other.
+        Claims are compared with ``lease_now`` (the database server's clock, unless --now), calls' due times
+        with ``now``. (SQLite's ``next`` reads a page under the file's write lock instead.)
         """
         # Each sort walks an index of the free rows (schema 15) that holds the order's own call, so a call
         # not due yet or another manager's is passed over there. The claims are not looked at: a row's
@@ -228,23 +227,14 @@ class DeskStore:
                 " q.call_manager = ?) AND NOT {} ORDER BY {} LIMIT 1 FOR NO KEY UPDATE OF q SKIP LOCKED"
                 ).format(FREE, run_out, _PICK_SORTS[sort])
         look: object = to_iso(lease_now) if run_out_first else False
-        args: list = [to_iso(now), manager, look]
-        chosen = _MANAGER_FIRST.replace("t2.", "")
         sql = (f"WITH pick AS ({pick}),"
-               # Every open call of the order, locked; one being written elsewhere leaves the order for later.
-               " calls AS (SELECT t.key, t.due_at, t.id, t.manager FROM tasks t JOIN pick ON t.order_id = pick.id"
-               " WHERE t.state = ? FOR UPDATE OF t SKIP LOCKED),"
-               f" chosen AS (SELECT * FROM calls ORDER BY {chosen}, due_at, id LIMIT 1),"
-               " ok AS (SELECT pick.id FROM pick JOIN chosen ON chosen.due_at <= ? AND (chosen.manager IS NULL OR"
-               " chosen.manager = ?) WHERE (SELECT COUNT(*) FROM calls) = (SELECT COUNT(*) FROM tasks"
-               " WHERE order_id = pick.id AND state = ?)),"
                " claimed AS (INSERT INTO claims (order_id, manager, claimed_at, lease_until)"
-               " SELECT id, ?, ?, ? FROM ok ON CONFLICT (order_id) DO UPDATE SET manager = excluded.manager,"
+               " SELECT id, ?, ?, ? FROM pick ON CONFLICT (order_id) DO UPDATE SET manager = excluded.manager,"
                " claimed_at = excluded.claimed_at, lease_until = excluded.lease_until"
                " WHERE claims.lease_until <= excluded.claimed_at OR claims.manager = excluded.manager RETURNING *)"
                f" SELECT (SELECT id FROM pick) AS picked, {run_out} AS run_out, claimed.*"
                " FROM (SELECT 1) AS one LEFT JOIN claimed ON TRUE")
-        args += [OPEN, to_iso(now), manager, OPEN, manager, to_iso(lease_now), to_iso(lease_until), look]
+        args = [to_iso(now), manager, look, manager, to_iso(lease_now), to_iso(lease_until), look]
         row = self.store.conn.execute(sql, args).fetchone()
         return row["picked"], (None if row["order_id"] is None else _claim(row)), bool(row["run_out"])
 
