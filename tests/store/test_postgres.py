@@ -140,3 +140,24 @@ def test_an_injected_now_is_the_clock_of_leases_too(pg_url):
     with Store.open(pg_url) as store:
         store.claims.try_claim("shop:1", "anna", t0, t0 + timedelta(minutes=30))
         assert store.claims.try_claim("shop:1", "bob", t0 + timedelta(hours=1), t0 + timedelta(hours=2)).manager == "bob"
+
+
+def test_rows_are_read_by_each_statements_own_column_names_and_only_writes_count_as_changes(pg_url):
+    """The PostgreSQL connection names a row's columns from each result (row classes are shared between
+    results with the same names), and counts as changes the rows a write touched, not the rows a read
+    returned: as sqlite3 does."""
+    with Store.open(pg_url) as store:
+        conn = store.conn
+        first = conn.execute("SELECT 1 AS a, 2 AS b").fetchone()
+        second = conn.execute("SELECT 3 AS b, 4 AS a").fetchone()
+        assert (first["a"], first["b"], second["a"], second["b"]) == (1, 2, 4, 3)
+        assert type(conn.execute("SELECT 5 AS a, 6 AS b").fetchone()) is type(first)
+        assert conn.execute("SELECT 1 AS a WHERE FALSE").fetchone() is None
+        before = conn.total_changes
+        conn.execute("SELECT * FROM generate_series(1, 5)").fetchall()
+        assert conn.total_changes == before
+        with store.transaction():
+            conn.execute("INSERT INTO source_state (scope, key, value, updated_at) VALUES"
+                         " ('t', 'a', '1', 'x'), ('t', 'b', '2', 'x')")
+        assert conn.execute("UPDATE source_state SET value = '3' WHERE scope = 't'").rowcount == 2
+        assert conn.total_changes == before + 4

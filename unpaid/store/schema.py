@@ -441,13 +441,12 @@ MIGRATIONS: list[tuple] = [
         # PostgreSQL only: schema 14's indexes, on the new table (unpaid.store.desk.FREE repeats their
         # condition). Its rows change with every claim and release, and every entry they leave is walked
         # by each `next` until a vacuum clears it: a vacuum of this small table is cheap, so it runs after
-        # 1,000 changed rows rather than after a fifth of the table (PostgreSQL's default). Room is left on
-        # each page for a claim's new row version to stay beside the old one.
+        # 1,000 changed rows rather than after a fifth of the table (PostgreSQL's default).
         """
         DROP FUNCTION IF EXISTS unpaid_claims_hold();
         DROP FUNCTION IF EXISTS unpaid_tasks_call();
-        ALTER TABLE desk_queue SET (fillfactor = 80, autovacuum_vacuum_scale_factor = 0,
-            autovacuum_vacuum_threshold = 1000, autovacuum_analyze_scale_factor = 0.05);
+        ALTER TABLE desk_queue SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+            autovacuum_analyze_scale_factor = 0.05);
         CREATE INDEX desk_queue_created ON desk_queue (created_at, order_id, call_due, call_manager)
             WHERE held_until IS NULL AND status IN ('in_work', 'new', 'not_confirmed', 'part_paid', 'payment_waiting');
         CREATE INDEX desk_queue_total ON desk_queue (total_minor, created_at, order_id, call_due, call_manager)
