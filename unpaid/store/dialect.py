@@ -109,6 +109,14 @@ END $$"""
             for name, event in zip(names, ("INSERT", "UPDATE", "DELETE"))}
 
 
+# The start of the tasks triggers' functions: the changed order's own call (ORDER_CALL) into ``due`` and ``who``.
+_ORDER_CALL_INTO = """DECLARE
+    changed text := CASE WHEN TG_OP = 'DELETE' THEN OLD.order_id ELSE NEW.order_id END;
+    due text;
+    who text;
+BEGIN
+    """ + ORDER_CALL.format("changed").replace("t.manager FROM", "t.manager INTO due, who FROM", 1) + ";"
+
 # SQLite triggers, as PostgreSQL trigger functions. Keyed by the trigger's name in schema.py: a new
 # trigger there needs its PostgreSQL twin here (a KeyError on migrating says so).
 _APPEND_ONLY = """
@@ -131,12 +139,7 @@ BEGIN NEW.order_status := (SELECT status FROM orders WHERE id = NEW.order_id); R
     # And one keeps orders.call_due and call_manager for the three tasks triggers.
     **{name: (
         """CREATE OR REPLACE FUNCTION unpaid_tasks_call() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    changed text := CASE WHEN TG_OP = 'DELETE' THEN OLD.order_id ELSE NEW.order_id END;
-    due text;
-    who text;
-BEGIN
-    """ + ORDER_CALL.format("changed").replace("t.manager FROM", "t.manager INTO due, who FROM", 1) + """;
+""" + _ORDER_CALL_INTO + """
     UPDATE orders SET call_due = due, call_manager = who
         WHERE id = changed AND (call_due, call_manager) IS DISTINCT FROM (due, who);
     RETURN NULL;
@@ -149,12 +152,7 @@ END $$""",
     **_hold_triggers("unpaid_queue_hold", "desk_queue", "order_id", ("queue_hold", "queue_rehold", "queue_unhold")),
     **{name: (
         """CREATE OR REPLACE FUNCTION unpaid_queue_call() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    changed text := CASE WHEN TG_OP = 'DELETE' THEN OLD.order_id ELSE NEW.order_id END;
-    due text;
-    who text;
-BEGIN
-    """ + ORDER_CALL.format("changed").replace("t.manager FROM", "t.manager INTO due, who FROM", 1) + """;
+""" + _ORDER_CALL_INTO + """
     IF due IS NULL THEN
         DELETE FROM desk_queue WHERE order_id = changed;
     ELSE
