@@ -462,3 +462,56 @@ def test_an_order_whose_lease_ran_out_comes_back_first_in_its_place(store_target
         assert take_next(store, "carol", later, settings, timezone.utc).order_id == "shop:0"
         assert take_next(store, "dana", later, settings, timezone.utc).order_id == "shop:1"
         assert take_next(store, "anna", later, settings, timezone.utc).order_id == "shop:2"
+
+
+def test_a_call_arranged_for_later_comes_back_in_its_place_once_due(store_target):
+    """A call moved to later is out of PostgreSQL's walk (schema 16: due_later) until a `next` finds it due by
+    its own clock: then it is handed out first, in its place. Under an earlier --now it is still not due."""
+    from datetime import timezone
+
+    from unpaid.desk.claiming import take_next
+    from unpaid.desk.settings import DeskSettings
+
+    seed(store_target, 4)  # shop:0 is the newest; every call due an hour ago
+    settings, utc = DeskSettings(), timezone.utc
+    with Store.open(store_target) as store:
+        tasks = Tasks(store)
+        for order_id in ("shop:0", "shop:1"):
+            [(task,)] = store.conn.execute("SELECT id FROM tasks WHERE order_id = ?", (order_id,)).fetchall()
+            tasks.postpone(task, NOW + timedelta(hours=2))
+        assert take_next(store, "anna", NOW, settings, utc).order_id == "shop:2"
+        assert take_next(store, "bob", NOW + timedelta(hours=3), settings, utc).order_id == "shop:0"
+        assert take_next(store, "carol", NOW + timedelta(hours=1), settings, utc).order_id == "shop:3"
+        assert take_next(store, "dana", NOW + timedelta(hours=3), settings, utc).order_id == "shop:1"
+
+
+def test_calls_that_came_due_are_unmarked_by_one_next_at_a_time_in_chunks_waiting_for_none(pg_url, monkeypatch):
+    """PostgreSQL: while another `next` clears the marks, this one goes on without (it does not wait, nor do
+    the work twice); a queue row another transaction holds is passed over, not waited for; the rest are
+    cleared a chunk a transaction."""
+    from unpaid.store import desk as desk_module
+
+    seed(pg_url, 5)
+    monkeypatch.setattr(desk_module, "_PROMOTE_CHUNK", 2)
+    with Store.open(pg_url) as store, Store.open(pg_url) as other:
+        tasks = Tasks(store)
+        for (task,) in store.conn.execute("SELECT id FROM tasks").fetchall():
+            tasks.postpone(task, NOW + timedelta(hours=1))
+        store.conn.execute("SET statement_timeout = '10s'")  # a wait fails the test rather than hangs it
+        desk, due = desk_module.DeskStore(store), NOW + timedelta(hours=2)
+
+        def marked() -> list[str]:
+            return [r[0] for r in store.conn.execute(
+                "SELECT order_id FROM desk_queue WHERE due_later = 1 ORDER BY order_id")]
+
+        assert len(marked()) == 5
+        with other.transaction(exclusive=False):
+            other.conn.execute("SELECT pg_advisory_xact_lock(?)", (desk_module._PROMOTE_LOCK,))
+            assert desk.promote_due(due) == 0
+        with other.transaction(exclusive=False):
+            other.conn.execute("SELECT 1 FROM desk_queue WHERE order_id = 'shop:4' FOR UPDATE")
+            assert desk.promote_due(due) == 4
+            assert marked() == ["shop:4"]
+        assert desk.promote_due(NOW) == 0  # not due by this --now
+        assert desk.promote_due(due) == 1
+        assert marked() == []

@@ -83,8 +83,8 @@ def _columns_agree(store: Store) -> None:
     desk = DeskStore(store)
     for i in range(ORDERS):
         order_id = f"shop:{i}"
-        row = store.conn.execute("SELECT status, created_at, total_minor, call_due, call_manager, held_until"
-                                 " FROM desk_queue WHERE order_id = ?", (order_id,)).fetchone()
+        row = store.conn.execute("SELECT status, created_at, total_minor, call_due, call_manager, held_until,"
+                                 " due_later FROM desk_queue WHERE order_id = ?", (order_id,)).fetchone()
         call = desk.open_task(order_id)  # the queue's own rule: a desk call first, else the earliest
         if call is None:
             assert row is None, order_id
@@ -93,7 +93,7 @@ def _columns_agree(store: Store) -> None:
                                    (order_id,)).fetchone()
         claim = store.conn.execute("SELECT lease_until FROM claims WHERE order_id = ?", (order_id,)).fetchone()
         assert tuple(row) == (*order, call.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"), call.manager,
-                              claim[0] if claim else None), order_id
+                              claim[0] if claim else None, int(call.due_at > call.created_at)), order_id
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -141,15 +141,54 @@ def test_a_store_of_schema_13_gets_the_queue_rows_of_its_calls_and_claims(new_st
 
 
 def test_the_free_orders_condition_repeats_the_indexes_one():
-    """PostgreSQL uses the partial indexes only for a query that repeats their condition word for word."""
-    from unpaid.store.desk import FREE
+    """PostgreSQL uses the partial indexes only for a query that repeats their condition word for word: the
+    walks by creation and by total leave out the calls marked due_later (schema 16), the walk by due time and
+    the counts do not (schema 15)."""
+    from unpaid.store.desk import FREE, WAITING_OUT
 
-    [(_, common, postgresql)] = [m for m in schema.MIGRATIONS if m[0] == 15]
-    condition = FREE.replace("q.", "")
-    indexes = [part for part in postgresql.split(";") if "WHERE held_until IS NULL" in part]
-    assert len(indexes) == 3
-    for index in indexes:
-        assert " ".join(index.split()).endswith("WHERE " + condition)
+    def indexes(number: int) -> dict[str, str]:
+        [(_, _common, postgresql)] = [m for m in schema.MIGRATIONS if m[0] == number]
+        found = [" ".join(part.split()) for part in postgresql.split(";") if "CREATE INDEX desk_queue_" in part]
+        return {index.split()[2]: index for index in found}
+
+    latest = {**indexes(15), **indexes(16)}
+    assert latest["desk_queue_due"].endswith("WHERE " + FREE.replace("q.", ""))
+    for name in ("desk_queue_created", "desk_queue_total"):
+        assert latest[name].endswith("WHERE " + (WAITING_OUT + FREE).replace("q.", ""))
+
+
+def test_a_call_arranged_ahead_of_its_due_time_is_marked_and_a_store_of_schema_15_gets_the_marks(
+        new_store_target, monkeypatch, request):
+    """due_later (schema 16): 1 when the order's own call was made before it is due (a call back tomorrow), 0
+    for a call due when made; the migration marks the calls already there by the same rule."""
+    postgres = request.node.callspec.params["new_store_target"] == "postgres"
+    url = new_store_target(empty=True) if postgres else new_store_target()
+    monkeypatch.setattr(schema, "MIGRATIONS", [m for m in schema.MIGRATIONS if m[0] <= 15])
+    monkeypatch.setattr(schema, "LATEST", 15)
+    with Store.open(url) as old:
+        _orders(old)
+        tasks = Tasks(old)
+        with old.transaction():
+            tasks.create("shop:0|pb|call|0", order_id="shop:0", playbook="pb", step="call",
+                         due_at=T0 + timedelta(days=1), script="", attempts=1, now=T0)
+            tasks.create("shop:1|pb|call|0", order_id="shop:1", playbook="pb", step="call", due_at=T0, script="",
+                         attempts=1, now=T0)
+    monkeypatch.undo()
+
+    def marks(store: Store) -> dict[str, int]:
+        return dict(store.conn.execute("SELECT order_id, due_later FROM desk_queue ORDER BY order_id").fetchall())
+
+    with Store.open(url) as store:
+        assert store.schema_version() == schema.LATEST
+        assert marks(store) == {"shop:0": 1, "shop:1": 0}
+        tasks = Tasks(store)
+        with store.transaction():
+            tasks.create("shop:2|pb|call|0", order_id="shop:2", playbook="pb", step="call",
+                         due_at=T0 + timedelta(minutes=1), script="", attempts=1, now=T0)
+        [call] = [t for t in store.conn.execute("SELECT id FROM tasks WHERE order_id = 'shop:1'")]
+        tasks.postpone(call[0], T0 + timedelta(hours=3))  # the desk moves it: arranged ahead now
+        assert marks(store) == {"shop:0": 1, "shop:1": 1, "shop:2": 1}
+        _columns_agree(store)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

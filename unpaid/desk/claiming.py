@@ -122,9 +122,9 @@ def _take_next_locking(store: "Store", desk, manager: str, now: datetime, settin
         # Whether a claim is live is judged by the clock the claim is written with (the server's, unless
         # --now): a host whose clock runs ahead would otherwise see another manager's live claim as expired.
         lease_now, lease_until = store.lease_clock(now, now + settings.lease)
-        picked, claim, run_out = desk.claim_next(now, manager, sort, lease_now, lease_until, run_out_first=not swept)
-        if run_out:  # orders whose claim ran out go back among the free ones first, once per `next`
-            desk.free_run_out(lease_now)
+        picked, claim, stale = desk.claim_next(now, manager, sort, lease_now, lease_until, run_out_first=not swept)
+        if stale:  # orders whose claim ran out, and calls that came due, go back in their place first, once
+            desk.tidy(now, lease_now)
             swept = True
             continue
         if claim is not None and claim.manager == manager:

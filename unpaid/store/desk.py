@@ -36,6 +36,14 @@ _WALKS = {"newest": ("DESC", ">="), "oldest": ("ASC", "<=")}
 #: order held by nobody. The condition of the indexes it walks: the planner uses a partial index only for a
 #: query that repeats it, values included, so the statuses are written out rather than passed.
 FREE = "q.held_until IS NULL AND q.status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(ACTUAL)))
+#: Schema 16: the rows whose call was not due yet when written are out of the indexes ``next`` walks by creation
+#: and by total (those walks would pass over every call arranged for later); ``next`` clears the mark of the calls
+#: that have come due (:meth:`DeskStore.promote_due`) before it picks. The walk by due time needs no mark.
+WAITING_OUT = "q.due_later = 0 AND "
+#: pg_advisory_xact_lock key of :meth:`DeskStore.promote_due` (the store's writer lock's, plus one), and its rows
+#: per transaction.
+_PROMOTE_LOCK, _PROMOTE_CHUNK = 0x756E70616965, 2000
+_MARKED_OUT = ("newest", "oldest", "amount")
 #: ``next``'s orders on PostgreSQL, by the queue row's columns (the order's own call's due time among them).
 _PICK_SORTS = {
     "newest": "q.created_at DESC, q.order_id DESC",
@@ -183,6 +191,35 @@ class DeskStore:
             " WHERE held_until IS NOT NULL AND held_until <= ? ORDER BY held_until LIMIT 500"
             " FOR NO KEY UPDATE SKIP LOCKED)", (to_iso(lease_now),)).rowcount
 
+    def promote_due(self, now: datetime) -> int:
+        """PostgreSQL: clear the ``due_later`` mark of the queue rows whose call has come due by ``now``, so that
+        :meth:`claim_next` walks them again; how many were cleared.
+
+        One ``next`` at a time does it, ``_PROMOTE_CHUNK`` rows a transaction: fifty managers asking at once
+        when a thousand calls arranged for nine o'clock come due would otherwise each lock and write their
+        share, in each other's way. The others go on meanwhile, and a marked row the promoting one has not
+        reached yet is passed over as a row being written is. Rows being written this moment are left to
+        their writer or to the next call; none is waited for.
+        """
+        promoted = 0
+        while True:
+            with self.store.transaction(exclusive=False):
+                if not self.store.conn.execute("SELECT pg_try_advisory_xact_lock(?)", (_PROMOTE_LOCK,)).fetchone()[0]:
+                    return promoted
+                cleared = self.store.conn.execute(
+                    "UPDATE desk_queue SET due_later = 0 WHERE order_id IN (SELECT order_id FROM desk_queue"
+                    " WHERE due_later = 1 AND call_due <= ? ORDER BY call_due LIMIT ? FOR NO KEY UPDATE SKIP LOCKED)",
+                    (to_iso(now), _PROMOTE_CHUNK)).rowcount
+            promoted += cleared
+            if cleared < _PROMOTE_CHUNK:
+                return promoted
+
+    def tidy(self, now: datetime, lease_now: datetime) -> None:
+        """PostgreSQL: put back in their place, before ``next`` picks, the orders whose lease ran out by
+        ``lease_now`` and the calls that came due by ``now`` (what :meth:`claim_next` reports as stale)."""
+        self.free_run_out(lease_now)
+        self.promote_due(now)
+
     def hold_again(self, order_id: str, lease_now: datetime) -> bool:
         """PostgreSQL: mark the order held again when its claim is live at ``lease_now`` though its queue row
         was freed (the lease had run out by a later --now); True when it was."""
@@ -198,8 +235,9 @@ class DeskStore:
 
         Returns the order looked at (None: every due and free order is being claimed by others, or there is
         none), the claim (None when another manager's claim is live after all: see :meth:`hold_again`), and
-        whether a lease has run out (``run_out_first``): then nothing is looked at, since the order whose
-        lease ran out may come first; :meth:`free_run_out` returns it, and the statement is asked again.
+        whether the queue rows are stale (``run_out_first``: a lease has run out, or a call marked
+        ``due_later`` has come due): then nothing is looked at, since such an order may come first;
+        :meth:`tidy` puts them back in their place, and the statement is asked again.
 
         Many managers asking at once each get a different order in one read: a queue row another one is
         locking is passed over (``FOR NO KEY UPDATE ... SKIP LOCKED``), not waited for. The read walks, in
@@ -214,29 +252,32 @@ class DeskStore:
         with ``now``. (SQLite's ``next`` reads a page under the file's write lock instead.)
         """
         # Each sort walks an index of the free rows (schema 15) that holds the order's own call, so a call
-        # not due yet or another manager's is passed over there. The claims are not looked at: a row's
+        # not due yet or another manager's is passed over there; the walks by creation and by total leave out
+        # the calls arranged for later (schema 16: WAITING_OUT). The claims are not looked at: a row's
         # held_until is its claim's (a claim that came back to life after its row was freed, under an
         # earlier --now, is refused by the insert and held again by :meth:`hold_again`). A lease that ran out
-        # (one look at the held rows' index, once per statement) stops the walk.
-        # (The earliest lease end compared, not an EXISTS of the ones before it: the plan of a prepared
-        # statement is made for any value, and PostgreSQL judged such an EXISTS dear, so it planned the
-        # statement anew at each call, 0.5 ms, rather than keep one plan.)
-        run_out = ("COALESCE((SELECT h.held_until FROM desk_queue h WHERE h.held_until IS NOT NULL"
-                   " ORDER BY h.held_until LIMIT 1) <= ?, FALSE)" if run_out_first else "?")
+        # or a marked call that came due (one look at the index of each, once per statement) stops the walk.
+        # (The earliest lease end and due time compared, not an EXISTS of the ones before it: the plan of a
+        # prepared statement is made for any value, and PostgreSQL judged such an EXISTS dear, so it planned
+        # the statement anew at each call, 0.5 ms, rather than keep one plan.)
+        stale = ("(COALESCE((SELECT h.held_until FROM desk_queue h WHERE h.held_until IS NOT NULL"
+                 " ORDER BY h.held_until LIMIT 1) <= ?, FALSE) OR COALESCE((SELECT w.call_due FROM desk_queue w"
+                 " WHERE w.due_later = 1 ORDER BY w.call_due LIMIT 1) <= ?, FALSE))" if run_out_first else "?")
+        free = (WAITING_OUT if sort in _MARKED_OUT else "") + FREE
         pick = ("SELECT q.order_id AS id FROM desk_queue q WHERE {} AND q.call_due <= ? AND (q.call_manager IS NULL OR"
                 " q.call_manager = ?) AND NOT {} ORDER BY {} LIMIT 1 FOR NO KEY UPDATE OF q SKIP LOCKED"
-                ).format(FREE, run_out, _PICK_SORTS[sort])
-        look: object = to_iso(lease_now) if run_out_first else False
+                ).format(free, stale, _PICK_SORTS[sort])
+        look: list = [to_iso(lease_now), to_iso(now)] if run_out_first else [False]
         sql = (f"WITH pick AS ({pick}),"
                " claimed AS (INSERT INTO claims (order_id, manager, claimed_at, lease_until)"
                " SELECT id, ?, ?, ? FROM pick ON CONFLICT (order_id) DO UPDATE SET manager = excluded.manager,"
                " claimed_at = excluded.claimed_at, lease_until = excluded.lease_until"
                " WHERE claims.lease_until <= excluded.claimed_at OR claims.manager = excluded.manager RETURNING *)"
-               f" SELECT (SELECT id FROM pick) AS picked, {run_out} AS run_out, claimed.*"
+               f" SELECT (SELECT id FROM pick) AS picked, {stale} AS stale, claimed.*"
                " FROM (SELECT 1) AS one LEFT JOIN claimed ON TRUE")
-        args = [to_iso(now), manager, look, manager, to_iso(lease_now), to_iso(lease_until), look]
+        args = [to_iso(now), manager, *look, manager, to_iso(lease_now), to_iso(lease_until), *look]
         row = self.store.conn.execute(sql, args).fetchone()
-        return row["picked"], (None if row["order_id"] is None else _claim(row)), bool(row["run_out"])
+        return row["picked"], (None if row["order_id"] is None else _claim(row)), bool(row["stale"])
 
     def still_free_and_due(self, order_id: str, now: datetime, manager: str | None,
                            lease_now: datetime | None = None) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from unpaid.store.schema import ORDER_CALL
+from unpaid.store.schema import ORDER_CALL, ORDER_CALL_MARKED
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -109,13 +109,49 @@ END $$"""
             for name, event in zip(names, ("INSERT", "UPDATE", "DELETE"))}
 
 
-# The start of the tasks triggers' functions: the changed order's own call (ORDER_CALL) into ``due`` and ``who``.
-_ORDER_CALL_INTO = """DECLARE
+# The start of the tasks triggers' functions: the changed order's own call (ORDER_CALL) into ``due`` and ``who``;
+# schema 16's (ORDER_CALL_MARKED) also into ``later``.
+def _order_call_into(query: str, columns: str) -> str:
+    into = ", later" if "later" in columns else ""
+    return """DECLARE
     changed text := CASE WHEN TG_OP = 'DELETE' THEN OLD.order_id ELSE NEW.order_id END;
     due text;
     who text;
+    later integer;
 BEGIN
-    """ + ORDER_CALL.format("changed").replace("t.manager FROM", "t.manager INTO due, who FROM", 1) + ";"
+    """ + query.format("changed").replace(f"{columns} FROM", f"{columns} INTO due, who{into} FROM", 1) + ";"
+
+
+_ORDER_CALL_INTO = _order_call_into(ORDER_CALL, "t.manager")
+_MARKED_CALL_INTO = _order_call_into(ORDER_CALL_MARKED, "AS later")
+
+def _call_triggers(function: str, start: str, names: tuple[str, str, str]) -> dict[str, tuple[str, str]]:
+    """The tasks' insert, update and delete triggers (``names``, in that order) that keep the order's
+    desk_queue row, as one function; ``start`` (:data:`_MARKED_CALL_INTO`) also reads the ``due_later`` mark."""
+    marked = ", later" in start
+    column = ",\n                                     due_later" if marked else ""
+    value = ", later" if marked else ""
+    update = ",\n                due_later = excluded.due_later" if marked else ""
+    body = f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+{start}
+    IF due IS NULL THEN
+        DELETE FROM desk_queue WHERE order_id = changed;
+    ELSE
+        INSERT INTO desk_queue AS q (order_id, status, created_at, total_minor, call_due, call_manager, held_until{column})
+            SELECT o.id, o.status, o.created_at, o.total_minor, due, who,
+                   (SELECT c.lease_until FROM claims c WHERE c.order_id = o.id){value}
+            FROM orders o WHERE o.id = changed
+            ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, call_due = excluded.call_due,
+                call_manager = excluded.call_manager{update}
+            WHERE (q.status, q.call_due, q.call_manager)
+                IS DISTINCT FROM (excluded.status, excluded.call_due, excluded.call_manager);
+    END IF;
+    RETURN NULL;
+END $$"""
+    events = ("INSERT", "UPDATE OF state, due_at, manager, order_status", "DELETE")
+    return {name: (body, f"CREATE TRIGGER {name} AFTER {event} ON tasks FOR EACH ROW EXECUTE FUNCTION {function}()")
+            for name, event in zip(names, events)}
+
 
 # SQLite triggers, as PostgreSQL trigger functions. Keyed by the trigger's name in schema.py: a new
 # trigger there needs its PostgreSQL twin here (a KeyError on migrating says so).
@@ -150,27 +186,11 @@ END $$""",
                           ("tasks_call_gone", "DELETE"))},
     # Schema 15: the same copies in desk_queue, one row per order with an open call.
     **_hold_triggers("unpaid_queue_hold", "desk_queue", "order_id", ("queue_hold", "queue_rehold", "queue_unhold")),
-    **{name: (
-        """CREATE OR REPLACE FUNCTION unpaid_queue_call() RETURNS trigger LANGUAGE plpgsql AS $$
-""" + _ORDER_CALL_INTO + """
-    IF due IS NULL THEN
-        DELETE FROM desk_queue WHERE order_id = changed;
-    ELSE
-        INSERT INTO desk_queue AS q (order_id, status, created_at, total_minor, call_due, call_manager, held_until)
-            SELECT o.id, o.status, o.created_at, o.total_minor, due, who,
-                   (SELECT c.lease_until FROM claims c WHERE c.order_id = o.id)
-            FROM orders o WHERE o.id = changed
-            ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, call_due = excluded.call_due,
-                call_manager = excluded.call_manager
-            WHERE (q.status, q.call_due, q.call_manager)
-                IS DISTINCT FROM (excluded.status, excluded.call_due, excluded.call_manager);
-    END IF;
-    RETURN NULL;
-END $$""",
-        f"CREATE TRIGGER {name} AFTER {event} ON tasks FOR EACH ROW EXECUTE FUNCTION unpaid_queue_call()",
-    ) for name, event in (("queue_call_new", "INSERT"),
-                          ("queue_call_changed", "UPDATE OF state, due_at, manager, order_status"),
-                          ("queue_call_gone", "DELETE"))},
+    **_call_triggers("unpaid_queue_call", _ORDER_CALL_INTO,
+                     ("queue_call_new", "queue_call_changed", "queue_call_gone")),
+    # Schema 16: the same, and the row is marked due_later when its call was arranged ahead of its due time.
+    **_call_triggers("unpaid_desk_call", _MARKED_CALL_INTO,
+                     ("desk_call_new", "desk_call_changed", "desk_call_gone")),
     "queue_order": (
         """CREATE OR REPLACE FUNCTION unpaid_queue_order() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
