@@ -36,9 +36,10 @@ _WALKS = {"newest": ("DESC", ">="), "oldest": ("ASC", "<=")}
 #: order held by nobody. The condition of the indexes it walks: the planner uses a partial index only for a
 #: query that repeats it, values included, so the statuses are written out rather than passed.
 FREE = "q.held_until IS NULL AND q.status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(ACTUAL)))
-#: Schema 16: the rows whose call was not due yet when written are out of the indexes ``next`` walks by creation
-#: and by total (those walks would pass over every call arranged for later); ``next`` clears the mark of the calls
-#: that have come due (:meth:`DeskStore.promote_due`) before it picks. The walk by due time needs no mark.
+#: Schema 16: the rows marked ``due_later`` (their call was arranged ahead of its due time) are out of the indexes
+#: ``next`` walks by creation and by total (those walks would pass over every call arranged for later); ``next``
+#: clears the mark of the calls that have come due (:meth:`DeskStore.promote_due`) before it picks. The walk by
+#: due time needs no mark (:data:`_MARKED_OUT`: the sorts whose index leaves marked rows out).
 WAITING_OUT = "q.due_later = 0 AND "
 #: pg_advisory_xact_lock key of :meth:`DeskStore.promote_due` (the store's writer lock's, plus one), and its rows
 #: per transaction.

@@ -110,25 +110,24 @@ END $$"""
 
 
 # The start of the tasks triggers' functions: the changed order's own call (ORDER_CALL) into ``due`` and ``who``;
-# schema 16's (ORDER_CALL_MARKED) also into ``later``.
-def _order_call_into(query: str, columns: str) -> str:
-    into = ", later" if "later" in columns else ""
+# ``marked`` (schema 16: ORDER_CALL_MARKED) also whether it was arranged ahead of its due time, into ``later``.
+def _order_call_into(marked: bool) -> str:
+    query, into = (ORDER_CALL_MARKED, "due, who, later") if marked else (ORDER_CALL, "due, who")
     return """DECLARE
     changed text := CASE WHEN TG_OP = 'DELETE' THEN OLD.order_id ELSE NEW.order_id END;
     due text;
     who text;
-    later integer;
-BEGIN
-    """ + query.format("changed").replace(f"{columns} FROM", f"{columns} INTO due, who{into} FROM", 1) + ";"
+""" + "    later integer;\n" * marked + """BEGIN
+    """ + query.format("changed").replace(" FROM tasks t", f" INTO {into} FROM tasks t", 1) + ";"
 
 
-_ORDER_CALL_INTO = _order_call_into(ORDER_CALL, "t.manager")
-_MARKED_CALL_INTO = _order_call_into(ORDER_CALL_MARKED, "AS later")
+_ORDER_CALL_INTO = _order_call_into(marked=False)
 
-def _call_triggers(function: str, start: str, names: tuple[str, str, str]) -> dict[str, tuple[str, str]]:
+
+def _call_triggers(function: str, names: tuple[str, str, str], marked: bool = False) -> dict[str, tuple[str, str]]:
     """The tasks' insert, update and delete triggers (``names``, in that order) that keep the order's
-    desk_queue row, as one function; ``start`` (:data:`_MARKED_CALL_INTO`) also reads the ``due_later`` mark."""
-    marked = ", later" in start
+    desk_queue row, as one function; ``marked`` (schema 16) also keeps its ``due_later`` mark."""
+    start = _order_call_into(marked)
     column = ",\n                                     due_later" if marked else ""
     value = ", later" if marked else ""
     update = ",\n                due_later = excluded.due_later" if marked else ""
@@ -186,11 +185,9 @@ END $$""",
                           ("tasks_call_gone", "DELETE"))},
     # Schema 15: the same copies in desk_queue, one row per order with an open call.
     **_hold_triggers("unpaid_queue_hold", "desk_queue", "order_id", ("queue_hold", "queue_rehold", "queue_unhold")),
-    **_call_triggers("unpaid_queue_call", _ORDER_CALL_INTO,
-                     ("queue_call_new", "queue_call_changed", "queue_call_gone")),
+    **_call_triggers("unpaid_queue_call", ("queue_call_new", "queue_call_changed", "queue_call_gone")),
     # Schema 16: the same, and the row is marked due_later when its call was arranged ahead of its due time.
-    **_call_triggers("unpaid_desk_call", _MARKED_CALL_INTO,
-                     ("desk_call_new", "desk_call_changed", "desk_call_gone")),
+    **_call_triggers("unpaid_desk_call", ("desk_call_new", "desk_call_changed", "desk_call_gone"), marked=True),
     "queue_order": (
         """CREATE OR REPLACE FUNCTION unpaid_queue_order() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -12,9 +12,10 @@ from __future__ import annotations
 ORDER_CALL = ("SELECT t.due_at, t.manager FROM tasks t WHERE t.order_id = {} AND t.state = 'open'"
               " ORDER BY (t.key LIKE '%|desk|call|%') DESC, t.due_at, t.id LIMIT 1")
 
-#: Schema 16: :data:`ORDER_CALL`, and whether the call was arranged ahead of its due time (``later``: 1 or 0).
-ORDER_CALL_MARKED = ORDER_CALL.replace(
-    "t.manager FROM", "t.manager, CASE WHEN t.due_at > t.created_at THEN 1 ELSE 0 END AS later FROM", 1)
+#: Schema 16: whether the call ``t`` was arranged ahead of its due time (1 or 0), and :data:`ORDER_CALL` with it
+#: (``later``).
+ARRANGED_AHEAD = "CASE WHEN t.due_at > t.created_at THEN 1 ELSE 0 END"
+ORDER_CALL_MARKED = ORDER_CALL.replace("t.manager FROM", f"t.manager, {ARRANGED_AHEAD} AS later FROM", 1)
 
 #: Schema 15: the desk queue's row of the order ``{row}`` follows its own open call (``{call}``: ORDER_CALL).
 FOLLOW = """DELETE FROM desk_queue WHERE order_id = {row}.order_id
@@ -484,8 +485,8 @@ MIGRATIONS: list[tuple] = [
         -- tomorrow, a reminder in three days; not the first call of a new order, due when made), until a
         -- `next` finds the call due by its own clock (--now) and clears the mark, before it picks.
         -- PostgreSQL's `next` walks the free rows newest (oldest, dearest) first, and every call arranged
-        -- for later lay in its way, read again by every `next` (2,500 of them after 5,000 claims: 0.8 ms of
-        -- a 1 ms claim); marked, they are out of the indexes it walks. The mark only keeps rows out of the
+        -- for later lay in its way, read again by every `next` (after 5,000 claims: 0.8 ms of a 1 ms
+        -- claim); marked, they are out of the indexes it walks. The mark only keeps rows out of the
         -- way, never decides what is due, and no clock sets it. SQLite keeps it too, for `unpaid migrate`.
         ALTER TABLE desk_queue ADD COLUMN due_later INTEGER NOT NULL DEFAULT 0;
         UPDATE desk_queue SET due_later = 1 WHERE ({later}) = 1;
@@ -495,7 +496,7 @@ MIGRATIONS: list[tuple] = [
         {call_triggers}
         """.format(call_triggers=_call_triggers("desk_call", FOLLOW_LATER, ORDER_CALL_MARKED),
                    later=ORDER_CALL.format("desk_queue.order_id").replace(
-                       "t.due_at, t.manager FROM", "CASE WHEN t.due_at > t.created_at THEN 1 ELSE 0 END FROM", 1)),
+                       "t.due_at, t.manager FROM", f"{ARRANGED_AHEAD} FROM", 1)),
         # PostgreSQL only: the indexes `next` walks by creation and by total leave the marked rows out
         # (unpaid.store.desk.WAITING_OUT); the one by due time needs not (they lie at its end), and `queue`
         # counts from it. One more index finds the marked rows that have come due.
