@@ -127,7 +127,11 @@ def test_cron_sync_run_and_a_busy_desk_stay_within_half_the_budget(emulator, sch
     """*/15 `sync && run` for 2 hours, 200 due actions a day, 8 managers x 20 desk actions an hour."""
     school(extra, developer)
     acc = emulator.account
-    start = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    # The connector asks GetCourse for changes from the account's real day (GetCourse's own clock, not --now):
+    # the orders made 70 minutes before each cycle must fall on that day, so no cycle starts before 01:15 in
+    # Moscow (the test failed between midnight and 01:10 there, 21:00-22:10 UTC).
+    start = max(now, now.astimezone(MOSCOW).replace(hour=1, minute=15).astimezone(timezone.utc))
     for n in range(1, 31):  # the backlog: created over the last day, due now
         acc.put_deal(deal(n, created_at=local(start - timedelta(hours=2, minutes=40 * n))))
     unpaid(cli, start - timedelta(minutes=15), "sync", "school")  # the first, full sync: before the window
