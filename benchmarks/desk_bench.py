@@ -137,6 +137,17 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else (values[0] if values else 0.0)
 
 
+def import_cost(module: str, runs: int) -> float:
+    """Median wall seconds a process spends importing ``module``, beyond starting Python."""
+    def wall(code: str) -> float:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        return time.perf_counter() - started
+
+    return statistics.median(wall(f"import {module}") for _ in range(runs)) - \
+        statistics.median(wall("pass") for _ in range(runs))
+
+
 def time_open(db: Path | str, runs: int = 20) -> tuple[float, float]:
     """Median wall and CPU seconds (this process) of opening the store as every command does: connect (for
     PostgreSQL: TCP, authentication) and the migration check."""
@@ -179,10 +190,13 @@ def postgres_figures(sqlite_db: Path, processes: int = 50, anchor_processes: int
         with server.admin(url.rsplit("/", 1)[1]) as conn:
             conn.execute("VACUUM ANALYZE")  # as autovacuum does after a bulk load
         queue = statistics.median(time_cli(url) for _ in range(runs))
+        queue_sqlite = statistics.median(time_cli(copy) for _ in range(runs))
+        driver = import_cost("psycopg", runs)
         opened, opened_cpu = time_open(url)
         total, unique, elapsed, took, firsts = claim_race(url, processes, per_process)
         a_total, a_unique, a_elapsed, a_took, _ = claim_race(copy, anchor_processes, per_process)
-        return {"rows": sum(c.source for c in counts), "load": loaded, "queue": queue, "open": opened,
+        return {"rows": sum(c.source for c in counts), "load": loaded, "queue": queue, "queue_sqlite": queue_sqlite,
+                "driver": driver, "open": opened,
                 "open_cpu": opened_cpu, "next_p95": p95(took), "next_median": statistics.median(took),
                 "first_median": statistics.median(firsts), "per_process": per_process,
                 "claims_per_s": total / elapsed, "twice": total - unique + a_total - a_unique,
@@ -195,8 +209,10 @@ def postgres_figures(sqlite_db: Path, processes: int = 50, anchor_processes: int
 
 def print_postgres(f: dict) -> None:
     print(f"PostgreSQL: {f['rows']:,} rows moved in with `unpaid migrate --to` in {f['load']:.1f} s")
-    print(f"queue as a command on PostgreSQL: {f['queue'] * 1000:.0f} ms (budget 300 ms); opening the store (connect"
-          f" + migration check): {f['open'] * 1000:.1f} ms, {f['open_cpu'] * 1000:.1f} ms CPU")
+    print(f"queue as a command on PostgreSQL: {f['queue'] * 1000:.0f} ms (budget 300 ms); on SQLite, the same orders:"
+          f" {f['queue_sqlite'] * 1000:.0f} ms; importing PostgreSQL's driver (psycopg), which SQLite's needs not:"
+          f" {f['driver'] * 1000:.0f} ms; opening the store (connect + migration check): {f['open'] * 1000:.1f} ms,"
+          f" {f['open_cpu'] * 1000:.1f} ms CPU")
     print(f"next with {f['processes']} claimers on PostgreSQL: median {f['next_median'] * 1000:.1f} ms, 95th percentile"
           f" {f['next_p95'] * 1000:.1f} ms (budget 50 ms); SQLite with {f['anchor_processes']}: 95th percentile"
           f" {f['anchor_next_p95'] * 1000:.1f} ms")

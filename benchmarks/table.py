@@ -103,7 +103,8 @@ def postgres_rows(size: int, folder: Path) -> list[Row]:
     # server processes to load the tables' descriptions and plan their first statements, all at once.
     f = desk_bench.postgres_figures(folder / f"desk-{size}.db", per_process=100)
     per_claim, anchor = 1 / f["claims_per_s"], 1 / f["anchor_claims_per_s"]
-    return [Row("queue on PostgreSQL", size, f["queue"], None, 0, "<= 0.3 s", f["queue"] <= 0.3),
+    # Held to its absolute budget; the anchor is the same command on SQLite (no driver to import, no server).
+    return [Row("queue on PostgreSQL", size, f["queue"], f["queue_sqlite"], 0, "<= 0.3 s", f["queue"] <= 0.3),
             Row("next, 95th pct, 50 claimers, PostgreSQL", size, f["next_p95"], None, 0, "<= 0.05 s",
                 f["next_p95"] <= 0.05),
             Row("claim: 50 on PostgreSQL vs 8 on SQLite", size, per_claim, anchor, 0, "<= 0.1x (10x claims/s)",

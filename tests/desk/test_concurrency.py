@@ -515,3 +515,31 @@ def test_calls_that_came_due_are_unmarked_by_one_next_at_a_time_in_chunks_waitin
         assert desk.promote_due(NOW) == 0  # not due by this --now
         assert desk.promote_due(due) == 1
         assert marked() == []
+
+
+def test_the_queue_shows_a_call_arranged_for_later_in_its_place_once_due(store_target):
+    """`queue` puts the calls arranged for later that came due by its clock back in their place before it
+    reads (PostgreSQL: their marks cleared, as `next` does), and shows the others only when planning ahead."""
+    from datetime import timezone
+
+    from unpaid.desk.claiming import load_queue
+
+    seed(store_target, 4)  # shop:0 is the newest; every call due an hour ago
+    utc = timezone.utc
+    with Store.open(store_target) as store:
+        tasks = Tasks(store)
+        for order_id, hours in (("shop:0", 2), ("shop:1", 30)):
+            [(task,)] = store.conn.execute("SELECT id FROM tasks WHERE order_id = ?", (order_id,)).fetchall()
+            tasks.postpone(task, NOW + timedelta(hours=hours))
+
+        def shown(now, day=None) -> list[str]:
+            return [row["order_id"] for row in load_queue(store, now, utc, manager="anna", day=day).rows]
+
+        def marked() -> set[str]:
+            return {r[0] for r in store.conn.execute("SELECT order_id FROM desk_queue WHERE due_later = 1")}
+
+        assert shown(NOW) == ["shop:2", "shop:3"] and marked() == {"shop:0", "shop:1"}
+        assert shown(NOW, day=NOW + timedelta(days=1)) == ["shop:0", "shop:1", "shop:2", "shop:3"]
+        assert marked() == {"shop:0", "shop:1"}  # planning ahead clears nothing
+        assert shown(NOW + timedelta(hours=3)) == ["shop:0", "shop:2", "shop:3"]
+        assert marked() == ({"shop:1"} if store.postgres else {"shop:0", "shop:1"})

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from unpaid.clock import to_iso
 from unpaid.model import Customer, Money, Order, Status
 from unpaid.store import Store, schema
 from unpaid.store.desk import DeskStore
@@ -77,6 +78,16 @@ def _apply(store: Store, step: tuple, made: list[int]) -> None:
             store.orders.upsert([Order("shop", str(i), store.orders.get(f"shop:{i}").status,
                                        T0 - timedelta(days=days, minutes=i), Money(total),
                                        Customer(f"c{i}@example.com"))], T0)
+
+
+def _free_run_out(store: Store, lease_now: datetime) -> int:
+    """What `next` does on PostgreSQL: free the rows of the claims whose lease ran out by ``lease_now``.
+    SQLite's `next` never does (it reads the claims), so the same rows are freed by hand there."""
+    with store.transaction(exclusive=False):
+        if store.postgres:
+            return DeskStore(store).free_run_out(lease_now)
+        return store.conn.execute("UPDATE desk_queue SET held_until = NULL WHERE held_until <= ?",
+                                  (to_iso(lease_now),)).rowcount
 
 
 def _columns_agree(store: Store) -> None:
@@ -193,11 +204,12 @@ def test_a_call_arranged_ahead_of_its_due_time_is_marked_and_a_store_of_schema_1
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEP, min_size=1, max_size=25), paid=st.sets(st.integers(0, ORDERS - 1)),
-       hours=st.integers(-6, 60), earlier=st.integers(0, 24))
+       hours=st.integers(-6, 60), earlier=st.integers(0, 24), freed=st.none() | st.integers(-3, 3))
 def test_the_queue_counted_from_the_queue_rows_is_the_count_of_the_calls(new_store_target, steps, paid, hours,
-                                                                            earlier):
+                                                                            earlier, freed):
     """PostgreSQL's queue counts from desk_queue; SQLite's from the calls. Both give the same
-    figures, for every manager's queue and the whole team's."""
+    figures, for every manager's queue and the whole team's, also when a `next` freed the rows of leases
+    run out by a later clock (``freed``) than the count's, under which those claims are live again."""
     with Store.open(new_store_target()) as store:
         _orders(store)
         made: list[int] = []
@@ -206,12 +218,99 @@ def test_the_queue_counted_from_the_queue_rows_is_the_count_of_the_calls(new_sto
         with store.transaction():
             for i in paid:
                 store.orders.set_status(f"shop:{i}", Status.PAID, None, None, T0)
+        if freed is not None:
+            _free_run_out(store, T0 + timedelta(hours=freed))
         desk = DeskStore(store)
         until, now = T0 + timedelta(hours=hours), T0 + timedelta(hours=hours % 3)
         sooner = until - timedelta(hours=earlier)
         for manager in (None, "anna", "bob"):
             assert desk.count_by_queue(until, sooner, now, manager) == \
                 desk.count_by_tasks(until, sooner, now, manager), manager
+
+
+_PAGE_KEYS = {
+    "newest": lambda task, order: (order.created_at, order.id),
+    "oldest": lambda task, order: (order.created_at, order.id),
+    "due": lambda task, order: (task.due_at, order.created_at),
+    "amount": lambda task, order: (order.total.minor, order.created_at),
+}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(STEP, min_size=1, max_size=25), hours=st.integers(-6, 60), ahead=st.integers(0, 48),
+       freed=st.none() | st.integers(-3, 3), sort=st.sampled_from(sorted(_PAGE_KEYS)), offset=st.integers(0, 2))
+def test_the_queue_page_read_from_the_queue_rows_is_the_page_of_the_calls(new_store_target, steps, hours, ahead,
+                                                                          freed, sort, offset):
+    """PostgreSQL's queue page and `next`'s check that the queue is empty read desk_queue; SQLite's read the
+    calls. Both give the same orders with the same calls in the same order (ties aside), for every manager,
+    whole or only the free ones, now or planned ahead, also after rows were freed by a later clock."""
+    with Store.open(new_store_target()) as store:
+        _orders(store)
+        made: list[int] = []
+        for step in steps:
+            _apply(store, step, made)
+        if freed is not None:
+            _free_run_out(store, T0 + timedelta(hours=freed))
+        desk, now = DeskStore(store), T0 + timedelta(hours=hours % 3)
+        until = now + timedelta(hours=ahead)
+        key = _PAGE_KEYS[sort]
+        for manager in (None, "anna", "bob"):
+            for free_only in (False, True):
+                ask = (until, now, manager, sort)
+                whole, by_tasks = (desk.page_by_queue(*ask, 10, 0, free_only),
+                                   desk.page_by_tasks(*ask, 10, 0, free_only))  # every order: there are 3
+                assert sorted((t.id, o.id) for t, o in whole) == sorted((t.id, o.id) for t, o in by_tasks), \
+                    (manager, free_only)
+                assert [key(t, o) for t, o in whole] == [key(t, o) for t, o in by_tasks]
+                assert [key(t, o) for t, o in desk.page_by_queue(*ask, 2, offset, free_only)] == \
+                    [key(t, o) for t, o in desk.page_by_tasks(*ask, 2, offset, free_only)]
+
+
+def test_the_queue_page_leaves_out_orders_others_hold_and_takes_in_calls_arranged_for_later_once_due(
+        new_store_target):
+    """shop:0 bob holds; shop:1 anna holds; shop:2 bob held until a `next` under a later clock freed its row
+    (under the page's clock bob's claim is live again); shop:3's call was arranged for two hours later;
+    shop:4 is free and due. The page from desk_queue and the page from the calls agree, in every sort."""
+    with Store.open(new_store_target()) as store:
+        with store.transaction():
+            store.orders.upsert([Order("shop", str(i), Status.NEW, T0 - timedelta(days=1, minutes=i), Money(1000 + i),
+                                       Customer(f"c{i}@example.com")) for i in range(5)], T0)
+            for i in range(5):
+                Tasks(store).create(f"shop:{i}|pb|call|0", order_id=f"shop:{i}", playbook="pb", step="call",
+                                    due_at=T0 + timedelta(hours=2 if i == 3 else -1), script="", attempts=1,
+                                    now=T0 - timedelta(hours=2 if i == 3 else 0))
+        store.claims.try_claim("shop:0", "bob", T0, T0 + timedelta(hours=8))
+        store.claims.try_claim("shop:1", "anna", T0, T0 + timedelta(hours=8))
+        store.claims.try_claim("shop:2", "bob", T0, T0 + timedelta(hours=1))
+        assert _free_run_out(store, T0 + timedelta(hours=2)) == 1
+        desk = DeskStore(store)
+        for sort in _PAGE_KEYS:
+            later = T0 + timedelta(hours=3)
+            for until, manager, free_only, expected in (
+                    (T0, "anna", False, {"shop:1", "shop:4"}), (T0, "anna", True, {"shop:4"}),
+                    (T0, None, False, {"shop:4"}), (later, "anna", False, {"shop:1", "shop:3", "shop:4"}),
+                    (later, "bob", True, {"shop:3", "shop:4"})):
+                ask = (until, T0, manager, sort, 10, 0, free_only)
+                got = [o.id for _t, o in desk.page_by_queue(*ask)]
+                assert set(got) == expected, (sort, until, manager, free_only)
+                assert got == [o.id for _t, o in desk.page_by_tasks(*ask)], (sort, until, manager, free_only)
+
+
+def test_a_claim_live_again_under_an_earlier_clock_keeps_its_order_out_of_the_others_counts(new_store_target):
+    """A `next` under a later --now freed the row of bob's claim (its lease had run out by then); under the
+    count's clock the claim is live: the order is in bob's count only, as SQLite's count from the calls says."""
+    with Store.open(new_store_target()) as store:
+        _orders(store)
+        with store.transaction():
+            for i in range(ORDERS):
+                Tasks(store).create(f"shop:{i}|pb|call|0", order_id=f"shop:{i}", playbook="pb", step="call",
+                                    due_at=T0 - timedelta(hours=1), script="", attempts=1, now=T0)
+        store.claims.try_claim("shop:0", "bob", T0, T0 + timedelta(hours=2))
+        assert _free_run_out(store, T0 + timedelta(hours=3)) == 1
+        desk, until = DeskStore(store), T0 + timedelta(hours=12)
+        for manager, due in ((None, ORDERS - 1), ("anna", ORDERS - 1), ("bob", ORDERS)):
+            assert desk.count_by_queue(until, T0, T0, manager) == (due, due) == \
+                desk.count_by_tasks(until, T0, T0, manager), manager
 
 
 def test_a_queue_row_whose_copy_is_right_already_is_not_written_again(new_store_target, request):

@@ -205,6 +205,17 @@ def test_manager_claims_have_one_holder_until_the_lease_ends(tmp_store):
     assert tmp_store.claims.get("shop:1", T0) is None
 
 
+def test_live_claims_of_many_orders_are_read_at_once_and_leave_out_run_out_leases(tmp_store):
+    tmp_store.claims.try_claim("shop:1", "anna", T0, T0 + timedelta(minutes=30))
+    tmp_store.claims.try_claim("shop:1100", "boris", T0, T0 + timedelta(minutes=5))
+    ids = [f"shop:{n}" for n in range(1, 1201)]  # more than one chunk of 500
+    live = tmp_store.claims.live_for(ids, T0 + timedelta(minutes=10))
+    assert {k: c.manager for k, c in live.items()} == {"shop:1": "anna"}
+    assert live["shop:1"] == tmp_store.claims.get("shop:1", T0 + timedelta(minutes=10))
+    assert set(tmp_store.claims.live_for(reversed(ids), T0)) == {"shop:1", "shop:1100"}
+    assert tmp_store.claims.live_for([], T0) == {}
+
+
 def test_bookmarks(tmp_store):
     assert tmp_store.bookmarks.get("shop") is None
     with tmp_store.transaction():

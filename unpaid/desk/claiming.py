@@ -36,6 +36,8 @@ def load_queue(store: "Store", now: datetime, zone: tzinfo, *, manager: str | No
     from unpaid.store.offers import Offers
 
     desk = DeskStore(store)
+    if store.postgres:  # calls arranged for later that came due are read in their place, not sorted apart
+        desk.promote_if_due(now)
     until = end_of_day(day, zone) if day is not None else now
     if day is None:
         today, due_now = desk.count_due_by(end_of_day(now, zone), until, now, manager)
@@ -43,7 +45,7 @@ def load_queue(store: "Store", now: datetime, zone: tzinfo, *, manager: str | No
         today = due_now = desk.count_due(end_of_day(day, zone), now, manager)
     pairs = desk.due_page(until, now, manager, sort, limit, offset)
     ids = [o.id for _task, o in pairs]
-    claims = {i: c for i in ids if (c := store.claims.get(i, now))}
+    claims = store.claims.live_for(ids, now)
     rows = build_rows(pairs, claims, Offers(store).for_orders(ids, now), desk.stats(ids), now, until, manager,
                       offset)
     return QueueView(today, due_now, rows)
