@@ -130,7 +130,7 @@ def test_cron_sync_run_and_a_busy_desk_stay_within_half_the_budget(emulator, sch
     now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
     # The connector asks GetCourse for changes from the account's real day (GetCourse's own clock, not --now):
     # the orders made 70 minutes before each cycle must fall on that day, so no cycle starts before 01:15 in
-    # Moscow (the test failed between midnight and 01:10 there, 21:00-22:10 UTC).
+    # Moscow (run at 00:15-00:40 there, the first cycles' orders fell on the day before: 12 letters of 24).
     start = max(now, now.astimezone(MOSCOW).replace(hour=1, minute=15).astimezone(timezone.utc))
     for n in range(1, 31):  # the backlog: created over the last day, due now
         acc.put_deal(deal(n, created_at=local(start - timedelta(hours=2, minutes=40 * n))))
