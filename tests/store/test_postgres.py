@@ -31,6 +31,51 @@ def test_a_url_with_a_typo_is_refused_before_connecting(url, says):
     assert "secret" not in str(caught.value)
 
 
+@pytest.mark.parametrize("value, misspelt", [
+    ("postgresq://anna@db.example.com/unpaid", True),
+    ("postgress://anna@db.example.com/unpaid", True),
+    ("postgresql:/anna@db.example.com/unpaid", True),
+    ("postgresql//anna@db.example.com/unpaid", True),
+    ("pgsql://anna@db.example.com/unpaid", True),
+    ("sqlite:///var/lib/unpaid/unpaid.db", True),
+    ("  postgresql://anna@db.example.com/unpaid", True),
+    ("postgresql://anna@db.example.com/unpaid", False),
+    ("POSTGRES://anna@db.example.com/unpaid", False),
+    ("unpaid.db", False),
+    ("/var/lib/unpaid/unpaid.db", False),
+    ("~/shop/unpaid.db", False),
+    ("C:/shop/unpaid.db", False),
+])
+def test_a_value_that_reads_as_a_url_but_not_postgresql_is_told_apart_from_a_file(value, misspelt):
+    from unpaid.store.dialect import is_misspelt_url
+
+    assert is_misspelt_url(value) is misspelt
+
+
+def _only(path) -> list[str]:
+    return sorted(p.name for p in path.iterdir())
+
+
+def test_a_misspelt_url_is_refused_and_no_empty_store_is_made_in_its_name(cli, tmp_path):
+    """Taken for a file name, "postgresq://anna@host/db" made a folder "postgresq:" with an empty SQLite store
+    in it, and the command answered from that: 0 orders, exit 0."""
+    before = _only(tmp_path)
+    result = cli(["--db", "postgresq://anna:secret@db.example.com/unpaid", "orders"])
+    assert result.exit_code == 2, result.output
+    assert "--db / UNPAID_DB: 'postgresq://anna:***@db.example.com/unpaid' is neither a PostgreSQL URL nor a file" \
+        in result.stderr and "postgresql://USER@HOST:5432/DBNAME" in result.stderr
+    assert "secret" not in result.output and result.stderr.count("\n") == 1
+    (tmp_path / "unpaid.toml").write_text('db = "sqlite:///srv/unpaid.db"\n', encoding="utf-8")
+    config = cli(["--config", str(tmp_path / "unpaid.toml"), "orders"], env={"UNPAID_DB": None})
+    assert config.exit_code == 2 and "unpaid.toml: `db` 'sqlite:///srv/unpaid.db' is neither" in config.stderr
+    migrate = cli(["migrate", "--to", "postgress://anna@db.example.com/unpaid", "--dry-run"])
+    assert migrate.exit_code == 2 and "--to: 'postgress://" in migrate.stderr, migrate.output
+    assert _only(tmp_path) == sorted([*before, "unpaid.toml"])
+    with pytest.raises(StoreError, match="neither a PostgreSQL URL nor a file name"):
+        Store.open("postgresql:/anna@db.example.com/unpaid")
+    assert not (tmp_path / "postgresql:").exists()
+
+
 def test_sslmode_is_passed_to_the_server(pg_server, pg_url, cli):
     # The test server has no SSL: sslmode=require must fail (honoured), sslmode=disable must work.
     refused = cli(["--db", pg_url + "?sslmode=require", "orders"])
@@ -58,7 +103,8 @@ def test_an_unreachable_server_is_one_line_with_exit_3(pg_server, cli):
     url = f"postgresql://anna@127.0.0.1:{pgserver._free_port()}/unpaid"
     result = cli(["--db", url, "orders"])
     assert result.exit_code == 3, result.output
-    assert result.stderr.count("\n") == 1 and "cannot reach the database server" in result.stderr
+    assert result.stderr.count("\n") == 1 and "cannot reach the database server (Connection refused)" in result.stderr
+    assert "\t" not in result.stderr and "Is the server running" not in result.stderr  # libpq's hint: the fix says it
     assert "Traceback" not in result.output
 
 

@@ -24,6 +24,18 @@ def is_postgres(target: object) -> bool:
     return isinstance(target, str) and target.lower().startswith(POSTGRES_SCHEMES)
 
 
+# A scheme and a colon before a slash ("postgresq://", "sqlite:///", "postgresql:/host"), or a value that begins
+# like PostgreSQL's scheme ("postgresql//host/db"), after any blanks pasted before it. Two letters at least:
+# "C:/" is a Windows drive.
+_URL_SHAPED = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]+:/|postgres)", re.I)
+
+
+def is_misspelt_url(target: object) -> bool:
+    """True when a --db / UNPAID_DB / ``db`` value reads as a URL but not one unpaid opens: taken for a file name,
+    it would create an empty SQLite store under a folder such as ``postgresq:`` and answer from it."""
+    return isinstance(target, str) and not is_postgres(target) and bool(_URL_SHAPED.match(target))
+
+
 _WORD_OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+", re.I)
 _AUTOINCREMENT = re.compile(r"\bINTEGER\s+PRIMARY\s+KEY\s+AUTOINCREMENT\b", re.I)
 _WITHOUT_ROWID = re.compile(r"\)\s*WITHOUT\s+ROWID", re.I)

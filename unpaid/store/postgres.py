@@ -9,6 +9,7 @@ The password never sits in the URL: it comes from ``UNPAID_DB_PASSWORD`` or the 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -42,6 +43,15 @@ class Target:
     @property
     def keyring_user(self) -> str:
         return f"db:{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+
+def misspelt_url(value: str, where: str = "--db / UNPAID_DB") -> StoreError:
+    """The error for a value that reads as a URL unpaid cannot open (:func:`unpaid.store.dialect.is_misspelt_url`)."""
+    shown = re.sub(r"^([^/@]*//[^/@:]*):[^/@]*@", r"\1:***@", value)  # a password written in it stays unshown
+    return StoreError(_("{where}: {value!r} is neither a PostgreSQL URL nor a file name").format(
+        where=where, value=shown),
+        _("write a PostgreSQL database as {example}, a SQLite store as a file path (no scheme)").format(
+            example="postgresql://USER@HOST:5432/DBNAME"))
 
 
 def parse(url: str, *, where: str = "--db / UNPAID_DB") -> Target:
@@ -125,7 +135,10 @@ def connect(url: str):
 
 def connect_error(target: Target, exc: Exception, had_password: bool) -> StoreError:
     """What a failed connection means, and what to do about it."""
-    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    # libpq's last line that is not an indented hint, without "connection to server at ..., port N failed:"
+    # (the URL shown says where): "Connection refused", "FATAL: password authentication failed for user ...".
+    lines = [line for line in str(exc).splitlines() if line.strip() and not line[0].isspace()]
+    text = " ".join((lines[-1] if lines else type(exc).__name__).split()).rsplit(" failed: ", 1)[-1]
     where = target.label
     if "password authentication failed" in text or "no password supplied" in text or "password" in text.lower():
         fix = (_("check the password in {env} or the keyring").format(env=PASSWORD_ENV) if had_password
