@@ -89,6 +89,19 @@ def test_migrate_needs_one_direction(cli):
         migrate.run("a.db", "a.db")
 
 
+@pytest.mark.parametrize("here, there", [
+    ("unpaid.db", "./unpaid.db"),
+    ("unpaid.db", "../{folder}/unpaid.db"),
+    ("postgres://anna@db.example.com/shop", "postgresql://anna@DB.example.com:5432/shop?sslmode=require"),
+])
+def test_the_store_in_use_written_another_way_is_refused_before_anything_opens(cli, tmp_path, here, there):
+    """"./unpaid.db" for unpaid.db was told "already holds another shop's data": it is the store in use."""
+    there = there.format(folder=tmp_path.name)
+    result = cli(["--db", here, "migrate", "--to", there])
+    assert result.exit_code == 2 and "--to / --from names the store in use" in result.stderr, result.output
+    assert not (tmp_path / "unpaid.db").exists()  # nothing opened, not even created
+
+
 def test_counts_that_differ_end_with_exit_1_and_name_the_table(tmp_path, pg_url, cli):
     db = str(tmp_path / "shop.db")
     _fill(db, 20)

@@ -207,6 +207,24 @@ def digest(store: "Store", table: str) -> str:
     return f"{total % 2**256:064x}"
 
 
+def _same_store(a: str, b: str) -> bool:
+    """Whether two --db values name one store: a file by its resolved path ("./unpaid.db" is "unpaid.db"), a
+    PostgreSQL database by its checked URL ("postgres://" is "postgresql://", port 5432 said or not)."""
+    from pathlib import Path
+
+    from unpaid.store.dialect import is_postgres
+
+    def key(value: str) -> str:
+        if is_postgres(value):
+            from unpaid.store.postgres import parse
+
+            target = parse(value)
+            return f"{target.user}@{target.host}:{target.port}/{target.dbname}"
+        return str(Path(value).expanduser().resolve())
+
+    return str(a) == str(b) or key(str(a)) == key(str(b))
+
+
 def run(source: str, target: str, *, dry_run: bool = False,
         progress: Callable[[str, int], None] | None = None) -> list[TableCount]:
     """Open both stores (a file or a URL each) and copy ``source`` into ``target``; a dry run opens the
@@ -216,7 +234,7 @@ def run(source: str, target: str, *, dry_run: bool = False,
     from unpaid.store import Store
     from unpaid.store.dialect import is_postgres
 
-    if str(source) == str(target):
+    if _same_store(source, target):
         raise StoreError(_("--to / --from names the store in use"),
                          _("name another database: the copy goes between two"))
     src = Store.open(source, create=False)
