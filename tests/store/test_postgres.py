@@ -207,3 +207,25 @@ def test_rows_are_read_by_each_statements_own_column_names_and_only_writes_count
                          " ('t', 'a', '1', 'x'), ('t', 'b', '2', 'x')")
         assert conn.execute("UPDATE source_state SET value = '3' WHERE scope = 't'").rowcount == 2
         assert conn.total_changes == before + 4
+
+
+def test_a_connection_lost_under_a_command_is_exit_3_and_says_to_run_it_again(pg_server, pg_url, cli, monkeypatch):
+    """The server ends the session (a restart, an admin, a cut network) while `queue` reads: one line, exit 3 as
+    for a server that cannot be reached, not 2 ("fix the command"), and no traceback."""
+    from unpaid.desk import claiming
+
+    read = claiming.load_queue
+
+    def cut_then_read(store, *args, **kwargs):
+        pid = store.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        with pg_server.admin() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        return read(store, *args, **kwargs)
+
+    assert cli(["--db", pg_url, "orders"]).exit_code == 0  # the store made
+    monkeypatch.setattr(claiming, "load_queue", cut_then_read)
+    result = cli(["--db", pg_url, "queue"])
+    assert result.exit_code == 3, result.output
+    assert "the connection to the database server was lost" in result.stderr
+    assert "run the command again once the server is back" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output

@@ -158,9 +158,31 @@ def connect_error(target: Target, exc: Exception, had_password: bool) -> StoreEr
                       exit_code=ExitCode.SOURCE)
 
 
+#: SQLSTATEs of a connection that ended under the command: class 08 (connection exception), and the server
+#: shutting down or restarting (57P01-57P03). psycopg's own "the connection is closed" carries none.
+_CONNECTION_LOST = ("08", "57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: Exception) -> bool:
+    """Whether ``exc`` (a psycopg error) says the connection to the server is gone, not that a statement failed."""
+    import psycopg
+
+    state = getattr(exc, "sqlstate", None)
+    if state is None:
+        return isinstance(exc, psycopg.OperationalError)
+    return state.startswith(_CONNECTION_LOST)
+
+
 def query_error(label: str, exc: Exception) -> StoreError:
-    """The StoreError for a statement PostgreSQL refused: privileges first, as they need an admin."""
+    """The StoreError for a statement PostgreSQL refused: privileges first, as they need an admin; a connection
+    lost under the command (server restarted, network cut, backend terminated) is exit 3, as one that cannot
+    be made: try again later, nothing to fix in the command."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if connection_lost(exc):
+        return StoreError(_("{where}: the connection to the database server was lost ({error})").format(
+            where=label, error=text),
+            _("run the command again once the server is back (`unpaid doctor` checks it): the work it "
+              "committed before is kept"), exit_code=ExitCode.SOURCE)
     if "permission denied" in text or "must be owner" in text:
         return StoreError(f"{label}: {text}",
                           _("grant the role the privileges of docs/teams.md (owner of the database's tables)"))
