@@ -229,3 +229,32 @@ def test_a_connection_lost_under_a_command_is_exit_3_and_says_to_run_it_again(pg
     assert "the connection to the database server was lost" in result.stderr
     assert "run the command again once the server is back" in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_opening_a_store_that_is_up_to_date_is_one_statement(pg_url, monkeypatch):
+    """Every command opens the store: from a manager's home to a hosted database each round trip is the
+    network's (20-60 ms), and the schema check made five of them (the version read twice, the functions once)."""
+    from unpaid.store import pg
+
+    Store.open(pg_url).close()  # made and migrated
+    sent: list[str] = []
+    run = pg.Connection.run
+
+    def spy(self, cur, text, args):
+        sent.append(text)
+        return run(self, cur, text, args)
+
+    monkeypatch.setattr(pg.Connection, "run", spy)
+    with Store.open(pg_url) as store:
+        assert store.schema_version() == schema.LATEST
+    assert sent[0] == "SELECT version, functions FROM unpaid_schema"
+    assert len(sent) == 2, sent  # the open's one, and schema_version's above
+
+
+def test_an_empty_database_is_migrated_from_nothing_on_the_one_statement_path(pg_server, pg_url):
+    empty = pg_server.new_database(empty=True)
+    with Store.open(empty, migrate=False) as store:
+        assert store.schema_version() == 0  # the table is missing: no error, nothing written
+    with Store.open(empty) as store:
+        assert store.schema_version() == schema.LATEST
+        assert not store.conn.in_transaction

@@ -119,20 +119,37 @@ class Store:
         """The number of the last migration applied (0: an empty database)."""
         if not self.postgres:
             return self.conn.execute("PRAGMA user_version").fetchone()[0]
-        # PostgreSQL has no user_version: a one-row table holds it.
-        if self.conn.execute("SELECT to_regclass('unpaid_schema')").fetchone()[0] is None:
-            return 0
-        row = self.conn.execute("SELECT version FROM unpaid_schema").fetchone()
-        return row[0] if row else 0
+        return self._pg_schema()[0]
+
+    def _pg_schema(self) -> tuple[int, str | None]:
+        """PostgreSQL, which has no user_version: the one-row table's schema number and digest of the functions
+        (:meth:`_pg_prelude`); (0, None) in an empty database.
+
+        Every command opens the store and asks this first, so it is one statement when the table is there: a
+        round trip costs what the network does (20-60 ms from a manager's home to a hosted database). Outside
+        a transaction a missing table's error aborts nothing; inside one the table is looked up first."""
+        ask = "SELECT version, functions FROM unpaid_schema"
+        if self.conn.in_transaction:
+            if self.conn.execute("SELECT to_regclass('unpaid_schema')").fetchone()[0] is None:
+                return 0, None
+            row = self.conn.execute(ask).fetchone()
+        else:
+            from psycopg.errors import UndefinedTable
+
+            try:
+                row = self.conn.execute(ask).fetchone()
+            except UndefinedTable:
+                return 0, None
+        return (row[0], row[1]) if row else (0, None)
 
     def migrate(self) -> None:
         """Apply pending migrations, each in its own immediate transaction."""
-        version = self.schema_version()
+        version, functions = self._pg_schema() if self.postgres else (self.schema_version(), None)
         if version > schema.LATEST:
             raise StoreError(_("{path} was written by a newer unpaid (schema {version} > {latest})").format(
                 path=self.path, version=version, latest=schema.LATEST), _("upgrade unpaid: `pip install -U unpaid`"))
         if self.postgres:
-            self._pg_prelude()
+            self._pg_prelude(version, functions)
         for number, sql, *postgresql_only in schema.MIGRATIONS:
             if number <= version:
                 continue
@@ -155,16 +172,16 @@ class Store:
                 else:
                     self.conn.execute(f"PRAGMA user_version = {number}")
 
-    def _pg_prelude(self) -> None:
+    def _pg_prelude(self, version: int, functions: str | None) -> None:
         """SQLite's functions the queries use (see :mod:`unpaid.store.dialect`) and the schema-version row;
-        (re)created when this unpaid's functions differ from the ones in the database, so an upgrade that
-        only adds a function needs no migration."""
+        (re)created when this unpaid's functions differ from the ones in the database (``functions``, the
+        digest read with ``version``), so an upgrade that only adds a function needs no migration."""
         import hashlib
 
         from unpaid.store.dialect import PG_FUNCTIONS
 
         digest = hashlib.sha256("\n".join(PG_FUNCTIONS).encode()).hexdigest()
-        if self.schema_version() and self.conn.execute("SELECT functions FROM unpaid_schema").fetchone()[0] == digest:
+        if version and functions == digest:
             return
         with self.transaction():
             self.conn.raw_execute("CREATE TABLE IF NOT EXISTS unpaid_schema (version INTEGER NOT NULL, functions TEXT)")
