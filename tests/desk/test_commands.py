@@ -1,5 +1,6 @@
 """The desk through the CLI: a real store file, the memory source and an outbox channel."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -82,6 +83,19 @@ def test_a_source_failure_on_take_leaves_no_claim(desk):
     with desk.store() as store:
         assert store.claims.get("shop:1", NOW) is None
     assert desk.history("shop:1") == []
+
+
+def test_a_source_missing_from_the_config_leaves_no_claim_on_take_or_next(desk):
+    """`next` claimed the order, then found no connector for its source (removed from the config): exit 2, no
+    card shown, and the order stayed held by anna for the lease, out of every manager's queue."""
+    desk.add(replace(make_order("7"), source="old"), task_due=DUE)
+    for args in ("take old:7 --manager anna", "next --manager anna"):
+        result = desk(args, code=2)
+        assert "cannot reach the source of old:7" in result.stderr
+        with desk.store() as store:
+            assert store.claims.get("old:7", NOW) is None, args
+    assert desk.history("old:7") == []
+    assert [row["order_id"] for row in desk.queue(args="--manager bob")] == ["old:7"]
 
 
 @pytest.mark.parametrize("args, expected", [

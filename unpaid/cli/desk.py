@@ -210,27 +210,29 @@ def paid_twin(app: "App", order: "Order") -> str | None:
 def take_and_mark(app: "App", order: "Order", claim, new: bool, fmt: str | None = None) -> None:
     """Set In work at the source (undoing the claim if the source fails), then record the take."""
     from unpaid.actions import change_status
-    from unpaid.connector import Capability, ConnectorError
+    from unpaid.connector import Capability
     from unpaid.desk.claiming import record_take
     from unpaid.model import Status
 
     now, cmd = app.now(), command_line("take", order.id, "--manager", claim.manager)
     why_not = N_("the source was not asked: the order was taken before")
     if order.status is not Status.IN_WORK or new:
-        connector = connector_for(app, order)
-        with connector:
-            if order.status is not Status.IN_WORK and Capability.PUSH_STATUS not in connector.spec.capabilities:
-                app.warn(_("the source of {order} cannot change statuses; it stays {status} there").format(
-                    order=order.id, status=order.status.label))
-            elif order.status is not Status.IN_WORK:
-                try:
+        try:
+            connector = connector_for(app, order)
+            with connector:
+                if order.status is not Status.IN_WORK and Capability.PUSH_STATUS not in connector.spec.capabilities:
+                    app.warn(_("the source of {order} cannot change statuses; it stays {status} there").format(
+                        order=order.id, status=order.status.label))
+                elif order.status is not Status.IN_WORK:
                     change_status(app.store, connector, order, Status.IN_WORK, actor=f"manager:{claim.manager}",
                                   now=now, playbook="desk", command=cmd)
-                except (ConnectorError, InputError):
-                    if new:
-                        app.store.claims.release(order.id, claim.manager)
-                    raise
-            why_not = _set_manager(app, connector, order, claim.manager) if new else why_not
+                why_not = _set_manager(app, connector, order, claim.manager) if new else why_not
+        except BaseException:
+            # No card was shown: a claim left behind would hide the order from every queue for the lease. This
+            # covers the source refusing In work, and also a source missing from the config or its secret.
+            if new:
+                app.store.claims.release(order.id, claim.manager)
+            raise
     if new:
         record_take(app.store, claim, now, app.zone, cmd, at_source=why_not is None)
     show_card(app, app.store.orders.get(order.id), claim, fmt, manager_note=why_not)
