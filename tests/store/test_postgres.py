@@ -71,8 +71,9 @@ def test_a_misspelt_url_is_refused_and_no_empty_store_is_made_in_its_name(cli, t
     migrate = cli(["migrate", "--to", "postgress://anna@db.example.com/unpaid", "--dry-run"])
     assert migrate.exit_code == 2 and "--to: 'postgress://" in migrate.stderr, migrate.output
     assert _only(tmp_path) == sorted([*before, "unpaid.toml"])
-    with pytest.raises(StoreError, match="neither a PostgreSQL URL nor a file name"):
-        Store.open("postgresql:/anna@db.example.com/unpaid")
+    with pytest.raises(StoreError, match="neither a PostgreSQL URL nor a file name") as caught:
+        Store.open("postgresql:/anna:secret@db.example.com/unpaid")
+    assert "'postgresql:/anna:***@db.example.com/unpaid'" in str(caught.value) and "secret" not in str(caught.value)
     assert not (tmp_path / "postgresql:").exists()
 
 
@@ -232,8 +233,8 @@ def test_a_connection_lost_under_a_command_is_exit_3_and_says_to_run_it_again(pg
 
 
 def test_opening_a_store_that_is_up_to_date_is_one_statement(pg_url, monkeypatch):
-    """Every command opens the store: from a manager's home to a hosted database each round trip is the
-    network's (20-60 ms), and the schema check made five of them (the version read twice, the functions once)."""
+    """Every command opens the store, and each round trip costs the network's latency from a manager's computer
+    to the database: the schema check made five of them (the version read twice, the functions once)."""
     from unpaid.store import pg
 
     Store.open(pg_url).close()  # made and migrated

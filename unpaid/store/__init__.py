@@ -125,9 +125,9 @@ class Store:
         """PostgreSQL, which has no user_version: the one-row table's schema number and digest of the functions
         (:meth:`_pg_prelude`); (0, None) in an empty database.
 
-        Every command opens the store and asks this first, so it is one statement when the table is there: a
-        round trip costs what the network does (20-60 ms from a manager's home to a hosted database). Outside
-        a transaction a missing table's error aborts nothing; inside one the table is looked up first."""
+        Every command opens the store and asks this first, so it is one statement when the table is there: each
+        round trip costs the network's latency, from every manager's computer to the database. Outside a
+        transaction a missing table's error aborts nothing; inside one the table is looked up first."""
         ask = "SELECT version, functions FROM unpaid_schema"
         if self.conn.in_transaction:
             if self.conn.execute("SELECT to_regclass('unpaid_schema')").fetchone()[0] is None:

@@ -9,7 +9,6 @@ The password never sits in the URL: it comes from ``UNPAID_DB_PASSWORD`` or the 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -47,7 +46,12 @@ class Target:
 
 def misspelt_url(value: str, where: str = "--db / UNPAID_DB") -> StoreError:
     """The error for a value that reads as a URL unpaid cannot open (:func:`unpaid.store.dialect.is_misspelt_url`)."""
-    shown = re.sub(r"^([^/@]*//[^/@:]*):[^/@]*@", r"\1:***@", value)  # a password written in it stays unshown
+    shown = value
+    head, at, tail = value.partition("@")
+    prefix, slash, userinfo = head.rpartition("/")
+    user, colon, _password = userinfo.partition(":")
+    if at and colon:  # a password written in it stays unshown
+        shown = f"{prefix}{slash}{user}:***@{tail}"
     return StoreError(_("{where}: {value!r} is neither a PostgreSQL URL nor a file name").format(
         where=where, value=shown),
         _("write a PostgreSQL database as {example}, a SQLite store as a file path (no scheme)").format(
