@@ -205,7 +205,7 @@ def postgres_figures(sqlite_db: Path, processes: int = 50, anchor_processes: int
         everyone = [o for r in run for o in r[5]]
         a_total, a_unique, a_elapsed, a_took, _, _ = claim_race(copy, anchor_processes, per_process)
         return {"rows": sum(c.source for c in counts), "load": loaded, "queue": queue, "queue_sqlite": queue_sqlite,
-                "next_p95s": [p95(r[3]) for r in run], "races_claims_per_s": [r[0] / r[2] for r in run],
+                "next_p95s": [p95(r[3]) for r in run],
                 "driver": driver, "open": opened,
                 "open_cpu": opened_cpu, "next_p95": p95(took), "next_median": statistics.median(took),
                 "first_median": statistics.median(firsts), "per_process": per_process,

@@ -274,19 +274,15 @@ def _source(cfg: Config, name: str, body: Any) -> SourceConfig:
 def _db(cfg: "Config", value: str) -> "Path | str":
     """A database file relative to the config's folder, or a PostgreSQL URL, checked here so that a
     password written into the shared file is refused before anything connects."""
-    from unpaid.store.dialect import is_misspelt_url, is_postgres
-
-    if is_misspelt_url(value):
-        from unpaid.store.postgres import misspelt_url
-
-        error = misspelt_url(value, "db")
-        raise cfg.error("db", error.message.removeprefix("db: "), error.fix or "")
-    if not is_postgres(value):
-        return cfg.resolve(value)
     from unpaid.errors import StoreError
-    from unpaid.store.postgres import parse
+    from unpaid.store.dialect import is_postgres, refuse_misspelt_url
 
     try:
+        refuse_misspelt_url(value, "db")
+        if not is_postgres(value):
+            return cfg.resolve(value)
+        from unpaid.store.postgres import parse
+
         parse(value, where="db")
     except StoreError as exc:
         raise cfg.error("db", exc.message.removeprefix("db: "), exc.fix or "") from None

@@ -65,12 +65,9 @@ class App:
     def db_path(self) -> Path | str:
         """The database file, or the PostgreSQL URL (a str) from --db / UNPAID_DB or the config's ``db``."""
         if self.db_option:
-            from unpaid.store.dialect import is_misspelt_url, is_postgres
+            from unpaid.store.dialect import is_postgres, refuse_misspelt_url
 
-            if is_misspelt_url(self.db_option):
-                from unpaid.store.postgres import misspelt_url
-
-                raise misspelt_url(self.db_option)
+            refuse_misspelt_url(self.db_option, "--db / UNPAID_DB")
             return self.db_option if is_postgres(self.db_option) else Path(self.db_option).expanduser()
         if self.config.db:
             return self.config.db

@@ -38,13 +38,10 @@ def migrate(app: "App", to: str | None, from_: str | None, dry_run: bool, fmt: s
     if bool(to) == bool(from_):
         raise InputError(_("give one of --to DB or --from DB"),
                          _("e.g. unpaid migrate --to postgresql://USER@HOST/DBNAME"))
-    from unpaid.store.dialect import is_misspelt_url
+    from unpaid.store.dialect import refuse_misspelt_url
 
     for option, value in (("--to", to), ("--from", from_)):
-        if is_misspelt_url(value):
-            from unpaid.store.postgres import misspelt_url
-
-            raise misspelt_url(value, option)
+        refuse_misspelt_url(value, option)
     here = str(app.db_path)
     source, target = (here, to) if to else (from_, here)
     counts = run(source, target, dry_run=dry_run)

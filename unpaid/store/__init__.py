@@ -67,14 +67,11 @@ class Store:
         Raises StoreError naming the file and the fix when it is not SQLite, is locked,
         or cannot be created.
         """
-        from unpaid.store.dialect import is_misspelt_url, is_postgres
+        from unpaid.store.dialect import is_postgres, refuse_misspelt_url
 
         if is_postgres(path):
             return cls._open_postgres(str(path), migrate)
-        if is_misspelt_url(path):  # not a folder named "postgresq:" with an empty store in it
-            from unpaid.store.postgres import misspelt_url
-
-            raise misspelt_url(str(path), "store")
+        refuse_misspelt_url(path, "store")  # not a folder named "postgresq:" with an empty store in it
         path = Path(path).expanduser()
         _check_file(path, create)
         try:

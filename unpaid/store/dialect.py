@@ -36,6 +36,14 @@ def is_misspelt_url(target: object) -> bool:
     return isinstance(target, str) and not is_postgres(target) and bool(_URL_SHAPED.match(target))
 
 
+def refuse_misspelt_url(target: object, where: str) -> None:
+    """Raise the StoreError naming ``where`` (the option or key it came from) when :func:`is_misspelt_url`."""
+    if is_misspelt_url(target):
+        from unpaid.store.postgres import misspelt_url
+
+        raise misspelt_url(str(target), where)
+
+
 _WORD_OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+", re.I)
 _AUTOINCREMENT = re.compile(r"\bINTEGER\s+PRIMARY\s+KEY\s+AUTOINCREMENT\b", re.I)
 _WITHOUT_ROWID = re.compile(r"\)\s*WITHOUT\s+ROWID", re.I)
