@@ -46,6 +46,7 @@ CLAIMER = textwrap.dedent("""
 
     db, manager, now, go, count = sys.argv[1], sys.argv[2], from_iso(sys.argv[3]), sys.argv[4], int(sys.argv[5])
     store = Store.open(db)
+    store.db_clock = True  # leases by the database server's clock, as `unpaid next` stamps them (no --now)
     open(go + "." + manager, "w").close()
     while not os.path.exists(go):
         time.sleep(0.001)

@@ -411,6 +411,26 @@ def test_a_host_with_a_fast_clock_passes_over_a_live_claim_instead_of_retrying_i
         assert anna.claims.get("shop:0", host).manager == "anna"
 
 
+def test_next_by_the_servers_clock_is_one_statement_and_stamps_the_servers_time(pg_url, pg_statements):
+    """PostgreSQL, no --now: the lease is the server's, yet `next` sends only its claim. The server's clock
+    was read with the schema check on opening; asking it again at each claim doubled the round trips."""
+    from datetime import datetime, timezone
+
+    from unpaid.desk.claiming import take_next
+    from unpaid.desk.settings import DeskSettings
+
+    seed(pg_url, 2)
+    with Store.open(pg_url) as store:
+        store.db_clock = True
+        sent = pg_statements()
+        host_ahead = datetime.now(timezone.utc) + timedelta(hours=3)  # the host's clock, wrong by 3 hours
+        claim = take_next(store, "anna", host_ahead, DeskSettings(), timezone.utc)
+        assert len(sent) == 1 and sent[0].startswith("WITH pick AS"), sent
+        server_now = store.conn.execute("SELECT clock_timestamp()").fetchone()[0]
+    assert timedelta(0) <= server_now - claim.claimed_at < timedelta(seconds=5)
+    assert claim.lease_until - claim.claimed_at == DeskSettings().lease
+
+
 def test_a_claim_live_again_under_an_earlier_now_is_passed_over_not_tried_for_ever(pg_url, monkeypatch):
     """PostgreSQL's `next` frees the queue row of a claim whose lease has run out. Under an earlier --now that
     claim is live again: the order is passed over (its row held again), not picked and refused for ever."""

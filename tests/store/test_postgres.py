@@ -232,23 +232,14 @@ def test_a_connection_lost_under_a_command_is_exit_3_and_says_to_run_it_again(pg
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
 
 
-def test_opening_a_store_that_is_up_to_date_is_one_statement(pg_url, monkeypatch):
+def test_opening_a_store_that_is_up_to_date_is_one_statement(pg_url, pg_statements):
     """Every command opens the store, and each round trip costs the network's latency from a manager's computer
     to the database: the schema check made five of them (the version read twice, the functions once)."""
-    from unpaid.store import pg
-
     Store.open(pg_url).close()  # made and migrated
-    sent: list[str] = []
-    run = pg.Connection.run
-
-    def spy(self, cur, text, args):
-        sent.append(text)
-        return run(self, cur, text, args)
-
-    monkeypatch.setattr(pg.Connection, "run", spy)
+    sent = pg_statements()
     with Store.open(pg_url) as store:
         assert store.schema_version() == schema.LATEST
-    assert sent[0] == "SELECT version, functions FROM unpaid_schema"
+    assert sent[0] == "SELECT version, functions, clock_timestamp() FROM unpaid_schema"  # the leases' clock too
     assert len(sent) == 2, sent  # the open's one, and schema_version's above
 
 

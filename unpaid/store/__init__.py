@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,7 @@ class Store:
         # Leases on PostgreSQL follow the database server's clock when the caller's time is the host's own
         # (no --now): hosts with skewed clocks then agree on when a claim expires. See lease_clock().
         self.db_clock = False
+        self._server_clock = None  # PostgreSQL: ServerClock, read with the schema check on opening
         # Grouped blocks committed since the group's transaction began (None: no group open); see grouped().
         self._grouped: int | None = None
         self._in_block = False
@@ -125,7 +127,9 @@ class Store:
         Every command opens the store and asks this first, so it is one statement when the table is there: each
         round trip costs the network's latency, from every manager's computer to the database. Outside a
         transaction a missing table's error aborts nothing; inside one the table is looked up first."""
-        ask = "SELECT version, functions FROM unpaid_schema"
+        # The server's clock comes along for the leases (see lease_clock): no round trip of its own.
+        ask = "SELECT version, functions, clock_timestamp() FROM unpaid_schema"
+        asked_at = time.monotonic()
         if self.conn.in_transaction:
             if self.conn.execute("SELECT to_regclass('unpaid_schema')").fetchone()[0] is None:
                 return 0, None
@@ -137,7 +141,17 @@ class Store:
                 row = self.conn.execute(ask).fetchone()
             except UndefinedTable:
                 return 0, None
-        return (row[0], row[1]) if row else (0, None)
+        if not row:
+            return 0, None
+        self._clock().note(row[2], asked_at)
+        return row[0], row[1]
+
+    def _clock(self):
+        if self._server_clock is None:
+            from unpaid.store.server_clock import ServerClock
+
+            self._server_clock = ServerClock(lambda: self.conn.execute("SELECT clock_timestamp()").fetchone()[0])
+        return self._server_clock
 
     def migrate(self) -> None:
         """Apply pending migrations, each in its own immediate transaction."""
@@ -192,10 +206,13 @@ class Store:
     def lease_clock(self, now: datetime, *until: datetime) -> tuple[datetime, ...]:
         """``now`` and the lease ends computed from it, moved to the database server's clock when
         :attr:`db_clock` is set (PostgreSQL, no --now): the moment a lease starts, ends and is compared
-        with is then the same for every host. Otherwise (SQLite: one host; an injected --now) as given."""
+        with is then the same for every host. Otherwise (SQLite: one host; an injected --now) as given.
+
+        The server's clock is read with the schema check on opening and kept by this process's steady clock
+        (:mod:`unpaid.store.server_clock`): a claim is then one statement, not two."""
         if not (self.postgres and self.db_clock):
             return (now, *until)
-        db_now = self.conn.execute("SELECT date_trunc('second', clock_timestamp())").fetchone()[0]
+        db_now = self._clock().now()  # no round trip: read on opening, kept by this process's steady clock
         return (db_now, *(db_now + (u - now) for u in until))
 
     @contextmanager

@@ -209,6 +209,26 @@ def pg_url(pg_server, monkeypatch) -> str:
     return pg_server.new_database()
 
 
+@pytest.fixture
+def pg_statements(monkeypatch) -> Callable[[], list[str]]:
+    """Start listing the statements PostgreSQL stores send from now on; the call returns the (live) list.
+    Each is a round trip, from a manager's computer to the database."""
+    from unpaid.store import pg
+
+    def start() -> list[str]:
+        sent: list[str] = []
+        run = pg.Connection.run
+
+        def listed(self, cur, text, args):
+            sent.append(text)
+            return run(self, cur, text, args)
+
+        monkeypatch.setattr(pg.Connection, "run", listed)
+        return sent
+
+    return start
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def new_store_target(request, tmp_path_factory) -> Callable[[], str]:
     """Fresh stores on demand, once per backend (a property test opens one per example): each call gives a
