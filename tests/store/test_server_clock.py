@@ -96,3 +96,14 @@ def test_the_server_time_is_taken_as_of_the_middle_of_the_round_trip(host):
     assert clock.now() == SERVER.replace(microsecond=0)
     host.steady += 0.4
     assert clock.now() == SERVER.replace(microsecond=0) + timedelta(seconds=1)  # 1.05 s
+
+
+def test_a_wall_clock_set_back_reads_the_server_again(host):
+    """An NTP step or an admin setting the clock: the steady clock says one thing, the wall another, and
+    which one the server agrees with is not known here, so the server is asked."""
+    clock = ServerClock(host.read)
+    clock.now()
+    host.wall -= 3600
+    host.wait(1)
+    assert clock.now() == (SERVER + timedelta(seconds=1)).replace(microsecond=0)
+    assert host.reads == 2
