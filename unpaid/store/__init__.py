@@ -129,15 +129,16 @@ class Store:
         transaction a missing table's error aborts nothing; inside one the table is looked up first."""
         # The server's clock comes along for the leases (see lease_clock): no round trip of its own.
         ask = "SELECT version, functions, clock_timestamp() FROM unpaid_schema"
-        asked_at = time.monotonic()
         if self.conn.in_transaction:
             if self.conn.execute("SELECT to_regclass('unpaid_schema')").fetchone()[0] is None:
                 return 0, None
+            asked_at = time.monotonic()
             row = self.conn.execute(ask).fetchone()
         else:
             from psycopg.errors import UndefinedTable
 
             try:
+                asked_at = time.monotonic()
                 row = self.conn.execute(ask).fetchone()
             except UndefinedTable:
                 return 0, None

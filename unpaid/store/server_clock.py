@@ -13,7 +13,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Callable
 
-#: Seconds a reading is trusted for; a steady clock drifts by a few milliseconds an hour, so this is ample.
+#: Seconds a reading is trusted for: a steady clock drifts from the server's by parts per million, milliseconds
+#: a minute at the worst.
 FRESH_S = 60.0
 #: Seconds by which the wall clock and the steady clock may disagree about the time since a reading before
 #: it is taken again: they part when the computer slept (the steady clock stops) or its clock was set.

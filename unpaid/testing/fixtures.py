@@ -215,9 +215,10 @@ def pg_statements(monkeypatch) -> Callable[[], list[str]]:
     Each is a round trip, from a manager's computer to the database."""
     from unpaid.store import pg
 
+    run = pg.Connection.run
+
     def start() -> list[str]:
         sent: list[str] = []
-        run = pg.Connection.run
 
         def listed(self, cur, text, args):
             sent.append(text)
